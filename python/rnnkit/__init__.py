@@ -1,0 +1,8 @@
+"""rnnkit: recurrent neural networks on a fast C++17 SIMD/OpenMP core, with a Keras-compatible API."""
+# Developer builds put _core in <build>/python/rnnkit; extend_path lets PYTHONPATH=<build>/python:python find it.
+__path__ = __import__("pkgutil").extend_path(__path__, __name__)
+
+from rnnkit._runtime import config, set_num_threads, get_num_threads  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = ["config", "set_num_threads", "get_num_threads", "__version__"]

@@ -1,0 +1,18 @@
+// Shared helpers of the binding files: array conversion at the Python boundary.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+namespace rnnkit::py {
+
+namespace pyb = pybind11;
+// float32, C-contiguous, aligned: passes zero-copy; anything else is converted once here.
+using FloatArray = pyb::array_t<float, pyb::array::c_style | pyb::array::forcecast>;
+
+void bind_runtime(pyb::module_& m);
+void bind_kernels(pyb::module_& m);   // GEMM, activations
+void bind_cells(pyb::module_& m);     // recurrent cells forward/BPTT (rnnkit.ops)
+void bind_nn(pyb::module_& m);        // dense, embedding, losses, optimizer updates
+void bind_model_file(pyb::module_& m);  // the .rnnkit file reader
+
+}  // namespace rnnkit::py
