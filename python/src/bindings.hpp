@@ -12,7 +12,8 @@ using FloatArray = pyb::array_t<float, pyb::array::c_style | pyb::array::forceca
 void bind_runtime(pyb::module_& m);
 void bind_kernels(pyb::module_& m);   // GEMM, activations
 void bind_cells(pyb::module_& m);     // recurrent cells forward/BPTT (rnnkit.ops)
-void bind_nn(pyb::module_& m);        // dense, embedding, losses, optimizer updates
+void bind_nn(pyb::module_& m);        // dense, embedding and other layer ops
+void bind_optim(pyb::module_& m);     // losses, metrics, optimizer updates
 void bind_model_file(pyb::module_& m);  // the .rnnkit file reader
 
 }  // namespace rnnkit::py

@@ -9,5 +9,6 @@ PYBIND11_MODULE(_core, m) {
   rnnkit::py::bind_kernels(m);
   rnnkit::py::bind_cells(m);
   rnnkit::py::bind_nn(m);
+  rnnkit::py::bind_optim(m);
   rnnkit::py::bind_model_file(m);
 }
