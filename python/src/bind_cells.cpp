@@ -1,7 +1,234 @@
+// rnnkit._core bindings of the recurrent cells (rnn_forward / rnn_backward) and the activation kernels.
+// Shape checks live here so each error names the Python-facing function, the expected and the received shape.
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
 #include "bindings.hpp"
+#include "rnnkit/activations.hpp"
+#include "rnnkit/rnn.hpp"
 
 namespace rnnkit::py {
+namespace {
 
-void bind_cells(pyb::module_& m) { (void)m; }
+using Shape = std::vector<std::int64_t>;
+using OptArray = std::optional<FloatArray>;
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream o;
+  o << "(";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  o << (s.size() == 1 ? ",)" : ")");
+  return o.str();
+}
+
+Shape shape_of(const pyb::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
+
+void expect_shape(const char* fn, const char* what, const pyb::array& a, const Shape& expected) {
+  if (shape_of(a) != expected)
+    throw std::invalid_argument(std::string(fn) + ": expected " + what + " of shape " + shape_str(expected) +
+                                ", received " + shape_str(shape_of(a)));
+}
+
+CellKind parse_cell(const std::string& name) {
+  if (name == "simple_rnn") return CellKind::simple_rnn;
+  if (name == "lstm") return CellKind::lstm;
+  if (name == "gru") return CellKind::gru;
+  throw std::invalid_argument("rnn_forward: expected cell in {simple_rnn, lstm, gru}, received '" + name + "'");
+}
+
+const float* data_or_null(const OptArray& a) { return a ? a->data() : nullptr; }
+
+pyb::array_t<float> new_array(const Shape& shape) { return pyb::array_t<float>(shape); }
+
+// Keeps the C++ cache alive on the Python side (opaque to users).
+struct PyRnnCache { RnnCachePtr cache; };
+
+pyb::tuple rnn_forward_py(const std::string& cell_name, FloatArray x, FloatArray kernel, FloatArray recurrent_kernel,
+                          OptArray bias, OptArray peephole, OptArray h0, OptArray c0,
+                          std::optional<pyb::array_t<bool, pyb::array::c_style | pyb::array::forcecast>> mask,
+                          bool go_backwards, const std::string& activation, const std::string& recurrent_activation,
+                          bool reset_after, OptArray input_dropout, OptArray recurrent_dropout, bool training) {
+  const char* fn = "rnn_forward";
+  RnnConfig cfg;
+  cfg.cell = parse_cell(cell_name);
+  cfg.activation = parse_activation(activation, fn);
+  cfg.recurrent_activation = parse_activation(recurrent_activation, fn);
+  cfg.reset_after = reset_after;
+  cfg.go_backwards = go_backwards;
+  if (x.ndim() != 3)
+    throw std::invalid_argument(std::string(fn) + ": expected x of rank 3 (batch, time, features), received shape " +
+                                shape_str(shape_of(x)));
+  if (recurrent_kernel.ndim() != 2)
+    throw std::invalid_argument(std::string(fn) + ": expected recurrent_kernel of rank 2 (units, gates*units), " +
+                                "received shape " + shape_str(shape_of(recurrent_kernel)));
+  const std::int64_t B = x.shape(0), T = x.shape(1), I = x.shape(2), H = recurrent_kernel.shape(0);
+  const std::int64_t GH = gate_count(cfg.cell) * H;
+  cfg.batch = B, cfg.time = T, cfg.input = I, cfg.units = H;
+  expect_shape(fn, "kernel", kernel, {I, GH});
+  expect_shape(fn, "recurrent_kernel", recurrent_kernel, {H, GH});
+  if (bias) {
+    if (cfg.cell == CellKind::gru && reset_after) expect_shape(fn, "bias", *bias, {2, GH});
+    else expect_shape(fn, "bias", *bias, {GH});
+  }
+  if (peephole) {
+    if (cfg.cell != CellKind::lstm)
+      throw std::invalid_argument(std::string(fn) + ": expected peephole=None for cell '" + cell_name +
+                                  "', received an array (peepholes are LSTM only)");
+    expect_shape(fn, "peephole", *peephole, {3, H});
+  }
+  if (h0) expect_shape(fn, "initial h state", *h0, {B, H});
+  if (c0) {
+    if (cfg.cell != CellKind::lstm)
+      throw std::invalid_argument(std::string(fn) + ": expected 1 initial state for cell '" + cell_name +
+                                  "', received 2");
+    expect_shape(fn, "initial c state", *c0, {B, H});
+  }
+  if (mask) expect_shape(fn, "mask", *mask, {B, T});
+  if (input_dropout) expect_shape(fn, "input_dropout_mask", *input_dropout, {B, I});
+  if (recurrent_dropout) expect_shape(fn, "recurrent_dropout_mask", *recurrent_dropout, {B, H});
+  if (B < 1 || T < 1 || I < 1 || H < 1)
+    throw std::invalid_argument(std::string(fn) + ": expected non-empty x (B,T,I) and units, received x " +
+                                shape_str(shape_of(x)) + " and units " + std::to_string(H));
+
+  const bool lstm = cfg.cell == CellKind::lstm;
+  auto outputs = new_array({B, T, H});
+  auto last = new_array({B, H});
+  auto h_last = new_array({B, H});
+  std::optional<pyb::array_t<float>> c_last;
+  if (lstm) c_last = new_array({B, H});
+  RnnInputs in;
+  in.x = x.data(), in.kernel = kernel.data(), in.recurrent_kernel = recurrent_kernel.data();
+  in.bias = data_or_null(bias), in.peephole = data_or_null(peephole);
+  in.h0 = data_or_null(h0), in.c0 = data_or_null(c0);
+  in.mask = mask ? reinterpret_cast<const std::uint8_t*>(mask->data()) : nullptr;
+  in.input_dropout = data_or_null(input_dropout), in.recurrent_dropout = data_or_null(recurrent_dropout);
+  RnnOutputs out;
+  out.outputs = outputs.mutable_data(), out.last_output = last.mutable_data(), out.h_last = h_last.mutable_data();
+  out.c_last = lstm ? c_last->mutable_data() : nullptr;
+  RnnCachePtr cache;
+  {
+    pyb::gil_scoped_release nogil;
+    cache = rnn_forward(cfg, in, out, training);
+  }
+  pyb::list states;
+  states.append(h_last);
+  if (lstm) states.append(*c_last);
+  pyb::object cache_obj = pyb::none();
+  if (cache) cache_obj = pyb::cast(PyRnnCache{std::move(cache)});
+  return pyb::make_tuple(outputs, last, states, cache_obj);
+}
+
+pyb::dict rnn_backward_py(const PyRnnCache& holder, OptArray d_outputs, OptArray d_last, OptArray d_h, OptArray d_c,
+                          bool return_state_gradients) {
+  const char* fn = "rnn_backward";
+  const RnnCache& cache = *holder.cache;
+  const RnnConfig& cfg = cache_config(cache);
+  const std::int64_t B = cfg.batch, T = cfg.time, I = cfg.input, H = cfg.units, GH = gate_count(cfg.cell) * H;
+  const bool lstm = cfg.cell == CellKind::lstm;
+  if (d_outputs) expect_shape(fn, "d_outputs", *d_outputs, {B, T, H});
+  if (d_last) expect_shape(fn, "d_last_output", *d_last, {B, H});
+  if (d_h) expect_shape(fn, "d_states[0]", *d_h, {B, H});
+  if (d_c) {
+    if (!lstm) throw std::invalid_argument(std::string(fn) + ": expected 1 state gradient, received 2");
+    expect_shape(fn, "d_states[1]", *d_c, {B, H});
+  }
+  auto dx = new_array({B, T, I});
+  auto dk = new_array({I, GH});
+  auto drk = new_array({H, GH});
+  auto dh0 = new_array({B, H});
+  pyb::object db = pyb::none(), dp = pyb::none(), dc0 = pyb::none(), sg = pyb::none();
+  RnnGradients out;
+  out.d_x = dx.mutable_data(), out.d_kernel = dk.mutable_data(), out.d_recurrent_kernel = drk.mutable_data();
+  out.d_h0 = dh0.mutable_data();
+  if (cache_has_bias(cache)) {
+    auto a = (cfg.cell == CellKind::gru && cfg.reset_after) ? new_array({2, GH}) : new_array({GH});
+    out.d_bias = a.mutable_data();
+    db = a;
+  }
+  if (cache_has_peephole(cache)) {
+    auto a = new_array({3, H});
+    out.d_peephole = a.mutable_data();
+    dp = a;
+  }
+  if (lstm) {
+    auto a = new_array({B, H});
+    out.d_c0 = a.mutable_data();
+    dc0 = a;
+  }
+  if (return_state_gradients) {
+    auto a = new_array({B, T, H});
+    out.state_gradients = a.mutable_data();
+    sg = a;
+  }
+  RnnGradInputs in;
+  in.d_outputs = data_or_null(d_outputs), in.d_last_output = data_or_null(d_last);
+  in.d_h_last = data_or_null(d_h), in.d_c_last = data_or_null(d_c);
+  {
+    pyb::gil_scoped_release nogil;
+    rnn_backward(cache, in, out);
+  }
+  pyb::list initial;
+  initial.append(dh0);
+  if (lstm) initial.append(dc0);
+  pyb::dict result;
+  result["x"] = dx, result["kernel"] = dk, result["recurrent_kernel"] = drk, result["bias"] = db;
+  if (lstm) result["peephole"] = dp;
+  result["initial_state"] = initial;
+  if (return_state_gradients) result["state_gradients"] = sg;
+  return result;
+}
+
+FloatArray activation_py(const std::string& name, FloatArray x) {
+  const Activation a = parse_activation(name, "activation");
+  pyb::array_t<float> y(shape_of(x));
+  {
+    pyb::gil_scoped_release nogil;
+    activation_forward(a, x.data(), y.mutable_data(), x.size());
+  }
+  return y;
+}
+
+FloatArray activation_grad_py(const std::string& name, FloatArray y, FloatArray dy) {
+  const Activation a = parse_activation(name, "activation_grad");
+  expect_shape("activation_grad", "dy (same as y)", dy, shape_of(y));
+  pyb::array_t<float> dx(shape_of(y));
+  {
+    pyb::gil_scoped_release nogil;
+    activation_backward(a, y.data(), dy.data(), dx.mutable_data(), y.size());
+  }
+  return dx;
+}
+
+FloatArray exp_py(FloatArray x) {
+  pyb::array_t<float> y(shape_of(x));
+  {
+    pyb::gil_scoped_release nogil;
+    exp_array(x.data(), y.mutable_data(), x.size());
+  }
+  return y;
+}
+
+}  // namespace
+
+void bind_cells(pyb::module_& m) {
+  pyb::class_<PyRnnCache>(m, "RnnCache", "Opaque training cache of rnn_forward, consumed by rnn_backward.");
+  m.def("rnn_forward", &rnn_forward_py, pyb::arg("cell"), pyb::arg("x"), pyb::arg("kernel"),
+        pyb::arg("recurrent_kernel"), pyb::arg("bias"), pyb::arg("peephole"), pyb::arg("h0"), pyb::arg("c0"),
+        pyb::arg("mask"), pyb::arg("go_backwards"), pyb::arg("activation"), pyb::arg("recurrent_activation"),
+        pyb::arg("reset_after"), pyb::arg("input_dropout_mask"), pyb::arg("recurrent_dropout_mask"),
+        pyb::arg("training"),
+        "Whole-sequence forward; returns (outputs, last_output, states, cache or None). See rnnkit.ops.");
+  m.def("rnn_backward", &rnn_backward_py, pyb::arg("cache"), pyb::arg("d_outputs"), pyb::arg("d_last_output"),
+        pyb::arg("d_h"), pyb::arg("d_c"), pyb::arg("return_state_gradients"),
+        "BPTT through a training cache; returns a dict of gradients. See rnnkit.ops.");
+  m.def("activation", &activation_py, pyb::arg("name"), pyb::arg("x"), "Element-wise activation (float32).");
+  m.def("activation_grad", &activation_grad_py, pyb::arg("name"), pyb::arg("y"), pyb::arg("dy"),
+        "dL/dx of an activation, from its output y and dL/dy.");
+  m.def("exp", &exp_py, pyb::arg("x"), "Vectorised float32 exp (input clamped to [-88, 88]).");
+}
 
 }  // namespace rnnkit::py

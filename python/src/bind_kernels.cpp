@@ -1,5 +1,9 @@
 #include "bindings.hpp"
+#include <cstdint>
+#include <string>
+
 #include "rnnkit/gemm.hpp"
+#include "rnnkit/runtime.hpp"
 
 namespace rnnkit::py {
 
@@ -20,6 +24,36 @@ void bind_kernels(pyb::module_& m) {
       },
       pyb::arg("trans_a"), pyb::arg("trans_b"), pyb::arg("alpha"), pyb::arg("a"), pyb::arg("b"), pyb::arg("beta"),
       pyb::arg("c"), "c = alpha * op(a) @ op(b) + beta * c, in place on float32 C-contiguous c");
+
+  pyb::class_<PackedMatrix>(m, "PackedMatrix", "op(b) packed once for repeated sgemm_packed calls")
+      .def_property_readonly("rows", &PackedMatrix::rows)
+      .def_property_readonly("cols", &PackedMatrix::cols)
+      .def_property_readonly("isa", [](const PackedMatrix& p) { return std::string(isa_name(p.isa())); });
+  m.def(
+      "pack_b",
+      [](bool trans_b, FloatArray b) {
+        if (b.ndim() != 2) throw pyb::value_error("pack_b: b must be 2-D");
+        const auto K = trans_b ? b.shape(1) : b.shape(0), N = trans_b ? b.shape(0) : b.shape(1);
+        pyb::gil_scoped_release nogil;
+        return pack_b(Trans(trans_b), K, N, b.data(), b.shape(1));
+      },
+      pyb::arg("trans_b"), pyb::arg("b"), "packs op(b) for the ISA active now");
+  m.def(
+      "sgemm_packed",
+      [](bool trans_a, float alpha, FloatArray a, const PackedMatrix& b, float beta,
+         pyb::array_t<float, pyb::array::c_style> c, std::int64_t n_begin, std::int64_t n_end) {
+        if (a.ndim() != 2 || c.ndim() != 2) throw pyb::value_error("sgemm_packed: a, c must be 2-D");
+        const auto M = trans_a ? a.shape(1) : a.shape(0), K = trans_a ? a.shape(0) : a.shape(1);
+        if (K != b.rows() || c.shape(0) != M || c.shape(1) != b.cols())
+          throw pyb::value_error("sgemm_packed: shapes do not agree");
+        auto cm = c.mutable_unchecked<2>();
+        pyb::gil_scoped_release nogil;
+        sgemm_packed(Trans(trans_a), M, alpha, a.data(), a.shape(1), b, beta, cm.mutable_data(0, 0), c.shape(1),
+                     n_begin, n_end);
+      },
+      pyb::arg("trans_a"), pyb::arg("alpha"), pyb::arg("a"), pyb::arg("b"), pyb::arg("beta"), pyb::arg("c"),
+      pyb::arg("n_begin") = 0, pyb::arg("n_end") = -1,
+      "c[:, n_begin:n_end] = alpha * op(a) @ b[:, n_begin:n_end] + beta * c[...], in place");
 }
 
 }  // namespace rnnkit::py

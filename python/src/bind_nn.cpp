@@ -1,7 +1,180 @@
+// Layer ops of rnnkit.layers: Dense, Embedding, global 1-D pooling. Shapes are checked here, math in the core.
+#include <string>
+#include <vector>
+
+#include <pybind11/stl.h>
+
 #include "bindings.hpp"
+#include "rnnkit/layer_ops.hpp"
 
 namespace rnnkit::py {
 
-void bind_nn(pyb::module_& m) { (void)m; }
+namespace {
+using IdArray = pyb::array_t<std::int64_t, pyb::array::c_style | pyb::array::forcecast>;
+using MaskArray = pyb::array_t<std::uint8_t, pyb::array::c_style | pyb::array::forcecast>;
+
+void expect_ndim(const char* fn, const char* what, const pyb::array& a, pyb::ssize_t ndim) {
+  if (a.ndim() != ndim)
+    throw pyb::value_error(std::string(fn) + ": expected " + what + " of rank " + std::to_string(ndim) +
+                           ", received rank " + std::to_string(a.ndim()));
+}
+
+void expect_dim(const char* fn, const char* what, pyb::ssize_t received, pyb::ssize_t expected) {
+  if (received != expected)
+    throw pyb::value_error(std::string(fn) + ": expected " + what + " = " + std::to_string(expected) +
+                           ", received " + std::to_string(received));
+}
+
+const std::uint8_t* optional_mask(const char* fn, const std::optional<MaskArray>& mask, pyb::ssize_t batch,
+                                  pyb::ssize_t steps) {
+  if (!mask) return nullptr;
+  expect_ndim(fn, "mask", *mask, 2);
+  expect_dim(fn, "mask batch", mask->shape(0), batch);
+  expect_dim(fn, "mask steps", mask->shape(1), steps);
+  return mask->data();
+}
+
+void bind_dense(pyb::module_& m) {
+  m.def(
+      "dense_forward",
+      [](FloatArray x, FloatArray kernel, std::optional<FloatArray> bias) {
+        expect_ndim("dense_forward", "x", x, 2);
+        expect_ndim("dense_forward", "kernel", kernel, 2);
+        expect_dim("dense_forward", "kernel rows (x features)", kernel.shape(0), x.shape(1));
+        if (bias) {
+          expect_ndim("dense_forward", "bias", *bias, 1);
+          expect_dim("dense_forward", "bias size", bias->shape(0), kernel.shape(1));
+        }
+        FloatArray y({x.shape(0), kernel.shape(1)});
+        const float* b = bias ? bias->data() : nullptr;
+        float* out = y.mutable_data();
+        pyb::gil_scoped_release nogil;
+        dense_forward(x.data(), kernel.data(), b, x.shape(0), x.shape(1), kernel.shape(1), out);
+        return y;
+      },
+      pyb::arg("x"), pyb::arg("kernel"), pyb::arg("bias") = pyb::none(), "y = x @ kernel (+ bias) for 2-D x");
+  m.def(
+      "dense_backward",
+      [](FloatArray x, FloatArray kernel, FloatArray d_y, bool with_bias, bool with_input_grad) {
+        expect_ndim("dense_backward", "x", x, 2);
+        expect_ndim("dense_backward", "kernel", kernel, 2);
+        expect_ndim("dense_backward", "d_y", d_y, 2);
+        expect_dim("dense_backward", "kernel rows (x features)", kernel.shape(0), x.shape(1));
+        expect_dim("dense_backward", "d_y rows", d_y.shape(0), x.shape(0));
+        expect_dim("dense_backward", "d_y columns", d_y.shape(1), kernel.shape(1));
+        FloatArray d_kernel({kernel.shape(0), kernel.shape(1)});
+        pyb::object d_x = pyb::none(), d_bias = pyb::none();
+        float *dx = nullptr, *db = nullptr;
+        if (with_input_grad) {
+          FloatArray a({x.shape(0), x.shape(1)});
+          dx = a.mutable_data();
+          d_x = a;
+        }
+        if (with_bias) {
+          FloatArray a({kernel.shape(1)});
+          db = a.mutable_data();
+          d_bias = a;
+        }
+        float* dk = d_kernel.mutable_data();
+        {
+          pyb::gil_scoped_release nogil;
+          dense_backward(x.data(), kernel.data(), d_y.data(), x.shape(0), x.shape(1), kernel.shape(1), dx, dk, db);
+        }
+        return pyb::make_tuple(d_x, d_kernel, d_bias);
+      },
+      pyb::arg("x"), pyb::arg("kernel"), pyb::arg("d_y"), pyb::arg("with_bias") = true,
+      pyb::arg("with_input_grad") = true, "(d_x or None, d_kernel, d_bias or None) of dense_forward");
+}
+
+void bind_embedding(pyb::module_& m) {
+  m.def(
+      "embedding_forward",
+      [](IdArray ids, FloatArray table) {
+        expect_ndim("embedding_forward", "table", table, 2);
+        std::vector<pyb::ssize_t> shape(ids.shape(), ids.shape() + ids.ndim());
+        shape.push_back(table.shape(1));
+        FloatArray out(shape);
+        float* o = out.mutable_data();
+        pyb::gil_scoped_release nogil;
+        embedding_forward(ids.data(), ids.size(), table.data(), table.shape(0), table.shape(1), o);
+        return out;
+      },
+      pyb::arg("ids"), pyb::arg("table"), "table[ids]; ids outside [0, vocab) raise ValueError");
+  m.def(
+      "embedding_backward",
+      [](IdArray ids, FloatArray d_out, pyb::ssize_t vocab) {
+        const auto dim = d_out.ndim() == 0 ? 0 : d_out.shape(d_out.ndim() - 1);
+        expect_dim("embedding_backward", "d_out size", d_out.size(), ids.size() * dim);
+        FloatArray d_table({vocab, dim});
+        float* dt = d_table.mutable_data();
+        pyb::gil_scoped_release nogil;
+        embedding_backward(ids.data(), ids.size(), d_out.data(), vocab, dim, dt);
+        return d_table;
+      },
+      pyb::arg("ids"), pyb::arg("d_out"), pyb::arg("vocab"), "scatter-add of d_out rows into a (vocab, dim) zero table");
+}
+
+void bind_pooling(pyb::module_& m) {
+  m.def(
+      "global_average_pool_1d_forward",
+      [](FloatArray x, std::optional<MaskArray> mask) {
+        expect_ndim("global_average_pool_1d_forward", "x", x, 3);
+        const std::uint8_t* mk = optional_mask("global_average_pool_1d_forward", mask, x.shape(0), x.shape(1));
+        FloatArray out({x.shape(0), x.shape(2)});
+        float* o = out.mutable_data();
+        pyb::gil_scoped_release nogil;
+        global_average_pool_1d_forward(x.data(), mk, x.shape(0), x.shape(1), x.shape(2), o);
+        return out;
+      },
+      pyb::arg("x"), pyb::arg("mask") = pyb::none());
+  m.def(
+      "global_average_pool_1d_backward",
+      [](FloatArray d_out, std::optional<MaskArray> mask, pyb::ssize_t steps) {
+        expect_ndim("global_average_pool_1d_backward", "d_out", d_out, 2);
+        const std::uint8_t* mk = optional_mask("global_average_pool_1d_backward", mask, d_out.shape(0), steps);
+        FloatArray d_x({d_out.shape(0), steps, d_out.shape(1)});
+        float* dx = d_x.mutable_data();
+        pyb::gil_scoped_release nogil;
+        global_average_pool_1d_backward(d_out.data(), mk, d_out.shape(0), steps, d_out.shape(1), dx);
+        return d_x;
+      },
+      pyb::arg("d_out"), pyb::arg("mask"), pyb::arg("steps"));
+  m.def(
+      "global_max_pool_1d_forward",
+      [](FloatArray x) {
+        expect_ndim("global_max_pool_1d_forward", "x", x, 3);
+        FloatArray out({x.shape(0), x.shape(2)});
+        IdArray argmax({x.shape(0), x.shape(2)});
+        float* o = out.mutable_data();
+        std::int64_t* a = argmax.mutable_data();
+        {
+          pyb::gil_scoped_release nogil;
+          global_max_pool_1d_forward(x.data(), x.shape(0), x.shape(1), x.shape(2), o, a);
+        }
+        return pyb::make_tuple(out, argmax);
+      },
+      pyb::arg("x"), "(max over axis 1, argmax step per (batch, feature))");
+  m.def(
+      "global_max_pool_1d_backward",
+      [](FloatArray d_out, IdArray argmax, pyb::ssize_t steps) {
+        expect_ndim("global_max_pool_1d_backward", "d_out", d_out, 2);
+        expect_ndim("global_max_pool_1d_backward", "argmax", argmax, 2);
+        expect_dim("global_max_pool_1d_backward", "argmax batch", argmax.shape(0), d_out.shape(0));
+        expect_dim("global_max_pool_1d_backward", "argmax features", argmax.shape(1), d_out.shape(1));
+        FloatArray d_x({d_out.shape(0), steps, d_out.shape(1)});
+        float* dx = d_x.mutable_data();
+        pyb::gil_scoped_release nogil;
+        global_max_pool_1d_backward(d_out.data(), argmax.data(), d_out.shape(0), steps, d_out.shape(1), dx);
+        return d_x;
+      },
+      pyb::arg("d_out"), pyb::arg("argmax"), pyb::arg("steps"));
+}
+}  // namespace
+
+void bind_nn(pyb::module_& m) {
+  bind_dense(m);
+  bind_embedding(m);
+  bind_pooling(m);
+}
 
 }  // namespace rnnkit::py

@@ -1,6 +1,11 @@
-// Single-precision GEMM over row-major buffers with leading dimensions.
+// Single-precision GEMM over row-major buffers with leading dimensions, plus a pre-packed right-hand
+// operand for products that reuse the same matrix many times (the recurrent kernel U of every timestep).
 #pragma once
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+#include "rnnkit/runtime.hpp"
 
 namespace rnnkit {
 
@@ -8,9 +13,42 @@ enum class Trans : bool { no = false, yes = true };
 
 // C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, all row-major.
 // op(A) = A (lda >= K) or A^T where A is stored [K,M] (lda >= M); likewise for B.
-// beta == 0 ignores C's prior contents (NaN in C does not propagate). Uses num_threads() threads.
+// beta == 0 ignores C's prior contents (NaN in C does not propagate). Uses num_threads() threads,
+// or only the calling thread when called from inside an active OpenMP parallel region.
 void sgemm(Trans trans_a, Trans trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
            const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
            std::int64_t ldc);
+
+// op(B)[K,N] copied once into the microkernel's panel layout, for the ISA active when it was packed.
+// Owns its buffer; movable, not copyable. The source B may be freed or changed after packing.
+class PackedMatrix {
+ public:
+  PackedMatrix() = default;
+  std::int64_t rows() const { return rows_; }  // K
+  std::int64_t cols() const { return cols_; }  // N
+  Isa isa() const { return isa_; }
+  bool empty() const { return rows_ == 0 || cols_ == 0; }
+
+ private:
+  struct FreeDeleter {
+    void operator()(float* p) const { std::free(p); }
+  };
+  friend PackedMatrix pack_b(Trans, std::int64_t, std::int64_t, const float*, std::int64_t);
+  friend void sgemm_packed(Trans, std::int64_t, float, const float*, std::int64_t, const PackedMatrix&, float,
+                           float*, std::int64_t, std::int64_t, std::int64_t);
+  std::unique_ptr<float[], FreeDeleter> panels_;  // ceil(N/nr) panels of [K][nr], zero-padded columns
+  std::int64_t rows_ = 0, cols_ = 0;
+  Isa isa_ = Isa::generic;
+};
+
+// Packs op(B)[K,N]: B is [K,N] with ldb >= N (tb == no) or [N,K] with ldb >= K (tb == yes).
+PackedMatrix pack_b(Trans tb, std::int64_t K, std::int64_t N, const float* B, std::int64_t ldb);
+
+// C[:, n_begin:n_end] = alpha * op(A)[M,K] * B[:, n_begin:n_end] + beta * C[:, n_begin:n_end], where
+// B = packed (K = B.rows()) and n_end == -1 means B.cols(). Columns outside the range are neither read
+// nor written, so threads may each own a disjoint column range of the same C. Small M (batch 1..8) takes
+// a streaming path over the packed panels. Runs on the ISA B was packed for; threads as sgemm.
+void sgemm_packed(Trans ta, std::int64_t M, float alpha, const float* A, std::int64_t lda, const PackedMatrix& B,
+                  float beta, float* C, std::int64_t ldc, std::int64_t n_begin = 0, std::int64_t n_end = -1);
 
 }  // namespace rnnkit

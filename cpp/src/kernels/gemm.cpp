@@ -1,24 +1,303 @@
-// Placeholder reference GEMM; replaced by the packed, per-ISA implementation.
+// sgemm driver: operand packing into microkernel panels, cache blocking, OpenMP over tiles, ISA dispatch.
 #include "rnnkit/gemm.hpp"
 
+#include <algorithm>
+#include <cstring>
+#include <new>
 #include <stdexcept>
+#include <string>
+
+#include "kernels/gemm_microkernel.hpp"
+#include "rnnkit/checked.hpp"
+#include "rnnkit/runtime.hpp"
+
+#ifdef RNNKIT_HAVE_OPENMP
+#include <omp.h>
+#define RNNKIT_OMP(directive) _Pragma(#directive)
+#else
+#define RNNKIT_OMP(directive)
+#endif
 
 namespace rnnkit {
+namespace {
 
-void sgemm(Trans trans_a, Trans trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
-           const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
-           std::int64_t ldc) {
-  if (M < 0 || N < 0 || K < 0) throw std::invalid_argument("sgemm: negative size");
-  for (std::int64_t i = 0; i < M; ++i)
-    for (std::int64_t j = 0; j < N; ++j) {
-      float acc = 0.f;
-      for (std::int64_t k = 0; k < K; ++k) {
-        const float a = trans_a == Trans::yes ? A[k * lda + i] : A[i * lda + k];
-        const float b = trans_b == Trans::yes ? B[j * ldb + k] : B[k * ldb + j];
-        acc += a * b;
+using gemm_detail::MicroKernel;
+using std::int64_t;
+
+// Zen 4: an A micro-panel (kc x mr) stays in the 32 KiB L1d while a kc x nc block of B (512 KiB) stays
+// in the 1 MiB L2 and is swept once per A micro-panel.
+constexpr int64_t kKc = 256;
+constexpr int64_t kNc = 512;
+// Below this many flops per thread, forking costs more than it saves.
+constexpr int64_t kFlopsPerThread = int64_t{1} << 19;
+
+const MicroKernel& microkernel_for(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return avx512::gemm_microkernel();
+    case Isa::avx2: return avx2::gemm_microkernel();
+    default: return generic::gemm_microkernel();
+  }
+}
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+using AlignedFloats = std::unique_ptr<float[], FreeDeleter>;
+
+AlignedFloats allocate_aligned(int64_t count, const char* what) {
+  const int64_t bytes = (checked_mul(std::max<int64_t>(count, 1), int64_t{sizeof(float)}, what) + 63) / 64 * 64;
+  auto* p = static_cast<float*>(std::aligned_alloc(64, static_cast<std::size_t>(bytes)));
+  if (!p) throw std::bad_alloc();
+  return AlignedFloats(p);
+}
+
+// Packing buffers kept per calling thread and only grown: a fresh large allocation per call costs page
+// faults comparable to the product itself for RNN-sized operands.
+float* workspace(int slot, int64_t count, const char* what) {
+  thread_local AlignedFloats buffers[2];
+  thread_local int64_t capacity[2] = {0, 0};
+  if (count > capacity[slot]) {
+    buffers[slot].reset();
+    buffers[slot] = allocate_aligned(count, what);
+    capacity[slot] = count;
+  }
+  return buffers[slot].get();
+}
+enum WorkspaceSlot { kPackedA = 0, kPackedB = 1 };
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int threads_for(int64_t M, int64_t N, int64_t K) {
+#ifdef RNNKIT_HAVE_OPENMP
+  if (omp_in_parallel()) return 1;
+#endif
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  const double by_work = std::max(1.0, flops / double(kFlopsPerThread));
+  return static_cast<int>(std::min<double>(num_threads(), by_work));
+}
+
+// op(X) as a read-only strided view: element (r, c) of the logical matrix.
+struct OperandView {
+  const float* data;
+  int64_t ld;
+  bool transposed;
+};
+
+// A rows [0, M) x k [k0, k0 + kc) -> panels of mr rows, each [kc][mr], rows past M zero-filled.
+void pack_a(const OperandView& a, int64_t M, int64_t k0, int64_t kc, int mr, float* dst) {
+  const int64_t panels = ceil_div(M, mr);
+  RNNKIT_OMP(omp for schedule(static))
+  for (int64_t p = 0; p < panels; ++p) {
+    float* out = dst + p * kc * mr;
+    const int64_t r0 = p * mr, rows = std::min<int64_t>(mr, M - r0);
+    if (rows < mr) std::fill(out, out + kc * mr, 0.f);
+    if (a.transposed) {  // stored [K][M]: a k-row of the panel is contiguous
+      for (int64_t k = 0; k < kc; ++k) std::memcpy(out + k * mr, a.data + (k0 + k) * a.ld + r0, rows * sizeof(float));
+    } else {
+      for (int64_t i = 0; i < rows; ++i) {
+        const float* src = a.data + (r0 + i) * a.ld + k0;
+        for (int64_t k = 0; k < kc; ++k) out[k * mr + i] = src[k];
       }
-      C[i * ldc + j] = alpha * acc + (beta == 0.f ? 0.f : beta * C[i * ldc + j]);
     }
+  }
+}
+
+// B k [k0, k0 + kc) x columns [n0, n0 + cols) -> panels of nr columns, each [kc][nr], columns past the
+// end zero-filled. Panel q starts at dst + q * panel_stride.
+void pack_b_panels(const OperandView& b, int64_t k0, int64_t kc, int64_t n0, int64_t cols, int nr, float* dst,
+                   int64_t panel_stride) {
+  const int64_t panels = ceil_div(cols, nr);
+  RNNKIT_OMP(omp for schedule(static))
+  for (int64_t q = 0; q < panels; ++q) {
+    float* out = dst + q * panel_stride;
+    const int64_t c0 = n0 + q * nr, width = std::min<int64_t>(nr, n0 + cols - c0);
+    if (width < nr) std::fill(out, out + kc * nr, 0.f);
+    if (b.transposed) {  // stored [N][K]
+      for (int64_t j = 0; j < width; ++j) {
+        const float* src = b.data + (c0 + j) * b.ld + k0;
+        for (int64_t k = 0; k < kc; ++k) out[k * nr + j] = src[k];
+      }
+    } else {
+      for (int64_t k = 0; k < kc; ++k) std::memcpy(out + k * nr, b.data + (k0 + k) * b.ld + c0, width * sizeof(float));
+    }
+  }
+}
+
+// Packed B panels: panel q (columns [q*nr, q*nr + nr) of c_origin) starts at base + q * panel_stride.
+struct PanelsView {
+  const float* base;
+  int64_t panel_stride;
+};
+
+// One rows x nr tile whose columns [lo, hi) of the panel land in C (c points at panel column 0).
+void run_tile(const MicroKernel& mk, int rows, int64_t kc, const float* a_panel, const float* b_panel,
+              int64_t b_stride, float* c, int64_t ldc, int64_t lo, int64_t hi, float alpha, float beta) {
+  if (lo == 0 && hi == mk.nr) {
+    mk.by_rows[rows](kc, a_panel, b_panel, b_stride, c, ldc, alpha, beta);
+    return;
+  }
+  alignas(64) float tile[gemm_detail::kMaxPanelRows * 64];
+  mk.by_rows[rows](kc, a_panel, b_panel, b_stride, tile, mk.nr, 1.f, 0.f);
+  for (int i = 0; i < rows; ++i)
+    for (int64_t j = lo; j < hi; ++j) {
+      float& cij = c[i * ldc + j];
+      const float t = alpha * tile[i * mk.nr + j];
+      cij = beta == 0.f ? t : t + beta * cij;
+    }
+}
+
+// C[0:M, col_begin:col_end] (+)= packed A (kc deep) x panels; c_origin is column 0 of panel 0.
+void multiply_panels(const MicroKernel& mk, int64_t M, int64_t kc, const float* a_packed, const PanelsView& b,
+                     float* c_origin, int64_t ldc, int64_t col_begin, int64_t col_end, float alpha, float beta) {
+  const int64_t row_panels = ceil_div(M, mk.mr);
+  const int64_t q_begin = col_begin / mk.nr, q_end = ceil_div(col_end, mk.nr);
+  RNNKIT_OMP(omp for collapse(2) schedule(static))
+  for (int64_t p = 0; p < row_panels; ++p)
+    for (int64_t q = q_begin; q < q_end; ++q) {
+      const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
+      const int64_t c0 = q * mk.nr;
+      const int64_t lo = std::max(col_begin, c0) - c0, hi = std::min(col_end, c0 + mk.nr) - c0;
+      run_tile(mk, rows, kc, a_packed + p * kc * mk.mr, b.base + q * b.panel_stride, mk.nr,
+               c_origin + p * mk.mr * ldc + c0, ldc, lo, hi, alpha, beta);
+    }
+}
+
+// The small-M path of sgemm: A packed over all of K, B read where it lies except a partial last panel.
+// Each thread owns whole column chunks and walks K in short steps, so the kc rows of B a step reads are
+// long contiguous runs (prefetch-friendly) rather than one panel's rows a full ldb apart.
+void multiply_b_in_place(const MicroKernel& mk, int64_t M, int64_t N, int64_t K, const OperandView& a, float* a_whole,
+                         const float* B, int64_t ldb, float* tail, float* C, int64_t ldc, float alpha, float beta) {
+  constexpr int64_t kStepK = 8, kChunkPanels = 16;
+  const int64_t full_panels = N / mk.nr, tail_cols = N - full_panels * mk.nr;
+  const int64_t panels = full_panels + (tail_cols ? 1 : 0), row_panels = ceil_div(M, mk.mr);
+  pack_a(a, M, 0, K, mk.mr, a_whole);
+  if (tail_cols) pack_b_panels({B, ldb, false}, 0, K, full_panels * mk.nr, tail_cols, mk.nr, tail, K * mk.nr);
+  RNNKIT_OMP(omp for schedule(static))
+  for (int64_t chunk = 0; chunk < ceil_div(panels, kChunkPanels); ++chunk)
+    for (int64_t k0 = 0; k0 < K; k0 += kStepK) {
+      const int64_t kc = std::min(kStepK, K - k0);
+      for (int64_t p = 0; p < row_panels; ++p)
+        for (int64_t q = chunk * kChunkPanels; q < std::min(panels, (chunk + 1) * kChunkPanels); ++q) {
+          const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
+          const bool is_tail = q == full_panels;
+          const float* b_panel = is_tail ? tail + k0 * mk.nr : B + k0 * ldb + q * mk.nr;
+          run_tile(mk, rows, kc, a_whole + p * K * mk.mr + k0 * mk.mr, b_panel, is_tail ? mk.nr : ldb,
+                   C + p * mk.mr * ldc + q * mk.nr, ldc, 0, is_tail ? tail_cols : mk.nr, alpha, k0 == 0 ? beta : 1.f);
+        }
+    }
+}
+
+// C = beta * C on columns [n_begin, n_end), for K == 0 or alpha == 0 (beta == 0 writes zeros).
+void scale_c(int64_t M, int64_t n_begin, int64_t n_end, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = n_begin; j < n_end; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+}
+
+void require(bool ok, const char* fn, const std::string& what) {
+  if (!ok) throw std::invalid_argument(std::string(fn) + ": " + what);
+}
+
+void check_ld(const char* fn, const char* name, int64_t ld, int64_t need) {
+  require(ld >= std::max<int64_t>(need, 1), fn,
+          std::string("expected ") + name + " >= " + std::to_string(std::max<int64_t>(need, 1)) + ", got " +
+              std::to_string(ld));
+}
+
+}  // namespace
+
+void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  require(M >= 0 && N >= 0 && K >= 0, "sgemm",
+          "expected non-negative sizes, got M=" + std::to_string(M) + " N=" + std::to_string(N) +
+              " K=" + std::to_string(K));
+  if (M == 0 || N == 0) return;
+  check_ld("sgemm", "ldc", ldc, N);
+  if (K == 0 || alpha == 0.f) return scale_c(M, 0, N, beta, C, ldc);
+  check_ld("sgemm", "lda", lda, trans_a == Trans::yes ? M : K);
+  check_ld("sgemm", "ldb", ldb, trans_b == Trans::yes ? K : N);
+
+  const MicroKernel& mk = microkernel_for(active_isa());
+  const OperandView a{A, lda, trans_a == Trans::yes}, b{B, ldb, trans_b == Trans::yes};
+  const int64_t kc_max = std::min(K, kKc), nc_max = std::min(N, kNc);
+  float* a_buf = workspace(kPackedA, checked_mul(ceil_div(M, mk.mr) * mk.mr, kc_max, "sgemm"), "sgemm");
+  float* b_buf = workspace(kPackedB, ceil_div(nc_max, mk.nr) * mk.nr * kc_max, "sgemm");
+  const int threads = threads_for(M, N, K);
+  (void)threads;  // unused without OpenMP
+  // With one or two row panels each element of B is used once or twice: packing it would cost as much as
+  // the product, so the microkernel reads row-major B in place.
+  if (!b.transposed && M <= 2 * mk.mr) {
+    float* a_whole = workspace(kPackedA, ceil_div(M, mk.mr) * mk.mr * K, "sgemm");
+    float* tail = workspace(kPackedB, K * mk.nr, "sgemm");
+    RNNKIT_OMP(omp parallel num_threads(threads) if (threads > 1))
+    multiply_b_in_place(mk, M, N, K, a, a_whole, B, ldb, tail, C, ldc, alpha, beta);
+    return;
+  }
+
+  RNNKIT_OMP(omp parallel num_threads(threads) if (threads > 1))
+  for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+    const int64_t kc = std::min(kKc, K - k0);
+    const float beta_block = k0 == 0 ? beta : 1.f;
+    pack_a(a, M, k0, kc, mk.mr, a_buf);
+    for (int64_t n0 = 0; n0 < N; n0 += kNc) {
+      const int64_t nc = std::min(kNc, N - n0);
+      pack_b_panels(b, k0, kc, n0, nc, mk.nr, b_buf, kc * mk.nr);
+      multiply_panels(mk, M, kc, a_buf, {b_buf, kc * mk.nr}, C + n0, ldc, 0, nc, alpha, beta_block);
+    }
+  }
+}
+
+PackedMatrix pack_b(Trans tb, int64_t K, int64_t N, const float* B, int64_t ldb) {
+  require(K >= 0 && N >= 0, "pack_b",
+          "expected non-negative sizes, got K=" + std::to_string(K) + " N=" + std::to_string(N));
+  PackedMatrix packed;
+  packed.isa_ = active_isa();
+  packed.rows_ = K;
+  packed.cols_ = N;
+  if (K == 0 || N == 0) return packed;
+  check_ld("pack_b", "ldb", ldb, tb == Trans::yes ? K : N);
+  const MicroKernel& mk = microkernel_for(packed.isa_);
+  const int64_t padded_cols = ceil_div(N, mk.nr) * mk.nr;
+  packed.panels_.reset(allocate_aligned(checked_mul(padded_cols, K, "pack_b"), "pack_b").release());
+  const int threads = threads_for(1, N, K);
+  (void)threads;
+  RNNKIT_OMP(omp parallel num_threads(threads) if (threads > 1))
+  pack_b_panels({B, ldb, tb == Trans::yes}, 0, K, 0, N, mk.nr, packed.panels_.get(), K * mk.nr);
+  return packed;
+}
+
+void sgemm_packed(Trans ta, int64_t M, float alpha, const float* A, int64_t lda, const PackedMatrix& B, float beta,
+                  float* C, int64_t ldc, int64_t n_begin, int64_t n_end) {
+  const int64_t K = B.rows(), N = B.cols();
+  if (n_end == -1) n_end = N;
+  require(M >= 0, "sgemm_packed", "expected M >= 0, got " + std::to_string(M));
+  require(0 <= n_begin && n_begin <= n_end && n_end <= N, "sgemm_packed",
+          "expected 0 <= n_begin <= n_end <= " + std::to_string(N) + ", got [" + std::to_string(n_begin) + ", " +
+              std::to_string(n_end) + ")");
+  if (M == 0 || n_begin == n_end) return;
+  check_ld("sgemm_packed", "ldc", ldc, N);
+  if (K == 0 || alpha == 0.f) return scale_c(M, n_begin, n_end, beta, C, ldc);
+  check_ld("sgemm_packed", "lda", lda, ta == Trans::yes ? M : K);
+
+  const MicroKernel& mk = microkernel_for(B.isa());
+  const OperandView a{A, lda, ta == Trans::yes};
+  const int64_t kc_max = std::min(K, kKc);
+  float* a_buf = workspace(kPackedA, checked_mul(ceil_div(M, mk.mr) * mk.mr, kc_max, "sgemm_packed"), "sgemm_packed");
+  const int threads = threads_for(M, n_end - n_begin, K);
+  (void)threads;
+  const float* panels = B.panels_.get();
+
+  RNNKIT_OMP(omp parallel num_threads(threads) if (threads > 1))
+  for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+    const int64_t kc = std::min(kKc, K - k0);
+    const float beta_block = k0 == 0 ? beta : 1.f;
+    pack_a(a, M, k0, kc, mk.mr, a_buf);
+    // Column chunks start on multiples of kNc (a multiple of nr) so no panel is split between chunks.
+    for (int64_t n0 = n_begin - n_begin % kNc; n0 < n_end; n0 += kNc) {
+      const PanelsView b{panels + k0 * mk.nr, K * mk.nr};
+      multiply_panels(mk, M, kc, a_buf, b, C, ldc, std::max(n_begin, n0), std::min(n_end, n0 + kNc), alpha,
+                      beta_block);
+    }
+  }
 }
 
 }  // namespace rnnkit

@@ -1,0 +1,37 @@
+// Non-recurrent layer ops: Dense, Embedding, global 1-D pooling. Each forward has its backward beside it.
+// Buffers are row-major float32; sizes are int64; invalid arguments throw std::invalid_argument.
+#pragma once
+#include <cstdint>
+
+namespace rnnkit {
+
+// y[rows, units] = x[rows, in] * kernel[in, units] (+ bias[units] when bias != nullptr).
+void dense_forward(const float* x, const float* kernel, const float* bias, std::int64_t rows, std::int64_t in,
+                   std::int64_t units, float* y);
+// d_x = d_y * kernel^T (skipped when d_x == nullptr), d_kernel = x^T * d_y,
+// d_bias = column sums of d_y (skipped when d_bias == nullptr). Outputs are overwritten.
+void dense_backward(const float* x, const float* kernel, const float* d_y, std::int64_t rows, std::int64_t in,
+                    std::int64_t units, float* d_x, float* d_kernel, float* d_bias);
+
+// out[n, dim] = table[ids[n], :]. Every id is checked against [0, vocab) before any row is read.
+void embedding_forward(const std::int64_t* ids, std::int64_t n, const float* table, std::int64_t vocab,
+                       std::int64_t dim, float* out);
+// d_table[vocab, dim] = scatter-add of d_out rows at ids (d_table overwritten; repeated ids accumulate).
+void embedding_backward(const std::int64_t* ids, std::int64_t n, const float* d_out, std::int64_t vocab,
+                        std::int64_t dim, float* d_table);
+
+// out[b, f] = mean over the steps t with mask[b, t] != 0 of x[b, t, f]; mask == nullptr means all steps.
+// A row whose mask is all zero averages nothing and yields 0 (Keras divides 0 by a clamped count).
+void global_average_pool_1d_forward(const float* x, const std::uint8_t* mask, std::int64_t batch,
+                                    std::int64_t steps, std::int64_t features, float* out);
+void global_average_pool_1d_backward(const float* d_out, const std::uint8_t* mask, std::int64_t batch,
+                                     std::int64_t steps, std::int64_t features, float* d_x);
+
+// out[b, f] = max over t of x[b, t, f]; argmax[b, f] records the first step reaching it, for the backward.
+void global_max_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t steps, std::int64_t features,
+                                float* out, std::int64_t* argmax);
+// d_x is overwritten: d_out[b, f] lands on step argmax[b, f], zeros elsewhere.
+void global_max_pool_1d_backward(const float* d_out, const std::int64_t* argmax, std::int64_t batch,
+                                 std::int64_t steps, std::int64_t features, float* d_x);
+
+}  // namespace rnnkit

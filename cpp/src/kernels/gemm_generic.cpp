@@ -1,0 +1,39 @@
+// Portable microkernel (no intrinsics): a 4 x 16 tile of scalar accumulators the compiler may vectorize
+// with the baseline ISA.
+#include <cstdint>
+#include <utility>
+
+#include "kernels/gemm_microkernel.hpp"
+
+namespace rnnkit::generic {
+namespace {
+constexpr int kMr = 4, kNr = 16;
+
+template <int ROWS>
+void gemm_tile(std::int64_t kc, const float* a, const float* b, std::int64_t b_stride, float* c, std::int64_t ldc,
+               float alpha, float beta) {
+  float acc[ROWS][kNr] = {};
+  for (std::int64_t k = 0; k < kc; ++k, a += kMr, b += b_stride)
+    for (int i = 0; i < ROWS; ++i)
+      for (int j = 0; j < kNr; ++j) acc[i][j] += a[i] * b[j];
+  for (int i = 0; i < ROWS; ++i)
+    for (int j = 0; j < kNr; ++j) {
+      float& cij = c[i * ldc + j];
+      cij = beta == 0.f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * cij;
+    }
+}
+
+template <std::size_t... R>
+gemm_detail::MicroKernel make_microkernel(std::index_sequence<R...>) {
+  gemm_detail::MicroKernel k{kMr, kNr, {}};
+  ((k.by_rows[R + 1] = &gemm_tile<R + 1>), ...);
+  return k;
+}
+}  // namespace
+
+const gemm_detail::MicroKernel& gemm_microkernel() {
+  static const auto kernel = make_microkernel(std::make_index_sequence<kMr>{});
+  return kernel;
+}
+
+}  // namespace rnnkit::generic

@@ -1,0 +1,26 @@
+// The per-ISA register-blocked microkernels behind sgemm, and the panel layout they read.
+#pragma once
+#include <array>
+#include <cstdint>
+
+namespace rnnkit::gemm_detail {
+
+// Computes rows x nr of C = alpha * A_panel * B_panel + beta * C (beta == 0: C is not read), where
+// A_panel is [kc][mr] contiguous (only the first `rows` of each mr used) and B_panel is kc rows of nr
+// contiguous floats, b_stride apart (nr when packed, ldb when read straight from a row-major B).
+using MicroKernelFn = void (*)(std::int64_t kc, const float* a_panel, const float* b_panel, std::int64_t b_stride,
+                               float* c, std::int64_t ldc, float alpha, float beta);
+
+constexpr int kMaxPanelRows = 16;
+
+struct MicroKernel {
+  int mr;  // rows per A panel
+  int nr;  // columns per B panel (a multiple of the vector width)
+  std::array<MicroKernelFn, kMaxPanelRows + 1> by_rows;  // by_rows[r] handles r = 1..mr rows
+};
+
+}  // namespace rnnkit::gemm_detail
+
+namespace rnnkit::generic { const gemm_detail::MicroKernel& gemm_microkernel(); }
+namespace rnnkit::avx2 { const gemm_detail::MicroKernel& gemm_microkernel(); }
+namespace rnnkit::avx512 { const gemm_detail::MicroKernel& gemm_microkernel(); }

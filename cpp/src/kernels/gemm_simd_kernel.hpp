@@ -1,0 +1,51 @@
+// Microkernel template shared by the SIMD ISA files. Each includes it inside its own namespace after
+// defining `struct Simd { using Vec; static constexpr int width; load, store, broadcast, fma }`, so
+// every instantiation is compiled with that file's ISA flags (no ODR collisions).
+// Needs <cstdint>, <utility> and kernels/gemm_microkernel.hpp included first (this file sits in a namespace).
+template <int ROWS, int MR, int NVEC>
+void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_t b_stride, float* c,
+                    std::int64_t ldc, float alpha, float beta) {
+  using Vec = typename Simd::Vec;
+  constexpr int W = Simd::width;
+  // Few rows leave too few independent FMA chains to hide FMA latency (batch-1 GEMV): split k over
+  // several accumulator sets and add them at the end.
+  constexpr int SPLIT = ROWS * NVEC >= 8 ? 1 : (ROWS * NVEC >= 4 ? 2 : 4);
+  Vec acc[SPLIT][ROWS][NVEC];
+  for (int s = 0; s < SPLIT; ++s)
+    for (int i = 0; i < ROWS; ++i)
+      for (int v = 0; v < NVEC; ++v) acc[s][i][v] = Simd::zero();
+  auto step = [&](Vec(&sum)[ROWS][NVEC], const float* ak, const float* bk) {
+    Vec bv[NVEC];
+    for (int v = 0; v < NVEC; ++v) bv[v] = Simd::load(bk + v * W);
+    for (int i = 0; i < ROWS; ++i) {
+      const Vec ai = Simd::broadcast(ak[i]);
+      for (int v = 0; v < NVEC; ++v) sum[i][v] = Simd::fma(ai, bv[v], sum[i][v]);
+    }
+  };
+  std::int64_t k = 0;
+  for (; k + SPLIT <= kc; k += SPLIT)
+    for (int s = 0; s < SPLIT; ++s) step(acc[s], a + (k + s) * MR, b + (k + s) * b_stride);
+  for (; k < kc; ++k) step(acc[0], a + k * MR, b + k * b_stride);
+  for (int s = 1; s < SPLIT; ++s)
+    for (int i = 0; i < ROWS; ++i)
+      for (int v = 0; v < NVEC; ++v) acc[0][i][v] = Simd::add(acc[0][i][v], acc[s][i][v]);
+  const Vec va = Simd::broadcast(alpha);
+  if (beta == 0.f) {
+    for (int i = 0; i < ROWS; ++i)
+      for (int v = 0; v < NVEC; ++v) Simd::store(c + i * ldc + v * W, Simd::mul(va, acc[0][i][v]));
+  } else {
+    const Vec vb = Simd::broadcast(beta);
+    for (int i = 0; i < ROWS; ++i)
+      for (int v = 0; v < NVEC; ++v) {
+        float* ci = c + i * ldc + v * W;
+        Simd::store(ci, Simd::fma(va, acc[0][i][v], Simd::mul(vb, Simd::load(ci))));
+      }
+  }
+}
+
+template <int MR, int NVEC, std::size_t... R>
+gemm_detail::MicroKernel make_gemm_microkernel(std::index_sequence<R...>) {
+  gemm_detail::MicroKernel k{MR, NVEC * Simd::width, {}};
+  ((k.by_rows[R + 1] = &gemm_simd_tile<R + 1, MR, NVEC>), ...);
+  return k;
+}

@@ -1,0 +1,51 @@
+// Dense: one GEMM forward, two GEMMs and a column sum backward.
+#include <stdexcept>
+#include <string>
+
+#include "rnnkit/checked.hpp"
+#include "rnnkit/gemm.hpp"
+#include "rnnkit/layer_ops.hpp"
+#include "rnnkit/runtime.hpp"
+
+namespace rnnkit {
+
+namespace {
+void check_dense_sizes(const char* fn, std::int64_t rows, std::int64_t in, std::int64_t units) {
+  if (rows < 0 || in < 0 || units < 0)
+    throw std::invalid_argument(std::string(fn) + ": sizes must be >= 0, received rows=" + std::to_string(rows) +
+                                " in=" + std::to_string(in) + " units=" + std::to_string(units));
+  checked_mul(rows, in, fn);
+  checked_mul(rows, units, fn);
+  checked_mul(in, units, fn);
+}
+}  // namespace
+
+void dense_forward(const float* x, const float* kernel, const float* bias, std::int64_t rows, std::int64_t in,
+                   std::int64_t units, float* y) {
+  check_dense_sizes("dense_forward", rows, in, units);
+  if (rows == 0 || units == 0) return;
+  sgemm(Trans::no, Trans::no, rows, units, in, 1.f, x, in, kernel, units, 0.f, y, units);
+  if (bias == nullptr) return;
+#pragma omp parallel for num_threads(num_threads()) schedule(static) if (rows * units > (1 << 16))
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* row = y + r * units;
+    for (std::int64_t u = 0; u < units; ++u) row[u] += bias[u];
+  }
+}
+
+void dense_backward(const float* x, const float* kernel, const float* d_y, std::int64_t rows, std::int64_t in,
+                    std::int64_t units, float* d_x, float* d_kernel, float* d_bias) {
+  check_dense_sizes("dense_backward", rows, in, units);
+  if (d_x != nullptr && rows > 0 && in > 0)
+    sgemm(Trans::no, Trans::yes, rows, in, units, 1.f, d_y, units, kernel, units, 0.f, d_x, in);
+  if (in > 0 && units > 0)
+    sgemm(Trans::yes, Trans::no, in, units, rows, 1.f, x, in, d_y, units, 0.f, d_kernel, units);
+  if (d_bias == nullptr) return;
+  for (std::int64_t u = 0; u < units; ++u) d_bias[u] = 0.f;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* row = d_y + r * units;
+    for (std::int64_t u = 0; u < units; ++u) d_bias[u] += row[u];
+  }
+}
+
+}  // namespace rnnkit

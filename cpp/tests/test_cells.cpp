@@ -1,0 +1,95 @@
+// The C++ API of the recurrent cells: a hand-computed SimpleRNN step, BPTT vs finite differences for an LSTM with
+// peepholes, and errors naming rnn_forward.
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "check.hpp"
+#include "rnnkit/rnn.hpp"
+
+using namespace rnnkit;
+
+namespace {
+
+bool near(double a, double b, double tol) { return std::fabs(a - b) <= tol * std::fmax(1.0, std::fabs(b)); }
+
+void simple_rnn_one_unit_matches_hand_computation() {
+  // h1 = tanh(0.5*1 + 0.3*0 + 0.1) ; h2 = tanh(0.5*-2 + 0.3*h1 + 0.1)
+  const float x[2] = {1.0f, -2.0f}, w = 0.5f, u = 0.3f, b = 0.1f;
+  RnnConfig cfg;
+  cfg.cell = CellKind::simple_rnn, cfg.batch = 1, cfg.time = 2, cfg.input = 1, cfg.units = 1;
+  RnnInputs in;
+  in.x = x, in.kernel = &w, in.recurrent_kernel = &u, in.bias = &b;
+  float outputs[2], last, h;
+  RnnOutputs out;
+  out.outputs = outputs, out.last_output = &last, out.h_last = &h;
+  CHECK(rnn_forward(cfg, in, out, false) == nullptr);
+  const double h1 = std::tanh(0.6), h2 = std::tanh(-1.0 + 0.3 * h1 + 0.1);
+  CHECK(near(outputs[0], h1, 1e-6) && near(outputs[1], h2, 1e-6) && near(last, h2, 1e-6) && near(h, h2, 1e-6));
+}
+
+// Loss = sum of the last output; compares dL/dkernel with central differences through rnn_forward.
+void lstm_peephole_kernel_gradient_matches_finite_differences() {
+  const int B = 2, T = 3, I = 2, H = 2, GH = 4 * H;
+  std::vector<float> x(B * T * I), kernel(I * GH), rec(H * GH), bias(GH), peep(3 * H);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(1.7f * i);
+  for (size_t i = 0; i < kernel.size(); ++i) kernel[i] = 0.5f * std::cos(0.9f * i);
+  for (size_t i = 0; i < rec.size(); ++i) rec[i] = 0.4f * std::sin(0.3f * i + 1.0f);
+  for (size_t i = 0; i < bias.size(); ++i) bias[i] = 0.1f * i - 0.3f;
+  for (size_t i = 0; i < peep.size(); ++i) peep[i] = 0.2f * i - 0.5f;
+  RnnConfig cfg;
+  cfg.cell = CellKind::lstm, cfg.batch = B, cfg.time = T, cfg.input = I, cfg.units = H;
+  RnnInputs in;
+  in.x = x.data(), in.kernel = kernel.data(), in.recurrent_kernel = rec.data(), in.bias = bias.data();
+  in.peephole = peep.data();
+  std::vector<float> outputs(B * T * H), last(B * H), h(B * H), c(B * H);
+  RnnOutputs out{outputs.data(), last.data(), h.data(), c.data()};
+  auto loss = [&] {
+    rnn_forward(cfg, in, out, false);
+    double s = 0;
+    for (float v : last) s += v;
+    return s;
+  };
+  RnnCachePtr cache = rnn_forward(cfg, in, out, true);
+  CHECK(cache != nullptr);
+  std::vector<float> ones(B * H, 1.0f), d_kernel(I * GH), d_peep(3 * H);
+  RnnGradInputs gin;
+  gin.d_last_output = ones.data();
+  RnnGradients g;
+  g.d_kernel = d_kernel.data(), g.d_peephole = d_peep.data();
+  rnn_backward(*cache, gin, g);
+  for (size_t i = 0; i < kernel.size(); ++i) {
+    const float saved = kernel[i];
+    kernel[i] = saved + 1e-2f;
+    const double plus = loss();
+    kernel[i] = saved - 1e-2f;
+    const double minus = loss();
+    kernel[i] = saved;
+    CHECK(near(d_kernel[i], (plus - minus) / 2e-2, 2e-3));
+  }
+}
+
+void wrong_sizes_throw_invalid_argument_naming_rnn_forward() {
+  RnnConfig cfg;
+  cfg.batch = 0, cfg.time = 1, cfg.input = 1, cfg.units = 1;
+  float v = 0;
+  RnnInputs in;
+  in.x = in.kernel = in.recurrent_kernel = &v;
+  RnnOutputs out{&v, &v, &v, &v};
+  bool named = false;
+  try {
+    rnn_forward(cfg, in, out, false);
+  } catch (const std::invalid_argument& e) {
+    named = std::string(e.what()).rfind("rnn_forward:", 0) == 0;
+  }
+  CHECK(named);
+}
+
+}  // namespace
+
+int main() {
+  simple_rnn_one_unit_matches_hand_computation();
+  lstm_peephole_kernel_gradient_matches_finite_differences();
+  wrong_sizes_throw_invalid_argument_naming_rnn_forward();
+  return rnnkit_test::failures();
+}

@@ -1,0 +1,138 @@
+// sgemm / pack_b / sgemm_packed through the C++ API on every supported ISA: strided sub-blocks
+// (leading dimensions larger than the logical width) against a double-precision reference.
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "check.hpp"
+#include "rnnkit/gemm.hpp"
+#include "rnnkit/runtime.hpp"
+
+using rnnkit::Trans;
+using std::int64_t;
+
+namespace {
+
+struct Strided {
+  std::vector<float> data;
+  int64_t ld;
+};
+
+// rows x cols stored with a leading dimension 7 wider than needed; the padding holds NaN so a read
+// outside the logical block poisons the result.
+Strided random_strided(int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> normal;
+  Strided m{std::vector<float>(rows * (cols + 7), NAN), cols + 7};
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) m.data[r * m.ld + c] = normal(rng);
+  return m;
+}
+
+float at(const Strided& m, bool transposed, int64_t r, int64_t c) {
+  return transposed ? m.data[c * m.ld + r] : m.data[r * m.ld + c];
+}
+
+// Checks C[:, n_begin:n_end] against alpha*op(A)op(B) + beta*C0 with a sqrt(K)-scaled float32 bound, and
+// that everything else in C (other columns, the padding) is untouched.
+bool matches(const Strided& a, bool ta, const Strided& b, bool tb, const Strided& c0, const Strided& c, int64_t M,
+             int64_t N, int64_t K, float alpha, float beta, int64_t n_begin, int64_t n_end) {
+  const double eps = std::ldexp(1.0, -23), bound = (4 * std::sqrt(double(K)) + 8) * eps;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < c.ld; ++j) {
+      const float got = c.data[i * c.ld + j], old = c0.data[i * c.ld + j];
+      if (j < n_begin || j >= n_end) {
+        if (!(got == old || (std::isnan(got) && std::isnan(old)))) return false;
+        continue;
+      }
+      double exact = 0, magnitude = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const double term = double(at(a, ta, i, k)) * at(b, tb, k, j);
+        exact += term;
+        magnitude += std::fabs(term);
+      }
+      exact = alpha * exact + beta * double(old);
+      magnitude = std::fabs(alpha) * magnitude + std::fabs(beta) * std::fabs(double(old)) + 1e-30;
+      if (!(std::fabs(got - exact) <= bound * magnitude)) return false;
+    }
+  return true;
+}
+
+void check_sgemm(int64_t M, int64_t N, int64_t K, bool ta, bool tb, std::mt19937& rng) {
+  const auto a = ta ? random_strided(K, M, rng) : random_strided(M, K, rng);
+  const auto b = tb ? random_strided(N, K, rng) : random_strided(K, N, rng);
+  const auto c0 = random_strided(M, N, rng);
+  auto c = c0;
+  rnnkit::sgemm(Trans(ta), Trans(tb), M, N, K, 0.5f, a.data.data(), a.ld, b.data.data(), b.ld, 2.f, c.data.data(),
+                c.ld);
+  CHECK(matches(a, ta, b, tb, c0, c, M, N, K, 0.5f, 2.f, 0, N));
+}
+
+void check_packed(int64_t M, int64_t N, int64_t K, bool ta, bool tb, int64_t n_begin, int64_t n_end,
+                  std::mt19937& rng) {
+  const auto a = ta ? random_strided(K, M, rng) : random_strided(M, K, rng);
+  const auto b = tb ? random_strided(N, K, rng) : random_strided(K, N, rng);
+  const auto c0 = random_strided(M, N, rng);
+  auto c = c0;
+  rnnkit::PackedMatrix packed = rnnkit::pack_b(Trans(tb), K, N, b.data.data(), b.ld);
+  rnnkit::PackedMatrix moved = std::move(packed);
+  CHECK(moved.rows() == K && moved.cols() == N && moved.isa() == rnnkit::active_isa());
+  rnnkit::sgemm_packed(Trans(ta), M, -1.f, a.data.data(), a.ld, moved, 0.5f, c.data.data(), c.ld, n_begin, n_end);
+  CHECK(matches(a, ta, b, tb, c0, c, M, N, K, -1.f, 0.5f, n_begin, n_end));
+}
+
+// The recurrent cells' use: threads of one OpenMP team each fill their own column range of a shared C
+// (sgemm_packed must then run serially on each calling thread, touching only its columns).
+void check_packed_column_split_across_team(std::mt19937& rng) {
+  const int64_t M = 4, N = 4 * 75, K = 75;
+  const auto a = random_strided(M, K, rng), b = random_strided(K, N, rng), c0 = random_strided(M, N, rng);
+  auto c = c0;
+  const rnnkit::PackedMatrix packed = rnnkit::pack_b(Trans::no, K, N, b.data.data(), b.ld);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(3)
+#endif
+  {
+    int thread = 0, team = 1;
+#ifdef _OPENMP
+    thread = omp_get_thread_num();
+    team = omp_get_num_threads();
+#endif
+    rnnkit::sgemm_packed(Trans::no, M, 1.f, a.data.data(), a.ld, packed, 0.f, c.data.data(), c.ld, N * thread / team,
+                         N * (thread + 1) / team);
+  }
+  CHECK(matches(a, false, b, false, c0, c, M, N, K, 1.f, 0.f, 0, N));
+}
+
+}  // namespace
+
+int main() {
+  std::mt19937 rng(42);
+  for (const auto isa : {rnnkit::Isa::generic, rnnkit::Isa::avx2, rnnkit::Isa::avx512}) {
+    if (static_cast<int>(isa) > static_cast<int>(rnnkit::detected_isa())) {
+      std::printf("skip %s: not supported by this CPU\n", rnnkit::isa_name(isa));
+      continue;
+    }
+    rnnkit::set_active_isa(isa);
+    for (const bool ta : {false, true})
+      for (const bool tb : {false, true}) {
+        check_sgemm(1, 1, 1, ta, tb, rng);
+        check_sgemm(13, 35, 300, ta, tb, rng);
+        check_sgemm(70, 520, 9, ta, tb, rng);
+        check_packed(1, 200, 64, ta, tb, 0, 200, rng);
+        check_packed(7, 300, 270, ta, tb, 33, 161, rng);
+        check_packed(30, 96, 17, ta, tb, 32, 64, rng);
+      }
+    check_packed_column_split_across_team(rng);
+    float c = NAN;
+    const float one = 1.f;
+    rnnkit::sgemm(Trans::no, Trans::no, 1, 1, 1, 1.f, &one, 1, &one, 1, 0.f, &c, 1);
+    CHECK(c == 1.f);  // beta == 0 ignores the NaN already in C
+  }
+  CHECK_THROWS(rnnkit::sgemm(Trans::no, Trans::no, 2, 2, 3, 1.f, nullptr, 2, nullptr, 2, 0.f, nullptr, 2));
+  CHECK_THROWS(rnnkit::pack_b(Trans::no, -1, 2, nullptr, 2));
+  return rnnkit_test::failures();
+}

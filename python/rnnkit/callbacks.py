@@ -1,0 +1,245 @@
+"""Keras 3 callbacks: hooks the training loop calls around epochs and batches."""
+import csv
+import math
+
+import numpy as np
+
+
+class Callback:
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): pass  # noqa: E704 -- hooks are no-ops unless overridden
+    def on_train_end(self, logs=None): pass  # noqa: E704
+    def on_epoch_begin(self, epoch, logs=None): pass  # noqa: E704
+    def on_epoch_end(self, epoch, logs=None): pass  # noqa: E704
+    def on_train_batch_begin(self, batch, logs=None): pass  # noqa: E704
+    def on_train_batch_end(self, batch, logs=None): pass  # noqa: E704
+    def on_test_begin(self, logs=None): pass  # noqa: E704
+    def on_test_end(self, logs=None): pass  # noqa: E704
+    def on_predict_begin(self, logs=None): pass  # noqa: E704
+    def on_predict_end(self, logs=None): pass  # noqa: E704
+
+
+class CallbackList:
+    """Forwards every hook to each callback in order."""
+
+    def __init__(self, callbacks, model, params):
+        self.callbacks = list(callbacks or [])
+        for callback in self.callbacks:
+            callback.set_model(model)
+            callback.set_params(params)
+
+    def __getattr__(self, hook):
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+
+        def call_all(*args, **kwargs):
+            for callback in self.callbacks:
+                getattr(callback, hook)(*args, **kwargs)
+        return call_all
+
+
+class History(Callback):
+    """``history.history``: metric name -> list of per-epoch values; ``history.epoch``: epoch indices."""
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(value)
+
+
+def _monitor_op(mode, monitor, name):
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{name}: mode must be 'auto', 'min' or 'max', received {mode!r}")
+    if mode == "auto":
+        mode = "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
+    return np.greater if mode == "max" else np.less
+
+
+class _Monitoring(Callback):
+    def __init__(self, monitor, mode, min_delta, name):
+        super().__init__()
+        self.monitor = monitor
+        self.monitor_op = _monitor_op(mode, monitor, name)
+        self.min_delta = abs(min_delta) if self.monitor_op is np.greater else -abs(min_delta)
+        self.best = -np.inf if self.monitor_op is np.greater else np.inf
+
+    def is_improvement(self, current):
+        return bool(self.monitor_op(current - self.min_delta, self.best))
+
+
+class EarlyStopping(_Monitoring):
+    """Stops training once ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
+                 restore_best_weights=False, start_from_epoch=0):
+        super().__init__(monitor, mode, min_delta, "EarlyStopping")
+        self.patience = patience
+        self.verbose = verbose
+        self.baseline = baseline
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = -np.inf if self.monitor_op is np.greater else np.inf
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self.monitor)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+        self.wait += 1
+        if self.is_improvement(current):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self.is_improvement_over_baseline(current):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    def is_improvement_over_baseline(self, current):
+        return bool(self.monitor_op(current - self.min_delta, self.baseline))
+
+
+class ModelCheckpoint(_Monitoring):
+    """Saves the model (or its weights) after each epoch; ``filepath`` may hold ``{epoch}`` and log names."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
+                 mode="auto", save_freq="epoch", initial_value_threshold=None):
+        super().__init__(monitor, mode, 0, "ModelCheckpoint")
+        if save_freq != "epoch":
+            raise ValueError(f"ModelCheckpoint: only save_freq='epoch' is supported, received {save_freq!r}")
+        self.filepath = str(filepath)
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        if initial_value_threshold is not None:
+            self.best = initial_value_threshold
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None or not self.is_improvement(current):
+                return
+            self.best = current
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+
+class TerminateOnNaN(Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and (math.isnan(loss) or math.isinf(loss)):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class CSVLogger(Callback):
+    """One CSV row per epoch: ``epoch`` then the log names in sorted order."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename = str(filename)
+        self.separator = separator
+        self.append = append
+
+    def on_train_begin(self, logs=None):
+        self.keys = None
+        self.file = open(self.filename, "a" if self.append else "w", newline="")
+        self.writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.writer is None:
+            self.keys = sorted(logs)
+            self.writer = csv.DictWriter(self.file, fieldnames=["epoch"] + self.keys, delimiter=self.separator)
+            self.writer.writeheader()
+        self.writer.writerow({"epoch": epoch, **{key: logs.get(key, "NA") for key in self.keys}})
+        self.file.flush()
+
+    def on_train_end(self, logs=None):
+        self.file.close()
+
+
+class LearningRateScheduler(Callback):
+    """Sets ``optimizer.learning_rate = schedule(epoch, current_lr)`` before each epoch."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        learning_rate = self.schedule(epoch, float(self.model.optimizer.learning_rate))
+        if not isinstance(learning_rate, (float, int, np.floating)):
+            raise ValueError(f"LearningRateScheduler: the schedule must return a float, received {learning_rate!r}")
+        self.model.optimizer.learning_rate = float(learning_rate)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class ReduceLROnPlateau(_Monitoring):
+    """Multiplies the learning rate by ``factor`` after ``patience`` epochs without improvement."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0):
+        super().__init__(monitor, mode, min_delta, "ReduceLROnPlateau")
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be < 1, received {factor}")
+        self.factor = factor
+        self.patience = patience
+        self.verbose = verbose
+        self.cooldown = cooldown
+        self.min_lr = min_lr
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+        current = logs.get(self.monitor)
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.is_improvement(current):
+            self.best = current
+            self.wait = 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = float(self.model.optimizer.learning_rate)
+                if old > self.min_lr:
+                    self.model.optimizer.learning_rate = max(old * self.factor, self.min_lr)
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0

@@ -1,0 +1,1 @@
+"""Training-loop pieces behind rnnkit.models: graph execution, data batching, progress bar."""

@@ -1,0 +1,79 @@
+"""Forward and backward passes over a graph of Nodes (explicit autodiff: each node keeps its layer's ctx)."""
+import numpy as np
+
+
+def _as_list(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _mirror(template, values):
+    return list(values) if isinstance(template, (list, tuple)) else values[0]
+
+
+def ordered_nodes(outputs):
+    """Nodes feeding ``outputs`` in topological order (inputs first), each once."""
+    order, visited = [], set()
+
+    def visit(node):
+        if id(node) in visited:
+            return
+        visited.add(id(node))
+        for tensor in node.input_tensors:
+            visit(tensor.node)
+        order.append(node)
+
+    for tensor in outputs:
+        visit(tensor.node)
+    return order
+
+
+def run_forward(nodes, inputs, input_values, outputs, *, training):
+    """Values and masks of ``outputs``, plus one ctx per node when training."""
+    values = {id(tensor): value for tensor, value in zip(inputs, input_values)}
+    masks = {id(tensor): None for tensor in inputs}
+    contexts = []
+    for node in nodes:
+        if not node.input_tensors:
+            contexts.append(None)
+            continue
+        node_inputs = _mirror(node.inputs, [values[id(tensor)] for tensor in node.input_tensors])
+        node_masks = [masks[id(tensor)] for tensor in node.input_tensors]
+        mask = _mirror(node.inputs, node_masks) if any(m is not None for m in node_masks) else None
+        result, ctx = node.layer.forward(node_inputs, training=training, mask=mask)
+        out_mask = node.layer.compute_mask(node_inputs, mask)
+        for index, tensor in enumerate(node.output_tensors):
+            values[id(tensor)] = _as_list(result)[index] if isinstance(node.outputs, list) else result
+            masks[id(tensor)] = _as_list(out_mask)[index] if isinstance(out_mask, (list, tuple)) else out_mask
+        contexts.append(ctx)
+    return [values[id(t)] for t in outputs], [masks[id(t)] for t in outputs], contexts
+
+
+def run_backward(nodes, contexts, inputs, outputs, d_outputs):
+    """From dL/d(outputs): gradients per trainable Variable id (summed over the nodes of a shared layer) and
+    dL/d(inputs) (None for an input nothing depends on)."""
+    grads = {}
+    for tensor, gradient in zip(outputs, d_outputs):
+        _accumulate(grads, id(tensor), gradient)
+    weight_grads = {}
+    for node, ctx in zip(reversed(nodes), reversed(contexts)):
+        if not node.input_tensors:
+            continue
+        d_node = [grads.get(id(tensor)) for tensor in node.output_tensors]
+        if all(gradient is None for gradient in d_node):
+            continue
+        if not isinstance(node.outputs, list):
+            d_node = d_node[0]
+        d_inputs, d_weights = node.layer.backward(ctx, d_node)
+        for variable, gradient in zip(node.layer.trainable_weights, d_weights):
+            _accumulate(weight_grads, id(variable), gradient)
+        for tensor, gradient in zip(node.input_tensors, _as_list(d_inputs) if isinstance(node.inputs, list)
+                                    else [d_inputs]):
+            _accumulate(grads, id(tensor), gradient)
+    return weight_grads, [grads.get(id(tensor)) for tensor in inputs]
+
+
+def _accumulate(store, key, gradient):
+    if gradient is None:
+        return
+    gradient = np.asarray(gradient, dtype=np.float32)
+    store[key] = gradient if key not in store else store[key] + gradient

@@ -1,0 +1,111 @@
+"""Element-wise layers: Activation, Dropout and Masking."""
+import numpy as np
+
+from rnnkit import activations
+from rnnkit.layers._validation import expect_min_rank, float_input, fraction
+from rnnkit.layers.layer import Layer
+
+
+class Activation(Layer):
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self.supports_masking = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def forward(self, inputs, *, training=False, mask=None):
+        y = self.activation(float_input(self.name, inputs))
+        return y, (y if training else None)
+
+    def backward(self, ctx, d_outputs):
+        d_x = activations.gradient(activations.serialize(self.activation), ctx,
+                                   np.asarray(d_outputs, dtype=np.float32))
+        return d_x, []
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+def random_stream(seeded_stream):
+    """The layer's own seeded stream, else the shared ``rnnkit.random.generator()``."""
+    if seeded_stream is not None:
+        return seeded_stream
+    from rnnkit import random as rnnkit_random  # the engine module; imported late so layers import alone
+
+    return rnnkit_random.generator()
+
+
+def dropout_keep_mask(rng, shape, rate):
+    """Inverted dropout: kept entries scaled by 1 / (1 - rate) so the expected value is unchanged."""
+    return (rng.random(shape) >= rate).astype(np.float32) / np.float32(1.0 - rate)
+
+
+class Dropout(Layer):
+    """Zeroes a fraction ``rate`` of the inputs in training, scaling the rest by 1 / (1 - rate)."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = fraction(self.name, "rate", rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+        self._seed_stream = None if seed is None else np.random.default_rng(seed)
+        self.supports_masking = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _noise_shape(self, shape):
+        if self.noise_shape is None:
+            return shape
+        if len(self.noise_shape) != len(shape):
+            raise ValueError(f"{self.name}: noise_shape {self.noise_shape} does not match the input rank "
+                             f"{len(shape)} (input shape {shape})")
+        return tuple(d if n is None else n for n, d in zip(self.noise_shape, shape))
+
+    def forward(self, inputs, *, training=False, mask=None):
+        x = float_input(self.name, inputs)
+        if not training:
+            return x, None
+        keep = dropout_keep_mask(random_stream(self._seed_stream), self._noise_shape(x.shape), self.rate)
+        return x * keep, keep
+
+    def backward(self, ctx, d_outputs):
+        d_y = np.asarray(d_outputs, dtype=np.float32)
+        return (d_y * ctx).astype(np.float32), []
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
+
+
+class Masking(Layer):
+    """Masks the time steps whose features all equal ``mask_value`` and zeroes them."""
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+        self.supports_masking = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _kept_steps(self, x):
+        return np.any(x != np.float32(self.mask_value), axis=-1)
+
+    def compute_mask(self, inputs, mask=None):
+        if not isinstance(inputs, np.ndarray):
+            return None
+        return self._kept_steps(float_input(self.name, inputs))
+
+    def forward(self, inputs, *, training=False, mask=None):
+        x = float_input(self.name, inputs)
+        expect_min_rank(self.name, x.shape, 2)
+        keep = self._kept_steps(x)[..., None].astype(np.float32)
+        return x * keep, (keep if training else None)
+
+    def backward(self, ctx, d_outputs):
+        return (np.asarray(d_outputs, dtype=np.float32) * ctx).astype(np.float32), []
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}

@@ -1,0 +1,58 @@
+"""Dense: y = activation(x @ kernel + bias) on the last axis of an input of any rank >= 2."""
+import numpy as np
+
+from rnnkit import _core, activations, initializers
+from rnnkit.layers._gradients import for_trainable_weights
+from rnnkit.layers._validation import (expect_last_dim, expect_min_rank, float_input, positive_int,
+                                       unsupported_options)
+from rnnkit.layers.layer import Layer
+
+
+class Dense(Layer):
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = positive_int(self.name, "units", units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        unsupported_options(self.name, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                            activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                            bias_constraint=bias_constraint, lora_rank=lora_rank)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        expect_min_rank(self.name, input_shape, 2)
+        if input_shape[-1] is None:
+            raise ValueError(f"{self.name}: the last dimension of the input must be known, received {input_shape}")
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def forward(self, inputs, *, training=False, mask=None):
+        x = float_input(self.name, inputs)
+        expect_min_rank(self.name, x.shape, 2)
+        expect_last_dim(self.name, x.shape, self.kernel.shape[0])
+        rows = x.reshape(-1, x.shape[-1])
+        y = self.activation(_core.dense_forward(rows, self.kernel.value, self.bias.value if self.use_bias else None))
+        outputs = y.reshape(x.shape[:-1] + (self.units,))
+        return outputs, ((rows, y, x.shape) if training else None)
+
+    def backward(self, ctx, d_outputs):
+        rows, y, input_shape = ctx
+        d_y = activations.gradient(activations.serialize(self.activation), y,
+                                   np.asarray(d_outputs, dtype=np.float32).reshape(y.shape))
+        d_x, d_kernel, d_bias = _core.dense_backward(rows, self.kernel.value, d_y, with_bias=self.use_bias)
+        gradients = [(self.kernel, d_kernel)] + ([(self.bias, d_bias)] if self.use_bias else [])
+        return d_x.reshape(input_shape), for_trainable_weights(self, gradients)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer), "kernel_regularizer": None,
+                "bias_regularizer": None, "kernel_constraint": None, "bias_constraint": None}

@@ -1,0 +1,62 @@
+"""Embedding: integer ids -> rows of a (input_dim, output_dim) table; ids of 0 can mask the following layers."""
+import numpy as np
+
+from rnnkit import _core, initializers
+from rnnkit.layers._gradients import for_trainable_weights
+from rnnkit.layers._validation import positive_int, unsupported_options
+from rnnkit.layers.layer import Layer
+
+
+class Embedding(Layer):
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, input_length=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.input_dim = positive_int(self.name, "input_dim", input_dim)
+        self.output_dim = positive_int(self.name, "output_dim", output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
+        unsupported_options(self.name, embeddings_regularizer=embeddings_regularizer,
+                            embeddings_constraint=embeddings_constraint, lora_rank=lora_rank)
+        self._initial_weights = weights
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          self.embeddings_initializer)
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def _ids(self, inputs):
+        ids = np.asarray(inputs)
+        if not (np.issubdtype(ids.dtype, np.integer) or ids.dtype == np.bool_):
+            raise TypeError(f"{self.name}: expected integer ids, received dtype {ids.dtype}")
+        return ids.astype(np.int64, copy=False)
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero or not isinstance(inputs, np.ndarray):
+            return None
+        return self._ids(inputs) != 0
+
+    def forward(self, inputs, *, training=False, mask=None):
+        ids = self._ids(inputs)
+        try:
+            outputs = _core.embedding_forward(ids, self.embeddings.value)
+        except ValueError as error:
+            raise ValueError(f"{self.name}: {error} (input_dim={self.input_dim})") from None
+        return outputs, (ids if training else None)
+
+    def backward(self, ctx, d_outputs):
+        d_table = _core.embedding_backward(ctx, np.asarray(d_outputs, dtype=np.float32), self.input_dim)
+        return None, for_trainable_weights(self, [(self.embeddings, d_table)])
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": None, "activity_regularizer": None, "embeddings_constraint": None,
+                "mask_zero": self.mask_zero}

@@ -1,0 +1,79 @@
+"""Symbolic tensors and graph nodes: ``Input`` makes a KerasTensor, layers called on KerasTensors add Nodes."""
+from rnnkit.layers.layer import Layer
+
+
+class Node:
+    """One call of ``layer`` on symbolic ``inputs`` (a KerasTensor or a list) producing ``outputs``."""
+
+    def __init__(self, layer, inputs, outputs, call_kwargs=None):
+        self.layer = layer
+        self.inputs = inputs
+        self.outputs = outputs
+        self.call_kwargs = dict(call_kwargs or {})
+
+    @property
+    def input_tensors(self):
+        return list(self.inputs) if isinstance(self.inputs, (list, tuple)) else [self.inputs]
+
+    @property
+    def output_tensors(self):
+        return list(self.outputs) if isinstance(self.outputs, (list, tuple)) else [self.outputs]
+
+
+class KerasTensor:
+    """A placeholder with a shape (None for the batch and unknown sizes); ``node`` is the call that made it."""
+
+    def __init__(self, shape, dtype="float32", name=None, node=None, index=0, has_mask=False):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.name = name
+        self.node = node
+        self.index = index
+        self.has_mask = has_mask
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+
+class InputLayer(Layer):
+    """The layer behind ``Input``: it owns the graph's entry tensor."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        if batch_shape is None:
+            if shape is None:
+                raise ValueError(f"InputLayer '{self.name}': pass shape= or batch_shape=, received neither")
+            batch_shape = (batch_size,) + tuple(shape)
+        self.batch_shape = tuple(None if size is None else int(size) for size in batch_shape)
+        self.input_dtype = dtype or "float32"
+        self.output = KerasTensor(self.batch_shape, self.input_dtype, name=self.name)
+        self.output.node = Node(self, [], self.output)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return self.batch_shape
+
+    def forward(self, inputs, *, training=False, mask=None):
+        return inputs, None
+
+    def backward(self, ctx, d_outputs):
+        return d_outputs, []
+
+    def get_config(self):
+        return {"batch_shape": list(self.batch_shape), "dtype": self.input_dtype, "sparse": False,
+                "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("sparse", None)
+        return cls(**config)
+
+
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
+    """A symbolic model input of per-sample ``shape``; ``batch_size`` fixes the batch (stateful RNNs need it)."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name).output

@@ -1,0 +1,175 @@
+"""The Layer base class of the engine contract (docs/design.md, "Python engine contract")."""
+import re
+
+import numpy as np
+
+from rnnkit import initializers
+from rnnkit.variables import Variable
+
+_name_counts = {}
+
+
+def to_snake_case(class_name):
+    """Keras' naming rule: SimpleRNN -> simple_rnn, GlobalAveragePooling1D -> global_average_pooling1d."""
+    words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
+
+
+def unique_name(base):
+    """``base`` the first time in this process, then ``base_1``, ``base_2``..."""
+    count = _name_counts.get(base, 0)
+    _name_counts[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def _is_symbolic(inputs):
+    from rnnkit.layers.input_layer import KerasTensor
+
+    items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    return any(isinstance(item, KerasTensor) for item in items)
+
+
+def _shape_of(inputs):
+    if isinstance(inputs, (list, tuple)):
+        return [tuple(item.shape) for item in inputs]
+    return tuple(inputs.shape)
+
+
+class Layer:
+    """Base of every layer: a config in ``__init__``, weights in ``build``, math in ``forward``/``backward``."""
+
+    def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
+                 batch_size=None, input_dim=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self.trainable = bool(trainable)
+        self.dtype = "float32" if dtype is None or isinstance(dtype, dict) else str(dtype)
+        if input_shape is None and input_dim is not None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            self.batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self.batch_input_shape = (batch_size,) + tuple(input_shape)
+        else:
+            self.batch_input_shape = None
+        self.built = False
+        self.supports_masking = False
+        self._weights = []
+
+    def build(self, input_shape):
+        self.built = True
+
+    def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True):
+        value = initializers.get(initializer)(tuple(shape))
+        variable = Variable(value, name, f"{self.name}/{name}", trainable=trainable)
+        self._weights.append(variable)
+        return variable
+
+    @property
+    def weights(self):
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return [variable for variable in self._all_variables() if variable.trainable]
+
+    @property
+    def non_trainable_weights(self):
+        variables = self._all_variables()
+        if not self.trainable:
+            return variables
+        return [variable for variable in variables if not variable.trainable]
+
+    def _all_variables(self):
+        """Own weights, then those of sub-layers (cells, wrapped layers) in attribute order, each once."""
+        seen, variables = set(), []
+        for variable in self._weights + [v for layer in self._sublayers() for v in layer._all_variables()]:
+            if id(variable) not in seen:
+                seen.add(id(variable))
+                variables.append(variable)
+        return variables
+
+    def _sublayers(self):
+        return [value for key, value in vars(self).items() if isinstance(value, Layer) and not key.startswith("__")]
+
+    def get_weights(self):
+        return [variable.numpy() for variable in self.weights]
+
+    def set_weights(self, weights):
+        variables = self.weights
+        weights = list(weights)
+        if len(weights) != len(variables):
+            raise ValueError(f"Layer '{self.name}' expects {len(variables)} weight arrays, received {len(weights)}")
+        for variable, value in zip(variables, weights):
+            value = np.asarray(value, dtype=np.float32)
+            if value.shape != variable.shape:
+                raise ValueError(f"Layer '{self.name}': weight '{variable.name}' has shape {variable.shape}, "
+                                 f"received an array of shape {value.shape}")
+        for variable, value in zip(variables, weights):
+            variable.assign(value)
+
+    def count_params(self):
+        return int(sum(int(np.prod(variable.shape)) for variable in self.weights))
+
+    def compute_output_shape(self, input_shape):
+        raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) does not define "
+                                  f"compute_output_shape")
+
+    def compute_mask(self, inputs, mask):
+        return mask if self.supports_masking else None
+
+    def forward(self, inputs, *, training, mask):
+        raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) does not define forward")
+
+    def backward(self, ctx, d_outputs):
+        raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) does not define backward")
+
+    def __call__(self, inputs, training=None, mask=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Layer '{self.name}': unexpected call argument(s) {sorted(kwargs)}")
+        if _is_symbolic(inputs):
+            return self._call_symbolic(inputs)
+        if isinstance(inputs, (list, tuple)):
+            inputs = [np.asarray(item) for item in inputs]
+        else:
+            inputs = np.asarray(inputs)
+        if not self.built:
+            self.build(_shape_of(inputs))
+            self.built = True
+        outputs, _ = self.forward(inputs, training=bool(training), mask=mask)
+        return outputs
+
+    def _call_symbolic(self, inputs):
+        from rnnkit.layers.input_layer import KerasTensor, Node
+
+        input_shape = _shape_of(inputs)
+        if not self.built:
+            self.build(input_shape)
+            self.built = True
+        output_shape = self.compute_output_shape(input_shape)
+        has_mask = any(tensor.has_mask for tensor in (inputs if isinstance(inputs, (list, tuple)) else [inputs]))
+        several = isinstance(output_shape, list)
+        shapes = output_shape if several else [output_shape]
+        outputs = [KerasTensor(shape, name=self.name, index=index, has_mask=has_mask)
+                   for index, shape in enumerate(shapes)]
+        node = Node(self, list(inputs) if isinstance(inputs, (list, tuple)) else inputs,
+                    outputs if several else outputs[0])
+        for tensor in outputs:
+            tensor.node = node
+        return outputs if several else outputs[0]
+
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.batch_input_shape is not None:
+            config["batch_input_shape"] = list(self.batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -1,0 +1,161 @@
+"""RNN: runs a recurrent cell over (batch, time, features) in the C++ core, with Keras 3's call semantics.
+
+Masks, ``go_backwards`` (outputs stay in processing order, as Keras returns them), ``initial_state``,
+``return_sequences``/``return_state``, per-call dropout masks and ``stateful`` state variables are handled here;
+the time loop and its backward are ``rnnkit.ops.rnn_forward``/``rnn_backward``.
+"""
+import numpy as np
+
+from rnnkit import ops
+from rnnkit.layers._gradients import for_trainable_weights
+from rnnkit.layers._validation import expect_last_dim, expect_rank, first_input, float_input, sequences_shape
+from rnnkit.layers.core import dropout_keep_mask, random_stream
+from rnnkit.layers.layer import Layer
+from rnnkit.layers.rnn.cells import _RecurrentCell
+from rnnkit.variables import Variable
+
+
+class RNN(Layer):
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, zero_output_for_mask=False, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(cell, _RecurrentCell):
+            raise TypeError(f"{self.name}: expected a SimpleRNNCell, LSTMCell, GRUCell or PeepholeLSTMCell, "
+                            f"received {cell!r}")
+        self.cell = cell
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)  # accepted for Keras compatibility: the core loop is always used
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.supports_masking = True
+        self.states = None
+
+    def __call__(self, inputs, initial_state=None, training=None, mask=None, **kwargs):
+        if initial_state is not None:
+            initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            if mask is not None and not isinstance(mask, (list, tuple)):
+                mask = [mask] + [None] * len(initial_state)
+            inputs = [inputs, *initial_state]
+        return super().__call__(inputs, training=training, mask=mask, **kwargs)
+
+    def build(self, input_shape):
+        shape = sequences_shape(input_shape)
+        expect_rank(self.name, shape, 3)
+        if not self.cell.built:
+            self.cell.build((shape[0], shape[-1]))
+        for variable in self.cell.weights:
+            variable.path = f"{self.name}/{self.cell.name}/{variable.name}"
+        if self.stateful:
+            if shape[0] is None:
+                raise ValueError(f"{self.name}: stateful=True needs a fixed batch size (pass batch_size= or "
+                                 f"batch_shape= to the Input); received input shape {shape}")
+            self.states = [Variable(np.zeros((shape[0], size), np.float32), "rnn_state",
+                                    f"{self.name}/rnn_state", trainable=False) for size in self.cell.state_size]
+        self.built = True
+
+    def reset_state(self):
+        for state in self.states or []:
+            state.value[...] = 0.0
+
+    reset_states = reset_state
+
+    def compute_output_shape(self, input_shape):
+        batch, steps = sequences_shape(input_shape)[:2]
+        units = self.cell.output_size
+        output = (batch, steps, units) if self.return_sequences else (batch, units)
+        if self.return_state:
+            return [output] + [(batch, size) for size in self.cell.state_size]
+        return output
+
+    def compute_mask(self, inputs, mask=None):
+        output_mask = first_input(mask) if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * len(self.cell.state_size)
+        return output_mask
+
+    def _initial_state(self, given, batch):
+        if given:
+            if len(given) != len(self.cell.state_size):
+                raise ValueError(f"{self.name}: expected {len(self.cell.state_size)} initial state(s), received "
+                                 f"{len(given)}")
+            states = [float_input(self.name, s, "initial_state") for s in given]
+            for state, size in zip(states, self.cell.state_size):
+                if state.shape != (batch, size):
+                    raise ValueError(f"{self.name}: expected an initial state of shape {(batch, size)}, received "
+                                     f"{state.shape}")
+            return states
+        if self.stateful:
+            if self.states[0].shape[0] != batch:
+                raise ValueError(f"{self.name}: this stateful layer was built for batch size "
+                                 f"{self.states[0].shape[0]}, received a batch of {batch}")
+            return [state.value.copy() for state in self.states]
+        return None
+
+    def _dropout_masks(self, batch, input_dim, training):
+        cell = self.cell
+        if not training:
+            return None, None
+        rng = random_stream(cell.seeded_stream) if (cell.dropout or cell.recurrent_dropout) else None
+        input_mask = dropout_keep_mask(rng, (batch, input_dim), cell.dropout) if cell.dropout else None
+        recurrent_mask = (dropout_keep_mask(rng, (batch, cell.units), cell.recurrent_dropout)
+                          if cell.recurrent_dropout else None)
+        return input_mask, recurrent_mask
+
+    def forward(self, inputs, *, training=False, mask=None):
+        given_states = list(inputs[1:]) if isinstance(inputs, (list, tuple)) else []
+        x = float_input(self.name, first_input(inputs))
+        expect_rank(self.name, x.shape, 3)
+        expect_last_dim(self.name, x.shape, self.cell.kernel.shape[0])
+        step_mask = first_input(mask)
+        step_mask = None if step_mask is None else np.asarray(step_mask, dtype=bool)
+        if step_mask is not None and step_mask.shape != x.shape[:2]:
+            raise ValueError(f"{self.name}: expected a mask of shape {x.shape[:2]}, received {step_mask.shape}")
+        input_dropout, recurrent_dropout = self._dropout_masks(x.shape[0], x.shape[2], training)
+        result = ops.rnn_forward(
+            self.cell.kind, x, **self.cell.core_weights(), initial_state=self._initial_state(given_states, x.shape[0]),
+            mask=step_mask, go_backwards=self.go_backwards, input_dropout_mask=input_dropout,
+            recurrent_dropout_mask=recurrent_dropout, training=bool(training))
+        if self.stateful:
+            for variable, state in zip(self.states, result.states):
+                variable.assign(state)
+        output, output_mask = result.last_output, None
+        if self.return_sequences:
+            output = result.outputs
+            if self.zero_output_for_mask and step_mask is not None:
+                output_mask = (step_mask[:, ::-1] if self.go_backwards else step_mask)[..., None]
+                output = output * output_mask
+        outputs = [output, *result.states] if self.return_state else output
+        ctx = (result.cache, output_mask, len(given_states)) if training else None
+        return outputs, ctx
+
+    def backward(self, ctx, d_outputs):
+        cache, output_mask, given_states = ctx
+        d_output, d_states = (d_outputs[0], list(d_outputs[1:])) if self.return_state else (d_outputs, None)
+        if d_states is not None and all(d is None for d in d_states):
+            d_states = None
+        if d_output is not None and output_mask is not None:
+            d_output = d_output * output_mask
+        gradients = ops.rnn_backward(
+            cache, d_outputs=d_output if self.return_sequences else None,
+            d_last_output=None if self.return_sequences else d_output, d_states=d_states)
+        d_inputs = [gradients["x"], *gradients["initial_state"]] if given_states else gradients["x"]
+        return d_inputs, for_trainable_weights(self, self.cell.weight_gradients(gradients))
+
+    def get_config(self):
+        from rnnkit.layers.serialization import serialize
+
+        return {**super().get_config(), "cell": serialize(self.cell), **self._loop_config()}
+
+    def _loop_config(self):
+        return {"return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask}
+
+    @classmethod
+    def from_config(cls, config):
+        from rnnkit.layers.serialization import deserialize
+
+        config = dict(config)
+        return cls(deserialize(config.pop("cell")), **config)

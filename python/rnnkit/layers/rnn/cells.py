@@ -1,0 +1,168 @@
+"""Recurrent cells: each holds one cell's configuration and weights (Keras 3 shapes, gate orders and names).
+
+The time loop and its backward run in the C++ core (``rnnkit.ops.rnn_forward``); a cell tells it which equations
+to use (``kind``) and with which weights. The equations are in docs/layers.md.
+"""
+import numpy as np
+
+from rnnkit import activations, initializers
+from rnnkit.layers._validation import fraction, positive_int, unsupported_options
+from rnnkit.layers.layer import Layer
+
+
+class _RecurrentCell(Layer):
+    kind = None  # the cell name rnnkit.ops.rnn_forward takes
+    gates = 1  # kernel columns per unit
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 **kwargs):
+        kwargs.pop("implementation", None)  # Keras' choice of step implementation: one core path here
+        super().__init__(**kwargs)
+        self.units = positive_int(self.name, "units", units)
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.dropout = fraction(self.name, "dropout", dropout)
+        self.recurrent_dropout = fraction(self.name, "recurrent_dropout", recurrent_dropout)
+        self.seed = seed
+        self.seeded_stream = None if seed is None else np.random.default_rng(seed)
+        unsupported_options(self.name, kernel_regularizer=kernel_regularizer,
+                            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                            bias_constraint=bias_constraint)
+
+    @property
+    def state_size(self):
+        return [self.units]
+
+    @property
+    def output_size(self):
+        return self.units
+
+    def _bias_initial_value(self, shape):
+        return self.bias_initializer(shape)
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(f"{self.name}: the feature size of the input must be known, received {input_shape}")
+        width = self.units * self.gates
+        self.kernel = self.add_weight("kernel", (input_dim, width), self.kernel_initializer)
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
+                                                self.recurrent_initializer)
+        self.bias = self.add_weight("bias", self._bias_shape(), self._bias_initial_value) if self.use_bias else None
+        self.built = True
+
+    def _bias_shape(self):
+        return (self.units * self.gates,)
+
+    def core_weights(self):
+        """Keyword arguments of rnnkit.ops.rnn_forward carrying this cell's weights and equations."""
+        return {"kernel": self.kernel.value, "recurrent_kernel": self.recurrent_kernel.value,
+                "bias": self.bias.value if self.use_bias else None,
+                "activation": activations.serialize(self.activation),
+                "recurrent_activation": activations.serialize(self.recurrent_activation)}
+
+    def weight_gradients(self, gradients):
+        """(Variable, gradient) pairs from rnnkit.ops.rnn_backward's result."""
+        pairs = [(self.kernel, gradients["kernel"]), (self.recurrent_kernel, gradients["recurrent_kernel"])]
+        return pairs + ([(self.bias, gradients["bias"])] if self.use_bias else [])
+
+    def forward(self, inputs, *, training=False, mask=None):
+        raise NotImplementedError(f"{self.name}: a cell runs inside rnnkit.layers.RNN (or SimpleRNN/LSTM/GRU), "
+                                  "which drives the whole sequence in the core")
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
+                "recurrent_activation": activations.serialize(self.recurrent_activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer), "kernel_regularizer": None,
+                "recurrent_regularizer": None, "bias_regularizer": None, "kernel_constraint": None,
+                "recurrent_constraint": None, "bias_constraint": None, "dropout": self.dropout,
+                "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+
+
+class SimpleRNNCell(_RecurrentCell):
+    kind = "simple_rnn"
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        kwargs.pop("recurrent_activation", None)
+        super().__init__(units, activation=activation, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["recurrent_activation"]
+        return config
+
+
+class LSTMCell(_RecurrentCell):
+    """Gates in Keras order i, f, c, o along the kernel columns; states [h, c]."""
+
+    kind = "lstm"
+    gates = 4
+
+    def __init__(self, units, unit_forget_bias=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    @property
+    def state_size(self):
+        return [self.units, self.units]
+
+    def _bias_initial_value(self, shape):
+        if not self.unit_forget_bias:
+            return self.bias_initializer(shape)
+        units = self.units
+        return np.concatenate([self.bias_initializer((units,)), np.ones(units, np.float32),
+                               self.bias_initializer((2 * units,))])
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+class PeepholeLSTMCell(LSTMCell):
+    """LSTM whose i, f gates also see c_{t-1} and whose o gate sees c_t through diagonal peephole weights.
+
+    Not in Keras 3; follows tf.keras' PeepholeLSTMCell. The three peephole vectors are stacked as a (3, units)
+    weight ``peephole_weights`` in the order i, f, o, each row drawn by ``kernel_initializer`` as tf.keras does.
+    """
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.peephole_weights = self.add_weight(
+            "peephole_weights", (3, self.units),
+            lambda shape, dtype=None: np.stack([self.kernel_initializer((self.units,)) for _ in range(3)]))
+
+    def core_weights(self):
+        return {**super().core_weights(), "peephole": self.peephole_weights.value}
+
+    def weight_gradients(self, gradients):
+        return super().weight_gradients(gradients) + [(self.peephole_weights, gradients["peephole"])]
+
+
+class GRUCell(_RecurrentCell):
+    """Gates in Keras order z, r, h; h_t = z * h_{t-1} + (1 - z) * h~_t. ``reset_after`` splits the bias in two."""
+
+    kind = "gru"
+    gates = 3
+
+    def __init__(self, units, reset_after=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.reset_after = bool(reset_after)
+
+    def _bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def core_weights(self):
+        return {**super().core_weights(), "reset_after": self.reset_after}
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}

@@ -1,0 +1,62 @@
+"""SimpleRNN, LSTM, GRU and PeepholeLSTM: an RNN over the matching cell, configured with Keras 3's arguments.
+
+The cell arguments (units, activations, initializers, dropout, ...) go to the cell, named ``<layer>_cell`` as in
+Keras 3 so weight paths read "lstm/lstm_cell/kernel"; the loop arguments stay on the layer.
+"""
+from rnnkit.layers._validation import unsupported_options
+from rnnkit.layers.rnn.base import RNN
+from rnnkit.layers.rnn.cells import GRUCell, LSTMCell, PeepholeLSTMCell, SimpleRNNCell
+
+_LOOP_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask")
+_CELL_ARGS = ("units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
+              "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
+              "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout",
+              "recurrent_dropout", "seed", "unit_forget_bias", "reset_after", "implementation")
+_BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
+
+
+class _CellRNN(RNN):
+    cell_class = None
+    cell_name = None
+
+    def __init__(self, units, **kwargs):
+        cell_kwargs = {k: kwargs.pop(k) for k in _CELL_ARGS if k in kwargs}
+        loop_kwargs = {k: kwargs.pop(k) for k in _LOOP_ARGS if k in kwargs}
+        kwargs.pop("use_cudnn", None)  # a GPU choice in Keras; the core has one CPU path
+        unsupported_options(kwargs.get("name") or type(self).__name__,
+                            activity_regularizer=kwargs.pop("activity_regularizer", None))
+        cell = self.cell_class(units, name=self.cell_name, trainable=kwargs.get("trainable", True), **cell_kwargs)
+        super().__init__(cell, **loop_kwargs, **kwargs)
+
+    def __getattr__(self, name):
+        cell = self.__dict__.get("cell")
+        if cell is not None and name in _CELL_ARGS:
+            return getattr(cell, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def get_config(self):
+        cell_config = {k: v for k, v in self.cell.get_config().items() if k not in _BASE_CONFIG_KEYS}
+        base = {k: v for k, v in super().get_config().items() if k != "cell"}
+        return {**base, **cell_config, "activity_regularizer": None}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class SimpleRNN(_CellRNN):
+    """h_t = activation(x_t W + h_{t-1} U + b)."""
+
+    cell_class, cell_name = SimpleRNNCell, "simple_rnn_cell"
+
+
+class LSTM(_CellRNN):
+    cell_class, cell_name = LSTMCell, "lstm_cell"
+
+
+class GRU(_CellRNN):
+    cell_class, cell_name = GRUCell, "gru_cell"
+
+
+class PeepholeLSTM(_CellRNN):
+    cell_class, cell_name = PeepholeLSTMCell, "peephole_lstm_cell"

@@ -1,0 +1,358 @@
+"""Model: a Layer with compile / fit / evaluate / predict over a graph of layers (see functional.py)."""
+import numpy as np
+
+from rnnkit import callbacks as callbacks_module
+from rnnkit import random as rnnkit_random
+from rnnkit.engine import data
+from rnnkit.engine.progbar import Progbar
+from rnnkit.layers.layer import Layer
+
+
+class Model(Layer):
+    """``Model(inputs, outputs)`` builds a functional model; subclasses provide the graph."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model:
+            from rnnkit.models.functional import Functional
+
+            return Functional(*args, **kwargs)
+        return super().__new__(cls)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from rnnkit.models.functional import Functional
+
+        return Functional.from_config(config, custom_objects)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+
+    # -- compile ---------------------------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **unsupported):
+        if unsupported:
+            raise TypeError(f"Model '{self.name}'.compile: unsupported argument(s) {sorted(unsupported)}")
+        if isinstance(optimizer, (str, dict)):
+            from rnnkit import optimizers
+
+            optimizer = optimizers.get(optimizer)
+        self.optimizer = optimizer
+        self.loss = loss
+        self._losses = [_resolve_loss(item) for item in self._per_output(loss, "loss")]
+        self._loss_weights = [1.0 if w is None else float(w) for w in self._per_output(loss_weights, "loss_weights")]
+        self._metric_identifiers = metrics
+        self._loss_weights_argument = loss_weights
+        self._metrics = None
+        self.compiled = True
+
+    @property
+    def compile_config(self):
+        """JSON-able compile arguments for the saving module (None before compile)."""
+        if not self.compiled:
+            return None
+        from rnnkit import losses, optimizers
+
+        return {"optimizer": optimizers.serialize(self.optimizer), "loss": _serialize(self.loss, losses),
+                "metrics": self._metric_identifiers, "loss_weights": self._loss_weights_argument}
+
+    def _per_output(self, value, what):
+        names = self.output_names
+        if isinstance(value, dict):
+            return [value.get(name) for name in names]
+        if isinstance(value, (list, tuple)):
+            if len(value) != len(names):
+                raise ValueError(f"Model '{self.name}': {what} has {len(value)} entries for {len(names)} outputs")
+            return list(value)
+        return [value] * len(names)
+
+    def _ensure_metrics(self, y, y_pred):
+        if self._metrics is not None:
+            return
+        from rnnkit import metrics as metrics_module
+
+        per_output = self._per_output(self._metric_identifiers, "metrics") if self._metric_identifiers else \
+            [None] * len(self.output_names)
+        self._metrics = []
+        for index, identifiers in enumerate(per_output):
+            for identifier in identifiers or []:
+                metric = metrics_module.get(identifier, y[index], y_pred[index], self._losses[index])
+                self._metrics.append((index, metric))
+
+    def _require_compiled(self, method):
+        if not self.compiled:
+            raise ValueError(f"Model '{self.name}': call compile() before {method}()")
+
+    # -- one batch -------------------------------------------------------------------------------------------
+    def _batch_loss(self, y, y_pred, masks, sample_weight, with_grad):
+        total, grads = 0.0, []
+        for index, loss in enumerate(self._losses):
+            weight = None if sample_weight is None else sample_weight[min(index, len(sample_weight) - 1)]
+            if loss is None:
+                grads.append(None)
+                continue
+            value, grad = loss.value_and_grad(y[index], y_pred[index], sample_weight=weight, mask=masks[index])
+            total += self._loss_weights[index] * float(value)
+            grads.append(None if not with_grad else np.asarray(grad, np.float32) * np.float32(
+                self._loss_weights[index]))
+        return total, grads
+
+    def _train_step(self, x, y, sample_weight):
+        self._ensure_built(x)
+        y_pred, masks, state = self._forward(x, training=True)
+        self._ensure_metrics(y, y_pred)
+        loss, d_outputs = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=True)
+        weight_grads = self._backward(state, d_outputs)
+        variables = self.trainable_variables
+        grads = [weight_grads.get(id(v), np.zeros(v.shape, np.float32)) for v in variables]
+        self.optimizer.apply(grads, variables)
+        self._update_metrics(y, y_pred, sample_weight)
+        return loss
+
+    def _test_step(self, x, y, sample_weight):
+        self._ensure_built(x)
+        y_pred, masks, _ = self._forward(x, training=False)
+        self._ensure_metrics(y, y_pred)
+        loss, _ = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=False)
+        self._update_metrics(y, y_pred, sample_weight)
+        return loss
+
+    def _update_metrics(self, y, y_pred, sample_weight):
+        for index, metric in self._metrics:
+            weight = None if sample_weight is None else sample_weight[min(index, len(sample_weight) - 1)]
+            metric.update_state(y[index], y_pred[index], sample_weight=weight)
+
+    def _reset_metrics(self):
+        for _, metric in self._metrics or []:
+            metric.reset_state()
+
+    def _logs(self, loss_sum, sample_sum):
+        logs = {"loss": loss_sum / max(sample_sum, 1)}
+        for _, metric in self._metrics or []:
+            logs[metric.name] = float(metric.result())
+        return logs
+
+    # -- data --------------------------------------------------------------------------------------------------
+    def _batches(self, x, y, sample_weight, batch_size, shuffle):
+        if data.is_dataset(x):
+            for batch in x:
+                bx, by, bw = (tuple(batch) + (None,))[:3] if isinstance(batch, (tuple, list)) else (batch, None, None)
+                yield (data.as_array_list(bx, self.input_names, self.name, "input"),
+                       data.as_array_list(by, self.output_names, self.name, "target"),
+                       data.as_array_list(bw, self.output_names, self.name, "sample_weight"))
+            return
+        yield from data.array_batches(x, y, sample_weight, batch_size, shuffle, rnnkit_random.generator())
+
+    def _arrays(self, x, y, sample_weight):
+        if data.is_dataset(x):
+            return x, None, None
+        x = data.as_array_list(x, self.input_names, self.name, "input")
+        y = data.as_array_list(y, self.output_names, self.name, "target")
+        if sample_weight is not None:
+            sample_weight = data.as_array_list(sample_weight, self.output_names, self.name, "sample_weight")
+        data.sample_count(self.name, x, y)
+        return x, y, sample_weight
+
+    # -- public training API -------------------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_batch_size=None, validation_freq=1):
+        """Trains for ``epochs`` epochs; returns the History. Stateful RNNs: pass ``shuffle=False``
+        so batch i of every epoch continues the sequences of batch i of the previous one."""
+        self._require_compiled("fit")
+        batch_size = batch_size or 32
+        x, y, sample_weight = self._arrays(x, y, sample_weight)
+        if class_weight is not None:
+            sample_weight = _class_weights(y, class_weight, sample_weight)
+        if validation_split and validation_data is None:
+            if data.is_dataset(x):
+                raise ValueError(f"Model '{self.name}': validation_split needs arrays, not a dataset")
+            (x, y, sample_weight), validation_data = data.split_validation(x, y, sample_weight, validation_split)
+        verbose = 1 if verbose == "auto" else verbose
+        steps = steps_per_epoch or (None if data.is_dataset(x) else -(-len(x[0]) // batch_size))
+        self.history = callbacks_module.History()
+        callback_list = callbacks_module.CallbackList(list(callbacks or []) + [self.history], self,
+                                                      {"epochs": epochs, "steps": steps, "verbose": verbose})
+        self.stop_training = False
+        callback_list.on_train_begin()
+        try:
+            for epoch in range(initial_epoch, epochs):
+                if verbose:
+                    print(f"Epoch {epoch + 1}/{epochs}")
+                logs = self._fit_epoch(epoch, x, y, sample_weight, batch_size, shuffle, steps, verbose,
+                                       callback_list, validation_data, validation_batch_size or batch_size)
+                if logs is None:
+                    break
+                if self.stop_training:
+                    break
+        finally:
+            callback_list.on_train_end()
+        return self.history
+
+    def _fit_epoch(self, epoch, x, y, sample_weight, batch_size, shuffle, steps, verbose, callback_list,
+                   validation_data, validation_batch_size):
+        """Logs of the finished epoch, or None when the epoch was interrupted."""
+        callback_list.on_epoch_begin(epoch)
+        self._reset_metrics()
+        progbar = Progbar(steps, verbose=verbose)
+        loss_sum, sample_sum, step = 0.0, 0, 0
+        for step, (bx, by, bw) in enumerate(self._batches(x, y, sample_weight, batch_size, shuffle), start=1):
+            callback_list.on_train_batch_begin(step - 1)
+            try:
+                loss = self._train_step(bx, by, bw)
+                count = len(bx[0])
+                loss_sum, sample_sum = loss_sum + loss * count, sample_sum + count
+                logs = self._logs(loss_sum, sample_sum)
+                callback_list.on_train_batch_end(step - 1, dict(logs))
+            except KeyboardInterrupt:
+                self.stop_training = True
+                return None
+            progbar.update(step, logs)
+            if self.stop_training or (steps is not None and step >= steps):
+                break
+        logs = self._logs(loss_sum, sample_sum)
+        if validation_data is not None:
+            val_logs = self.evaluate(*_validation_tuple(validation_data), batch_size=validation_batch_size,
+                                     verbose=0, return_dict=True)
+            logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        progbar.target = step
+        progbar.update(step, logs, finalize=True)
+        callback_list.on_epoch_end(epoch, logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        self._require_compiled("evaluate")
+        x, y, sample_weight = self._arrays(x, y, sample_weight)
+        self._reset_metrics()
+        loss_sum, sample_sum = 0.0, 0
+        for step, (bx, by, bw) in enumerate(self._batches(x, y, sample_weight, batch_size or 32, False), start=1):
+            loss_sum += self._test_step(bx, by, bw) * len(bx[0])
+            sample_sum += len(bx[0])
+            if steps is not None and step >= steps:
+                break
+        logs = self._logs(loss_sum, sample_sum)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        if data.is_dataset(x):
+            chunks = [self.predict_on_batch(batch[0] if isinstance(batch, (tuple, list)) else batch) for batch in x]
+        else:
+            x = data.as_array_list(x, self.input_names, self.name, "input")
+            size = batch_size or 32
+            chunks = [self.predict_on_batch([a[start:start + size] for a in x]) for start in range(0, len(x[0]), size)]
+        if len(self.output_names) == 1:
+            return np.concatenate(chunks, axis=0)
+        return [np.concatenate([chunk[i] for chunk in chunks], axis=0) for i in range(len(self.output_names))]
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        self._require_compiled("train_on_batch")
+        x, y, sample_weight = self._arrays(x, y, sample_weight)
+        if class_weight is not None:
+            sample_weight = _class_weights(y, class_weight, sample_weight)
+        self._reset_metrics()
+        loss = self._train_step(x, y, sample_weight)
+        return self._single_batch_result(loss, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._require_compiled("test_on_batch")
+        x, y, sample_weight = self._arrays(x, y, sample_weight)
+        self._reset_metrics()
+        loss = self._test_step(x, y, sample_weight)
+        return self._single_batch_result(loss, return_dict)
+
+    def _single_batch_result(self, loss, return_dict):
+        logs = {"loss": loss, **{metric.name: float(metric.result()) for _, metric in self._metrics or []}}
+        if return_dict:
+            return logs
+        return loss if len(logs) == 1 else list(logs.values())
+
+    def predict_on_batch(self, x):
+        x = data.as_array_list(x, self.input_names, self.name, "input")
+        self._ensure_built(x)
+        outputs, _, _ = self._forward(x, training=False)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def __call__(self, inputs, training=None, mask=None, **kwargs):
+        from rnnkit.layers.layer import _is_symbolic
+
+        if _is_symbolic(inputs):
+            return super().__call__(inputs, training=training, mask=mask, **kwargs)
+        arrays = data.as_array_list(inputs, self.input_names, self.name, "input")
+        self._ensure_built(arrays)
+        outputs, _, _ = self._forward(arrays, training=bool(training))
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def reset_states(self):
+        for layer in self.layers:
+            if hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def metrics_names(self):
+        return ["loss"] + [metric.name for _, metric in self._metrics or []]
+
+    # -- saving (the saving module owns the format) ----------------------------------------------------------------
+    def save(self, filepath):
+        from rnnkit import saving
+
+        return saving.save_model(self, filepath)
+
+    def save_weights(self, filepath):
+        from rnnkit import saving
+
+        return saving.save_weights(self, filepath)
+
+    def load_weights(self, filepath):
+        from rnnkit import saving
+
+        return saving.load_weights(self, filepath)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, **unused_keras_options):
+        from rnnkit.models.summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
+
+
+def _resolve_loss(identifier):
+    if isinstance(identifier, (str, dict)):
+        from rnnkit import losses
+
+        return losses.get(identifier)
+    return identifier
+
+
+def _serialize(value, module):
+    if value is None or isinstance(value, (str, dict)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_serialize(item, module) for item in value]
+    if isinstance(value, dict):
+        return {key: _serialize(item, module) for key, item in value.items()}
+    return module.serialize(value)
+
+
+def _validation_tuple(validation_data):
+    if data.is_dataset(validation_data):
+        return (validation_data,)
+    return tuple(validation_data)
+
+
+def _class_weights(y, class_weight, sample_weight):
+    """Per-sample weights from Keras' ``class_weight`` (index -> weight) on the first output's labels."""
+    labels = y[0]
+    labels = np.argmax(labels, axis=-1) if labels.ndim > 1 and labels.shape[-1] > 1 else labels.reshape(len(labels))
+    weights = np.array([class_weight.get(int(label), 1.0) for label in labels], dtype=np.float32)
+    if sample_weight is not None:
+        weights = weights * sample_weight[0]
+    return [weights] * len(y)

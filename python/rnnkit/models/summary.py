@@ -1,0 +1,74 @@
+"""model.summary() in the tf.keras table style: layer rows, then total / trainable / non-trainable counts."""
+from rnnkit.layers.input_layer import InputLayer
+
+
+def _shape_text(shape):
+    if isinstance(shape, list):
+        return "[" + ", ".join(_shape_text(item) for item in shape) + "]"
+    return "(" + ", ".join("None" if size is None else str(size) for size in shape) + ("," if len(shape) == 1 else "") \
+        + ")"
+
+
+def _row(fields, positions):
+    line, start = "", 0
+    for field, end in zip(fields, positions):
+        cell = (" " + str(field))[:end - start]
+        line += cell + " " * (end - start - len(cell))
+        start = end
+    return line
+
+
+def _is_sequential(model):
+    from rnnkit.models.sequential import Sequential
+
+    return isinstance(model, Sequential)
+
+
+def print_summary(model, line_length=None, positions=None, print_fn=None):
+    print_fn = print_fn or print
+    sequential = _is_sequential(model)
+    line_length = line_length or (65 if sequential else 98)
+    fractions = positions or ([0.45, 0.85, 1.0] if sequential else [0.33, 0.55, 0.67, 1.0])
+    columns = [int(line_length * f) if f <= 1 else int(f) for f in fractions]
+    headers = ["Layer (type)", "Output Shape", "Param #"] + ([] if sequential else ["Connected to"])
+    print_fn(f'Model: "{model.name}"')
+    print_fn("_" * line_length)
+    print_fn(_row(headers, columns))
+    print_fn("=" * line_length)
+    rows = _rows(model, sequential)
+    for index, row in enumerate(rows):
+        print_fn(_row(row, columns))
+        print_fn(("=" if index == len(rows) - 1 else " ") * line_length)
+    trainable = sum(int(v.value.size) for v in model.trainable_weights)
+    total = sum(int(v.value.size) for v in model.weights)
+    print_fn(f"Total params: {total:,}")
+    print_fn(f"Trainable params: {trainable:,}")
+    print_fn(f"Non-trainable params: {total - trainable:,}")
+    print_fn("_" * line_length)
+
+
+def _rows(model, sequential):
+    if not model.built:
+        return [[f"{layer.name} ({type(layer).__name__})", "(unbuilt)", layer.count_params()]
+                for layer in model.layers]
+    rows = []
+    for node in model._nodes:
+        layer = node.layer
+        if sequential and isinstance(layer, InputLayer):
+            continue
+        shapes = [tensor.shape for tensor in node.output_tensors]
+        row = [f"{layer.name} ({type(layer).__name__})", _shape_text(shapes if len(shapes) > 1 else shapes[0]),
+               str(layer.count_params()) if node is _first_node(model, layer) else "0"]
+        if not sequential:
+            row.append(", ".join(f"{t.node.layer.name}[{_node_position(model, t.node)}][{t.index}]"
+                                 for t in node.input_tensors))
+        rows.append(row)
+    return rows
+
+
+def _first_node(model, layer):
+    return next(node for node in model._nodes if node.layer is layer)
+
+
+def _node_position(model, node):
+    return [n for n in model._nodes if n.layer is node.layer].index(node)

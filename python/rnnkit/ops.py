@@ -1,0 +1,70 @@
+"""Low-level ops on the C++ core: whole-sequence recurrent layers (forward + BPTT) and element-wise activations.
+
+Shapes (B batch, T time, I input features, H units):
+  x (B, T, I); kernel (I, G*H); recurrent_kernel (H, G*H) with G = 1 (simple_rnn), 3 (gru), 4 (lstm).
+  Gate column order: lstm [i, f, c~, o]; gru [z, r, h~]. bias (G*H,), except gru with reset_after=True:
+  (2, 3H) = input bias, recurrent bias. peephole (lstm only): (3, H), rows i, f, o (i, f see c_{t-1}; o sees c_t).
+  mask (B, T) bool: a masked step carries the state and repeats the previous output (zeros before the first kept
+  step). go_backwards processes the reversed sequence and returns outputs in processing order (Keras 3).
+  input_dropout_mask (B, I) / recurrent_dropout_mask (B, H): already-scaled keep masks applied to x_t / h_{t-1}
+  for every gate at every step.
+Any float dtype/layout is accepted (converted once to float32 C-contiguous).
+"""
+from typing import NamedTuple
+
+from rnnkit import _core
+
+CELLS = ("simple_rnn", "lstm", "gru")
+
+
+class RnnResult(NamedTuple):
+    outputs: object  # (B, T, H) float32, processing order
+    last_output: object  # (B, H)
+    states: list  # [h_T] or [h_T, c_T] (lstm)
+    cache: object  # opaque training cache for rnn_backward, None when training=False
+
+
+def rnn_forward(cell, x, kernel, recurrent_kernel, bias=None, *, peephole=None, initial_state=None, mask=None,
+                go_backwards=False, activation="tanh", recurrent_activation="sigmoid", reset_after=True,
+                input_dropout_mask=None, recurrent_dropout_mask=None, training=False):
+    """Runs `cell` over the whole sequence x (B, T, I). Returns RnnResult(outputs, last_output, states, cache).
+
+    initial_state: None, [h0] or [h0, c0] (lstm), each (B, H). With training=True the result carries the cache
+    rnn_backward consumes; at inference nothing is cached.
+    """
+    states = list(initial_state) if initial_state is not None else []
+    if len(states) > (2 if cell == "lstm" else 1):
+        raise ValueError(f"rnn_forward: expected at most {2 if cell == 'lstm' else 1} initial states for cell "
+                         f"'{cell}', received {len(states)}")
+    h0 = states[0] if len(states) > 0 else None
+    c0 = states[1] if len(states) > 1 else None
+    outputs, last_output, final_states, cache = _core.rnn_forward(
+        cell, x, kernel, recurrent_kernel, bias, peephole, h0, c0, mask, bool(go_backwards), activation,
+        recurrent_activation, bool(reset_after), input_dropout_mask, recurrent_dropout_mask, bool(training))
+    return RnnResult(outputs, last_output, list(final_states), cache)
+
+
+def rnn_backward(cache, d_outputs=None, d_last_output=None, d_states=None, return_state_gradients=False):
+    """Backpropagation through time from a training cache.
+
+    d_outputs (B, T, H) in processing order, d_last_output (B, H), d_states [dh_T] or [dh_T, dc_T] (entries may be
+    None). Returns a dict: "x" (B, T, I), "kernel", "recurrent_kernel", "bias" (None without bias), "peephole"
+    (lstm; None without peepholes), "initial_state" ([dh0] or [dh0, dc0]) and, when asked, "state_gradients"
+    (B, T, H): dL/dh at each processing step, in output order.
+    """
+    if cache is None:
+        raise ValueError("rnn_backward: expected the cache of rnn_forward(..., training=True), received None")
+    d_states = list(d_states) if d_states is not None else []
+    d_h = d_states[0] if len(d_states) > 0 else None
+    d_c = d_states[1] if len(d_states) > 1 else None
+    return _core.rnn_backward(cache, d_outputs, d_last_output, d_h, d_c, bool(return_state_gradients))
+
+
+def activation(name, x):
+    """Element-wise Keras 3 activation (tanh, sigmoid, hard_sigmoid, relu, linear) as float32."""
+    return _core.activation(name, x)
+
+
+def activation_grad(name, y, dy):
+    """dL/dx of activation `name` from its output y and dL/dy (float32)."""
+    return _core.activation_grad(name, y, dy)

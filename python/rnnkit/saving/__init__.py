@@ -1,0 +1,105 @@
+"""Saving and loading models in the .rnnkit file (docs/file_format.md); Keras 3 `.weights.h5` import."""
+import os
+
+from rnnkit.saving.atomic import atomic_write
+from rnnkit.saving.file_format import read_model_file, write_model_file
+
+MODEL_SUFFIX = ".rnnkit"
+WEIGHTS_SUFFIX = ".weights.rnnkit"
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "MODEL_SUFFIX", "WEIGHTS_SUFFIX"]
+
+
+def _require_suffix(path, suffixes, function):
+    if not str(path).endswith(suffixes):
+        raise ValueError(f"{function}: file {os.fspath(path)!r} must end with one of {list(suffixes)}")
+
+
+def _model_config(model):
+    return {"module": "keras", "class_name": type(model).__name__, "config": model.get_config(),
+            "registered_name": None}
+
+
+def _named(prefix, variables):
+    # The index keeps names unique even if two variables share a path; the path keeps files readable.
+    return {f"{prefix}/{i:04d}/{v.path}": v.value for i, v in enumerate(variables)}
+
+
+def save_model(model, path):
+    """Writes architecture, weights, compile config and optimizer state to `path` (".rnnkit") atomically."""
+    _require_suffix(path, (MODEL_SUFFIX,), "save_model")
+    weights = _named("weights", model.weights)
+    optimizer = getattr(model, "optimizer", None)
+    optimizer_state = _named("optimizer", optimizer.variables) if optimizer is not None else {}
+    with atomic_write(path) as stream:
+        write_model_file(stream, {**weights, **optimizer_state}, model_config=_model_config(model),
+                         compile_config=getattr(model, "compile_config", None), weights=list(weights),
+                         optimizer_variables=list(optimizer_state))
+
+
+def _model_from_config(config, custom_objects, path):
+    import rnnkit.layers
+    import rnnkit.models
+
+    if not isinstance(config, dict):
+        raise ValueError(f"load_model: {os.fspath(path)!r} holds weights only (no model_config); "
+                         "build the model and use load_weights")
+    models = {name: obj for name, obj in vars(rnnkit.models).items() if isinstance(obj, type)}
+    return rnnkit.layers.deserialize(config, custom_objects={**models, **(custom_objects or {})})
+
+
+def _assign_all(variables, names, tensors, path, what):
+    variables = list(variables)
+    if len(variables) != len(names):
+        raise ValueError(f"{os.fspath(path)!r}: the file has {len(names)} {what} but the model has {len(variables)}")
+    for variable, name in zip(variables, names):
+        if tuple(tensors[name].shape) != tuple(variable.shape):
+            raise ValueError(f"{os.fspath(path)!r}: {what} {name!r} has shape {tensors[name].shape}, "
+                             f"the model's {variable.path!r} has shape {variable.shape}")
+    for variable, name in zip(variables, names):
+        variable.assign(tensors[name])
+
+
+def _compile_from_config(model, compile_config):
+    import rnnkit.optimizers
+
+    settings = dict(compile_config)
+    settings["optimizer"] = rnnkit.optimizers.deserialize(settings["optimizer"])
+    model.compile(**settings)
+
+
+def load_model(path, custom_objects=None, compile=True):
+    """Rebuilds the model saved by `save_model`; with `compile`, training resumes exactly where it stopped."""
+    _require_suffix(path, (MODEL_SUFFIX,), "load_model")
+    header, tensors = read_model_file(path)
+    model = _model_from_config(header["model_config"], custom_objects, path)
+    _assign_all(model.weights, header["weights"], tensors, path, "weights")
+    if compile and header.get("compile_config"):
+        _compile_from_config(model, header["compile_config"])
+        if header["optimizer_variables"]:
+            model.optimizer.build(model.trainable_variables)
+            _assign_all(model.optimizer.variables, header["optimizer_variables"], tensors, path,
+                        "optimizer variables")
+    return model
+
+
+def save_weights(model, path):
+    """Writes the model's weights (no optimizer state) to `path` (".weights.rnnkit") atomically."""
+    _require_suffix(path, (WEIGHTS_SUFFIX,), "save_weights")
+    weights = _named("weights", model.weights)
+    with atomic_write(path) as stream:
+        write_model_file(stream, weights, weights=list(weights))
+
+
+def load_weights(model, path):
+    """Loads weights from a ".weights.rnnkit" file, or from a Keras 3 ".weights.h5" file (extra "h5")."""
+    _require_suffix(path, (WEIGHTS_SUFFIX, MODEL_SUFFIX, ".weights.h5"), "load_weights")
+    if str(path).endswith(".h5"):
+        from rnnkit.saving.keras_h5 import read_keras_weights
+
+        values = read_keras_weights(path, model)
+        names = [f"{i}" for i in range(len(values))]
+        _assign_all(model.weights, names, dict(zip(names, values)), path, "weights")
+        return
+    header, tensors = read_model_file(path)
+    _assign_all(model.weights, header["weights"], tensors, path, "weights")

@@ -1,0 +1,56 @@
+"""Weights from Keras 3 `.weights.h5` files, in rnnkit's `model.weights` order.
+
+Keras 3 stores each layer of a model under `layers/<snake_case class name>[_<n>]` (names independent of the
+layers' own names), the layer's own variables as datasets `vars/0`, `vars/1`, ... and sub-layers in groups
+named after the attribute holding them (`cell`, `forward_layer`, `backward_layer`, `layer`).
+"""
+import os
+import re
+
+# The order in which rnnkit (like Keras) lists a wrapper's weights: RNN cell, Bidirectional, TimeDistributed.
+_SUBLAYER_ORDER = ("cell", "forward_layer", "backward_layer", "layer")
+
+
+def _import_h5py():
+    try:
+        import h5py
+    except ImportError as error:
+        raise ImportError("Reading Keras .weights.h5 files needs h5py: pip install 'rnnkit[h5]' "
+                          "(the optional extra \"h5\")") from error
+    return h5py
+
+
+def keras_group_name(class_name):
+    """Keras' snake_case of a class name: "SimpleRNN" -> "simple_rnn", "GlobalAveragePooling1D" -> ..."""
+    words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
+
+
+def _group_values(h5py, group):
+    values = []
+    if "vars" in group:
+        own = group["vars"]
+        values.extend(own[key][()] for key in sorted(own, key=int))
+    children = [name for name in group if name != "vars" and isinstance(group[name], h5py.Group)]
+    ordered = [n for n in _SUBLAYER_ORDER if n in children] + sorted(set(children) - set(_SUBLAYER_ORDER))
+    for name in ordered:
+        values.extend(_group_values(h5py, group[name]))
+    return values
+
+
+def read_keras_weights(path, model):
+    """The arrays of a Keras 3 weights file for `model`, aligned with `model.weights`."""
+    h5py = _import_h5py()
+    counts = {}
+    values = []
+    with h5py.File(os.fspath(path), "r") as file:
+        for layer in model.layers:
+            base = keras_group_name(type(layer).__name__)
+            counts[base] = counts.get(base, -1) + 1
+            key = f"layers/{base}" if counts[base] == 0 else f"layers/{base}_{counts[base]}"
+            if key in file:
+                values.extend(_group_values(h5py, file[key]))
+            elif layer.weights:
+                raise ValueError(f"{os.fspath(path)!r}: no group {key!r} for layer {layer.name!r}; "
+                                 "the file was saved from a different architecture")
+    return values

@@ -1,0 +1,22 @@
+"""Keras 3 `keras.utils` helpers."""
+from rnnkit.preprocessing.sequence import pad_sequences, to_categorical
+from rnnkit.preprocessing.timeseries import TimeseriesDataset, timeseries_dataset_from_array
+
+
+def set_random_seed(seed):
+    """Seed numpy, Python and rnnkit's random streams (delegates to rnnkit.random)."""
+    # Imported at call time so this package does not depend on rnnkit.random being importable first.
+    from rnnkit import random
+
+    return random.set_random_seed(seed)
+
+
+def dataset_to_arrays(dataset):
+    """Whole contents of a TimeseriesDataset as arrays: (x, y), or x when it has no targets."""
+    if not isinstance(dataset, TimeseriesDataset):
+        raise TypeError(f"dataset_to_arrays: expected a TimeseriesDataset, received {type(dataset).__name__}")
+    return dataset.as_arrays()
+
+
+__all__ = ["pad_sequences", "to_categorical", "timeseries_dataset_from_array", "TimeseriesDataset",
+           "dataset_to_arrays", "set_random_seed"]

@@ -1,0 +1,121 @@
+"""sgemm and the packed-B API against float64 numpy, on every ISA path this CPU supports."""
+import numpy as np
+import pytest
+
+from rnnkit import _core
+
+ISA_ORDER = ["generic", "avx2", "avx512"]
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+@pytest.fixture(params=ISA_ORDER)
+def isa(request):
+    detected = _core.detected_isa()
+    if ISA_ORDER.index(request.param) > ISA_ORDER.index(detected):
+        pytest.skip(f"this CPU lacks {request.param} (detected {detected})")
+    previous = _core.isa()
+    _core.set_isa(request.param)
+    yield request.param
+    _core.set_isa(previous)
+
+
+def operand(rng, rows, cols, transposed):
+    """A float32 matrix whose op() is rows x cols, stored transposed when asked."""
+    stored = rng.standard_normal((cols, rows) if transposed else (rows, cols)).astype(np.float32)
+    return stored, (stored.T if transposed else stored).astype(np.float64)
+
+
+def assert_gemm_close(got, alpha, a64, b64, beta, c0):
+    """Error bound: float32 accumulation over K terms, relative to the magnitude of the exact terms."""
+    k = a64.shape[1]
+    c0_64 = np.nan_to_num(c0.astype(np.float64)) if beta == 0 else c0.astype(np.float64)
+    expected = alpha * (a64 @ b64) + (0.0 if beta == 0 else beta * c0_64)
+    scale = abs(alpha) * (np.abs(a64) @ np.abs(b64)) + abs(beta) * np.abs(c0_64) + np.finfo(np.float32).tiny
+    tolerance = (4 * np.sqrt(k) + 8) * EPS32 * scale
+    assert got.dtype == np.float32
+    assert np.all(np.isfinite(got))
+    err = np.abs(got.astype(np.float64) - expected)
+    assert np.all(err <= tolerance), f"max err/tol {np.max(err / tolerance):.3g}"
+
+
+SHAPES = [  # (M, N, K): each of 1, 3, 17, 255, 1000 in every position, non-square
+    (1, 1, 1), (3, 17, 255), (17, 255, 3), (255, 3, 17), (1, 1000, 17), (1000, 1, 3),
+    (3, 255, 1000), (255, 1000, 1), (17, 3, 1000), (1000, 255, 17), (64, 96, 257),
+]
+TRANSPOSES = [(False, False), (False, True), (True, False), (True, True)]
+
+
+@pytest.mark.parametrize("m,n,k", SHAPES)
+@pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
+def test_sgemm_matches_float64(isa, m, n, k, trans_a, trans_b):
+    rng = np.random.default_rng([m, n, k, trans_a, trans_b])
+    a, a64 = operand(rng, m, k, trans_a)
+    b, b64 = operand(rng, k, n, trans_b)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    c0 = c.copy()
+    _core.sgemm(trans_a, trans_b, 0.75, a, b, -1.5, c)
+    assert_gemm_close(c, 0.75, a64, b64, -1.5, c0)
+
+
+@pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (-2.0, 0.0), (1.0, 1.0), (0.0, 2.0), (0.0, 0.0)])
+def test_sgemm_alpha_beta_and_nan_ignored_when_beta_zero(isa, alpha, beta):
+    rng = np.random.default_rng(7)
+    a, a64 = operand(rng, 37, 300, False)
+    b, b64 = operand(rng, 300, 45, False)
+    c = rng.standard_normal((37, 45)).astype(np.float32)
+    if beta == 0:
+        c[::3, ::2] = np.nan
+    c0 = c.copy()
+    _core.sgemm(False, False, alpha, a, b, beta, c)
+    assert_gemm_close(c, alpha, a64, b64, beta, c0)
+
+
+@pytest.mark.parametrize("m,n,k", [(0, 5, 3), (4, 0, 3), (4, 5, 0)])
+def test_sgemm_empty_sizes(isa, m, n, k):
+    c = np.full((m, n), 3.0, np.float32)
+    _core.sgemm(False, False, 1.0, np.ones((m, k), np.float32), np.ones((k, n), np.float32), 2.0, c)
+    np.testing.assert_array_equal(c, np.full((m, n), 6.0 if k == 0 else 3.0, np.float32))
+
+
+def test_sgemm_rejects_mismatched_shapes():
+    with pytest.raises(ValueError):
+        _core.sgemm(False, False, 1.0, np.ones((2, 3), np.float32), np.ones((4, 2), np.float32), 0.0,
+                    np.zeros((2, 2), np.float32))
+
+
+@pytest.mark.parametrize("m", [1, 2, 5, 8, 13, 100])
+@pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
+def test_sgemm_packed_matches_float64(isa, m, trans_a, trans_b):
+    k, n = 129, 4 * 70  # LSTM-shaped: N = 4H, K = H
+    rng = np.random.default_rng([m, trans_a, trans_b])
+    a, a64 = operand(rng, m, k, trans_a)
+    b, b64 = operand(rng, k, n, trans_b)
+    packed = _core.pack_b(trans_b, b)
+    assert (packed.rows, packed.cols, packed.isa) == (k, n, isa)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    c0 = c.copy()
+    _core.sgemm_packed(trans_a, 1.25, a, packed, 0.5, c)
+    assert_gemm_close(c, 1.25, a64, b64, 0.5, c0)
+
+
+@pytest.mark.parametrize("n_begin,n_end", [(0, 0), (0, 1), (5, 37), (32, 64), (33, 300), (100, 513), (511, 520)])
+def test_sgemm_packed_column_range_touches_only_its_columns(isa, n_begin, n_end):
+    m, k, n = 3, 300, 520
+    rng = np.random.default_rng([n_begin, n_end])
+    a, a64 = operand(rng, m, k, False)
+    b, b64 = operand(rng, k, n, False)
+    packed = _core.pack_b(False, b)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    c0 = c.copy()
+    _core.sgemm_packed(False, 1.0, a, packed, 0.0, c, n_begin, n_end)
+    inside = slice(n_begin, n_end)
+    assert_gemm_close(c[:, inside], 1.0, a64, b64[:, inside], 0.0, c0[:, inside])
+    outside = np.ones(n, bool)
+    outside[inside] = False
+    np.testing.assert_array_equal(c[:, outside], c0[:, outside])
+
+
+def test_sgemm_packed_rejects_bad_column_range():
+    packed = _core.pack_b(False, np.ones((4, 10), np.float32))
+    with pytest.raises(ValueError):
+        _core.sgemm_packed(False, 1.0, np.ones((2, 4), np.float32), packed, 0.0, np.zeros((2, 10), np.float32), 5, 11)

@@ -1,0 +1,185 @@
+"""Oracle: each rnnkit layer against Keras 3 (torch backend) with the same weights: outputs, gradients, paths."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the Keras oracle needs torch (pip install torch==2.13.0)")
+keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip install keras)")
+
+from rnnkit import layers  # noqa: E402
+
+pytestmark = pytest.mark.oracle
+
+BATCH, STEPS, FEATURES, UNITS = 3, 5, 4, 3
+MASK = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]], bool)
+
+
+def inputs(seed=0, shape=(BATCH, STEPS, FEATURES)):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def to_numpy(value):
+    if isinstance(value, (list, tuple)):
+        return [to_numpy(v) for v in value]
+    return keras.ops.convert_to_numpy(value)
+
+
+def twin(keras_layer, rnnkit_layer, input_shape, seed=1):
+    """Build both, give the Keras layer random weights and copy them into the rnnkit layer."""
+    keras_layer.build(input_shape)
+    rng = np.random.default_rng(seed)
+    keras_layer.set_weights([0.5 * rng.standard_normal(w.shape).astype(np.float32) for w in keras_layer.weights])
+    rnnkit_layer.build(input_shape)
+    rnnkit_layer.set_weights(keras_layer.get_weights())
+    return keras_layer, rnnkit_layer
+
+
+def assert_same_outputs(keras_outputs, rnnkit_outputs):
+    keras_outputs = keras_outputs if isinstance(keras_outputs, (list, tuple)) else [keras_outputs]
+    rnnkit_outputs = rnnkit_outputs if isinstance(rnnkit_outputs, (list, tuple)) else [rnnkit_outputs]
+    assert len(keras_outputs) == len(rnnkit_outputs)
+    for expected, got in zip(keras_outputs, rnnkit_outputs):
+        np.testing.assert_allclose(got, to_numpy(expected), rtol=1e-4, atol=1e-5)
+
+
+RECURRENT = {
+    "simple_rnn": ("SimpleRNN", {}),
+    "lstm": ("LSTM", {}),
+    "gru": ("GRU", {}),
+    "gru_reset_before": ("GRU", {"reset_after": False}),
+    "lstm_hard_sigmoid": ("LSTM", {"recurrent_activation": "hard_sigmoid", "activation": "relu"}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RECURRENT))
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+def test_recurrent_outputs_and_states(kind, go_backwards, masked):
+    class_name, kwargs = RECURRENT[kind]
+    options = dict(kwargs, return_sequences=True, return_state=True, go_backwards=go_backwards)
+    theirs, ours = twin(getattr(keras.layers, class_name)(UNITS, **options),
+                        getattr(layers, class_name)(UNITS, **options), (BATCH, STEPS, FEATURES))
+    x, mask = inputs(), (MASK if masked else None)
+    assert_same_outputs(theirs(x, mask=mask), ours.forward(x, training=False, mask=mask)[0])
+
+
+@pytest.mark.parametrize("class_name", ["SimpleRNN", "LSTM", "GRU"])
+def test_recurrent_initial_state(class_name):
+    theirs, ours = twin(getattr(keras.layers, class_name)(UNITS), getattr(layers, class_name)(UNITS),
+                        (BATCH, STEPS, FEATURES))
+    state_count = 2 if class_name == "LSTM" else 1
+    states = [inputs(seed=5 + i, shape=(BATCH, UNITS)) for i in range(state_count)]
+    x = inputs()
+    assert_same_outputs(theirs(x, initial_state=states), ours.forward([x, *states], training=False)[0])
+
+
+def keras_gradients(keras_layer, x, mask, projection):
+    x_tensor = torch.tensor(x, requires_grad=True)
+    outputs = keras_layer(x_tensor, mask=None if mask is None else torch.tensor(mask))
+    (outputs * torch.tensor(projection)).sum().backward()
+    return [x_tensor.grad.numpy()] + [w.value.grad.numpy() for w in keras_layer.trainable_weights]
+
+
+@pytest.mark.parametrize("factory", [
+    lambda m: m.LSTM(UNITS, return_sequences=True),
+    lambda m: m.GRU(UNITS),
+    lambda m: m.GRU(UNITS, reset_after=False, return_sequences=True, go_backwards=True),
+    lambda m: m.SimpleRNN(UNITS, return_sequences=True),
+    lambda m: m.Bidirectional(m.LSTM(UNITS, return_sequences=True), merge_mode="mul"),
+    lambda m: m.Bidirectional(m.GRU(UNITS), merge_mode="concat"),
+])
+def test_gradients_match_keras(factory):
+    theirs, ours = twin(factory(keras.layers), factory(layers), (BATCH, STEPS, FEATURES))
+    x = inputs()
+    outputs, ctx = ours.forward(x, training=True, mask=MASK)
+    projection = np.random.default_rng(3).standard_normal(outputs.shape).astype(np.float32)
+    d_x, d_weights = ours.backward(ctx, projection)
+    expected = keras_gradients(theirs, x, MASK, projection)
+    for got, want in zip([d_x] + list(d_weights), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_bidirectional_outputs(merge_mode, return_sequences):
+    theirs, ours = twin(
+        keras.layers.Bidirectional(keras.layers.LSTM(UNITS, return_sequences=return_sequences), merge_mode=merge_mode),
+        layers.Bidirectional(layers.LSTM(UNITS, return_sequences=return_sequences), merge_mode=merge_mode),
+        (BATCH, STEPS, FEATURES))
+    x = inputs()
+    assert_same_outputs(theirs(x, mask=MASK), ours.forward(x, training=False, mask=MASK)[0])
+
+
+def test_weight_paths_match_keras():
+    pairs = [
+        (keras.layers.LSTM(UNITS, name="lstm"), layers.LSTM(UNITS, name="lstm")),
+        (keras.layers.GRU(UNITS, name="gru"), layers.GRU(UNITS, name="gru")),
+        (keras.layers.Bidirectional(keras.layers.LSTM(UNITS, name="lstm"), name="bidirectional"),
+         layers.Bidirectional(layers.LSTM(UNITS, name="lstm"), name="bidirectional")),
+        (keras.layers.TimeDistributed(keras.layers.Dense(2, name="dense"), name="time_distributed"),
+         layers.TimeDistributed(layers.Dense(2, name="dense"), name="time_distributed")),
+        (keras.layers.Embedding(7, 2, name="embedding"), layers.Embedding(7, 2, name="embedding")),
+    ]
+    for theirs, ours in pairs:
+        theirs.build((BATCH, STEPS, FEATURES) if "embedding" not in theirs.name else (BATCH, STEPS))
+        ours.build((BATCH, STEPS, FEATURES) if "embedding" not in ours.name else (BATCH, STEPS))
+        assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+        assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
+
+
+def test_keras_initial_lstm_bias_and_config_keys():
+    theirs, ours = keras.layers.LSTM(UNITS), layers.LSTM(UNITS)
+    theirs.build((None, STEPS, FEATURES))
+    ours.build((None, STEPS, FEATURES))
+    np.testing.assert_array_equal(ours.get_weights()[2], to_numpy(theirs.weights[2]))
+    for class_name in ("LSTM", "GRU", "SimpleRNN"):
+        keras_keys = set(getattr(keras.layers, class_name)(UNITS).get_config())
+        assert keras_keys - {"use_cudnn"} <= set(getattr(layers, class_name)(UNITS).get_config())
+
+
+def test_keras_configs_load_into_rnnkit():
+    for keras_layer in (keras.layers.LSTM(4, dropout=0.1, return_sequences=True), keras.layers.GRU(2),
+                        keras.layers.Dense(3, activation="relu"), keras.layers.Embedding(5, 2, mask_zero=True),
+                        keras.layers.Bidirectional(keras.layers.GRU(2), merge_mode="ave")):
+        config = keras.layers.serialize(keras_layer)
+        ours = layers.deserialize(config)
+        assert type(ours).__name__ == type(keras_layer).__name__
+
+
+@pytest.mark.parametrize("name, make, shape, masked", [
+    ("dense", lambda m: m.Dense(UNITS, activation="relu"), (BATCH, STEPS, FEATURES), False),
+    ("time_distributed", lambda m: m.TimeDistributed(m.Dense(UNITS, activation="tanh")), (BATCH, STEPS, FEATURES),
+     False),
+    ("activation", lambda m: m.Activation("softmax"), (BATCH, STEPS, FEATURES), False),
+    ("flatten", lambda m: m.Flatten(), (BATCH, STEPS, FEATURES), False),
+    ("repeat_vector", lambda m: m.RepeatVector(3), (BATCH, FEATURES), False),
+    ("average_pooling", lambda m: m.GlobalAveragePooling1D(), (BATCH, STEPS, FEATURES), True),
+    ("max_pooling", lambda m: m.GlobalMaxPooling1D(), (BATCH, STEPS, FEATURES), False),
+])
+def test_feed_forward_layers(name, make, shape, masked):
+    theirs, ours = twin(make(keras.layers), make(layers), shape)
+    x = inputs(shape=shape)
+    mask = MASK if masked else None
+    assert_same_outputs(theirs(x, mask=mask) if masked else theirs(x), ours.forward(x, training=False, mask=mask)[0])
+
+
+def test_embedding_and_masking_masks():
+    theirs, ours = twin(keras.layers.Embedding(7, 2, mask_zero=True), layers.Embedding(7, 2, mask_zero=True),
+                        (BATCH, STEPS))
+    ids = np.array([[1, 2, 0, 0, 0], [6, 5, 4, 3, 2], [0, 0, 0, 0, 0]])
+    assert_same_outputs(theirs(ids), ours.forward(ids, training=False)[0])
+    np.testing.assert_array_equal(ours.compute_mask(ids, None), to_numpy(theirs.compute_mask(ids)))
+    x = inputs()
+    x[0, 2] = 0.0
+    keras_masking, masking = keras.layers.Masking(), layers.Masking()
+    keras_out = keras_masking(x)
+    assert_same_outputs(keras_out, masking.forward(x, training=False)[0])
+    np.testing.assert_array_equal(masking.compute_mask(x, None), to_numpy(keras_out._keras_mask))
+
+
+def test_merging_layers_and_masks():
+    a, b = inputs(1), inputs(2)
+    mask_a, mask_b = MASK, MASK[::-1]
+    for keras_layer, ours in ((keras.layers.Concatenate(), layers.Concatenate()), (keras.layers.Add(), layers.Add())):
+        assert_same_outputs(keras_layer([a, b]), ours.forward([a, b], training=False)[0])
+        np.testing.assert_array_equal(ours.compute_mask([a, b], [mask_a, mask_b]),
+                                      to_numpy(keras_layer.compute_mask([a, b], [mask_a, mask_b])))

@@ -1,0 +1,215 @@
+"""rnnkit.ops.rnn_forward / rnn_backward against the float64 reference (tests/reference/rnn_cells.py).
+
+Agreement is measured by reference.relative_error: max |actual - expected| / max |expected| over the whole array.
+Forward within 1e-5, gradients within 1e-4 (reference gradients: float64 central differences of the reference).
+"""
+import numpy as np
+import pytest
+
+from rnnkit import ops
+from tests.reference import rnn_cells as reference
+
+FORWARD_TOL, GRADIENT_TOL = 1e-5, 1e-4
+
+
+def make_problem(cell, batch=2, steps=4, inputs=3, units=3, *, seed=0, use_bias=True, peephole=False,
+                 reset_after=True, initial_state=False, mask=None, dropout=False):
+    rng = np.random.default_rng(seed)
+    gates = reference.GATES[cell]
+    p = {
+        "x": rng.normal(size=(batch, steps, inputs)).astype(np.float32),
+        "kernel": (rng.normal(size=(inputs, gates * units)) * 0.5).astype(np.float32),
+        "recurrent_kernel": (rng.normal(size=(units, gates * units)) * 0.5).astype(np.float32),
+        "bias": None,
+        "peephole": None,
+        "initial_state": None,
+        "mask": mask,
+        "input_dropout_mask": None,
+        "recurrent_dropout_mask": None,
+    }
+    if use_bias:
+        shape = (2, gates * units) if (cell == "gru" and reset_after) else (gates * units,)
+        p["bias"] = (rng.normal(size=shape) * 0.3).astype(np.float32)
+    if peephole:
+        p["peephole"] = (rng.normal(size=(3, units)) * 0.5).astype(np.float32)
+    if initial_state:
+        p["initial_state"] = [rng.normal(size=(batch, units)).astype(np.float32)
+                              for _ in range(2 if cell == "lstm" else 1)]
+    if dropout:
+        p["input_dropout_mask"] = (rng.random((batch, inputs)) > 0.3).astype(np.float32) / 0.7
+        p["recurrent_dropout_mask"] = (rng.random((batch, units)) > 0.3).astype(np.float32) / 0.7
+    return p
+
+
+def run_core(cell, p, training=False, **options):
+    return ops.rnn_forward(cell, p["x"], p["kernel"], p["recurrent_kernel"], p["bias"], peephole=p["peephole"],
+                           initial_state=p["initial_state"], mask=p["mask"],
+                           input_dropout_mask=p["input_dropout_mask"],
+                           recurrent_dropout_mask=p["recurrent_dropout_mask"], training=training, **options)
+
+
+def run_reference(cell, p, state_offset=None, **options):
+    weights = {k: p[k] for k in ("kernel", "recurrent_kernel", "bias", "peephole")}
+    return reference.forward(cell, p["x"], weights, initial_state=p["initial_state"], mask=p["mask"],
+                             input_dropout_mask=p["input_dropout_mask"],
+                             recurrent_dropout_mask=p["recurrent_dropout_mask"], state_offset=state_offset, **options)
+
+
+def check_forward(cell, p, **options):
+    got = run_core(cell, p, **options)
+    outputs, last, states = run_reference(cell, p, **options)
+    assert reference.relative_error(got.outputs, outputs) < FORWARD_TOL
+    assert reference.relative_error(got.last_output, last) < FORWARD_TOL
+    assert len(got.states) == len(states)
+    for a, e in zip(got.states, states):
+        assert reference.relative_error(a, e) < FORWARD_TOL
+    assert got.cache is None
+
+
+def check_gradients(cell, p, seed=1, **options):
+    """Loss = Σ outputs·P + Σ last·Q + Σ states·S; core BPTT vs float64 differences of the reference."""
+    rng = np.random.default_rng(seed)
+    result = run_core(cell, p, training=True, **options)
+    d_outputs = rng.normal(size=result.outputs.shape)
+    d_last = rng.normal(size=result.last_output.shape)
+    d_states = [rng.normal(size=s.shape) for s in result.states]
+    grads = ops.rnn_backward(result.cache, d_outputs=d_outputs, d_last_output=d_last, d_states=d_states,
+                             return_state_gradients=True)
+
+    f64 = {k: (None if v is None else (np.array(v, np.float64) if not isinstance(v, list)
+                                        else [np.array(s, np.float64) for s in v])) for k, v in p.items()}
+    offset = np.zeros(result.outputs.shape)
+
+    def loss():
+        outputs, last, states = run_reference(cell, f64, state_offset=offset, **options)
+        return float((outputs * d_outputs).sum() + (last * d_last).sum()
+                     + sum((s * d).sum() for s, d in zip(states, d_states)))
+
+    names = ["x", "kernel", "recurrent_kernel"] + [k for k in ("bias", "peephole") if f64[k] is not None]
+    arrays = [f64[k] for k in names]
+    if f64["initial_state"] is not None:
+        names += [f"initial_state{k}" for k in range(len(f64["initial_state"]))]
+        arrays += f64["initial_state"]
+    expected = reference.numeric_gradients(loss, arrays + [offset])
+    for name, e in zip(names, expected):
+        got = grads[name] if not name.startswith("initial_state") else grads["initial_state"][int(name[-1])]
+        assert got.shape == e.shape, name
+        err = reference.relative_error(got, e)
+        assert err < GRADIENT_TOL, f"{name}: relative error {err:.2e}"
+    kept = np.ones(offset.shape[:2], bool) if p["mask"] is None else np.asarray(p["mask"], bool)
+    if options.get("go_backwards"):
+        kept = kept[:, ::-1]
+    if kept.any():
+        err = reference.relative_error(grads["state_gradients"][kept], expected[-1][kept])
+        assert err < GRADIENT_TOL, f"state_gradients: relative error {err:.2e}"
+    assert (grads["bias"] is None) == (p["bias"] is None)
+    return grads
+
+
+CASES = [
+    ("simple_rnn", {}, {}),
+    ("simple_rnn", {"use_bias": False}, {"activation": "relu"}),
+    ("lstm", {}, {}),
+    ("lstm", {"peephole": True}, {}),
+    ("lstm", {"peephole": True, "use_bias": False}, {"activation": "linear", "recurrent_activation": "hard_sigmoid"}),
+    ("gru", {}, {"reset_after": True}),
+    ("gru", {"reset_after": False}, {"reset_after": False}),
+    ("gru", {"use_bias": False}, {"reset_after": True, "recurrent_activation": "tanh", "activation": "sigmoid"}),
+    ("gru", {"use_bias": False, "reset_after": False}, {"reset_after": False}),
+]
+CASE_IDS = [f"{c}-{'-'.join(f'{k}={v}' for k, v in {**p, **o}.items()) or 'default'}" for c, p, o in CASES]
+
+
+@pytest.mark.parametrize("cell,problem,options", CASES, ids=CASE_IDS)
+@pytest.mark.parametrize("variant", ["plain", "initial_state", "go_backwards", "mask", "dropout", "all"])
+def test_forward_and_gradients_match_reference(cell, problem, options, variant):
+    mask = np.array([[True, False, True, True], [False, False, False, False]])  # interior gap; fully masked row
+    extra = {
+        "plain": ({}, {}),
+        "initial_state": ({"initial_state": True}, {}),
+        "go_backwards": ({}, {"go_backwards": True}),
+        "mask": ({"mask": mask, "initial_state": True}, {}),
+        "dropout": ({"dropout": True}, {}),
+        "all": ({"mask": mask[::-1], "initial_state": True, "dropout": True}, {"go_backwards": True}),
+    }[variant]
+    p = make_problem(cell, **problem, **extra[0])
+    opts = {**options, **extra[1]}
+    check_forward(cell, p, **opts)
+    check_gradients(cell, p, **opts)
+
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+@pytest.mark.parametrize("batch,steps,inputs,units", [(1, 1, 1, 1), (1, 3, 5, 17), (3, 2, 4, 33), (2, 5, 7, 1)])
+def test_awkward_sizes(cell, batch, steps, inputs, units):
+    p = make_problem(cell, batch, steps, inputs, units, seed=batch * 100 + units, initial_state=True)
+    check_forward(cell, p)
+    if units <= 17:  # finite differences over (17*4)^2 weights stay fast; H=33 is checked forward only
+        check_gradients(cell, p)
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+@pytest.mark.parametrize("cell,problem,options", [CASES[0], CASES[3], CASES[6]], ids=[CASE_IDS[0], CASE_IDS[3],
+                                                                                     CASE_IDS[6]])
+def test_every_isa_path(isa, cell, problem, options):
+    from rnnkit import _core
+
+    order = ["generic", "avx2", "avx512"]
+    if order.index(isa) > order.index(_core.detected_isa()):
+        pytest.skip(f"this CPU supports up to {_core.detected_isa()}, not {isa}")
+    previous = _core.isa()
+    _core.set_isa(isa)
+    try:
+        p = make_problem(cell, 3, 5, 4, 17, **problem, initial_state=True, mask=np.array(
+            [[1, 1, 0, 1, 1], [0, 1, 1, 1, 0], [1, 1, 1, 1, 1]], bool))
+        check_forward(cell, p, **options)
+        check_gradients(cell, p, **options)
+    finally:
+        _core.set_isa(previous)
+
+
+def test_inputs_of_other_dtypes_and_layouts_are_converted():
+    p = make_problem("lstm", initial_state=True)
+    expected = run_core("lstm", p).outputs
+    q = dict(p, x=np.asfortranarray(p["x"].astype(np.float64)), kernel=p["kernel"].astype(np.float64))
+    np.testing.assert_array_equal(run_core("lstm", q).outputs, expected)
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"kernel": np.zeros((3, 5), np.float32)}, r"rnn_forward: expected kernel of shape \(3, 12\), received \(3, 5\)"),
+    ({"recurrent_kernel": np.zeros((3, 3), np.float32)}, r"expected recurrent_kernel of shape \(3, 12\), received \(3, 3\)"),
+    ({"bias": np.zeros((2, 12), np.float32)}, r"expected bias of shape \(12,\), received \(2, 12\)"),
+    ({"peephole": np.zeros((4, 3), np.float32)}, r"expected peephole of shape \(3, 3\), received \(4, 3\)"),
+    ({"x": np.zeros((2, 4), np.float32)}, r"expected x of rank 3"),
+    ({"mask": np.ones((2, 5), bool)}, r"expected mask of shape \(2, 4\), received \(2, 5\)"),
+    ({"initial_state": [np.zeros((2, 4), np.float32)]}, r"expected initial h state of shape \(2, 3\)"),
+    ({"recurrent_dropout_mask": np.ones((3, 3), np.float32)}, r"recurrent_dropout_mask of shape \(2, 3\)"),
+])
+def test_wrong_shapes_raise_value_errors_naming_expected_and_received(change, message):
+    p = {**make_problem("lstm"), **change}
+    with pytest.raises(ValueError, match=message):
+        run_core("lstm", p)
+
+
+def test_unknown_cell_and_peephole_on_gru_are_value_errors():
+    p = make_problem("gru")
+    with pytest.raises(ValueError, match="expected cell in"):
+        run_core("rnn", p)
+    with pytest.raises(ValueError, match="peephole"):
+        run_core("gru", {**p, "peephole": np.zeros((3, 3), np.float32)})
+
+
+def test_inference_keeps_no_cache_and_backward_requires_one():
+    result = run_core("gru", make_problem("gru"))
+    assert result.cache is None
+    with pytest.raises(ValueError, match="rnn_backward: expected the cache"):
+        ops.rnn_backward(result.cache, d_last_output=np.ones((2, 3)))
+
+
+def test_backward_with_only_some_gradients_and_none_state_entries():
+    p = make_problem("lstm", initial_state=True)
+    result = run_core("lstm", p, training=True)
+    only_c = ops.rnn_backward(result.cache, d_states=[None, np.ones((2, 3))])
+    both = ops.rnn_backward(result.cache, d_states=[np.zeros((2, 3)), np.ones((2, 3))])
+    for key in ("x", "kernel", "recurrent_kernel", "bias"):
+        np.testing.assert_array_equal(only_c[key], both[key])
+    assert np.abs(only_c["kernel"]).max() > 0

@@ -1,0 +1,36 @@
+"""Property test: random shapes, cells, options and masks against the float64 reference (bounded and fast)."""
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from tests.test_rnn_cells import check_forward, check_gradients, make_problem
+
+ACTIVATION_NAMES = ["tanh", "sigmoid", "hard_sigmoid", "relu", "linear"]
+
+
+@st.composite
+def problems(draw):
+    cell = draw(st.sampled_from(["simple_rnn", "lstm", "gru"]))
+    batch, steps = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    inputs, units = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    reset_after = draw(st.booleans())
+    mask = None
+    if draw(st.booleans()):
+        mask = np.array(draw(st.lists(st.lists(st.booleans(), min_size=steps, max_size=steps),
+                                      min_size=batch, max_size=batch)), bool)
+    problem = make_problem(cell, batch, steps, inputs, units, seed=draw(st.integers(0, 2**16)),
+                           use_bias=draw(st.booleans()), peephole=cell == "lstm" and draw(st.booleans()),
+                           reset_after=reset_after, initial_state=draw(st.booleans()), mask=mask,
+                           dropout=draw(st.booleans()))
+    options = {"go_backwards": draw(st.booleans()), "activation": draw(st.sampled_from(ACTIVATION_NAMES)),
+               "recurrent_activation": draw(st.sampled_from(ACTIVATION_NAMES))}
+    if cell == "gru":
+        options["reset_after"] = reset_after
+    return cell, problem, options
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems())
+def test_random_problems_match_reference(case):
+    cell, problem, options = case
+    check_forward(cell, problem, **options)
+    check_gradients(cell, problem, **options)
