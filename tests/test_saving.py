@@ -38,6 +38,18 @@ def test_atomic_write_replaces_the_file(tmp_path):
     assert leftover_temp_files(tmp_path) == []
 
 
+def test_atomic_write_keeps_the_replaced_files_mode(tmp_path):
+    target = tmp_path / "f.bin"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    with atomic_write(target) as stream:
+        stream.write(b"new")
+    assert target.stat().st_mode & 0o777 == 0o640
+    with atomic_write(tmp_path / "fresh.bin") as stream:
+        stream.write(b"new")
+    assert (tmp_path / "fresh.bin").stat().st_mode & 0o777 == 0o644
+
+
 def test_failure_mid_write_keeps_previous_file_and_removes_temp(tmp_path, monkeypatch):
     path = tmp_path / "m.weights.rnnkit"
     saving.save_weights(WeightsOnlyModel([(2, 3)], seed=0), path)

@@ -75,3 +75,13 @@ def test_cpp_model_api_predicts_like_python(tmp_path):
     saving.save_model(model, tmp_path / "m.rnnkit")
     cpp_prediction = _core.CppModel(str(tmp_path / "m.rnnkit")).predict(x)
     np.testing.assert_allclose(cpp_prediction, model.predict(x, verbose=0), atol=1e-6, rtol=0)
+
+
+def test_functional_model_round_trips(tmp_path):
+    x, _ = data()
+    inputs = layers.Input(shape=(TIMESTEPS, FEATURES))
+    outputs = layers.Dense(2)(layers.SimpleRNN(4)(inputs))
+    model = models.Model(inputs, outputs)
+    saving.save_model(model, tmp_path / "f.rnnkit")
+    loaded = saving.load_model(tmp_path / "f.rnnkit")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

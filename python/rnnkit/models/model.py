@@ -72,11 +72,12 @@ class Model(Layer):
     def _ensure_metrics(self, y, y_pred):
         if self._metrics is not None:
             return
+        self._metrics = []
+        if not self._metric_identifiers:
+            return
         from rnnkit import metrics as metrics_module
 
-        per_output = self._per_output(self._metric_identifiers, "metrics") if self._metric_identifiers else \
-            [None] * len(self.output_names)
-        self._metrics = []
+        per_output = self._per_output(self._metric_identifiers, "metrics")
         for index, identifiers in enumerate(per_output):
             for identifier in identifiers or []:
                 metric = metrics_module.get(identifier, y[index], y_pred[index], self._losses[index])
@@ -199,23 +200,24 @@ class Model(Layer):
         self._reset_metrics()
         progbar = Progbar(steps, verbose=verbose)
         loss_sum, sample_sum, step = 0.0, 0, 0
-        for step, (bx, by, bw) in enumerate(self._batches(x, y, sample_weight, batch_size, shuffle), start=1):
-            callback_list.on_train_batch_begin(step - 1)
-            try:
+        try:
+            for step, (bx, by, bw) in enumerate(self._batches(x, y, sample_weight, batch_size, shuffle), start=1):
+                callback_list.on_train_batch_begin(step - 1)
                 loss = self._train_step(bx, by, bw)
                 count = len(bx[0])
                 loss_sum, sample_sum = loss_sum + loss * count, sample_sum + count
                 logs = self._logs(loss_sum, sample_sum)
                 callback_list.on_train_batch_end(step - 1, dict(logs))
-            except KeyboardInterrupt:
-                self.stop_training = True
-                return None
-            progbar.update(step, logs)
-            if self.stop_training or (steps is not None and step >= steps):
-                break
+                progbar.update(step, logs)
+                if self.stop_training or (steps is not None and step >= steps):
+                    break
+        except KeyboardInterrupt:
+            # Ctrl-C ends training between batches: weights stay as the last optimizer step left them.
+            self.stop_training = True
+            return None
         logs = self._logs(loss_sum, sample_sum)
         if validation_data is not None:
-            val_logs = self.evaluate(*_validation_tuple(validation_data), batch_size=validation_batch_size,
+            val_logs = self.evaluate(**_validation_arguments(validation_data), batch_size=validation_batch_size,
                                      verbose=0, return_dict=True)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
         progbar.target = step
@@ -337,15 +339,15 @@ def _serialize(value, module):
         return value
     if isinstance(value, (list, tuple)):
         return [_serialize(item, module) for item in value]
-    if isinstance(value, dict):
-        return {key: _serialize(item, module) for key, item in value.items()}
     return module.serialize(value)
 
 
-def _validation_tuple(validation_data):
+def _validation_arguments(validation_data):
+    """evaluate() arguments from fit's validation_data: a dataset, (x, y) or (x, y, sample_weight)."""
     if data.is_dataset(validation_data):
-        return (validation_data,)
-    return tuple(validation_data)
+        return {"x": validation_data}
+    x, y, sample_weight = (tuple(validation_data) + (None,))[:3]
+    return {"x": x, "y": y, "sample_weight": sample_weight}
 
 
 def _class_weights(y, class_weight, sample_weight):

@@ -44,9 +44,11 @@ def _model_from_config(config, custom_objects, path):
     if not isinstance(config, dict):
         raise ValueError(f"load_model: {os.fspath(path)!r} holds weights only (no model_config); "
                          "build the model and use load_weights")
-    models = {name: obj for name, obj in vars(rnnkit.models).items() if isinstance(obj, type)}
-    return rnnkit.layers.deserialize(config, custom_objects={**models, **(custom_objects or {})})
-
+    model_class = {"Sequential": rnnkit.models.Sequential, "Functional": rnnkit.models.Functional,
+                   "Model": rnnkit.models.Model}.get(config.get("class_name"))
+    if model_class is not None:
+        return model_class.from_config(dict(config.get("config") or {}), custom_objects=custom_objects)
+    return rnnkit.layers.deserialize(config, custom_objects=custom_objects)
 
 def _assign_all(variables, names, tensors, path, what):
     variables = list(variables)

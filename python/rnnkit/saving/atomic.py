@@ -11,6 +11,7 @@ def atomic_write(path):
     directory = os.path.dirname(os.path.abspath(path))
     fd, temp_path = tempfile.mkstemp(prefix=".rnnkit-", suffix=".tmp", dir=directory)
     try:
+        os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as stream:
             yield stream
             stream.flush()
@@ -21,6 +22,14 @@ def atomic_write(path):
             os.remove(temp_path)
         raise
     _fsync_directory(directory)
+
+
+def _mode_for(path):
+    # mkstemp creates 0600 files; a saved model keeps the mode of the file it replaces, else rw-r--r--.
+    try:
+        return os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        return 0o644
 
 
 def _fsync_directory(directory):
