@@ -73,13 +73,22 @@ def test_evaluate_returns_the_scalar_loss_without_metrics_and_a_dict_on_request(
     assert model.test_on_batch(x, y) == pytest.approx(expected, rel=1e-5)
 
 
+class _Batches:
+    """A re-iterable dataset like timeseries_dataset_from_array's, yielding prepared batches."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __iter__(self):
+        return iter(self.batches)
+
+
 def test_fit_accepts_an_iterable_of_batches_with_sample_weights():
     x, y = _regression(samples=8)
     model = _model()
     model.optimizer.learning_rate = 0.0
     weights = np.array([1, 0, 1, 0, 1, 0, 1, 0], np.float32)
-    batches = [(x[:4], y[:4], weights[:4]), (x[4:], y[4:], weights[4:])]
-    history = model.fit(batches, epochs=2, verbose=0)
+    history = model.fit(_Batches([(x[:4], y[:4], weights[:4]), (x[4:], y[4:], weights[4:])]), epochs=2, verbose=0)
     kernel, bias = model.get_weights()
     expected = (weights[:, None] * (x @ kernel + bias - y) ** 2).mean()
     assert history.history["loss"] == [pytest.approx(expected, rel=1e-5)] * 2

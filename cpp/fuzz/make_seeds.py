@@ -22,7 +22,8 @@ def load_writer():
 def seeds():
     rng = np.random.default_rng(0)
     yield "empty", {}, {}
-    yield "scalar_int", {"optimizer/0000/iteration": np.array(3, np.int64)}, {"optimizer_variables": ["optimizer/0000/iteration"]}
+    counter = "optimizer/0000/iteration"
+    yield "scalar_int", {counter: np.array(3, np.int64)}, {"optimizer_variables": [counter]}
     dense = {"weights/0000/dense/kernel": rng.standard_normal((4, 2)), "weights/0001/dense/bias": np.zeros(2)}
     yield "dense", dense, {"weights": list(dense), "model_config": {"class_name": "Sequential", "config": {
         "name": "s", "layers": [{"class_name": "Dense", "config": {"units": 2, "activation": "linear"}}]}},

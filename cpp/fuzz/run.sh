@@ -14,5 +14,5 @@ clang++ -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,unde
 python3 "$here/make_seeds.py" "$work/seeds"
 
 # New inputs go to corpus/ (kept between runs); seeds/ is read only.
-"$work/fuzz_model_file" "$work/corpus" "$work/seeds" -dict="$here/model_file.dict" -max_total_time="$seconds" \
-  -max_len=4096 -rss_limit_mb=1024 -malloc_limit_mb=256 -timeout=5 -artifact_prefix="$work/artifacts/" -print_final_stats=1
+"$work/fuzz_model_file" "$work/corpus" "$work/seeds" -dict="$here/model_file.dict" \
+  -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=1024 -malloc_limit_mb=256 -timeout=5 -artifact_prefix="$work/artifacts/" -print_final_stats=1

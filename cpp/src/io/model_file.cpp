@@ -69,8 +69,8 @@ TensorInfo parse_tensor(const std::string& name, const Json& entry, std::int64_t
     if (info.begin % kModelFileAlignment != 0)
       fail(source, where + " begin offset is not a multiple of " + std::to_string(kModelFileAlignment));
     if (info.end - info.begin != expected_bytes)
-      fail(source, where + " occupies " + std::to_string(info.end - info.begin) + " bytes but its shape and dtype need " +
-                       std::to_string(expected_bytes));
+      fail(source, where + " occupies " + std::to_string(info.end - info.begin) +
+                       " bytes but its shape and dtype need " + std::to_string(expected_bytes));
   } catch (const std::length_error& overflow) {
     fail(source, where + ": " + overflow.what());
   }

@@ -348,8 +348,8 @@ std::vector<float> WeightCursor::next(const std::vector<std::int64_t>& expected_
   return file_.float32_values(name);
 }
 
-std::unique_ptr<SequentialLayer> make_layer(const Json& layer, std::vector<std::int64_t>& shape, WeightCursor& weights,
-                                            const std::string& source) {
+std::unique_ptr<SequentialLayer> make_layer(const Json& layer, std::vector<std::int64_t>& shape,
+                                            WeightCursor& weights, const std::string& source) {
   const Json* class_json = layer.find("class_name");
   const Json* config = layer.find("config");
   if (class_json == nullptr || class_json->kind != Json::Kind::string || config == nullptr ||

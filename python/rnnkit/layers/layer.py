@@ -35,13 +35,26 @@ def _shape_of(inputs):
     return tuple(inputs.shape)
 
 
+def _unique(variables):
+    """Each Variable once (a layer shared inside a model holds the same Variables), first occurrence order."""
+    seen, unique = set(), []
+    for variable in variables:
+        if id(variable) not in seen:
+            seen.add(id(variable))
+            unique.append(variable)
+    return unique
+
+
 class Layer:
     """Base of every layer: a config in ``__init__``, weights in ``build``, math in ``forward``/``backward``."""
 
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
-                 batch_size=None, input_dim=None, **kwargs):
+                 batch_size=None, input_dim=None, activity_regularizer=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        if activity_regularizer is not None:
+            raise ValueError(f"{type(self).__name__}: activity_regularizer is not supported by rnnkit, received "
+                             f"{activity_regularizer!r}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.trainable = bool(trainable)
         self.dtype = "float32" if dtype is None or isinstance(dtype, dict) else str(dtype)
@@ -74,26 +87,19 @@ class Layer:
     def trainable_weights(self):
         if not self.trainable:
             return []
-        return [variable for variable in self._all_variables() if variable.trainable]
+        own = [variable for variable in self._weights if variable.trainable]
+        return _unique(own + [v for layer in self._sublayers() for v in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
-        variables = self._all_variables()
         if not self.trainable:
-            return variables
-        return [variable for variable in variables if not variable.trainable]
-
-    def _all_variables(self):
-        """Own weights, then those of sub-layers (cells, wrapped layers) in attribute order, each once."""
-        seen, variables = set(), []
-        for variable in self._weights + [v for layer in self._sublayers() for v in layer._all_variables()]:
-            if id(variable) not in seen:
-                seen.add(id(variable))
-                variables.append(variable)
-        return variables
+            return _unique(self._weights + [v for layer in self._sublayers() for v in layer.weights])
+        own = [variable for variable in self._weights if not variable.trainable]
+        return _unique(own + [v for layer in self._sublayers() for v in layer.non_trainable_weights])
 
     def _sublayers(self):
-        return [value for key, value in vars(self).items() if isinstance(value, Layer) and not key.startswith("__")]
+        """Layers held as attributes (RNN cells, wrapped layers), whose weights count as this layer's."""
+        return [value for value in vars(self).values() if isinstance(value, Layer)]
 
     def get_weights(self):
         return [variable.numpy() for variable in self.weights]

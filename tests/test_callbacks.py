@@ -1,0 +1,126 @@
+"""Callbacks driven by real fit runs on a small linear model."""
+import csv
+
+import numpy as np
+import pytest
+
+from rnnkit import callbacks, layers
+from rnnkit.models import Sequential
+from engine_stand_ins import SGD, MeanSquaredError
+
+
+def _model(learning_rate=0.05):
+    model = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+    model.compile(optimizer=SGD(learning_rate), loss=MeanSquaredError())
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 2)).astype(np.float32)
+    return x, (x @ np.array([[1.0], [-1.0]], np.float32)).astype(np.float32)
+
+
+class _ScriptedLoss(callbacks.Callback):
+    """Overwrites the epoch's monitored value so the callbacks under test see a known sequence."""
+
+    def __init__(self, values, key="val_loss"):
+        super().__init__()
+        self.values, self.key = values, key
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs[self.key] = self.values[epoch]
+
+
+class _WeightsLog(callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+
+
+def test_early_stopping_stops_after_patience_and_restores_best_weights():
+    x, y = _data()
+    model, weights_log = _model(), _WeightsLog()
+    stopper = callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    history = model.fit(x, y, epochs=10, verbose=0, validation_data=(x, y), batch_size=4,
+                        callbacks=[_ScriptedLoss([5.0, 3.0, 4.0, 4.5, 1.0, 0.5]), weights_log, stopper])
+    assert history.epoch == [0, 1, 2, 3]
+    for restored, best in zip(model.get_weights(), weights_log.weights[1]):
+        np.testing.assert_array_equal(restored, best)
+
+
+def test_early_stopping_min_delta_and_max_mode():
+    x, y = _data()
+    stopper = callbacks.EarlyStopping(monitor="score", mode="max", min_delta=0.5, patience=1)
+    history = _model().fit(x, y, epochs=10, verbose=0,
+                           callbacks=[_ScriptedLoss([1.0, 1.2, 1.4, 3.0], key="score"), stopper])
+    assert history.epoch == [0, 1]
+
+
+def test_model_checkpoint_save_best_only_writes_only_on_improvement(tmp_path):
+    x, y = _data()
+    model = _model()
+    saved = []
+    model.save_weights = saved.append
+    checkpoint = callbacks.ModelCheckpoint(str(tmp_path / "w_{epoch:02d}_{val_loss:.1f}.weights"),
+                                           save_best_only=True, save_weights_only=True)
+    model.fit(x, y, epochs=4, verbose=0, validation_data=(x, y),
+              callbacks=[_ScriptedLoss([2.0, 3.0, 1.0, 1.5]), checkpoint])
+    assert saved == [str(tmp_path / "w_01_2.0.weights"), str(tmp_path / "w_03_1.0.weights")]
+
+
+def test_model_checkpoint_without_save_best_only_saves_the_model_every_epoch(tmp_path):
+    x, y = _data()
+    model = _model()
+    saved = []
+    model.save = saved.append
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[callbacks.ModelCheckpoint(str(tmp_path / "m{epoch}.rnnkit"))])
+    assert saved == [str(tmp_path / "m1.rnnkit"), str(tmp_path / "m2.rnnkit")]
+
+
+def test_terminate_on_nan_stops_at_the_first_nan_batch():
+    x, y = _data()
+    y[5] = np.nan
+    history = _model().fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0,
+                           callbacks=[callbacks.TerminateOnNaN()])
+    assert history.epoch == [0] and np.isnan(history.history["loss"][0])
+
+
+def test_csv_logger_writes_a_header_and_one_row_per_epoch(tmp_path):
+    x, y = _data()
+    path = tmp_path / "log.csv"
+    history = _model().fit(x, y, epochs=3, verbose=0, validation_data=(x, y),
+                           callbacks=[callbacks.CSVLogger(str(path))])
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["epoch", "loss", "val_loss"]
+    assert [int(row["epoch"]) for row in rows] == [0, 1, 2]
+    assert [float(row["loss"]) for row in rows] == pytest.approx(history.history["loss"])
+
+
+def test_learning_rate_scheduler_sets_the_optimizer_rate_each_epoch():
+    x, y = _data()
+    model = _model(learning_rate=0.1)
+    seen = []
+
+    class _Record(callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(self.model.optimizer.learning_rate)
+
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0,
+                        callbacks=[callbacks.LearningRateScheduler(lambda epoch, lr: lr / 2), _Record()])
+    assert seen == [0.05, 0.025, 0.0125]
+    assert history.history["learning_rate"] == [0.05, 0.025, 0.0125]
+
+
+def test_reduce_lr_on_plateau_multiplies_by_factor_after_patience():
+    x, y = _data()
+    model = _model(learning_rate=1.0)
+    reducer = callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=0.3)
+    history = model.fit(x, y, epochs=6, verbose=0, validation_data=(x, y),
+                        callbacks=[_ScriptedLoss([1.0, 1.0, 1.0, 1.0, 1.0, 1.0]), reducer])
+    assert model.optimizer.learning_rate == 0.3
+    assert history.history["learning_rate"] == [1.0, 1.0, 1.0, 0.5, 0.5, 0.3]
