@@ -61,7 +61,7 @@ def rnn_backward(cache, d_outputs=None, d_last_output=None, d_states=None, retur
 
 
 def activation(name, x):
-    """Element-wise Keras 3 activation (tanh, sigmoid, hard_sigmoid, relu, linear) as float32."""
+    """Keras 3 activation by name (rnnkit.activations.NAMES) as float32; softmax normalises the last axis."""
     return _core.activation(name, x)
 
 

@@ -1,4 +1,4 @@
-// rnnkit._core bindings of the recurrent cells (rnn_forward / rnn_backward) and the activation kernels.
+// rnnkit._core bindings of the recurrent cells (rnn_forward / rnn_backward) and the vectorised exp.
 // Shape checks live here so each error names the Python-facing function, the expected and the received shape.
 #include <pybind11/stl.h>
 
@@ -182,27 +182,6 @@ pyb::dict rnn_backward_py(const PyRnnCache& holder, OptArray d_outputs, OptArray
   return result;
 }
 
-FloatArray activation_py(const std::string& name, FloatArray x) {
-  const Activation a = parse_activation(name, "activation");
-  pyb::array_t<float> y(shape_of(x));
-  {
-    pyb::gil_scoped_release nogil;
-    activation_forward(a, x.data(), y.mutable_data(), x.size());
-  }
-  return y;
-}
-
-FloatArray activation_grad_py(const std::string& name, FloatArray y, FloatArray dy) {
-  const Activation a = parse_activation(name, "activation_grad");
-  expect_shape("activation_grad", "dy (same as y)", dy, shape_of(y));
-  pyb::array_t<float> dx(shape_of(y));
-  {
-    pyb::gil_scoped_release nogil;
-    activation_backward(a, y.data(), dy.data(), dx.mutable_data(), y.size());
-  }
-  return dx;
-}
-
 FloatArray exp_py(FloatArray x) {
   pyb::array_t<float> y(shape_of(x));
   {
@@ -225,9 +204,6 @@ void bind_cells(pyb::module_& m) {
   m.def("rnn_backward", &rnn_backward_py, pyb::arg("cache"), pyb::arg("d_outputs"), pyb::arg("d_last_output"),
         pyb::arg("d_h"), pyb::arg("d_c"), pyb::arg("return_state_gradients"),
         "BPTT through a training cache; returns a dict of gradients. See rnnkit.ops.");
-  m.def("activation", &activation_py, pyb::arg("name"), pyb::arg("x"), "Element-wise activation (float32).");
-  m.def("activation_grad", &activation_grad_py, pyb::arg("name"), pyb::arg("y"), pyb::arg("dy"),
-        "dL/dx of an activation, from its output y and dL/dy.");
   m.def("exp", &exp_py, pyb::arg("x"), "Vectorised float32 exp (input clamped to [-88, 88]).");
 }
 

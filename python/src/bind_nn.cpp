@@ -1,10 +1,13 @@
-// Layer ops of rnnkit.layers: Dense, Embedding, global 1-D pooling. Shapes are checked here, math in the core.
+// Layer ops of rnnkit.layers: activations, Dense, Embedding, global 1-D pooling. Shapes are checked here, math in the core.
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "rnnkit/layer_activations.hpp"
 #include "rnnkit/layer_ops.hpp"
 
 namespace rnnkit::py {
@@ -32,6 +35,41 @@ const std::uint8_t* optional_mask(const char* fn, const std::optional<MaskArray>
   expect_dim(fn, "mask batch", mask->shape(0), batch);
   expect_dim(fn, "mask steps", mask->shape(1), steps);
   return mask->data();
+}
+
+// Softmax normalises the last axis; the element-wise activations see the same (rows, last) view.
+std::pair<std::int64_t, std::int64_t> rows_and_last(const pyb::array& a) {
+  const std::int64_t last = a.ndim() == 0 ? 1 : a.shape(a.ndim() - 1);
+  return {last == 0 ? 0 : a.size() / last, last};
+}
+
+void bind_activations(pyb::module_& m) {
+  m.def(
+      "activation",
+      [](const std::string& name, FloatArray x) {
+        if (!is_layer_activation(name)) layer_activation_forward(name, nullptr, nullptr, 0, 0);  // throws
+        FloatArray y(std::vector<pyb::ssize_t>(x.shape(), x.shape() + x.ndim()));
+        const auto [rows, last] = rows_and_last(x);
+        float* out = y.mutable_data();
+        pyb::gil_scoped_release nogil;
+        layer_activation_forward(name, x.data(), out, rows, last);
+        return y;
+      },
+      pyb::arg("name"), pyb::arg("x"), "Keras 3 activation by name (float32; softmax over the last axis).");
+  m.def(
+      "activation_grad",
+      [](const std::string& name, FloatArray y, FloatArray dy) {
+        if (!is_layer_activation(name)) layer_activation_backward(name, nullptr, nullptr, nullptr, 0, 0);
+        if (dy.ndim() != y.ndim() || !std::equal(y.shape(), y.shape() + y.ndim(), dy.shape()))
+          throw pyb::value_error("activation_grad: expected dy with the shape of y");
+        FloatArray dx(std::vector<pyb::ssize_t>(y.shape(), y.shape() + y.ndim()));
+        const auto [rows, last] = rows_and_last(y);
+        float* out = dx.mutable_data();
+        pyb::gil_scoped_release nogil;
+        layer_activation_backward(name, y.data(), dy.data(), out, rows, last);
+        return dx;
+      },
+      pyb::arg("name"), pyb::arg("y"), pyb::arg("dy"), "dL/dx of an activation, from its output y and dL/dy.");
 }
 
 void bind_dense(pyb::module_& m) {
@@ -172,6 +210,7 @@ void bind_pooling(pyb::module_& m) {
 }  // namespace
 
 void bind_nn(pyb::module_& m) {
+  bind_activations(m);
   bind_dense(m);
   bind_embedding(m);
   bind_pooling(m);

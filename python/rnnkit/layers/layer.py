@@ -49,12 +49,15 @@ class Layer:
     """Base of every layer: a config in ``__init__``, weights in ``build``, math in ``forward``/``backward``."""
 
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
-                 batch_size=None, input_dim=None, activity_regularizer=None, **kwargs):
+                 batch_size=None, input_dim=None, activity_regularizer=None, quantization_config=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
         if activity_regularizer is not None:
             raise ValueError(f"{type(self).__name__}: activity_regularizer is not supported by rnnkit, received "
                              f"{activity_regularizer!r}")
+        if quantization_config is not None:  # Keras 3.10+ writes the key (None) into Dense/Embedding configs
+            raise ValueError(f"{type(self).__name__}: quantization is not supported by rnnkit, received "
+                             f"quantization_config={quantization_config!r}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.trainable = bool(trainable)
         self.dtype = "float32" if dtype is None or isinstance(dtype, dict) else str(dtype)
