@@ -1,8 +1,11 @@
-"""One implementation's timings of the recurrent grid, run in its own process (one Keras backend per process).
+"""One implementation's timings, run in its own process (Keras allows one backend per process).
 
-    python bench/rnn_workers.py --impl rnnkit|torch|rnnkit-keras|keras-jax|keras-tensorflow|keras-torch
-                                --threads N --points JSON --repeats R
+    python bench/rnn_workers.py --impl IMPL --threads N --points JSON --repeats R
 
+IMPL: rnnkit | torch (raw layers), rnnkit-keras | keras-jax | keras-tensorflow | keras-torch (Keras-level
+predict_on_batch / train_on_batch), numpy (square sgemm, the machine's practical limit).
+Points: [cell, [B,T,I,H], mode] with mode forward|train; ["fit", cell, "fit"|"predict"] for the epoch of the
+Embedding -> cell -> Dense model; ["sgemm", n, "forward"] for numpy.
 Prints one JSON object per line: {"impl", "cell", "shape", "mode", "threads", "ms"} with ms the median.
 """
 import argparse
@@ -15,10 +18,13 @@ import time
 import numpy as np
 
 CELL_GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
+# The fit-epoch model of issue 13: Embedding(10000, 128) -> CELL(128) -> Dense(1), 2048 sequences of 100 ids.
+FIT_VOCAB, FIT_EMBED, FIT_UNITS, FIT_SEQUENCES, FIT_STEPS, FIT_BATCH = 10000, 128, 128, 2048, 100, 64
 
 
-def median_ms(fn, repeats, min_seconds=0.2):
-    fn()  # warm-up: first-call allocation, compilation (XLA), packing
+def median_ms(fn, repeats, min_seconds=0.3):
+    """Median over `repeats` of the mean time of one call, each repeat lasting >= min_seconds / repeats."""
+    fn()  # warm-up: first-call allocation, compilation (XLA, tf.function), packing
     per_call = []
     for _ in range(repeats):
         calls, start = 0, time.perf_counter()
@@ -90,20 +96,95 @@ def keras_level(keras, cell, B, T, I, H, mode, rng):
     return lambda: model.train_on_batch(x, y)
 
 
+def fit_data(rng):
+    x = rng.integers(1, FIT_VOCAB, size=(FIT_SEQUENCES, FIT_STEPS)).astype(np.int32)
+    y = rng.integers(0, 2, size=(FIT_SEQUENCES, 1)).astype(np.float32)
+    return x, y
+
+
+def keras_fit(keras, cell, mode, rng):
+    layer = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[cell]
+    model = keras.Sequential([keras.Input((FIT_STEPS,), dtype="int32"), keras.layers.Embedding(FIT_VOCAB, FIT_EMBED),
+                              layer(FIT_UNITS), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    x, y = fit_data(rng)
+    if mode == "predict":
+        return lambda: model.predict(x, batch_size=FIT_BATCH, verbose=0)
+    return lambda: model.fit(x, y, batch_size=FIT_BATCH, epochs=1, shuffle=True, verbose=0)
+
+
+def torch_fit(cell, mode, rng):
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = torch.nn.Embedding(FIT_VOCAB, FIT_EMBED)
+            self.rnn = {"gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell](FIT_EMBED, FIT_UNITS, batch_first=True)
+            self.head = torch.nn.Linear(FIT_UNITS, 1)
+
+        def forward(self, ids):
+            out, _ = self.rnn(self.embed(ids))
+            return self.head(out[:, -1])
+
+    net = Net()
+    optimizer = torch.optim.Adam(net.parameters(), 1e-3)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    x, y = (torch.from_numpy(a) for a in fit_data(rng))
+    x = x.long()
+    if mode == "predict":
+        def predict():
+            with torch.inference_mode():
+                for i in range(0, FIT_SEQUENCES, FIT_BATCH):
+                    torch.sigmoid(net(x[i:i + FIT_BATCH]))
+
+        return predict
+
+    def epoch():
+        order = torch.randperm(FIT_SEQUENCES)
+        for i in range(0, FIT_SEQUENCES, FIT_BATCH):
+            idx = order[i:i + FIT_BATCH]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(net(x[idx]), y[idx]).backward()
+            optimizer.step()
+
+    return epoch
+
+
+def numpy_sgemm(n, rng):
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = np.empty((n, n), np.float32)
+    return lambda: np.matmul(a, b, out=c)
+
+
 def make_runner(impl):
-    if impl == "rnnkit":
-        return rnnkit_raw
+    """Returns runner(point, rng) -> zero-argument function to time."""
+    if impl == "numpy":
+        return lambda point, rng: numpy_sgemm(point[1], rng)
     if impl == "torch":
-        return torch_raw
+        def torch_runner(point, rng):
+            if point[0] == "fit":
+                return torch_fit(point[1], point[2], rng)
+            cell, shape, mode = point
+            return torch_raw(cell, *shape, mode, rng)
+
+        return torch_runner
+    if impl == "rnnkit":
+        return lambda point, rng: rnnkit_raw(point[0], *point[1], point[2], rng)
     if impl == "rnnkit-keras":
-        import rnnkit
+        import rnnkit as keras
+    else:
+        os.environ["KERAS_BACKEND"] = impl.split("-", 1)[1]
+        import keras
 
-        return lambda *a: keras_level(rnnkit, *a)
-    backend = impl.split("-", 1)[1]
-    os.environ["KERAS_BACKEND"] = backend
-    import keras
+    def keras_runner(point, rng):
+        if point[0] == "fit":
+            return keras_fit(keras, point[1], point[2], rng)
+        cell, shape, mode = point
+        return keras_level(keras, cell, *shape, mode, rng)
 
-    return lambda *a: keras_level(keras, *a)
+    return keras_runner
 
 
 def pin_threads(impl, threads):
@@ -115,21 +196,32 @@ def pin_threads(impl, threads):
         import torch
 
         torch.set_num_threads(threads)
+        torch.set_num_interop_threads(1)
+    if impl == "keras-tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--impl", required=True)
     parser.add_argument("--threads", type=int, required=True)
-    parser.add_argument("--points", required=True, help="JSON list of [cell, [B,T,I,H], mode]")
+    parser.add_argument("--points", required=True, help="JSON list of points, see the module docstring")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     runner = make_runner(args.impl)
     pin_threads(args.impl, args.threads)
     rng = np.random.default_rng(0)
-    for cell, shape, mode in json.loads(args.points):
-        fn = runner(cell, *shape, mode, rng)
-        ms = median_ms(fn, args.repeats)
+    for point in json.loads(args.points):
+        if point[0] == "sgemm" and args.impl != "numpy":
+            continue
+        fit = point[0] == "fit"
+        fn = runner(point, rng)
+        # An epoch takes seconds: fewer, single-call repeats.
+        ms = median_ms(fn, max(1, args.repeats // 2) if fit else args.repeats, 0.0 if fit else 0.3)
+        cell, shape, mode = (point[1], "fit", point[2]) if fit else point
         print(json.dumps({"impl": args.impl, "cell": cell, "shape": shape, "mode": mode,
                           "threads": args.threads, "ms": ms}), flush=True)
 

@@ -17,6 +17,14 @@ install(TARGETS rnnkit_core EXPORT rnnkitTargets
   INCLUDES DESTINATION ${RNNKIT_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/cpp/include/rnnkit DESTINATION ${RNNKIT_INSTALL_INCLUDEDIR})
 install(EXPORT rnnkitTargets NAMESPACE rnnkit:: DESTINATION ${RNNKIT_INSTALL_CMAKEDIR})
+# OpenMP is found inside cpp/ (its result variables stay in that directory's scope), so the package config asks
+# the library itself whether consumers must find OpenMP too.
+get_target_property(RNNKIT_CORE_LINKS rnnkit_core INTERFACE_LINK_LIBRARIES)
+if("OpenMP::OpenMP_CXX" IN_LIST RNNKIT_CORE_LINKS)
+  set(RNNKIT_NEEDS_OPENMP TRUE)
+else()
+  set(RNNKIT_NEEDS_OPENMP FALSE)
+endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/rnnkitConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/rnnkitConfig.cmake INSTALL_DESTINATION ${RNNKIT_INSTALL_CMAKEDIR})
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/rnnkitConfigVersion.cmake

@@ -123,7 +123,7 @@ def test_input_of_the_wrong_shape_is_refused_before_compute(tmp_path):
 
 
 def test_configs_inconsistent_with_the_layers_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="only SimpleRNN, LSTM and GRU"):
+    with pytest.raises(ValueError, match="wraps Dense; only SimpleRNN, LSTM, PeepholeLSTM and GRU"):
         save(tmp_path / "b.rnnkit", (4, 3), [layer("Bidirectional", layer=layer("Dense", units=2))], [])
     with pytest.raises(ValueError, match=r"RepeatVector\) needs a \(features,\) input"):
         save(tmp_path / "r.rnnkit", (4, 3), [layer("RepeatVector", n=2)], [])

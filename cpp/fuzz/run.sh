@@ -9,7 +9,15 @@ root=$(cd "$here/../.." && pwd)
 work=${RNNKIT_FUZZ_DIR:-$root/build/fuzz}
 mkdir -p "$work/corpus" "$work/artifacts"
 
-clang++ -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+# Debian installs versioned names only (clang++-14); take the first libFuzzer-capable clang found.
+cxx=${RNNKIT_FUZZ_CXX:-}
+for candidate in clang++ clang++-18 clang++-17 clang++-16 clang++-15 clang++-14; do
+  [ -n "$cxx" ] && break
+  command -v "$candidate" >/dev/null && cxx=$candidate
+done
+[ -n "$cxx" ] || { echo "run.sh: no clang++ found (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 2; }
+
+"$cxx" -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I "$root/cpp/include" "$here/fuzz_model_file.cpp" "$root"/cpp/src/io/*.cpp -o "$work/fuzz_model_file"
 python3 "$here/make_seeds.py" "$work/seeds"
 

@@ -1,6 +1,7 @@
 """Keras 3 callbacks: hooks the training loop calls around epochs and batches."""
 import csv
 import math
+import warnings
 
 import numpy as np
 
@@ -147,10 +148,22 @@ class ModelCheckpoint(_Monitoring):
                 return
             self.best = current
         path = self.filepath.format(epoch=epoch + 1, **logs)
+        if not _finite_state(logs, self.model):
+            # A NaN/Inf step must not overwrite the last good checkpoint: it is what the user resumes from.
+            warnings.warn(f"ModelCheckpoint: epoch {epoch + 1} ended with a non-finite loss or weights; not "
+                          f"writing {path!r}, the last good checkpoint is kept", RuntimeWarning, stacklevel=2)
+            return
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
             self.model.save(path)
+
+
+def _finite_state(logs, model):
+    loss = logs.get("loss")
+    if loss is not None and not math.isfinite(loss):
+        return False
+    return all(np.isfinite(variable.value).all() for variable in model.weights)
 
 
 class TerminateOnNaN(Callback):

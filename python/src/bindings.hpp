@@ -15,5 +15,6 @@ void bind_cells(pyb::module_& m);     // recurrent cells forward/BPTT (rnnkit.op
 void bind_nn(pyb::module_& m);        // dense, embedding and other layer ops
 void bind_optim(pyb::module_& m);     // losses, metrics, optimizer updates
 void bind_model_file(pyb::module_& m);  // the .rnnkit file reader
+void bind_attention(pyb::module_& m);  // scaled dot-product attention, layer normalisation
 
 }  // namespace rnnkit::py

@@ -36,6 +36,8 @@ class PackedMatrix {
   friend PackedMatrix pack_b(Trans, std::int64_t, std::int64_t, const float*, std::int64_t);
   friend void sgemm_packed(Trans, std::int64_t, float, const float*, std::int64_t, const PackedMatrix&, float,
                            float*, std::int64_t, std::int64_t, std::int64_t);
+  friend void sgemm_packed_serial(Trans, std::int64_t, float, const float*, std::int64_t, const PackedMatrix&, float,
+                                  float*, std::int64_t, std::int64_t, std::int64_t, float*);
   std::unique_ptr<float[], FreeDeleter> panels_;  // ceil(N/nr) panels of [K][nr], zero-padded columns
   std::int64_t rows_ = 0, cols_ = 0;
   Isa isa_ = Isa::generic;
@@ -50,5 +52,20 @@ PackedMatrix pack_b(Trans tb, std::int64_t K, std::int64_t N, const float* B, st
 // a streaming path over the packed panels. Runs on the ISA B was packed for; threads as sgemm.
 void sgemm_packed(Trans ta, std::int64_t M, float alpha, const float* A, std::int64_t lda, const PackedMatrix& B,
                   float beta, float* C, std::int64_t ldc, std::int64_t n_begin = 0, std::int64_t n_end = -1);
+
+// Columns per panel of the packed layout on `isa`. Column ranges that start on a multiple of it (and end on
+// one, or at B.cols()) never share a panel, so no partial tiles are computed.
+std::int64_t packed_panel_width(Isa isa);
+
+// Floats of workspace sgemm_packed_serial needs for an M x K left operand against a matrix packed on `isa`.
+std::int64_t packed_serial_workspace(Isa isa, std::int64_t M, std::int64_t K);
+
+// sgemm_packed on the calling thread only: no OpenMP region and no allocation (op(A) is packed into the
+// caller's `workspace` of packed_serial_workspace(B.isa(), M, B.rows()) floats). For callers that run their
+// own thread team and give each thread a column range, e.g. the recurrent product h·U of every timestep,
+// where a fork/join or an allocation per step would cost more than the product.
+void sgemm_packed_serial(Trans ta, std::int64_t M, float alpha, const float* A, std::int64_t lda,
+                         const PackedMatrix& B, float beta, float* C, std::int64_t ldc, std::int64_t n_begin,
+                         std::int64_t n_end, float* workspace);
 
 }  // namespace rnnkit

@@ -1,40 +1,146 @@
-// Inference over a .rnnkit file saved from Python: rnnkit::load_model(path).predict(x).
+// Models in C++: rnnkit::load_model(path) reads a .rnnkit file saved by Python's model.save and predicts with the
+// same kernels; rnnkit::Model also trains (forward with caches, backward, gradients for every weight).
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 namespace rnnkit {
 
-// A dense float32 row-major array. Token ids for Embedding are passed as floats, as Keras casts them.
+// Per-example or whole-array shape; -1 marks a size known only at run time (e.g. the sequence length).
+using Shape = std::vector<std::int64_t>;
+
+// A dense float32 row-major array that owns its values. Token ids for Embedding are passed as floats, as Keras
+// casts them.
 struct Tensor {
-  std::vector<std::int64_t> shape;
+  Shape shape;
   std::vector<float> values;
+
+  Tensor() = default;
+  explicit Tensor(Shape shape);               // zeros; std::length_error when the size overflows
+  Tensor(Shape shape, std::vector<float> values);  // std::invalid_argument unless values.size() matches shape
+  std::int64_t size() const { return static_cast<std::int64_t>(values.size()); }
 };
 
-class SequentialLayer;  // cpp/src/model/layers.hpp
+// A read-only view of caller-owned row-major float32 memory; the caller keeps `data` alive during the call.
+struct TensorView {
+  Shape shape;
+  const float* data = nullptr;
+};
 
-// A Sequential model of Embedding, Dense, SimpleRNN/LSTM/GRU, Bidirectional, Dropout, Flatten, Activation,
-// GlobalAveragePooling1D, RepeatVector and TimeDistributed(Dense) layers.
+// A layer weight under its Keras variable name ("kernel", "recurrent_kernel", "bias", "embeddings", ...).
+struct Weight {
+  std::string name;
+  Tensor value;
+};
+
+// (batch, time) keep flags (non-zero = keep) that Embedding(mask_zero) and Masking create and recurrent layers
+// and GlobalAveragePooling1D consume; empty when the sequence is unmasked.
+using StepMask = std::vector<std::uint8_t>;
+
+// What a layer's backward needs from its forward; each layer keeps its own derived type here.
+class LayerCache {
+ public:
+  virtual ~LayerCache() = default;
+};
+
+// Passed to Layer::forward when training: dropout draws from `rng`, the layer leaves its cache in `cache`.
+struct TrainingStep {
+  std::mt19937_64& rng;
+  std::unique_ptr<LayerCache> cache;
+};
+
+// Gradients from Layer::backward: d_x has x's shape; d_weights line up with Layer::weights().
+struct LayerGradients {
+  Tensor d_x;
+  std::vector<Tensor> d_weights;
+};
+
+// A layer of a model: Keras 3 semantics. Create them with the functions in rnnkit/layers.hpp or load_model.
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  virtual const char* class_name() const = 0;
+
+  // Checks that the layer can take a per-example input of this shape, creates its weights on the first call
+  // (drawn from `rng` by Keras' default initializers; zeros when rng is null) and returns the output shape.
+  // std::invalid_argument naming the layer when the shape does not fit.
+  virtual Shape build(const Shape& input, std::mt19937_64* rng) = 0;
+
+  // Inference when training == nullptr. `mask` is read and replaced by the output's mask.
+  virtual Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const = 0;
+  // From the cache of one training forward and dL/dy: dL/dx and dL/dw for every weight.
+  virtual LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const = 0;
+
+  // Weights in Keras' layer.weights order (wrappers list their inner layers' weights).
+  std::vector<Weight*> weights();
+  std::vector<const Weight*> weights() const;
+
+ protected:
+  virtual void collect_weights(std::vector<Weight*>& out) = 0;
+
+ private:
+  std::string name_;
+};
+
+// A stack of layers (Keras Sequential) or, when loaded from a file, a functional graph of them.
 class Model {
  public:
-  // input_shape excludes the batch; -1 marks a size fixed only at predict time (e.g. sequence length).
-  Model(std::vector<std::int64_t> input_shape, std::vector<std::unique_ptr<SequentialLayer>> layers);
+  // A Sequential model for per-example inputs of `input_shape`; builds every layer, drawing new weights from
+  // `seed` for layers that have none yet.
+  Model(Shape input_shape, std::vector<std::unique_ptr<Layer>> layers, std::uint64_t seed = 0);
   Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;
   ~Model();
 
-  Tensor predict(const Tensor& x) const;  // x: (batch, *input_shape()); std::invalid_argument otherwise
-  const std::vector<std::int64_t>& input_shape() const { return input_shape_; }
-  std::size_t layer_count() const { return layers_.size(); }
+  // x: (batch, *input_shape()); std::invalid_argument otherwise.
+  Tensor predict(const Tensor& x) const;
+  Tensor predict(const TensorView& x) const;
+
+  const Shape& input_shape() const;
+  const Shape& output_shape() const;  // per example
+  std::size_t layer_count() const;
+  Layer& layer(std::size_t index);
+  const Layer& layer(std::size_t index) const;
+  std::vector<Weight*> weights();  // Keras' model.weights order, as in the file
+  std::vector<const Weight*> weights() const;
+
+  // Training: the model's output for x with every layer's cache kept in `trace`, then the gradients of the loss
+  // for every weight (aligned with weights()) from dL/d(output). Dropout draws from the model's own generator.
+  class Trace;
+  Tensor forward_train(const Tensor& x, Trace& trace);
+  std::vector<Tensor> backward(const Trace& trace, const Tensor& d_output) const;
+
+  struct Impl;  // layers and the graph that connects them (cpp/src/model/graph.hpp)
+  explicit Model(std::unique_ptr<Impl> impl);
 
  private:
-  std::vector<std::int64_t> input_shape_;
-  std::vector<std::unique_ptr<SequentialLayer>> layers_;
+  std::unique_ptr<Impl> impl_;
 };
 
-// std::invalid_argument naming the file for malformed files and for layers or options this API lacks.
+// One training forward's caches, in node order; reused across steps.
+class Model::Trace {
+ public:
+  Trace();
+  Trace(Trace&&) noexcept;
+  Trace& operator=(Trace&&) noexcept;
+  ~Trace();
+  struct Data;
+
+ private:
+  friend class Model;
+  std::unique_ptr<Data> data_;
+};
+
+// Reads a model saved by Python's model.save (Sequential or functional). std::invalid_argument naming the file
+// for malformed files and for layers or options the C++ API lacks.
 Model load_model(const std::string& path);
 
 }  // namespace rnnkit

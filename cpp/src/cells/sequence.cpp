@@ -1,10 +1,22 @@
 // The sequence driver: validation, the one big input projection, the time loop with masks/go_backwards/dropout,
-// and BPTT around the per-cell step kernels. Forward and backward side by side.
+// and BPTT with the weight gradients as GEMMs over all timesteps. Forward and backward side by side.
+//
+// Inside the time loop the only products are h·U (forward) and dG·U^T (backward), against U packed once per
+// call. One OpenMP team lives for the whole loop; each thread owns a range of unit blocks (kMaxBlock-wide
+// at most, panel-aligned) and computes, for every batch row, its columns of the product and then the gate
+// math and state update of its units. The forward packs U with each block's gates side by side, so a
+// thread's columns are one contiguous range. Threads only meet at one barrier per step (two for GRU
+// reset_after=False), where the next product needs every unit of the new state.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
+#ifdef RNNKIT_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+#include "blocks.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/gemm.hpp"
 #include "sequence.hpp"
@@ -20,8 +32,10 @@ bool cache_has_peephole(const RnnCache& cache) { return !cache.peephole.empty();
 
 namespace {
 
-using cells::ConstRows;
-using cells::Rows;
+using std::int64_t;
+
+// A step's product must give each thread at least this many flops, or the barrier costs more than it saves.
+constexpr double kMinStepFlopsPerThread = 96 * 1024;
 
 void require(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument("rnn_forward: " + what);
@@ -38,18 +52,164 @@ void validate(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out) 
           "expected output buffers, received null");
 }
 
-void copy_or_clear(std::vector<float>& dst, const float* src, std::int64_t n) {
+void copy_or_clear(std::vector<float>& dst, const float* src, int64_t n) {
   if (src) dst.assign(src, src + n); else dst.clear();
 }
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// p + k, or null for an absent buffer (no arithmetic on null pointers).
+template <typename T>
+T* offset(T* p, int64_t k) { return p ? p + k : nullptr; }
+
+int thread_id() {
+#ifdef RNNKIT_HAVE_OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// Unit blocks [0, blocks) of `width` units split evenly over the team.
+struct Team {
+  int threads = 1;
+  int64_t blocks = 0, width = 0, units = 0;
+  int64_t first_block(int id) const { return blocks * id / threads; }
+  int64_t first_unit(int id) const { return std::min(first_block(id) * width, units); }
+};
+
+Team plan_team(int64_t B, int64_t H, int64_t GH, int64_t width) {
+  Team team;
+  team.blocks = ceil_div(H, width), team.width = width, team.units = H;
+#ifdef RNNKIT_HAVE_OPENMP
+  if (omp_in_parallel()) return team;
+#endif
+  const double by_work = 2.0 * double(B) * double(H) * double(GH) / kMinStepFlopsPerThread;
+  team.threads = static_cast<int>(std::max(1.0, std::min({double(num_threads()), double(team.blocks), by_work})));
+  return team;
+}
+
+// U (H, gates*H, row stride ldu) with, per block of `width` units, the blocks of every gate side by side:
+// packed column (u*gates + g)*width + jj holds U[:, g*H + u*width + jj] (zero past H).
+PackedMatrix pack_interleaved(const float* U, int64_t ldu, int64_t H, int gates, int64_t width) {
+  const int64_t blocks = ceil_div(H, width), cols = blocks * gates * width;
+  std::vector<float> interleaved(checked_mul(H, cols, "rnn_forward"), 0.0f);
+  for (int64_t k = 0; k < H; ++k)
+    for (int64_t u = 0; u < blocks; ++u)
+      for (int g = 0; g < gates; ++g)
+        std::memcpy(&interleaved[k * cols + (u * gates + g) * width], U + k * ldu + g * H + u * width,
+                    sizeof(float) * std::min(width, H - u * width));
+  return pack_b(Trans::no, H, cols, interleaved.data(), cols);
+}
+
+struct RowsView {
+  float* data;
+  int64_t ld;
+  float* operator[](int64_t b) const { return offset(data, b * ld); }
+};
+
+// Everything the forward time loop reads and writes; each thread runs steps() on its own unit blocks.
+struct ForwardLoop {
+  const RnnConfig& cfg;
+  const RnnInputs& in;
+  const RnnOutputs& out;
+  RnnCache* cache;  // null at inference
+  const cells::BlockKernels& kernels;
+  Team team;
+  int64_t B, T, H, GH;
+  const float* x_proj;
+  const PackedMatrix& u_main;  // interleaved: all gates, or z and r for GRU reset_after=False
+  int main_gates;
+  const PackedMatrix& u_candidate;  // GRU reset_after=False: U_h
+  float *rec, *rec_h, *h, *h_eff, *c, *h_new, *c_new, *prev_out, *gate_rows, *aux_rows, *workspace;
+  int64_t workspace_size;
+
+  bool two_phase() const { return cfg.cell == CellKind::gru && !cfg.reset_after; }
+
+  cells::ForwardFn first_kernel() const {
+    switch (cfg.cell) {
+      case CellKind::simple_rnn: return kernels.simple_rnn_forward;
+      case CellKind::lstm: return kernels.lstm_forward;
+      default: return cfg.reset_after ? kernels.gru_forward : kernels.gru_forward_zr;
+    }
+  }
+
+  void steps(int id) const {
+    const int64_t BH = B * H, width = team.width, rec_ld = u_main.cols();
+    const int64_t u0 = team.first_block(id), u1 = team.first_block(id + 1);
+    const int64_t j0 = team.first_unit(id), j1 = team.first_unit(id + 1);
+    float* ws = workspace + id * workspace_size;
+    const cells::ForwardFn first = first_kernel();
+    const float* rbias = cfg.cell == CellKind::gru && cfg.reset_after && in.bias ? in.bias + GH : nullptr;
+    const float* rdrop = in.recurrent_dropout;
+    const bool lstm = cfg.cell == CellKind::lstm;
+    for (int64_t s = 0; s < T; ++s) {
+      const int64_t t = cfg.go_backwards ? T - 1 - s : s;
+      const float* h_cur = h + (s & 1) * BH;
+      float* h_next = h + ((s + 1) & 1) * BH;
+      const float* h_eff_cur = rdrop ? h_eff + (s & 1) * BH : h_cur;
+      const RowsView gates = cache ? RowsView{&cache->gates[t * GH], T * GH} : RowsView{gate_rows, GH};
+      const RowsView aux = !cache ? RowsView{aux_rows, H}
+                           : RowsView{cache->aux.empty() ? nullptr : &cache->aux[t * H], T * H};
+      auto block = [&](int64_t b, int64_t u, const float* rec_block, int64_t rec_stride) {
+        const int64_t j = u * width;
+        return cells::ForwardBlock{std::min(width, H - j), H, cfg.activation, cfg.recurrent_activation, rec_block,
+                                   rec_stride, x_proj + (b * T + t) * GH + j, rbias ? rbias + j : nullptr,
+                                   in.peephole ? in.peephole + j : nullptr, h_cur + b * H + j,
+                                   h_eff_cur + b * H + j, c + b * H + j, gates[b] + j, offset(aux[b], j),
+                                   offset(c_new, b * H + j), h_new + b * H + j};
+      };
+      if (u0 < u1)
+        sgemm_packed_serial(Trans::no, B, 1.0f, h_eff_cur, H, u_main, 0.0f, rec, rec_ld, u0 * main_gates * width,
+                            u1 * main_gates * width, ws);
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t u = u0; u < u1; ++u) first(block(b, u, rec + b * rec_ld + u * main_gates * width, width));
+      if (two_phase()) {
+#pragma omp barrier
+        if (u0 < u1) sgemm_packed_serial(Trans::no, B, 1.0f, aux.data, aux.ld, u_candidate, 0.0f, rec_h, H, j0, j1, ws);
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t u = u0; u < u1; ++u) kernels.gru_forward_h(block(b, u, rec_h + b * H + u * width, 0));
+      }
+      // Keras masking: a masked row carries its state and repeats its previous output.
+      const int64_t n = j1 - j0;
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t i = b * H + j0, row = (b * T + t) * H + j0;
+        const bool keep = !in.mask || in.mask[b * T + t];
+        if (cache) {
+          std::memcpy(&cache->h_prev[row], h_cur + i, sizeof(float) * n);
+          if (rdrop) std::memcpy(&cache->h_prev_eff[row], h_eff_cur + i, sizeof(float) * n);
+          if (lstm) {
+            std::memcpy(&cache->c_prev[row], c + i, sizeof(float) * n);
+            std::memcpy(&cache->c_new[row], c_new + i, sizeof(float) * n);
+          }
+        }
+        if (keep) {
+          std::memcpy(h_next + i, h_new + i, sizeof(float) * n);
+          std::memcpy(prev_out + i, h_new + i, sizeof(float) * n);
+          if (lstm) std::memcpy(c + i, c_new + i, sizeof(float) * n);
+        } else {
+          std::memcpy(h_next + i, h_cur + i, sizeof(float) * n);
+        }
+        std::memcpy(out.outputs + (b * T + s) * H + j0, prev_out + i, sizeof(float) * n);
+        if (rdrop) {
+          float* h_eff_next = h_eff + ((s + 1) & 1) * BH;
+          for (int64_t k = i; k < i + n; ++k) h_eff_next[k] = h_next[k] * rdrop[k];
+        }
+      }
+#pragma omp barrier
+    }
+  }
+};
 
 }  // namespace
 
 RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out, bool training) {
   validate(cfg, in, out);
-  const std::int64_t B = cfg.batch, T = cfg.time, I = cfg.input, H = cfg.units;
-  const std::int64_t GH = checked_mul(gate_count(cfg.cell), H, "rnn_forward");
-  const std::int64_t BT = checked_mul(B, T, "rnn_forward");
-  const bool gru_reset_after = cfg.cell == CellKind::gru && cfg.reset_after;
+  const int64_t B = cfg.batch, T = cfg.time, I = cfg.input, H = cfg.units;
+  const int64_t GH = checked_mul(gate_count(cfg.cell), H, "rnn_forward");
+  const int64_t BT = checked_mul(B, T, "rnn_forward");
+  const int64_t BH = checked_mul(B, H, "rnn_forward");
+  const bool lstm = cfg.cell == CellKind::lstm;
 
   RnnCachePtr cache;
   if (training) {
@@ -60,13 +220,13 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
     cache->recurrent_kernel.assign(in.recurrent_kernel, in.recurrent_kernel + checked_mul(H, GH, "rnn_forward"));
     copy_or_clear(cache->peephole, in.peephole, 3 * H);
     copy_or_clear(cache->input_dropout, in.input_dropout, checked_mul(B, I, "rnn_forward"));
-    copy_or_clear(cache->recurrent_dropout, in.recurrent_dropout, checked_mul(B, H, "rnn_forward"));
+    copy_or_clear(cache->recurrent_dropout, in.recurrent_dropout, BH);
     if (in.mask) cache->mask.assign(in.mask, in.mask + BT);
-    cache->h_prev.assign(checked_mul(BT, H, "rnn_forward"), 0.0f);
-    cache->h_prev_eff.assign(BT * H, 0.0f);
-    cache->gates.assign(checked_mul(BT, GH, "rnn_forward"), 0.0f);
-    if (cfg.cell != CellKind::simple_rnn) cache->aux.assign(BT * H, 0.0f);
-    if (cfg.cell == CellKind::lstm) { cache->c_prev.assign(BT * H, 0.0f); cache->c_new.assign(BT * H, 0.0f); }
+    cache->h_prev.resize(checked_mul(BT, H, "rnn_forward"));
+    if (in.recurrent_dropout) cache->h_prev_eff.resize(BT * H);
+    cache->gates.resize(checked_mul(BT, GH, "rnn_forward"));
+    if (cfg.cell != CellKind::simple_rnn) cache->aux.resize(BT * H);
+    if (lstm) cache->c_prev.resize(BT * H), cache->c_new.resize(BT * H);
   }
 
   // x_eff = x * input_dropout, then every step's input projection in one GEMM over B*T rows.
@@ -76,115 +236,187 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
     std::vector<float>& dst = training ? cache->x_eff : x_dropped;
     dst.assign(in.x, in.x + checked_mul(BT, I, "rnn_forward"));
     if (in.input_dropout)
-      for (std::int64_t b = 0; b < B; ++b)
-        for (std::int64_t t = 0; t < T; ++t)
-          for (std::int64_t k = 0; k < I; ++k) dst[(b * T + t) * I + k] *= in.input_dropout[b * I + k];
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = 0; t < T; ++t)
+          for (int64_t k = 0; k < I; ++k) dst[(b * T + t) * I + k] *= in.input_dropout[b * I + k];
     x_eff = dst.data();
   }
   std::vector<float> x_proj(checked_mul(BT, GH, "rnn_forward"));
   if (in.bias)
-    for (std::int64_t r = 0; r < BT; ++r) std::memcpy(&x_proj[r * GH], in.bias, sizeof(float) * GH);
+    for (int64_t r = 0; r < BT; ++r) std::memcpy(&x_proj[r * GH], in.bias, sizeof(float) * GH);
   sgemm(Trans::no, Trans::no, BT, GH, I, 1.0f, x_eff, I, in.kernel, GH, in.bias ? 1.0f : 0.0f, x_proj.data(), GH);
 
-  // One workspace for the loop: states, the previous output, and scratch rows used at inference.
-  const std::int64_t BH = checked_mul(B, H, "rnn_forward");
-  std::vector<float> h(BH, 0.0f), c(BH, 0.0f), h_eff(BH), h_new(BH), c_new(BH), prev_out(BH, 0.0f);
-  std::vector<float> scratch(B * GH), gate_rows(training ? 0 : B * GH), aux_rows(training ? 0 : BH);
-  std::vector<float> c_rows(training || cfg.cell != CellKind::lstm ? 0 : 2 * BH);
+  const Isa isa = active_isa();
+  const int64_t width = packed_panel_width(isa);
+  const bool two_phase = cfg.cell == CellKind::gru && !cfg.reset_after;
+  const int main_gates = two_phase ? 2 : gate_count(cfg.cell);
+  const PackedMatrix u_main = pack_interleaved(in.recurrent_kernel, GH, H, main_gates, width);
+  const PackedMatrix u_candidate =
+      two_phase ? pack_b(Trans::no, H, H, in.recurrent_kernel + 2 * H, GH) : PackedMatrix();
+  const Team team = plan_team(B, H, GH, width);
+
+  // One workspace for the whole loop: no allocation per step.
+  const int64_t workspace_size = packed_serial_workspace(isa, B, H);
+  std::vector<float> rec(checked_mul(B, u_main.cols(), "rnn_forward")), rec_h(two_phase ? BH : 0);
+  std::vector<float> h(2 * BH, 0.0f), h_eff(in.recurrent_dropout ? 2 * BH : 0), c(BH, 0.0f), h_new(BH),
+      c_new(lstm ? BH : 0), prev_out(BH, 0.0f), gate_rows(training ? 0 : B * GH), aux_rows(training ? 0 : BH),
+      workspace(checked_mul(team.threads, workspace_size, "rnn_forward"));
   if (in.h0) std::copy(in.h0, in.h0 + BH, h.begin());
   if (in.c0) std::copy(in.c0, in.c0 + BH, c.begin());
+  if (in.recurrent_dropout)
+    for (int64_t i = 0; i < BH; ++i) h_eff[i] = h[i] * in.recurrent_dropout[i];
 
-  for (std::int64_t s = 0; s < T; ++s) {
-    const std::int64_t t = cfg.go_backwards ? T - 1 - s : s;
-    for (std::int64_t i = 0; i < BH; ++i) h_eff[i] = in.recurrent_dropout ? h[i] * in.recurrent_dropout[i] : h[i];
-    cells::StepForward step{&cfg, ConstRows{&x_proj[t * GH], T * GH}, h.data(), h_eff.data(), c.data(),
-                            in.recurrent_kernel, gru_reset_after && in.bias ? in.bias + GH : nullptr, in.peephole,
-                            scratch.data(), {}, {}, {}, {}, h_new.data(), c_new.data()};
-    if (training) {
-      for (std::int64_t b = 0; b < B; ++b) {
-        std::memcpy(&cache->h_prev[(b * T + t) * H], &h[b * H], sizeof(float) * H);
-        std::memcpy(&cache->h_prev_eff[(b * T + t) * H], &h_eff[b * H], sizeof(float) * H);
-      }
-      step.gates = Rows{&cache->gates[t * GH], T * GH};
-      if (!cache->aux.empty()) step.aux = Rows{&cache->aux[t * H], T * H};
-      if (cfg.cell == CellKind::lstm) {
-        step.c_prev = Rows{&cache->c_prev[t * H], T * H};
-        step.c_new_rows = Rows{&cache->c_new[t * H], T * H};
-      }
-    } else {
-      step.gates = Rows{gate_rows.data(), GH};
-      step.aux = Rows{aux_rows.data(), H};
-      if (cfg.cell == CellKind::lstm) step.c_prev = Rows{c_rows.data(), H}, step.c_new_rows = Rows{&c_rows[BH], H};
-    }
-    switch (cfg.cell) {
-      case CellKind::simple_rnn: cells::simple_rnn_step_forward(step); break;
-      case CellKind::lstm: cells::lstm_step_forward(step); break;
-      case CellKind::gru: cells::gru_step_forward(step); break;
-    }
-    for (std::int64_t b = 0; b < B; ++b) {
-      float* out_row = out.outputs + (b * T + s) * H;
-      if (!in.mask || in.mask[b * T + t]) {
-        std::memcpy(&h[b * H], &h_new[b * H], sizeof(float) * H);
-        std::memcpy(&prev_out[b * H], &h_new[b * H], sizeof(float) * H);
-        if (cfg.cell == CellKind::lstm) std::memcpy(&c[b * H], &c_new[b * H], sizeof(float) * H);
-      }
-      std::memcpy(out_row, &prev_out[b * H], sizeof(float) * H);
-    }
-  }
+  const ForwardLoop loop{cfg, in, out, cache.get(), cells::block_kernels(isa), team, B, T, H, GH, x_proj.data(),
+                         u_main, main_gates, u_candidate, rec.data(), rec_h.data(), h.data(), h_eff.data(), c.data(),
+                         h_new.data(), c_new.data(), prev_out.data(), gate_rows.data(), aux_rows.data(),
+                         workspace.data(), workspace_size};
+#pragma omp parallel num_threads(team.threads) if (team.threads > 1)
+  loop.steps(thread_id());
+
   std::copy(prev_out.begin(), prev_out.end(), out.last_output);
-  std::copy(h.begin(), h.end(), out.h_last);
-  if (cfg.cell == CellKind::lstm) std::copy(c.begin(), c.end(), out.c_last);
+  std::copy(h.begin() + (T & 1) * BH, h.begin() + (T & 1) * BH + BH, out.h_last);
+  if (lstm) std::copy(c.begin(), c.end(), out.c_last);
   return cache;
 }
 
+namespace {
+
+// Everything the backward time loop reads and writes; each thread runs steps() on its own unit blocks.
+struct BackwardLoop {
+  const RnnCache& cache;
+  const RnnGradInputs& in;
+  const RnnGradients& out;
+  const cells::BlockKernels& kernels;
+  Team team;
+  int64_t B, T, H, GH;
+  const PackedMatrix& u_t;  // U^T (GH, H), or U_zr^T (2H, H) for GRU reset_after=False
+  const PackedMatrix& u_candidate_t;  // GRU reset_after=False: U_h^T
+  float *d_gates_x, *d_gates_r, *dh, *dc, *d_prev_out, *dh_step, *direct, *dh_eff, *dc_prev, *d_rh, *workspace;
+  int64_t workspace_size;
+
+  const RnnConfig& cfg() const { return cache.config; }
+  bool two_phase() const { return cfg().cell == CellKind::gru && !cfg().reset_after; }
+
+  cells::BackwardFn first_kernel() const {
+    switch (cfg().cell) {
+      case CellKind::simple_rnn: return kernels.simple_rnn_backward;
+      case CellKind::lstm: return kernels.lstm_backward;
+      default: return cfg().reset_after ? kernels.gru_backward : kernels.gru_backward_zh;
+    }
+  }
+
+  void steps(int id) const {
+    const int64_t width = team.width;
+    const int64_t u0 = team.first_block(id), u1 = team.first_block(id + 1);
+    const int64_t j0 = team.first_unit(id), j1 = team.first_unit(id + 1), n = j1 - j0;
+    float* ws = workspace + id * workspace_size;
+    const cells::BackwardFn first = first_kernel();
+    const bool lstm = cfg().cell == CellKind::lstm, gru = cfg().cell == CellKind::gru;
+    const float* rdrop = cache.recurrent_dropout.empty() ? nullptr : cache.recurrent_dropout.data();
+    const float* peephole = cache.peephole.empty() ? nullptr : cache.peephole.data();
+    const float* h_eff_rows = cache.recurrent_operand();
+    const std::uint8_t* mask = cache.mask.empty() ? nullptr : cache.mask.data();
+    for (int64_t s = T - 1; s >= 0; --s) {
+      const int64_t t = cfg().go_backwards ? T - 1 - s : s;
+      auto keep = [&](int64_t b) { return !mask || mask[b * T + t]; };
+      // The output at step s is h_t when kept, else the previous output: route its gradient accordingly.
+      for (int64_t b = 0; b < B; ++b) {
+        const bool kept = keep(b);
+        for (int64_t i = b * H + j0; i < b * H + j1; ++i) {
+          float g = d_prev_out[i];
+          if (in.d_outputs) g += in.d_outputs[(b * T + s) * H + i - b * H];
+          if (in.d_last_output && s == T - 1) g += in.d_last_output[i];
+          const float total = dh[i] + (kept ? g : 0.0f);
+          dh_step[i] = total;
+          d_prev_out[i] = kept ? 0.0f : g;
+          if (out.state_gradients) out.state_gradients[(b * T + s) * H + i - b * H] = total;
+        }
+      }
+      auto block = [&](int64_t b, int64_t u) {
+        const int64_t j = u * width, r = b * T + t, i = b * H + j;
+        return cells::BackwardBlock{std::min(width, H - j), H, cfg().activation, cfg().recurrent_activation,
+                                    &cache.gates[r * GH + j], cache.aux.empty() ? nullptr : &cache.aux[r * H + j],
+                                    lstm ? &cache.c_prev[r * H + j] : nullptr, &cache.h_prev[r * H + j],
+                                    h_eff_rows + r * H + j, peephole ? peephole + j : nullptr, dh_step + i, dc + i,
+                                    offset(d_rh, i), d_gates_x + r * GH + j, d_gates_r + r * GH + j, direct + i,
+                                    dc_prev + i};
+      };
+      for (int64_t b = 0; b < B; ++b)
+        if (keep(b))
+          for (int64_t u = u0; u < u1; ++u) first(block(b, u));
+#pragma omp barrier
+      const int64_t ld = T * GH;
+      if (two_phase()) {
+        if (n)
+          sgemm_packed_serial(Trans::no, B, 1.0f, d_gates_x + t * GH + 2 * H, ld, u_candidate_t, 0.0f, d_rh, H, j0, j1,
+                              ws);
+        for (int64_t b = 0; b < B; ++b)
+          if (keep(b))
+            for (int64_t u = u0; u < u1; ++u) kernels.gru_backward_r(block(b, u));
+#pragma omp barrier
+      }
+      if (n) sgemm_packed_serial(Trans::no, B, 1.0f, d_gates_r + t * GH, ld, u_t, 0.0f, dh_eff, H, j0, j1, ws);
+      for (int64_t b = 0; b < B; ++b) {
+        if (!keep(b)) continue;  // the state was carried: its gradient passes through unchanged
+        const float* r_gate = &cache.gates[(b * T + t) * GH + H];
+        for (int64_t i = b * H + j0; i < b * H + j1; ++i) {
+          float d = dh_eff[i];
+          if (two_phase()) d += d_rh[i] * r_gate[i - b * H];
+          dh[i] = (gru ? direct[i] : 0.0f) + d * (rdrop ? rdrop[i] : 1.0f);
+          if (lstm) dc[i] = dc_prev[i];
+        }
+      }
+    }
+  }
+};
+
+// dL/dp_i = Σ dpre_i ⊙ c_{t-1}, dL/dp_f = Σ dpre_f ⊙ c_{t-1}, dL/dp_o = Σ dpre_o ⊙ c_t over all rows.
+void lstm_peephole_gradient(const RnnCache& cache, const float* d_gates, float* d_peephole) {
+  const int64_t H = cache.config.units, GH = 4 * H, rows = cache.config.batch * cache.config.time;
+  std::memset(d_peephole, 0, sizeof(float) * 3 * H);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* dg = d_gates + r * GH;
+    const float* c_prev = &cache.c_prev[r * H];
+    const float* c_new = &cache.c_new[r * H];
+    for (int64_t j = 0; j < H; ++j) {
+      d_peephole[j] += dg[j] * c_prev[j];
+      d_peephole[H + j] += dg[H + j] * c_prev[j];
+      d_peephole[2 * H + j] += dg[3 * H + j] * c_new[j];
+    }
+  }
+}
+
+}  // namespace
+
 void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradients& out) {
   const RnnConfig& cfg = cache.config;
-  const std::int64_t B = cfg.batch, T = cfg.time, I = cfg.input, H = cfg.units, BT = B * T, BH = B * H;
-  const std::int64_t GH = gate_count(cfg.cell) * H;
+  const int64_t B = cfg.batch, T = cfg.time, I = cfg.input, H = cfg.units, BT = B * T, BH = B * H;
+  const int64_t GH = gate_count(cfg.cell) * H;
   const bool lstm = cfg.cell == CellKind::lstm;
   const bool separate_recurrent = cfg.cell == CellKind::gru && cfg.reset_after;
-  const float* rdrop = cache.recurrent_dropout.empty() ? nullptr : cache.recurrent_dropout.data();
-  const std::uint8_t* mask = cache.mask.empty() ? nullptr : cache.mask.data();
+  const bool two_phase = cfg.cell == CellKind::gru && !cfg.reset_after;
+  const float* U = cache.recurrent_kernel.data();
 
-  std::vector<float> dh(BH, 0.0f), dc(BH, 0.0f), d_prev_out(BH, 0.0f), dh_step(BH), dh_direct(BH, 0.0f),
-      dh_eff(BH), dc_prev(BH), scratch(B * GH);
+  const Isa isa = active_isa();
+  const PackedMatrix u_t = pack_b(Trans::yes, two_phase ? 2 * H : GH, H, U, GH);
+  const PackedMatrix u_candidate_t = two_phase ? pack_b(Trans::yes, H, H, U + 2 * H, GH) : PackedMatrix();
+  const Team team = plan_team(B, H, GH, packed_panel_width(isa));
+  const int64_t workspace_size = packed_serial_workspace(isa, B, GH);
+
+  std::vector<float> dh(BH, 0.0f), dc(BH, 0.0f), d_prev_out(BH, 0.0f), dh_step(BH), direct(BH, 0.0f), dh_eff(BH),
+      dc_prev(BH), d_rh(two_phase ? BH : 0), workspace(checked_mul(team.threads, workspace_size, "rnn_backward"));
   if (in.d_h_last) std::copy(in.d_h_last, in.d_h_last + BH, dh.begin());
   if (in.d_c_last && lstm) std::copy(in.d_c_last, in.d_c_last + BH, dc.begin());
   std::vector<float> d_gates_x(checked_mul(BT, GH, "rnn_backward"), 0.0f);
   std::vector<float> d_gates_r_separate(separate_recurrent ? BT * GH : 0, 0.0f);
   float* d_gates_r = separate_recurrent ? d_gates_r_separate.data() : d_gates_x.data();
 
-  for (std::int64_t s = T - 1; s >= 0; --s) {
-    const std::int64_t t = cfg.go_backwards ? T - 1 - s : s;
-    // The output at step s is h_t when kept, else the previous output: route its gradient accordingly.
-    for (std::int64_t b = 0; b < B; ++b) {
-      const bool keep = !mask || mask[b * T + t];
-      for (std::int64_t j = 0; j < H; ++j) {
-        float g = d_prev_out[b * H + j];
-        if (in.d_outputs) g += in.d_outputs[(b * T + s) * H + j];
-        if (in.d_last_output && s == T - 1) g += in.d_last_output[b * H + j];
-        const float total = dh[b * H + j] + (keep ? g : 0.0f);
-        dh_step[b * H + j] = total;
-        d_prev_out[b * H + j] = keep ? 0.0f : g;
-        if (out.state_gradients) out.state_gradients[(b * T + s) * H + j] = total;
-      }
-    }
-    cells::StepBackward step{&cache, t, mask, dh_step.data(), dc.data(), d_gates_x.data(), d_gates_r,
-                             dh_direct.data(), dh_eff.data(), dc_prev.data(), scratch.data()};
-    switch (cfg.cell) {
-      case CellKind::simple_rnn: cells::simple_rnn_step_backward(step); break;
-      case CellKind::lstm: cells::lstm_step_backward(step); break;
-      case CellKind::gru: cells::gru_step_backward(step); break;
-    }
-    for (std::int64_t b = 0; b < B; ++b) {
-      if (!step.keep(b)) continue;  // the state was carried: its gradient passes through unchanged
-      for (std::int64_t j = 0; j < H; ++j) {
-        const std::int64_t i = b * H + j;
-        dh[i] = dh_direct[i] + dh_eff[i] * (rdrop ? rdrop[i] : 1.0f);
-        if (lstm) dc[i] = dc_prev[i];
-      }
-    }
-  }
+  const BackwardLoop loop{cache, in, out, cells::block_kernels(isa), team, B, T, H, GH, u_t, u_candidate_t,
+                          d_gates_x.data(), d_gates_r, dh.data(), dc.data(), d_prev_out.data(), dh_step.data(),
+                          direct.data(), dh_eff.data(), dc_prev.data(), d_rh.data(), workspace.data(),
+                          workspace_size};
+#pragma omp parallel num_threads(team.threads) if (team.threads > 1)
+  loop.steps(thread_id());
   if (out.d_h0) std::copy(dh.begin(), dh.end(), out.d_h0);
   if (out.d_c0 && lstm) std::copy(dc.begin(), dc.end(), out.d_c0);
 
@@ -194,15 +426,18 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   if (out.d_x) {
     sgemm(Trans::no, Trans::yes, BT, I, GH, 1.0f, d_gates_x.data(), GH, cache.kernel.data(), GH, 0.0f, out.d_x, I);
     if (!cache.input_dropout.empty())
-      for (std::int64_t r = 0; r < BT; ++r)
-        for (std::int64_t k = 0; k < I; ++k) out.d_x[r * I + k] *= cache.input_dropout[(r / T) * I + k];
+      for (int64_t r = 0; r < BT; ++r)
+        for (int64_t k = 0; k < I; ++k) out.d_x[r * I + k] *= cache.input_dropout[(r / T) * I + k];
   }
   if (out.d_recurrent_kernel) {
-    if (cfg.cell == CellKind::gru && !cfg.reset_after)
-      cells::gru_recurrent_kernel_gradient(cache, d_gates_r, out.d_recurrent_kernel);
-    else
-      sgemm(Trans::yes, Trans::no, H, GH, BT, 1.0f, cache.h_prev_eff.data(), H, d_gates_r, GH, 0.0f,
-            out.d_recurrent_kernel, GH);
+    const float* h_eff_rows = cache.recurrent_operand();
+    if (two_phase) {  // U_z, U_r see h_eff; U_h sees r ⊙ h_eff (cached in aux)
+      sgemm(Trans::yes, Trans::no, H, 2 * H, BT, 1.0f, h_eff_rows, H, d_gates_r, GH, 0.0f, out.d_recurrent_kernel, GH);
+      sgemm(Trans::yes, Trans::no, H, H, BT, 1.0f, cache.aux.data(), H, d_gates_r + 2 * H, GH, 0.0f,
+            out.d_recurrent_kernel + 2 * H, GH);
+    } else {
+      sgemm(Trans::yes, Trans::no, H, GH, BT, 1.0f, h_eff_rows, H, d_gates_r, GH, 0.0f, out.d_recurrent_kernel, GH);
+    }
   }
   if (out.d_bias && cache.has_bias) {
     const int parts = separate_recurrent ? 2 : 1;
@@ -210,11 +445,11 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
       const float* src = p == 0 ? d_gates_x.data() : d_gates_r;
       float* dst = out.d_bias + p * GH;
       std::fill(dst, dst + GH, 0.0f);
-      for (std::int64_t r = 0; r < BT; ++r)
-        for (std::int64_t j = 0; j < GH; ++j) dst[j] += src[r * GH + j];
+      for (int64_t r = 0; r < BT; ++r)
+        for (int64_t j = 0; j < GH; ++j) dst[j] += src[r * GH + j];
     }
   }
-  if (out.d_peephole && lstm && !cache.peephole.empty()) cells::lstm_peephole_gradient(cache, d_gates_x.data(), out.d_peephole);
+  if (out.d_peephole && lstm && !cache.peephole.empty()) lstm_peephole_gradient(cache, d_gates_x.data(), out.d_peephole);
 }
 
 }  // namespace rnnkit

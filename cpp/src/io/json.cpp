@@ -2,6 +2,7 @@
 // input cannot exhaust the stack, duplicate object keys rejected so a header has one meaning.
 #include <cerrno>
 #include <cstdlib>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -129,11 +130,13 @@ class Parser {
     v.kind = Json::Kind::object;
     skip_whitespace();
     if (peek() == '}') { ++pos_; return v; }
+    // A set, not v.find: a hostile header with many keys must not make the duplicate check quadratic.
+    std::set<std::string> keys;
     for (;;) {
       skip_whitespace();
       if (peek() != '"') fail("expected a string key in object");
       std::string key = parse_string();
-      if (v.find(key) != nullptr) fail("duplicate key \"" + key + "\"");
+      if (!keys.insert(key).second) fail("duplicate key \"" + key + "\"");
       skip_whitespace();
       if (peek() != ':') fail("expected ':' after object key");
       ++pos_;

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <stdexcept>
+#include <string_view>
 
 #include "rnnkit/checked.hpp"
 
@@ -53,10 +55,14 @@ TensorInfo parse_tensor(const std::string& name, const Json& entry, std::int64_t
   info.name = name;
   info.dtype = parse_dtype(require(entry, "dtype", Json::Kind::string, source, where).string, source, name);
   std::int64_t elements = 1;
+  // The byte size with 0 dimensions counted as 1 must fit too: numpy (and so the Python reader) refuses a
+  // shape like [0, 2^62, 2^62] although it holds no element, and both readers must accept the same files.
+  std::int64_t extent_bytes = dtype_itemsize(info.dtype);
   try {
     for (const Json& dim : require(entry, "shape", Json::Kind::array, source, where).array) {
       info.shape.push_back(require_nonnegative_integer(dim, source, where + " shape entry"));
       elements = checked_mul(elements, info.shape.back(), "tensor shape");
+      extent_bytes = checked_mul(extent_bytes, std::max<std::int64_t>(info.shape.back(), 1), "tensor shape");
     }
     const std::int64_t expected_bytes = checked_mul(elements, dtype_itemsize(info.dtype), "tensor byte size");
     const auto& offsets = require(entry, "offsets", Json::Kind::array, source, where).array;
@@ -84,13 +90,11 @@ void check_no_overlap(std::vector<TensorInfo> tensors, const std::string& source
       fail(source, "tensors \"" + tensors[i - 1].name + "\" and \"" + tensors[i].name + "\" overlap");
 }
 
-void check_names_exist(const ModelFile& file, const std::vector<std::string>& names, const char* list,
-                       const std::string& source) {
-  for (const std::string& name : names) {
-    const bool known = std::any_of(file.tensors.begin(), file.tensors.end(),
-                                   [&](const TensorInfo& t) { return t.name == name; });
-    if (!known) fail(source, std::string("\"") + list + "\" names tensor \"" + name + "\" which is not in \"tensors\"");
-  }
+void check_names_exist(const std::set<std::string_view>& known, const std::vector<std::string>& names,
+                       const char* list, const std::string& source) {
+  for (const std::string& name : names)
+    if (known.count(name) == 0)
+      fail(source, std::string("\"") + list + "\" names tensor \"" + name + "\" which is not in \"tensors\"");
 }
 
 std::uint64_t read_u64_le(const std::uint8_t* p) {
@@ -135,8 +139,10 @@ ModelFile parse_model_file(const std::uint8_t* bytes, std::size_t size, const st
   check_no_overlap(file.tensors, source);
   file.weights = string_list(file.header, "weights", source);
   file.optimizer_variables = string_list(file.header, "optimizer_variables", source);
-  check_names_exist(file, file.weights, "weights", source);
-  check_names_exist(file, file.optimizer_variables, "optimizer_variables", source);
+  std::set<std::string_view> known;  // a set keeps the checks n log n for headers listing many tensors
+  for (const TensorInfo& t : file.tensors) known.insert(t.name);
+  check_names_exist(known, file.weights, "weights", source);
+  check_names_exist(known, file.optimizer_variables, "optimizer_variables", source);
   file.data.assign(bytes + data_start, bytes + size);
   return file;
 }

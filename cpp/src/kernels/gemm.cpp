@@ -83,23 +83,25 @@ struct OperandView {
   bool transposed;
 };
 
-// A rows [0, M) x k [k0, k0 + kc) -> panels of mr rows, each [kc][mr], rows past M zero-filled.
+// A rows [r0, r0 + rows) x k [k0, k0 + kc) -> one panel [kc][mr]. Rows past `rows` are left as they are:
+// the microkernel for `rows` rows never reads them.
+void pack_a_panel(const OperandView& a, int64_t r0, int64_t rows, int64_t k0, int64_t kc, int mr, float* out) {
+  if (a.transposed) {  // stored [K][M]: a k-row of the panel is contiguous
+    for (int64_t k = 0; k < kc; ++k) std::memcpy(out + k * mr, a.data + (k0 + k) * a.ld + r0, rows * sizeof(float));
+  } else {
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* src = a.data + (r0 + i) * a.ld + k0;
+      for (int64_t k = 0; k < kc; ++k) out[k * mr + i] = src[k];
+    }
+  }
+}
+
+// A rows [0, M) x k [k0, k0 + kc) -> panels of mr rows, each [kc][mr].
 void pack_a(const OperandView& a, int64_t M, int64_t k0, int64_t kc, int mr, float* dst) {
   const int64_t panels = ceil_div(M, mr);
   RNNKIT_OMP(omp for schedule(static))
-  for (int64_t p = 0; p < panels; ++p) {
-    float* out = dst + p * kc * mr;
-    const int64_t r0 = p * mr, rows = std::min<int64_t>(mr, M - r0);
-    if (rows < mr) std::fill(out, out + kc * mr, 0.f);
-    if (a.transposed) {  // stored [K][M]: a k-row of the panel is contiguous
-      for (int64_t k = 0; k < kc; ++k) std::memcpy(out + k * mr, a.data + (k0 + k) * a.ld + r0, rows * sizeof(float));
-    } else {
-      for (int64_t i = 0; i < rows; ++i) {
-        const float* src = a.data + (r0 + i) * a.ld + k0;
-        for (int64_t k = 0; k < kc; ++k) out[k * mr + i] = src[k];
-      }
-    }
-  }
+  for (int64_t p = 0; p < panels; ++p)
+    pack_a_panel(a, p * mr, std::min<int64_t>(mr, M - p * mr), k0, kc, mr, dst + p * kc * mr);
 }
 
 // B k [k0, k0 + kc) x columns [n0, n0 + cols) -> panels of nr columns, each [kc][nr], columns past the
@@ -265,18 +267,32 @@ PackedMatrix pack_b(Trans tb, int64_t K, int64_t N, const float* B, int64_t ldb)
   return packed;
 }
 
-void sgemm_packed(Trans ta, int64_t M, float alpha, const float* A, int64_t lda, const PackedMatrix& B, float beta,
-                  float* C, int64_t ldc, int64_t n_begin, int64_t n_end) {
+namespace {
+// Shared argument checks of sgemm_packed and sgemm_packed_serial; false when there is nothing to multiply
+// (C already scaled by beta then).
+bool check_packed_args(const char* fn, Trans ta, int64_t M, float alpha, int64_t lda, const PackedMatrix& B,
+                       float beta, float* C, int64_t ldc, int64_t n_begin, int64_t& n_end) {
   const int64_t K = B.rows(), N = B.cols();
   if (n_end == -1) n_end = N;
-  require(M >= 0, "sgemm_packed", "expected M >= 0, got " + std::to_string(M));
-  require(0 <= n_begin && n_begin <= n_end && n_end <= N, "sgemm_packed",
+  require(M >= 0, fn, "expected M >= 0, got " + std::to_string(M));
+  require(0 <= n_begin && n_begin <= n_end && n_end <= N, fn,
           "expected 0 <= n_begin <= n_end <= " + std::to_string(N) + ", got [" + std::to_string(n_begin) + ", " +
               std::to_string(n_end) + ")");
-  if (M == 0 || n_begin == n_end) return;
-  check_ld("sgemm_packed", "ldc", ldc, N);
-  if (K == 0 || alpha == 0.f) return scale_c(M, n_begin, n_end, beta, C, ldc);
-  check_ld("sgemm_packed", "lda", lda, ta == Trans::yes ? M : K);
+  if (M == 0 || n_begin == n_end) return false;
+  check_ld(fn, "ldc", ldc, N);
+  if (K == 0 || alpha == 0.f) {
+    scale_c(M, n_begin, n_end, beta, C, ldc);
+    return false;
+  }
+  check_ld(fn, "lda", lda, ta == Trans::yes ? M : K);
+  return true;
+}
+}  // namespace
+
+void sgemm_packed(Trans ta, int64_t M, float alpha, const float* A, int64_t lda, const PackedMatrix& B, float beta,
+                  float* C, int64_t ldc, int64_t n_begin, int64_t n_end) {
+  if (!check_packed_args("sgemm_packed", ta, M, alpha, lda, B, beta, C, ldc, n_begin, n_end)) return;
+  const int64_t K = B.rows();
 
   const MicroKernel& mk = microkernel_for(B.isa());
   const OperandView a{A, lda, ta == Trans::yes};
@@ -296,6 +312,42 @@ void sgemm_packed(Trans ta, int64_t M, float alpha, const float* A, int64_t lda,
       const PanelsView b{panels + k0 * mk.nr, K * mk.nr};
       multiply_panels(mk, M, kc, a_buf, b, C, ldc, std::max(n_begin, n0), std::min(n_end, n0 + kNc), alpha,
                       beta_block);
+    }
+  }
+}
+
+std::int64_t packed_panel_width(Isa isa) { return microkernel_for(isa).nr; }
+
+std::int64_t packed_serial_workspace(Isa isa, std::int64_t M, std::int64_t K) {
+  const MicroKernel& mk = microkernel_for(isa);
+  return checked_mul(ceil_div(std::max<int64_t>(M, 1), mk.mr) * mk.mr, std::max<int64_t>(K, 1),
+                     "packed_serial_workspace");
+}
+
+void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64_t lda, const PackedMatrix& B,
+                         float beta, float* C, int64_t ldc, int64_t n_begin, int64_t n_end, float* workspace) {
+  if (!check_packed_args("sgemm_packed_serial", ta, M, alpha, lda, B, beta, C, ldc, n_begin, n_end)) return;
+  const int64_t K = B.rows();
+  const MicroKernel& mk = microkernel_for(B.isa());
+  const OperandView a{A, lda, ta == Trans::yes};
+  const int64_t row_panels = ceil_div(M, mk.mr);
+  // A packed over all of K once (panel p at workspace + p*K*mr), then swept once per column panel: each
+  // kc x nr block of B is loaded into L1 once and reused by every row panel.
+  for (int64_t p = 0; p < row_panels; ++p)
+    pack_a_panel(a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), 0, K, mk.mr, workspace + p * K * mk.mr);
+  const float* panels = B.panels_.get();
+  for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+    const int64_t kc = std::min(kKc, K - k0);
+    const float beta_block = k0 == 0 ? beta : 1.f;
+    for (int64_t q = n_begin / mk.nr; q < ceil_div(n_end, mk.nr); ++q) {
+      const int64_t c0 = q * mk.nr;
+      const int64_t lo = std::max(n_begin, c0) - c0, hi = std::min(n_end, c0 + mk.nr) - c0;
+      const float* b_panel = panels + q * K * mk.nr + k0 * mk.nr;
+      for (int64_t p = 0; p < row_panels; ++p) {
+        const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
+        run_tile(mk, rows, kc, workspace + p * K * mk.mr + k0 * mk.mr, b_panel, mk.nr, C + p * mk.mr * ldc + c0, ldc,
+                 lo, hi, alpha, beta_block);
+      }
     }
   }
 }

@@ -53,8 +53,10 @@ inline float relu_f(float x) { return x > 0.0f ? x : 0.0f; }
 
 }  // namespace simd_math_detail
 
-// The per-ISA entry points, defined by each activations_<isa>.cpp from the templates below.
-#define RNNKIT_DEFINE_ACTIVATION_KERNELS                                                                  \
+// The per-ISA entry points. The portable build uses the scalar forms below; the AVX2 / AVX-512 builds
+// define activation_forward and exp_array with explicit vectors (simd_math_vec.hpp) and share the backward,
+// whose branch-free loops GCC vectorises as they are.
+#define RNNKIT_DEFINE_SCALAR_ACTIVATION_FORWARD                                                           \
   void activation_forward(Activation a, const float* x, float* y, std::int64_t n) {                      \
     using namespace simd_math_detail;                                                                     \
     switch (a) {                                                                                          \
@@ -65,6 +67,11 @@ inline float relu_f(float x) { return x > 0.0f ? x : 0.0f; }
       case Activation::linear: if (x != y) std::memmove(y, x, sizeof(float) * n); break;                 \
     }                                                                                                     \
   }                                                                                                       \
+  void exp_array(const float* x, float* y, std::int64_t n) {                                             \
+    for (std::int64_t i = 0; i < n; ++i) y[i] = simd_math_detail::exp_f(x[i]);                            \
+  }
+
+#define RNNKIT_DEFINE_ACTIVATION_BACKWARD                                                                 \
   void activation_backward(Activation a, const float* y, const float* dy, float* dx, std::int64_t n) {   \
     switch (a) {                                                                                          \
       case Activation::tanh: for (std::int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]); break; \
@@ -75,7 +82,4 @@ inline float relu_f(float x) { return x > 0.0f ? x : 0.0f; }
       case Activation::relu: for (std::int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f; break; \
       case Activation::linear: if (dy != dx) std::memmove(dx, dy, sizeof(float) * n); break;             \
     }                                                                                                     \
-  }                                                                                                       \
-  void exp_array(const float* x, float* y, std::int64_t n) {                                             \
-    for (std::int64_t i = 0; i < n; ++i) y[i] = simd_math_detail::exp_f(x[i]);                            \
   }

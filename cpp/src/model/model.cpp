@@ -1,94 +1,200 @@
-// rnnkit::load_model: a Sequential model_config from a .rnnkit file turned into inference layers.
+// rnnkit::Model: runs the graph of layer calls for predict, and forward-with-caches / backward for training.
 #include <stdexcept>
 
-#include "model/layers.hpp"
+#include "model/graph.hpp"
+#include "model/support.hpp"
 #include "rnnkit/checked.hpp"
-#include "rnnkit/model.hpp"
-#include "rnnkit/model_file.hpp"
 
 namespace rnnkit {
 
+using model_detail::fail;
+using model_detail::MergeLayer;
+using model_detail::shape_text;
+
 namespace {
 
-[[noreturn]] void fail(const std::string& source, const std::string& what) {
-  throw std::invalid_argument(source + ": " + what);
+MergeLayer* as_merge(Layer& layer) { return dynamic_cast<MergeLayer*>(&layer); }
+const MergeLayer* as_merge(const Layer& layer) { return dynamic_cast<const MergeLayer*>(&layer); }
+
+void add_into(Tensor& total, Tensor&& part) {
+  if (total.values.empty() && total.shape.empty()) {
+    total = std::move(part);
+    return;
+  }
+  for (std::size_t i = 0; i < total.values.size(); ++i) total.values[i] += part.values[i];
 }
 
-// The per-example input shape (batch dropped, unknown sizes as -1) from an InputLayer or build_input_shape.
-std::vector<std::int64_t> shape_without_batch(const Json& dims, const std::string& source) {
-  if (dims.kind != Json::Kind::array || dims.array.empty()) fail(source, "input shape must be a non-empty list");
-  std::vector<std::int64_t> shape;
-  for (std::size_t i = 1; i < dims.array.size(); ++i) {
-    const Json& d = dims.array[i];
-    if (d.kind == Json::Kind::null) shape.push_back(-1);
-    else if (d.is_integer && d.integer >= 0) shape.push_back(d.integer);
-    else fail(source, "input shape entries must be non-negative integers or null");
+// The whole model's forward; with `trace`, every node keeps its cache there.
+Tensor run(const Model::Impl& impl, Tensor x, std::vector<std::unique_ptr<LayerCache>>* caches,
+           std::mt19937_64* rng) {
+  const std::size_t slots = impl.nodes.size() + 1;
+  std::vector<std::size_t> last_use(slots, 0);  // values are freed after their last reader
+  for (std::size_t n = 0; n < impl.nodes.size(); ++n)
+    for (std::size_t s : impl.nodes[n].inputs) last_use[s] = n;
+  std::vector<Tensor> values(slots);
+  std::vector<StepMask> masks(slots);
+  values[0] = std::move(x);
+  if (caches) {
+    caches->clear();
+    caches->resize(impl.nodes.size());
   }
-  return shape;
+  for (std::size_t n = 0; n < impl.nodes.size(); ++n) {
+    const GraphNode& node = impl.nodes[n];
+    const Layer& layer = *impl.layers[node.layer];
+    auto call = [&](TrainingStep* training) {
+      if (const MergeLayer* merge = as_merge(layer)) {
+        std::vector<const Tensor*> xs;
+        std::vector<const StepMask*> ms;
+        for (std::size_t s : node.inputs) {
+          xs.push_back(&values[s]);
+          ms.push_back(&masks[s]);
+        }
+        values[n + 1] = merge->merge(xs, ms, masks[n + 1], training);
+      } else {
+        masks[n + 1] = masks[node.inputs[0]];
+        values[n + 1] = layer.forward(values[node.inputs[0]], masks[n + 1], training);
+      }
+    };
+    if (caches) {
+      TrainingStep step{*rng, nullptr};
+      call(&step);
+      (*caches)[n] = std::move(step.cache);
+    } else {
+      call(nullptr);
+    }
+    for (std::size_t s : node.inputs)
+      if (last_use[s] == n && s != impl.output_slot) values[s] = Tensor();
+  }
+  return std::move(values[impl.output_slot]);
 }
 
 }  // namespace
 
-Model::Model(std::vector<std::int64_t> input_shape, std::vector<std::unique_ptr<SequentialLayer>> layers)
-    : input_shape_(std::move(input_shape)), layers_(std::move(layers)) {}
+void Model::Impl::build(std::mt19937_64* init_rng) {
+  std::vector<Shape> shapes(nodes.size() + 1);
+  shapes[0] = input_shape;
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    Layer& layer = *layers[nodes[n].layer];
+    if (MergeLayer* merge = as_merge(layer)) {
+      std::vector<Shape> inputs;
+      for (std::size_t s : nodes[n].inputs) inputs.push_back(shapes[s]);
+      shapes[n + 1] = merge->build_merge(inputs);
+    } else {
+      shapes[n + 1] = layer.build(shapes[nodes[n].inputs[0]], init_rng);
+    }
+  }
+  output_shape = shapes[output_slot];
+}
+
+Model::Model(Shape input_shape, std::vector<std::unique_ptr<Layer>> layers, std::uint64_t seed)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->input_shape = std::move(input_shape);
+  impl_->rng.seed(seed);
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    if (!layers[i]) throw std::invalid_argument("rnnkit::Model: layer " + std::to_string(i) + " is null");
+    impl_->nodes.push_back(GraphNode{i, {i}});
+  }
+  impl_->layers = std::move(layers);
+  impl_->output_slot = impl_->nodes.size();
+  std::mt19937_64 init_rng(seed);
+  impl_->build(&init_rng);
+}
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
 Model::~Model() = default;
 
-Tensor Model::predict(const Tensor& x) const {
-  // The layers trust their input's inner sizes, so they are all checked here, once.
-  bool matches = x.shape.size() == input_shape_.size() + 1;
-  std::int64_t n = 1;
-  for (std::size_t i = 0; matches && i < x.shape.size(); ++i) {
-    matches = x.shape[i] >= 0 && (i == 0 || input_shape_[i - 1] < 0 || x.shape[i] == input_shape_[i - 1]);
-    n = matches ? checked_mul(n, x.shape[i], "rnnkit::Model::predict input") : n;
-  }
-  if (!matches || static_cast<std::size_t>(n) != x.values.size()) {
-    std::string expected = "(batch";
-    for (std::int64_t d : input_shape_) expected += ", " + (d < 0 ? std::string("any") : std::to_string(d));
-    throw std::invalid_argument("rnnkit::Model::predict: expected an input of shape " + expected +
-                                ") with as many values as its shape holds");
-  }
-  Tensor y = x;
-  StepMask mask;
-  for (const auto& layer : layers_) y = layer->forward(y, mask);
-  return y;
+Model::Trace::Trace() : data_(std::make_unique<Data>()) {}
+Model::Trace::Trace(Trace&&) noexcept = default;
+Model::Trace& Model::Trace::operator=(Trace&&) noexcept = default;
+Model::Trace::~Trace() = default;
+
+const Shape& Model::input_shape() const { return impl_->input_shape; }
+const Shape& Model::output_shape() const { return impl_->output_shape; }
+std::size_t Model::layer_count() const { return impl_->layers.size(); }
+Layer& Model::layer(std::size_t index) { return *impl_->layers.at(index); }
+const Layer& Model::layer(std::size_t index) const { return *impl_->layers.at(index); }
+
+std::vector<Weight*> Model::weights() {
+  std::vector<Weight*> out;
+  for (auto& layer : impl_->layers)
+    for (Weight* w : layer->weights()) out.push_back(w);
+  return out;
 }
 
-Model load_model(const std::string& path) {
-  const ModelFile file = read_model_file(path);
-  const Json* model = file.header.find("model_config");
-  if (model == nullptr || model->kind != Json::Kind::object) fail(path, "has no model_config (a weights-only file?)");
-  const Json* class_name = model->find("class_name");
-  if (class_name == nullptr || class_name->kind != Json::Kind::string || class_name->string != "Sequential")
-    fail(path, "the C++ model API loads Sequential models only");
-  const Json* config = model->find("config");
-  const Json* entries = config ? config->find("layers") : nullptr;
-  if (entries == nullptr || entries->kind != Json::Kind::array) fail(path, "Sequential config has no \"layers\" list");
+std::vector<const Weight*> Model::weights() const {
+  std::vector<const Weight*> out;
+  for (const auto& layer : impl_->layers)
+    for (const Weight* w : static_cast<const Layer&>(*layer).weights()) out.push_back(w);
+  return out;
+}
 
-  std::vector<std::int64_t> shape, input_shape;
-  bool shape_known = false;
-  if (const Json* built = config->find("build_input_shape"); built && built->kind == Json::Kind::array) {
-    shape = input_shape = shape_without_batch(*built, path);
-    shape_known = true;
+namespace {
+// The layers trust their input's inner sizes, so they are all checked here, once.
+void check_input(const Shape& expected, const Shape& shape, std::size_t count, const char* fn) {
+  bool matches = shape.size() == expected.size() + 1;
+  std::int64_t n = 1;
+  for (std::size_t i = 0; matches && i < shape.size(); ++i) {
+    matches = shape[i] >= 0 && (i == 0 || expected[i - 1] < 0 || shape[i] == expected[i - 1]);
+    n = matches ? checked_mul(n, shape[i], fn) : n;
   }
-  WeightCursor weights(file, path);
-  std::vector<std::unique_ptr<SequentialLayer>> layers;
-  for (const Json& entry : entries->array) {
-    const Json* entry_class = entry.find("class_name");
-    if (entry_class && entry_class->kind == Json::Kind::string && entry_class->string == "InputLayer") {
-      const Json* input_config = entry.find("config");
-      const Json* batch_shape = input_config ? input_config->find("batch_shape") : nullptr;
-      if (batch_shape == nullptr) fail(path, "InputLayer has no batch_shape");
-      shape = input_shape = shape_without_batch(*batch_shape, path);
-      shape_known = true;
-      continue;
+  if (!matches || static_cast<std::size_t>(n) != count)
+    throw std::invalid_argument(std::string(fn) + ": expected an input of shape " +
+                                shape_text(model_detail::with_batch(-1, expected)).replace(1, 4, "batch") +
+                                " with as many values as its shape holds, received shape " + shape_text(shape) +
+                                " with " + std::to_string(count) + " values");
+}
+}  // namespace
+
+Tensor Model::predict(const Tensor& x) const {
+  check_input(impl_->input_shape, x.shape, x.values.size(), "rnnkit::Model::predict");
+  return run(*impl_, x, nullptr, nullptr);
+}
+
+Tensor Model::predict(const TensorView& x) const {
+  std::size_t count = 0;
+  if (x.data != nullptr || x.shape.empty()) count = static_cast<std::size_t>(model_detail::element_count(x.shape));
+  check_input(impl_->input_shape, x.shape, count, "rnnkit::Model::predict");
+  return run(*impl_, Tensor(x.shape, std::vector<float>(x.data, x.data + count)), nullptr, nullptr);
+}
+
+Tensor Model::forward_train(const Tensor& x, Trace& trace) {
+  check_input(impl_->input_shape, x.shape, x.values.size(), "rnnkit::Model::forward_train");
+  return run(*impl_, x, &trace.data_->caches, &impl_->rng);
+}
+
+std::vector<Tensor> Model::backward(const Trace& trace, const Tensor& d_output) const {
+  const auto& caches = trace.data_->caches;
+  if (caches.size() != impl_->nodes.size())
+    throw std::invalid_argument("rnnkit::Model::backward: the trace does not come from forward_train on this model");
+  std::vector<std::size_t> offsets;  // where each layer's weights start in weights()
+  std::vector<Tensor> grads;
+  for (const auto& layer : impl_->layers) {
+    offsets.push_back(grads.size());
+    for (const Weight* w : static_cast<const Layer&>(*layer).weights()) grads.emplace_back(w->value.shape);
+  }
+  std::vector<Tensor> d_values(impl_->nodes.size() + 1);
+  d_values[impl_->output_slot] = d_output;
+  for (std::size_t n = impl_->nodes.size(); n-- > 0;) {
+    Tensor& d_y = d_values[n + 1];
+    if (d_y.shape.empty()) continue;  // nothing downstream of this node reaches the output
+    const GraphNode& node = impl_->nodes[n];
+    const Layer& layer = *impl_->layers[node.layer];
+    if (const MergeLayer* merge = as_merge(layer)) {
+      std::vector<Tensor> parts = merge->unmerge(*caches[n], d_y);
+      for (std::size_t i = 0; i < parts.size(); ++i) add_into(d_values[node.inputs[i]], std::move(parts[i]));
+    } else {
+      LayerGradients g = layer.backward(*caches[n], d_y);
+      add_into(d_values[node.inputs[0]], std::move(g.d_x));
+      for (std::size_t k = 0; k < g.d_weights.size(); ++k) {
+        Tensor& total = grads[offsets[node.layer] + k];
+        for (std::size_t i = 0; i < total.values.size(); ++i) total.values[i] += g.d_weights[k].values[i];
+      }
     }
-    if (!shape_known) fail(path, "the model's input shape is unknown (no InputLayer and no build_input_shape)");
-    layers.push_back(make_layer(entry, shape, weights, path));
+    d_y = Tensor();
   }
-  if (!weights.exhausted()) fail(path, "holds more weights than the model's layers use");
-  return Model(std::move(input_shape), std::move(layers));
+  return grads;
 }
 
 }  // namespace rnnkit

@@ -19,17 +19,24 @@ def as_array_list(data, names, model_name, what):
     elif not (isinstance(data, (list, tuple)) and all(isinstance(item, np.ndarray) for item in data)):
         data = [data]
     arrays = [np.asarray(item) for item in data]
+    scalars = [i for i, array in enumerate(arrays) if array.ndim == 0]
+    if scalars:
+        raise ValueError(f"Model '{model_name}': expected {what} arrays with a leading sample axis, received a "
+                         f"scalar at position {scalars[0]}")
     if len(arrays) != len(names):
         raise ValueError(f"Model '{model_name}' expects {len(names)} {what} array(s), received {len(arrays)}")
     return arrays
 
 
-def sample_count(model_name, x, y):
+def sample_count(model_name, x, y, minimum=1):
     counts = {len(array) for array in x + (y or [])}
     if len(counts) != 1:
         raise ValueError(f"Model '{model_name}': x and y must have the same number of samples, received "
                          f"x sizes {[len(a) for a in x]} and y sizes {[len(a) for a in y or []]}")
-    return counts.pop()
+    count = counts.pop()
+    if count < minimum:
+        raise ValueError(f"Model '{model_name}': received 0 samples; training and evaluation need at least one")
+    return count
 
 
 def split_validation(x, y, sample_weight, fraction):
@@ -41,11 +48,14 @@ def split_validation(x, y, sample_weight, fraction):
     return (head(x), head(y), head(sample_weight)), (tail(x), tail(y), tail(sample_weight))
 
 
-def array_batches(x, y, sample_weight, batch_size, shuffle, rng):
-    """(x, y, sample_weight) batches of lists of arrays; the order is a permutation from ``rng`` when shuffling."""
+def array_batches(x, y, sample_weight, batch_size, shuffle, rng, rows=None):
+    """(x, y, sample_weight) batches of lists of arrays; the order is a permutation from ``rng`` when shuffling.
+    ``rows(n)`` -> slice keeps this process's part of each batch of n (the rows are picked before copying)."""
     count = len(x[0])
     order = rng.permutation(count) if shuffle else np.arange(count)
     for start in range(0, count, batch_size):
         index = order[start:start + batch_size]
+        if rows is not None:
+            index = index[rows(len(index))]
         yield ([a[index] for a in x], None if y is None else [a[index] for a in y],
                None if sample_weight is None else [a[index] for a in sample_weight])

@@ -39,7 +39,8 @@ def run_forward(nodes, inputs, input_values, outputs, *, training):
         node_inputs = _mirror(node.inputs, [values[id(tensor)] for tensor in node.input_tensors])
         node_masks = [masks[id(tensor)] for tensor in node.input_tensors]
         mask = _mirror(node.inputs, node_masks) if any(m is not None for m in node_masks) else None
-        result, ctx = node.layer.forward(node_inputs, training=training, mask=mask)
+        # call_kwargs: per-call options recorded at the symbolic call (use_causal_mask, return_attention_scores).
+        result, ctx = node.layer.forward(node_inputs, training=training, mask=mask, **node.call_kwargs)
         out_mask = node.layer.compute_mask(node_inputs, mask)
         for index, tensor in enumerate(node.output_tensors):
             values[id(tensor)] = _as_list(result)[index] if isinstance(node.outputs, list) else result

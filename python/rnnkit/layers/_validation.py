@@ -1,4 +1,7 @@
 """Argument and shape checks shared by the concrete layers; every error names the layer and what it received."""
+import math
+import sys
+
 import numpy as np
 
 
@@ -50,7 +53,19 @@ def float_input(layer, x, what="input"):
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
             or array.dtype == np.bool_):
         raise TypeError(f"{layer}: expected a numeric {what}, received dtype {array.dtype}")
-    return np.ascontiguousarray(array, dtype=np.float32)
+    try:
+        return np.ascontiguousarray(array, dtype=np.float32)
+    except MemoryError as error:  # e.g. a zero-stride broadcast view far larger than memory once copied
+        raise MemoryError(f"{layer}: cannot allocate the float32 copy of the {what} of shape {array.shape} "
+                          f"({array.dtype}, {array.size} values)") from error
+
+
+def weight_size(layer, name, shape):
+    """Refuses weights whose size cannot even be computed in 64 bits (initializers draw float64 values)."""
+    count = math.prod(shape)
+    if count > sys.maxsize // 8:
+        raise ValueError(f"{layer}: weight '{name}' of shape {shape} has {count} values, too many for 64-bit "
+                         f"byte sizes")
 
 
 def first_input(value):

@@ -38,7 +38,7 @@ class Dense(Layer):
         x = float_input(self.name, inputs)
         expect_min_rank(self.name, x.shape, 2)
         expect_last_dim(self.name, x.shape, self.kernel.shape[0])
-        rows = x.reshape(-1, x.shape[-1])
+        rows = x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1])  # -1 cannot be inferred when a size is 0
         y = self.activation(_core.dense_forward(rows, self.kernel.value, self.bias.value if self.use_bias else None))
         outputs = y.reshape(x.shape[:-1] + (self.units,))
         return outputs, ((rows, y, x.shape) if training else None)

@@ -36,6 +36,9 @@ class Embedding(Layer):
         ids = np.asarray(inputs)
         if not (np.issubdtype(ids.dtype, np.integer) or ids.dtype == np.bool_):
             raise TypeError(f"{self.name}: expected integer ids, received dtype {ids.dtype}")
+        if ids.dtype == np.uint64 and ids.size and ids.max() > np.iinfo(np.int64).max:
+            # Checked before the cast, which would wrap such an id to a negative one and misreport it.
+            raise ValueError(f"{self.name}: expected ids in [0, {self.input_dim}), received id {ids.max()}")
         return ids.astype(np.int64, copy=False)
 
     def compute_mask(self, inputs, mask=None):

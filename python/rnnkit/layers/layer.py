@@ -4,6 +4,7 @@ import re
 import numpy as np
 
 from rnnkit import initializers
+from rnnkit.layers._validation import weight_size
 from rnnkit.variables import Variable
 
 _name_counts = {}
@@ -77,7 +78,12 @@ class Layer:
         self.built = True
 
     def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True):
-        value = initializers.get(initializer)(tuple(shape))
+        shape = tuple(int(d) for d in shape)
+        weight_size(self.name, name, shape)
+        try:
+            value = initializers.get(initializer)(shape)
+        except MemoryError as error:
+            raise MemoryError(f"{self.name}: cannot allocate weight '{name}' of shape {shape}") from error
         variable = Variable(value, name, f"{self.name}/{name}", trainable=trainable)
         self._weights.append(variable)
         return variable

@@ -91,7 +91,8 @@ class Functional(Model):
             for node in node_index[id(layer)]:
                 args = [self._tensor_ref(tensor) for tensor in node.input_tensors]
                 if args:
-                    inbound.append({"args": [args] if isinstance(node.inputs, list) else args, "kwargs": {}})
+                    inbound.append({"args": [args] if isinstance(node.inputs, list) else args,
+                                    "kwargs": dict(node.call_kwargs)})
             layer_configs.append({**serialize(layer), "name": layer.name, "inbound_nodes": inbound})
         return {"name": self.name, "trainable": self.trainable, "layers": layer_configs,
                 "input_layers": [self._tensor_ref(t)[1:] for t in self.inputs],
@@ -119,7 +120,7 @@ class Functional(Model):
                 several = argument[0] != "__keras_tensor__"
                 refs = argument if several else [argument]
                 args = [tensors[(ref[1], ref[2], ref[3])] for ref in refs]
-                outputs = layer(args if several else args[0])
+                outputs = layer(args if several else args[0], **node.get("kwargs", {}))
                 for index, tensor in enumerate(_as_list(outputs)):
                     tensors[(layer.name, position, index)] = tensor
         inputs = [tensors[tuple(ref)] for ref in config["input_layers"]]

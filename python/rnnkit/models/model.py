@@ -2,6 +2,7 @@
 import numpy as np
 
 from rnnkit import callbacks as callbacks_module
+from rnnkit import distribution
 from rnnkit import random as rnnkit_random
 from rnnkit.engine import data
 from rnnkit.engine.progbar import Progbar
@@ -77,8 +78,13 @@ class Model(Layer):
             return
         from rnnkit import metrics as metrics_module
 
-        per_output = self._per_output(self._metric_identifiers, "metrics")
+        identifiers = self._metric_identifiers
+        # Keras: a flat list (["accuracy", "mae"]) applies to every output; nested lists or a dict go per output.
+        flat = isinstance(identifiers, (list, tuple)) and not any(isinstance(i, (list, tuple)) for i in identifiers)
+        per_output = ([list(identifiers)] * len(self.output_names) if flat
+                      else self._per_output(identifiers, "metrics"))
         for index, identifiers in enumerate(per_output):
+            identifiers = [identifiers] if isinstance(identifiers, str) else identifiers
             for identifier in identifiers or []:
                 metric = metrics_module.get(identifier, y[index], y_pred[index], self._losses[index])
                 self._metrics.append((index, metric))
@@ -102,6 +108,10 @@ class Model(Layer):
         return total, grads
 
     def _train_step(self, x, y, sample_weight):
+        """(loss, samples) of one batch: over the global batch when several processes share it."""
+        shared = distribution.active()
+        if shared is not None:
+            return shared.train_step(self, x, y, sample_weight)
         self._ensure_built(x)
         y_pred, masks, state = self._forward(x, training=True)
         self._ensure_metrics(y, y_pred)
@@ -111,15 +121,18 @@ class Model(Layer):
         grads = [weight_grads.get(id(v), np.zeros(v.shape, np.float32)) for v in variables]
         self.optimizer.apply(grads, variables)
         self._update_metrics(y, y_pred, sample_weight)
-        return loss
+        return loss, len(x[0])
 
     def _test_step(self, x, y, sample_weight):
+        shared = distribution.active()
+        if shared is not None:
+            return shared.test_step(self, x, y, sample_weight)
         self._ensure_built(x)
         y_pred, masks, _ = self._forward(x, training=False)
         self._ensure_metrics(y, y_pred)
         loss, _ = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=False)
         self._update_metrics(y, y_pred, sample_weight)
-        return loss
+        return loss, len(x[0])
 
     def _update_metrics(self, y, y_pred, sample_weight):
         for index, metric in self._metrics:
@@ -138,14 +151,23 @@ class Model(Layer):
 
     # -- data --------------------------------------------------------------------------------------------------
     def _batches(self, x, y, sample_weight, batch_size, shuffle):
+        """Batches of this process: with a distribution, its slices of the global batches."""
+        shared = distribution.active()
         if data.is_dataset(x):
-            for batch in x:
-                bx, by, bw = (tuple(batch) + (None,))[:3] if isinstance(batch, (tuple, list)) else (batch, None, None)
-                yield (data.as_array_list(bx, self.input_names, self.name, "input"),
-                       data.as_array_list(by, self.output_names, self.name, "target"),
-                       data.as_array_list(bw, self.output_names, self.name, "sample_weight"))
+            batches = (self._dataset_batch(batch) for batch in x)
+            yield from batches if shared is None else shared.dataset_batches(batches)
             return
-        yield from data.array_batches(x, y, sample_weight, batch_size, shuffle, rnnkit_random.generator())
+        if shared is None:
+            yield from data.array_batches(x, y, sample_weight, batch_size, shuffle, rnnkit_random.generator())
+            return
+        yield from data.array_batches(x, y, sample_weight, batch_size, shuffle,
+                                      shared.shared_rng(rnnkit_random.generator()), rows=shared.rows)
+
+    def _dataset_batch(self, batch):
+        bx, by, bw = (tuple(batch) + (None,))[:3] if isinstance(batch, (tuple, list)) else (batch, None, None)
+        return (data.as_array_list(bx, self.input_names, self.name, "input"),
+                data.as_array_list(by, self.output_names, self.name, "target"),
+                data.as_array_list(bw, self.output_names, self.name, "sample_weight"))
 
     def _arrays(self, x, y, sample_weight):
         if data.is_dataset(x):
@@ -173,6 +195,9 @@ class Model(Layer):
                 raise ValueError(f"Model '{self.name}': validation_split needs arrays, not a dataset")
             (x, y, sample_weight), validation_data = data.split_validation(x, y, sample_weight, validation_split)
         verbose = 1 if verbose == "auto" else verbose
+        shared = distribution.active()
+        if shared is not None:
+            verbose, callbacks = shared.begin_fit(self, verbose, callbacks)
         steps = steps_per_epoch or (None if data.is_dataset(x) else -(-len(x[0]) // batch_size))
         self.history = callbacks_module.History()
         callback_list = callbacks_module.CallbackList(list(callbacks or []) + [self.history], self,
@@ -183,38 +208,39 @@ class Model(Layer):
             for epoch in range(initial_epoch, epochs):
                 if verbose:
                     print(f"Epoch {epoch + 1}/{epochs}")
-                logs = self._fit_epoch(epoch, x, y, sample_weight, batch_size, shuffle, steps, verbose,
-                                       callback_list, validation_data, validation_batch_size or batch_size)
-                if logs is None:
-                    break
+                self._fit_epoch(epoch, x, y, sample_weight, batch_size, shuffle, steps, verbose, callback_list,
+                                validation_data, validation_batch_size or batch_size)
+                if shared is not None:
+                    self.stop_training = shared.agree(self.stop_training)
                 if self.stop_training:
                     break
+        except KeyboardInterrupt:
+            if shared is not None:
+                # Ctrl-C reaches the processes at different points of a step; continuing would pair unrelated
+                # collectives and hang, so the exception ends the MPI job (see rnnkit.distribution).
+                raise
+            # Ctrl-C (in a batch, validation or a callback) ends training: the weights stay as the last optimizer
+            # step left them and History keeps the completed epochs.
+            self.stop_training = True
         finally:
             callback_list.on_train_end()
         return self.history
 
     def _fit_epoch(self, epoch, x, y, sample_weight, batch_size, shuffle, steps, verbose, callback_list,
                    validation_data, validation_batch_size):
-        """Logs of the finished epoch, or None when the epoch was interrupted."""
         callback_list.on_epoch_begin(epoch)
         self._reset_metrics()
         progbar = Progbar(steps, verbose=verbose)
         loss_sum, sample_sum, step = 0.0, 0, 0
-        try:
-            for step, (bx, by, bw) in enumerate(self._batches(x, y, sample_weight, batch_size, shuffle), start=1):
-                callback_list.on_train_batch_begin(step - 1)
-                loss = self._train_step(bx, by, bw)
-                count = len(bx[0])
-                loss_sum, sample_sum = loss_sum + loss * count, sample_sum + count
-                logs = self._logs(loss_sum, sample_sum)
-                callback_list.on_train_batch_end(step - 1, dict(logs))
-                progbar.update(step, logs)
-                if self.stop_training or (steps is not None and step >= steps):
-                    break
-        except KeyboardInterrupt:
-            # Ctrl-C ends training between batches: weights stay as the last optimizer step left them.
-            self.stop_training = True
-            return None
+        for step, (bx, by, bw) in enumerate(self._batches(x, y, sample_weight, batch_size, shuffle), start=1):
+            callback_list.on_train_batch_begin(step - 1)
+            loss, count = self._train_step(bx, by, bw)
+            loss_sum, sample_sum = loss_sum + loss * count, sample_sum + count
+            logs = self._logs(loss_sum, sample_sum)
+            callback_list.on_train_batch_end(step - 1, dict(logs))
+            progbar.update(step, logs)
+            if self.stop_training or (steps is not None and step >= steps):
+                break
         logs = self._logs(loss_sum, sample_sum)
         if validation_data is not None:
             val_logs = self.evaluate(**_validation_arguments(validation_data), batch_size=validation_batch_size,
@@ -223,7 +249,6 @@ class Model(Layer):
         progbar.target = step
         progbar.update(step, logs, finalize=True)
         callback_list.on_epoch_end(epoch, logs)
-        return logs
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
@@ -232,8 +257,9 @@ class Model(Layer):
         self._reset_metrics()
         loss_sum, sample_sum = 0.0, 0
         for step, (bx, by, bw) in enumerate(self._batches(x, y, sample_weight, batch_size or 32, False), start=1):
-            loss_sum += self._test_step(bx, by, bw) * len(bx[0])
-            sample_sum += len(bx[0])
+            loss, count = self._test_step(bx, by, bw)
+            loss_sum += loss * count
+            sample_sum += count
             if steps is not None and step >= steps:
                 break
         logs = self._logs(loss_sum, sample_sum)
@@ -243,15 +269,25 @@ class Model(Layer):
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        if data.is_dataset(x):
-            chunks = [self.predict_on_batch(batch[0] if isinstance(batch, (tuple, list)) else batch) for batch in x]
-        else:
-            x = data.as_array_list(x, self.input_names, self.name, "input")
-            size = batch_size or 32
-            chunks = [self.predict_on_batch([a[start:start + size] for a in x]) for start in range(0, len(x[0]), size)]
+        batches = self._predict_inputs(x, batch_size or 32)
+        shared = distribution.active()
+        chunks = ([self.predict_on_batch(batch) for batch in batches] if shared is None
+                  else shared.predict_chunks(self, batches, data.is_dataset(x)))
         if len(self.output_names) == 1:
             return np.concatenate(chunks, axis=0)
         return [np.concatenate([chunk[i] for chunk in chunks], axis=0) for i in range(len(self.output_names))]
+
+    def _predict_inputs(self, x, size):
+        """Lists of input arrays, one per batch."""
+        if data.is_dataset(x):
+            for batch in x:
+                yield data.as_array_list(batch[0] if isinstance(batch, (tuple, list)) else batch, self.input_names,
+                                         self.name, "input")
+            return
+        x = data.as_array_list(x, self.input_names, self.name, "input")
+        # Zero samples still run one (empty) batch, so the result has the outputs' shapes as in Keras.
+        for start in range(0, max(data.sample_count(self.name, x, None, minimum=0), 1), size):
+            yield [a[start:start + size] for a in x]
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         self._require_compiled("train_on_batch")
@@ -259,14 +295,14 @@ class Model(Layer):
         if class_weight is not None:
             sample_weight = _class_weights(y, class_weight, sample_weight)
         self._reset_metrics()
-        loss = self._train_step(x, y, sample_weight)
+        loss, _ = self._train_step(x, y, sample_weight)
         return self._single_batch_result(loss, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
         x, y, sample_weight = self._arrays(x, y, sample_weight)
         self._reset_metrics()
-        loss = self._test_step(x, y, sample_weight)
+        loss, _ = self._test_step(x, y, sample_weight)
         return self._single_batch_result(loss, return_dict)
 
     def _single_batch_result(self, loss, return_dict):
@@ -306,11 +342,15 @@ class Model(Layer):
 
     # -- saving (the saving module owns the format) ----------------------------------------------------------------
     def save(self, filepath):
+        if not _writes_files():
+            return None
         from rnnkit import saving
 
         return saving.save_model(self, filepath)
 
     def save_weights(self, filepath):
+        if not _writes_files():
+            return None
         from rnnkit import saving
 
         return saving.save_weights(self, filepath)
@@ -324,6 +364,13 @@ class Model(Layer):
         from rnnkit.models.summary import print_summary
 
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
+
+
+def _writes_files():
+    """False on all but rank 0 when several processes train one model: they hold the same weights, and rank 0
+    alone writes them."""
+    shared = distribution.active()
+    return shared is None or shared.is_chief
 
 
 def _resolve_loss(identifier):

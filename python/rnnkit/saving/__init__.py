@@ -46,9 +46,14 @@ def _model_from_config(config, custom_objects, path):
                          "build the model and use load_weights")
     model_class = {"Sequential": rnnkit.models.Sequential, "Functional": rnnkit.models.Functional,
                    "Model": rnnkit.models.Model}.get(config.get("class_name"))
-    if model_class is not None:
-        return model_class.from_config(dict(config.get("config") or {}), custom_objects=custom_objects)
-    return rnnkit.layers.deserialize(config, custom_objects=custom_objects)
+    try:
+        if model_class is not None:
+            return model_class.from_config(dict(config.get("config") or {}), custom_objects=custom_objects)
+        return rnnkit.layers.deserialize(config, custom_objects=custom_objects)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+        # A file from elsewhere may hold any JSON here: whatever breaks, the error names the file and the field.
+        raise ValueError(f"load_model: {os.fspath(path)!r} has a model_config rnnkit cannot rebuild: "
+                         f"{type(error).__name__}: {error}") from error
 
 def _assign_all(variables, names, tensors, path, what):
     variables = list(variables)

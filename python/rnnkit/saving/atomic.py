@@ -11,8 +11,8 @@ def atomic_write(path):
     directory = os.path.dirname(os.path.abspath(path))
     fd, temp_path = tempfile.mkstemp(prefix=".rnnkit-", suffix=".tmp", dir=directory)
     try:
-        os.fchmod(fd, _mode_for(path))
-        with os.fdopen(fd, "wb") as stream:
+        with os.fdopen(fd, "wb") as stream:  # owns fd from here: closed on every path
+            os.fchmod(fd, _mode_for(path))
             yield stream
             stream.flush()
             os.fsync(stream.fileno())

@@ -44,7 +44,10 @@ class RNN(Layer):
         shape = sequences_shape(input_shape)
         expect_rank(self.name, shape, 3)
         if not self.cell.built:
-            self.cell.build((shape[0], shape[-1]))
+            try:
+                self.cell.build((shape[0], shape[-1]))
+            except (ValueError, MemoryError) as error:  # weights too large: name this layer, not its cell
+                raise type(error)(f"{self.name}: {error}") from error
         for variable in self.cell.weights:
             variable.path = f"{self.name}/{self.cell.name}/{variable.name}"
         if self.stateful:
@@ -108,6 +111,10 @@ class RNN(Layer):
         x = float_input(self.name, first_input(inputs))
         expect_rank(self.name, x.shape, 3)
         expect_last_dim(self.name, x.shape, self.cell.kernel.shape[0])
+        if x.shape[1] == 0:
+            raise ValueError(f"{self.name}: expected at least one timestep, received input of shape {x.shape}")
+        if x.shape[0] == 0:
+            return self._empty_batch_outputs(x.shape[1]), None
         step_mask = first_input(mask)
         step_mask = None if step_mask is None else np.asarray(step_mask, dtype=bool)
         if step_mask is not None and step_mask.shape != x.shape[:2]:
@@ -129,6 +136,13 @@ class RNN(Layer):
         outputs = [output, *result.states] if self.return_state else output
         ctx = (result.cache, output_mask, len(given_states)) if training else None
         return outputs, ctx
+
+    def _empty_batch_outputs(self, steps):
+        """Keras answers a batch of 0 samples with outputs of 0 samples; the core needs at least one."""
+        units = self.cell.output_size
+        output = np.zeros((0, steps, units) if self.return_sequences else (0, units), np.float32)
+        states = [np.zeros((0, size), np.float32) for size in self.cell.state_size]
+        return [output, *states] if self.return_state else output
 
     def backward(self, ctx, d_outputs):
         cache, output_mask, given_states = ctx

@@ -3,7 +3,8 @@
 The cell arguments (units, activations, initializers, dropout, ...) go to the cell, named ``<layer>_cell`` as in
 Keras 3 so weight paths read "lstm/lstm_cell/kernel"; the loop arguments stay on the layer.
 """
-from rnnkit.layers._validation import unsupported_options
+from rnnkit.layers._validation import fraction, positive_int, unsupported_options
+from rnnkit.layers.layer import to_snake_case
 from rnnkit.layers.rnn.base import RNN
 from rnnkit.layers.rnn.cells import GRUCell, LSTMCell, PeepholeLSTMCell, SimpleRNNCell
 
@@ -23,8 +24,12 @@ class _CellRNN(RNN):
         cell_kwargs = {k: kwargs.pop(k) for k in _CELL_ARGS if k in kwargs}
         loop_kwargs = {k: kwargs.pop(k) for k in _LOOP_ARGS if k in kwargs}
         kwargs.pop("use_cudnn", None)  # a GPU choice in Keras; the core has one CPU path
-        unsupported_options(kwargs.get("name") or type(self).__name__,
-                            activity_regularizer=kwargs.pop("activity_regularizer", None))
+        # Checked here too so the error names the layer the user wrote, not its inner "lstm_cell".
+        label = kwargs.get("name") or to_snake_case(type(self).__name__)
+        positive_int(label, "units", units)
+        for rate in ("dropout", "recurrent_dropout"):
+            fraction(label, rate, cell_kwargs.get(rate, 0.0))
+        unsupported_options(label, activity_regularizer=kwargs.pop("activity_regularizer", None))
         cell = self.cell_class(units, name=self.cell_name, trainable=kwargs.get("trainable", True), **cell_kwargs)
         super().__init__(cell, **loop_kwargs, **kwargs)
 

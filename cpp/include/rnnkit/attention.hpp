@@ -1,0 +1,59 @@
+// Scaled dot-product attention and layer normalisation, each forward next to its backward.
+// Buffers are row-major float32, sizes int64; invalid arguments throw std::invalid_argument.
+#pragma once
+#include <cstdint>
+#include <limits>
+
+namespace rnnkit {
+
+// q[batch, heads, q_len, head_dim], k[batch, heads, kv_len, head_dim], v[batch, heads, kv_len, value_dim],
+// out[batch, heads, q_len, value_dim].
+struct AttentionDims {
+  std::int64_t batch = 1, heads = 1, q_len = 0, kv_len = 0, head_dim = 0, value_dim = 0;
+};
+
+// Which keys each query may attend to. Every mask is addressed through element strides over
+// (batch, head, query, key); a stride of 0 broadcasts that axis, so a key-padding mask (batch, kv_len) is
+// keep_strides = {kv_len, 0, 0, 1} and one (q_len, kv_len) mask for everything is {0, 0, kv_len, 1}.
+struct AttentionMask {
+  const std::uint8_t* keep = nullptr;  // boolean mask, nonzero = may attend (PyTorch's convention)
+  std::int64_t keep_strides[4] = {0, 0, 0, 0};
+  const float* bias = nullptr;  // additive mask added to the scaled scores; -inf hides a key
+  std::int64_t bias_strides[4] = {0, 0, 0, 0};
+  bool causal = false;
+  std::int64_t causal_offset = 0;  // query i sees keys j <= i + causal_offset (kv_len - q_len when decoding)
+};
+
+struct AttentionOptions {
+  AttentionMask mask;
+  float scale = std::numeric_limits<float>::quiet_NaN();  // NaN means 1 / sqrt(head_dim)
+  // Inverted dropout on the attention weights: weight (b, h, i, j) is dropped when a counter-based hash of
+  // (seed, b, h, i, j) falls below dropout_p, so the backward regenerates the same mask without storing it.
+  float dropout_p = 0.0f;
+  std::uint64_t seed = 0;
+};
+
+// out = dropout(softmax(scale * q k^T + masks)) v, and lse[batch, heads, q_len] = the log-sum-exp of each
+// row's visible scaled scores (-inf for a query that sees no key: its weights and output are 0).
+// weights == nullptr: tiled over keys with an online softmax (FlashAttention), O(q_len + kv_len) extra memory,
+// causal tiles above the diagonal skipped. weights != nullptr: also writes weights[batch, heads, q_len, kv_len],
+// the softmax before dropout (Keras' returned scores).
+void attention_forward(const AttentionDims& dims, const float* q, const float* k, const float* v,
+                       const AttentionOptions& options, float* out, float* lse, float* weights = nullptr);
+
+// d_q, d_k, d_v (overwritten) from d_out, recomputing each tile's weights from q, k and the saved lse.
+// Masks give no gradient. Threads over batch x heads.
+void attention_backward(const AttentionDims& dims, const float* q, const float* k, const float* v, const float* out,
+                        const float* lse, const float* d_out, const AttentionOptions& options, float* d_q,
+                        float* d_k, float* d_v);
+
+// Keras LayerNormalization over the last axis: y = (x - mean) / sqrt(var + epsilon) * gamma + beta, with
+// gamma/beta == nullptr meaning 1/0. mean and inv_std[rows] are saved for the backward.
+void layer_norm_forward(const float* x, const float* gamma, const float* beta, std::int64_t rows,
+                        std::int64_t features, float epsilon, float* y, float* mean, float* inv_std);
+// d_x (overwritten), and d_gamma/d_beta (overwritten; skipped when nullptr).
+void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* inv_std,
+                         const float* d_y, std::int64_t rows, std::int64_t features, float* d_x, float* d_gamma,
+                         float* d_beta);
+
+}  // namespace rnnkit

@@ -1,0 +1,53 @@
+// Layers for building models in C++ (Keras 3 names, arguments and defaults). Each returns a new, unbuilt layer;
+// rnnkit::Model builds it for its input shape and draws its weights. An empty name picks the Keras-style default.
+// Invalid arguments throw std::invalid_argument naming the layer.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "rnnkit/model.hpp"
+
+namespace rnnkit::layers {
+
+// Activations: linear, relu, sigmoid, hard_sigmoid, tanh, softmax (last axis), elu, selu, softplus, softsign,
+// exponential.
+std::unique_ptr<Layer> Dense(std::int64_t units, const std::string& activation = "linear", bool use_bias = true,
+                             const std::string& name = "");
+std::unique_ptr<Layer> Activation(const std::string& activation, const std::string& name = "");
+std::unique_ptr<Layer> Dropout(float rate, const std::string& name = "");  // inverted dropout while training
+std::unique_ptr<Layer> Masking(float mask_value = 0.0f, const std::string& name = "");
+std::unique_ptr<Layer> Flatten(const std::string& name = "");
+std::unique_ptr<Layer> RepeatVector(std::int64_t n, const std::string& name = "");
+// Token ids arrive as floats (whole numbers in [0, input_dim)); mask_zero masks the steps whose id is 0.
+std::unique_ptr<Layer> Embedding(std::int64_t input_dim, std::int64_t output_dim, bool mask_zero = false,
+                                 const std::string& name = "");
+std::unique_ptr<Layer> GlobalAveragePooling1D(const std::string& name = "");
+std::unique_ptr<Layer> GlobalMaxPooling1D(const std::string& name = "");
+
+// Options of SimpleRNN, LSTM, PeepholeLSTM and GRU (recurrent_activation is unused by SimpleRNN).
+struct RecurrentOptions {
+  std::string activation = "tanh";  // tanh, sigmoid, hard_sigmoid, relu, linear
+  std::string recurrent_activation = "sigmoid";
+  bool use_bias = true;
+  bool return_sequences = false;
+  bool go_backwards = false;
+  bool zero_output_for_mask = false;
+  float dropout = 0.0f;             // on the inputs, one mask per sequence while training
+  float recurrent_dropout = 0.0f;   // on the state fed to the recurrent kernel
+  bool unit_forget_bias = true;     // LSTM: forget-gate bias starts at 1
+  bool reset_after = true;          // GRU
+  std::string name;
+};
+std::unique_ptr<Layer> SimpleRNN(std::int64_t units, const RecurrentOptions& options = {});
+std::unique_ptr<Layer> LSTM(std::int64_t units, const RecurrentOptions& options = {});
+std::unique_ptr<Layer> PeepholeLSTM(std::int64_t units, const RecurrentOptions& options = {});
+std::unique_ptr<Layer> GRU(std::int64_t units, const RecurrentOptions& options = {});
+
+// A recurrent layer run forwards and a go_backwards copy of it; merge_mode concat, sum, mul or ave.
+std::unique_ptr<Layer> Bidirectional(std::unique_ptr<Layer> layer, const std::string& merge_mode = "concat",
+                                     const std::string& name = "");
+// Applies `layer` to every time step of a (time, ...) input.
+std::unique_ptr<Layer> TimeDistributed(std::unique_ptr<Layer> layer, const std::string& name = "");
+
+}  // namespace rnnkit::layers

@@ -1,0 +1,70 @@
+// The element-wise math of one step for one batch row and one block of consecutive units, compiled once per
+// ISA (cells_generic/avx2/avx512.cpp) and dispatched once per call. The sequence driver gives each thread a
+// range of unit blocks, so a block's gates stay in L1 from the product h·U to the new state.
+#pragma once
+#include <cstdint>
+
+#include "rnnkit/activations.hpp"
+#include "rnnkit/runtime.hpp"
+
+namespace rnnkit::cells {
+
+// Units per block: at least the widest packed panel (32 columns on AVX-512), so that a block's slice of the
+// interleaved h·U product is whole panels.
+constexpr std::int64_t kMaxBlock = 32;
+
+// Unit j of the block, gate g: h·U pre-activation rec[g*rec_stride + j]; input projection (x·W + input bias)
+// xp[g*H + j]; post-activation gate gates[g*H + j]. Every other pointer is offset to the block's first unit.
+struct ForwardBlock {
+  std::int64_t n, H;
+  Activation act, ract;
+  const float* rec;
+  std::int64_t rec_stride;
+  const float* xp;
+  const float* recurrent_bias;  // GRU reset_after: b' (3 gates, stride H) or null
+  const float* peephole;        // LSTM: i, f, o rows (stride H) or null
+  const float* h;               // h_{t-1}
+  const float* h_eff;           // h_{t-1} times recurrent dropout
+  const float* c;               // LSTM c_{t-1}
+  float* gates;
+  float* aux;                   // LSTM act(c_t); GRU reset_after h·U_h + b'_h; GRU !reset_after r ⊙ h_eff
+  float* c_new;
+  float* h_new;
+};
+
+// Gradients w.r.t. pre-activations go to dgx (seen by x·W) and dgr (seen by h·U; GRU reset_after only),
+// both laid out like gates.
+struct BackwardBlock {
+  std::int64_t n, H;
+  Activation act, ract;
+  const float* gates;
+  const float* aux;
+  const float* c_prev;
+  const float* h_prev;
+  const float* h_eff;
+  const float* peephole;
+  const float* dh;    // dL/dh_t
+  const float* dc;    // LSTM dL/dc_t from step t+1
+  const float* d_rh;  // GRU !reset_after: dL/d(r ⊙ h_eff)
+  float* dgx;
+  float* dgr;
+  float* direct;      // GRU: part of dL/dh_{t-1} not through U
+  float* dc_prev;     // LSTM dL/dc_{t-1}
+};
+
+using ForwardFn = void (*)(const ForwardBlock&);
+using BackwardFn = void (*)(const BackwardBlock&);
+
+// GRU reset_after=False needs r before its second product: *_zr / *_zh run before it, *_h / *_r after.
+struct BlockKernels {
+  ForwardFn simple_rnn_forward, lstm_forward, gru_forward, gru_forward_zr, gru_forward_h;
+  BackwardFn simple_rnn_backward, lstm_backward, gru_backward, gru_backward_zh, gru_backward_r;
+};
+
+const BlockKernels& block_kernels(Isa isa);
+
+}  // namespace rnnkit::cells
+
+namespace rnnkit::generic { const cells::BlockKernels& cell_block_kernels(); }
+namespace rnnkit::avx2 { const cells::BlockKernels& cell_block_kernels(); }
+namespace rnnkit::avx512 { const cells::BlockKernels& cell_block_kernels(); }

@@ -1,0 +1,77 @@
+// GRU block math (gates [z r h~]), h_t = z⊙h_{t-1} + (1−z)⊙h~; forward next to backward.
+//   reset_after:  h~ = act(x·W_h + b_h + r⊙(h_eff·U_h + b'_h))   (one product h·U per step)
+//   !reset_after: h~ = act(x·W_h + (r⊙h_eff)·U_h + b_h)           (a second product once r is known:
+//                 *_zr before it, *_h after it; backward *_zh before d(r⊙h_eff) = dpre_h·U_h^T, *_r after)
+// Included by cells_<isa>.cpp inside its ISA namespace (after activate/activate_grad).
+
+void gru_forward(const ForwardBlock& f) {
+  const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
+  const float *xp = f.xp, *rec = f.rec, *rb = f.recurrent_bias;
+  float* g = f.gates;
+  float pre[2][kMaxBlock] = {};
+  for (std::int64_t j = 0; j < n; ++j) {
+    pre[0][j] = xp[j] + rec[j] + (rb ? rb[j] : 0.0f);
+    pre[1][j] = xp[H + j] + rec[rs + j] + (rb ? rb[H + j] : 0.0f);
+    f.aux[j] = rec[2 * rs + j] + (rb ? rb[2 * H + j] : 0.0f);
+  }
+  activate(f.ract, pre[0], g, n);
+  activate(f.ract, pre[1], g + H, n);
+  for (std::int64_t j = 0; j < n; ++j) pre[0][j] = xp[2 * H + j] + g[H + j] * f.aux[j];
+  activate(f.act, pre[0], g + 2 * H, n);
+  for (std::int64_t j = 0; j < n; ++j) f.h_new[j] = g[j] * f.h[j] + (1.0f - g[j]) * g[2 * H + j];
+}
+
+void gru_forward_zr(const ForwardBlock& f) {
+  const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
+  float* g = f.gates;
+  float pre[2][kMaxBlock] = {};
+  for (std::int64_t j = 0; j < n; ++j) pre[0][j] = f.xp[j] + f.rec[j], pre[1][j] = f.xp[H + j] + f.rec[rs + j];
+  activate(f.ract, pre[0], g, n);
+  activate(f.ract, pre[1], g + H, n);
+  for (std::int64_t j = 0; j < n; ++j) f.aux[j] = g[H + j] * f.h_eff[j];
+}
+
+// rec: (r ⊙ h_eff)·U_h for this block.
+void gru_forward_h(const ForwardBlock& f) {
+  const std::int64_t n = f.n, H = f.H;
+  float* g = f.gates;
+  float pre[kMaxBlock] = {};  // zeroed: only n entries are written, GCC cannot tell
+  for (std::int64_t j = 0; j < n; ++j) pre[j] = f.xp[2 * H + j] + f.rec[j];
+  activate(f.act, pre, g + 2 * H, n);
+  for (std::int64_t j = 0; j < n; ++j) f.h_new[j] = g[j] * f.h[j] + (1.0f - g[j]) * g[2 * H + j];
+}
+
+// dz and dpre_h (the candidate first: its gradient feeds dr), and the direct path dh ⊙ z.
+void gru_backward_zh(const BackwardBlock& b) {
+  const std::int64_t n = b.n, H = b.H;
+  const float* g = b.gates;
+  float* dg = b.dgx;
+  for (std::int64_t j = 0; j < n; ++j) {
+    dg[j] = b.dh[j] * (b.h_prev[j] - g[2 * H + j]);
+    dg[2 * H + j] = b.dh[j] * (1.0f - g[j]);
+    b.direct[j] = b.dh[j] * g[j];
+  }
+  activate_grad(b.ract, g, dg, dg, n);
+  activate_grad(b.act, g + 2 * H, dg + 2 * H, dg + 2 * H, n);
+}
+
+// dr from d(r ⊙ h_eff).
+void gru_backward_r(const BackwardBlock& b) {
+  const std::int64_t n = b.n, H = b.H;
+  for (std::int64_t j = 0; j < n; ++j) b.dgx[H + j] = b.d_rh[j] * b.h_eff[j];
+  activate_grad(b.ract, b.gates + H, b.dgx + H, b.dgx + H, n);
+}
+
+// reset_after: everything is element-wise; dgr differs from dgx only in the candidate gate (scaled by r).
+void gru_backward(const BackwardBlock& b) {
+  const std::int64_t n = b.n, H = b.H;
+  const float* g = b.gates;
+  float *dg = b.dgx, *dgr = b.dgr;
+  gru_backward_zh(b);
+  for (std::int64_t j = 0; j < n; ++j) {
+    dg[H + j] = dg[2 * H + j] * b.aux[j];
+    dgr[2 * H + j] = dg[2 * H + j] * g[H + j];
+  }
+  activate_grad(b.ract, g + H, dg + H, dg + H, n);
+  for (std::int64_t j = 0; j < n; ++j) dgr[j] = dg[j], dgr[H + j] = dg[H + j];
+}

@@ -1,0 +1,88 @@
+// activation_forward and exp_array with explicit SIMD vectors: the same Cephes polynomials as the scalar
+// forms in simd_math.hpp, written branch-free (GCC turns the scalar forms' selects into branches and leaves
+// them scalar, ~20x slower). Included inside an ISA namespace after that file defines
+//   struct Simd { Vec, Mask, width, load, store, set1, add, sub, mul, div, fma(a,b,c)=a*b+c, floor,
+//                 pow2i (2^n for integral n), lt (a < b), select (m ? a : b), abs };
+// Needs <cstdint>, <cstring> and simd_math.hpp included first.
+namespace simd_math_vec_detail {
+
+using Vec = Simd::Vec;
+
+// Clamping with compares (not min/max) keeps NaN as NaN, like the scalar form.
+inline Vec clamp(Vec x, float lo, float hi) {
+  x = Simd::select(Simd::lt(x, Simd::set1(lo)), Simd::set1(lo), x);
+  return Simd::select(Simd::lt(Simd::set1(hi), x), Simd::set1(hi), x);
+}
+
+inline Vec exp_v(Vec x) {
+  x = clamp(x, -88.0f, 88.0f);
+  const Vec n = Simd::floor(Simd::fma(x, Simd::set1(1.44269504088896341f), Simd::set1(0.5f)));
+  Vec r = Simd::fma(n, Simd::set1(-0.693359375f), x);
+  r = Simd::fma(n, Simd::set1(2.12194440e-4f), r);
+  Vec p = Simd::set1(1.9875691500e-4f);
+  p = Simd::fma(p, r, Simd::set1(1.3981999507e-3f));
+  p = Simd::fma(p, r, Simd::set1(8.3334519073e-3f));
+  p = Simd::fma(p, r, Simd::set1(4.1665795894e-2f));
+  p = Simd::fma(p, r, Simd::set1(1.6666665459e-1f));
+  p = Simd::fma(p, r, Simd::set1(5.0000001201e-1f));
+  p = Simd::add(Simd::fma(Simd::mul(p, r), r, r), Simd::set1(1.0f));
+  return Simd::mul(p, Simd::pow2i(n));
+}
+
+inline Vec tanh_v(Vec x) {
+  const Vec ax = Simd::abs(x), x2 = Simd::mul(x, x);
+  Vec p = Simd::set1(-5.70498872745e-3f);
+  p = Simd::fma(p, x2, Simd::set1(2.06390887954e-2f));
+  p = Simd::fma(p, x2, Simd::set1(-5.37397155531e-2f));
+  p = Simd::fma(p, x2, Simd::set1(1.33314422036e-1f));
+  p = Simd::fma(p, x2, Simd::set1(-3.33332819422e-1f));
+  const Vec small = Simd::fma(Simd::mul(x, x2), p, x);
+  const Vec one = Simd::set1(1.0f);
+  const Vec e = exp_v(Simd::add(ax, ax));
+  const Vec large_abs = Simd::sub(one, Simd::div(Simd::set1(2.0f), Simd::add(e, one)));
+  const Vec large = Simd::select(Simd::lt(x, Simd::set1(0.0f)), Simd::sub(Simd::set1(0.0f), large_abs), large_abs);
+  return Simd::select(Simd::lt(ax, Simd::set1(0.625f)), small, large);
+}
+
+inline Vec sigmoid_v(Vec x) {
+  const Vec one = Simd::set1(1.0f);
+  return Simd::div(one, Simd::add(one, exp_v(Simd::sub(Simd::set1(0.0f), x))));
+}
+
+inline Vec hard_sigmoid_v(Vec x) {
+  return clamp(Simd::mul(Simd::add(x, Simd::set1(3.0f)), Simd::set1(1.0f / 6.0f)), 0.0f, 1.0f);
+}
+
+inline Vec relu_v(Vec x) {
+  const Vec zero = Simd::set1(0.0f);
+  return Simd::select(Simd::lt(zero, x), x, zero);  // NaN -> 0, as the scalar form
+}
+
+// y[i] = f(x[i]); the tail goes through a zero-padded vector so every element sees the same arithmetic.
+template <typename F>
+void map(F f, const float* x, float* y, std::int64_t n) {
+  constexpr int W = Simd::width;
+  std::int64_t i = 0;
+  for (; i + W <= n; i += W) Simd::store(y + i, f(Simd::load(x + i)));
+  if (i < n) {
+    alignas(64) float tail[W] = {};
+    std::memcpy(tail, x + i, sizeof(float) * (n - i));
+    Simd::store(tail, f(Simd::load(tail)));
+    std::memcpy(y + i, tail, sizeof(float) * (n - i));
+  }
+}
+
+}  // namespace simd_math_vec_detail
+
+void activation_forward(Activation a, const float* x, float* y, std::int64_t n) {
+  using namespace simd_math_vec_detail;
+  switch (a) {
+    case Activation::tanh: return map(tanh_v, x, y, n);
+    case Activation::sigmoid: return map(sigmoid_v, x, y, n);
+    case Activation::hard_sigmoid: return map(hard_sigmoid_v, x, y, n);
+    case Activation::relu: return map(relu_v, x, y, n);
+    case Activation::linear: if (x != y) std::memmove(y, x, sizeof(float) * n); return;
+  }
+}
+
+void exp_array(const float* x, float* y, std::int64_t n) { simd_math_vec_detail::map(simd_math_vec_detail::exp_v, x, y, n); }

@@ -1,0 +1,236 @@
+// Dense, Activation, Dropout and Masking: forward next to backward, with their factories and from_config.
+#include <algorithm>
+#include <stdexcept>
+
+#include "model/support.hpp"
+#include "rnnkit/layer_activations.hpp"
+#include "rnnkit/layer_ops.hpp"
+#include "rnnkit/layers.hpp"
+
+namespace rnnkit {
+namespace model_detail {
+namespace {
+
+std::string checked_activation(const std::string& name, const std::string& where) {
+  if (!is_layer_activation(name))
+    fail(where, "activation \"" + name + "\" is not supported by the C++ model API");
+  return name;
+}
+
+// The activation over the last axis (softmax's axis), with rows = everything before it.
+void activate(const std::string& activation, Tensor& t) {
+  const std::int64_t cols = t.shape.empty() ? 1 : t.shape.back();
+  if (activation == "linear" || t.values.empty()) return;
+  layer_activation_forward(activation, t.values.data(), t.values.data(), t.size() / cols, cols);
+}
+
+void activate_backward(const std::string& activation, const Tensor& y, Tensor& d) {
+  const std::int64_t cols = y.shape.empty() ? 1 : y.shape.back();
+  if (activation == "linear" || d.values.empty()) return;
+  layer_activation_backward(activation, y.values.data(), d.values.data(), d.values.data(), y.size() / cols, cols);
+}
+
+class Dense final : public Layer {
+ public:
+  Dense(std::string name, std::int64_t units, std::string activation, bool use_bias)
+      : Layer(std::move(name)), units_(units), activation_(checked_activation(activation, this->name())),
+        use_bias_(use_bias) {
+    if (units <= 0) fail_layer(*this, "units must be positive, received " + std::to_string(units));
+  }
+  const char* class_name() const override { return "Dense"; }
+
+  Shape build(const Shape& input, std::mt19937_64* rng) override {
+    if (input.empty() || input.back() <= 0)
+      fail_layer(*this, "needs an input with a known last dimension, received " + shape_text(input));
+    in_ = input.back();
+    ensure_weight(weights_, 0, *this, "kernel", {in_, units_}, Init::glorot_uniform, rng);
+    if (use_bias_) ensure_weight(weights_, 1, *this, "bias", {units_}, Init::zeros, rng);
+    Shape output = input;
+    output.back() = units_;
+    return output;
+  }
+
+  struct Cache final : LayerCache {
+    Tensor x, y;
+  };
+
+  Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
+    Shape shape = x.shape;
+    shape.back() = units_;
+    Tensor y(shape);
+    dense_forward(x.values.data(), weights_[0].value.values.data(),
+                  use_bias_ ? weights_[1].value.values.data() : nullptr, x.size() / in_, in_, units_,
+                  y.values.data());
+    activate(activation_, y);
+    if (training) {
+      auto cache = std::make_unique<Cache>();
+      cache->x = x;
+      cache->y = y;
+      training->cache = std::move(cache);
+    }
+    return y;
+  }
+
+  LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
+    const auto& cache = static_cast<const Cache&>(base);
+    Tensor d_pre = d_y;
+    activate_backward(activation_, cache.y, d_pre);
+    LayerGradients g{Tensor(cache.x.shape), {Tensor(weights_[0].value.shape)}};
+    if (use_bias_) g.d_weights.emplace_back(weights_[1].value.shape);
+    dense_backward(cache.x.values.data(), weights_[0].value.values.data(), d_pre.values.data(),
+                   cache.x.size() / in_, in_, units_, g.d_x.values.data(), g.d_weights[0].values.data(),
+                   use_bias_ ? g.d_weights[1].values.data() : nullptr);
+    return g;
+  }
+
+ protected:
+  void collect_weights(std::vector<Weight*>& out) override {
+    for (Weight& w : weights_) out.push_back(&w);
+  }
+
+ private:
+  std::int64_t units_, in_ = 0;
+  std::string activation_;
+  bool use_bias_;
+  std::vector<Weight> weights_;
+};
+
+class ActivationLayer final : public Layer {
+ public:
+  ActivationLayer(std::string name, std::string activation)
+      : Layer(std::move(name)), activation_(checked_activation(activation, this->name())) {}
+  const char* class_name() const override { return "Activation"; }
+  Shape build(const Shape& input, std::mt19937_64*) override { return input; }
+
+  Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
+    Tensor y = x;
+    activate(activation_, y);
+    if (training) training->cache = std::make_unique<TensorCache>(y);
+    return y;
+  }
+  LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const override {
+    LayerGradients g{d_y, {}};
+    activate_backward(activation_, static_cast<const TensorCache&>(cache).tensor, g.d_x);
+    return g;
+  }
+
+ protected:
+  void collect_weights(std::vector<Weight*>&) override {}
+
+ private:
+  std::string activation_;
+};
+
+// Inverted dropout: kept entries scaled by 1 / (1 - rate); the identity at inference.
+class DropoutLayer final : public Layer {
+ public:
+  DropoutLayer(std::string name, float rate) : Layer(std::move(name)), rate_(rate) {
+    if (!(rate >= 0.0f && rate < 1.0f)) fail_layer(*this, "rate must be in [0, 1), received " + std::to_string(rate));
+  }
+  const char* class_name() const override { return "Dropout"; }
+  Shape build(const Shape& input, std::mt19937_64*) override { return input; }
+
+  Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
+    if (!training) return x;
+    Tensor keep(x.shape);
+    std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+    const float scale = 1.0f / (1.0f - rate_);
+    for (float& k : keep.values) k = uniform(training->rng) >= rate_ ? scale : 0.0f;
+    Tensor y = x;
+    for (std::size_t i = 0; i < y.values.size(); ++i) y.values[i] *= keep.values[i];
+    training->cache = std::make_unique<TensorCache>(std::move(keep));
+    return y;
+  }
+  LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const override {
+    LayerGradients g{d_y, {}};
+    const Tensor& keep = static_cast<const TensorCache&>(cache).tensor;
+    for (std::size_t i = 0; i < g.d_x.values.size(); ++i) g.d_x.values[i] *= keep.values[i];
+    return g;
+  }
+
+ protected:
+  void collect_weights(std::vector<Weight*>&) override {}
+
+ private:
+  float rate_;
+};
+
+// Steps whose features all equal mask_value are masked (and zeroed); the mask reaches the layers after it.
+class MaskingLayer final : public Layer {
+ public:
+  MaskingLayer(std::string name, float mask_value) : Layer(std::move(name)), mask_value_(mask_value) {}
+  const char* class_name() const override { return "Masking"; }
+  Shape build(const Shape& input, std::mt19937_64*) override {
+    if (input.size() != 2) fail_layer(*this, "needs a (time, features) input, received " + shape_text(input));
+    return input;
+  }
+
+  Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
+    const std::int64_t width = x.shape.back();
+    const std::int64_t rows = width > 0 ? x.size() / width : 0;
+    Tensor y = x;
+    Tensor keep({rows});
+    mask.assign(static_cast<std::size_t>(rows), 0);  // rows are the (batch, time) steps
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float* row = y.values.data() + r * width;
+      const bool kept = std::any_of(row, row + width, [&](float v) { return v != mask_value_; });
+      keep.values[static_cast<std::size_t>(r)] = kept ? 1.0f : 0.0f;
+      mask[static_cast<std::size_t>(r)] = kept;
+      if (!kept) std::fill(row, row + width, 0.0f);
+    }
+    if (training) training->cache = std::make_unique<TensorCache>(std::move(keep));
+    return y;
+  }
+  LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const override {
+    LayerGradients g{d_y, {}};
+    const Tensor& keep = static_cast<const TensorCache&>(cache).tensor;
+    const std::int64_t width = d_y.shape.back();
+    for (std::int64_t r = 0; r < keep.size(); ++r)
+      if (keep.values[static_cast<std::size_t>(r)] == 0.0f)
+        std::fill_n(g.d_x.values.data() + r * width, width, 0.0f);
+    return g;
+  }
+
+ protected:
+  void collect_weights(std::vector<Weight*>&) override {}
+
+ private:
+  float mask_value_;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> dense_from_config(const ConfigReader& c) {
+  return std::make_unique<Dense>(c.name(), c.positive_integer("units"),
+                                 checked_activation(c.text("activation", "linear"), c.where()),
+                                 c.flag("use_bias", true));
+}
+std::unique_ptr<Layer> activation_from_config(const ConfigReader& c) {
+  return std::make_unique<ActivationLayer>(c.name(), checked_activation(c.text("activation", "linear"), c.where()));
+}
+std::unique_ptr<Layer> dropout_from_config(const ConfigReader& c) {
+  return std::make_unique<DropoutLayer>(c.name(), static_cast<float>(c.number("rate", 0.0)));
+}
+std::unique_ptr<Layer> masking_from_config(const ConfigReader& c) {
+  return std::make_unique<MaskingLayer>(c.name(), static_cast<float>(c.number("mask_value", 0.0)));
+}
+
+}  // namespace model_detail
+
+namespace layers {
+std::unique_ptr<Layer> Dense(std::int64_t units, const std::string& activation, bool use_bias,
+                             const std::string& name) {
+  return std::make_unique<model_detail::Dense>(name.empty() ? "dense" : name, units, activation, use_bias);
+}
+std::unique_ptr<Layer> Activation(const std::string& activation, const std::string& name) {
+  return std::make_unique<model_detail::ActivationLayer>(name.empty() ? "activation" : name, activation);
+}
+std::unique_ptr<Layer> Dropout(float rate, const std::string& name) {
+  return std::make_unique<model_detail::DropoutLayer>(name.empty() ? "dropout" : name, rate);
+}
+std::unique_ptr<Layer> Masking(float mask_value, const std::string& name) {
+  return std::make_unique<model_detail::MaskingLayer>(name.empty() ? "masking" : name, mask_value);
+}
+}  // namespace layers
+
+}  // namespace rnnkit

@@ -1,0 +1,224 @@
+// SimpleRNN, LSTM, PeepholeLSTM and GRU over the core's whole-sequence kernels (rnn_forward / rnn_backward).
+#include <algorithm>
+
+#include "model/support.hpp"
+#include "rnnkit/activations.hpp"
+#include "rnnkit/checked.hpp"
+#include "rnnkit/layers.hpp"
+#include "rnnkit/rnn.hpp"
+
+namespace rnnkit {
+namespace model_detail {
+namespace {
+
+struct RecurrentSpec {
+  CellKind cell = CellKind::lstm;
+  bool peephole = false;
+  std::int64_t units = 0;
+  layers::RecurrentOptions options;
+};
+
+const char* class_of(const RecurrentSpec& s) {
+  if (s.cell == CellKind::simple_rnn) return "SimpleRNN";
+  if (s.cell == CellKind::gru) return "GRU";
+  return s.peephole ? "PeepholeLSTM" : "LSTM";
+}
+
+const char* default_name(const RecurrentSpec& s) {
+  if (s.cell == CellKind::simple_rnn) return "simple_rnn";
+  if (s.cell == CellKind::gru) return "gru";
+  return s.peephole ? "peephole_lstm" : "lstm";
+}
+
+Activation cell_activation(const std::string& name, const Layer& layer) {
+  try {
+    return parse_activation(name, "rnnkit recurrent layer");
+  } catch (const std::invalid_argument&) {
+    fail_layer(layer, ": activation \"" + name + "\" is not supported inside a recurrent cell "
+                "(tanh, sigmoid, hard_sigmoid, relu, linear)");
+  }
+}
+
+std::vector<float> keep_mask(std::mt19937_64& rng, std::int64_t n, float rate) {
+  std::vector<float> keep(static_cast<std::size_t>(n));
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  for (float& k : keep) k = uniform(rng) >= rate ? 1.0f / (1.0f - rate) : 0.0f;
+  return keep;
+}
+
+class RecurrentLayer final : public RecurrentLayerBase {
+ public:
+  RecurrentLayer(std::string name, RecurrentSpec spec) : RecurrentLayerBase(std::move(name)), spec_(std::move(spec)) {
+    const auto& o = spec_.options;
+    if (spec_.units <= 0) fail_layer(*this, "units must be positive, received " + std::to_string(spec_.units));
+    if (!(o.dropout >= 0.0f && o.dropout < 1.0f) || !(o.recurrent_dropout >= 0.0f && o.recurrent_dropout < 1.0f))
+      fail_layer(*this, "dropout and recurrent_dropout must be in [0, 1)");
+    config_.cell = spec_.cell;
+    config_.units = spec_.units;
+    config_.activation = cell_activation(o.activation, *this);
+    config_.recurrent_activation = cell_activation(o.recurrent_activation, *this);
+    config_.reset_after = o.reset_after;
+    config_.go_backwards = o.go_backwards;
+  }
+  const char* class_name() const override { return class_of(spec_); }
+  bool return_sequences() const override { return spec_.options.return_sequences; }
+
+  std::unique_ptr<RecurrentLayerBase> reversed_copy(const std::string& name) const override {
+    RecurrentSpec spec = spec_;
+    spec.options.go_backwards = !spec.options.go_backwards;
+    return std::make_unique<RecurrentLayer>(name, spec);
+  }
+
+  Shape build(const Shape& input, std::mt19937_64* rng) override {
+    if (input.size() != 2 || input[1] <= 0)
+      fail_layer(*this, "needs a (time, features) input with known features, received " + shape_text(input));
+    config_.input = input[1];
+    const std::int64_t width = checked_mul(gate_count(spec_.cell), spec_.units, "recurrent layer gates");
+    ensure_weight(weights_, 0, *this, "kernel", {config_.input, width}, Init::glorot_uniform, rng);
+    ensure_weight(weights_, 1, *this, "recurrent_kernel", {spec_.units, width}, Init::orthogonal, rng);
+    std::size_t next = 2;
+    if (spec_.options.use_bias) {
+      const bool split = spec_.cell == CellKind::gru && spec_.options.reset_after;
+      const bool fresh = weights_.size() == next;
+      ensure_weight(weights_, next++, *this, "bias", split ? Shape{2, width} : Shape{width}, Init::zeros, rng);
+      if (fresh && rng && spec_.cell == CellKind::lstm && spec_.options.unit_forget_bias)
+        std::fill_n(weights_[2].value.values.begin() + spec_.units, spec_.units, 1.0f);  // gates [i f c o]
+    }
+    if (spec_.peephole)
+      ensure_weight(weights_, next, *this, "peephole_weights", {3, spec_.units}, Init::glorot_uniform, rng);
+    return return_sequences() ? Shape{input[0], spec_.units} : Shape{spec_.units};
+  }
+
+  struct Cache final : LayerCache {
+    RnnCachePtr rnn;
+    StepMask output_mask;  // zero_output_for_mask: the (batch, time) steps whose outputs were zeroed
+    Shape x_shape;
+  };
+
+  Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
+    RnnConfig config = config_;
+    config.batch = x.shape[0];
+    config.time = x.shape[1];
+    const auto& o = spec_.options;
+    Tensor sequence({config.batch, config.time, config.units});
+    Tensor last({config.batch, config.units});
+    std::vector<float> h_last(last.values.size()), c_last(last.values.size());
+    std::vector<float> input_dropout, recurrent_dropout;
+    if (training && o.dropout > 0.0f)
+      input_dropout = keep_mask(training->rng, checked_mul(config.batch, config.input, name().c_str()), o.dropout);
+    if (training && o.recurrent_dropout > 0.0f)
+      recurrent_dropout = keep_mask(training->rng, checked_mul(config.batch, config.units, name().c_str()),
+                                    o.recurrent_dropout);
+    RnnInputs in;
+    in.x = x.values.data();
+    in.kernel = weights_[0].value.values.data();
+    in.recurrent_kernel = weights_[1].value.values.data();
+    in.bias = o.use_bias ? weights_[2].value.values.data() : nullptr;
+    in.peephole = spec_.peephole ? weights_.back().value.values.data() : nullptr;
+    in.mask = mask.empty() ? nullptr : mask.data();
+    in.input_dropout = input_dropout.empty() ? nullptr : input_dropout.data();
+    in.recurrent_dropout = recurrent_dropout.empty() ? nullptr : recurrent_dropout.data();
+    RnnOutputs out{sequence.values.data(), last.values.data(), h_last.data(), c_last.data()};
+    RnnCachePtr rnn = rnn_forward(config, in, out, training != nullptr);
+
+    StepMask output_mask;
+    if (o.return_sequences && o.zero_output_for_mask && !mask.empty()) {
+      output_mask = mask;  // outputs are in processing order: reversed when going backwards
+      if (o.go_backwards)
+        for (std::int64_t b = 0; b < config.batch; ++b)
+          std::reverse(output_mask.begin() + b * config.time, output_mask.begin() + (b + 1) * config.time);
+      zero_masked(sequence, output_mask);
+    }
+    if (!o.return_sequences) mask.clear();
+    if (training) {
+      auto cache = std::make_unique<Cache>();
+      cache->rnn = std::move(rnn);
+      cache->output_mask = std::move(output_mask);
+      cache->x_shape = x.shape;
+      training->cache = std::move(cache);
+    }
+    return o.return_sequences ? std::move(sequence) : std::move(last);
+  }
+
+  LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
+    const auto& cache = static_cast<const Cache&>(base);
+    Tensor d_outputs = d_y;
+    if (!cache.output_mask.empty()) zero_masked(d_outputs, cache.output_mask);
+    RnnGradInputs in;
+    (spec_.options.return_sequences ? in.d_outputs : in.d_last_output) = d_outputs.values.data();
+    LayerGradients g{Tensor(cache.x_shape), {}};
+    for (const Weight& w : weights_) g.d_weights.emplace_back(w.value.shape);
+    RnnGradients out;
+    out.d_x = g.d_x.values.data();
+    out.d_kernel = g.d_weights[0].values.data();
+    out.d_recurrent_kernel = g.d_weights[1].values.data();
+    out.d_bias = spec_.options.use_bias ? g.d_weights[2].values.data() : nullptr;
+    out.d_peephole = spec_.peephole ? g.d_weights.back().values.data() : nullptr;
+    rnn_backward(*cache.rnn, in, out);
+    return g;
+  }
+
+ protected:
+  void collect_weights(std::vector<Weight*>& out) override {
+    for (Weight& w : weights_) out.push_back(&w);
+  }
+
+ private:
+  static void zero_masked(Tensor& sequence, const StepMask& mask) {
+    const std::int64_t width = sequence.shape.back();
+    for (std::size_t step = 0; step < mask.size(); ++step)
+      if (!mask[step]) std::fill_n(sequence.values.begin() + static_cast<std::int64_t>(step) * width, width, 0.0f);
+  }
+
+  RecurrentSpec spec_;
+  RnnConfig config_;
+  std::vector<Weight> weights_;
+};
+
+std::unique_ptr<Layer> make(CellKind cell, bool peephole, std::int64_t units, const layers::RecurrentOptions& o) {
+  RecurrentSpec spec{cell, peephole, units, o};
+  return std::make_unique<RecurrentLayer>(o.name.empty() ? default_name(spec) : o.name, spec);
+}
+
+}  // namespace
+
+std::unique_ptr<Layer> recurrent_from_config(const ConfigReader& c) {
+  const std::string& cls = c.class_name();
+  const CellKind cell = cls == "SimpleRNN" ? CellKind::simple_rnn : cls == "GRU" ? CellKind::gru : CellKind::lstm;
+  if (cell == CellKind::lstm && cls != "LSTM" && cls != "PeepholeLSTM")
+    fail(c.where(), "expected SimpleRNN, LSTM, PeepholeLSTM or GRU");
+  c.require_default("return_state", false);
+  c.require_default("stateful", false);
+  layers::RecurrentOptions o;
+  o.activation = c.text("activation", "tanh");
+  o.recurrent_activation = c.text("recurrent_activation", "sigmoid");
+  o.use_bias = c.flag("use_bias", true);
+  o.return_sequences = c.flag("return_sequences", false);
+  o.go_backwards = c.flag("go_backwards", false);
+  o.zero_output_for_mask = c.flag("zero_output_for_mask", false);
+  o.dropout = static_cast<float>(c.number("dropout", 0.0));
+  o.recurrent_dropout = static_cast<float>(c.number("recurrent_dropout", 0.0));
+  o.unit_forget_bias = c.flag("unit_forget_bias", true);
+  o.reset_after = c.flag("reset_after", true);
+  o.name = c.name();
+  return make(cell, cls == "PeepholeLSTM", c.positive_integer("units"), o);
+}
+
+}  // namespace model_detail
+
+namespace layers {
+std::unique_ptr<Layer> SimpleRNN(std::int64_t units, const RecurrentOptions& options) {
+  return model_detail::make(CellKind::simple_rnn, false, units, options);
+}
+std::unique_ptr<Layer> LSTM(std::int64_t units, const RecurrentOptions& options) {
+  return model_detail::make(CellKind::lstm, false, units, options);
+}
+std::unique_ptr<Layer> PeepholeLSTM(std::int64_t units, const RecurrentOptions& options) {
+  return model_detail::make(CellKind::lstm, true, units, options);
+}
+std::unique_ptr<Layer> GRU(std::int64_t units, const RecurrentOptions& options) {
+  return model_detail::make(CellKind::gru, false, units, options);
+}
+}  // namespace layers
+
+}  // namespace rnnkit

@@ -1,0 +1,195 @@
+// Tensor and Layer basics, Keras' default initializers and the config reader the from_config functions share.
+#include "model/support.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "rnnkit/checked.hpp"
+
+namespace rnnkit {
+
+Tensor::Tensor(Shape s) : shape(std::move(s)) {
+  values.assign(static_cast<std::size_t>(model_detail::element_count(shape)), 0.0f);
+}
+
+Tensor::Tensor(Shape s, std::vector<float> v) : shape(std::move(s)), values(std::move(v)) {
+  if (static_cast<std::size_t>(model_detail::element_count(shape)) != values.size())
+    throw std::invalid_argument("rnnkit::Tensor: shape " + model_detail::shape_text(shape) + " holds " +
+                                std::to_string(model_detail::element_count(shape)) + " values, received " +
+                                std::to_string(values.size()));
+}
+
+std::vector<Weight*> Layer::weights() {
+  std::vector<Weight*> out;
+  collect_weights(out);
+  return out;
+}
+
+std::vector<const Weight*> Layer::weights() const {
+  // collect_weights only takes addresses; nothing is modified through them here.
+  std::vector<Weight*> mutable_view;
+  const_cast<Layer*>(this)->collect_weights(mutable_view);
+  return {mutable_view.begin(), mutable_view.end()};
+}
+
+namespace model_detail {
+
+void fail(const std::string& where, const std::string& what) { throw std::invalid_argument(where + ": " + what); }
+
+std::string who(const Layer& layer) { return "layer " + layer.name() + " (" + layer.class_name() + ")"; }
+
+void fail_layer(const Layer& layer, const std::string& what) { throw std::invalid_argument(who(layer) + " " + what); }
+
+std::int64_t element_count(const Shape& shape) {
+  std::int64_t n = 1;
+  for (std::int64_t d : shape) {
+    if (d < 0) throw std::invalid_argument("rnnkit: tensor shape " + shape_text(shape) + " has a negative size");
+    n = checked_mul(n, d, "rnnkit tensor size");
+  }
+  return n;
+}
+
+std::string shape_text(const Shape& shape) {
+  std::string text = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + (shape[i] < 0 ? std::string("None") : std::to_string(shape[i]));
+  return text + (shape.size() == 1 ? ",)" : ")");
+}
+
+Shape with_batch(std::int64_t batch, const Shape& per_example) {
+  Shape shape{batch};
+  shape.insert(shape.end(), per_example.begin(), per_example.end());
+  return shape;
+}
+
+namespace {
+
+// Keras' orthogonal: QR of a normal matrix made unique by the signs of R's diagonal; Gram-Schmidt gives the same Q.
+void orthogonal(Tensor& t, std::mt19937_64& rng) {
+  const std::int64_t rows = t.shape[0], cols = element_count(t.shape) / std::max<std::int64_t>(rows, 1);
+  const std::int64_t tall = std::max(rows, cols), narrow = std::min(rows, cols);
+  std::normal_distribution<double> normal;
+  std::vector<double> q(static_cast<std::size_t>(checked_mul(tall, narrow, "orthogonal initializer")));
+  for (double& v : q) v = normal(rng);
+  for (std::int64_t j = 0; j < narrow; ++j) {  // columns of the (tall, narrow) matrix, stored column-major
+    double* col = q.data() + j * tall;
+    for (std::int64_t k = 0; k < j; ++k) {
+      const double* prev = q.data() + k * tall;
+      double dot = 0;
+      for (std::int64_t i = 0; i < tall; ++i) dot += prev[i] * col[i];
+      for (std::int64_t i = 0; i < tall; ++i) col[i] -= dot * prev[i];
+    }
+    double norm = 0;
+    for (std::int64_t i = 0; i < tall; ++i) norm += col[i] * col[i];
+    norm = std::sqrt(norm);
+    for (std::int64_t i = 0; i < tall; ++i) col[i] = norm > 0 ? col[i] / norm : 0.0;
+  }
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t c = 0; c < cols; ++c)
+      t.values[static_cast<std::size_t>(r * cols + c)] =
+          static_cast<float>(rows >= cols ? q[static_cast<std::size_t>(c * tall + r)]
+                                          : q[static_cast<std::size_t>(r * tall + c)]);
+}
+
+}  // namespace
+
+Tensor initial_value(Shape shape, Init init, std::mt19937_64* rng) {
+  Tensor t(std::move(shape));
+  if (rng == nullptr || init == Init::zeros) return t;
+  if (init == Init::orthogonal && t.shape.size() >= 2) {
+    orthogonal(t, *rng);
+    return t;
+  }
+  double limit = 0.05;  // Keras' Embedding default: uniform(-0.05, 0.05)
+  if (init != Init::embedding_uniform) {
+    const double fan_in = t.shape.size() >= 2 ? static_cast<double>(t.shape[0]) : static_cast<double>(t.size());
+    const double fan_out = t.shape.size() >= 2 ? static_cast<double>(t.shape[1]) : static_cast<double>(t.size());
+    limit = std::sqrt(6.0 / std::max(1.0, fan_in + fan_out));
+  }
+  std::uniform_real_distribution<float> uniform(static_cast<float>(-limit), static_cast<float>(limit));
+  for (float& v : t.values) v = uniform(*rng);
+  return t;
+}
+
+void ensure_weight(std::vector<Weight>& weights, std::size_t index, const Layer& layer, const char* name,
+                   const Shape& shape, Init init, std::mt19937_64* rng) {
+  if (index < weights.size()) {
+    if (weights[index].value.shape != shape)
+      fail_layer(layer, std::string("has a weight ") + name + " of shape " + shape_text(weights[index].value.shape) +
+                      " but this input needs " + shape_text(shape));
+    return;
+  }
+  weights.push_back(Weight{name, initial_value(shape, init, rng)});
+}
+
+ConfigReader::ConfigReader(const Json& entry, const std::string& source) : source_(source) {
+  const Json* class_json = entry.find("class_name");
+  config_ = entry.find("config");
+  if (class_json == nullptr || class_json->kind != Json::Kind::string || config_ == nullptr ||
+      config_->kind != Json::Kind::object)
+    fail(source, "model_config layer entries need \"class_name\" and a \"config\" object");
+  class_name_ = class_json->string;
+  const Json* name = config_->find("name");
+  name_ = name && name->kind == Json::Kind::string ? name->string : class_name_;
+  where_ = source + ": layer " + name_ + " (" + class_name_ + ")";
+}
+
+std::int64_t ConfigReader::positive_integer(const char* key) const {
+  const Json* v = get(key);
+  if (v == nullptr || !v->is_integer || v->integer <= 0)
+    throw std::invalid_argument(where_ + " needs a positive integer " + key);
+  return v->integer;
+}
+
+std::int64_t ConfigReader::integer(const char* key, std::int64_t fallback) const {
+  const Json* v = get(key);
+  if (v == nullptr || v->kind == Json::Kind::null) return fallback;
+  if (!v->is_integer) throw std::invalid_argument(where_ + ": " + key + " must be an integer");
+  return v->integer;
+}
+
+double ConfigReader::number(const char* key, double fallback) const {
+  const Json* v = get(key);
+  if (v == nullptr || v->kind == Json::Kind::null) return fallback;
+  if (v->kind != Json::Kind::number) throw std::invalid_argument(where_ + ": " + key + " must be a number");
+  return v->number;
+}
+
+bool ConfigReader::flag(const char* key, bool fallback) const {
+  const Json* v = get(key);
+  if (v == nullptr || v->kind == Json::Kind::null) return fallback;
+  if (v->kind != Json::Kind::boolean) throw std::invalid_argument(where_ + ": " + key + " must be true or false");
+  return v->boolean;
+}
+
+std::string ConfigReader::text(const char* key, const std::string& fallback) const {
+  const Json* v = get(key);
+  if (v == nullptr || v->kind == Json::Kind::null) return fallback;
+  if (v->kind != Json::Kind::string) throw std::invalid_argument(where_ + ": " + key + " must be a string");
+  return v->string;
+}
+
+const Json& ConfigReader::object(const char* key) const {
+  const Json* v = get(key);
+  if (v == nullptr || v->kind != Json::Kind::object) throw std::invalid_argument(where_ + " has no \"" + key + "\"");
+  return *v;
+}
+
+void ConfigReader::require_default(const char* key, bool expected) const {
+  if (flag(key, expected) != expected)
+    throw std::invalid_argument(where_ + ": " + key + "=" + (expected ? "false" : "true") +
+                                " is not supported by the C++ model API");
+}
+
+Shape MergeLayer::build(const Shape&, std::mt19937_64*) {
+  fail_layer(*this, "takes a list of inputs; use it in a functional model");
+}
+Tensor MergeLayer::forward(const Tensor&, StepMask&, TrainingStep*) const {
+  fail_layer(*this, "takes a list of inputs; use it in a functional model");
+}
+LayerGradients MergeLayer::backward(const LayerCache&, const Tensor&) const {
+  fail_layer(*this, "takes a list of inputs; use it in a functional model");
+}
+
+}  // namespace model_detail
+}  // namespace rnnkit

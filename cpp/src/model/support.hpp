@@ -1,0 +1,110 @@
+// Helpers shared by the layer implementations in cpp/src/model/: tensor allocation, error messages, reading a
+// layer's Keras config, the weight initializers, and the per-class factories load_model dispatches to.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "rnnkit/model.hpp"
+#include "rnnkit/model_file.hpp"
+
+namespace rnnkit::model_detail {
+
+[[noreturn]] void fail(const std::string& where, const std::string& what);  // std::invalid_argument "where: what"
+std::string who(const Layer& layer);  // "layer <name> (<class>)"
+[[noreturn]] void fail_layer(const Layer& layer, const std::string& what);  // "layer <name> (<class>) <what>"
+
+std::int64_t element_count(const Shape& shape);  // checked product
+std::string shape_text(const Shape& shape);       // "(batch, 5, 3)" style; -1 prints as None
+
+// A caller's shape for the batch axis plus a per-example shape.
+Shape with_batch(std::int64_t batch, const Shape& per_example);
+
+// Keras' default initializers, drawn from `rng`, or zeros when rng is null.
+enum class Init { zeros, glorot_uniform, orthogonal, embedding_uniform };
+Tensor initial_value(Shape shape, Init init, std::mt19937_64* rng);
+
+// Creates the weight on the first build; later builds check that its shape still fits.
+void ensure_weight(std::vector<Weight>& weights, std::size_t index, const Layer& layer, const char* name,
+                   const Shape& shape, Init init, std::mt19937_64* rng);
+
+// Reads the "config" object of one Keras layer entry; messages name the file and the layer.
+class ConfigReader {
+ public:
+  ConfigReader(const Json& layer_entry, const std::string& source);
+  const std::string& class_name() const { return class_name_; }
+  const std::string& name() const { return name_; }
+  const std::string& where() const { return where_; }  // "<file>: layer <name> (<class>)"
+  const std::string& source() const { return source_; }
+
+  const Json* get(const char* key) const { return config_->find(key); }
+  std::int64_t positive_integer(const char* key) const;
+  std::int64_t integer(const char* key, std::int64_t fallback) const;
+  double number(const char* key, double fallback) const;
+  bool flag(const char* key, bool fallback) const;
+  std::string text(const char* key, const std::string& fallback) const;
+  const Json& object(const char* key) const;  // a nested layer entry
+  // Options rnnkit's C++ layers lack must hold their default, else a clear error.
+  void require_default(const char* key, bool expected) const;
+
+ private:
+  const Json* config_;
+  std::string class_name_, name_, where_, source_;
+};
+
+using LayerFactory = std::unique_ptr<Layer> (*)(const ConfigReader& config);
+// nullptr when `class_name` is not a layer the C++ API builds.
+LayerFactory factory_for(const std::string& class_name);
+
+// The layers' from_config functions, defined next to each layer class.
+std::unique_ptr<Layer> dense_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> activation_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> dropout_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> masking_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> flatten_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> repeat_vector_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> embedding_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> global_average_pooling_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> global_max_pooling_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> recurrent_from_config(const ConfigReader& config);  // SimpleRNN, LSTM, GRU, PeepholeLSTM
+std::unique_ptr<Layer> bidirectional_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> time_distributed_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> concatenate_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> add_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> layer_from_entry(const Json& entry, const std::string& source);  // any of the above
+
+// A layer with several inputs (Concatenate, Add): only functional models feed it; forward() refuses one tensor.
+class MergeLayer : public Layer {
+ public:
+  using Layer::Layer;
+  virtual Shape build_merge(const std::vector<Shape>& inputs) = 0;
+  virtual Tensor merge(const std::vector<const Tensor*>& xs, const std::vector<const StepMask*>& masks,
+                       StepMask& out_mask, TrainingStep* training) const = 0;
+  virtual std::vector<Tensor> unmerge(const LayerCache& cache, const Tensor& d_y) const = 0;
+
+  Shape build(const Shape& input, std::mt19937_64* rng) override;
+  Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override;
+  LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const override;
+
+ protected:
+  void collect_weights(std::vector<Weight*>&) override {}
+};
+
+// Recurrent layers expose this to Bidirectional, which pairs a forward and a go_backwards copy.
+class RecurrentLayerBase : public Layer {
+ public:
+  using Layer::Layer;
+  virtual bool return_sequences() const = 0;
+  virtual std::unique_ptr<RecurrentLayerBase> reversed_copy(const std::string& name) const = 0;
+};
+
+// A cache that only remembers a tensor (inputs or outputs) for the backward.
+struct TensorCache final : LayerCache {
+  explicit TensorCache(Tensor t) : tensor(std::move(t)) {}
+  Tensor tensor;
+};
+
+}  // namespace rnnkit::model_detail

@@ -1,0 +1,178 @@
+// Keras 3 losses: each row's value next to its gradient, then Keras' weighted reduction.
+#include "rnnkit/losses.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "rnnkit/checked.hpp"
+#include "rnnkit/runtime.hpp"
+
+namespace rnnkit {
+
+namespace {
+constexpr float kEpsilon = 1e-7f;  // Keras' backend.epsilon(): the probability clip
+constexpr std::int64_t kParallelThreshold = 1 << 14;
+
+bool inside_clip(float p) { return p >= kEpsilon && p <= 1.0f - kEpsilon; }
+float clip_probability(float p) { return std::min(std::max(p, kEpsilon), 1.0f - kEpsilon); }
+
+// Each row function returns the row's loss and, when d != nullptr, writes dRowLoss/dy_pred[row] scaled by `scale`.
+double mse_row(const float* t, const float* p, std::int64_t c, float* d, double scale) {
+  double sum = 0.0;
+  for (std::int64_t j = 0; j < c; ++j) {
+    const double e = static_cast<double>(p[j]) - t[j];
+    sum += e * e;
+    if (d) d[j] = static_cast<float>(2.0 * e / c * scale);
+  }
+  return sum / c;
+}
+
+double mae_row(const float* t, const float* p, std::int64_t c, float* d, double scale) {
+  double sum = 0.0;
+  for (std::int64_t j = 0; j < c; ++j) {
+    const double e = static_cast<double>(p[j]) - t[j];
+    sum += std::fabs(e);
+    // The derivative of |e| at 0 is taken as 0, as autodiff frameworks do.
+    if (d) d[j] = static_cast<float>((e > 0 ? 1.0 : e < 0 ? -1.0 : 0.0) / c * scale);
+  }
+  return sum / c;
+}
+
+double bce_row(const float* t, const float* p, std::int64_t c, float* d, double scale, bool from_logits,
+               float smoothing) {
+  double sum = 0.0;
+  for (std::int64_t j = 0; j < c; ++j) {
+    const double y = smoothing > 0 ? t[j] * (1.0 - smoothing) + 0.5 * smoothing : t[j];
+    if (from_logits) {
+      // Stable form: max(x, 0) - x*y + log(1 + exp(-|x|)); derivative sigmoid(x) - y.
+      const double x = p[j];
+      sum += std::max(x, 0.0) - x * y + std::log1p(std::exp(-std::fabs(x)));
+      if (d) d[j] = static_cast<float>((1.0 / (1.0 + std::exp(-x)) - y) / c * scale);
+    } else {
+      const double q = clip_probability(p[j]);
+      sum += -(y * std::log(q) + (1.0 - y) * std::log(1.0 - q));
+      if (d) d[j] = inside_clip(p[j]) ? static_cast<float>((q - y) / (q * (1.0 - q)) / c * scale) : 0.0f;
+    }
+  }
+  return sum / c;
+}
+
+// Categorical crossentropy on one row against a dense target `y` (already smoothed), in double.
+double cce_row(const double* y, const float* p, std::int64_t c, float* d, double scale, bool from_logits,
+               std::vector<double>& work) {
+  double y_sum = 0.0;
+  for (std::int64_t j = 0; j < c; ++j) y_sum += y[j];
+  if (from_logits) {
+    double max = -INFINITY;
+    for (std::int64_t j = 0; j < c; ++j) max = std::max(max, static_cast<double>(p[j]));
+    double z = 0.0;
+    for (std::int64_t j = 0; j < c; ++j) z += std::exp(p[j] - max);
+    const double log_z = max + std::log(z);
+    double loss = 0.0;
+    for (std::int64_t j = 0; j < c; ++j) {
+      loss -= y[j] * (p[j] - log_z);
+      if (d) d[j] = static_cast<float>((std::exp(p[j] - log_z) * y_sum - y[j]) * scale);
+    }
+    return loss;
+  }
+  // Probabilities: q = clip(p / sum(p)); the gradient flows back through the normalisation.
+  double s = 0.0;
+  for (std::int64_t j = 0; j < c; ++j) s += p[j];
+  double loss = 0.0, gq_dot_q = 0.0;
+  work.resize(static_cast<std::size_t>(c));
+  for (std::int64_t j = 0; j < c; ++j) {
+    const float q_raw = static_cast<float>(p[j] / s);
+    const double q = clip_probability(q_raw);
+    loss -= y[j] * std::log(q);
+    const double gq = inside_clip(q_raw) ? -y[j] / q : 0.0;  // dLoss/dq_j
+    work[j] = gq;
+    gq_dot_q += gq * (p[j] / s);
+  }
+  if (d)
+    for (std::int64_t j = 0; j < c; ++j) d[j] = static_cast<float>((work[j] - gq_dot_q) / s * scale);
+  return loss;
+}
+
+void check_config(const LossConfig& config, std::int64_t rows, std::int64_t classes) {
+  if (rows < 0 || classes < 1)
+    throw std::invalid_argument("loss_value_and_grad: expected rows >= 0 and classes >= 1, received rows=" +
+                                std::to_string(rows) + " classes=" + std::to_string(classes));
+  checked_mul(rows, classes, "loss_value_and_grad");
+  if (!(config.label_smoothing >= 0.0f && config.label_smoothing <= 1.0f))
+    throw std::invalid_argument("loss_value_and_grad: label_smoothing must be in [0, 1], received " +
+                                std::to_string(config.label_smoothing));
+}
+}  // namespace
+
+double loss_value_and_grad(const LossConfig& config, const float* y_true, const float* y_pred, std::int64_t rows,
+                           std::int64_t classes, const float* sample_weight, const std::uint8_t* mask,
+                           float* d_pred, float* per_row) {
+  check_config(config, rows, classes);
+  if (rows > 0 && (y_true == nullptr || y_pred == nullptr))
+    throw std::invalid_argument("loss_value_and_grad: y_true and y_pred must not be null");
+  const bool sparse = config.kind == LossKind::sparse_categorical_crossentropy;
+  if (sparse) {
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float label = y_true[r];
+      if (!(label >= 0.0f && label < static_cast<float>(classes)) || label != std::floor(label))
+        throw std::invalid_argument("sparse_categorical_crossentropy: labels must be integers in [0, " +
+                                    std::to_string(classes) + "), received " + std::to_string(label) + " at row " +
+                                    std::to_string(r));
+    }
+  }
+  // Keras' mask weighting: under sum_over_batch_size kept rows count rows/valid times so the mean runs over
+  // valid rows only; under sum the mask is a plain 0/1 weight.
+  double mask_weight = 1.0;
+  if (mask != nullptr && config.reduction == Reduction::sum_over_batch_size) {
+    std::int64_t valid = 0;
+    for (std::int64_t r = 0; r < rows; ++r) valid += mask[r] != 0;
+    mask_weight = valid > 0 ? static_cast<double>(rows) / valid : 0.0;
+  }
+  const double divisor = config.reduction == Reduction::sum || rows == 0 ? 1.0 : static_cast<double>(rows);
+  const std::int64_t c = classes;
+  const float smoothing = config.label_smoothing;
+  // Weighted row losses are summed in row order afterwards so the value does not depend on the thread count.
+  std::vector<double> weighted(static_cast<std::size_t>(rows));
+#pragma omp parallel num_threads(num_threads()) if (rows * classes > kParallelThreshold)
+  {
+    std::vector<double> target, work;
+#pragma omp for schedule(static)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      double weight = sample_weight ? sample_weight[r] : 1.0;
+      if (mask != nullptr) weight *= mask[r] ? mask_weight : 0.0;
+      const double scale = weight / divisor;
+      const float* p = y_pred + r * c;
+      float* d = d_pred ? d_pred + r * c : nullptr;
+      double loss = 0.0;
+      switch (config.kind) {
+        case LossKind::mean_squared_error: loss = mse_row(y_true + r * c, p, c, d, scale); break;
+        case LossKind::mean_absolute_error: loss = mae_row(y_true + r * c, p, c, d, scale); break;
+        case LossKind::binary_crossentropy:
+          loss = bce_row(y_true + r * c, p, c, d, scale, config.from_logits, smoothing);
+          break;
+        case LossKind::categorical_crossentropy:
+        case LossKind::sparse_categorical_crossentropy: {
+          target.assign(static_cast<std::size_t>(c), 0.0);
+          if (sparse) {
+            target[static_cast<std::size_t>(y_true[r])] = 1.0;
+          } else {
+            for (std::int64_t j = 0; j < c; ++j)
+              target[j] = smoothing > 0 ? y_true[r * c + j] * (1.0 - smoothing) + smoothing / c : y_true[r * c + j];
+          }
+          loss = cce_row(target.data(), p, c, d, scale, config.from_logits, work);
+          break;
+        }
+      }
+      if (per_row) per_row[r] = static_cast<float>(loss);
+      weighted[r] = weight * loss;
+    }
+  }
+  double total = 0.0;
+  for (double w : weighted) total += w;
+  return total / divisor;
+}
+
+}  // namespace rnnkit

@@ -1,0 +1,39 @@
+"""mpi4py, imported on first use so that importing rnnkit never needs MPI."""
+import sys
+
+EXTRA_HINT = 'rnnkit.distribution needs mpi4py and an MPI library: pip install "rnnkit[mpi]"'
+
+
+def world():
+    """MPI.COMM_WORLD; mpi4py initializes MPI on import (a lone process without a launcher is a world of one)."""
+    try:
+        from mpi4py import MPI
+    except ImportError as error:
+        raise ImportError(f"{EXTRA_HINT} ({error})") from error
+    return MPI.COMM_WORLD
+
+
+def available():
+    try:
+        import mpi4py  # noqa: F401 -- only probing whether the extra is installed
+    except ImportError:
+        return False
+    return True
+
+
+def abort_on_uncaught_exception(comm):
+    """An exception on one rank would leave the others waiting in a collective forever: print it, then abort
+    the whole job so that mpiexec ends every rank and reports the failing one."""
+    if comm.size == 1 or getattr(sys.excepthook, "rnnkit_aborts", False):
+        return
+    previous = sys.excepthook
+
+    def hook(kind, value, traceback):
+        sys.stderr.write(f"rnnkit.distribution: process {comm.rank} of {comm.size} failed with {kind.__name__}; "
+                         "aborting the MPI job\n")
+        previous(kind, value, traceback)
+        sys.stderr.flush()
+        comm.Abort(1)
+
+    hook.rnnkit_aborts = True
+    sys.excepthook = hook

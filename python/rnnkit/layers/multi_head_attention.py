@@ -1,0 +1,223 @@
+"""MultiHeadAttention with Keras 3's arguments, weight shapes and order, mask rules and numerics.
+
+Projections run as GEMMs in the core; the attention itself is the core's tiled kernel (the materialising one when
+the scores are returned). One documented difference from Keras: a query that may attend to no key (for example a
+masked query position) gets zero attention weights, where Keras spreads them uniformly.
+"""
+import math
+
+import numpy as np
+
+from rnnkit import _core, initializers
+from rnnkit.layers._gradients import for_trainable_weights
+from rnnkit.layers._validation import expect_rank, float_input, fraction, positive_int, unsupported_options
+from rnnkit.layers.attention_call import call_with_options, non_default
+from rnnkit.layers.attention_ops import attention, attention_backward
+from rnnkit.layers.core import random_stream
+from rnnkit.layers.layer import Layer, _is_symbolic
+
+_CALL_DEFAULTS = {"attention_mask": None, "return_attention_scores": False, "use_causal_mask": False}
+
+
+def keep_mask(batch, q_len, kv_len, query_mask=None, value_mask=None, key_mask=None, attention_mask=None):
+    """Keras' merged boolean mask as a (B, 1, T or 1, S or 1) uint8 array for the core, or None."""
+    keep = None
+    for part in (None if query_mask is None else np.asarray(query_mask, dtype=bool)[:, :, None],
+                 None if value_mask is None else np.asarray(value_mask, dtype=bool)[:, None, :],
+                 None if key_mask is None else np.asarray(key_mask, dtype=bool)[:, None, :],
+                 None if attention_mask is None else np.asarray(attention_mask, dtype=bool)):
+        if part is not None:
+            keep = part if keep is None else np.logical_and(keep, part)
+    if keep is None:
+        return None
+    keep = keep.reshape((1,) * (3 - keep.ndim) + keep.shape)
+    if keep.shape[0] not in (1, batch) or keep.shape[1] not in (1, q_len) or keep.shape[2] not in (1, kv_len):
+        raise ValueError(f"attention mask of shape {keep.shape} does not broadcast to (batch, T, S) = "
+                         f"({batch}, {q_len}, {kv_len})")
+    return np.ascontiguousarray(keep[:, None], dtype=np.uint8)
+
+
+class MultiHeadAttention(Layer):
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
+                 attention_axes=None, sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.num_heads = positive_int(self.name, "num_heads", num_heads)
+        self.key_dim = positive_int(self.name, "key_dim", key_dim)
+        self.value_dim = self.key_dim if not value_dim else positive_int(self.name, "value_dim", value_dim)
+        self.dropout = fraction(self.name, "dropout", dropout)
+        self.use_bias = bool(use_bias)
+        if isinstance(output_shape, (int, np.integer)):
+            output_shape = (int(output_shape),)
+        if output_shape is not None and len(tuple(output_shape)) != 1:
+            raise ValueError(f"{self.name}: rnnkit projects to one output axis; received output_shape={output_shape}")
+        self.output_shape = None if not output_shape else tuple(int(d) for d in output_shape)
+        if attention_axes is not None and tuple(np.atleast_1d(attention_axes)) not in ((1,), (-2,)):
+            raise ValueError(f"{self.name}: rnnkit attends over the sequence axis of (batch, T, features) inputs "
+                             f"only; received attention_axes={attention_axes}")
+        unsupported_options(self.name, sliding_window=sliding_window, kernel_regularizer=kernel_regularizer,
+                            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                            bias_constraint=bias_constraint)
+        if use_gate:
+            raise ValueError(f"{self.name}: rnnkit does not support use_gate=True")
+        self.flash_attention = flash_attention
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.seed = seed
+        self._seed_stream = None if seed is None else np.random.default_rng(seed)
+        self.supports_masking = True
+
+    # Keras: mha(query, value, key=None, ...); the engine and from_config pass [query, value(, key)] instead.
+    def __call__(self, query, value=None, key=None, query_mask=None, value_mask=None, key_mask=None,
+                 attention_mask=None, return_attention_scores=False, training=None, use_causal_mask=False,
+                 mask=None):
+        inputs = list(query) if value is None else [query, value] + ([] if key is None else [key])
+        if len(inputs) not in (2, 3):
+            raise ValueError(f"{self.name}: expected query and value (and optionally key), received "
+                             f"{len(inputs)} inputs")
+        if mask is None and any(m is not None for m in (query_mask, value_mask, key_mask)):
+            mask = [query_mask, value_mask] + ([key_mask] if len(inputs) == 3 else [])
+        options = {"attention_mask": attention_mask, "return_attention_scores": bool(return_attention_scores),
+                   "use_causal_mask": bool(use_causal_mask)}
+        if attention_mask is not None and _is_symbolic(inputs):
+            raise ValueError(f"{self.name}: in a functional model rnnkit builds the attention mask from the inputs' "
+                             "masks and use_causal_mask; pass attention_mask only in eager calls")
+        return call_with_options(self, inputs, training=training, mask=mask,
+                                 options=non_default(options, _CALL_DEFAULTS),
+                                 output_shapes=lambda shape: self._output_shapes(shape, return_attention_scores))
+
+    def _output_shapes(self, input_shape, return_attention_scores):
+        out = self.compute_output_shape(input_shape)
+        if not return_attention_scores:
+            return out
+        query_shape, value_shape = input_shape[0], input_shape[1]
+        return [out, (query_shape[0], self.num_heads, query_shape[1], value_shape[1])]
+
+    def build(self, input_shape):
+        query_shape, value_shape = tuple(input_shape[0]), tuple(input_shape[1])
+        key_shape = tuple(input_shape[2]) if len(input_shape) > 2 else value_shape
+        for what, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
+            expect_rank(self.name, shape, 3, what)
+            if shape[-1] is None:
+                raise ValueError(f"{self.name}: the last dimension of {what} must be known, received {shape}")
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise ValueError(f"{self.name}: value and key must match in every axis but the last, received "
+                             f"value_shape={value_shape} and key_shape={key_shape}")
+        heads, out_dim = self.num_heads, self.output_shape[0] if self.output_shape else query_shape[-1]
+        kernel, bias = self.kernel_initializer, self.bias_initializer
+        projections = (("query", query_shape[-1], self.key_dim), ("key", key_shape[-1], self.key_dim),
+                       ("value", value_shape[-1], self.value_dim))
+        self._projections = []
+        for name, features, dim in projections:
+            w = self.add_weight(f"{name}/kernel", (features, heads, dim), kernel)
+            b = self.add_weight(f"{name}/bias", (heads, dim), bias) if self.use_bias else None
+            self._projections.append((w, b))
+        self.output_kernel = self.add_weight("attention_output/kernel", (heads, self.value_dim, out_dim), kernel)
+        self.output_bias = self.add_weight("attention_output/bias", (out_dim,), bias) if self.use_bias else None
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        query_shape = tuple(input_shape[0])
+        return query_shape[:-1] + (self.output_shape[0] if self.output_shape else query_shape[-1],)
+
+    def compute_mask(self, inputs, mask=None):
+        return None if mask is None else mask[0]
+
+    def _project(self, index, x):
+        """(B, L, features) -> (B, heads, L, dim) through projection ``index`` (0 query, 1 key, 2 value)."""
+        w, b = self._projections[index]
+        rows = x.reshape(-1, x.shape[-1])
+        y = _core.dense_forward(rows, w.value.reshape(w.shape[0], -1), None if b is None else b.value.reshape(-1))
+        return rows, np.ascontiguousarray(y.reshape(x.shape[0], x.shape[1], self.num_heads, -1).transpose(0, 2, 1, 3))
+
+    def _unproject(self, index, rows, d_heads):
+        """(d_x, d_kernel, d_bias) of ``_project`` from d(B, heads, L, dim)."""
+        w, b = self._projections[index]
+        d_y = np.ascontiguousarray(d_heads.transpose(0, 2, 1, 3)).reshape(rows.shape[0], -1)
+        d_x, d_w, d_b = _core.dense_backward(rows, w.value.reshape(w.shape[0], -1), d_y, with_bias=b is not None)
+        return d_x, d_w.reshape(w.shape), None if b is None else d_b.reshape(b.shape)
+
+    def forward(self, inputs, *, training=False, mask=None, attention_mask=None, return_attention_scores=False,
+                use_causal_mask=False):
+        query = float_input(self.name, inputs[0], "query")
+        value = float_input(self.name, inputs[1], "value")
+        key = float_input(self.name, inputs[2], "key") if len(inputs) > 2 else value
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [None] * len(inputs)
+        masks += [None] * (3 - len(masks))
+        batch, q_len, kv_len = query.shape[0], query.shape[1], value.shape[1]
+        keep = keep_mask(batch, q_len, kv_len, masks[0], masks[1], masks[2] if len(inputs) > 2 else None,
+                         attention_mask)
+        q_rows, q = self._project(0, query)
+        k_rows, k = self._project(1, key)
+        v_rows, v = self._project(2, value)
+        dropout = self.dropout if training else 0.0
+        seed = int(random_stream(self._seed_stream).integers(0, 2**63)) if dropout > 0 else 0
+        options = dict(keep=keep, is_causal=use_causal_mask, scale=1.0 / math.sqrt(self.key_dim), dropout_p=dropout,
+                       seed=seed)
+        out, lse, weights = attention(q, k, v, return_weights=return_attention_scores, **options)
+        heads = np.ascontiguousarray(out.transpose(0, 2, 1, 3)).reshape(batch * q_len, -1)
+        kernel = self.output_kernel.value.reshape(-1, self.output_kernel.shape[-1])
+        y = _core.dense_forward(heads, kernel, None if self.output_bias is None else self.output_bias.value)
+        y = y.reshape(batch, q_len, -1)
+        ctx = None
+        if training:
+            ctx = (q_rows, k_rows, v_rows, q, k, v, out, lse, heads, options, len(inputs), return_attention_scores)
+        return ([y, weights] if return_attention_scores else y), ctx
+
+    def backward(self, ctx, d_outputs):
+        q_rows, k_rows, v_rows, q, k, v, out, lse, heads, options, n_inputs, with_scores = ctx
+        if with_scores:
+            d_outputs, d_scores = d_outputs
+            if d_scores is not None and np.any(d_scores):
+                raise ValueError(f"{self.name}: rnnkit does not differentiate through the returned attention scores")
+        d_y = np.asarray(d_outputs, dtype=np.float32).reshape(heads.shape[0], -1)
+        kernel = self.output_kernel.value.reshape(-1, self.output_kernel.shape[-1])
+        d_heads, d_out_kernel, d_out_bias = _core.dense_backward(heads, kernel, d_y,
+                                                                 with_bias=self.output_bias is not None)
+        batch, n_heads, q_len = out.shape[:3]
+        d_out = np.ascontiguousarray(d_heads.reshape(batch, q_len, n_heads, -1).transpose(0, 2, 1, 3))
+        d_q, d_k, d_v = attention_backward(q, k, v, out, lse, d_out, **options)
+        gradients = [(self.output_kernel, d_out_kernel.reshape(self.output_kernel.shape))]
+        if self.output_bias is not None:
+            gradients.append((self.output_bias, d_out_bias))
+        d_inputs = []
+        for index, (rows, d_proj) in enumerate(((q_rows, d_q), (k_rows, d_k), (v_rows, d_v))):
+            d_x, d_w, d_b = self._unproject(index, rows, d_proj)
+            w, b = self._projections[index]
+            gradients += [(w, d_w)] + ([] if b is None else [(b, d_b)])
+            d_inputs.append(d_x.reshape(batch, -1, rows.shape[1]))
+        d_query, d_key, d_value = d_inputs
+        if n_inputs == 2:  # key was value: both paths reach the same input
+            return [d_query, d_value + d_key], for_trainable_weights(self, gradients)
+        return [d_query, d_value, d_key], for_trainable_weights(self, gradients)
+
+    # Incremental decoding: keys and values are projected once and kept by the caller (a KV cache), so step t
+    # costs one query against t cached keys instead of recomputing the whole prefix.
+    def project_key_value(self, value, key=None):
+        """(keys, values) as (B, heads, S, dim) arrays for ``attend``."""
+        value = float_input(self.name, value, "value")
+        key = value if key is None else float_input(self.name, key, "key")
+        return self._project(1, key)[1], self._project(2, value)[1]
+
+    def attend(self, query, keys, values, value_mask=None, causal_offset=None):
+        """Inference with projected keys/values: ``causal_offset`` (S - T when decoding) hides later keys."""
+        query = float_input(self.name, query, "query")
+        batch, q_len = query.shape[:2]
+        keep = keep_mask(batch, q_len, keys.shape[2], value_mask=value_mask)
+        _, q = self._project(0, query)
+        out, _, _ = attention(q, keys, values, keep=keep, is_causal=causal_offset is not None,
+                              causal_offset=causal_offset or 0, scale=1.0 / math.sqrt(self.key_dim))
+        heads = np.ascontiguousarray(out.transpose(0, 2, 1, 3)).reshape(batch * q_len, -1)
+        kernel = self.output_kernel.value.reshape(-1, self.output_kernel.shape[-1])
+        y = _core.dense_forward(heads, kernel, None if self.output_bias is None else self.output_bias.value)
+        return y.reshape(batch, q_len, -1)
+
+    def get_config(self):
+        return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
+                "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias, "use_gate": False,
+                "output_shape": self.output_shape, "attention_axes": None, "sliding_window": None,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer), "kernel_regularizer": None,
+                "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
+                "bias_constraint": None, "seed": self.seed}

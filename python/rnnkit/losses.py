@@ -1,0 +1,297 @@
+"""rnnkit.losses: Keras 3 losses whose values and gradients come from the C++ core (rnnkit._core).
+
+Each loss reduces one value per position of y_pred's leading axes (the "per-sample" losses), weights them with
+`sample_weight` and the output mask exactly as Keras 3 does, then applies the reduction. The engine calls
+`value_and_grad` to get dLoss/dy_pred for backpropagation.
+"""
+import difflib
+
+import numpy as np
+
+from rnnkit import _core
+
+__all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy", "CategoricalCrossentropy",
+           "SparseCategoricalCrossentropy", "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
+           "categorical_crossentropy", "sparse_categorical_crossentropy", "mse", "mae", "MSE", "MAE",
+           "get", "serialize", "deserialize"]
+
+_REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
+
+
+def _same_rank(y_true, y_pred):
+    """Keras' squeeze_or_expand_to_same_rank: fixes a trailing axis of size 1 present on one side only."""
+    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        if y_pred.ndim == 1:
+            return y_true, y_pred[:, None]
+        return y_true[..., 0], y_pred
+    if y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
+        if y_true.ndim == 1:
+            return y_true[:, None], y_pred
+        return y_true, y_pred[..., 0]
+    return y_true, y_pred
+
+
+def _per_sample(weights, shape, what):
+    """Broadcasts sample weights or a mask to the per-sample loss shape, aligning leading (batch) axes."""
+    weights = np.asarray(weights)
+    while weights.ndim > len(shape) and weights.shape[-1] == 1:
+        weights = weights[..., 0]
+    if weights.ndim < len(shape):
+        weights = weights.reshape(weights.shape + (1,) * (len(shape) - weights.ndim))
+    try:
+        return np.broadcast_to(weights, shape)
+    except ValueError:
+        raise ValueError(f"{what} of shape {np.shape(weights)} does not broadcast to the per-sample loss shape "
+                         f"{tuple(shape)}") from None
+
+
+class Loss:
+    """Keras 3 Loss: ``loss(y_true, y_pred, sample_weight=None)`` reduces with ``reduction``."""
+
+    _kernel = None  # the C++ loss name; subclasses set it
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"Invalid value for argument `reduction`. Expected one of {set(_REDUCTIONS)}. "
+                             f"Received: reduction={reduction}")
+        self.name = name or self._kernel
+        self.reduction = reduction
+        self.dtype = dtype
+
+    def _kernel_options(self):
+        return {}
+
+    def _prepare(self, y_true, y_pred):
+        y_pred = np.asarray(y_pred, np.float32)
+        y_true = np.asarray(y_true, np.float32)
+        return _same_rank(y_true, y_pred)
+
+    def _run(self, y_true, y_pred, sample_weight, mask, with_grad):
+        """(value, grad shaped like the aligned y_pred or None, per-sample losses, per-sample weights)."""
+        y_true, y_pred = self._prepare(y_true, y_pred)
+        if y_pred.ndim == 0:
+            raise ValueError(f"{type(self).__name__}: y_pred must have rank >= 1, received a scalar")
+        sample_shape = y_pred.shape[:-1]
+        weights = None if sample_weight is None else np.ascontiguousarray(
+            _per_sample(np.asarray(sample_weight, np.float32), sample_shape, "sample_weight"))
+        if mask is not None:
+            mask = np.ascontiguousarray(_per_sample(np.asarray(mask, bool), sample_shape, "mask"), np.uint8)
+        y_true, mask = self._labels_and_mask(y_true, y_pred, mask)
+        reduction = self.reduction
+        if reduction == "mean_with_sample_weight" and weights is None:
+            reduction = "sum_over_batch_size"
+        summed = reduction in ("sum", "mean_with_sample_weight", None, "none")
+        value, grad, per_sample = _core.loss_value_and_grad(
+            self._kernel, y_true, y_pred, weights, mask, sum_reduction=summed, with_grad=with_grad,
+            with_per_row=True, **self._kernel_options())
+        if reduction == "mean_with_sample_weight":
+            # Keras divides by the sum of the (masked) sample weights instead of the sample count.
+            total_weight = float(np.sum(weights * (1 if mask is None else mask), dtype=np.float64))
+            scale = 0.0 if total_weight == 0 else 1.0 / total_weight
+            value *= scale
+            if grad is not None:
+                grad *= np.float32(scale)
+        return value, grad, per_sample, (weights, mask)
+
+    def _labels_and_mask(self, y_true, y_pred, mask):
+        return y_true, mask
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if self.reduction in (None, "none"):
+            _, _, per_sample, (weights, mask) = self._run(y_true, y_pred, sample_weight, None, with_grad=False)
+            if weights is not None:
+                per_sample = per_sample * weights
+            return per_sample.astype(np.float32)
+        return float(self._run(y_true, y_pred, sample_weight, None, with_grad=False)[0])
+
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, mask=None):
+        """(reduced loss as a float, dLoss/dy_pred as float32 in y_pred's shape); ``mask`` excludes positions of
+        y_pred's leading axes and renormalises the mean over the kept ones, as Keras 3 does."""
+        if self.reduction in (None, "none"):
+            raise ValueError(f"{type(self).__name__}.value_and_grad needs a reducing `reduction`, not None")
+        shape = np.shape(y_pred)
+        value, grad, _, _ = self._run(y_true, y_pred, sample_weight, mask, with_grad=True)
+        return float(value), grad.reshape(shape)
+
+    def call(self, y_true, y_pred):
+        """Unreduced per-sample losses (Keras' ``Loss.call``)."""
+        return self._run(y_true, y_pred, None, None, with_grad=False)[2]
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class MeanSquaredError(Loss):
+    """mean((y_true - y_pred) ** 2, axis=-1)."""
+
+    _kernel = "mean_squared_error"
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+
+class MeanAbsoluteError(Loss):
+    """mean(|y_true - y_pred|, axis=-1)."""
+
+    _kernel = "mean_absolute_error"
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+
+def _check_axis(cls, axis):
+    if axis not in (-1,):
+        raise NotImplementedError(f"{cls.__name__}: only axis=-1 (the last axis) is supported, received {axis!r}")
+
+
+class BinaryCrossentropy(Loss):
+    """mean over the last axis of the element-wise binary crossentropy; labels smoothed towards 0.5."""
+
+    _kernel = "binary_crossentropy"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="binary_crossentropy", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_axis(type(self), axis)
+        self.from_logits, self.label_smoothing, self.axis = bool(from_logits), float(label_smoothing), axis
+
+    def _kernel_options(self):
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "axis": self.axis}
+
+
+class CategoricalCrossentropy(Loss):
+    """-sum(y_true * log(softmax or normalised y_pred), axis=-1); labels smoothed towards 1/num_classes."""
+
+    _kernel = "categorical_crossentropy"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="categorical_crossentropy", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_axis(type(self), axis)
+        self.from_logits, self.label_smoothing, self.axis = bool(from_logits), float(label_smoothing), axis
+
+    def _prepare(self, y_true, y_pred):
+        # Categorical targets are one-hot rows: no rank fixing (Keras requires equal shapes).
+        y_pred = np.asarray(y_pred, np.float32)
+        y_true = np.asarray(y_true, np.float32)
+        if y_true.shape != y_pred.shape:
+            raise ValueError("Arguments `target` and `output` must have the same shape. Received: "
+                             f"target.shape={y_true.shape}, output.shape={y_pred.shape}")
+        return y_true, y_pred
+
+    def _kernel_options(self):
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "axis": self.axis}
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Categorical crossentropy against integer class ids; ``ignore_class`` positions are masked out."""
+
+    _kernel = "sparse_categorical_crossentropy"
+
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
+                 name="sparse_categorical_crossentropy", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.from_logits, self.ignore_class = bool(from_logits), ignore_class
+
+    def _prepare(self, y_true, y_pred):
+        y_pred = np.asarray(y_pred, np.float32)
+        y_true = np.asarray(y_true)
+        if y_true.ndim == y_pred.ndim and y_true.shape[-1:] == (1,):
+            y_true = y_true[..., 0]
+        if y_true.shape != y_pred.shape[:-1]:
+            raise ValueError("Arguments `target` and `output` must have the same shape up until the last "
+                             f"dimension: target.shape={y_true.shape}, output.shape={y_pred.shape}")
+        return y_true, y_pred
+
+    def _labels_and_mask(self, y_true, y_pred, mask):
+        if self.ignore_class is None:
+            return np.asarray(y_true, np.float32), mask
+        valid = y_true != self.ignore_class
+        y_true = np.where(valid, y_true, 0)
+        mask = valid if mask is None else (mask.astype(bool) & valid)
+        return np.asarray(y_true, np.float32), np.ascontiguousarray(mask, np.uint8)
+
+    def _kernel_options(self):
+        return {"from_logits": self.from_logits}
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": self.ignore_class}
+
+
+def _function(cls, doc):
+    def loss_function(y_true, y_pred, **options):
+        return cls(reduction=None, **options).call(y_true, y_pred)
+
+    loss_function.__name__ = loss_function.__qualname__ = cls._kernel
+    loss_function.__doc__ = doc
+    return loss_function
+
+
+mean_squared_error = _function(MeanSquaredError, "Per-sample mean squared error over the last axis.")
+mean_absolute_error = _function(MeanAbsoluteError, "Per-sample mean absolute error over the last axis.")
+binary_crossentropy = _function(BinaryCrossentropy, "Per-sample binary crossentropy (from_logits, label_smoothing).")
+categorical_crossentropy = _function(CategoricalCrossentropy,
+                                     "Per-sample categorical crossentropy (from_logits, label_smoothing).")
+sparse_categorical_crossentropy = _function(SparseCategoricalCrossentropy,
+                                            "Per-sample sparse categorical crossentropy (from_logits).")
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+_CLASSES = {cls.__name__: cls for cls in (MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy,
+                                          CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+# Strings name functions in Keras; the engine needs gradients, so they resolve to the matching class.
+_FUNCTION_NAMES = {cls._kernel: cls for cls in _CLASSES.values()}
+_ALIASES = {"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError}
+_BY_NAME = {**_CLASSES, **_FUNCTION_NAMES, **_ALIASES}
+
+
+def serialize(loss):
+    """Keras' serialized form for loss objects; loss functions serialize to their name."""
+    if isinstance(loss, Loss):
+        return {"module": "keras.losses", "class_name": type(loss).__name__, "config": loss.get_config(),
+                "registered_name": None}
+    if callable(loss) and getattr(loss, "__name__", None) in _FUNCTION_NAMES:
+        return loss.__name__
+    raise ValueError(f"Cannot serialize loss {loss!r}")
+
+
+def _lookup(name, custom_objects=None):
+    cls = (custom_objects or {}).get(name) or _BY_NAME.get(name)
+    if cls is None:
+        close = difflib.get_close_matches(str(name), sorted(_BY_NAME), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ValueError(f"Could not interpret loss identifier: {name!r}.{hint}")
+    return cls
+
+
+def deserialize(config, custom_objects=None):
+    if isinstance(config, str):
+        return _lookup(config, custom_objects)()
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Could not interpret serialized loss: {config!r}")
+    return _lookup(config["class_name"], custom_objects).from_config(dict(config.get("config") or {}))
+
+
+def get(identifier):
+    """A Loss object from a name ('mse', 'sparse_categorical_crossentropy', ...), a dict or an instance."""
+    if identifier is None or isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    if callable(identifier) and getattr(identifier, "__name__", None) in _FUNCTION_NAMES:
+        return _FUNCTION_NAMES[identifier.__name__]()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")

@@ -1,0 +1,216 @@
+"""Optimizer base class: Keras 3's constructor arguments, iteration counter, learning rate, clipping and slots.
+
+Subclasses declare their slot kinds and call one C++ update (rnnkit._core.<name>_apply) per step; the update
+runs in place on each Variable.value, so the model's arrays change without any copy.
+"""
+import numpy as np
+
+from rnnkit.optimizers import schedules as schedules_module
+from rnnkit.variables import Variable
+
+
+class IterationVariable(Variable):
+    """The optimizer's int64 step counter (Keras' ``optimizer.iterations``), stored with the optimizer state."""
+
+    def __init__(self, path):
+        super().__init__(np.zeros((), np.float32), "iteration", path, trainable=False)
+        self.value = np.zeros((), np.int64)
+
+    @property
+    def dtype(self):
+        return "int64"
+
+    def assign(self, value):
+        value = np.asarray(value)
+        if value.shape != ():
+            raise ValueError(f"Variable '{self.path}' is a scalar; received a value of shape {value.shape}")
+        self.value[...] = np.int64(value)
+
+    def __int__(self):
+        return int(self.value)
+
+    __index__ = __int__
+
+    def __float__(self):
+        return float(self.value)
+
+
+
+# Keras 3 base arguments rnnkit accepts only at their "off" value (the update paths they change are not built).
+_UNSUPPORTED_WHEN_SET = {"weight_decay": None, "use_ema": False, "loss_scale_factor": None,
+                         "gradient_accumulation_steps": None}
+
+
+class Optimizer:
+    """Base of SGD, Adam, RMSprop and Adagrad. ``_slot_names`` lists the per-variable state kinds in order."""
+
+    _slot_names = ()
+
+    def __init__(self, learning_rate, name, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        given = {"weight_decay": weight_decay, "use_ema": use_ema, "loss_scale_factor": loss_scale_factor,
+                 "gradient_accumulation_steps": gradient_accumulation_steps}
+        for argument, value in given.items():
+            if value != _UNSUPPORTED_WHEN_SET[argument]:
+                raise NotImplementedError(f"{type(self).__name__}: `{argument}` is not supported by rnnkit "
+                                          f"(received {argument}={value!r})")
+        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        if sum(value is not None for value in clips.values()) > 1:
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+                             + ", ".join(f"{k}={v}" for k, v in clips.items()))
+        for argument, value in clips.items():
+            if value is not None and not value >= 0:
+                raise ValueError(f"{type(self).__name__}: `{argument}` must be >= 0, received {value!r}")
+        self.name = name
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.weight_decay, self.use_ema, self.loss_scale_factor = weight_decay, use_ema, loss_scale_factor
+        self.ema_momentum, self.ema_overwrite_frequency = ema_momentum, ema_overwrite_frequency
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self._learning_rate = self._checked_learning_rate(learning_rate)
+        self._iterations = IterationVariable(f"{name}/iteration")
+        self._slots = {}
+        self._trainable_variables = []
+        self._index = {}
+        self.built = False
+
+    # -- learning rate ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _checked_learning_rate(value):
+        if isinstance(value, schedules_module.LearningRateSchedule) or callable(value):
+            return value
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ValueError("Argument `learning_rate` should be float, or an instance of LearningRateSchedule, "
+                             f"or a callable. Received instead: learning_rate={value!r}")
+        return float(value)
+
+    @property
+    def learning_rate(self):
+        """The rate of the next update: the float, or the schedule evaluated at ``iterations``."""
+        if isinstance(self._learning_rate, schedules_module.LearningRateSchedule):
+            return float(self._learning_rate(int(self._iterations)))
+        if callable(self._learning_rate):
+            return float(self._learning_rate())
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        value = self._checked_learning_rate(value)
+        if isinstance(self._learning_rate, schedules_module.LearningRateSchedule) and not callable(value):
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its "
+                            "`learning_rate` constructor argument, hence its learning rate is not settable. "
+                            "If you need the learning rate to be settable, you should instantiate the optimizer "
+                            "with a float `learning_rate` argument.")
+        self._learning_rate = value
+
+    # -- state -------------------------------------------------------------------------------------------------
+    @property
+    def iterations(self):
+        return self._iterations
+
+    @property
+    def variables(self):
+        """The iteration counter, then every variable's first slot kind, then the second, ... (save/load order)."""
+        return [self._iterations] + [slot for name in self._active_slot_names() for slot in self._slots.get(name, [])]
+
+    def _active_slot_names(self):
+        return self._slot_names
+
+    def _slot_initial_value(self, slot_name):
+        return 0.0
+
+    def build(self, variables):
+        """Creates the zero-initialised slots of every trainable variable (no-op once built)."""
+        if self.built:
+            return
+        variables = list(variables)
+        self._trainable_variables = variables
+        self._index = {id(v): i for i, v in enumerate(variables)}
+        for slot_name in self._active_slot_names():
+            initial = np.float32(self._slot_initial_value(slot_name))
+            self._slots[slot_name] = [
+                Variable(np.full(v.shape, initial, np.float32), name=f"{v.path.replace('/', '_')}_{slot_name}",
+                         path=f"{self.name}/{v.path.replace('/', '_')}_{slot_name}", trainable=False)
+                for v in variables]
+        self.built = True
+
+    # -- updates ---------------------------------------------------------------------------------------------
+    def apply_gradients(self, grads_and_vars):
+        grads, variables = zip(*grads_and_vars) if grads_and_vars else ((), ())
+        self.apply(list(grads), list(variables))
+        return self._iterations
+
+    def apply(self, grads, trainable_variables=None):
+        """One update of every variable from its gradient; None gradients skip their variable."""
+        grads = list(grads)
+        if not grads:
+            return
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError("When passing `grads` without `variables`, the optimizer must already be built on "
+                                 "a list of variables. Call `optimizer.build(trainable_variables)` first.")
+            trainable_variables = self._trainable_variables
+        trainable_variables = list(trainable_variables)
+        if len(grads) != len(trainable_variables):
+            raise ValueError(f"{type(self).__name__}.apply: received {len(grads)} gradients for "
+                             f"{len(trainable_variables)} variables")
+        self.build(trainable_variables)
+        pairs = [(g, v) for g, v in zip(grads, trainable_variables) if g is not None]
+        if not pairs:
+            raise ValueError("No gradients provided for any variable.")
+        indices = []
+        for _, variable in pairs:
+            index = self._index.get(id(variable))
+            if index is None:
+                raise ValueError(f"Unknown variable '{getattr(variable, 'path', variable)}': the optimizer was "
+                                 "built on a different list of variables")
+            indices.append(index)
+        grads = [np.asarray(g, np.float32) for g, _ in pairs]
+        for gradient, (_, variable) in zip(grads, pairs):
+            if gradient.shape != tuple(variable.shape):
+                raise ValueError(f"Gradient of shape {gradient.shape} for variable '{variable.path}' of shape "
+                                 f"{tuple(variable.shape)}")
+        grads = self._clip(grads)
+        values = [variable.value for _, variable in pairs]
+        slots = {name: [self._slots[name][i].value for i in indices] for name in self._active_slot_names()}
+        self._update(values, grads, slots, np.float32(self.learning_rate))
+        self._iterations.value += 1
+
+    def _clip(self, grads):
+        if not (self.clipnorm or self.clipvalue or self.global_clipnorm):
+            return grads
+        from rnnkit import _core
+
+        return _core.clip_gradients(grads, clipnorm=float(self.clipnorm or 0.0),
+                                    clipvalue=float(self.clipvalue or 0.0),
+                                    global_clipnorm=float(self.global_clipnorm or 0.0))
+
+    def _update(self, values, grads, slots, learning_rate):
+        raise NotImplementedError
+
+    # -- config ------------------------------------------------------------------------------------------------
+    def get_config(self):
+        if isinstance(self._learning_rate, schedules_module.LearningRateSchedule):
+            learning_rate = schedules_module.serialize(self._learning_rate)
+        elif callable(self._learning_rate):
+            raise ValueError(f"{type(self).__name__}.get_config: a callable learning_rate cannot be serialized; "
+                             "use a LearningRateSchedule")
+        else:
+            learning_rate = self._learning_rate
+        return {"name": self.name, "learning_rate": learning_rate, "weight_decay": self.weight_decay,
+                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
+                "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency, "loss_scale_factor": self.loss_scale_factor,
+                "gradient_accumulation_steps": self.gradient_accumulation_steps}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules_module.deserialize(config["learning_rate"], custom_objects)
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, learning_rate={self._learning_rate!r}>"

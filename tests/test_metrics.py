@@ -1,0 +1,130 @@
+"""Metrics: Keras 3 stateful semantics (weighted running means), compile's 'accuracy' resolution, lookup, and an
+oracle group against keras.metrics. Results are float32; tolerances rtol 1e-6 against float64 hand counts."""
+import numpy as np
+import pytest
+
+from rnnkit import losses, metrics
+
+
+def test_mean_is_a_weighted_running_mean_until_reset():
+    mean = metrics.Mean()
+    assert mean.result() == 0.0
+    mean.update_state([1.0, 3.0, 5.0, 7.0])
+    assert mean.result() == pytest.approx(4.0)
+    mean.update_state([10.0], sample_weight=[2.0])
+    assert mean.result() == pytest.approx((16.0 + 20.0) / 6.0, rel=1e-6)
+    mean.reset_state()
+    mean.update_state([1.0, 3.0, 5.0, 7.0], sample_weight=[1, 1, 0, 0])
+    assert mean.result() == pytest.approx(2.0)
+
+
+def test_sequence_values_are_averaged_per_sample_then_over_samples():
+    mean = metrics.Mean()
+    mean.update_state(np.array([[1.0, 3.0], [5.0, 9.0]]))
+    assert mean.result() == pytest.approx(4.5)
+    assert mean.count == 2
+
+
+def test_binary_accuracy_thresholds_predictions():
+    metric = metrics.BinaryAccuracy()
+    metric.update_state([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]])
+    assert metric.result() == pytest.approx(0.75)
+    strict = metrics.BinaryAccuracy(threshold=0.99)
+    strict.update_state([[1], [1]], [[0.98], [1.0]])
+    assert strict.result() == pytest.approx(0.5)
+
+
+def test_categorical_and_sparse_accuracy_compare_argmax():
+    y_pred = np.array([[0.1, 0.9, 0.8], [0.05, 0.95, 0]], np.float32)
+    categorical = metrics.CategoricalAccuracy()
+    categorical.update_state([[0, 0, 1], [0, 1, 0]], y_pred)
+    assert categorical.result() == pytest.approx(0.5)
+    sparse = metrics.SparseCategoricalAccuracy()
+    sparse.update_state([[2], [1]], y_pred, sample_weight=[0.7, 0.3])
+    assert sparse.result() == pytest.approx(0.3)
+
+
+def test_accuracy_compares_values_exactly():
+    metric = metrics.Accuracy()
+    metric.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
+    assert metric.result() == pytest.approx(0.75)
+
+
+def test_regression_metrics_average_per_sample_losses():
+    rng = np.random.default_rng(0)
+    y_true, y_pred = rng.standard_normal((2, 6, 3))
+    for metric, expected in ((metrics.MeanSquaredError(), ((y_pred - y_true) ** 2).mean()),
+                             (metrics.MeanAbsoluteError(), np.abs(y_pred - y_true).mean())):
+        metric.update_state(y_true[:4], y_pred[:4])
+        metric.update_state(y_true[4:], y_pred[4:])
+        assert metric.result() == pytest.approx(expected, rel=1e-5)
+
+
+def test_mask_zero_weights_masked_timesteps():
+    y_true = np.array([[1, 2, 0]], np.float32)
+    y_pred = np.eye(3, dtype=np.float32)[[[1, 2, 2]]]
+    metric = metrics.SparseCategoricalAccuracy()
+    metric.update_state(y_true, y_pred, mask=np.array([[True, True, False]]))
+    assert metric.result() == pytest.approx(1.0)
+    metric.reset_state()
+    metric.update_state(y_true, y_pred)
+    assert metric.result() == pytest.approx(2 / 3, rel=1e-6)
+
+
+@pytest.mark.parametrize("y_true_shape,y_pred_shape,cls", [
+    ((8, 1), (8, 1), metrics.BinaryAccuracy),
+    ((8,), (8, 1), metrics.BinaryAccuracy),
+    ((8,), (8, 5), metrics.SparseCategoricalAccuracy),
+    ((8, 1), (8, 5), metrics.SparseCategoricalAccuracy),
+    ((8, 7), (8, 7, 5), metrics.SparseCategoricalAccuracy),
+    ((8, 5), (8, 5), metrics.CategoricalAccuracy),
+])
+@pytest.mark.parametrize("identifier", ["accuracy", "acc"])
+def test_get_resolves_accuracy_from_shapes_like_keras_compile(identifier, y_true_shape, y_pred_shape, cls):
+    metric = metrics.get(identifier, np.zeros(y_true_shape), np.zeros(y_pred_shape, np.float32),
+                         losses.MeanSquaredError())
+    assert type(metric) is cls
+    assert metric.name == identifier
+
+
+@pytest.mark.parametrize("identifier,cls,name", [
+    ("mae", metrics.MeanAbsoluteError, "mae"), ("mse", metrics.MeanSquaredError, "mse"),
+    ("mean_absolute_error", metrics.MeanMetricWrapper, "mean_absolute_error"),
+    ("binary_accuracy", metrics.MeanMetricWrapper, "binary_accuracy"),
+    ("SparseCategoricalAccuracy", metrics.SparseCategoricalAccuracy, "SparseCategoricalAccuracy"),
+])
+def test_get_resolves_other_names(identifier, cls, name):
+    metric = metrics.get(identifier, np.zeros((2, 1)), np.zeros((2, 1)), None)
+    assert isinstance(metric, cls) and metric.name == name
+
+
+def test_get_keeps_metric_instances_and_wraps_functions():
+    instance = metrics.BinaryAccuracy(name="bin")
+    assert metrics.get(instance, None, None, None) is instance
+    wrapped = metrics.get(metrics.categorical_accuracy, None, None, None)
+    assert isinstance(wrapped, metrics.MeanMetricWrapper) and wrapped.name == "categorical_accuracy"
+
+
+def test_unknown_metric_suggests_the_closest():
+    with pytest.raises(ValueError, match="Did you mean 'mae'"):
+        metrics.get("maee", None, None, None)
+
+
+def test_oracle_keras_metrics_streaming_results():
+    keras = pytest.importorskip("keras", reason="the Keras oracle group (keras 3 + torch) is not installed")
+    rng = np.random.default_rng(1)
+    y_pred = rng.uniform(size=(3, 10, 4)).astype(np.float32)
+    labels = rng.integers(0, 4, (3, 10))
+    onehot = np.eye(4, dtype=np.float32)[labels]
+    weights = rng.uniform(size=(3, 10)).astype(np.float32)
+    binary_true = (rng.uniform(size=(3, 10, 1)) > 0.5).astype(np.float32)
+    cases = [("SparseCategoricalAccuracy", labels, y_pred), ("CategoricalAccuracy", onehot, y_pred),
+             ("BinaryAccuracy", binary_true, y_pred[..., :1]), ("MeanSquaredError", onehot, y_pred),
+             ("MeanAbsoluteError", onehot, y_pred)]
+    for name, y_true, prediction in cases:
+        ours, theirs = getattr(metrics, name)(), getattr(keras.metrics, name)()
+        for batch in range(3):
+            ours.update_state(y_true[batch], prediction[batch], sample_weight=weights[batch])
+            theirs.update_state(y_true[batch], prediction[batch], sample_weight=weights[batch])
+        assert float(ours.result()) == pytest.approx(float(theirs.result()), rel=1e-5), name
+        assert ours.name == theirs.name
