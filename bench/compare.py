@@ -1,14 +1,16 @@
 """rnnkit against every CPU peer that is installed, on the same shapes, in the same run.
 
-    python bench/compare.py [--quick] [--threads 1 2] [--repeats 5] [--json out.json]
+    PYTHONPATH=build/<dir>/python:python python bench/compare.py [--quick] [--threads 1 2] [--repeats 5]
+        [--python keras-jax=/path/to/venv/bin/python ...] [--no-fit] [--json out.json]
 
 Each implementation runs in its own process (Keras allows one backend per process), pinned with taskset to
-as many cores as threads. Raw rnnkit (rnnkit.ops) is compared with PyTorch's modules; rnnkit's Keras-level
-predict_on_batch/train_on_batch with Keras 3's on each installed backend. Speed-ups are peer time / rnnkit
-time (> 1: rnnkit is faster), medians of --repeats.
+as many cores as threads, one after another. Raw rnnkit (rnnkit.ops) is compared with PyTorch's modules;
+rnnkit's Keras-level predict_on_batch / train_on_batch with Keras 3's on each installed backend. --python
+runs a peer under another interpreter (a virtual environment holding that backend). Each cell of a table
+is the median of --repeats; speed-up = peer time / rnnkit time at the same level (> 1: rnnkit faster);
+"worst" is the speed-up against the best peer at that point.
 """
 import argparse
-import importlib.util
 import json
 import math
 import os
@@ -22,95 +24,147 @@ CELLS = ["simple_rnn", "gru", "lstm"]
 SHAPES = [(1, 100, 64, 128), (32, 100, 128, 256), (64, 50, 256, 512), (128, 20, 32, 64), (16, 200, 64, 64)]
 QUICK_SHAPES = [(1, 100, 64, 128), (16, 200, 64, 64)]
 MODES = ["forward", "train"]
-RAW_PEERS = ["torch"]
-KERAS_PEERS = ["keras-jax", "keras-tensorflow", "keras-torch"]
+# (ours, peer) pairs measured at the same level.
+PAIRS = [("rnnkit", "torch"), ("rnnkit-keras", "keras-jax"), ("rnnkit-keras", "keras-tensorflow"),
+         ("rnnkit-keras", "keras-torch")]
+IMPLS = ["numpy", "rnnkit", "torch", "rnnkit-keras", "keras-jax", "keras-tensorflow", "keras-torch"]
+MODULES = {"numpy": ["numpy"], "rnnkit": ["rnnkit"], "torch": ["torch"], "rnnkit-keras": ["rnnkit"],
+           "keras-jax": ["keras", "jax"], "keras-tensorflow": ["keras", "tensorflow"],
+           "keras-torch": ["keras", "torch"]}
+SGEMM_N = 1024
 
 
-def installed(impl):
-    if impl == "torch":
-        return importlib.util.find_spec("torch") is not None
-    if impl.startswith("keras-"):
-        backend = {"jax": "jax", "tensorflow": "tensorflow", "torch": "torch"}[impl.split("-", 1)[1]]
-        return importlib.util.find_spec("keras") is not None and importlib.util.find_spec(backend) is not None
-    return True
+def installed(python, impl):
+    check = "import importlib.util, sys; sys.exit(0 if all(importlib.util.find_spec(m) for m in %r) else 1)"
+    return subprocess.run([python, "-c", check % MODULES[impl]], capture_output=True).returncode == 0
 
 
-def run_worker(impl, threads, points, repeats):
-    cmd = [sys.executable, str(HERE / "rnn_workers.py"), "--impl", impl, "--threads", str(threads),
+def run_worker(python, impl, threads, points, repeats):
+    cmd = [python, str(HERE / "rnn_workers.py"), "--impl", impl, "--threads", str(threads),
            "--points", json.dumps(points), "--repeats", str(repeats)]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", ",".join(str(c) for c in range(threads))] + cmd
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               RNNKIT_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
-               XLA_FLAGS=os.environ.get("XLA_FLAGS", "") + (" --xla_cpu_multi_thread_eigen=false" if threads == 1 else ""),
-               TF_CPP_MIN_LOG_LEVEL="3")
+               MKL_NUM_THREADS=str(threads), RNNKIT_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads),
+               TF_NUM_INTEROP_THREADS="1", TF_CPP_MIN_LOG_LEVEL="3",
+               XLA_FLAGS=(os.environ.get("XLA_FLAGS", "")
+                          + (" --xla_cpu_multi_thread_eigen=false"
+                             if threads == 1 else "")).strip())
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        print(f"[{impl}, {threads} thread(s)] failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
-        return []
+        print(f"[{impl}, {threads} thread(s)] failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
 def gflops(cell, shape, mode, ms):
     B, T, I, H = shape
-    gates = {"simple_rnn": 1, "gru": 3, "lstm": 4}[cell]
-    flops = 2 * T * B * gates * H * (I + H) * (3 if mode == "train" else 1)
+    flops = 2 * T * B * {"simple_rnn": 1, "gru": 3, "lstm": 4}[cell] * H * (I + H) * (3 if mode == "train" else 1)
     return flops / (ms * 1e-3) / 1e9
 
 
-def table(results, ours, peers, title):
-    rows = {}
-    for r in results:
-        rows.setdefault((r["cell"], tuple(r["shape"]), r["mode"], r["threads"]), {})[r["impl"]] = r["ms"]
-    present = [p for p in peers if any(p in v for v in rows.values())]
-    print(f"\n### {title}\n")
-    header = ["cell", "(B,T,I,H)", "mode", "thr", f"{ours} ms", "GFLOP/s"] + [f"{p} ms" for p in present]
-    header += ["vs best peer"]
+def geomean(values):
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def grid_table(timings, threads_list, shapes):
+    """One row per (cell, shape, mode, threads): times, speed-up against each peer, and against the best."""
+    peers = [(ours, peer) for ours, peer in PAIRS if any(k[4] == peer for k in timings)]
+    header = ["cell", "(B,T,I,H)", "mode", "thr", "rnnkit ms", "GFLOP/s", "rnnkit-keras ms"]
+    header += [f"{peer} ms | x" for _, peer in peers] + ["worst x"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    speedups = []
-    for key in sorted(rows, key=lambda k: (CELLS.index(k[0]), SHAPES.index(k[1]) if k[1] in SHAPES else 0, k[2], k[3])):
-        timings = rows[key]
-        if ours not in timings:
-            continue
-        cell, shape, mode, threads = key
-        peer_ms = [timings[p] for p in present if p in timings]
-        best = min(peer_ms) if peer_ms else None
-        speedup = best / timings[ours] if best else None
-        if speedup:
-            speedups.append(speedup)
-        cells = [cell, str(shape), mode, str(threads), f"{timings[ours]:.3f}",
-                 f"{gflops(cell, shape, mode, timings[ours]):.1f}"]
-        cells += [f"{timings[p]:.3f}" if p in timings else "-" for p in present]
-        cells += [f"{speedup:.2f}x" if speedup else "-"]
-        print("| " + " | ".join(cells) + " |")
-    if speedups:
-        geo = math.exp(sum(math.log(s) for s in speedups) / len(speedups))
-        print(f"\nGeometric mean speed-up against the best peer: {geo:.2f}x over {len(speedups)} points; "
-              f"slowest point {min(speedups):.2f}x")
+    worst_all, by_peer = [], {peer: [] for _, peer in peers}
+    for cell in CELLS:
+        for shape in shapes:
+            for mode in MODES:
+                for threads in threads_list:
+                    get = lambda impl: timings.get((cell, tuple(shape), mode, threads, impl))
+                    raw, keras = get("rnnkit"), get("rnnkit-keras")
+                    if raw is None and keras is None:
+                        continue
+                    row = [cell, str(tuple(shape)), mode, str(threads), f"{raw:.3f}" if raw else "-",
+                           f"{gflops(cell, shape, mode, raw):.1f}" if raw else "-", f"{keras:.3f}" if keras else "-"]
+                    speedups = []
+                    for ours, peer in peers:
+                        mine, theirs = get(ours), get(peer)
+                        if mine and theirs:
+                            speedups.append(theirs / mine)
+                            by_peer[peer].append(theirs / mine)
+                            row.append(f"{theirs:.3f} | {theirs / mine:.2f}")
+                        else:
+                            row.append("-")
+                    if speedups:
+                        worst_all.append(min(speedups))
+                    row.append(f"**{min(speedups):.2f}**" if speedups else "-")
+                    print("| " + " | ".join(row) + " |")
+    print()
+    for peer, values in by_peer.items():
+        if values:
+            print(f"- against {peer}: geometric mean {geomean(values):.2f}x, slowest point {min(values):.2f}x, "
+                  f"rnnkit faster at {sum(v > 1 for v in values)}/{len(values)} points")
+    if worst_all:
+        print(f"- against the best peer per point: geometric mean {geomean(worst_all):.2f}x, slowest point "
+              f"{min(worst_all):.2f}x, rnnkit faster at {sum(v > 1 for v in worst_all)}/{len(worst_all)} points")
+
+
+def fit_table(timings, threads_list):
+    impls = ["rnnkit-keras", "torch", "keras-jax", "keras-tensorflow", "keras-torch"]
+    present = [i for i in impls if any(k[4] == i and k[2] in ("fit", "predict") for k in timings)]
+    if "rnnkit-keras" not in present:
+        return
+    print("\n| model | mode | thr | " + " | ".join(f"{i} s" for i in present) + " | best peer x |")
+    print("|" + "---|" * (len(present) + 4))
+    for cell in ("lstm", "gru"):
+        for mode in ("fit", "predict"):
+            for threads in threads_list:
+                t = {i: timings.get((cell, "fit", mode, threads, i)) for i in present}
+                if not t["rnnkit-keras"]:
+                    continue
+                peers = [v for i, v in t.items() if i != "rnnkit-keras" and v]
+                best = f"{min(peers) / t['rnnkit-keras']:.2f}" if peers else "-"
+                cells = [f"{t[i] / 1e3:.2f}" if t[i] else "-" for i in present]
+                print(f"| Embedding-{cell.upper()}(128)-Dense | {mode} epoch | {threads} | " + " | ".join(cells)
+                      + f" | {best} |")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="two small shapes, few repeats (CI smoke run)")
+    parser.add_argument("--quick", action="store_true", help="two small shapes, 2 repeats, no fit (CI smoke run)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--levels", nargs="+", default=["raw", "keras"], choices=["raw", "keras"])
+    parser.add_argument("--python", action="append", default=[], metavar="IMPL=PYTHON",
+                        help="interpreter for one implementation, e.g. keras-jax=/opt/jax-venv/bin/python")
+    parser.add_argument("--only", nargs="+", choices=IMPLS, help="run only these implementations")
+    parser.add_argument("--no-fit", action="store_true", help="skip the fit-epoch comparison")
     parser.add_argument("--json", help="also write all measurements to this file")
     args = parser.parse_args()
     shapes = QUICK_SHAPES if args.quick else SHAPES
     repeats = 2 if args.quick else args.repeats
-    points = [[cell, list(shape), mode] for cell in CELLS for shape in shapes for mode in MODES]
+    pythons = dict(item.split("=", 1) for item in args.python)
+    grid = [[cell, list(shape), mode] for cell in CELLS for shape in shapes for mode in MODES]
+    fit = [] if (args.quick or args.no_fit) else [["fit", cell, mode] for cell in ("lstm", "gru")
+                                                   for mode in ("fit", "predict")]
+    points = {"numpy": [["sgemm", SGEMM_N, "forward"]], "rnnkit": grid, "torch": grid + fit,
+              "rnnkit-keras": grid + fit}
     results = []
-    levels = {"raw": ("rnnkit", RAW_PEERS), "keras": ("rnnkit-keras", KERAS_PEERS)}
-    for level in args.levels:
-        ours, peers = levels[level]
-        for impl in [ours] + [p for p in peers if installed(p)]:
-            for threads in args.threads:
-                results += run_worker(impl, threads, points, repeats)
-    for level in args.levels:
-        ours, peers = levels[level]
-        table(results, ours, peers, f"{level} level: {ours} against {', '.join(peers)}")
+    for impl in args.only or IMPLS:
+        python = pythons.get(impl, sys.executable)
+        if not installed(python, impl):
+            print(f"[{impl}] not installed under {python}: skipped", file=sys.stderr)
+            continue
+        for threads in args.threads:
+            print(f"[{impl}, {threads} thread(s)] running", file=sys.stderr, flush=True)
+            results += run_worker(python, impl, threads, points.get(impl, grid + fit), repeats)
+    timings = {(r["cell"], tuple(r["shape"]) if isinstance(r["shape"], list) else r["shape"], r["mode"],
+                r["threads"], r["impl"]): r["ms"] for r in results}
+    print(f"\n### Recurrent layers: speed-up = peer ms / rnnkit ms (medians of {repeats})\n")
+    grid_table(timings, args.threads, shapes)
+    fit_table(timings, args.threads)
+    for threads in args.threads:
+        ms = timings.get(("sgemm", SGEMM_N, "forward", threads, "numpy"))
+        if ms:
+            print(f"\nnumpy sgemm {SGEMM_N}^3 on {threads} thread(s): {2 * SGEMM_N ** 3 / ms / 1e6:.1f} GFLOP/s "
+                  "(the practical limit)")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
 

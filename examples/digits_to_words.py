@@ -8,7 +8,7 @@ Shape: one-to-many. The image becomes the decoder GRU's initial state; the decod
 last ("<" starts) and writes the next, until ">" ends the word. Training feeds it the true previous letter
 (teacher forcing); at test time it feeds back its own greedy choice.
 
-    python examples/digits_to_words.py            # about a minute on 2 cores
+    python examples/digits_to_words.py            # under a minute on 2 cores
     python examples/digits_to_words.py --quick    # a few seconds (what CI runs)
 """
 import argparse

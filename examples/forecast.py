@@ -9,7 +9,7 @@ The model trains on the years up to 1929, reports its validation loss on 1930-19
 1960-2008, which it never saw. Beside it: the naive forecast, and a Dense network that sees the same window
 flattened (one-to-one), to show what recurrence adds.
 
-    python examples/forecast.py            # about a minute on 2 cores
+    python examples/forecast.py            # under a minute on 2 cores
     python examples/forecast.py --quick    # a few seconds (what CI runs)
 """
 import argparse

@@ -11,7 +11,7 @@ Baselines: the majority class; 1-nearest-neighbour with Euclidean distance on th
 (computed here); and the 94.1 % that Kudo et al. report for their passing-through-regions classifier, as
 cited by the UCI repository's page for the data set.
 
-    python examples/vowels.py            # about a minute on 2 cores
+    python examples/vowels.py            # under a minute on 2 cores
     python examples/vowels.py --quick    # a few seconds (what CI runs)
 """
 import argparse

@@ -14,7 +14,7 @@ from rnnkit import callbacks, distribution, layers, optimizers  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("scenario", choices=["dense", "lstm", "two_outputs", "sharded", "uneven_datasets", "callbacks",
-                                         "fail", "endless"])
+                                         "fail", "endless", "different_arrays"])
 parser.add_argument("--out", required=True)
 args = parser.parse_args()
 
@@ -76,7 +76,7 @@ class Batches:
 
 # Different weights per rank on purpose: fit must start every rank from rank 0's.
 rnnkit.random.set_random_seed(1000 + rank)
-dense = args.scenario in ("dense", "callbacks", "fail", "endless")
+dense = args.scenario in ("dense", "callbacks", "fail", "endless", "different_arrays")
 model = dense_model() if dense else lstm_model(two_outputs=args.scenario == "two_outputs")
 x, y, weights = data(dense)
 if args.scenario == "two_outputs":
@@ -134,6 +134,8 @@ elif args.scenario == "fail":
                 raise RuntimeError("deliberate failure on rank 1")
 
     model.fit(x, y, batch_size=8, epochs=1000, verbose=0, callbacks=[FailOnRank1()])
+elif args.scenario == "different_arrays":
+    model.fit(x[:40 + rank], y[:40 + rank], epochs=1, verbose=0)
 elif args.scenario == "endless":
     model.fit(x, y, batch_size=8, epochs=10 ** 6, verbose=2)
 

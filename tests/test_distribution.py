@@ -152,6 +152,12 @@ def test_per_process_datasets_of_different_lengths_fail_together_with_a_clear_er
     assert "process(es) [0] ran out of batches at step 3" in done.stderr
 
 
+def test_processes_passing_different_arrays_fail_together_with_a_clear_error(tmp_path):
+    _, done = _run("different_arrays", tmp_path, 2, check=False)
+    assert done.returncode != 0
+    assert "every process must pass the same arrays, but they hold [40, 41] samples" in done.stderr
+
+
 def test_importing_rnnkit_does_not_import_mpi4py():
     code = "import sys, rnnkit; assert 'mpi4py' not in sys.modules, 'mpi4py imported'"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(Path(p).resolve().parent) for p in rnnkit.__path__))

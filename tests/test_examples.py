@@ -98,3 +98,13 @@ def test_korean_learns_hangul(tmp_path):
     first, last = (float(v) for v in re.search(r"training loss ([0-9.]+) -> ([0-9.]+)", output).groups())
     assert last < first, output[-1500:]
     assert re.search("[가-힣]{2}", output.split("--- epoch")[-1])
+
+
+def test_vanishing_measures_state_gradients(tmp_path):
+    require("matplotlib")
+    output = run_example("vanishing.py", "--output-dir", str(tmp_path), tmp_path=tmp_path)
+    rows = re.findall(r"^(\w+) +test accuracy ([0-9.]+) .*untrained ([0-9.e+-]+), trained ([0-9.e+-]+)$", output, re.M)
+    assert [name for name, *_ in rows] == ["SimpleRNN", "LSTM", "GRU"], output[-1500:]
+    assert all(float(untrained) < 1 for _, _, untrained, _ in rows)  # less gradient reaches the first step
+    assert max(float(accuracy) for _, accuracy, _, _ in rows) > 0.5  # chance is 0.25
+    assert (tmp_path / "vanishing.png").read_bytes().startswith(b"\x89PNG")

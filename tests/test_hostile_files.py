@@ -298,3 +298,37 @@ def test_weights_of_the_wrong_count_or_shape_are_clear_errors(tmp_path):
                                                            "weights/0001/d/bias": np.ones(2, np.float32)})
     with pytest.raises(ValueError, match=r"shape.rnnkit.*\(3, 5\).*d/kernel.*\(3, 2\)"):
         saving.load_model(str(path))
+
+
+# -- the C++ loader (rnnkit::load_model) on hostile model configs ---------------------------------------------------
+_INPUT_SEQ = _layer("InputLayer", batch_shape=[None, 5, 3])
+CPP_MODEL_CASES = {
+    # Weights declared by a few bytes of config: 30000 LSTM units would be 14 GB of zeros if allocated up front.
+    "lstm_units_many_gigabytes": (_sequential(_INPUT_SEQ, _layer("LSTM", units=30_000)), "holds 0 weights"),
+    "embedding_many_gigabytes": (_sequential(_layer("InputLayer", batch_shape=[None, 5]),
+                                             _layer("Embedding", input_dim=2**31, output_dim=8)), "holds 0 weights"),
+    "dense_units_overflow": (_sequential(_layer("InputLayer", batch_shape=[None, 3]), _layer("Dense", units=2**62)),
+                             "overflows"),
+    "lstm_gates_overflow": (_sequential(_INPUT_SEQ, _layer("LSTM", units=2**62)), "overflows"),
+    "input_shape_overflow": (_sequential(_layer("InputLayer", batch_shape=[None, 2**40, 2**40]), _layer("Flatten"),
+                                         _layer("Dense", units=1)), "overflows"),
+    "negative_units": (_sequential(_layer("InputLayer", batch_shape=[None, 3]), _layer("Dense", units=-1)),
+                       "positive integer units"),
+    "unknown_merge_mode": (_sequential(_INPUT_SEQ, _layer("Bidirectional", layer=_layer("LSTM", units=2),
+                                                          merge_mode="xx")), 'merge_mode "xx"'),
+    "layers_not_a_list": ({"class_name": "Sequential", "config": {"name": "s", "layers": 7}}, '"layers"'),
+}
+
+_CPP_LOADER = _LIMITED_LOADER.replace('for reader in ("python", "cpp_model")', 'for reader in ("cpp_model",)')
+
+
+def test_cpp_loader_refuses_hostile_configs_without_large_allocations(tmp_path):
+    paths = {name: _model_file(tmp_path / f"{name}.rnnkit", config) for name, (config, _) in CPP_MODEL_CASES.items()}
+    child = subprocess.run([sys.executable, "-c", _CPP_LOADER, *map(str, paths.values())],
+                           capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, f"the C++ loader crashed (exit {child.returncode}): {child.stderr[-2000:]}"
+    results = {r["path"]: r for r in map(json.loads, child.stdout.splitlines())}
+    for name, path in paths.items():
+        result = results[str(path)]
+        assert result["error"] == "ValueError", (name, result)
+        assert result["message"].startswith(str(path)) and CPP_MODEL_CASES[name][1] in result["message"], result

@@ -184,6 +184,22 @@ def test_rank_fixing_of_a_trailing_unit_axis():
         -np.mean(np.log([0.7, 0.6])), rel=1e-6)
 
 
+def test_large_batches_give_bit_identical_values_for_any_thread_count():
+    import rnnkit
+
+    t, p = _data("categorical_crossentropy", shape=(64, 50, 10), from_logits=True)
+    results = []
+    previous = rnnkit.get_num_threads()
+    try:
+        for threads in (1, 2):
+            rnnkit.set_num_threads(threads)
+            results.append(losses.CategoricalCrossentropy(from_logits=True).value_and_grad(t, p))
+    finally:
+        rnnkit.set_num_threads(previous)
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
 def test_sparse_labels_out_of_range_raise():
     with pytest.raises(ValueError, match="labels"):
         losses.SparseCategoricalCrossentropy()(np.array([3.0]), np.array([[0.5, 0.5]]))

@@ -128,3 +128,22 @@ def test_oracle_keras_metrics_streaming_results():
             theirs.update_state(y_true[batch], prediction[batch], sample_weight=weights[batch])
         assert float(ours.result()) == pytest.approx(float(theirs.result()), rel=1e-5), name
         assert ours.name == theirs.name
+
+
+def test_compiled_accuracy_skips_timesteps_the_output_mask_drops():
+    import rnnkit
+    from rnnkit import layers
+
+    rng = np.random.default_rng(2)
+    ids = rng.integers(1, 5, (16, 6))
+    ids[:, 4:] = 0  # padding the Embedding masks out
+    labels = rng.integers(0, 5, (16, 6))
+    rnnkit.utils.set_random_seed(0)
+    model = rnnkit.Sequential([layers.Input(shape=(6,)), layers.Embedding(5, 8, mask_zero=True),
+                               layers.GRU(8, return_sequences=True), layers.Dense(5, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    logs = model.evaluate(ids, labels, verbose=0, return_dict=True)
+    hits = model.predict(ids, verbose=0).argmax(-1) == labels
+    kept = ids != 0
+    assert hits[kept].mean() != hits.mean()  # the check below can tell the two apart
+    assert logs["accuracy"] == pytest.approx(hits[kept].mean(), rel=1e-6)

@@ -129,6 +129,23 @@ def test_clipping_leaves_the_callers_gradients_untouched():
     np.testing.assert_array_equal(gradient, [3.0, 4.0])
 
 
+def test_large_updates_are_bit_identical_for_any_thread_count():
+    import rnnkit
+
+    rng = np.random.default_rng(2)
+    weights = [rng.standard_normal(300_000)]  # above the size where the loops go parallel
+    grad_steps = [[rng.standard_normal(300_000)] for _ in range(2)]
+    results = []
+    previous = rnnkit.get_num_threads()
+    try:
+        for threads in (1, 2):
+            rnnkit.set_num_threads(threads)
+            results.append(_run(optimizers.Adam(global_clipnorm=10.0), weights, grad_steps)[0].value)
+    finally:
+        rnnkit.set_num_threads(previous)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
 def test_only_one_clipping_mode_may_be_set():
     with pytest.raises(ValueError, match="Only one of"):
         optimizers.Adam(clipnorm=1.0, clipvalue=1.0)
@@ -292,6 +309,16 @@ def test_serialize_round_trip_keeps_config_and_schedule():
     assert type(restored) is optimizers.RMSprop
     assert restored.get_config() == optimizer.get_config()
     assert isinstance(restored._learning_rate, schedules.CosineDecay)
+
+
+def test_serialized_form_survives_json_as_in_the_model_file():
+    import json
+
+    optimizer = optimizers.SGD(learning_rate=schedules.PiecewiseConstantDecay([10, 20], [0.1, 0.05, 0.01]),
+                               momentum=0.9, nesterov=True, global_clipnorm=1.0)
+    restored = optimizers.deserialize(json.loads(json.dumps(optimizers.serialize(optimizer))))
+    assert restored.get_config() == optimizer.get_config()
+    assert restored.learning_rate == 0.1
 
 
 def test_unsupported_keras_arguments_are_refused_loudly():

@@ -167,6 +167,86 @@ def test_every_isa_path(isa, cell, problem, options):
         _core.set_isa(previous)
 
 
+def check_directional_gradient(cell, p, grads, d_outputs, d_last, d_states, **options):
+    """<grad, V> against a float64 central difference of the reference along one random direction V of every
+    input: two reference forwards, so it stays cheap at sizes where per-element differences would not."""
+    names = ["x", "kernel", "recurrent_kernel"] + [k for k in ("bias", "peephole") if p[k] is not None]
+    got = [grads[k] for k in names]
+    base = [np.array(p[k], np.float64) for k in names]
+    if p["initial_state"] is not None:
+        names += [f"initial_state{k}" for k in range(len(p["initial_state"]))]
+        got += grads["initial_state"]
+        base += [np.array(s, np.float64) for s in p["initial_state"]]
+    rng = np.random.default_rng(9)
+    directions = [rng.normal(size=b.shape) for b in base]
+
+    def loss(step):
+        q = dict(p, **{k: b + step * d for k, b, d in zip(names, base, directions) if not k.startswith("initial")})
+        if p["initial_state"] is not None:
+            q["initial_state"] = [b + step * d for k, b, d in zip(names, base, directions) if k.startswith("initial")]
+        outputs, last, states = run_reference(cell, q, **options)
+        return float((outputs * d_outputs).sum() + (last * d_last).sum()
+                     + sum((s * d).sum() for s, d in zip(states, d_states)))
+
+    eps = 1e-4
+    numeric = (loss(eps) - loss(-eps)) / (2 * eps)
+    analytic = sum(float((np.asarray(g, np.float64) * d).sum()) for g, d in zip(got, directions))
+    scale = sum(float(np.abs(np.asarray(g, np.float64) * d).sum()) for g, d in zip(got, directions))
+    assert abs(numeric - analytic) <= GRADIENT_TOL * scale, (numeric, analytic, scale)
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+@pytest.mark.parametrize("cell,problem,options", [CASES[0], CASES[2], CASES[3], CASES[5], CASES[6]],
+                         ids=[CASE_IDS[i] for i in (0, 2, 3, 5, 6)])
+@pytest.mark.parametrize("variant", ["plain", "mask-dropout-backwards"])
+def test_unit_blocks_and_threads(isa, cell, problem, options, variant):
+    """H = 70 spans several unit blocks (a partial last one) and B = 24 makes each step big enough for the
+    time loop to split the units over 2 threads: forward against the float64 reference, BPTT along a random
+    direction, and 1 thread bit-identical to 2 (a column's arithmetic does not depend on who computes it)."""
+    import rnnkit
+    from rnnkit import _core
+
+    order = ["generic", "avx2", "avx512"]
+    if order.index(isa) > order.index(_core.detected_isa()):
+        pytest.skip(f"this CPU supports up to {_core.detected_isa()}, not {isa}")
+    extra, opts = {}, dict(options)
+    if variant != "plain":
+        mask = np.random.default_rng(3).random((24, 4)) > 0.3
+        mask[0] = False
+        extra = {"mask": mask, "dropout": True, "initial_state": True}
+        opts["go_backwards"] = True
+    p = make_problem(cell, 24, 4, 5, 70, **problem, **extra)
+    rng = np.random.default_rng(4)
+    d_outputs = rng.normal(size=(24, 4, 70)).astype(np.float32)
+    d_last = rng.normal(size=(24, 70)).astype(np.float32)
+    d_states = [rng.normal(size=(24, 70)).astype(np.float32) for _ in range(2 if cell == "lstm" else 1)]
+    previous_isa, previous_threads = _core.isa(), rnnkit.get_num_threads()
+    _core.set_isa(isa)
+    runs = []
+    try:
+        for threads in (1, 2):
+            rnnkit.set_num_threads(threads)
+            result = run_core(cell, p, training=True, **opts)
+            grads = ops.rnn_backward(result.cache, d_outputs=d_outputs, d_last_output=d_last, d_states=d_states)
+            runs.append((result, grads))
+    finally:
+        _core.set_isa(previous_isa)
+        rnnkit.set_num_threads(previous_threads)
+    (one, g1), (two, g2) = runs
+    outputs, last, states = run_reference(cell, p, **opts)
+    assert reference.relative_error(one.outputs, outputs) < FORWARD_TOL
+    assert reference.relative_error(one.last_output, last) < FORWARD_TOL
+    for a, e in zip(one.states, states):
+        assert reference.relative_error(a, e) < FORWARD_TOL
+    check_directional_gradient(cell, p, g1, d_outputs, d_last, d_states, **opts)
+    np.testing.assert_array_equal(one.outputs, two.outputs)
+    for key in ("x", "kernel", "recurrent_kernel", "bias", "peephole"):
+        if g1.get(key) is not None:
+            np.testing.assert_array_equal(g1[key], g2[key], err_msg=key)
+    for a, b in zip(g1["initial_state"], g2["initial_state"]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_inputs_of_other_dtypes_and_layouts_are_converted():
     p = make_problem("lstm", initial_state=True)
     expected = run_core("lstm", p).outputs

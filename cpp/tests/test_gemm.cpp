@@ -1,6 +1,7 @@
 // sgemm / pack_b / sgemm_packed through the C++ API on every supported ISA: strided sub-blocks
 // (leading dimensions larger than the logical width) against a double-precision reference.
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -107,6 +108,40 @@ void check_packed_column_split_across_team(std::mt19937& rng) {
   CHECK(matches(a, false, b, false, c0, c, M, N, K, 1.f, 0.f, 0, N));
 }
 
+// sgemm_packed_serial with the caller's workspace: the same contract as sgemm_packed on one thread, for
+// several row panels and K blocks (K > 256), inside a team whose threads own panel-aligned column ranges.
+void check_packed_serial(int64_t M, int64_t N, int64_t K, bool ta, bool tb, std::mt19937& rng) {
+  const auto a = ta ? random_strided(K, M, rng) : random_strided(M, K, rng);
+  const auto b = tb ? random_strided(N, K, rng) : random_strided(K, N, rng);
+  const auto c0 = random_strided(M, N, rng);
+  auto c = c0;
+  const rnnkit::PackedMatrix packed = rnnkit::pack_b(Trans(tb), K, N, b.data.data(), b.ld);
+  const int64_t width = rnnkit::packed_panel_width(packed.isa());
+  const int64_t panels = (N + width - 1) / width;
+  const int64_t workspace_size = rnnkit::packed_serial_workspace(packed.isa(), M, K);
+  std::vector<float> workspace(3 * workspace_size);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(3)
+#endif
+  {
+    int thread = 0, team = 1;
+#ifdef _OPENMP
+    thread = omp_get_thread_num();
+    team = omp_get_num_threads();
+#endif
+    const int64_t begin = std::min(N, panels * thread / team * width);
+    const int64_t end = std::min(N, panels * (thread + 1) / team * width);
+    rnnkit::sgemm_packed_serial(Trans(ta), M, 0.75f, a.data.data(), a.ld, packed, -2.f, c.data.data(), c.ld, begin,
+                                end, workspace.data() + thread * workspace_size);
+  }
+  CHECK(matches(a, ta, b, tb, c0, c, M, N, K, 0.75f, -2.f, 0, N));
+  // An unaligned range in the middle of a panel touches only its columns.
+  auto d = c0;
+  rnnkit::sgemm_packed_serial(Trans(ta), M, 1.f, a.data.data(), a.ld, packed, 0.f, d.data.data(), d.ld, 3,
+                              std::min<int64_t>(N, 3 + width), workspace.data());
+  CHECK(matches(a, ta, b, tb, c0, d, M, N, K, 1.f, 0.f, 3, std::min<int64_t>(N, 3 + width)));
+}
+
 }  // namespace
 
 int main() {
@@ -127,6 +162,12 @@ int main() {
         check_packed(30, 96, 17, ta, tb, 32, 64, rng);
       }
     check_packed_column_split_across_team(rng);
+    for (const bool ta : {false, true})
+      for (const bool tb : {false, true}) {
+        check_packed_serial(1, 128, 128, ta, tb, rng);
+        check_packed_serial(29, 200, 300, ta, tb, rng);
+        check_packed_serial(13, 96 + 17, 600, ta, tb, rng);
+      }
     float c = NAN;
     const float one = 1.f;
     rnnkit::sgemm(Trans::no, Trans::no, 1, 1, 1, 1.f, &one, 1, &one, 1, 0.f, &c, 1);

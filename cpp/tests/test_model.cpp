@@ -140,9 +140,26 @@ void test_unsupported_model_class() {
   std::remove(path.c_str());
 }
 
+// A config declaring a huge layer must be refused by the shape check against the file, before any allocation.
+void test_huge_declared_layer_is_refused_without_allocating() {
+  const std::string path = "test_model_huge.rnnkit";
+  std::string header = dense_model_header("linear");
+  header.replace(header.find("\"units\": 2"), 11, "\"units\": 1099511627776");
+  write_file(path, header, kDenseData);
+  bool refused = false;
+  try {
+    rnnkit::load_model(path);
+  } catch (const std::invalid_argument& error) {
+    refused = std::string(error.what()).find("does not have the shape") != std::string::npos;
+  }
+  CHECK(refused);
+  std::remove(path.c_str());
+}
+
 }  // namespace
 
 int main() {
+  test_huge_declared_layer_is_refused_without_allocating();
   test_dense_linear_and_softmax();
   test_rejections_name_the_file();
   test_functional_add_concatenate();

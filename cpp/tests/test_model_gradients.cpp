@@ -77,7 +77,7 @@ double gradient_error(Layer& layer, const Shape& example_shape, std::int64_t bat
 
 void expect_close(const char* what, double error) {
   std::printf("%-40s max relative error %.2e\n", what, error);
-  CHECK(error < 2e-2 && what);
+  CHECK(error < 2e-3 && what);  // observed <= 3e-4 with eps = 1e-2 in float32
 }
 
 void test_dense_and_activations() {

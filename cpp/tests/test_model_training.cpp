@@ -73,9 +73,38 @@ void test_lstm_learns_the_mean() {
   CHECK_THROWS(rnnkit::evaluate(model, x_eval, wrong, rnnkit::LossConfig{}));
 }
 
+// With Embedding(mask_zero) and a sequence output, the loss averages over the kept steps only (Keras 3), in
+// evaluate and in train_on_batch alike.
+void test_loss_of_a_masked_sequence_output() {
+  std::vector<std::unique_ptr<rnnkit::Layer>> layers;
+  layers.push_back(rnnkit::layers::Embedding(5, 3, true));
+  rnnkit::layers::RecurrentOptions seq;
+  seq.return_sequences = true;
+  layers.push_back(rnnkit::layers::GRU(4, seq));
+  layers.push_back(rnnkit::layers::TimeDistributed(rnnkit::layers::Dense(1)));
+  rnnkit::Model model({4}, std::move(layers), 9);
+  const Tensor ids({2, 4}, {1, 2, 0, 0, 3, 4, 1, 0});
+  const Tensor y({2, 4, 1}, {0.5f, -0.5f, 9.f, 9.f, 1.f, 0.f, -1.f, 9.f});  // 9s sit on masked steps
+  rnnkit::StepMask mask;
+  const Tensor pred = model.predict(ids, mask);
+  CHECK((mask == rnnkit::StepMask{1, 1, 0, 0, 1, 1, 1, 0}));
+  double total = 0;
+  int kept = 0;
+  for (std::size_t i = 0; i < mask.size(); ++i)
+    if (mask[i]) {
+      total += (pred.values[i] - y.values[i]) * (pred.values[i] - y.values[i]);
+      ++kept;
+    }
+  const double expected = total / kept;
+  CHECK(std::fabs(rnnkit::evaluate(model, ids, y, rnnkit::LossConfig{}) - expected) < 1e-6 * (1 + expected));
+  rnnkit::Optimizer sgd(rnnkit::SGDConfig{0.0f});
+  CHECK(std::fabs(rnnkit::train_on_batch(model, ids, y, rnnkit::LossConfig{}, sgd) - expected) < 1e-6 * (1 + expected));
+}
+
 }  // namespace
 
 int main() {
+  test_loss_of_a_masked_sequence_output();
   test_sgd_step_is_minus_learning_rate_times_gradient();
   test_lstm_learns_the_mean();
   return rnnkit_test::failures();

@@ -70,8 +70,9 @@ class Layer {
   virtual const char* class_name() const = 0;
 
   // Checks that the layer can take a per-example input of this shape, creates its weights on the first call
-  // (drawn from `rng` by Keras' default initializers; zeros when rng is null) and returns the output shape.
-  // std::invalid_argument naming the layer when the shape does not fit.
+  // (drawn from `rng` by Keras' default initializers; when rng is null, only their shapes, with empty values for
+  // the caller to fill, as load_model does) and returns the output shape. std::invalid_argument naming the layer
+  // when the shape does not fit.
   virtual Shape build(const Shape& input, std::mt19937_64* rng) = 0;
 
   // Inference when training == nullptr. `mask` is read and replaced by the output's mask.
@@ -103,6 +104,8 @@ class Model {
   // x: (batch, *input_shape()); std::invalid_argument otherwise.
   Tensor predict(const Tensor& x) const;
   Tensor predict(const TensorView& x) const;
+  // Also the (batch, time) mask of the output (empty when unmasked), which Keras applies to the loss.
+  Tensor predict(const Tensor& x, StepMask& output_mask) const;
 
   const Shape& input_shape() const;
   const Shape& output_shape() const;  // per example
@@ -132,6 +135,8 @@ class Model::Trace {
   Trace(Trace&&) noexcept;
   Trace& operator=(Trace&&) noexcept;
   ~Trace();
+  // The (batch, time) mask of the model's output (Keras masks the loss with it); empty when unmasked.
+  const StepMask& output_mask() const;
   struct Data;
 
  private:

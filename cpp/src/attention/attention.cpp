@@ -16,6 +16,11 @@ using namespace attention_detail;
 
 namespace {
 
+// Waking a thread team costs more than a small attention (a Transformer over short sequences) computes.
+bool worth_threads(const AttentionDims& d) {
+  return static_cast<double>(d.batch * d.heads) * d.q_len * d.kv_len * (d.head_dim + d.value_dim) > 1 << 20;
+}
+
 // Global row-major index of weight (b*heads + h, i, 0): the dropout stream's counter.
 std::uint64_t weight_index(const AttentionDims& d, std::int64_t bh, std::int64_t i) {
   return (static_cast<std::uint64_t>(bh) * d.q_len + i) * static_cast<std::uint64_t>(d.kv_len);
@@ -134,7 +139,7 @@ void attention_forward(const AttentionDims& d, const float* q, const float* k, c
   const float scale = resolved_scale(d, options);
   const Dropout dropout(options);
   const std::int64_t work = slices * q_tiles;
-#pragma omp parallel num_threads(num_threads()) if (work > 1)
+#pragma omp parallel num_threads(num_threads()) if (work > 1 && worth_threads(d))
   {
     std::vector<float> scratch;
 #pragma omp for schedule(dynamic)
@@ -219,7 +224,7 @@ void attention_backward(const AttentionDims& d, const float* q, const float* k, 
   const std::int64_t slices = d.batch * d.heads;
   const float scale = resolved_scale(d, options);
   const Dropout dropout(options);
-#pragma omp parallel num_threads(num_threads()) if (slices > 1)
+#pragma omp parallel num_threads(num_threads()) if (slices > 1 && worth_threads(d))
   {
     std::vector<float> scratch;
 #pragma omp for schedule(dynamic)

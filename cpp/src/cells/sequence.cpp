@@ -222,26 +222,27 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
     copy_or_clear(cache->input_dropout, in.input_dropout, checked_mul(B, I, "rnn_forward"));
     copy_or_clear(cache->recurrent_dropout, in.recurrent_dropout, BH);
     if (in.mask) cache->mask.assign(in.mask, in.mask + BT);
-    cache->h_prev.resize(checked_mul(BT, H, "rnn_forward"));
-    if (in.recurrent_dropout) cache->h_prev_eff.resize(BT * H);
-    cache->gates.resize(checked_mul(BT, GH, "rnn_forward"));
-    if (cfg.cell != CellKind::simple_rnn) cache->aux.resize(BT * H);
-    if (lstm) cache->c_prev.resize(BT * H), cache->c_new.resize(BT * H);
+    cache->h_prev = Floats(checked_mul(BT, H, "rnn_forward"));
+    if (in.recurrent_dropout) cache->h_prev_eff = Floats(BT * H);
+    cache->gates = Floats(checked_mul(BT, GH, "rnn_forward"));
+    if (cfg.cell != CellKind::simple_rnn) cache->aux = Floats(BT * H);
+    if (lstm) cache->c_prev = Floats(BT * H), cache->c_new = Floats(BT * H);
   }
 
   // x_eff = x * input_dropout, then every step's input projection in one GEMM over B*T rows.
-  std::vector<float> x_dropped;
+  Floats x_dropped;
   const float* x_eff = in.x;
   if (in.input_dropout || training) {
-    std::vector<float>& dst = training ? cache->x_eff : x_dropped;
-    dst.assign(in.x, in.x + checked_mul(BT, I, "rnn_forward"));
+    Floats& dst = training ? cache->x_eff : x_dropped;
+    dst = Floats(checked_mul(BT, I, "rnn_forward"));
+    std::copy(in.x, in.x + BT * I, dst.data());
     if (in.input_dropout)
       for (int64_t b = 0; b < B; ++b)
         for (int64_t t = 0; t < T; ++t)
           for (int64_t k = 0; k < I; ++k) dst[(b * T + t) * I + k] *= in.input_dropout[b * I + k];
     x_eff = dst.data();
   }
-  std::vector<float> x_proj(checked_mul(BT, GH, "rnn_forward"));
+  Floats x_proj(checked_mul(BT, GH, "rnn_forward"));
   if (in.bias)
     for (int64_t r = 0; r < BT; ++r) std::memcpy(&x_proj[r * GH], in.bias, sizeof(float) * GH);
   sgemm(Trans::no, Trans::no, BT, GH, I, 1.0f, x_eff, I, in.kernel, GH, in.bias ? 1.0f : 0.0f, x_proj.data(), GH);
@@ -257,12 +258,12 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
 
   // One workspace for the whole loop: no allocation per step.
   const int64_t workspace_size = packed_serial_workspace(isa, B, H);
-  std::vector<float> rec(checked_mul(B, u_main.cols(), "rnn_forward")), rec_h(two_phase ? BH : 0);
-  std::vector<float> h(2 * BH, 0.0f), h_eff(in.recurrent_dropout ? 2 * BH : 0), c(BH, 0.0f), h_new(BH),
-      c_new(lstm ? BH : 0), prev_out(BH, 0.0f), gate_rows(training ? 0 : B * GH), aux_rows(training ? 0 : BH),
+  Floats rec(checked_mul(B, u_main.cols(), "rnn_forward")), rec_h(two_phase ? BH : 0);
+  Floats h(2 * BH, 0.0f), h_eff(in.recurrent_dropout ? 2 * BH : 0), c(BH, 0.0f), h_new(BH), c_new(lstm ? BH : 0),
+      prev_out(BH, 0.0f), gate_rows(training ? 0 : B * GH), aux_rows(training ? 0 : BH),
       workspace(checked_mul(team.threads, workspace_size, "rnn_forward"));
-  if (in.h0) std::copy(in.h0, in.h0 + BH, h.begin());
-  if (in.c0) std::copy(in.c0, in.c0 + BH, c.begin());
+  if (in.h0) std::copy(in.h0, in.h0 + BH, h.data());
+  if (in.c0) std::copy(in.c0, in.c0 + BH, c.data());
   if (in.recurrent_dropout)
     for (int64_t i = 0; i < BH; ++i) h_eff[i] = h[i] * in.recurrent_dropout[i];
 
@@ -273,9 +274,9 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
 #pragma omp parallel num_threads(team.threads) if (team.threads > 1)
   loop.steps(thread_id());
 
-  std::copy(prev_out.begin(), prev_out.end(), out.last_output);
-  std::copy(h.begin() + (T & 1) * BH, h.begin() + (T & 1) * BH + BH, out.h_last);
-  if (lstm) std::copy(c.begin(), c.end(), out.c_last);
+  std::copy(prev_out.data(), prev_out.data() + BH, out.last_output);
+  std::copy(h.data() + (T & 1) * BH, h.data() + (T & 1) * BH + BH, out.h_last);
+  if (lstm) std::copy(c.data(), c.data() + BH, out.c_last);
   return cache;
 }
 
@@ -403,12 +404,15 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   const Team team = plan_team(B, H, GH, packed_panel_width(isa));
   const int64_t workspace_size = packed_serial_workspace(isa, B, GH);
 
-  std::vector<float> dh(BH, 0.0f), dc(BH, 0.0f), d_prev_out(BH, 0.0f), dh_step(BH), direct(BH, 0.0f), dh_eff(BH),
-      dc_prev(BH), d_rh(two_phase ? BH : 0), workspace(checked_mul(team.threads, workspace_size, "rnn_backward"));
-  if (in.d_h_last) std::copy(in.d_h_last, in.d_h_last + BH, dh.begin());
-  if (in.d_c_last && lstm) std::copy(in.d_c_last, in.d_c_last + BH, dc.begin());
-  std::vector<float> d_gates_x(checked_mul(BT, GH, "rnn_backward"), 0.0f);
-  std::vector<float> d_gates_r_separate(separate_recurrent ? BT * GH : 0, 0.0f);
+  Floats dh(BH, 0.0f), dc(BH, 0.0f), d_prev_out(BH, 0.0f), dh_step(BH), direct(BH, 0.0f), dh_eff(BH), dc_prev(BH),
+      d_rh(two_phase ? BH : 0), workspace(checked_mul(team.threads, workspace_size, "rnn_backward"));
+  if (in.d_h_last) std::copy(in.d_h_last, in.d_h_last + BH, dh.data());
+  if (in.d_c_last && lstm) std::copy(in.d_c_last, in.d_c_last + BH, dc.data());
+  // Masked rows are never written and must read as zero; without a mask every row is written.
+  const bool masked = !cache.mask.empty();
+  const int64_t rows_size = checked_mul(BT, GH, "rnn_backward");
+  Floats d_gates_x = masked ? Floats(rows_size, 0.0f) : Floats(rows_size);
+  Floats d_gates_r_separate = !separate_recurrent ? Floats() : masked ? Floats(rows_size, 0.0f) : Floats(rows_size);
   float* d_gates_r = separate_recurrent ? d_gates_r_separate.data() : d_gates_x.data();
 
   const BackwardLoop loop{cache, in, out, cells::block_kernels(isa), team, B, T, H, GH, u_t, u_candidate_t,
@@ -417,8 +421,8 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
                           workspace_size};
 #pragma omp parallel num_threads(team.threads) if (team.threads > 1)
   loop.steps(thread_id());
-  if (out.d_h0) std::copy(dh.begin(), dh.end(), out.d_h0);
-  if (out.d_c0 && lstm) std::copy(dc.begin(), dc.end(), out.d_c0);
+  if (out.d_h0) std::copy(dh.data(), dh.data() + BH, out.d_h0);
+  if (out.d_c0 && lstm) std::copy(dc.data(), dc.data() + BH, out.d_c0);
 
   // Weight and input gradients: one GEMM each over all B*T rows.
   if (out.d_kernel)

@@ -13,19 +13,40 @@
 // seen by h·U and the recurrent bias (d_gates_r, different only for GRU reset_after). Rows of masked steps
 // hold zeros there; their forward rows are computed but never read back.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "rnnkit/rnn.hpp"
 
 namespace rnnkit {
 
+// A float array that starts uninitialised (new float[n]). Every per-row buffer is written in full before it
+// is read; zero-filling it first would be one more pass over memory as large as the step kernels' own.
+class Floats {
+ public:
+  Floats() = default;
+  explicit Floats(std::int64_t n) : data_(n > 0 ? new float[n] : nullptr), size_(n) {}
+  Floats(std::int64_t n, float fill) : Floats(n) { std::fill(data(), data() + size_, fill); }
+  float* data() { return data_.get(); }
+  const float* data() const { return data_.get(); }
+  std::int64_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  float& operator[](std::int64_t i) { return data_[i]; }
+  const float& operator[](std::int64_t i) const { return data_[i]; }
+
+ private:
+  std::unique_ptr<float[]> data_;
+  std::int64_t size_ = 0;
+};
+
 struct RnnCache {
   RnnConfig config;
   bool has_bias = false;
   std::vector<float> kernel, recurrent_kernel, peephole, input_dropout, recurrent_dropout;  // copies
   std::vector<std::uint8_t> mask;                                                            // (B,T) or empty
-  std::vector<float> x_eff, h_prev, h_prev_eff, gates, c_prev, c_new, aux;
+  Floats x_eff, h_prev, h_prev_eff, gates, c_prev, c_new, aux;
 
   const float* recurrent_operand() const { return h_prev_eff.empty() ? h_prev.data() : h_prev_eff.data(); }
 };

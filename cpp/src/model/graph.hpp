@@ -29,6 +29,7 @@ struct Model::Impl {
 
 struct Model::Trace::Data {
   std::vector<std::unique_ptr<LayerCache>> caches;  // one per node
+  StepMask output_mask;
 };
 
 }  // namespace rnnkit

@@ -264,6 +264,8 @@ Model load_model(const std::string& path) {
     const std::string what = error.what();
     if (what.compare(0, path.size(), path) == 0) throw;
     throw std::invalid_argument(path + ": " + what);  // layer-level messages gain the file's name
+  } catch (const std::length_error& error) {  // a config whose sizes overflow is a bad file, named as such
+    throw std::invalid_argument(path + ": " + error.what());
   }
 }
 

@@ -24,19 +24,19 @@ void add_into(Tensor& total, Tensor&& part) {
   for (std::size_t i = 0; i < total.values.size(); ++i) total.values[i] += part.values[i];
 }
 
-// The whole model's forward; with `trace`, every node keeps its cache there.
-Tensor run(const Model::Impl& impl, Tensor x, std::vector<std::unique_ptr<LayerCache>>* caches,
-           std::mt19937_64* rng) {
+// The whole model's forward; with `trace`, every node keeps its cache there. The output's mask goes to `mask_out`.
+Tensor run(const Model::Impl& impl, const Tensor& x, Model::Trace::Data* trace, std::mt19937_64* rng,
+           StepMask* mask_out) {
   const std::size_t slots = impl.nodes.size() + 1;
   std::vector<std::size_t> last_use(slots, 0);  // values are freed after their last reader
   for (std::size_t n = 0; n < impl.nodes.size(); ++n)
     for (std::size_t s : impl.nodes[n].inputs) last_use[s] = n;
-  std::vector<Tensor> values(slots);
+  std::vector<Tensor> values(slots);  // slot 0, the input, is read where the caller keeps it
+  auto value = [&](std::size_t s) -> const Tensor& { return s == 0 ? x : values[s]; };
   std::vector<StepMask> masks(slots);
-  values[0] = std::move(x);
-  if (caches) {
-    caches->clear();
-    caches->resize(impl.nodes.size());
+  if (trace) {
+    trace->caches.clear();
+    trace->caches.resize(impl.nodes.size());
   }
   for (std::size_t n = 0; n < impl.nodes.size(); ++n) {
     const GraphNode& node = impl.nodes[n];
@@ -46,26 +46,27 @@ Tensor run(const Model::Impl& impl, Tensor x, std::vector<std::unique_ptr<LayerC
         std::vector<const Tensor*> xs;
         std::vector<const StepMask*> ms;
         for (std::size_t s : node.inputs) {
-          xs.push_back(&values[s]);
+          xs.push_back(&value(s));
           ms.push_back(&masks[s]);
         }
         values[n + 1] = merge->merge(xs, ms, masks[n + 1], training);
       } else {
         masks[n + 1] = masks[node.inputs[0]];
-        values[n + 1] = layer.forward(values[node.inputs[0]], masks[n + 1], training);
+        values[n + 1] = layer.forward(value(node.inputs[0]), masks[n + 1], training);
       }
     };
-    if (caches) {
+    if (trace) {
       TrainingStep step{*rng, nullptr};
       call(&step);
-      (*caches)[n] = std::move(step.cache);
+      trace->caches[n] = std::move(step.cache);
     } else {
       call(nullptr);
     }
     for (std::size_t s : node.inputs)
       if (last_use[s] == n && s != impl.output_slot) values[s] = Tensor();
   }
-  return std::move(values[impl.output_slot]);
+  if (mask_out) *mask_out = std::move(masks[impl.output_slot]);
+  return impl.output_slot == 0 ? x : std::move(values[impl.output_slot]);
 }
 
 }  // namespace
@@ -80,6 +81,8 @@ void Model::Impl::build(std::mt19937_64* init_rng) {
       for (std::size_t s : nodes[n].inputs) inputs.push_back(shapes[s]);
       shapes[n + 1] = merge->build_merge(inputs);
     } else {
+      if (nodes[n].inputs.size() != 1)
+        model_detail::fail_layer(layer, "takes one input, received " + std::to_string(nodes[n].inputs.size()));
       shapes[n + 1] = layer.build(shapes[nodes[n].inputs[0]], init_rng);
     }
   }
@@ -109,6 +112,7 @@ Model::Trace::Trace() : data_(std::make_unique<Data>()) {}
 Model::Trace::Trace(Trace&&) noexcept = default;
 Model::Trace& Model::Trace::operator=(Trace&&) noexcept = default;
 Model::Trace::~Trace() = default;
+const StepMask& Model::Trace::output_mask() const { return data_->output_mask; }
 
 const Shape& Model::input_shape() const { return impl_->input_shape; }
 const Shape& Model::output_shape() const { return impl_->output_shape; }
@@ -149,19 +153,24 @@ void check_input(const Shape& expected, const Shape& shape, std::size_t count, c
 
 Tensor Model::predict(const Tensor& x) const {
   check_input(impl_->input_shape, x.shape, x.values.size(), "rnnkit::Model::predict");
-  return run(*impl_, x, nullptr, nullptr);
+  return run(*impl_, x, nullptr, nullptr, nullptr);
+}
+
+Tensor Model::predict(const Tensor& x, StepMask& output_mask) const {
+  check_input(impl_->input_shape, x.shape, x.values.size(), "rnnkit::Model::predict");
+  return run(*impl_, x, nullptr, nullptr, &output_mask);
 }
 
 Tensor Model::predict(const TensorView& x) const {
   std::size_t count = 0;
   if (x.data != nullptr || x.shape.empty()) count = static_cast<std::size_t>(model_detail::element_count(x.shape));
   check_input(impl_->input_shape, x.shape, count, "rnnkit::Model::predict");
-  return run(*impl_, Tensor(x.shape, std::vector<float>(x.data, x.data + count)), nullptr, nullptr);
+  return run(*impl_, Tensor(x.shape, std::vector<float>(x.data, x.data + count)), nullptr, nullptr, nullptr);
 }
 
 Tensor Model::forward_train(const Tensor& x, Trace& trace) {
   check_input(impl_->input_shape, x.shape, x.values.size(), "rnnkit::Model::forward_train");
-  return run(*impl_, x, &trace.data_->caches, &impl_->rng);
+  return run(*impl_, x, trace.data_.get(), &impl_->rng, &trace.data_->output_mask);
 }
 
 std::vector<Tensor> Model::backward(const Trace& trace, const Tensor& d_output) const {

@@ -94,8 +94,16 @@ void orthogonal(Tensor& t, std::mt19937_64& rng) {
 }  // namespace
 
 Tensor initial_value(Shape shape, Init init, std::mt19937_64* rng) {
+  if (rng == nullptr) {
+    // No rng: load_model fills the values from the file once their shape matches. Allocating here would let a
+    // few bytes of hostile model_config (units=30000) demand gigabytes before the weights are checked.
+    model_detail::element_count(shape);  // still refuses shapes whose size overflows
+    Tensor t;
+    t.shape = std::move(shape);
+    return t;
+  }
   Tensor t(std::move(shape));
-  if (rng == nullptr || init == Init::zeros) return t;
+  if (init == Init::zeros) return t;
   if (init == Init::orthogonal && t.shape.size() >= 2) {
     orthogonal(t, *rng);
     return t;

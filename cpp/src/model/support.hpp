@@ -23,7 +23,7 @@ std::string shape_text(const Shape& shape);       // "(batch, 5, 3)" style; -1 p
 // A caller's shape for the batch axis plus a per-example shape.
 Shape with_batch(std::int64_t batch, const Shape& per_example);
 
-// Keras' default initializers, drawn from `rng`, or zeros when rng is null.
+// Keras' default initializers drawn from `rng`; with rng null, a tensor of that shape whose values stay empty.
 enum class Init { zeros, glorot_uniform, orthogonal, embedding_uniform };
 Tensor initial_value(Shape shape, Init init, std::mt19937_64* rng);
 

@@ -23,6 +23,11 @@ std::pair<std::int64_t, std::int64_t> loss_layout(const Tensor& pred, const Tens
   return {rows, classes};
 }
 
+// Keras masks the loss of a masked sequence output: one mask entry per loss row.
+const std::uint8_t* loss_mask(const StepMask& mask, std::int64_t rows) {
+  return !mask.empty() && static_cast<std::int64_t>(mask.size()) == rows ? mask.data() : nullptr;
+}
+
 }  // namespace
 
 double train_on_batch(Model& model, const Tensor& x, const Tensor& y, const LossConfig& loss, Optimizer& optimizer) {
@@ -31,7 +36,7 @@ double train_on_batch(Model& model, const Tensor& x, const Tensor& y, const Loss
   const auto [rows, classes] = loss_layout(pred, y, loss, "rnnkit::train_on_batch");
   Tensor d_pred(pred.shape);
   const double value = loss_value_and_grad(loss, y.values.data(), pred.values.data(), rows, classes, nullptr,
-                                           nullptr, d_pred.values.data(), nullptr);
+                                           loss_mask(trace.output_mask(), rows), d_pred.values.data(), nullptr);
   const std::vector<Tensor> grads = model.backward(trace, d_pred);
   std::vector<float*> variables;
   std::vector<const float*> gradients;
@@ -47,10 +52,11 @@ double train_on_batch(Model& model, const Tensor& x, const Tensor& y, const Loss
 }
 
 double evaluate(const Model& model, const Tensor& x, const Tensor& y, const LossConfig& loss) {
-  const Tensor pred = model.predict(x);
+  StepMask mask;
+  const Tensor pred = model.predict(x, mask);
   const auto [rows, classes] = loss_layout(pred, y, loss, "rnnkit::evaluate");
-  return loss_value_and_grad(loss, y.values.data(), pred.values.data(), rows, classes, nullptr, nullptr, nullptr,
-                             nullptr);
+  return loss_value_and_grad(loss, y.values.data(), pred.values.data(), rows, classes, nullptr,
+                             loss_mask(mask, rows), nullptr, nullptr);
 }
 
 }  // namespace rnnkit

@@ -150,8 +150,9 @@ double global_norm(const float* const* grads, const std::int64_t* sizes, std::in
     partial.assign(static_cast<std::size_t>(chunks), 0.0);
 #pragma omp parallel for num_threads(num_threads()) schedule(static) if (n > kParallelThreshold)
     for (std::int64_t c = 0; c < chunks; ++c) {
+      const std::int64_t end = std::min(n, (c + 1) * kChunk);
       double part = 0.0;
-      for (std::int64_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk); ++i) part += static_cast<double>(g[i]) * g[i];
+      for (std::int64_t i = c * kChunk; i < end; ++i) part += static_cast<double>(g[i]) * g[i];
       partial[c] = part;
     }
     for (double part : partial) sum += part;

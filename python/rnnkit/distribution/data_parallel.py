@@ -6,6 +6,7 @@ import numpy as np
 
 from rnnkit import callbacks as callbacks_module
 from rnnkit.distribution import _mpi, steps
+from rnnkit.engine import data
 
 # Written by rank 0 only: the others would write the same bytes to the same paths at the same time.
 _FILE_WRITERS = (callbacks_module.ModelCheckpoint, callbacks_module.CSVLogger)
@@ -37,10 +38,6 @@ class DataParallel:
     @property
     def num_processes(self):
         return self.comm.size
-
-    @property
-    def process_id(self):
-        return self.comm.rank
 
     @property
     def is_chief(self):
@@ -76,8 +73,15 @@ class DataParallel:
                                  "equally many batches")
             yield batch
 
-    def shared_rng(self, rng):
-        return _SharedPermutations(rng, self.comm)
+    def array_batches(self, x, y, sample_weight, batch_size, shuffle, rng):
+        """This process's slices of the global batches of arrays every process passes in full."""
+        counts = self.comm.allgather(len(x[0]))
+        if len(set(counts)) > 1:
+            raise ValueError(f"DataParallel: every process must pass the same arrays, but they hold {counts} samples "
+                             "(batch_size is the global batch; for per-process data pass a dataset and "
+                             "DataParallel(auto_shard_dataset=False))")
+        return data.array_batches(x, y, sample_weight, batch_size, shuffle, _SharedPermutations(rng, self.comm),
+                                  rows=self.rows)
 
     # -- fit, evaluate, predict ------------------------------------------------------------------------------------
     def begin_fit(self, model, verbose, callbacks):

@@ -100,7 +100,7 @@ def _local_losses(model, x, y, sample_weight, training):
         numerators[index], divisors[index] = float(value) * divisor, divisor
         if training:
             d_outputs[index] = np.asarray(grad, np.float32) * np.float32(divisor * model._loss_weights[index])
-    model._update_metrics(y, y_pred, sample_weight)
+    model._update_metrics(y, y_pred, sample_weight, masks)
     return (state if training else None), numerators, divisors, d_outputs, metrics_before
 
 

@@ -120,7 +120,7 @@ class Model(Layer):
         variables = self.trainable_variables
         grads = [weight_grads.get(id(v), np.zeros(v.shape, np.float32)) for v in variables]
         self.optimizer.apply(grads, variables)
-        self._update_metrics(y, y_pred, sample_weight)
+        self._update_metrics(y, y_pred, sample_weight, masks)
         return loss, len(x[0])
 
     def _test_step(self, x, y, sample_weight):
@@ -131,13 +131,18 @@ class Model(Layer):
         y_pred, masks, _ = self._forward(x, training=False)
         self._ensure_metrics(y, y_pred)
         loss, _ = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=False)
-        self._update_metrics(y, y_pred, sample_weight)
+        self._update_metrics(y, y_pred, sample_weight, masks)
         return loss, len(x[0])
 
-    def _update_metrics(self, y, y_pred, sample_weight):
+    def _update_metrics(self, y, y_pred, sample_weight, masks=None):
+        from rnnkit.metrics import MeanMetricWrapper
+
         for index, metric in self._metrics:
             weight = None if sample_weight is None else sample_weight[min(index, len(sample_weight) - 1)]
-            metric.update_state(y[index], y_pred[index], sample_weight=weight)
+            # As in Keras, an output mask zero-weights masked timesteps in the built-in metrics.
+            mask = None if masks is None else masks[index]
+            extra = {"mask": mask} if mask is not None and isinstance(metric, MeanMetricWrapper) else {}
+            metric.update_state(y[index], y_pred[index], sample_weight=weight, **extra)
 
     def _reset_metrics(self):
         for _, metric in self._metrics or []:
@@ -157,11 +162,8 @@ class Model(Layer):
             batches = (self._dataset_batch(batch) for batch in x)
             yield from batches if shared is None else shared.dataset_batches(batches)
             return
-        if shared is None:
-            yield from data.array_batches(x, y, sample_weight, batch_size, shuffle, rnnkit_random.generator())
-            return
-        yield from data.array_batches(x, y, sample_weight, batch_size, shuffle,
-                                      shared.shared_rng(rnnkit_random.generator()), rows=shared.rows)
+        batches = data.array_batches if shared is None else shared.array_batches
+        yield from batches(x, y, sample_weight, batch_size, shuffle, rnnkit_random.generator())
 
     def _dataset_batch(self, batch):
         bx, by, bw = (tuple(batch) + (None,))[:3] if isinstance(batch, (tuple, list)) else (batch, None, None)

@@ -13,8 +13,8 @@ class IterationVariable(Variable):
     """The optimizer's int64 step counter (Keras' ``optimizer.iterations``), stored with the optimizer state."""
 
     def __init__(self, path):
-        super().__init__(np.zeros((), np.float32), "iteration", path, trainable=False)
-        self.value = np.zeros((), np.int64)
+        super().__init__(np.zeros(()), "iteration", path, trainable=False)
+        self.value = np.zeros((), np.int64)  # exact past 2**24 steps, where a float32 counter would stall
 
     @property
     def dtype(self):
@@ -35,12 +35,6 @@ class IterationVariable(Variable):
         return float(self.value)
 
 
-
-# Keras 3 base arguments rnnkit accepts only at their "off" value (the update paths they change are not built).
-_UNSUPPORTED_WHEN_SET = {"weight_decay": None, "use_ema": False, "loss_scale_factor": None,
-                         "gradient_accumulation_steps": None}
-
-
 class Optimizer:
     """Base of SGD, Adam, RMSprop and Adagrad. ``_slot_names`` lists the per-variable state kinds in order."""
 
@@ -51,10 +45,11 @@ class Optimizer:
                  gradient_accumulation_steps=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
-        given = {"weight_decay": weight_decay, "use_ema": use_ema, "loss_scale_factor": loss_scale_factor,
-                 "gradient_accumulation_steps": gradient_accumulation_steps}
-        for argument, value in given.items():
-            if value != _UNSUPPORTED_WHEN_SET[argument]:
+        # Keras 3 base arguments accepted only when off: the update paths they switch on are not implemented.
+        unsupported = {"weight_decay": weight_decay, "use_ema": use_ema, "loss_scale_factor": loss_scale_factor,
+                       "gradient_accumulation_steps": gradient_accumulation_steps}
+        for argument, value in unsupported.items():
+            if value:
                 raise NotImplementedError(f"{type(self).__name__}: `{argument}` is not supported by rnnkit "
                                           f"(received {argument}={value!r})")
         clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
