@@ -2,6 +2,7 @@
 
     PYTHONPATH=build/<dir>/python:python python bench/compare.py [--quick] [--threads 1 2] [--repeats 5]
         [--python keras-jax=/path/to/venv/bin/python ...] [--no-fit] [--json out.json]
+    python bench/compare.py --from-json out.json      # print the tables of an earlier run again
 
 Each implementation runs in its own process (Keras allows one backend per process), pinned with taskset to
 as many cores as threads, one after another. Raw rnnkit (rnnkit.ops) is compared with PyTorch's modules;
@@ -136,8 +137,15 @@ def main():
                         help="interpreter for one implementation, e.g. keras-jax=/opt/jax-venv/bin/python")
     parser.add_argument("--only", nargs="+", choices=IMPLS, help="run only these implementations")
     parser.add_argument("--no-fit", action="store_true", help="skip the fit-epoch comparison")
-    parser.add_argument("--json", help="also write all measurements to this file")
+    parser.add_argument("--fit-threads", type=int, nargs="+", default=[1], help="thread counts of the fit epoch")
+    parser.add_argument("--json", help="write all measurements to this file (after every worker)")
+    parser.add_argument("--from-json", help="only print the tables of an earlier --json file")
     args = parser.parse_args()
+    if args.from_json:
+        results = json.loads(pathlib.Path(args.from_json).read_text())
+        threads = sorted({r["threads"] for r in results})
+        quick = not any(tuple(r["shape"]) == SHAPES[1] for r in results if isinstance(r["shape"], list))
+        return report(results, threads, QUICK_SHAPES if quick else SHAPES, "see the run")
     shapes = QUICK_SHAPES if args.quick else SHAPES
     repeats = 2 if args.quick else args.repeats
     pythons = dict(item.split("=", 1) for item in args.python)
@@ -152,21 +160,27 @@ def main():
         if not installed(python, impl):
             print(f"[{impl}] not installed under {python}: skipped", file=sys.stderr)
             continue
-        for threads in args.threads:
+        for threads in sorted(set(args.threads) | (set(args.fit_threads) if fit else set())):
+            todo = [p for p in points.get(impl, grid + fit)
+                    if (threads in args.fit_threads if p[0] == "fit" else threads in args.threads)]
             print(f"[{impl}, {threads} thread(s)] running", file=sys.stderr, flush=True)
-            results += run_worker(python, impl, threads, points.get(impl, grid + fit), repeats)
+            results += run_worker(python, impl, threads, todo, repeats)
+            if args.json:
+                pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
+    report(results, args.threads, shapes, repeats)
+
+
+def report(results, threads_list, shapes, repeats):
     timings = {(r["cell"], tuple(r["shape"]) if isinstance(r["shape"], list) else r["shape"], r["mode"],
                 r["threads"], r["impl"]): r["ms"] for r in results}
     print(f"\n### Recurrent layers: speed-up = peer ms / rnnkit ms (medians of {repeats})\n")
-    grid_table(timings, args.threads, shapes)
-    fit_table(timings, args.threads)
-    for threads in args.threads:
+    grid_table(timings, threads_list, shapes)
+    fit_table(timings, threads_list)
+    for threads in threads_list:
         ms = timings.get(("sgemm", SGEMM_N, "forward", threads, "numpy"))
         if ms:
             print(f"\nnumpy sgemm {SGEMM_N}^3 on {threads} thread(s): {2 * SGEMM_N ** 3 / ms / 1e6:.1f} GFLOP/s "
                   "(the practical limit)")
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

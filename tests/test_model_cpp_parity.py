@@ -83,6 +83,24 @@ def test_cpp_predict_matches_python(tmp_path, case):
     assert np.max(np.abs(got - expected)) <= 1e-6
 
 
+@pytest.mark.parametrize("case", sorted(c for c in CASES if not c.startswith("functional")))
+def test_cpp_save_model_is_read_back_by_python(tmp_path, case):
+    """Python saves, C++ loads and saves again (rnnkit::save_model), Python loads that: same predictions."""
+    model, x = CASES[case]()
+    saving.save_model(model, str(tmp_path / "python.rnnkit"))
+    _core.CppModel(str(tmp_path / "python.rnnkit")).save(str(tmp_path / "cpp.rnnkit"))
+    restored = saving.load_model(str(tmp_path / "cpp.rnnkit"))
+    assert [type(layer).__name__ for layer in restored.layers] == [type(layer).__name__ for layer in model.layers]
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_cpp_save_model_refuses_graphs(tmp_path):
+    model, _ = functional_add_concatenate()
+    saving.save_model(model, str(tmp_path / "f.rnnkit"))
+    with pytest.raises(ValueError, match="only Sequential models can be saved"):
+        _core.CppModel(str(tmp_path / "f.rnnkit")).save(str(tmp_path / "again.rnnkit"))
+
+
 def test_unsupported_options_are_clear_errors(tmp_path):
     model = sequential((6, 4), layers.LSTM(3, return_sequences=True, zero_output_for_mask=True), layers.LSTM(2))
     path = tmp_path / "ok.rnnkit"

@@ -215,3 +215,16 @@ def test_bidirectional_rejects_unknown_merge_mode(merge_mode):
 def test_bidirectional_merge_mode_typo_gets_a_suggestion():
     with pytest.raises(ValueError, match=r"did you mean 'concat'"):
         layers.Bidirectional(layers.LSTM(2), merge_mode="conact")
+
+
+@pytest.mark.parametrize("bad_id", [6.0, -1.0, 2.5, float("nan"), float("inf"), 1e30])
+def test_cpp_model_refuses_ids_that_are_not_valid_rows(tmp_path, bad_id):
+    from rnnkit import _core
+
+    model = Sequential([layers.Input(shape=(3,)), layers.Embedding(6, 2, name="tokens"), layers.Flatten()])
+    model.save(str(tmp_path / "m.rnnkit"))
+    cpp_model = _core.CppModel(str(tmp_path / "m.rnnkit"))
+    good = np.array([[0, 5, 1]], np.float32)
+    np.testing.assert_array_equal(cpp_model.predict(good), model.predict(good.astype(np.int64), verbose=0))
+    with pytest.raises(ValueError, match=r"tokens.*\[0, 6\)"):
+        cpp_model.predict(np.array([[0, bad_id, 1]], np.float32))

@@ -33,6 +33,39 @@ def seeds():
     yield "lstm_unicode", lstm, {"weights": list(lstm), "model_config": {"name": "é\u2713\U0001F600", "x": [[], {}]}}
 
 
+def _layer(class_name, **config):
+    return {"module": "keras.layers", "class_name": class_name, "config": config, "registered_name": None}
+
+
+def _sequential(*layers):
+    return {"module": "keras", "class_name": "Sequential", "registered_name": None,
+            "config": {"name": "s", "layers": list(layers)}}
+
+
+def model_seeds():
+    """Complete small models in the layout Python's model.save writes, for the load_model target."""
+    lstm = _sequential(_layer("InputLayer", batch_shape=[None, 4, 3], name="x"),
+                       _layer("LSTM", name="lstm", units=2, return_sequences=False),
+                       _layer("Dense", name="d", units=1, activation="linear"))
+    yield "model_lstm_dense", lstm, [(3, 8), (2, 8), (8,), (2, 1), (1,)]
+    gru = {"units": 2, "return_sequences": True, "reset_after": True}
+    embedding = _sequential(
+        _layer("InputLayer", batch_shape=[None, 5], name="ids"),
+        _layer("Embedding", name="e", input_dim=6, output_dim=3, mask_zero=True),
+        _layer("Bidirectional", name="bi", merge_mode="concat",
+               layer=_layer("GRU", name="forward_gru", **gru),
+               backward_layer=_layer("GRU", name="backward_gru", go_backwards=True, **gru)),
+        _layer("GlobalAveragePooling1D", name="pool"),
+        _layer("Dense", name="d", units=1, activation="sigmoid"))
+    yield "model_embedding_bigru", embedding, [(6, 3), (3, 6), (2, 6), (2, 6), (3, 6), (2, 6), (2, 6), (4, 1), (1,)]
+    repeat = _sequential(_layer("InputLayer", batch_shape=[None, 3], name="x"),
+                         _layer("RepeatVector", name="r", n=4),
+                         _layer("SimpleRNN", name="rnn", units=2, return_sequences=True),
+                         _layer("TimeDistributed", name="td", layer=_layer("Dense", name="d", units=2)),
+                         _layer("Flatten", name="f"))
+    yield "model_repeat_timedistributed", repeat, [(3, 2), (2, 2), (2,), (2, 2), (2,)]
+
+
 def main(directory):
     write_model_file = load_writer()
     out = pathlib.Path(directory)
@@ -40,6 +73,11 @@ def main(directory):
     for name, tensors, fields in seeds():
         with open(out / f"{name}.rnnkit", "wb") as stream:
             write_model_file(stream, tensors, **fields)
+    rng = np.random.default_rng(1)
+    for name, config, shapes in model_seeds():
+        weights = {f"weights/{i:04d}/w": rng.standard_normal(shape) * 0.5 for i, shape in enumerate(shapes)}
+        with open(out / f"{name}.rnnkit", "wb") as stream:
+            write_model_file(stream, weights, model_config=config, weights=list(weights))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ esac
 python3 "$here/make_seeds.py" "$work/seeds"
 
 # New inputs go to corpus/ (kept between runs); seeds/ is read only. The file's own size bounds what loading
-# may allocate, so 256 MiB for one malloc is far beyond anything a valid input under 64 KiB needs.
+# may allocate, so 256 MiB for one malloc is far beyond anything a input under 8 KiB needs.
 "$work/fuzz" "$work/corpus" "$work/seeds" -dict="$here/model_file.dict" -max_total_time="$seconds" \
-  -max_len=65536 -rss_limit_mb=2048 -malloc_limit_mb=256 -timeout=10 -artifact_prefix="$work/artifacts/" \
+  -max_len=8192 -rss_limit_mb=2048 -malloc_limit_mb=256 -timeout=10 -artifact_prefix="$work/artifacts/" \
   -print_final_stats=1

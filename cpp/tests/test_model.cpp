@@ -144,7 +144,7 @@ void test_unsupported_model_class() {
 void test_huge_declared_layer_is_refused_without_allocating() {
   const std::string path = "test_model_huge.rnnkit";
   std::string header = dense_model_header("linear");
-  header.replace(header.find("\"units\": 2"), 11, "\"units\": 1099511627776");
+  header.replace(header.find("\"units\": 2"), 10, "\"units\": 1099511627776");
   write_file(path, header, kDenseData);
   bool refused = false;
   try {

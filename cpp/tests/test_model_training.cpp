@@ -2,6 +2,7 @@
 // LSTM model learns a small sequence task (its loss falls by an order of magnitude).
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <random>
 
 #include "check.hpp"
@@ -101,9 +102,38 @@ void test_loss_of_a_masked_sequence_output() {
   CHECK(std::fabs(rnnkit::train_on_batch(model, ids, y, rnnkit::LossConfig{}, sgd) - expected) < 1e-6 * (1 + expected));
 }
 
+// A model trained in C++ survives save_model + load_model exactly: same weights, same predictions.
+void test_trained_model_round_trips_through_a_file() {
+  std::vector<std::unique_ptr<rnnkit::Layer>> layers;
+  layers.push_back(rnnkit::layers::Masking(0.0f));
+  layers.push_back(rnnkit::layers::Bidirectional(rnnkit::layers::GRU(3)));
+  layers.push_back(rnnkit::layers::Dropout(0.25f));
+  layers.push_back(rnnkit::layers::RepeatVector(2));
+  layers.push_back(rnnkit::layers::TimeDistributed(rnnkit::layers::Dense(2, "softmax")));
+  rnnkit::Model model({6, 1}, std::move(layers), 21);
+  rnnkit::Optimizer adam(rnnkit::AdamConfig{});
+  std::mt19937_64 rng(8);
+  Tensor x, y;
+  mean_task(rng, 8, 6, x, y);
+  Tensor target({8, 2, 2}, std::vector<float>(32, 0.5f));
+  for (int step = 0; step < 3; ++step) rnnkit::train_on_batch(model, x, target, rnnkit::LossConfig{}, adam);
+
+  const std::string path = "test_model_round_trip.rnnkit";
+  rnnkit::save_model(model, path);
+  const rnnkit::Model loaded = rnnkit::load_model(path);
+  CHECK(loaded.layer_count() == model.layer_count());
+  CHECK(loaded.predict(x).values == model.predict(x).values);
+  const auto a = model.weights();
+  const auto b = loaded.weights();
+  CHECK(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) CHECK(a[i]->value.values == b[i]->value.values);
+  std::remove(path.c_str());
+}
+
 }  // namespace
 
 int main() {
+  test_trained_model_round_trips_through_a_file();
   test_loss_of_a_masked_sequence_output();
   test_sgd_step_is_minus_learning_rate_times_gradient();
   test_lstm_learns_the_mean();

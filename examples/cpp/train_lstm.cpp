@@ -1,7 +1,9 @@
 // train_lstm: trains an LSTM entirely in C++ on the adding problem (Hochreiter & Schmidhuber, 1997) and prints
 // its loss falling. Each step of a sequence holds (value, marker); the target is the sum of the two marked values.
 //
-//   train_lstm [--steps N] [--length T] [--seed S] [--report-every K]
+//   train_lstm [--steps N] [--length T] [--seed S] [--report-every K] [--save MODEL.rnnkit]
+//
+// --save writes the trained model in the format Python's rnnkit.saving.load_model reads.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -39,12 +41,14 @@ int run(int argc, char** argv) {
   int steps = 400, report_every = 50;
   std::int64_t length = 10;
   std::uint64_t seed = 1;
+  std::string save_path;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--steps") steps = std::atoi(argv[i + 1]);
     else if (flag == "--length") length = std::atoll(argv[i + 1]);
     else if (flag == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
     else if (flag == "--report-every") report_every = std::atoi(argv[i + 1]);
+    else if (flag == "--save") save_path = argv[i + 1];
     else throw std::invalid_argument("unknown option " + flag);
   }
   if (steps <= 0 || length < 2 || report_every <= 0) throw std::invalid_argument("need steps > 0, length >= 2");
@@ -65,6 +69,10 @@ int run(int argc, char** argv) {
     rnnkit::train_on_batch(model, x, y, mse, optimizer);
     if (step % report_every == 0 || step == steps)
       std::printf("step %d loss %.6f\n", step, rnnkit::evaluate(model, x_eval, y_eval, mse));
+  }
+  if (!save_path.empty()) {
+    rnnkit::save_model(model, save_path);
+    std::printf("saved %s\n", save_path.c_str());
   }
   return 0;
 }

@@ -50,7 +50,14 @@ void bind_model_file(pyb::module_& m) {
   // The C++ inference path (rnnkit::load_model), exposed so tests can hold it against Python's predict.
   pyb::class_<Model>(m, "CppModel")
       .def(pyb::init([](const std::string& path) { return load_model(path); }), pyb::arg("path"))
-      .def("predict", &predict_py, pyb::arg("x"));
+      .def("predict", &predict_py, pyb::arg("x"))
+      .def(
+          "save",
+          [](const Model& model, const std::string& path) {
+            pyb::gil_scoped_release release;
+            save_model(model, path);
+          },
+          pyb::arg("path"), "Write the model with rnnkit::save_model (Sequential models only).");
 }
 
 }  // namespace rnnkit::py

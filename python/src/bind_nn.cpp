@@ -37,6 +37,12 @@ const std::uint8_t* optional_mask(const char* fn, const std::optional<MaskArray>
   return mask->data();
 }
 
+std::string shape_text(const pyb::array& a) {
+  std::string text = "(";
+  for (pyb::ssize_t axis = 0; axis < a.ndim(); ++axis) text += std::to_string(a.shape(axis)) + (a.ndim() == 1 ? "," : axis + 1 < a.ndim() ? ", " : "");
+  return text + ")";
+}
+
 // Softmax normalises the last axis; the element-wise activations see the same (rows, last) view.
 std::pair<std::int64_t, std::int64_t> rows_and_last(const pyb::array& a) {
   const std::int64_t last = a.ndim() == 0 ? 1 : a.shape(a.ndim() - 1);
@@ -61,7 +67,8 @@ void bind_activations(pyb::module_& m) {
       [](const std::string& name, FloatArray y, FloatArray dy) {
         if (!is_layer_activation(name)) layer_activation_backward(name, nullptr, nullptr, nullptr, 0, 0);
         if (dy.ndim() != y.ndim() || !std::equal(y.shape(), y.shape() + y.ndim(), dy.shape()))
-          throw pyb::value_error("activation_grad: expected dy with the shape of y");
+          throw pyb::value_error("activation_grad: expected dy of shape " + shape_text(y) + " (that of y), received " +
+                                 shape_text(dy));
         FloatArray dx(std::vector<pyb::ssize_t>(y.shape(), y.shape() + y.ndim()));
         const auto [rows, last] = rows_and_last(y);
         float* out = dx.mutable_data();

@@ -80,6 +80,9 @@ class Layer {
   // From the cache of one training forward and dL/dy: dL/dx and dL/dw for every weight.
   virtual LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const = 0;
 
+  // The layer's Keras 3 config as a JSON object (what Python's layer.get_config() returns), for save_model.
+  virtual std::string config_json() const = 0;
+
   // Weights in Keras' layer.weights order (wrappers list their inner layers' weights).
   std::vector<Weight*> weights();
   std::vector<const Weight*> weights() const;
@@ -121,6 +124,7 @@ class Model {
   Tensor forward_train(const Tensor& x, Trace& trace);
   std::vector<Tensor> backward(const Trace& trace, const Tensor& d_output) const;
 
+  bool is_sequential() const;  // a chain of single-input layers, as save_model writes
   struct Impl;  // layers and the graph that connects them (cpp/src/model/graph.hpp)
   explicit Model(std::unique_ptr<Impl> impl);
 
@@ -143,6 +147,11 @@ class Model::Trace {
   friend class Model;
   std::unique_ptr<Data> data_;
 };
+
+// Writes a Sequential model as a .rnnkit file that Python's rnnkit.saving.load_model (and load_model here) reads:
+// architecture and weights, no compile settings. Written to a temporary file beside `path`, then renamed over it.
+// std::invalid_argument for graph models; std::runtime_error naming the file when writing fails.
+void save_model(const Model& model, const std::string& path);
 
 // Reads a model saved by Python's model.save (Sequential or functional). std::invalid_argument naming the file
 // for malformed files and for layers or options the C++ API lacks.

@@ -45,7 +45,7 @@ void forward_query_tile(const AttentionDims& d, const SliceMask& mask, const Dro
   const std::int64_t key_end = mask.key_end(i0 + rows, d.kv_len);
   for (std::int64_t j0 = 0; j0 < key_end; j0 += kKeyTile) {
     const std::int64_t cols = std::min(kKeyTile, key_end - j0);
-    sgemm(Trans::no, Trans::yes, rows, cols, dk, scale, q + i0 * dk, dk, k + j0 * dk, dk, 0.0f, s, cols);
+    tile_gemm(Trans::no, Trans::yes, rows, cols, dk, scale, q + i0 * dk, dk, k + j0 * dk, dk, 0.0f, s, cols);
     mask.apply(s, i0, rows, j0, cols);
     bool any_visible = false;
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -72,7 +72,7 @@ void forward_query_tile(const AttentionDims& d, const SliceMask& mask, const Dro
       l[r] += sum;
     }
     if (dropout.active) dropout.apply(p, rows, cols, weight_index(d, bh, i0) + j0, d.kv_len);
-    sgemm(Trans::no, Trans::no, rows, dv, cols, 1.0f, p, cols, v + j0 * dv, dv, 1.0f, acc, dv);
+    tile_gemm(Trans::no, Trans::no, rows, dv, cols, 1.0f, p, cols, v + j0 * dv, dv, 1.0f, acc, dv);
   }
   for (std::int64_t r = 0; r < rows; ++r) {
     float* o = out + (i0 + r) * dv;
@@ -96,7 +96,7 @@ void forward_query_tile_weights(const AttentionDims& d, const SliceMask& mask, c
   std::fill(w, w + rows * n, 0.0f);
   if (key_end > 0) {
     // Scores in scratch with the key stride n; only the first key_end columns exist.
-    sgemm(Trans::no, Trans::yes, rows, key_end, dk, scale, q + i0 * dk, dk, k, dk, 0.0f, s, n);
+    tile_gemm(Trans::no, Trans::yes, rows, key_end, dk, scale, q + i0 * dk, dk, k, dk, 0.0f, s, n);
     for (std::int64_t r = 0; r < rows; ++r) mask.apply(s + r * n, i0 + r, 1, 0, key_end);
     for (std::int64_t r = 0; r < rows; ++r) {
       const float* row = s + r * n;
@@ -125,7 +125,7 @@ void forward_query_tile_weights(const AttentionDims& d, const SliceMask& mask, c
     dropout.apply(s, rows, n, weight_index(d, bh, i0), n);
     p = s;
   }
-  sgemm(Trans::no, Trans::no, rows, dv, key_end, 1.0f, p, n, v, dv, 0.0f, o, dv);
+  tile_gemm(Trans::no, Trans::no, rows, dv, key_end, 1.0f, p, n, v, dv, 0.0f, o, dv);
 }
 
 }  // namespace
@@ -188,7 +188,7 @@ void backward_slice(const AttentionDims& d, const SliceMask& mask, const Dropout
     const std::int64_t first_query = mask.query_begin(j0) / kQueryTile * kQueryTile;
     for (std::int64_t i0 = first_query; i0 < d.q_len; i0 += kQueryTile) {
       const std::int64_t rows = std::min(kQueryTile, d.q_len - i0);
-      sgemm(Trans::no, Trans::yes, rows, cols, dk, scale, q + i0 * dk, dk, k + j0 * dk, dk, 0.0f, s, cols);
+      tile_gemm(Trans::no, Trans::yes, rows, cols, dk, scale, q + i0 * dk, dk, k + j0 * dk, dk, 0.0f, s, cols);
       mask.apply(s, i0, rows, j0, cols);
       exp_rows(s, lse + i0, rows, cols, p);
       bool any = false;
@@ -201,16 +201,16 @@ void backward_slice(const AttentionDims& d, const SliceMask& mask, const Dropout
         dropout.apply(s, rows, cols, weight_index(d, bh, i0) + j0, d.kv_len);
         p_used = s;
       }
-      sgemm(Trans::yes, Trans::no, cols, dv, rows, 1.0f, p_used, cols, d_out + i0 * dv, dv, 1.0f, d_v + j0 * dv,
+      tile_gemm(Trans::yes, Trans::no, cols, dv, rows, 1.0f, p_used, cols, d_out + i0 * dv, dv, 1.0f, d_v + j0 * dv,
             dv);
-      sgemm(Trans::no, Trans::yes, rows, cols, dv, 1.0f, d_out + i0 * dv, dv, v + j0 * dv, dv, 0.0f, dp, cols);
+      tile_gemm(Trans::no, Trans::yes, rows, cols, dv, 1.0f, d_out + i0 * dv, dv, v + j0 * dv, dv, 0.0f, dp, cols);
       if (dropout.active) dropout.apply(dp, rows, cols, weight_index(d, bh, i0) + j0, d.kv_len);
       // dS = P o (dP - delta); reuses dp.
       for (std::int64_t r = 0; r < rows; ++r)
         for (std::int64_t c = 0; c < cols; ++c)
           dp[r * cols + c] = p[r * cols + c] * (dp[r * cols + c] - delta[i0 + r]);
-      sgemm(Trans::no, Trans::no, rows, dk, cols, scale, dp, cols, k + j0 * dk, dk, 1.0f, d_q + i0 * dk, dk);
-      sgemm(Trans::yes, Trans::no, cols, dk, rows, scale, dp, cols, q + i0 * dk, dk, 1.0f, d_k + j0 * dk, dk);
+      tile_gemm(Trans::no, Trans::no, rows, dk, cols, scale, dp, cols, k + j0 * dk, dk, 1.0f, d_q + i0 * dk, dk);
+      tile_gemm(Trans::yes, Trans::no, cols, dk, rows, scale, dp, cols, q + i0 * dk, dk, 1.0f, d_k + j0 * dk, dk);
     }
   }
 }

@@ -26,6 +26,34 @@ void check_attention_args(const char* fn, const AttentionDims& d, const Attentio
                                 std::to_string(o.dropout_p));
 }
 
+void tile_gemm(Trans ta, Trans tb, std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A,
+               std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C, std::int64_t ldc) {
+  constexpr std::int64_t kSmallRows = 4;
+  if (M > kSmallRows || ta == Trans::yes) {
+    sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  for (std::int64_t i = 0; i < M; ++i) {
+    const float* a = A + i * lda;
+    float* c = C + i * ldc;
+    if (tb == Trans::yes) {  // rows of A against rows of B: contiguous dot products
+      for (std::int64_t j = 0; j < N; ++j) {
+        const float* b = B + j * ldb;
+        float dot = 0.0f;
+        for (std::int64_t k = 0; k < K; ++k) dot += a[k] * b[k];
+        c[j] = alpha * dot + (beta == 0.0f ? 0.0f : beta * c[j]);
+      }
+    } else {  // a row of A mixes rows of B: contiguous axpys
+      for (std::int64_t j = 0; j < N; ++j) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
+      for (std::int64_t k = 0; k < K; ++k) {
+        const float w = alpha * a[k];
+        const float* b = B + k * ldb;
+        for (std::int64_t j = 0; j < N; ++j) c[j] += w * b[j];
+      }
+    }
+  }
+}
+
 void exp_rows(const float* s, const float* shift, std::int64_t rows, std::int64_t cols, float* p) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* in = s + r * cols;

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "rnnkit/attention.hpp"
+#include "rnnkit/gemm.hpp"
 
 namespace rnnkit::attention_detail {
 
@@ -105,6 +106,11 @@ struct Dropout {
     }
   }
 };
+
+// C = alpha op(A) op(B) + beta C for one tile. A few query rows (decoding one token at a time) go through plain
+// loops, whose cost is the arithmetic; sgemm's packing would cost more than the product there.
+void tile_gemm(Trans ta, Trans tb, std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A,
+               std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C, std::int64_t ldc);
 
 // exp(s - shift[r]) per row into p, with exactly 0 where s is -inf or the row sees no key (shift -inf).
 void exp_rows(const float* s, const float* shift, std::int64_t rows, std::int64_t cols, float* p);

@@ -62,20 +62,30 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 template <typename T>
 T* offset(T* p, int64_t k) { return p ? p + k : nullptr; }
 
-int thread_id() {
-#ifdef RNNKIT_HAVE_OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
-// Unit blocks [0, blocks) of `width` units split evenly over the team.
+// Unit blocks [0, blocks) of `width` units split evenly over the team. `threads` is what was asked for;
+// `Member` is one thread of the team OpenMP actually started, which may be smaller.
 struct Team {
   int threads = 1;
   int64_t blocks = 0, width = 0, units = 0;
-  int64_t first_block(int id) const { return blocks * id / threads; }
-  int64_t first_unit(int id) const { return std::min(first_block(id) * width, units); }
+
+  struct Member {
+    int64_t block_begin, block_end, unit_begin, unit_end;
+  };
+  Member member() const {
+    int id = 0, size = 1;
+#ifdef RNNKIT_HAVE_OPENMP
+    id = omp_get_thread_num(), size = omp_get_num_threads();
+#endif
+    const int64_t b0 = blocks * id / size, b1 = blocks * (id + 1) / size;
+    return {b0, b1, std::min(b0 * width, units), std::min(b1 * width, units)};
+  }
+  int id() const {
+#ifdef RNNKIT_HAVE_OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+  }
 };
 
 Team plan_team(int64_t B, int64_t H, int64_t GH, int64_t width) {
@@ -134,11 +144,11 @@ struct ForwardLoop {
     }
   }
 
-  void steps(int id) const {
+  void steps() const {
     const int64_t BH = B * H, width = team.width, rec_ld = u_main.cols();
-    const int64_t u0 = team.first_block(id), u1 = team.first_block(id + 1);
-    const int64_t j0 = team.first_unit(id), j1 = team.first_unit(id + 1);
-    float* ws = workspace + id * workspace_size;
+    const Team::Member me = team.member();
+    const int64_t u0 = me.block_begin, u1 = me.block_end, j0 = me.unit_begin, j1 = me.unit_end;
+    float* ws = workspace + team.id() * workspace_size;
     const cells::ForwardFn first = first_kernel();
     const float* rbias = cfg.cell == CellKind::gru && cfg.reset_after && in.bias ? in.bias + GH : nullptr;
     const float* rdrop = in.recurrent_dropout;
@@ -272,7 +282,7 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
                          h_new.data(), c_new.data(), prev_out.data(), gate_rows.data(), aux_rows.data(),
                          workspace.data(), workspace_size};
 #pragma omp parallel num_threads(team.threads) if (team.threads > 1)
-  loop.steps(thread_id());
+  loop.steps();
 
   std::copy(prev_out.data(), prev_out.data() + BH, out.last_output);
   std::copy(h.data() + (T & 1) * BH, h.data() + (T & 1) * BH + BH, out.h_last);
@@ -306,11 +316,11 @@ struct BackwardLoop {
     }
   }
 
-  void steps(int id) const {
+  void steps() const {
     const int64_t width = team.width;
-    const int64_t u0 = team.first_block(id), u1 = team.first_block(id + 1);
-    const int64_t j0 = team.first_unit(id), j1 = team.first_unit(id + 1), n = j1 - j0;
-    float* ws = workspace + id * workspace_size;
+    const Team::Member me = team.member();
+    const int64_t u0 = me.block_begin, u1 = me.block_end, j0 = me.unit_begin, j1 = me.unit_end, n = j1 - j0;
+    float* ws = workspace + team.id() * workspace_size;
     const cells::BackwardFn first = first_kernel();
     const bool lstm = cfg().cell == CellKind::lstm, gru = cfg().cell == CellKind::gru;
     const float* rdrop = cache.recurrent_dropout.empty() ? nullptr : cache.recurrent_dropout.data();
@@ -420,7 +430,7 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
                           direct.data(), dh_eff.data(), dc_prev.data(), d_rh.data(), workspace.data(),
                           workspace_size};
 #pragma omp parallel num_threads(team.threads) if (team.threads > 1)
-  loop.steps(thread_id());
+  loop.steps();
   if (out.d_h0) std::copy(dh.data(), dh.data() + BH, out.d_h0);
   if (out.d_c0 && lstm) std::copy(dc.data(), dc.data() + BH, out.d_c0);
 

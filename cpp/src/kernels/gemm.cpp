@@ -83,11 +83,20 @@ struct OperandView {
   bool transposed;
 };
 
+// dst[0:n) = src[0:n) for the short runs of packing (n <= 64): fixed-size copies the compiler inlines as
+// vector moves, where a memcpy call per 12..32-float run costs more than the copy itself.
+inline void copy_short(float* dst, const float* src, int64_t n) {
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) std::memcpy(dst + j, src + j, 8 * sizeof(float));
+  if (j + 4 <= n) std::memcpy(dst + j, src + j, 4 * sizeof(float)), j += 4;
+  for (; j < n; ++j) dst[j] = src[j];
+}
+
 // A rows [r0, r0 + rows) x k [k0, k0 + kc) -> one panel [kc][mr]. Rows past `rows` are left as they are:
 // the microkernel for `rows` rows never reads them.
 void pack_a_panel(const OperandView& a, int64_t r0, int64_t rows, int64_t k0, int64_t kc, int mr, float* out) {
   if (a.transposed) {  // stored [K][M]: a k-row of the panel is contiguous
-    for (int64_t k = 0; k < kc; ++k) std::memcpy(out + k * mr, a.data + (k0 + k) * a.ld + r0, rows * sizeof(float));
+    for (int64_t k = 0; k < kc; ++k) copy_short(out + k * mr, a.data + (k0 + k) * a.ld + r0, rows);
   } else {
     for (int64_t i = 0; i < rows; ++i) {
       const float* src = a.data + (r0 + i) * a.ld + k0;
@@ -120,7 +129,7 @@ void pack_b_panels(const OperandView& b, int64_t k0, int64_t kc, int64_t n0, int
         for (int64_t k = 0; k < kc; ++k) out[k * nr + j] = src[k];
       }
     } else {
-      for (int64_t k = 0; k < kc; ++k) std::memcpy(out + k * nr, b.data + (k0 + k) * b.ld + c0, width * sizeof(float));
+      for (int64_t k = 0; k < kc; ++k) copy_short(out + k * nr, b.data + (k0 + k) * b.ld + c0, width);
     }
   }
 }
@@ -330,12 +339,28 @@ void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64
   const int64_t K = B.rows();
   const MicroKernel& mk = microkernel_for(B.isa());
   const OperandView a{A, lda, ta == Trans::yes};
+  const float* panels = B.panels_.get();
+  // A single contiguous row (batch 1: a matrix-vector product) is its own panel.
+  if (M == 1 && (ta == Trans::no || lda == 1)) {
+    for (int64_t q = n_begin / mk.nr; q < ceil_div(n_end, mk.nr); ++q) {
+      const int64_t c0 = q * mk.nr;
+      const int64_t lo = std::max(n_begin, c0) - c0, hi = std::min(n_end, c0 + mk.nr) - c0;
+      float* c = C + c0;
+      if (lo == 0 && hi == mk.nr) {
+        mk.row(K, A, panels + q * K * mk.nr, mk.nr, c, ldc, alpha, beta);
+        continue;
+      }
+      alignas(64) float tile[64];
+      mk.row(K, A, panels + q * K * mk.nr, mk.nr, tile, mk.nr, 1.f, 0.f);
+      for (int64_t j = lo; j < hi; ++j) c[j] = beta == 0.f ? alpha * tile[j] : alpha * tile[j] + beta * c[j];
+    }
+    return;
+  }
   const int64_t row_panels = ceil_div(M, mk.mr);
   // A packed over all of K once (panel p at workspace + p*K*mr), then swept once per column panel: each
   // kc x nr block of B is loaded into L1 once and reused by every row panel.
   for (int64_t p = 0; p < row_panels; ++p)
     pack_a_panel(a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), 0, K, mk.mr, workspace + p * K * mk.mr);
-  const float* panels = B.panels_.get();
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {
     const int64_t kc = std::min(kKc, K - k0);
     const float beta_block = k0 == 0 ? beta : 1.f;

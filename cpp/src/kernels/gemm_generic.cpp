@@ -9,11 +9,11 @@ namespace rnnkit::generic {
 namespace {
 constexpr int kMr = 4, kNr = 16;
 
-template <int ROWS>
+template <int ROWS, int MR>
 void gemm_tile(std::int64_t kc, const float* a, const float* b, std::int64_t b_stride, float* c, std::int64_t ldc,
                float alpha, float beta) {
   float acc[ROWS][kNr] = {};
-  for (std::int64_t k = 0; k < kc; ++k, a += kMr, b += b_stride)
+  for (std::int64_t k = 0; k < kc; ++k, a += MR, b += b_stride)
     for (int i = 0; i < ROWS; ++i)
       for (int j = 0; j < kNr; ++j) acc[i][j] += a[i] * b[j];
   for (int i = 0; i < ROWS; ++i)
@@ -25,8 +25,8 @@ void gemm_tile(std::int64_t kc, const float* a, const float* b, std::int64_t b_s
 
 template <std::size_t... R>
 gemm_detail::MicroKernel make_microkernel(std::index_sequence<R...>) {
-  gemm_detail::MicroKernel k{kMr, kNr, {}};
-  ((k.by_rows[R + 1] = &gemm_tile<R + 1>), ...);
+  gemm_detail::MicroKernel k{kMr, kNr, {}, &gemm_tile<1, 1>};
+  ((k.by_rows[R + 1] = &gemm_tile<R + 1, kMr>), ...);
   return k;
 }
 }  // namespace

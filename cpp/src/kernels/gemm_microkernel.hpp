@@ -17,6 +17,7 @@ struct MicroKernel {
   int mr;  // rows per A panel
   int nr;  // columns per B panel (a multiple of the vector width)
   std::array<MicroKernelFn, kMaxPanelRows + 1> by_rows;  // by_rows[r] handles r = 1..mr rows
+  MicroKernelFn row;  // one row whose A "panel" is kc contiguous floats: a row vector needs no packing
 };
 
 }  // namespace rnnkit::gemm_detail

@@ -45,7 +45,7 @@ void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_
 
 template <int MR, int NVEC, std::size_t... R>
 gemm_detail::MicroKernel make_gemm_microkernel(std::index_sequence<R...>) {
-  gemm_detail::MicroKernel k{MR, NVEC * Simd::width, {}};
+  gemm_detail::MicroKernel k{MR, NVEC * Simd::width, {}, &gemm_simd_tile<1, 1, NVEC>};
   ((k.by_rows[R + 1] = &gemm_simd_tile<R + 1, MR, NVEC>), ...);
   return k;
 }

@@ -38,6 +38,10 @@ class Dense final : public Layer {
     if (units <= 0) fail_layer(*this, "units must be positive, received " + std::to_string(units));
   }
   const char* class_name() const override { return "Dense"; }
+  std::string config_json() const override {
+    return config_object(*this, "\"units\": " + std::to_string(units_) + ", \"activation\": " +
+                                    json_quote(activation_) + ", \"use_bias\": " + (use_bias_ ? "true" : "false"));
+  }
 
   Shape build(const Shape& input, std::mt19937_64* rng) override {
     if (input.empty() || input.back() <= 0)
@@ -100,6 +104,9 @@ class ActivationLayer final : public Layer {
   ActivationLayer(std::string name, std::string activation)
       : Layer(std::move(name)), activation_(checked_activation(activation, this->name())) {}
   const char* class_name() const override { return "Activation"; }
+  std::string config_json() const override {
+    return config_object(*this, "\"activation\": " + json_quote(activation_));
+  }
   Shape build(const Shape& input, std::mt19937_64*) override { return input; }
 
   Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
@@ -128,6 +135,7 @@ class DropoutLayer final : public Layer {
     if (!(rate >= 0.0f && rate < 1.0f)) fail_layer(*this, "rate must be in [0, 1), received " + std::to_string(rate));
   }
   const char* class_name() const override { return "Dropout"; }
+  std::string config_json() const override { return config_object(*this, "\"rate\": " + json_number(rate_)); }
   Shape build(const Shape& input, std::mt19937_64*) override { return input; }
 
   Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
@@ -160,6 +168,9 @@ class MaskingLayer final : public Layer {
  public:
   MaskingLayer(std::string name, float mask_value) : Layer(std::move(name)), mask_value_(mask_value) {}
   const char* class_name() const override { return "Masking"; }
+  std::string config_json() const override {
+    return config_object(*this, "\"mask_value\": " + json_number(mask_value_));
+  }
   Shape build(const Shape& input, std::mt19937_64*) override {
     if (input.size() != 2) fail_layer(*this, "needs a (time, features) input, received " + shape_text(input));
     return input;
@@ -220,16 +231,16 @@ std::unique_ptr<Layer> masking_from_config(const ConfigReader& c) {
 namespace layers {
 std::unique_ptr<Layer> Dense(std::int64_t units, const std::string& activation, bool use_bias,
                              const std::string& name) {
-  return std::make_unique<model_detail::Dense>(name.empty() ? "dense" : name, units, activation, use_bias);
+  return std::make_unique<model_detail::Dense>(name.empty() ? model_detail::auto_name("dense") : name, units, activation, use_bias);
 }
 std::unique_ptr<Layer> Activation(const std::string& activation, const std::string& name) {
-  return std::make_unique<model_detail::ActivationLayer>(name.empty() ? "activation" : name, activation);
+  return std::make_unique<model_detail::ActivationLayer>(name.empty() ? model_detail::auto_name("activation") : name, activation);
 }
 std::unique_ptr<Layer> Dropout(float rate, const std::string& name) {
-  return std::make_unique<model_detail::DropoutLayer>(name.empty() ? "dropout" : name, rate);
+  return std::make_unique<model_detail::DropoutLayer>(name.empty() ? model_detail::auto_name("dropout") : name, rate);
 }
 std::unique_ptr<Layer> Masking(float mask_value, const std::string& name) {
-  return std::make_unique<model_detail::MaskingLayer>(name.empty() ? "masking" : name, mask_value);
+  return std::make_unique<model_detail::MaskingLayer>(name.empty() ? model_detail::auto_name("masking") : name, mask_value);
 }
 }  // namespace layers
 

@@ -18,6 +18,10 @@ class EmbeddingLayer final : public Layer {
                              " and " + std::to_string(output_dim));
   }
   const char* class_name() const override { return "Embedding"; }
+  std::string config_json() const override {
+    return config_object(*this, "\"input_dim\": " + std::to_string(vocab_) + ", \"output_dim\": " +
+                                    std::to_string(dim_) + ", \"mask_zero\": " + (mask_zero_ ? "true" : "false"));
+  }
 
   Shape build(const Shape& input, std::mt19937_64* rng) override {
     if (mask_zero_ && input.size() != 1)
@@ -92,7 +96,7 @@ std::unique_ptr<Layer> embedding_from_config(const ConfigReader& c) {
 namespace layers {
 std::unique_ptr<Layer> Embedding(std::int64_t input_dim, std::int64_t output_dim, bool mask_zero,
                                  const std::string& name) {
-  return std::make_unique<model_detail::EmbeddingLayer>(name.empty() ? "embedding" : name, input_dim, output_dim,
+  return std::make_unique<model_detail::EmbeddingLayer>(name.empty() ? model_detail::auto_name("embedding") : name, input_dim, output_dim,
                                                         mask_zero);
 }
 }  // namespace layers

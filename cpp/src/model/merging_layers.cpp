@@ -27,6 +27,7 @@ class ConcatenateLayer final : public MergeLayer {
  public:
   ConcatenateLayer(std::string name, std::int64_t axis) : MergeLayer(std::move(name)), axis_(axis) {}
   const char* class_name() const override { return "Concatenate"; }
+  std::string config_json() const override { return config_object(*this, "\"axis\": " + std::to_string(axis_)); }
 
   Shape build_merge(const std::vector<Shape>& inputs) override {
     if (inputs.size() < 2) fail_layer(*this, "expects at least 2 inputs, received " + std::to_string(inputs.size()));
@@ -103,6 +104,7 @@ class AddLayer final : public MergeLayer {
  public:
   using MergeLayer::MergeLayer;
   const char* class_name() const override { return "Add"; }
+  std::string config_json() const override { return config_object(*this, ""); }
 
   Shape build_merge(const std::vector<Shape>& inputs) override {
     if (inputs.size() < 2) fail_layer(*this, "expects at least 2 inputs, received " + std::to_string(inputs.size()));

@@ -7,7 +7,6 @@
 
 namespace rnnkit {
 
-using model_detail::fail;
 using model_detail::MergeLayer;
 using model_detail::shape_text;
 
@@ -113,6 +112,12 @@ Model::Trace::Trace(Trace&&) noexcept = default;
 Model::Trace& Model::Trace::operator=(Trace&&) noexcept = default;
 Model::Trace::~Trace() = default;
 const StepMask& Model::Trace::output_mask() const { return data_->output_mask; }
+
+bool Model::is_sequential() const {
+  for (std::size_t n = 0; n < impl_->nodes.size(); ++n)
+    if (impl_->nodes[n].layer != n || impl_->nodes[n].inputs != std::vector<std::size_t>{n}) return false;
+  return impl_->output_slot == impl_->nodes.size();
+}
 
 const Shape& Model::input_shape() const { return impl_->input_shape; }
 const Shape& Model::output_shape() const { return impl_->output_shape; }

@@ -11,6 +11,9 @@ class GlobalPooling final : public Layer {
  public:
   GlobalPooling(std::string name, bool max, bool keepdims) : Layer(std::move(name)), max_(max), keepdims_(keepdims) {}
   const char* class_name() const override { return max_ ? "GlobalMaxPooling1D" : "GlobalAveragePooling1D"; }
+  std::string config_json() const override {
+    return config_object(*this, std::string("\"keepdims\": ") + (keepdims_ ? "true" : "false"));
+  }
 
   Shape build(const Shape& input, std::mt19937_64*) override {
     if (input.size() != 2 || input[1] < 0)
@@ -81,10 +84,10 @@ std::unique_ptr<Layer> global_max_pooling_from_config(const ConfigReader& c) { r
 
 namespace layers {
 std::unique_ptr<Layer> GlobalAveragePooling1D(const std::string& name) {
-  return std::make_unique<model_detail::GlobalPooling>(name.empty() ? "global_average_pooling1d" : name, false, false);
+  return std::make_unique<model_detail::GlobalPooling>(name.empty() ? model_detail::auto_name("global_average_pooling1d") : name, false, false);
 }
 std::unique_ptr<Layer> GlobalMaxPooling1D(const std::string& name) {
-  return std::make_unique<model_detail::GlobalPooling>(name.empty() ? "global_max_pooling1d" : name, true, false);
+  return std::make_unique<model_detail::GlobalPooling>(name.empty() ? model_detail::auto_name("global_max_pooling1d") : name, true, false);
 }
 }  // namespace layers
 

@@ -63,6 +63,20 @@ class RecurrentLayer final : public RecurrentLayerBase {
   const char* class_name() const override { return class_of(spec_); }
   bool return_sequences() const override { return spec_.options.return_sequences; }
 
+  std::string config_json() const override {
+    const auto& o = spec_.options;
+    auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
+    std::string fields = "\"units\": " + std::to_string(spec_.units) + ", \"activation\": " + json_quote(o.activation);
+    if (spec_.cell != CellKind::simple_rnn) fields += ", \"recurrent_activation\": " + json_quote(o.recurrent_activation);
+    fields += ", \"use_bias\": " + flag(o.use_bias) + ", \"return_sequences\": " + flag(o.return_sequences) +
+              ", \"go_backwards\": " + flag(o.go_backwards) + ", \"zero_output_for_mask\": " +
+              flag(o.zero_output_for_mask) + ", \"dropout\": " + json_number(o.dropout) +
+              ", \"recurrent_dropout\": " + json_number(o.recurrent_dropout);
+    if (spec_.cell == CellKind::lstm) fields += ", \"unit_forget_bias\": " + flag(o.unit_forget_bias);
+    if (spec_.cell == CellKind::gru) fields += ", \"reset_after\": " + flag(o.reset_after);
+    return config_object(*this, fields);
+  }
+
   std::unique_ptr<RecurrentLayerBase> reversed_copy(const std::string& name) const override {
     RecurrentSpec spec = spec_;
     spec.options.go_backwards = !spec.options.go_backwards;
@@ -177,7 +191,7 @@ class RecurrentLayer final : public RecurrentLayerBase {
 
 std::unique_ptr<Layer> make(CellKind cell, bool peephole, std::int64_t units, const layers::RecurrentOptions& o) {
   RecurrentSpec spec{cell, peephole, units, o};
-  return std::make_unique<RecurrentLayer>(o.name.empty() ? default_name(spec) : o.name, spec);
+  return std::make_unique<RecurrentLayer>(o.name.empty() ? auto_name(default_name(spec)) : o.name, spec);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ class FlattenLayer final : public Layer {
  public:
   using Layer::Layer;
   const char* class_name() const override { return "Flatten"; }
+  std::string config_json() const override { return config_object(*this, ""); }
   Shape build(const Shape& input, std::mt19937_64*) override {
     if (std::any_of(input.begin(), input.end(), [](std::int64_t d) { return d < 0; }))
       fail_layer(*this, "needs a fully known input shape, received " + shape_text(input));
@@ -45,6 +46,7 @@ class RepeatVectorLayer final : public Layer {
     if (n <= 0) fail_layer(*this, "n must be positive, received " + std::to_string(n));
   }
   const char* class_name() const override { return "RepeatVector"; }
+  std::string config_json() const override { return config_object(*this, "\"n\": " + std::to_string(n_)); }
   Shape build(const Shape& input, std::mt19937_64*) override {
     if (input.size() != 1) fail_layer(*this, "needs a (features,) input, received " + shape_text(input));
     return {n_, input[0]};
@@ -92,10 +94,10 @@ std::unique_ptr<Layer> repeat_vector_from_config(const ConfigReader& c) {
 
 namespace layers {
 std::unique_ptr<Layer> Flatten(const std::string& name) {
-  return std::make_unique<model_detail::FlattenLayer>(name.empty() ? "flatten" : name);
+  return std::make_unique<model_detail::FlattenLayer>(name.empty() ? model_detail::auto_name("flatten") : name);
 }
 std::unique_ptr<Layer> RepeatVector(std::int64_t n, const std::string& name) {
-  return std::make_unique<model_detail::RepeatVectorLayer>(name.empty() ? "repeat_vector" : name, n);
+  return std::make_unique<model_detail::RepeatVectorLayer>(name.empty() ? model_detail::auto_name("repeat_vector") : name, n);
 }
 }  // namespace layers
 

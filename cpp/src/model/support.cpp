@@ -2,6 +2,9 @@
 #include "model/support.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 #include "rnnkit/checked.hpp"
@@ -47,6 +50,48 @@ std::int64_t element_count(const Shape& shape) {
     n = checked_mul(n, d, "rnnkit tensor size");
   }
   return n;
+}
+
+std::string auto_name(const std::string& base) {
+  static std::mutex mutex;
+  static std::map<std::string, int> used;
+  const std::lock_guard<std::mutex> lock(mutex);
+  const int n = used[base]++;
+  return n == 0 ? base : base + "_" + std::to_string(n);
+}
+
+std::string json_quote(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+      out += escaped;
+    } else {
+      out += c;  // UTF-8 bytes pass through unchanged
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", value);  // round-trips a float32
+  std::string out = text;
+  return out.find_first_of(".eEn") == std::string::npos ? out + ".0" : out;
+}
+
+std::string config_object(const Layer& layer, const std::string& fields) {
+  return "{\"name\": " + json_quote(layer.name()) + ", \"trainable\": true, \"dtype\": \"float32\"" +
+         (fields.empty() ? "" : ", " + fields) + "}";
+}
+
+std::string layer_entry(const Layer& layer) {
+  return std::string("{\"module\": \"keras.layers\", \"class_name\": ") + json_quote(layer.class_name()) +
+         ", \"config\": " + layer.config_json() + ", \"registered_name\": null}";
 }
 
 std::string shape_text(const Shape& shape) {

@@ -18,6 +18,16 @@ std::string who(const Layer& layer);  // "layer <name> (<class>)"
 [[noreturn]] void fail_layer(const Layer& layer, const std::string& what);  // "layer <name> (<class>) <what>"
 
 std::int64_t element_count(const Shape& shape);  // checked product
+
+// Keras-style unique default names: "lstm", then "lstm_1", "lstm_2", ... (process-wide, thread-safe).
+std::string auto_name(const std::string& base);
+
+// JSON pieces for config_json: a quoted string, a float32 number, and {"name", "trainable", "dtype"} + fields.
+std::string json_quote(const std::string& text);
+std::string json_number(double value);
+std::string config_object(const Layer& layer, const std::string& fields);
+// {"module": "keras.layers", "class_name", "config", "registered_name": null} of a layer.
+std::string layer_entry(const Layer& layer);
 std::string shape_text(const Shape& shape);       // "(batch, 5, 3)" style; -1 prints as None
 
 // A caller's shape for the batch axis plus a per-example shape.

@@ -34,6 +34,12 @@ class BidirectionalLayer final : public Layer {
       : Layer(std::move(name)), forward_(std::move(forward)), backward_(std::move(backward)),
         merge_(parse_merge(merge_mode, this->name())) {}
   const char* class_name() const override { return "Bidirectional"; }
+  std::string config_json() const override {
+    static const char* const merge_names[] = {"concat", "sum", "mul", "ave"};
+    return config_object(*this, "\"merge_mode\": " + json_quote(merge_names[static_cast<int>(merge_)]) +
+                                    ", \"layer\": " + layer_entry(*forward_) +
+                                    ", \"backward_layer\": " + layer_entry(*backward_));
+  }
 
   Shape build(const Shape& input, std::mt19937_64* rng) override {
     Shape output = forward_->build(input, rng);
@@ -148,6 +154,7 @@ class TimeDistributedLayer final : public Layer {
  public:
   TimeDistributedLayer(std::string name, std::unique_ptr<Layer> inner) : Layer(std::move(name)), inner_(std::move(inner)) {}
   const char* class_name() const override { return "TimeDistributed"; }
+  std::string config_json() const override { return config_object(*this, "\"layer\": " + layer_entry(*inner_)); }
 
   Shape build(const Shape& input, std::mt19937_64* rng) override {
     if (input.size() < 2) fail_layer(*this, "needs a (time, ...) input, received " + shape_text(input));
@@ -233,14 +240,14 @@ namespace layers {
 std::unique_ptr<Layer> Bidirectional(std::unique_ptr<Layer> layer, const std::string& merge_mode,
                                      const std::string& name) {
   if (!layer) throw std::invalid_argument("rnnkit::layers::Bidirectional: received a null layer");
-  const std::string own = name.empty() ? "bidirectional_" + layer->name() : name;
+  const std::string own = name.empty() ? model_detail::auto_name("bidirectional") : name;
   auto forward = model_detail::as_recurrent(std::move(layer), own);
   auto backward = forward->reversed_copy("backward_" + forward->name());
   return std::make_unique<model_detail::BidirectionalLayer>(own, std::move(forward), std::move(backward), merge_mode);
 }
 std::unique_ptr<Layer> TimeDistributed(std::unique_ptr<Layer> layer, const std::string& name) {
   if (!layer) throw std::invalid_argument("rnnkit::layers::TimeDistributed: received a null layer");
-  const std::string own = name.empty() ? "time_distributed" : name;
+  const std::string own = name.empty() ? model_detail::auto_name("time_distributed") : name;
   return std::make_unique<model_detail::TimeDistributedLayer>(own, std::move(layer));
 }
 }  // namespace layers

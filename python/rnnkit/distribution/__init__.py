@@ -1,6 +1,6 @@
 """Keras 3 ``keras.distribution`` names over MPI processes: synchronous data-parallel training.
 
-Run a script as ``mpiexec -n 4 python train.py``; see docs/distribution.md. Importing this package never imports
+Run a script as ``mpiexec -n 4 python train.py``; see docs/distributed.md. Importing this package never imports
 mpi4py: initialize() and DataParallel() do, and name the ``rnnkit[mpi]`` extra when it is missing.
 """
 from rnnkit.distribution import _mpi

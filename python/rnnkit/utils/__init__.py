@@ -1,6 +1,7 @@
 """Keras 3 `keras.utils` helpers."""
 from rnnkit.preprocessing.sequence import pad_sequences, to_categorical
 from rnnkit.preprocessing.timeseries import TimeseriesDataset, timeseries_dataset_from_array
+from rnnkit.utils.py_dataset import PyDataset
 
 
 def set_random_seed(seed):
@@ -19,4 +20,4 @@ def dataset_to_arrays(dataset):
 
 
 __all__ = ["pad_sequences", "to_categorical", "timeseries_dataset_from_array", "TimeseriesDataset",
-           "dataset_to_arrays", "set_random_seed"]
+           "dataset_to_arrays", "set_random_seed", "PyDataset"]
