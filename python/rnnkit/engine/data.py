@@ -7,6 +7,13 @@ def is_dataset(data):
     return data is not None and not isinstance(data, (np.ndarray, list, tuple, dict)) and hasattr(data, "__iter__")
 
 
+def batches_per_epoch(x, batch_size):
+    """Steps of one epoch: known for arrays and sized datasets (PyDataset), None for other iterables."""
+    if not is_dataset(x):
+        return -(-len(x[0]) // batch_size)
+    return len(x) if hasattr(x, "__len__") else None
+
+
 def as_array_list(data, names, model_name, what):
     """``data`` (array, list or dict keyed by ``names``) as a list of arrays in ``names`` order."""
     if data is None:

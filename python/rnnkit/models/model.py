@@ -200,7 +200,7 @@ class Model(Layer):
         shared = distribution.active()
         if shared is not None:
             verbose, callbacks = shared.begin_fit(self, verbose, callbacks)
-        steps = steps_per_epoch or (None if data.is_dataset(x) else -(-len(x[0]) // batch_size))
+        steps = steps_per_epoch or data.batches_per_epoch(x, batch_size)
         self.history = callbacks_module.History()
         callback_list = callbacks_module.CallbackList(list(callbacks or []) + [self.history], self,
                                                       {"epochs": epochs, "steps": steps, "verbose": verbose})
@@ -210,8 +210,12 @@ class Model(Layer):
             for epoch in range(initial_epoch, epochs):
                 if verbose:
                     print(f"Epoch {epoch + 1}/{epochs}")
+                if hasattr(x, "on_epoch_begin"):  # a PyDataset
+                    x.on_epoch_begin()
                 self._fit_epoch(epoch, x, y, sample_weight, batch_size, shuffle, steps, verbose, callback_list,
                                 validation_data, validation_batch_size or batch_size)
+                if hasattr(x, "on_epoch_end"):
+                    x.on_epoch_end()
                 if shared is not None:
                     self.stop_training = shared.agree(self.stop_training)
                 if self.stop_training:
@@ -328,6 +332,20 @@ class Model(Layer):
         self._ensure_built(arrays)
         outputs, _, _ = self._forward(arrays, training=bool(training))
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def get_layer(self, name=None, index=None):
+        """The layer called ``name``, or the one at ``index`` in ``self.layers`` (Keras 3: exactly one of them)."""
+        if (name is None) == (index is None):
+            raise ValueError(f"Model '{self.name}': get_layer takes exactly one of name= or index=")
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"Model '{self.name}': layer index {index} out of range, the model has "
+                                 f"{len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"Model '{self.name}': no layer named {name!r}; layers: {[l.name for l in self.layers]}")
 
     def reset_states(self):
         for layer in self.layers:
