@@ -180,3 +180,22 @@ def test_multi_head_attention_config_keys_match_keras():
         assert rnnkit_config[key] == keras_config[key], key
     again = layers.MultiHeadAttention.from_config({k: v for k, v in keras_config.items() if k != "dtype"})
     assert again.get_config()["output_shape"] == (5,)
+
+
+def test_keras_weights_file_with_attention_layers_loads(tmp_path):
+    pytest.importorskip("h5py", reason="reading .weights.h5 needs h5py (pip install 'rnnkit[h5]')")
+
+    def build(lib):
+        x = lib.Input((5, 6))
+        y = lib.layers.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4)(x, x)
+        y = lib.layers.LayerNormalization()(lib.layers.Add()([x, y]))
+        return lib.Model(x, y)
+
+    keras_model, rnnkit_model = build(keras), build(rnnkit)
+    rng = np.random.default_rng(14)
+    keras_model.set_weights([0.5 * rng.standard_normal(w.shape).astype(np.float32) for w in keras_model.weights])
+    path = tmp_path / "attention.weights.h5"
+    keras_model.save_weights(path)
+    rnnkit_model.load_weights(path)
+    x = rand(2, 5, 6, seed=15)
+    np.testing.assert_allclose(rnnkit_model.predict(x, verbose=0), numpy(keras_model(x)), rtol=1e-4, atol=1e-5)

@@ -229,3 +229,11 @@ def test_generic_isa_path_agrees_with_the_default(tmp_path):
         assert done.returncode == 0, done.stderr
         outputs.append(np.load(path))
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
+
+
+def test_exported_as_rnnkit_ops_scaled_dot_product_attention():
+    from rnnkit import ops
+
+    q, k, v = problem(1, 2, 5, 6, 4, 3, seed=14)
+    np.testing.assert_array_equal(ops.scaled_dot_product_attention(q, k, v, is_causal=True),
+                                  scaled_dot_product_attention(q, k, v, is_causal=True))

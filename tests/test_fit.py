@@ -140,3 +140,16 @@ def test_ctrl_c_stops_fit_with_completed_epochs_in_history(send_signal):
     history = model.fit(x, y, batch_size=4, epochs=5, verbose=0, callbacks=[_InterruptAfter(2, send_signal)])
     assert history.epoch == [0, 1]
     assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_validation_freq_picks_the_epochs_that_validate():
+    import rnnkit
+
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((8, 3)).astype(np.float32), rng.standard_normal((8, 1)).astype(np.float32)
+    model = rnnkit.Sequential([rnnkit.Input((3,)), rnnkit.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    every_second = model.fit(x, y, epochs=4, validation_data=(x, y), validation_freq=2, verbose=0)
+    assert len(every_second.history["loss"]) == 4 and len(every_second.history["val_loss"]) == 2
+    named = model.fit(x, y, epochs=3, validation_data=(x, y), validation_freq=[1, 3], verbose=0)
+    assert len(named.history["val_loss"]) == 2

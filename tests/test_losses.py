@@ -265,3 +265,11 @@ def test_oracle_keras_loss_configs_match():
         theirs = getattr(keras.losses, cls.__name__)().get_config()
         ours = cls().get_config()
         assert {k: v for k, v in theirs.items() if k != "dtype"} == ours, cls.__name__
+
+
+def test_a_plain_python_loss_function_is_refused_at_compile_with_the_reason():
+    import rnnkit
+
+    model = rnnkit.Sequential([rnnkit.Input((3,)), rnnkit.layers.Dense(1)])
+    with pytest.raises(TypeError, match="plain Python function.*value_and_grad"):
+        model.compile(optimizer="sgd", loss=lambda y_true, y_pred: ((y_true - y_pred) ** 2).mean())

@@ -29,7 +29,7 @@ def _x(seed=0, shape=(5, 6, 3)):
 LAYOUTS = {
     "fortran_order": lambda x: np.asfortranarray(x),
     "float64": lambda x: x.astype(np.float64),
-    "float16": lambda x: x.astype(np.float16).astype(np.float32).astype(np.float16),
+    "float16": lambda x: x.astype(np.float16),
     "big_endian": lambda x: x.astype(">f4"),
     "big_endian_float64": lambda x: x.astype(">f8"),
     "strided_time": lambda x: np.repeat(x, 2, axis=1)[:, ::2],

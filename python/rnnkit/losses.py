@@ -292,6 +292,12 @@ def get(identifier):
         return deserialize(identifier)
     if callable(identifier) and getattr(identifier, "__name__", None) in _FUNCTION_NAMES:
         return _FUNCTION_NAMES[identifier.__name__]()
-    if callable(identifier):
+    if hasattr(identifier, "value_and_grad"):  # a user's object that brings its own gradient
         return identifier
+    if callable(identifier):
+        # rnnkit has no autodiff over Python code: training needs the loss's gradient from the core.
+        raise TypeError(f"Loss {getattr(identifier, '__name__', identifier)!r} is a plain Python function; rnnkit "
+                        f"trains with the losses whose value and gradient its C++ core computes "
+                        f"({sorted(_FUNCTION_NAMES)}) or an object with value_and_grad(y_true, y_pred, "
+                        f"sample_weight=None, mask=None) returning (loss, dloss/dy_pred)")
     raise ValueError(f"Could not interpret loss identifier: {identifier!r}")

@@ -68,3 +68,7 @@ def activation(name, x):
 def activation_grad(name, y, dy):
     """dL/dx of activation `name` from its output y and dL/dy (float32)."""
     return _core.activation_grad(name, y, dy)
+
+# Attention lives beside its layers (rnnkit/layers/attention_ops.py); exported here under PyTorch's name.
+from rnnkit.layers.attention_ops import (scaled_dot_product_attention,  # noqa: E402,F401
+                                         scaled_dot_product_attention_backward)

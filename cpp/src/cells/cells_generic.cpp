@@ -1,9 +1,13 @@
 // The cells' block kernels compiled with this ISA's flags (see cpp/CMakeLists.txt); bodies in the cell headers.
+#include <cstring>
+
 #include "blocks.hpp"
+#include "kernels/simd_generic.hpp"
 #include "kernels/simd_isa_kernels.hpp"
 
 namespace rnnkit::generic {
 namespace {
+#include "kernels/simd_math_vec.hpp"
 using cells::BackwardBlock;
 using cells::ForwardBlock;
 using cells::kMaxBlock;
@@ -12,6 +16,17 @@ void activate(Activation a, const float* x, float* y, std::int64_t n) { generic:
 void activate_grad(Activation a, const float* y, const float* dy, float* dx, std::int64_t n) {
   generic::activation_backward(a, y, dy, dx, n);
 }
+// The Keras defaults (tanh, recurrent sigmoid) get kernels with every gate of a unit in registers and no
+// calls; other activations take the general path through activate / activate_grad.
+bool default_activations(Activation act, Activation ract) {
+  return act == Activation::tanh && ract == Activation::sigmoid;
+}
+bool vector_forward(const ForwardBlock& f) {
+  return default_activations(f.act, f.ract) && f.n % Simd::width == 0;
+}
+using simd_math_vec_detail::sigmoid_v;
+using simd_math_vec_detail::tanh_v;
+using Vec = Simd::Vec;
 #include "simple_rnn.hpp"
 #include "lstm.hpp"
 #include "gru.hpp"

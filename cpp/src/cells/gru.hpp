@@ -2,9 +2,33 @@
 //   reset_after:  h~ = act(x·W_h + b_h + r⊙(h_eff·U_h + b'_h))   (one product h·U per step)
 //   !reset_after: h~ = act(x·W_h + (r⊙h_eff)·U_h + b_h)           (a second product once r is known:
 //                 *_zr before it, *_h after it; backward *_zh before d(r⊙h_eff) = dpre_h·U_h^T, *_r after)
-// Included by cells_<isa>.cpp inside its ISA namespace (after activate/activate_grad).
+// Included by cells_<isa>.cpp inside its ISA namespace (after activate/activate_grad and the Simd helpers).
+
+// h_t = z⊙h + (1−z)⊙h~ as h~ + z⊙(h − h~).
+inline Vec gru_mix(Vec z, Vec h, Vec candidate) { return Simd::fma(z, Simd::sub(h, candidate), candidate); }
 
 void gru_forward(const ForwardBlock& f) {
+  if (vector_forward(f)) {
+    const std::int64_t H = f.H, rs = f.rec_stride;
+    const float* rb = f.recurrent_bias;
+    for (std::int64_t j = 0; j < f.n; j += Simd::width) {
+      Vec rec_z = Simd::load(f.rec + j), rec_r = Simd::load(f.rec + rs + j), rec_h = Simd::load(f.rec + 2 * rs + j);
+      if (rb) {
+        rec_z = Simd::add(rec_z, Simd::load(rb + j));
+        rec_r = Simd::add(rec_r, Simd::load(rb + H + j));
+        rec_h = Simd::add(rec_h, Simd::load(rb + 2 * H + j));
+      }
+      const Vec z = sigmoid_v(Simd::add(Simd::load(f.xp + j), rec_z));
+      const Vec r = sigmoid_v(Simd::add(Simd::load(f.xp + H + j), rec_r));
+      const Vec candidate = tanh_v(Simd::fma(r, rec_h, Simd::load(f.xp + 2 * H + j)));
+      Simd::store(f.gates + j, z);
+      Simd::store(f.gates + H + j, r);
+      Simd::store(f.gates + 2 * H + j, candidate);
+      Simd::store(f.aux + j, rec_h);
+      Simd::store(f.h_new + j, gru_mix(z, Simd::load(f.h + j), candidate));
+    }
+    return;
+  }
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   const float *xp = f.xp, *rec = f.rec, *rb = f.recurrent_bias;
   float* g = f.gates;
@@ -22,6 +46,16 @@ void gru_forward(const ForwardBlock& f) {
 }
 
 void gru_forward_zr(const ForwardBlock& f) {
+  if (vector_forward(f)) {
+    for (std::int64_t j = 0; j < f.n; j += Simd::width) {
+      const Vec z = sigmoid_v(Simd::add(Simd::load(f.xp + j), Simd::load(f.rec + j)));
+      const Vec r = sigmoid_v(Simd::add(Simd::load(f.xp + f.H + j), Simd::load(f.rec + f.rec_stride + j)));
+      Simd::store(f.gates + j, z);
+      Simd::store(f.gates + f.H + j, r);
+      Simd::store(f.aux + j, Simd::mul(r, Simd::load(f.h_eff + j)));
+    }
+    return;
+  }
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   float* g = f.gates;
   float pre[2][kMaxBlock] = {};
@@ -33,6 +67,14 @@ void gru_forward_zr(const ForwardBlock& f) {
 
 // rec: (r ⊙ h_eff)·U_h for this block.
 void gru_forward_h(const ForwardBlock& f) {
+  if (vector_forward(f)) {
+    for (std::int64_t j = 0; j < f.n; j += Simd::width) {
+      const Vec candidate = tanh_v(Simd::add(Simd::load(f.xp + 2 * f.H + j), Simd::load(f.rec + j)));
+      Simd::store(f.gates + 2 * f.H + j, candidate);
+      Simd::store(f.h_new + j, gru_mix(Simd::load(f.gates + j), Simd::load(f.h + j), candidate));
+    }
+    return;
+  }
   const std::int64_t n = f.n, H = f.H;
   float* g = f.gates;
   float pre[kMaxBlock] = {};  // zeroed: only n entries are written, GCC cannot tell
@@ -43,6 +85,17 @@ void gru_forward_h(const ForwardBlock& f) {
 
 // dz and dpre_h (the candidate first: its gradient feeds dr), and the direct path dh ⊙ z.
 void gru_backward_zh(const BackwardBlock& b) {
+  if (default_activations(b.act, b.ract)) {
+    const std::int64_t H = b.H;
+    const float* g = b.gates;
+    for (std::int64_t j = 0; j < b.n; ++j) {
+      const float z = g[j], candidate = g[2 * H + j], dh = b.dh[j];
+      b.dgx[j] = dh * (b.h_prev[j] - candidate) * z * (1.0f - z);
+      b.dgx[2 * H + j] = dh * (1.0f - z) * (1.0f - candidate * candidate);
+      b.direct[j] = dh * z;
+    }
+    return;
+  }
   const std::int64_t n = b.n, H = b.H;
   const float* g = b.gates;
   float* dg = b.dgx;
@@ -57,6 +110,13 @@ void gru_backward_zh(const BackwardBlock& b) {
 
 // dr from d(r ⊙ h_eff).
 void gru_backward_r(const BackwardBlock& b) {
+  if (default_activations(b.act, b.ract)) {
+    for (std::int64_t j = 0; j < b.n; ++j) {
+      const float r = b.gates[b.H + j];
+      b.dgx[b.H + j] = b.d_rh[j] * b.h_eff[j] * r * (1.0f - r);
+    }
+    return;
+  }
   const std::int64_t n = b.n, H = b.H;
   for (std::int64_t j = 0; j < n; ++j) b.dgx[H + j] = b.d_rh[j] * b.h_eff[j];
   activate_grad(b.ract, b.gates + H, b.dgx + H, b.dgx + H, n);
@@ -68,6 +128,16 @@ void gru_backward(const BackwardBlock& b) {
   const float* g = b.gates;
   float *dg = b.dgx, *dgr = b.dgr;
   gru_backward_zh(b);
+  if (default_activations(b.act, b.ract)) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      const float r = g[H + j], d_candidate = dg[2 * H + j];
+      dg[H + j] = d_candidate * b.aux[j] * r * (1.0f - r);
+      dgr[j] = dg[j];
+      dgr[H + j] = dg[H + j];
+      dgr[2 * H + j] = d_candidate * r;
+    }
+    return;
+  }
   for (std::int64_t j = 0; j < n; ++j) {
     dg[H + j] = dg[2 * H + j] * b.aux[j];
     dgr[2 * H + j] = dg[2 * H + j] * g[H + j];

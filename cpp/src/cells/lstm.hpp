@@ -1,8 +1,34 @@
 // LSTM block math with optional peepholes (gates [i f c~ o]; i, f see c_{t-1}, o sees c_t):
 //   c_t = f⊙c_{t-1} + i⊙c~,  h_t = o⊙act(c_t). Forward next to backward. Included by cells_<isa>.cpp inside
-// its ISA namespace (after activate/activate_grad), so the loops vectorise with that ISA.
+// its ISA namespace (after activate/activate_grad and the Simd helpers), so the loops use that ISA.
+
+void lstm_forward_default(const ForwardBlock& f) {
+  const std::int64_t H = f.H, rs = f.rec_stride;
+  const float *p = f.peephole;
+  for (std::int64_t j = 0; j < f.n; j += Simd::width) {
+    auto pre = [&](int gate) { return Simd::add(Simd::load(f.xp + gate * H + j), Simd::load(f.rec + gate * rs + j)); };
+    const Vec c_prev = Simd::load(f.c + j);
+    Vec pre_i = pre(0), pre_f = pre(1), pre_o = pre(3);
+    if (p) {
+      pre_i = Simd::fma(Simd::load(p + j), c_prev, pre_i);
+      pre_f = Simd::fma(Simd::load(p + H + j), c_prev, pre_f);
+    }
+    const Vec i = sigmoid_v(pre_i), fg = sigmoid_v(pre_f), cc = tanh_v(pre(2));
+    const Vec c_new = Simd::add(Simd::mul(fg, c_prev), Simd::mul(i, cc));
+    if (p) pre_o = Simd::fma(Simd::load(p + 2 * H + j), c_new, pre_o);
+    const Vec o = sigmoid_v(pre_o), act_c = tanh_v(c_new);
+    Simd::store(f.gates + j, i);
+    Simd::store(f.gates + H + j, fg);
+    Simd::store(f.gates + 2 * H + j, cc);
+    Simd::store(f.gates + 3 * H + j, o);
+    Simd::store(f.c_new + j, c_new);
+    Simd::store(f.aux + j, act_c);
+    Simd::store(f.h_new + j, Simd::mul(o, act_c));
+  }
+}
 
 void lstm_forward(const ForwardBlock& f) {
+  if (vector_forward(f)) return lstm_forward_default(f);
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   const float *xp = f.xp, *rec = f.rec, *c = f.c, *p = f.peephole;
   float* g = f.gates;
@@ -26,7 +52,29 @@ void lstm_forward(const ForwardBlock& f) {
   for (std::int64_t j = 0; j < n; ++j) f.h_new[j] = g[3 * H + j] * f.aux[j];
 }
 
+// One pass, derivatives through the outputs: sigmoid' = y(1-y), tanh' = 1-y².
+template <bool kPeephole>
+void lstm_backward_default(const BackwardBlock& b) {
+  const std::int64_t H = b.H;
+  const float *g = b.gates, *act_c = b.aux, *p = b.peephole;
+  float* dg = b.dgx;
+  for (std::int64_t j = 0; j < b.n; ++j) {
+    const float i = g[j], fg = g[H + j], cc = g[2 * H + j], o = g[3 * H + j], ac = act_c[j], dh = b.dh[j];
+    const float d_o = dh * ac * o * (1.0f - o);
+    float dc = dh * o * (1.0f - ac * ac) + b.dc[j];
+    if (kPeephole) dc += p[2 * H + j] * d_o;
+    const float d_i = dc * cc * i * (1.0f - i), d_f = dc * b.c_prev[j] * fg * (1.0f - fg);
+    dg[j] = d_i;
+    dg[H + j] = d_f;
+    dg[2 * H + j] = dc * i * (1.0f - cc * cc);
+    dg[3 * H + j] = d_o;
+    b.dc_prev[j] = kPeephole ? dc * fg + p[j] * d_i + p[H + j] * d_f : dc * fg;
+  }
+}
+
 void lstm_backward(const BackwardBlock& b) {
+  if (default_activations(b.act, b.ract))
+    return b.peephole ? lstm_backward_default<true>(b) : lstm_backward_default<false>(b);
   const std::int64_t n = b.n, H = b.H;
   const float *g = b.gates, *act_c = b.aux, *p = b.peephole;
   float* dg = b.dgx;

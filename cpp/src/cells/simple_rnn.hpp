@@ -1,11 +1,25 @@
 // SimpleRNN block math, h_t = act(x_t·W + b + h_eff·U); forward next to backward. Included by cells_<isa>.cpp
-// inside its ISA namespace (after activate/activate_grad), so the loops vectorise with that ISA.
+// inside its ISA namespace (after activate/activate_grad and the Simd helpers), so the loops use that ISA.
 
 void simple_rnn_forward(const ForwardBlock& f) {
+  if (vector_forward(f)) {
+    for (std::int64_t j = 0; j < f.n; j += Simd::width) {
+      const Vec h = tanh_v(Simd::add(Simd::load(f.xp + j), Simd::load(f.rec + j)));
+      Simd::store(f.gates + j, h);
+      Simd::store(f.h_new + j, h);
+    }
+    return;
+  }
   float pre[kMaxBlock] = {};  // zeroed: only n entries are written, GCC cannot tell
   for (std::int64_t j = 0; j < f.n; ++j) pre[j] = f.xp[j] + f.rec[j];
   activate(f.act, pre, f.gates, f.n);
   for (std::int64_t j = 0; j < f.n; ++j) f.h_new[j] = f.gates[j];
 }
 
-void simple_rnn_backward(const BackwardBlock& b) { activate_grad(b.act, b.gates, b.dh, b.dgx, b.n); }
+void simple_rnn_backward(const BackwardBlock& b) {
+  if (default_activations(b.act, b.ract)) {
+    for (std::int64_t j = 0; j < b.n; ++j) b.dgx[j] = b.dh[j] * (1.0f - b.gates[j] * b.gates[j]);
+    return;
+  }
+  activate_grad(b.act, b.gates, b.dh, b.dgx, b.n);
+}

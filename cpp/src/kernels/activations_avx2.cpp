@@ -1,34 +1,11 @@
 // Activation kernels compiled with AVX2+FMA (see cpp/CMakeLists.txt): 8-float vectors, bodies in
 // simd_math_vec.hpp (forward) and simd_math.hpp (backward).
-#include <immintrin.h>
-
+#include "simd_avx2.hpp"
 #include "simd_isa_kernels.hpp"
 #include "simd_math.hpp"
 
 namespace rnnkit::avx2 {
-namespace {
-struct Simd {
-  using Vec = __m256;
-  using Mask = __m256;
-  static constexpr int width = 8;
-  static Vec load(const float* p) { return _mm256_loadu_ps(p); }
-  static void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
-  static Vec set1(float x) { return _mm256_set1_ps(x); }
-  static Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
-  static Vec sub(Vec a, Vec b) { return _mm256_sub_ps(a, b); }
-  static Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
-  static Vec div(Vec a, Vec b) { return _mm256_div_ps(a, b); }
-  static Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
-  static Vec floor(Vec a) { return _mm256_floor_ps(a); }
-  static Vec pow2i(Vec n) {
-    const __m256i e = _mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
-  }
-  static Mask lt(Vec a, Vec b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
-  static Vec select(Mask m, Vec a, Vec b) { return _mm256_blendv_ps(b, a, m); }
-  static Vec abs(Vec a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
-};
-}  // namespace
 #include "simd_math_vec.hpp"
+RNNKIT_DEFINE_VECTOR_ACTIVATION_FORWARD
 RNNKIT_DEFINE_ACTIVATION_BACKWARD
 }  // namespace rnnkit::avx2

@@ -204,23 +204,28 @@ void scale_c(int64_t M, int64_t n_begin, int64_t n_end, float beta, float* C, in
     for (int64_t j = n_begin; j < n_end; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
 }
 
-void require(bool ok, const char* fn, const std::string& what) {
-  if (!ok) throw std::invalid_argument(std::string(fn) + ": " + what);
+// `what` is a callable returning the message: checks run on every call (the recurrent loop makes thousands),
+// so the string is only built when one fails.
+template <typename Message>
+void require(bool ok, const char* fn, Message&& what) {
+  if (!ok) throw std::invalid_argument(std::string(fn) + ": " + what());
 }
 
 void check_ld(const char* fn, const char* name, int64_t ld, int64_t need) {
-  require(ld >= std::max<int64_t>(need, 1), fn,
-          std::string("expected ") + name + " >= " + std::to_string(std::max<int64_t>(need, 1)) + ", got " +
-              std::to_string(ld));
+  require(ld >= std::max<int64_t>(need, 1), fn, [&] {
+    return std::string("expected ") + name + " >= " + std::to_string(std::max<int64_t>(need, 1)) + ", got " +
+           std::to_string(ld);
+  });
 }
 
 }  // namespace
 
 void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  require(M >= 0 && N >= 0 && K >= 0, "sgemm",
-          "expected non-negative sizes, got M=" + std::to_string(M) + " N=" + std::to_string(N) +
-              " K=" + std::to_string(K));
+  require(M >= 0 && N >= 0 && K >= 0, "sgemm", [&] {
+    return "expected non-negative sizes, got M=" + std::to_string(M) + " N=" + std::to_string(N) +
+           " K=" + std::to_string(K);
+  });
   if (M == 0 || N == 0) return;
   check_ld("sgemm", "ldc", ldc, N);
   if (K == 0 || alpha == 0.f) return scale_c(M, 0, N, beta, C, ldc);
@@ -259,7 +264,7 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
 
 PackedMatrix pack_b(Trans tb, int64_t K, int64_t N, const float* B, int64_t ldb) {
   require(K >= 0 && N >= 0, "pack_b",
-          "expected non-negative sizes, got K=" + std::to_string(K) + " N=" + std::to_string(N));
+          [&] { return "expected non-negative sizes, got K=" + std::to_string(K) + " N=" + std::to_string(N); });
   PackedMatrix packed;
   packed.isa_ = active_isa();
   packed.rows_ = K;
@@ -283,10 +288,11 @@ bool check_packed_args(const char* fn, Trans ta, int64_t M, float alpha, int64_t
                        float beta, float* C, int64_t ldc, int64_t n_begin, int64_t& n_end) {
   const int64_t K = B.rows(), N = B.cols();
   if (n_end == -1) n_end = N;
-  require(M >= 0, fn, "expected M >= 0, got " + std::to_string(M));
-  require(0 <= n_begin && n_begin <= n_end && n_end <= N, fn,
-          "expected 0 <= n_begin <= n_end <= " + std::to_string(N) + ", got [" + std::to_string(n_begin) + ", " +
-              std::to_string(n_end) + ")");
+  require(M >= 0, fn, [&] { return "expected M >= 0, got " + std::to_string(M); });
+  require(0 <= n_begin && n_begin <= n_end && n_end <= N, fn, [&] {
+    return "expected 0 <= n_begin <= n_end <= " + std::to_string(N) + ", got [" + std::to_string(n_begin) + ", " +
+           std::to_string(n_end) + ")";
+  });
   if (M == 0 || n_begin == n_end) return false;
   check_ld(fn, "ldc", ldc, N);
   if (K == 0 || alpha == 0.f) {

@@ -1,9 +1,8 @@
-// activation_forward and exp_array with explicit SIMD vectors: the same Cephes polynomials as the scalar
+// exp, tanh, sigmoid, hard_sigmoid and relu on explicit SIMD vectors: the same Cephes polynomials as the scalar
 // forms in simd_math.hpp, written branch-free (GCC turns the scalar forms' selects into branches and leaves
-// them scalar, ~20x slower). Included inside an ISA namespace after that file defines
-//   struct Simd { Vec, Mask, width, load, store, set1, add, sub, mul, div, fma(a,b,c)=a*b+c, floor,
-//                 pow2i (2^n for integral n), lt (a < b), select (m ? a : b), abs };
-// Needs <cstdint>, <cstring> and simd_math.hpp included first.
+// them scalar, ~20x slower). Included inside an ISA namespace that has a `struct Simd` (simd_<isa>.hpp);
+// used by that ISA's activation kernels (RNNKIT_DEFINE_VECTOR_ACTIVATION_FORWARD) and cell gate kernels.
+// Needs <cstdint> and <cstring> included first.
 namespace simd_math_vec_detail {
 
 using Vec = Simd::Vec;
@@ -74,15 +73,17 @@ void map(F f, const float* x, float* y, std::int64_t n) {
 
 }  // namespace simd_math_vec_detail
 
-void activation_forward(Activation a, const float* x, float* y, std::int64_t n) {
-  using namespace simd_math_vec_detail;
-  switch (a) {
-    case Activation::tanh: return map(tanh_v, x, y, n);
-    case Activation::sigmoid: return map(sigmoid_v, x, y, n);
-    case Activation::hard_sigmoid: return map(hard_sigmoid_v, x, y, n);
-    case Activation::relu: return map(relu_v, x, y, n);
-    case Activation::linear: if (x != y) std::memmove(y, x, sizeof(float) * n); return;
+#define RNNKIT_DEFINE_VECTOR_ACTIVATION_FORWARD                                                      \
+  void activation_forward(Activation a, const float* x, float* y, std::int64_t n) {                 \
+    using namespace simd_math_vec_detail;                                                            \
+    switch (a) {                                                                                     \
+      case Activation::tanh: return map(tanh_v, x, y, n);                                            \
+      case Activation::sigmoid: return map(sigmoid_v, x, y, n);                                      \
+      case Activation::hard_sigmoid: return map(hard_sigmoid_v, x, y, n);                            \
+      case Activation::relu: return map(relu_v, x, y, n);                                            \
+      case Activation::linear: if (x != y) std::memmove(y, x, sizeof(float) * n); return;            \
+    }                                                                                                \
+  }                                                                                                  \
+  void exp_array(const float* x, float* y, std::int64_t n) {                                        \
+    simd_math_vec_detail::map(simd_math_vec_detail::exp_v, x, y, n);                                 \
   }
-}
-
-void exp_array(const float* x, float* y, std::int64_t n) { simd_math_vec_detail::map(simd_math_vec_detail::exp_v, x, y, n); }

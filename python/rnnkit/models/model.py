@@ -212,8 +212,9 @@ class Model(Layer):
                     print(f"Epoch {epoch + 1}/{epochs}")
                 if hasattr(x, "on_epoch_begin"):  # a PyDataset
                     x.on_epoch_begin()
+                validates = validation_data is not None and _validates_after(epoch, validation_freq)
                 self._fit_epoch(epoch, x, y, sample_weight, batch_size, shuffle, steps, verbose, callback_list,
-                                validation_data, validation_batch_size or batch_size)
+                                validation_data if validates else None, validation_batch_size or batch_size)
                 if hasattr(x, "on_epoch_end"):
                     x.on_epoch_end()
                 if shared is not None:
@@ -393,12 +394,20 @@ def _writes_files():
     return shared is None or shared.is_chief
 
 
-def _resolve_loss(identifier):
-    if isinstance(identifier, (str, dict)):
-        from rnnkit import losses
+def _validates_after(epoch, validation_freq):
+    """Keras' validation_freq: an int N validates after every N-th epoch, a collection after the epochs it names
+    (1-based)."""
+    if isinstance(validation_freq, int):
+        if validation_freq < 1:
+            raise ValueError(f"validation_freq must be a positive integer, received {validation_freq}")
+        return (epoch + 1) % validation_freq == 0
+    return epoch + 1 in validation_freq
 
-        return losses.get(identifier)
-    return identifier
+
+def _resolve_loss(identifier):
+    from rnnkit import losses
+
+    return losses.get(identifier)
 
 
 def _serialize(value, module):

@@ -7,8 +7,10 @@ named after the attribute holding them (`cell`, `forward_layer`, `backward_layer
 import os
 import re
 
-# The order in which rnnkit (like Keras) lists a wrapper's weights: RNN cell, Bidirectional, TimeDistributed.
-_SUBLAYER_ORDER = ("cell", "forward_layer", "backward_layer", "layer")
+# The order in which rnnkit (like Keras) lists a wrapper's weights: RNN cell, Bidirectional, TimeDistributed,
+# MultiHeadAttention's projections.
+_SUBLAYER_ORDER = ("cell", "forward_layer", "backward_layer", "layer", "query_dense", "key_dense", "value_dense",
+                   "output_dense")
 
 
 def _import_h5py():

@@ -1,0 +1,31 @@
+// The AVX2 vector type and operations shared by this ISA's SIMD code (activations, cell gate kernels):
+// Vec, Mask, width, load, store, set1, add, sub, mul, div, fma(a,b,c)=a*b+c, floor, pow2i (2^n for integral n),
+// lt (a < b), select (m ? a : b), abs. Include only from files compiled with AVX2 flags.
+#pragma once
+#include <immintrin.h>
+
+namespace rnnkit::avx2 {
+namespace {
+struct Simd {
+  using Vec = __m256;
+  using Mask = __m256;
+  static constexpr int width = 8;
+  static Vec load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+  static Vec set1(float x) { return _mm256_set1_ps(x); }
+  static Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+  static Vec sub(Vec a, Vec b) { return _mm256_sub_ps(a, b); }
+  static Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
+  static Vec div(Vec a, Vec b) { return _mm256_div_ps(a, b); }
+  static Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+  static Vec floor(Vec a) { return _mm256_floor_ps(a); }
+  static Vec pow2i(Vec n) {
+    const __m256i e = _mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+  }
+  static Mask lt(Vec a, Vec b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+  static Vec select(Mask m, Vec a, Vec b) { return _mm256_blendv_ps(b, a, m); }
+  static Vec abs(Vec a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+};
+}  // namespace
+}  // namespace rnnkit::avx2

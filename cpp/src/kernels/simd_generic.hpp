@@ -1,0 +1,34 @@
+// A one-lane "vector" with the interface of simd_avx2.hpp / simd_avx512.hpp, so the portable build compiles the
+// same vector code (the cell gate kernels) as scalar code.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace rnnkit::generic {
+namespace {
+struct Simd {
+  using Vec = float;
+  using Mask = bool;
+  static constexpr int width = 1;
+  static Vec load(const float* p) { return *p; }
+  static void store(float* p, Vec v) { *p = v; }
+  static Vec set1(float x) { return x; }
+  static Vec add(Vec a, Vec b) { return a + b; }
+  static Vec sub(Vec a, Vec b) { return a - b; }
+  static Vec mul(Vec a, Vec b) { return a * b; }
+  static Vec div(Vec a, Vec b) { return a / b; }
+  static Vec fma(Vec a, Vec b, Vec c) { return a * b + c; }
+  static Vec floor(Vec a) { return std::floor(a); }
+  static Vec pow2i(Vec n) {
+    const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+  }
+  static Mask lt(Vec a, Vec b) { return a < b; }
+  static Vec select(Mask m, Vec a, Vec b) { return m ? a : b; }
+  static Vec abs(Vec a) { return std::fabs(a); }
+};
+}  // namespace
+}  // namespace rnnkit::generic
