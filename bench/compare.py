@@ -71,7 +71,9 @@ def grid_table(timings, threads_list, shapes):
     """One row per (cell, shape, mode, threads): times, speed-up against each peer, and against the best."""
     peers = [(ours, peer) for ours, peer in PAIRS if any(k[4] == peer for k in timings)]
     header = ["cell", "(B,T,I,H)", "mode", "thr", "rnnkit ms", "GFLOP/s", "rnnkit-keras ms"]
-    header += [f"{peer} ms | x" for _, peer in peers] + ["worst x"]
+    for _, peer in peers:
+        header += [f"{peer} ms", "x"]
+    header += ["worst x"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     worst_all, by_peer = [], {peer: [] for _, peer in peers}
@@ -91,9 +93,9 @@ def grid_table(timings, threads_list, shapes):
                         if mine and theirs:
                             speedups.append(theirs / mine)
                             by_peer[peer].append(theirs / mine)
-                            row.append(f"{theirs:.3f} | {theirs / mine:.2f}")
+                            row += [f"{theirs:.3f}", f"{theirs / mine:.2f}"]
                         else:
-                            row.append("-")
+                            row += ["-", "-"]
                     if speedups:
                         worst_all.append(min(speedups))
                     row.append(f"**{min(speedups):.2f}**" if speedups else "-")
@@ -145,7 +147,7 @@ def main():
         results = json.loads(pathlib.Path(args.from_json).read_text())
         threads = sorted({r["threads"] for r in results})
         quick = not any(tuple(r["shape"]) == SHAPES[1] for r in results if isinstance(r["shape"], list))
-        return report(results, threads, QUICK_SHAPES if quick else SHAPES, "see the run")
+        return report(results, threads, QUICK_SHAPES if quick else SHAPES, None)
     shapes = QUICK_SHAPES if args.quick else SHAPES
     repeats = 2 if args.quick else args.repeats
     pythons = dict(item.split("=", 1) for item in args.python)
@@ -173,7 +175,8 @@ def main():
 def report(results, threads_list, shapes, repeats):
     timings = {(r["cell"], tuple(r["shape"]) if isinstance(r["shape"], list) else r["shape"], r["mode"],
                 r["threads"], r["impl"]): r["ms"] for r in results}
-    print(f"\n### Recurrent layers: speed-up = peer ms / rnnkit ms (medians of {repeats})\n")
+    medians = f"medians of {repeats} repeats" if repeats else "medians"
+    print(f"\n### Recurrent layers: speed-up = peer ms / rnnkit ms ({medians})\n")
     grid_table(timings, threads_list, shapes)
     fit_table(timings, threads_list)
     for threads in threads_list:

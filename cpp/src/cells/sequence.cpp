@@ -34,8 +34,9 @@ namespace {
 
 using std::int64_t;
 
-// A step's product must give each thread at least this many flops, or the barrier costs more than it saves.
-constexpr double kMinStepFlopsPerThread = 96 * 1024;
+// A step's product must give each thread at least this many flops (a few microseconds), or the barrier at
+// the end of the step costs more than the split saves.
+constexpr double kMinStepFlopsPerThread = 256 * 1024;
 
 void require(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument("rnn_forward: " + what);
@@ -62,22 +63,27 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 template <typename T>
 T* offset(T* p, int64_t k) { return p ? p + k : nullptr; }
 
-// Unit blocks [0, blocks) of `width` units split evenly over the team. `threads` is what was asked for;
-// `Member` is one thread of the team OpenMP actually started, which may be smaller.
+// How the time loop is shared. With enough batch rows each thread owns a range of rows for the whole sequence
+// and the threads never wait for each other; with few rows (batch 1) each thread owns a range of unit blocks
+// (`width` units) of every row and the team meets at a barrier every step, where the next product needs every
+// unit of the new state. `threads` is what was asked for; member() is one thread of the team OpenMP actually
+// started, which may be smaller.
 struct Team {
   int threads = 1;
-  int64_t blocks = 0, width = 0, units = 0;
+  bool split_units = false;
+  int64_t rows = 0, blocks = 0, width = 0, units = 0;
 
   struct Member {
-    int64_t block_begin, block_end, unit_begin, unit_end;
+    int64_t row_begin, row_end, block_begin, block_end, unit_begin, unit_end;
   };
   Member member() const {
-    int id = 0, size = 1;
+    int64_t id = 0, size = 1;
 #ifdef RNNKIT_HAVE_OPENMP
     id = omp_get_thread_num(), size = omp_get_num_threads();
 #endif
+    if (!split_units) return {rows * id / size, rows * (id + 1) / size, 0, blocks, 0, units};
     const int64_t b0 = blocks * id / size, b1 = blocks * (id + 1) / size;
-    return {b0, b1, std::min(b0 * width, units), std::min(b1 * width, units)};
+    return {0, rows, b0, b1, std::min(b0 * width, units), std::min(b1 * width, units)};
   }
   int id() const {
 #ifdef RNNKIT_HAVE_OPENMP
@@ -88,14 +94,27 @@ struct Team {
   }
 };
 
-Team plan_team(int64_t B, int64_t H, int64_t GH, int64_t width) {
+// Rows are split when every thread gets at least this many (fewer leave the microkernel's row panels empty).
+constexpr int64_t kMinRowsPerThread = 4;
+// A whole sequence must give each thread at least this many flops, or the fork costs more than it saves.
+constexpr double kMinLoopFlopsPerThread = 4.0 * 1024 * 1024;
+
+Team plan_team(int64_t B, int64_t T, int64_t H, int64_t GH, int64_t width) {
   Team team;
-  team.blocks = ceil_div(H, width), team.width = width, team.units = H;
+  team.rows = B, team.blocks = ceil_div(H, width), team.width = width, team.units = H;
 #ifdef RNNKIT_HAVE_OPENMP
   if (omp_in_parallel()) return team;
 #endif
-  const double by_work = 2.0 * double(B) * double(H) * double(GH) / kMinStepFlopsPerThread;
-  team.threads = static_cast<int>(std::max(1.0, std::min({double(num_threads()), double(team.blocks), by_work})));
+  const double step_flops = 2.0 * double(B) * double(H) * double(GH);
+  const double by_loop = step_flops * double(T) / kMinLoopFlopsPerThread;
+  const double by_rows = double(B / kMinRowsPerThread);
+  if (by_rows >= 2 && by_loop >= 2) {
+    team.threads = static_cast<int>(std::min({double(num_threads()), by_rows, by_loop}));
+    return team;
+  }
+  team.split_units = true;
+  const double by_step = step_flops / kMinStepFlopsPerThread;
+  team.threads = static_cast<int>(std::max(1.0, std::min({double(num_threads()), double(team.blocks), by_step})));
   return team;
 }
 
@@ -147,6 +166,7 @@ struct ForwardLoop {
   void steps() const {
     const int64_t BH = B * H, width = team.width, rec_ld = u_main.cols();
     const Team::Member me = team.member();
+    const int64_t r0 = me.row_begin, r1 = me.row_end, rows = r1 - r0;
     const int64_t u0 = me.block_begin, u1 = me.block_end, j0 = me.unit_begin, j1 = me.unit_end;
     float* ws = workspace + team.id() * workspace_size;
     const cells::ForwardFn first = first_kernel();
@@ -169,20 +189,23 @@ struct ForwardLoop {
                                    h_eff_cur + b * H + j, c + b * H + j, gates[b] + j, offset(aux[b], j),
                                    offset(c_new, b * H + j), h_new + b * H + j};
       };
-      if (u0 < u1)
-        sgemm_packed_serial(Trans::no, B, 1.0f, h_eff_cur, H, u_main, 0.0f, rec, rec_ld, u0 * main_gates * width,
-                            u1 * main_gates * width, ws);
-      for (int64_t b = 0; b < B; ++b)
+      if (rows && u0 < u1)
+        sgemm_packed_serial(Trans::no, rows, 1.0f, h_eff_cur + r0 * H, H, u_main, 0.0f, rec + r0 * rec_ld, rec_ld,
+                            u0 * main_gates * width, u1 * main_gates * width, ws);
+      for (int64_t b = r0; b < r1; ++b)
         for (int64_t u = u0; u < u1; ++u) first(block(b, u, rec + b * rec_ld + u * main_gates * width, width));
       if (two_phase()) {
+        if (team.split_units) {
 #pragma omp barrier
-        if (u0 < u1) sgemm_packed_serial(Trans::no, B, 1.0f, aux.data, aux.ld, u_candidate, 0.0f, rec_h, H, j0, j1, ws);
-        for (int64_t b = 0; b < B; ++b)
+        }
+        if (rows && u0 < u1)
+          sgemm_packed_serial(Trans::no, rows, 1.0f, aux[r0], aux.ld, u_candidate, 0.0f, rec_h + r0 * H, H, j0, j1, ws);
+        for (int64_t b = r0; b < r1; ++b)
           for (int64_t u = u0; u < u1; ++u) kernels.gru_forward_h(block(b, u, rec_h + b * H + u * width, 0));
       }
       // Keras masking: a masked row carries its state and repeats its previous output.
       const int64_t n = j1 - j0;
-      for (int64_t b = 0; b < B; ++b) {
+      for (int64_t b = r0; b < r1; ++b) {
         const int64_t i = b * H + j0, row = (b * T + t) * H + j0;
         const bool keep = !in.mask || in.mask[b * T + t];
         if (cache) {
@@ -206,7 +229,9 @@ struct ForwardLoop {
           for (int64_t k = i; k < i + n; ++k) h_eff_next[k] = h_next[k] * rdrop[k];
         }
       }
+      if (team.split_units) {
 #pragma omp barrier
+      }
     }
   }
 };
@@ -264,7 +289,7 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   const PackedMatrix u_main = pack_interleaved(in.recurrent_kernel, GH, H, main_gates, width);
   const PackedMatrix u_candidate =
       two_phase ? pack_b(Trans::no, H, H, in.recurrent_kernel + 2 * H, GH) : PackedMatrix();
-  const Team team = plan_team(B, H, GH, width);
+  const Team team = plan_team(B, T, H, GH, width);
 
   // One workspace for the whole loop: no allocation per step.
   const int64_t workspace_size = packed_serial_workspace(isa, B, H);
@@ -319,6 +344,7 @@ struct BackwardLoop {
   void steps() const {
     const int64_t width = team.width;
     const Team::Member me = team.member();
+    const int64_t r0 = me.row_begin, r1 = me.row_end, rows = r1 - r0;
     const int64_t u0 = me.block_begin, u1 = me.block_end, j0 = me.unit_begin, j1 = me.unit_end, n = j1 - j0;
     float* ws = workspace + team.id() * workspace_size;
     const cells::BackwardFn first = first_kernel();
@@ -331,7 +357,7 @@ struct BackwardLoop {
       const int64_t t = cfg().go_backwards ? T - 1 - s : s;
       auto keep = [&](int64_t b) { return !mask || mask[b * T + t]; };
       // The output at step s is h_t when kept, else the previous output: route its gradient accordingly.
-      for (int64_t b = 0; b < B; ++b) {
+      for (int64_t b = r0; b < r1; ++b) {
         const bool kept = keep(b);
         for (int64_t i = b * H + j0; i < b * H + j1; ++i) {
           float g = d_prev_out[i];
@@ -352,22 +378,29 @@ struct BackwardLoop {
                                     offset(d_rh, i), d_gates_x + r * GH + j, d_gates_r + r * GH + j, direct + i,
                                     dc_prev + i};
       };
-      for (int64_t b = 0; b < B; ++b)
+      for (int64_t b = r0; b < r1; ++b)
         if (keep(b))
           for (int64_t u = u0; u < u1; ++u) first(block(b, u));
-#pragma omp barrier
-      const int64_t ld = T * GH;
-      if (two_phase()) {
-        if (n)
-          sgemm_packed_serial(Trans::no, B, 1.0f, d_gates_x + t * GH + 2 * H, ld, u_candidate_t, 0.0f, d_rh, H, j0, j1,
-                              ws);
-        for (int64_t b = 0; b < B; ++b)
-          if (keep(b))
-            for (int64_t u = u0; u < u1; ++u) kernels.gru_backward_r(block(b, u));
+      if (team.split_units) {
 #pragma omp barrier
       }
-      if (n) sgemm_packed_serial(Trans::no, B, 1.0f, d_gates_r + t * GH, ld, u_t, 0.0f, dh_eff, H, j0, j1, ws);
-      for (int64_t b = 0; b < B; ++b) {
+      // Rows [r0, r1) of step t: row b at (b*T + t)*GH.
+      const int64_t ld = T * GH, first_row = (r0 * T + t) * GH;
+      if (two_phase()) {
+        if (rows && n)
+          sgemm_packed_serial(Trans::no, rows, 1.0f, d_gates_x + first_row + 2 * H, ld, u_candidate_t, 0.0f,
+                              d_rh + r0 * H, H, j0, j1, ws);
+        for (int64_t b = r0; b < r1; ++b)
+          if (keep(b))
+            for (int64_t u = u0; u < u1; ++u) kernels.gru_backward_r(block(b, u));
+        if (team.split_units) {
+#pragma omp barrier
+        }
+      }
+      if (rows && n)
+        sgemm_packed_serial(Trans::no, rows, 1.0f, d_gates_r + first_row, ld, u_t, 0.0f, dh_eff + r0 * H, H, j0, j1,
+                            ws);
+      for (int64_t b = r0; b < r1; ++b) {
         if (!keep(b)) continue;  // the state was carried: its gradient passes through unchanged
         const float* r_gate = &cache.gates[(b * T + t) * GH + H];
         for (int64_t i = b * H + j0; i < b * H + j1; ++i) {
@@ -411,7 +444,7 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   const Isa isa = active_isa();
   const PackedMatrix u_t = pack_b(Trans::yes, two_phase ? 2 * H : GH, H, U, GH);
   const PackedMatrix u_candidate_t = two_phase ? pack_b(Trans::yes, H, H, U + 2 * H, GH) : PackedMatrix();
-  const Team team = plan_team(B, H, GH, packed_panel_width(isa));
+  const Team team = plan_team(B, T, H, GH, packed_panel_width(isa));
   const int64_t workspace_size = packed_serial_workspace(isa, B, GH);
 
   Floats dh(BH, 0.0f), dc(BH, 0.0f), d_prev_out(BH, 0.0f), dh_step(BH), direct(BH, 0.0f), dh_eff(BH), dc_prev(BH),

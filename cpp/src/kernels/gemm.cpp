@@ -28,8 +28,9 @@ using std::int64_t;
 // in the 1 MiB L2 and is swept once per A micro-panel.
 constexpr int64_t kKc = 256;
 constexpr int64_t kNc = 512;
-// Below this many flops per thread, forking costs more than it saves.
-constexpr int64_t kFlopsPerThread = int64_t{1} << 19;
+// Below this many flops per thread (~40 us), forking costs more than it saves: waking a pool thread that
+// went to sleep, or waiting for one the OS has descheduled on a busy machine, takes tens of microseconds.
+constexpr int64_t kFlopsPerThread = int64_t{1} << 22;
 
 const MicroKernel& microkernel_for(Isa isa) {
   switch (isa) {
