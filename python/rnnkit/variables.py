@@ -9,7 +9,8 @@ class Variable:
     """
 
     def __init__(self, value, name, path=None, trainable=True):
-        self.value = np.ascontiguousarray(value, dtype=np.float32)
+        # np.require keeps 0-d weights 0-d (ascontiguousarray would make them shape (1,)).
+        self.value = np.require(np.asarray(value, dtype=np.float32), requirements=["C", "W", "O"])
         self.name = name
         self.path = path or name
         self.trainable = trainable

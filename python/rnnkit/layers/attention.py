@@ -58,8 +58,6 @@ class Attention(Layer):
         self.scale = None
         if self.use_scale:
             self.scale = self.add_weight("scale", (), initializers.get("ones"))
-            # Keras' scalar weight has shape (); Variable's ascontiguousarray turns 0-d values into shape (1,).
-            self.scale.value = self.scale.value.reshape(())
         self.built = True
 
     def compute_output_shape(self, input_shape):
