@@ -98,3 +98,23 @@ def test_set_random_seed_makes_unseeded_shuffle_reproducible():
         dataset = timeseries_dataset_from_array(DATA, TARGETS, sequence_length=2, shuffle=True)
         orders.append(np.concatenate([y for _, y in dataset]).tolist())
     assert orders[0] == orders[1]
+
+
+def test_fit_accepts_the_windowed_dataset_and_equals_fit_on_its_arrays():
+    import rnnkit
+
+    series = np.sin(np.arange(120) / 5).astype(np.float32)
+    dataset = rnnkit.utils.timeseries_dataset_from_array(series[:-10, None], series[10:], sequence_length=10,
+                                                         batch_size=16)
+    x, y = rnnkit.utils.dataset_to_arrays(dataset)
+    weights = {}
+    for name, data in (("dataset", (dataset,)), ("arrays", (x, y))):
+        rnnkit.utils.set_random_seed(0)
+        model = rnnkit.Sequential([rnnkit.Input((10, 1)), rnnkit.layers.GRU(4), rnnkit.layers.Dense(1)])
+        model.compile(optimizer=rnnkit.optimizers.SGD(0.05), loss="mse")
+        kwargs = {} if name == "dataset" else {"batch_size": 16, "shuffle": False}
+        history = model.fit(*data, epochs=2, verbose=0, **kwargs)
+        assert history.history["loss"][1] < history.history["loss"][0]
+        weights[name] = model.get_weights()
+    for a, b in zip(weights["dataset"], weights["arrays"]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
