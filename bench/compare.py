@@ -40,7 +40,7 @@ def installed(python, impl):
     return subprocess.run([python, "-c", check % MODULES[impl]], capture_output=True).returncode == 0
 
 
-def run_worker(python, impl, threads, points, repeats):
+def run_worker(python, impl, threads, points, repeats, wait_policy=None):
     cmd = [python, str(HERE / "rnn_workers.py"), "--impl", impl, "--threads", str(threads),
            "--points", json.dumps(points), "--repeats", str(repeats)]
     if shutil.which("taskset"):
@@ -51,6 +51,8 @@ def run_worker(python, impl, threads, points, repeats):
                XLA_FLAGS=(os.environ.get("XLA_FLAGS", "")
                           + (" --xla_cpu_multi_thread_eigen=false"
                              if threads == 1 else "")).strip())
+    if wait_policy:  # OpenMP users (rnnkit, PyTorch): how idle threads wait, see --omp-wait-policy
+        env["OMP_WAIT_POLICY"] = wait_policy
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         print(f"[{impl}, {threads} thread(s)] failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
@@ -140,6 +142,9 @@ def main():
     parser.add_argument("--only", nargs="+", choices=IMPLS, help="run only these implementations")
     parser.add_argument("--no-fit", action="store_true", help="skip the fit-epoch comparison")
     parser.add_argument("--fit-threads", type=int, nargs="+", default=[1], help="thread counts of the fit epoch")
+    parser.add_argument("--omp-wait-policy", choices=["active", "passive"],
+                        help="OMP_WAIT_POLICY for every worker; passive keeps idle OpenMP threads from spinning, "
+                             "which on a machine shared with other jobs can cost more than the work itself")
     parser.add_argument("--json", help="write all measurements to this file (after every worker)")
     parser.add_argument("--from-json", help="only print the tables of an earlier --json file")
     args = parser.parse_args()
@@ -166,7 +171,7 @@ def main():
             todo = [p for p in points.get(impl, grid + fit)
                     if (threads in args.fit_threads if p[0] == "fit" else threads in args.threads)]
             print(f"[{impl}, {threads} thread(s)] running", file=sys.stderr, flush=True)
-            results += run_worker(python, impl, threads, todo, repeats)
+            results += run_worker(python, impl, threads, todo, repeats, args.omp_wait_policy)
             if args.json:
                 pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
     report(results, args.threads, shapes, repeats)

