@@ -128,7 +128,8 @@ def fit_table(timings, threads_list):
                 peers = [v for i, v in t.items() if i != "rnnkit-keras" and v]
                 best = f"{min(peers) / t['rnnkit-keras']:.2f}" if peers else "-"
                 cells = [f"{t[i] / 1e3:.2f}" if t[i] else "-" for i in present]
-                print(f"| Embedding-{cell.upper()}(128)-Dense | {mode} epoch | {threads} | " + " | ".join(cells)
+                label = "fit, 1 epoch" if mode == "fit" else "predict, 2048 sequences"
+                print(f"| Embedding-{cell.upper()}(128)-Dense | {label} | {threads} | " + " | ".join(cells)
                       + f" | {best} |")
 
 

@@ -16,6 +16,8 @@ def rand(*shape, seed=0):
 
 @pytest.mark.parametrize("normalize_first", [False, True])
 def test_encoder_gradients(normalize_first):
+    # Seeded weights: with eps=1e-2 central differences, an unlucky draw's truncation error exceeds the tolerance.
+    rnnkit.random.set_random_seed(11)
     x = rand(2, 4, 4, seed=1)
     # tanh, not the default relu: a relu kink inside the difference step spoils central differences.
     encoder = layers.TransformerEncoder(6, 2, activation="tanh", normalize_first=normalize_first)
@@ -25,6 +27,7 @@ def test_encoder_gradients(normalize_first):
 
 @pytest.mark.parametrize("normalize_first", [False, True])
 def test_decoder_gradients_with_encoder(normalize_first):
+    rnnkit.random.set_random_seed(12)
     x, encoder_out = rand(2, 3, 4, seed=2), rand(2, 5, 4, seed=3)
     decoder = layers.TransformerDecoder(6, 2, activation="tanh", normalize_first=normalize_first)
     decoder.build([x.shape, encoder_out.shape])

@@ -13,7 +13,7 @@
 namespace rnnkit::py {
 
 namespace {
-using IdArray = pyb::array_t<std::int64_t, pyb::array::c_style | pyb::array::forcecast>;
+using IdArray = pyb::array_t<std::int64_t, pyb::array::c_style | pyb::array::forcecast | kAligned>;
 using MaskArray = pyb::array_t<std::uint8_t, pyb::array::c_style | pyb::array::forcecast>;
 
 void expect_ndim(const char* fn, const char* what, const pyb::array& a, pyb::ssize_t ndim) {

@@ -6,8 +6,11 @@
 namespace rnnkit::py {
 
 namespace pyb = pybind11;
+// numpy's NPY_ARRAY_ALIGNED: without it an unaligned view (a float buffer at an odd byte offset) would reach
+// the kernels as is, and loading floats from it is undefined behaviour (UBSan reports it; aligned SIMD loads fault).
+constexpr int kAligned = pyb::detail::npy_api::NPY_ARRAY_ALIGNED_;
 // float32, C-contiguous, aligned: passes zero-copy; anything else is converted once here.
-using FloatArray = pyb::array_t<float, pyb::array::c_style | pyb::array::forcecast>;
+using FloatArray = pyb::array_t<float, pyb::array::c_style | pyb::array::forcecast | kAligned>;
 
 void bind_runtime(pyb::module_& m);
 void bind_kernels(pyb::module_& m);   // GEMM, activations

@@ -7,7 +7,7 @@
 
 #include "attention_tiles.hpp"
 #include "rnnkit/attention.hpp"
-#include "rnnkit/gemm.hpp"
+#include "rnnkit/checked.hpp"
 #include "rnnkit/runtime.hpp"
 
 namespace rnnkit {
@@ -28,16 +28,18 @@ std::uint64_t weight_index(const AttentionDims& d, std::int64_t bh, std::int64_t
 
 // One tile of queries [i0, i0 + rows) of slice bh, keys visited in tiles with an online softmax.
 void forward_query_tile(const AttentionDims& d, const SliceMask& mask, const Dropout& dropout, float scale,
-                        std::int64_t bh, std::int64_t i0, std::int64_t rows, const float* q, const float* k,
-                        const float* v, float* out, float* lse, std::vector<float>& scratch) {
+                        const TileKernels& kern, std::int64_t bh, std::int64_t i0, std::int64_t rows,
+                        const float* q, const float* k, const float* kt, const float* v, float* out, float* lse,
+                        std::vector<float>& scratch) {
   const std::int64_t dk = d.head_dim, dv = d.value_dim;
-  scratch.resize(2 * kQueryTile * kKeyTile + kQueryTile * dv + 3 * kQueryTile);
+  scratch.resize(2 * kQueryTile * kKeyTile + kQueryTile * dv + 4 * kQueryTile);
   float* s = scratch.data();
   float* p = s + kQueryTile * kKeyTile;
   float* acc = p + kQueryTile * kKeyTile;
   float* m = acc + kQueryTile * dv;  // running max of the visible scores
   float* l = m + kQueryTile;         // running sum of exp(score - m), before dropout
   float* m_new = l + kQueryTile;
+  float* tile_max = m_new + kQueryTile;
   std::fill(acc, acc + rows * dv, 0.0f);
   std::fill(m, m + rows, kNegInf);
   std::fill(l, l + rows, 0.0f);
@@ -45,15 +47,16 @@ void forward_query_tile(const AttentionDims& d, const SliceMask& mask, const Dro
   const std::int64_t key_end = mask.key_end(i0 + rows, d.kv_len);
   for (std::int64_t j0 = 0; j0 < key_end; j0 += kKeyTile) {
     const std::int64_t cols = std::min(kKeyTile, key_end - j0);
-    tile_gemm(Trans::no, Trans::yes, rows, cols, dk, scale, q + i0 * dk, dk, k + j0 * dk, dk, 0.0f, s, cols);
+    if (kt == nullptr)
+      dot_scores(rows, cols, dk, scale, q + i0 * dk, k + j0 * dk, s, cols);
+    else
+      kern.product(rows, cols, dk, scale, q + i0 * dk, dk, 1, kt + j0, d.kv_len, false, s, cols);
     mask.apply(s, i0, rows, j0, cols);
+    kern.row_max(s, rows, cols, tile_max);
     bool any_visible = false;
     for (std::int64_t r = 0; r < rows; ++r) {
-      const float* row = s + r * cols;
-      float tile_max = kNegInf;
-      for (std::int64_t c = 0; c < cols; ++c) tile_max = std::max(tile_max, row[c]);
-      m_new[r] = std::max(m[r], tile_max);
-      any_visible |= tile_max != kNegInf;
+      m_new[r] = std::max(m[r], tile_max[r]);
+      any_visible |= tile_max[r] != kNegInf;
     }
     if (!any_visible) continue;  // a tile the masks empty entirely costs only its scores
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -64,15 +67,9 @@ void forward_query_tile(const AttentionDims& d, const SliceMask& mask, const Dro
       for (std::int64_t c = 0; c < dv; ++c) a[c] *= alpha;
       m[r] = m_new[r];
     }
-    exp_rows(s, m, rows, cols, p);
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const float* row = p + r * cols;
-      float sum = 0.0f;
-      for (std::int64_t c = 0; c < cols; ++c) sum += row[c];
-      l[r] += sum;
-    }
+    kern.exp_rows(s, m, rows, cols, p, l);
     if (dropout.active) dropout.apply(p, rows, cols, weight_index(d, bh, i0) + j0, d.kv_len);
-    tile_gemm(Trans::no, Trans::no, rows, dv, cols, 1.0f, p, cols, v + j0 * dv, dv, 1.0f, acc, dv);
+    kern.product(rows, dv, cols, 1.0f, p, cols, 1, v + j0 * dv, dv, true, acc, dv);
   }
   for (std::int64_t r = 0; r < rows; ++r) {
     float* o = out + (i0 + r) * dv;
@@ -84,9 +81,9 @@ void forward_query_tile(const AttentionDims& d, const SliceMask& mask, const Dro
 
 // The same rows with the whole weights rows written out (softmax before dropout).
 void forward_query_tile_weights(const AttentionDims& d, const SliceMask& mask, const Dropout& dropout, float scale,
-                                std::int64_t bh, std::int64_t i0, std::int64_t rows, const float* q,
-                                const float* k, const float* v, float* out, float* lse, float* weights,
-                                std::vector<float>& scratch) {
+                                const TileKernels& kern, std::int64_t bh, std::int64_t i0, std::int64_t rows,
+                                const float* q, const float* k, const float* kt, const float* v, float* out,
+                                float* lse, float* weights, std::vector<float>& scratch) {
   const std::int64_t dk = d.head_dim, dv = d.value_dim, n = d.kv_len;
   float* w = weights + i0 * n;
   scratch.resize(rows * n + kQueryTile);
@@ -96,20 +93,19 @@ void forward_query_tile_weights(const AttentionDims& d, const SliceMask& mask, c
   std::fill(w, w + rows * n, 0.0f);
   if (key_end > 0) {
     // Scores in scratch with the key stride n; only the first key_end columns exist.
-    tile_gemm(Trans::no, Trans::yes, rows, key_end, dk, scale, q + i0 * dk, dk, k, dk, 0.0f, s, n);
-    for (std::int64_t r = 0; r < rows; ++r) mask.apply(s + r * n, i0 + r, 1, 0, key_end);
+    if (kt == nullptr)
+      dot_scores(rows, key_end, dk, scale, q + i0 * dk, k, s, n);
+    else
+      kern.product(rows, key_end, dk, scale, q + i0 * dk, dk, 1, kt, n, false, s, n);
     for (std::int64_t r = 0; r < rows; ++r) {
-      const float* row = s + r * n;
-      float mx = kNegInf;
-      for (std::int64_t c = 0; c < key_end; ++c) mx = std::max(mx, row[c]);
-      row_max[r] = mx;
+      mask.apply(s + r * n, i0 + r, 1, 0, key_end);
+      kern.row_max(s + r * n, 1, key_end, row_max + r);
     }
-    for (std::int64_t r = 0; r < rows; ++r) exp_rows(s + r * n, row_max + r, 1, key_end, w + r * n);
   }
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = w + r * n;
     float sum = 0.0f;
-    for (std::int64_t c = 0; c < key_end; ++c) sum += row[c];
+    if (key_end > 0) kern.exp_rows(s + r * n, row_max + r, 1, key_end, row, &sum);
     const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
     for (std::int64_t c = 0; c < key_end; ++c) row[c] *= inv;
     lse[i0 + r] = sum > 0.0f ? row_max[r] + std::log(sum) : kNegInf;
@@ -125,7 +121,7 @@ void forward_query_tile_weights(const AttentionDims& d, const SliceMask& mask, c
     dropout.apply(s, rows, n, weight_index(d, bh, i0), n);
     p = s;
   }
-  tile_gemm(Trans::no, Trans::no, rows, dv, key_end, 1.0f, p, n, v, dv, 0.0f, o, dv);
+  kern.product(rows, dv, key_end, 1.0f, p, n, 1, v, dv, false, o, dv);
 }
 
 }  // namespace
@@ -138,10 +134,21 @@ void attention_forward(const AttentionDims& d, const float* q, const float* k, c
   if (slices == 0 || d.q_len == 0) return;
   const float scale = resolved_scale(d, options);
   const Dropout dropout(options);
+  const TileKernels& kern = tile_kernels(active_isa());
   const std::int64_t work = slices * q_tiles;
+  // Every slice's keys turned to [head_dim, kv_len] once, so the score products of all its query tiles read
+  // contiguous keys. Not for a query or two (decoding), where dot products over the cached keys cost less.
+  std::vector<float> keys_turned;
+  if (d.q_len > kDotRows) keys_turned.resize(checked_mul(slices, d.kv_len, d.head_dim, "attention_forward"));
 #pragma omp parallel num_threads(num_threads()) if (work > 1 && worth_threads(d))
   {
     std::vector<float> scratch;
+    if (!keys_turned.empty()) {
+#pragma omp for
+      for (std::int64_t bh = 0; bh < slices; ++bh)
+        transpose(k + bh * d.kv_len * d.head_dim, d.kv_len, d.head_dim, d.head_dim,
+                  keys_turned.data() + bh * d.kv_len * d.head_dim);
+    }
 #pragma omp for schedule(dynamic)
     for (std::int64_t item = 0; item < work; ++item) {
       // Causal tiles near the end of the sequence cost more, hence dynamic scheduling.
@@ -150,13 +157,15 @@ void attention_forward(const AttentionDims& d, const float* q, const float* k, c
       const SliceMask mask(options.mask, bh / d.heads, bh % d.heads);
       const float* qs = q + bh * d.q_len * d.head_dim;
       const float* ks = k + bh * d.kv_len * d.head_dim;
+      const float* kts = keys_turned.empty() ? nullptr : keys_turned.data() + bh * d.kv_len * d.head_dim;
       const float* vs = v + bh * d.kv_len * d.value_dim;
       float* os = out + bh * d.q_len * d.value_dim;
       float* ls = lse + bh * d.q_len;
       if (weights == nullptr)
-        forward_query_tile(d, mask, dropout, scale, bh, i0, rows, qs, ks, vs, os, ls, scratch);
+        forward_query_tile(d, mask, dropout, scale, kern, bh, i0, rows, qs, ks, kts, vs, os, ls,
+                           scratch);
       else
-        forward_query_tile_weights(d, mask, dropout, scale, bh, i0, rows, qs, ks, vs, os, ls,
+        forward_query_tile_weights(d, mask, dropout, scale, kern, bh, i0, rows, qs, ks, kts, vs, os, ls,
                                    weights + bh * d.q_len * d.kv_len, scratch);
     }
   }
@@ -166,15 +175,17 @@ namespace {
 
 // d_q, d_k, d_v of one (batch, head) slice; key tiles outer so each d_k/d_v tile is finished in one sweep.
 void backward_slice(const AttentionDims& d, const SliceMask& mask, const Dropout& dropout, float scale,
-                    std::int64_t bh, const float* q, const float* k, const float* v, const float* out,
+                    const TileKernels& kern, std::int64_t bh, const float* q, const float* k, const float* v, const float* out,
                     const float* lse, const float* d_out, float* d_q, float* d_k, float* d_v,
                     std::vector<float>& scratch) {
   const std::int64_t dk = d.head_dim, dv = d.value_dim;
-  scratch.resize(3 * kQueryTile * kKeyTile + d.q_len);
+  scratch.resize(3 * kQueryTile * kKeyTile + kKeyTile * (dk + dv) + d.q_len);
   float* s = scratch.data();
   float* p = s + kQueryTile * kKeyTile;
   float* dp = p + kQueryTile * kKeyTile;
-  float* delta = dp + kQueryTile * kKeyTile;  // delta_i = d_out_i . out_i = sum_j P_ij dP_ij
+  float* kt = dp + kQueryTile * kKeyTile;  // the key and value tiles turned to [dk, cols] and [dv, cols]
+  float* vt = kt + kKeyTile * dk;
+  float* delta = vt + kKeyTile * dv;  // delta_i = d_out_i . out_i = sum_j P_ij dP_ij
   for (std::int64_t i = 0; i < d.q_len; ++i) {
     float sum = 0.0f;
     for (std::int64_t c = 0; c < dv; ++c) sum += d_out[i * dv + c] * out[i * dv + c];
@@ -186,11 +197,13 @@ void backward_slice(const AttentionDims& d, const SliceMask& mask, const Dropout
   for (std::int64_t j0 = 0; j0 < d.kv_len; j0 += kKeyTile) {
     const std::int64_t cols = std::min(kKeyTile, d.kv_len - j0);
     const std::int64_t first_query = mask.query_begin(j0) / kQueryTile * kQueryTile;
+    transpose(k + j0 * dk, cols, dk, dk, kt);
+    transpose(v + j0 * dv, cols, dv, dv, vt);
     for (std::int64_t i0 = first_query; i0 < d.q_len; i0 += kQueryTile) {
       const std::int64_t rows = std::min(kQueryTile, d.q_len - i0);
-      tile_gemm(Trans::no, Trans::yes, rows, cols, dk, scale, q + i0 * dk, dk, k + j0 * dk, dk, 0.0f, s, cols);
+      kern.product(rows, cols, dk, scale, q + i0 * dk, dk, 1, kt, cols, false, s, cols);
       mask.apply(s, i0, rows, j0, cols);
-      exp_rows(s, lse + i0, rows, cols, p);
+      kern.exp_rows(s, lse + i0, rows, cols, p, nullptr);
       bool any = false;
       for (std::int64_t e = 0; e < rows * cols && !any; ++e) any = p[e] != 0.0f;
       if (!any) continue;
@@ -201,16 +214,15 @@ void backward_slice(const AttentionDims& d, const SliceMask& mask, const Dropout
         dropout.apply(s, rows, cols, weight_index(d, bh, i0) + j0, d.kv_len);
         p_used = s;
       }
-      tile_gemm(Trans::yes, Trans::no, cols, dv, rows, 1.0f, p_used, cols, d_out + i0 * dv, dv, 1.0f, d_v + j0 * dv,
-            dv);
-      tile_gemm(Trans::no, Trans::yes, rows, cols, dv, 1.0f, d_out + i0 * dv, dv, v + j0 * dv, dv, 0.0f, dp, cols);
+      kern.product(cols, dv, rows, 1.0f, p_used, 1, cols, d_out + i0 * dv, dv, true, d_v + j0 * dv, dv);
+      kern.product(rows, cols, dv, 1.0f, d_out + i0 * dv, dv, 1, vt, cols, false, dp, cols);
       if (dropout.active) dropout.apply(dp, rows, cols, weight_index(d, bh, i0) + j0, d.kv_len);
       // dS = P o (dP - delta); reuses dp.
       for (std::int64_t r = 0; r < rows; ++r)
         for (std::int64_t c = 0; c < cols; ++c)
           dp[r * cols + c] = p[r * cols + c] * (dp[r * cols + c] - delta[i0 + r]);
-      tile_gemm(Trans::no, Trans::no, rows, dk, cols, scale, dp, cols, k + j0 * dk, dk, 1.0f, d_q + i0 * dk, dk);
-      tile_gemm(Trans::yes, Trans::no, cols, dk, rows, scale, dp, cols, q + i0 * dk, dk, 1.0f, d_k + j0 * dk, dk);
+      kern.product(rows, dk, cols, scale, dp, cols, 1, k + j0 * dk, dk, true, d_q + i0 * dk, dk);
+      kern.product(cols, dk, rows, scale, dp, 1, cols, q + i0 * dk, dk, true, d_k + j0 * dk, dk);
     }
   }
 }
@@ -224,6 +236,7 @@ void attention_backward(const AttentionDims& d, const float* q, const float* k, 
   const std::int64_t slices = d.batch * d.heads;
   const float scale = resolved_scale(d, options);
   const Dropout dropout(options);
+  const TileKernels& kern = tile_kernels(active_isa());
 #pragma omp parallel num_threads(num_threads()) if (slices > 1 && worth_threads(d))
   {
     std::vector<float> scratch;
@@ -231,7 +244,7 @@ void attention_backward(const AttentionDims& d, const float* q, const float* k, 
     for (std::int64_t bh = 0; bh < slices; ++bh) {
       const SliceMask mask(options.mask, bh / d.heads, bh % d.heads);
       const std::int64_t qo = bh * d.q_len, ko = bh * d.kv_len;
-      backward_slice(d, mask, dropout, scale, bh, q + qo * d.head_dim, k + ko * d.head_dim, v + ko * d.value_dim,
+      backward_slice(d, mask, dropout, scale, kern, bh, q + qo * d.head_dim, k + ko * d.head_dim, v + ko * d.value_dim,
                      out + qo * d.value_dim, lse + qo, d_out + qo * d.value_dim, d_q + qo * d.head_dim,
                      d_k + ko * d.head_dim, d_v + ko * d.value_dim, scratch);
     }

@@ -1,10 +1,11 @@
-// Argument checks and the masked row-wise exp shared by the attention passes.
+// Argument checks, the generic tile kernels and the per-ISA dispatch shared by the attention passes.
 #include "attention_tiles.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
-#include "rnnkit/activations.hpp"
 #include "rnnkit/checked.hpp"
 
 namespace rnnkit::attention_detail {
@@ -26,57 +27,70 @@ void check_attention_args(const char* fn, const AttentionDims& d, const Attentio
                                 std::to_string(o.dropout_p));
 }
 
-void tile_gemm(Trans ta, Trans tb, std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A,
-               std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C, std::int64_t ldc) {
-  constexpr std::int64_t kSmallRows = 4;
-  if (M > kSmallRows || ta == Trans::yes) {
-    sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
+namespace {
+
+void generic_product(std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A, std::int64_t a_rs,
+                     std::int64_t a_cs, const float* B, std::int64_t ldb, bool accumulate, float* C,
+                     std::int64_t ldc) {
   for (std::int64_t i = 0; i < M; ++i) {
-    const float* a = A + i * lda;
     float* c = C + i * ldc;
-    if (tb == Trans::yes) {  // rows of A against rows of B: contiguous dot products
-      for (std::int64_t j = 0; j < N; ++j) {
-        const float* b = B + j * ldb;
-        float dot = 0.0f;
-        for (std::int64_t k = 0; k < K; ++k) dot += a[k] * b[k];
-        c[j] = alpha * dot + (beta == 0.0f ? 0.0f : beta * c[j]);
-      }
-    } else {  // a row of A mixes rows of B: contiguous axpys
-      for (std::int64_t j = 0; j < N; ++j) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
-      for (std::int64_t k = 0; k < K; ++k) {
-        const float w = alpha * a[k];
-        const float* b = B + k * ldb;
-        for (std::int64_t j = 0; j < N; ++j) c[j] += w * b[j];
-      }
+    if (!accumulate) std::fill(c, c + N, 0.0f);
+    for (std::int64_t k = 0; k < K; ++k) {
+      const float w = alpha * A[i * a_rs + k * a_cs];
+      const float* b = B + k * ldb;
+      for (std::int64_t j = 0; j < N; ++j) c[j] += w * b[j];
     }
   }
 }
 
-void exp_rows(const float* s, const float* shift, std::int64_t rows, std::int64_t cols, float* p) {
+void generic_row_max(const float* s, std::int64_t rows, std::int64_t cols, float* out) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float mx = kNegInf;
+    for (std::int64_t c = 0; c < cols; ++c) mx = std::max(mx, s[r * cols + c]);
+    out[r] = mx;
+  }
+}
+
+void generic_exp_rows(const float* s, const float* shift, std::int64_t rows, std::int64_t cols, float* p,
+                      float* row_sum) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* in = s + r * cols;
     float* out = p + r * cols;
-    const float m = shift[r];
-    if (m == kNegInf) {
-      for (std::int64_t c = 0; c < cols; ++c) out[c] = 0.0f;
-      continue;
+    float sum = 0.0f;
+    for (std::int64_t c = 0; c < cols; ++c) {
+      // exp(-inf - m) is exactly 0, so hidden keys cannot leak into outputs; so is every key of a row with m = -inf.
+      out[c] = shift[r] == kNegInf ? 0.0f : std::exp(in[c] - shift[r]);
+      sum += out[c];
     }
-    for (std::int64_t c = 0; c < cols; ++c) out[c] = in[c] - m;
+    if (row_sum != nullptr) row_sum[r] += sum;
   }
-  exp_array(p, p, rows * cols);
-  // exp_array clamps at -88 (about 6e-39): hidden keys must weigh exactly 0 so they cannot leak into outputs.
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const float* in = s + r * cols;
-    float* out = p + r * cols;
-    if (shift[r] == kNegInf) {
-      for (std::int64_t c = 0; c < cols; ++c) out[c] = 0.0f;
-      continue;
+}
+
+}  // namespace
+
+const TileKernels& tile_kernels(Isa isa) {
+  static const TileKernels generic{generic_product, generic_row_max, generic_exp_rows};
+  switch (isa) {
+    case Isa::avx512: return avx512::attention_tile_kernels();
+    case Isa::avx2: return avx2::attention_tile_kernels();
+    default: return generic;
+  }
+}
+
+void transpose(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst) {
+  // Written in order: the strided reads stay within a slice of keys that fits the L1 cache.
+  for (std::int64_t c = 0; c < cols; ++c)
+    for (std::int64_t r = 0; r < rows; ++r) dst[c * rows + r] = src[r * lds + c];
+}
+
+void dot_scores(std::int64_t rows, std::int64_t cols, std::int64_t dk, float scale, const float* q, const float* k,
+                float* s, std::int64_t lds) {
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j) {
+      float dot = 0.0f;
+      for (std::int64_t e = 0; e < dk; ++e) dot += q[i * dk + e] * k[j * dk + e];
+      s[i * lds + j] = scale * dot;
     }
-    for (std::int64_t c = 0; c < cols; ++c)
-      if (in[c] == kNegInf) out[c] = 0.0f;
-  }
 }
 
 }  // namespace rnnkit::attention_detail

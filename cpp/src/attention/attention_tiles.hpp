@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "rnnkit/attention.hpp"
-#include "rnnkit/gemm.hpp"
+#include "rnnkit/runtime.hpp"
 
 namespace rnnkit::attention_detail {
 
@@ -107,12 +107,35 @@ struct Dropout {
   }
 };
 
-// C = alpha op(A) op(B) + beta C for one tile. A few query rows (decoding one token at a time) go through plain
-// loops, whose cost is the arithmetic; sgemm's packing would cost more than the product there.
-void tile_gemm(Trans ta, Trans tb, std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A,
-               std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C, std::int64_t ldc);
+// The per-ISA tile kernels (attention_tiles_<isa>.cpp; plain loops on generic), chosen once per call.
+struct TileKernels {
+  // C[M,N] = alpha * A B (+ C when accumulate), A[i,k] = A[i * a_rs + k * a_cs], B row-major with ldb.
+  void (*product)(std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A, std::int64_t a_rs,
+                  std::int64_t a_cs, const float* B, std::int64_t ldb, bool accumulate, float* C, std::int64_t ldc);
+  // out[r] = max of row r of s[rows, cols].
+  void (*row_max)(const float* s, std::int64_t rows, std::int64_t cols, float* out);
+  // p = exp(s - shift[r]) per row, exactly 0 where s is -inf or the row sees no key (shift -inf); row_sum[r] +=
+  // the row's sum unless row_sum is null.
+  void (*exp_rows)(const float* s, const float* shift, std::int64_t rows, std::int64_t cols, float* p,
+                   float* row_sum);
+};
+const TileKernels& tile_kernels(Isa isa);
 
-// exp(s - shift[r]) per row into p, with exactly 0 where s is -inf or the row sees no key (shift -inf).
-void exp_rows(const float* s, const float* shift, std::int64_t rows, std::int64_t cols, float* p);
+// dst[c, r] = src[r, c] for src[rows, cols] with leading dimension lds: keys (or values) turned so the score
+// products read contiguous keys.
+void transpose(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst);
+
+// s[rows, cols] = scale * q k^T (s with leading dimension lds) as dot products: for a query or two (decoding),
+// where turning the keys around would cost as much as the scores.
+void dot_scores(std::int64_t rows, std::int64_t cols, std::int64_t dk, float scale, const float* q, const float* k,
+                float* s, std::int64_t lds);
+constexpr std::int64_t kDotRows = 2;
 
 }  // namespace rnnkit::attention_detail
+
+namespace rnnkit::avx2 {
+const attention_detail::TileKernels& attention_tile_kernels();
+}
+namespace rnnkit::avx512 {
+const attention_detail::TileKernels& attention_tile_kernels();
+}

@@ -496,7 +496,8 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
         for (int64_t j = 0; j < GH; ++j) dst[j] += src[r * GH + j];
     }
   }
-  if (out.d_peephole && lstm && !cache.peephole.empty()) lstm_peephole_gradient(cache, d_gates_x.data(), out.d_peephole);
+  if (out.d_peephole && lstm && !cache.peephole.empty())
+    lstm_peephole_gradient(cache, d_gates_x.data(), out.d_peephole);
 }
 
 }  // namespace rnnkit
