@@ -214,7 +214,8 @@ class Model(Layer):
                     x.on_epoch_begin()
                 validates = validation_data is not None and _validates_after(epoch, validation_freq)
                 self._fit_epoch(epoch, x, y, sample_weight, batch_size, shuffle, steps, verbose, callback_list,
-                                validation_data if validates else None, validation_batch_size or batch_size)
+                                validation_data if validates else None, validation_batch_size or batch_size,
+                                steps_per_epoch)
                 if hasattr(x, "on_epoch_end"):
                     x.on_epoch_end()
                 if shared is not None:
@@ -234,7 +235,9 @@ class Model(Layer):
         return self.history
 
     def _fit_epoch(self, epoch, x, y, sample_weight, batch_size, shuffle, steps, verbose, callback_list,
-                   validation_data, validation_batch_size):
+                   validation_data, validation_batch_size, steps_per_epoch=None):
+        # `steps` (the progress bar's target) may come from a dataset's len(); only the user's steps_per_epoch
+        # cuts an epoch short, so processes whose datasets differ in length still meet in the same collectives.
         callback_list.on_epoch_begin(epoch)
         self._reset_metrics()
         progbar = Progbar(steps, verbose=verbose)
@@ -246,7 +249,7 @@ class Model(Layer):
             logs = self._logs(loss_sum, sample_sum)
             callback_list.on_train_batch_end(step - 1, dict(logs))
             progbar.update(step, logs)
-            if self.stop_training or (steps is not None and step >= steps):
+            if self.stop_training or (steps_per_epoch is not None and step >= steps_per_epoch):
                 break
         logs = self._logs(loss_sum, sample_sum)
         if validation_data is not None:
