@@ -47,11 +47,14 @@ pyb::array_t<float> new_array(const Shape& shape) { return pyb::array_t<float>(s
 // Keeps the C++ cache alive on the Python side (opaque to users).
 struct PyRnnCache { RnnCachePtr cache; };
 
-pyb::tuple rnn_forward_py(const std::string& cell_name, FloatArray x, FloatArray kernel, FloatArray recurrent_kernel,
+using IdArray = pyb::array_t<std::int64_t, pyb::array::c_style | pyb::array::forcecast>;
+
+pyb::tuple rnn_forward_py(const std::string& cell_name, OptArray x, FloatArray kernel, FloatArray recurrent_kernel,
                           OptArray bias, OptArray peephole, OptArray h0, OptArray c0,
                           std::optional<pyb::array_t<bool, pyb::array::c_style | pyb::array::forcecast>> mask,
                           bool go_backwards, const std::string& activation, const std::string& recurrent_activation,
-                          bool reset_after, OptArray input_dropout, OptArray recurrent_dropout, bool training) {
+                          bool reset_after, OptArray input_dropout, OptArray recurrent_dropout, bool training,
+                          std::optional<IdArray> ids, OptArray input_table) {
   const char* fn = "rnn_forward";
   RnnConfig cfg;
   cfg.cell = parse_cell(cell_name);
@@ -59,16 +62,27 @@ pyb::tuple rnn_forward_py(const std::string& cell_name, FloatArray x, FloatArray
   cfg.recurrent_activation = parse_activation(recurrent_activation, fn);
   cfg.reset_after = reset_after;
   cfg.go_backwards = go_backwards;
-  if (x.ndim() != 3)
+  if (x.has_value() == ids.has_value() || ids.has_value() != input_table.has_value())
+    throw std::invalid_argument(std::string(fn) + ": expected x, or ids with an input_table, received " +
+                                (x ? "x and " : "") + (ids ? "ids and " : "") + (input_table ? "input_table" : "") +
+                                (x || ids || input_table ? "" : "neither"));
+  if (x && x->ndim() != 3)
     throw std::invalid_argument(std::string(fn) + ": expected x of rank 3 (batch, time, features), received shape " +
-                                shape_str(shape_of(x)));
-  if (recurrent_kernel.ndim() != 2)
-    throw std::invalid_argument(std::string(fn) + ": expected recurrent_kernel of rank 2 (units, gates*units), " +
-                                "received shape " + shape_str(shape_of(recurrent_kernel)));
-  const std::int64_t B = x.shape(0), T = x.shape(1), I = x.shape(2), H = recurrent_kernel.shape(0);
-  const std::int64_t GH = gate_count(cfg.cell) * H;
+                                shape_str(shape_of(*x)));
+  if (ids && ids->ndim() != 2)
+    throw std::invalid_argument(std::string(fn) + ": expected ids of rank 2 (batch, time), received shape " +
+                                shape_str(shape_of(*ids)));
+  if (recurrent_kernel.ndim() != 2 || kernel.ndim() != 2)
+    throw std::invalid_argument(std::string(fn) + ": expected kernel and recurrent_kernel of rank 2, received " +
+                                shape_str(shape_of(kernel)) + " and " + shape_str(shape_of(recurrent_kernel)));
+  const pyb::array steps = x ? pyb::array(*x) : pyb::array(*ids);
+  const std::int64_t B = steps.shape(0), T = steps.shape(1), I = x ? x->shape(2) : kernel.shape(0);
+  const std::int64_t H = recurrent_kernel.shape(0), GH = gate_count(cfg.cell) * H;
   cfg.batch = B, cfg.time = T, cfg.input = I, cfg.units = H;
   expect_shape(fn, "kernel", kernel, {I, GH});
+  if (input_table && (input_table->ndim() != 2 || input_table->shape(1) != GH || input_table->shape(0) < 1))
+    throw std::invalid_argument(std::string(fn) + ": expected input_table of shape (rows >= 1, " +
+                                std::to_string(GH) + "), received " + shape_str(shape_of(*input_table)));
   expect_shape(fn, "recurrent_kernel", recurrent_kernel, {H, GH});
   if (bias) {
     if (cfg.cell == CellKind::gru && reset_after) expect_shape(fn, "bias", *bias, {2, GH});
@@ -92,7 +106,7 @@ pyb::tuple rnn_forward_py(const std::string& cell_name, FloatArray x, FloatArray
   if (recurrent_dropout) expect_shape(fn, "recurrent_dropout_mask", *recurrent_dropout, {B, H});
   if (B < 1 || T < 1 || I < 1 || H < 1)
     throw std::invalid_argument(std::string(fn) + ": expected non-empty x (B,T,I) and units, received x " +
-                                shape_str(shape_of(x)) + " and units " + std::to_string(H));
+                                shape_str(shape_of(steps)) + " and units " + std::to_string(H));
 
   const bool lstm = cfg.cell == CellKind::lstm;
   auto outputs = new_array({B, T, H});
@@ -101,7 +115,8 @@ pyb::tuple rnn_forward_py(const std::string& cell_name, FloatArray x, FloatArray
   std::optional<pyb::array_t<float>> c_last;
   if (lstm) c_last = new_array({B, H});
   RnnInputs in;
-  in.x = x.data(), in.kernel = kernel.data(), in.recurrent_kernel = recurrent_kernel.data();
+  in.x = data_or_null(x), in.kernel = kernel.data(), in.recurrent_kernel = recurrent_kernel.data();
+  if (ids) in.ids = ids->data(), in.input_table = input_table->data(), in.table_rows = input_table->shape(0);
   in.bias = data_or_null(bias), in.peephole = data_or_null(peephole);
   in.h0 = data_or_null(h0), in.c0 = data_or_null(c0);
   in.mask = mask ? reinterpret_cast<const std::uint8_t*>(mask->data()) : nullptr;
@@ -199,7 +214,7 @@ void bind_cells(pyb::module_& m) {
         pyb::arg("recurrent_kernel"), pyb::arg("bias"), pyb::arg("peephole"), pyb::arg("h0"), pyb::arg("c0"),
         pyb::arg("mask"), pyb::arg("go_backwards"), pyb::arg("activation"), pyb::arg("recurrent_activation"),
         pyb::arg("reset_after"), pyb::arg("input_dropout_mask"), pyb::arg("recurrent_dropout_mask"),
-        pyb::arg("training"),
+        pyb::arg("training"), pyb::arg("ids") = pyb::none(), pyb::arg("input_table") = pyb::none(),
         "Whole-sequence forward; returns (outputs, last_output, states, cache or None). See rnnkit.ops.");
   m.def("rnn_backward", &rnn_backward_py, pyb::arg("cache"), pyb::arg("d_outputs"), pyb::arg("d_last_output"),
         pyb::arg("d_h"), pyb::arg("d_c"), pyb::arg("return_state_gradients"),

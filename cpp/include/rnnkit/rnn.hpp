@@ -40,6 +40,12 @@ struct RnnInputs {
   const std::uint8_t* mask = nullptr;
   const float* input_dropout = nullptr;
   const float* recurrent_dropout = nullptr;
+  // Inference on token ids (an Embedding feeding this layer): step (b, t) takes its input projection from row
+  // ids[b*T + t] of input_table (table_rows, G*H) = embeddings · kernel, computed once by the caller for many
+  // batches, instead of multiplying each embedded step by the kernel; x and kernel are then not read.
+  const std::int64_t* ids = nullptr;
+  const float* input_table = nullptr;
+  std::int64_t table_rows = 0;
 };
 
 // Caller-owned results: outputs (B,T,H), last_output (B,H), h_T (B,H), c_T (B,H, LSTM only).

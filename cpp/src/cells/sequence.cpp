@@ -42,11 +42,14 @@ void require(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument("rnn_forward: " + what);
 }
 
-void validate(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out) {
+void validate(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out, bool training) {
   require(cfg.batch >= 1 && cfg.time >= 1 && cfg.input >= 1 && cfg.units >= 1,
           "expected batch, time, input and units >= 1, received (" + std::to_string(cfg.batch) + ", " +
               std::to_string(cfg.time) + ", " + std::to_string(cfg.input) + ", " + std::to_string(cfg.units) + ")");
-  require(in.x && in.kernel && in.recurrent_kernel, "expected x, kernel and recurrent_kernel, received null");
+  require(in.recurrent_kernel && (in.ids ? in.input_table != nullptr : in.x && in.kernel),
+          "expected x and kernel (or ids and input_table), and recurrent_kernel, received null");
+  require(!in.ids || (!training && !in.input_dropout),
+          "ids with an input_table are for inference without input dropout");
   require(!in.peephole || cfg.cell == CellKind::lstm, "peephole weights are only defined for the LSTM cell");
   require(!in.c0 || cfg.cell == CellKind::lstm, "an initial cell state c0 is only defined for the LSTM cell");
   require(out.outputs && out.last_output && out.h_last && (cfg.cell != CellKind::lstm || out.c_last),
@@ -236,10 +239,52 @@ struct ForwardLoop {
   }
 };
 
+// x_eff = x * input_dropout (kept in the cache when training), then every step's input projection in one GEMM
+// over B*T rows, bias included.
+Floats project_inputs(const RnnInputs& in, RnnCache* cache, const RnnConfig& cfg, bool training) {
+  const int64_t B = cfg.batch, T = cfg.time, I = cfg.input, BT = B * T;
+  const int64_t GH = gate_count(cfg.cell) * cfg.units;
+  Floats x_dropped;
+  const float* x_eff = in.x;
+  if (in.input_dropout || training) {
+    Floats& dst = training ? cache->x_eff : x_dropped;
+    dst = Floats(checked_mul(BT, I, "rnn_forward"));
+    std::copy(in.x, in.x + BT * I, dst.data());
+    if (in.input_dropout)
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = 0; t < T; ++t)
+          for (int64_t k = 0; k < I; ++k) dst[(b * T + t) * I + k] *= in.input_dropout[b * I + k];
+    x_eff = dst.data();
+  }
+  Floats x_proj(checked_mul(BT, GH, "rnn_forward"));
+  if (in.bias)
+    for (int64_t r = 0; r < BT; ++r) std::memcpy(&x_proj[r * GH], in.bias, sizeof(float) * GH);
+  sgemm(Trans::no, Trans::no, BT, GH, I, 1.0f, x_eff, I, in.kernel, GH, in.bias ? 1.0f : 0.0f, x_proj.data(), GH);
+  return x_proj;
+}
+
+// The same projection as rows of the caller's embeddings · kernel table, plus the bias.
+Floats project_from_table(const RnnInputs& in, int64_t BT, int64_t GH) {
+  for (int64_t r = 0; r < BT; ++r)
+    if (in.ids[r] < 0 || in.ids[r] >= in.table_rows)
+      require(false, "expected ids in [0, " + std::to_string(in.table_rows) + "), received " +
+                         std::to_string(in.ids[r]));
+  Floats x_proj(checked_mul(BT, GH, "rnn_forward"));
+  for (int64_t r = 0; r < BT; ++r) {
+    const float* row = in.input_table + in.ids[r] * GH;
+    float* dst = &x_proj[r * GH];
+    if (in.bias)
+      for (int64_t j = 0; j < GH; ++j) dst[j] = row[j] + in.bias[j];
+    else
+      std::memcpy(dst, row, sizeof(float) * GH);
+  }
+  return x_proj;
+}
+
 }  // namespace
 
 RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out, bool training) {
-  validate(cfg, in, out);
+  validate(cfg, in, out, training);
   const int64_t B = cfg.batch, T = cfg.time, I = cfg.input, H = cfg.units;
   const int64_t GH = checked_mul(gate_count(cfg.cell), H, "rnn_forward");
   const int64_t BT = checked_mul(B, T, "rnn_forward");
@@ -264,23 +309,7 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
     if (lstm) cache->c_prev = Floats(BT * H), cache->c_new = Floats(BT * H);
   }
 
-  // x_eff = x * input_dropout, then every step's input projection in one GEMM over B*T rows.
-  Floats x_dropped;
-  const float* x_eff = in.x;
-  if (in.input_dropout || training) {
-    Floats& dst = training ? cache->x_eff : x_dropped;
-    dst = Floats(checked_mul(BT, I, "rnn_forward"));
-    std::copy(in.x, in.x + BT * I, dst.data());
-    if (in.input_dropout)
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t t = 0; t < T; ++t)
-          for (int64_t k = 0; k < I; ++k) dst[(b * T + t) * I + k] *= in.input_dropout[b * I + k];
-    x_eff = dst.data();
-  }
-  Floats x_proj(checked_mul(BT, GH, "rnn_forward"));
-  if (in.bias)
-    for (int64_t r = 0; r < BT; ++r) std::memcpy(&x_proj[r * GH], in.bias, sizeof(float) * GH);
-  sgemm(Trans::no, Trans::no, BT, GH, I, 1.0f, x_eff, I, in.kernel, GH, in.bias ? 1.0f : 0.0f, x_proj.data(), GH);
+  Floats x_proj = in.ids ? project_from_table(in, BT, GH) : project_inputs(in, cache.get(), cfg, training);
 
   const Isa isa = active_isa();
   const int64_t width = packed_panel_width(isa);

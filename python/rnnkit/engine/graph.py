@@ -27,10 +27,35 @@ def ordered_nodes(outputs):
     return order
 
 
+def _embeddings_feeding_one_rnn(nodes, outputs):
+    """Embedding nodes whose output only a recurrent layer reads (as its sequence input): at inference that layer
+    may take the ids and look its input projection up in a table (rnnkit.layers.rnn.token_table)."""
+    from rnnkit.layers.embedding import Embedding
+
+    readers = {}
+    for node in nodes:
+        for position, tensor in enumerate(node.input_tensors):
+            readers.setdefault(id(tensor), []).append((node, position))
+    graph_outputs = {id(tensor) for tensor in outputs}
+    fused = set()
+    for node in nodes:
+        if not isinstance(node.layer, Embedding) or len(node.output_tensors) != 1:
+            continue
+        tensor = node.output_tensors[0]
+        tensor_readers = readers.get(id(tensor), [])
+        if (id(tensor) not in graph_outputs and len(tensor_readers) == 1 and tensor_readers[0][1] == 0
+                and getattr(tensor_readers[0][0].layer, "accepts_token_ids", False)):
+            fused.add(id(node))
+    return fused
+
+
 def run_forward(nodes, inputs, input_values, outputs, *, training):
     """Values and masks of ``outputs``, plus one ctx per node when training."""
+    from rnnkit.layers.rnn.token_table import TokenIds
+
     values = {id(tensor): value for tensor, value in zip(inputs, input_values)}
     masks = {id(tensor): None for tensor in inputs}
+    token_fed = set() if training else _embeddings_feeding_one_rnn(nodes, outputs)
     contexts = []
     for node in nodes:
         if not node.input_tensors:
@@ -39,8 +64,11 @@ def run_forward(nodes, inputs, input_values, outputs, *, training):
         node_inputs = _mirror(node.inputs, [values[id(tensor)] for tensor in node.input_tensors])
         node_masks = [masks[id(tensor)] for tensor in node.input_tensors]
         mask = _mirror(node.inputs, node_masks) if any(m is not None for m in node_masks) else None
-        # call_kwargs: per-call options recorded at the symbolic call (use_causal_mask, return_attention_scores).
-        result, ctx = node.layer.forward(node_inputs, training=training, mask=mask, **node.call_kwargs)
+        if id(node) in token_fed:
+            result, ctx = TokenIds(node.layer.ids(node_inputs), node.layer), None
+        else:
+            # call_kwargs: per-call options recorded at the symbolic call (use_causal_mask, return_attention_scores).
+            result, ctx = node.layer.forward(node_inputs, training=training, mask=mask, **node.call_kwargs)
         out_mask = node.layer.compute_mask(node_inputs, mask)
         for index, tensor in enumerate(node.output_tensors):
             values[id(tensor)] = _as_list(result)[index] if isinstance(node.outputs, list) else result

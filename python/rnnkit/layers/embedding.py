@@ -32,7 +32,8 @@ class Embedding(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
 
-    def _ids(self, inputs):
+    def ids(self, inputs):
+        """The inputs as int64 ids, or a TypeError naming this layer."""
         ids = np.asarray(inputs)
         if not (np.issubdtype(ids.dtype, np.integer) or ids.dtype == np.bool_):
             raise TypeError(f"{self.name}: expected integer ids, received dtype {ids.dtype}")
@@ -44,10 +45,10 @@ class Embedding(Layer):
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero or not isinstance(inputs, np.ndarray):
             return None
-        return self._ids(inputs) != 0
+        return self.ids(inputs) != 0
 
     def forward(self, inputs, *, training=False, mask=None):
-        ids = self._ids(inputs)
+        ids = self.ids(inputs)
         try:
             outputs = _core.embedding_forward(ids, self.embeddings.value)
         except ValueError as error:

@@ -12,6 +12,7 @@ from rnnkit.layers._validation import expect_last_dim, expect_rank, first_input,
 from rnnkit.layers.core import dropout_keep_mask, random_stream
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.rnn.cells import _RecurrentCell
+from rnnkit.layers.rnn.token_table import TokenIds, TokenTable
 from rnnkit.variables import Variable
 
 
@@ -30,7 +31,9 @@ class RNN(Layer):
         self.unroll = bool(unroll)  # accepted for Keras compatibility: the core loop is always used
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.supports_masking = True
+        self.accepts_token_ids = True
         self.states = None
+        self._token_table = None
 
     def __call__(self, inputs, initial_state=None, training=None, mask=None, **kwargs):
         if initial_state is not None:
@@ -106,24 +109,42 @@ class RNN(Layer):
                           if cell.recurrent_dropout else None)
         return input_mask, recurrent_mask
 
+    def _token_lookup(self, tokens):
+        """Inference on an Embedding's ids (rnnkit.layers.rnn.token_table): the embedded inputs, or the
+        ids and the embeddings·kernel table once that table pays for itself."""
+        ids = tokens.ids
+        if self._token_table is None:
+            self._token_table = TokenTable()
+        table = self._token_table.lookup(tokens.embedding.embeddings.value, self.cell.kernel.value, ids.size)
+        # Out-of-range ids take the plain path, so the Embedding reports them as it always does.
+        if table is None or ids.size == 0 or ids.min() < 0 or ids.max() >= table.shape[0]:
+            return tokens.embedded(), {}
+        return None, {"ids": ids, "input_table": table}
+
     def forward(self, inputs, *, training=False, mask=None):
         given_states = list(inputs[1:]) if isinstance(inputs, (list, tuple)) else []
-        x = float_input(self.name, first_input(inputs))
-        expect_rank(self.name, x.shape, 3)
-        expect_last_dim(self.name, x.shape, self.cell.kernel.shape[0])
-        if x.shape[1] == 0:
-            raise ValueError(f"{self.name}: expected at least one timestep, received input of shape {x.shape}")
-        if x.shape[0] == 0:
-            return self._empty_batch_outputs(x.shape[1]), None
+        x, lookup = first_input(inputs), {}
+        if isinstance(x, TokenIds):
+            x, lookup = self._token_lookup(x)
+        shape = lookup["ids"].shape + self.cell.kernel.shape[:1] if lookup else None
+        if not lookup:
+            x = float_input(self.name, x)
+            shape = x.shape
+            expect_rank(self.name, shape, 3)
+            expect_last_dim(self.name, shape, self.cell.kernel.shape[0])
+        if shape[1] == 0:
+            raise ValueError(f"{self.name}: expected at least one timestep, received input of shape {shape}")
+        if shape[0] == 0:
+            return self._empty_batch_outputs(shape[1]), None
         step_mask = first_input(mask)
         step_mask = None if step_mask is None else np.asarray(step_mask, dtype=bool)
-        if step_mask is not None and step_mask.shape != x.shape[:2]:
-            raise ValueError(f"{self.name}: expected a mask of shape {x.shape[:2]}, received {step_mask.shape}")
-        input_dropout, recurrent_dropout = self._dropout_masks(x.shape[0], x.shape[2], training)
+        if step_mask is not None and step_mask.shape != shape[:2]:
+            raise ValueError(f"{self.name}: expected a mask of shape {shape[:2]}, received {step_mask.shape}")
+        input_dropout, recurrent_dropout = self._dropout_masks(shape[0], shape[2], training)
         result = ops.rnn_forward(
-            self.cell.kind, x, **self.cell.core_weights(), initial_state=self._initial_state(given_states, x.shape[0]),
+            self.cell.kind, x, **self.cell.core_weights(), initial_state=self._initial_state(given_states, shape[0]),
             mask=step_mask, go_backwards=self.go_backwards, input_dropout_mask=input_dropout,
-            recurrent_dropout_mask=recurrent_dropout, training=bool(training))
+            recurrent_dropout_mask=recurrent_dropout, training=bool(training), **lookup)
         if self.stateful:
             for variable, state in zip(self.states, result.states):
                 variable.assign(state)

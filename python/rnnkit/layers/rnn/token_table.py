@@ -1,0 +1,49 @@
+"""Embedding -> recurrent layer at inference: the layer's input projection as a table lookup.
+
+A recurrent layer multiplies every step's input by its kernel W. When that input is an embedding row E[id], the
+product is row `id` of the table E·W (vocabulary x gates*units). Over many batches with unchanged weights (predict,
+evaluate) the table is computed once and each step's projection becomes a row copy: the layer's input GEMM — about
+half of an Embedding -> LSTM forward — disappears. The table pays for itself once the layer has seen as many
+tokens as the vocabulary has rows, so it is built only then (a single small batch keeps the plain path).
+"""
+import numpy as np
+
+from rnnkit import _core
+
+# Beyond this many floats the table would cost more memory than it saves time.
+MAX_TABLE_FLOATS = 1 << 25
+
+
+class TokenIds:
+    """What the graph hands a recurrent layer instead of an Embedding's output it alone consumes, at inference."""
+
+    __slots__ = ("ids", "embedding")
+
+    def __init__(self, ids, embedding):
+        self.ids, self.embedding = ids, embedding
+
+    def embedded(self):
+        return self.embedding.forward(self.ids)[0]
+
+
+class TokenTable:
+    """The E·W table of one recurrent layer, rebuilt whenever E or W differs from the arrays it was built from."""
+
+    def __init__(self):
+        self._embeddings = self._kernel = self._table = None
+        self._tokens_seen = 0
+
+    def lookup(self, embeddings, kernel, tokens):
+        """The table once it has paid for itself with these weights, else None (use the embedded inputs)."""
+        if embeddings.shape[0] * kernel.shape[1] > MAX_TABLE_FLOATS:
+            return None
+        # Compared by value, not by a version number: optimizers and users update weight arrays in place.
+        if not (self._embeddings is not None and np.array_equal(self._embeddings, embeddings)
+                and np.array_equal(self._kernel, kernel)):
+            self._embeddings, self._kernel = embeddings.copy(), kernel.copy()
+            self._table, self._tokens_seen = None, 0
+        self._tokens_seen += tokens
+        if self._table is None and self._tokens_seen >= embeddings.shape[0]:
+            self._table = np.zeros((embeddings.shape[0], kernel.shape[1]), np.float32)
+            _core.sgemm(False, False, 1.0, self._embeddings, self._kernel, 0.0, self._table)
+        return self._table

@@ -1,0 +1,142 @@
+"""Embedding -> recurrent layer at inference: the input projection looked up in the embeddings·kernel table
+(rnnkit.layers.rnn.token_table) must give what the embedded inputs give, and only be used when it is valid.
+
+References: the core on the embedded inputs E[ids] (itself tested against float64 numpy in test_rnn_cells.py)
+and a float64 numpy forward of the whole Embedding -> LSTM -> Dense model. Tolerances: rtol/atol 1e-5 against
+the core (the two paths sum the same products in a different order), 1e-4 against float64.
+"""
+import numpy as np
+import pytest
+
+import rnnkit
+import rnnkit.layers.rnn.token_table as token_table
+from rnnkit import layers, ops
+
+VOCAB, EMBED, UNITS, STEPS = 50, 6, 5, 7
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def ids(batch, seed=1, low=0):
+    return np.random.default_rng(seed).integers(low, VOCAB, size=(batch, STEPS)).astype(np.int64)
+
+
+@pytest.mark.parametrize("cell, gates", [("simple_rnn", 1), ("lstm", 4), ("gru", 3)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_core_lookup_equals_embedded_inputs(cell, gates, with_bias):
+    embeddings, kernel = rand(VOCAB, EMBED, seed=2), rand(EMBED, gates * UNITS, seed=3)
+    recurrent = 0.5 * rand(UNITS, gates * UNITS, seed=4)
+    bias = (rand(2, gates * UNITS, seed=5) if cell == "gru" else rand(gates * UNITS, seed=5)) if with_bias else None
+    tokens = ids(4)
+    mask = tokens % 5 != 0
+    expected = ops.rnn_forward(cell, embeddings[tokens], kernel, recurrent, bias, mask=mask, go_backwards=True)
+    got = ops.rnn_forward(cell, None, kernel, recurrent, bias, mask=mask, go_backwards=True, ids=tokens,
+                          input_table=embeddings @ kernel)
+    np.testing.assert_allclose(got.outputs, expected.outputs, rtol=1e-5, atol=1e-5)
+    for a, b in zip(got.states, expected.states):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_core_refuses_misuse():
+    kernel, recurrent, table = rand(EMBED, 4 * UNITS), rand(UNITS, 4 * UNITS), rand(VOCAB, 4 * UNITS)
+    with pytest.raises(ValueError, match=r"expected ids in \[0, 50\), received 50"):
+        ops.rnn_forward("lstm", None, kernel, recurrent, ids=np.full((1, 2), VOCAB), input_table=table)
+    with pytest.raises(ValueError, match="for inference"):
+        ops.rnn_forward("lstm", None, kernel, recurrent, ids=ids(1), input_table=table, training=True)
+    with pytest.raises(ValueError, match="expected x, or ids with an input_table, received x and ids"):
+        ops.rnn_forward("lstm", rand(1, STEPS, EMBED), kernel, recurrent, ids=ids(1), input_table=table)
+    with pytest.raises(ValueError, match=r"expected input_table of shape \(rows >= 1, 20\)"):
+        ops.rnn_forward("lstm", None, kernel, recurrent, ids=ids(1), input_table=rand(VOCAB, 3))
+
+
+def model(layer, mask_zero=True):
+    net = rnnkit.Sequential([rnnkit.Input((STEPS,), dtype="int64"), layers.Embedding(VOCAB, EMBED, mask_zero=mask_zero),
+                             layer, layers.Dense(2)])
+    net.set_weights([0.7 * rand(*w.shape, seed=i) for i, w in enumerate(net.get_weights())])
+    return net
+
+
+def plain_predict(net, x, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(token_table, "MAX_TABLE_FLOATS", 0)
+        return net.predict(x, batch_size=16, verbose=0)
+
+
+@pytest.mark.parametrize("make_layer", [
+    lambda: layers.LSTM(UNITS), lambda: layers.GRU(UNITS, reset_after=False), lambda: layers.SimpleRNN(UNITS),
+    lambda: layers.PeepholeLSTM(UNITS),
+    lambda: layers.LSTM(UNITS, go_backwards=True, return_sequences=True)])
+def test_predict_with_table_equals_plain_path(make_layer, monkeypatch):
+    net = model(make_layer())
+    x = ids(64)  # 64 * 7 tokens >= 50 rows: the table is built after the first batch of 16
+    fused = net.predict(x, batch_size=16, verbose=0)
+    assert net.layers[1]._token_table._table is not None
+    np.testing.assert_allclose(fused, plain_predict(net, x, monkeypatch), rtol=1e-5, atol=1e-5)
+
+
+def test_against_float64_reference():
+    net = model(layers.LSTM(UNITS), mask_zero=False)
+    x = ids(64)
+    got = net.predict(x, batch_size=64, verbose=0)
+    embeddings, kernel, recurrent, bias, dense_w, dense_b = (w.astype(np.float64) for w in net.get_weights())
+    h = c = np.zeros((len(x), UNITS))
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    for t in range(STEPS):
+        z = embeddings[x[:, t]] @ kernel + h @ recurrent + bias
+        i, f, g, o = np.split(z, 4, axis=1)
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+    np.testing.assert_allclose(got, h @ dense_w + dense_b, rtol=1e-4, atol=1e-4)
+
+
+def test_table_follows_weight_changes(monkeypatch):
+    net = model(layers.LSTM(UNITS))
+    x = ids(64)
+    net.predict(x, batch_size=64, verbose=0)
+    net.layers[0].embeddings.value[3] += 1.0  # in place, as an optimizer would
+    net.layers[1].cell.kernel.value[:, :2] *= -1.0
+    np.testing.assert_allclose(net.predict(x, batch_size=64, verbose=0), plain_predict(net, x, monkeypatch),
+                               rtol=1e-5, atol=1e-5)
+    net.set_weights([w * 0.5 for w in net.get_weights()])
+    np.testing.assert_allclose(net.predict(x, batch_size=64, verbose=0), plain_predict(net, x, monkeypatch),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_no_table_before_it_pays():
+    net = model(layers.LSTM(UNITS))
+    net.predict(ids(2), verbose=0)  # 14 tokens < 50 rows
+    assert net.layers[1]._token_table._table is None
+
+
+def test_out_of_range_id_reports_as_the_embedding_does():
+    net = model(layers.LSTM(UNITS))
+    net.predict(ids(64), batch_size=64, verbose=0)
+    bad = ids(64)
+    bad[5, 3] = VOCAB
+    with pytest.raises(ValueError, match=r"embedding.*input_dim=50"):
+        net.predict(bad, batch_size=64, verbose=0)
+
+
+def test_shared_embedding_output_is_not_fused():
+    tokens = rnnkit.Input((STEPS,), dtype="int64")
+    embedded = layers.Embedding(VOCAB, EMBED)(tokens)
+    summed = layers.Add()([layers.LSTM(UNITS)(embedded), layers.GlobalAveragePooling1D()(
+        layers.Dense(UNITS)(embedded))])
+    net = rnnkit.Model(tokens, summed)
+    x = ids(64)
+    y = net.predict(x, verbose=0)
+    lstm = [layer for layer in net.layers if isinstance(layer, layers.LSTM)][0]
+    assert lstm._token_table is None
+    np.testing.assert_allclose(y, net(x), rtol=1e-6)
+
+
+def test_training_is_unaffected():
+    net = model(layers.GRU(UNITS))
+    net.compile(optimizer="adam", loss="mse")
+    x, y = ids(64), rand(64, 2)
+    net.predict(x, verbose=0)
+    before = net.evaluate(x, y, verbose=0)
+    net.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    assert net.evaluate(x, y, verbose=0) < before
