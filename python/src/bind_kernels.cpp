@@ -1,11 +1,18 @@
 #include "bindings.hpp"
 #include <cstdint>
+#include <cstring>
+#include <vector>
 #include <string>
 
 #include "rnnkit/gemm.hpp"
 #include "rnnkit/runtime.hpp"
 
 namespace rnnkit::py {
+namespace {
+
+std::vector<pyb::ssize_t> shape_of(const FloatArray& a) { return {a.shape(), a.shape() + a.ndim()}; }
+
+}  // namespace
 
 void bind_kernels(pyb::module_& m) {
   m.def(
@@ -54,6 +61,16 @@ void bind_kernels(pyb::module_& m) {
       pyb::arg("trans_a"), pyb::arg("alpha"), pyb::arg("a"), pyb::arg("b"), pyb::arg("beta"), pyb::arg("c"),
       pyb::arg("n_begin") = 0, pyb::arg("n_end") = -1,
       "c[:, n_begin:n_end] = alpha * op(a) @ b[:, n_begin:n_end] + beta * c[...], in place");
+  // For caches keyed on weight values (the Embedding -> RNN table): a memcmp, without numpy's temporary
+  // boolean array, and bitwise, so a NaN weight still matches itself.
+  m.def(
+      "same_bits",
+      [](FloatArray a, FloatArray b) {
+        if (shape_of(a) != shape_of(b)) return false;
+        pyb::gil_scoped_release nogil;
+        return std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
+      },
+      pyb::arg("a"), pyb::arg("b"), "True when a and b have the same shape and the same float32 bits");
 }
 
 }  // namespace rnnkit::py

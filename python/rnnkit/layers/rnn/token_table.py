@@ -38,8 +38,8 @@ class TokenTable:
         if embeddings.shape[0] * kernel.shape[1] > MAX_TABLE_FLOATS:
             return None
         # Compared by value, not by a version number: optimizers and users update weight arrays in place.
-        if not (self._embeddings is not None and np.array_equal(self._embeddings, embeddings)
-                and np.array_equal(self._kernel, kernel)):
+        if not (self._embeddings is not None and _core.same_bits(self._embeddings, embeddings)
+                and _core.same_bits(self._kernel, kernel)):
             self._embeddings, self._kernel = embeddings.copy(), kernel.copy()
             self._table, self._tokens_seen = None, 0
         self._tokens_seen += tokens
