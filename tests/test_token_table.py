@@ -67,12 +67,16 @@ def plain_predict(net, x, monkeypatch):
 @pytest.mark.parametrize("make_layer", [
     lambda: layers.LSTM(UNITS), lambda: layers.GRU(UNITS, reset_after=False), lambda: layers.SimpleRNN(UNITS),
     lambda: layers.PeepholeLSTM(UNITS),
-    lambda: layers.LSTM(UNITS, go_backwards=True, return_sequences=True)])
+    lambda: layers.LSTM(UNITS, go_backwards=True, return_sequences=True),
+    lambda: layers.Bidirectional(layers.GRU(UNITS, return_sequences=True), merge_mode="sum")])
 def test_predict_with_table_equals_plain_path(make_layer, monkeypatch):
     net = model(make_layer())
     x = ids(64)  # 64 * 7 tokens >= 50 rows: the table is built after the first batch of 16
     fused = net.predict(x, batch_size=16, verbose=0)
-    assert net.layers[1]._token_table._table is not None
+    recurrent = net.layers[1]
+    for layer in (recurrent.forward_layer, recurrent.backward_layer) if hasattr(recurrent, "forward_layer") \
+            else (recurrent,):
+        assert layer._token_table._table is not None
     np.testing.assert_allclose(fused, plain_predict(net, x, monkeypatch), rtol=1e-5, atol=1e-5)
 
 

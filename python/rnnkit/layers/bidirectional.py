@@ -48,6 +48,7 @@ class Bidirectional(Layer):
         self.return_state = layer.return_state
         self.stateful = layer.stateful
         self.supports_masking = True
+        self.accepts_token_ids = True  # both recurrent layers take an Embedding's ids at inference
         self._initial_weights = weights
 
     def _check_pair(self):

@@ -17,13 +17,16 @@ MAX_TABLE_FLOATS = 1 << 25
 class TokenIds:
     """What the graph hands a recurrent layer instead of an Embedding's output it alone consumes, at inference."""
 
-    __slots__ = ("ids", "embedding")
+    __slots__ = ("ids", "embedding", "_embedded")
 
     def __init__(self, ids, embedding):
-        self.ids, self.embedding = ids, embedding
+        self.ids, self.embedding, self._embedded = ids, embedding, None
 
     def embedded(self):
-        return self.embedding.forward(self.ids)[0]
+        """The Embedding's output, computed once for however many layers read it (the two of a Bidirectional)."""
+        if self._embedded is None:
+            self._embedded = self.embedding.forward(self.ids)[0]
+        return self._embedded
 
 
 class TokenTable:
