@@ -19,5 +19,6 @@ void bind_nn(pyb::module_& m);        // dense, embedding and other layer ops
 void bind_optim(pyb::module_& m);     // losses, metrics, optimizer updates
 void bind_model_file(pyb::module_& m);  // the .rnnkit file reader
 void bind_attention(pyb::module_& m);  // scaled dot-product attention, layer normalisation
+void bind_additive_attention(pyb::module_& m);  // tanh-scored (Bahdanau) attention
 
 }  // namespace rnnkit::py

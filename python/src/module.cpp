@@ -12,4 +12,5 @@ PYBIND11_MODULE(_core, m) {
   rnnkit::py::bind_optim(m);
   rnnkit::py::bind_model_file(m);
   rnnkit::py::bind_attention(m);
+  rnnkit::py::bind_additive_attention(m);
 }

@@ -2,6 +2,7 @@
 // the kernels underneath (GEMM, activations, recurrent sequences, layer ops), plus run-time configuration.
 #pragma once
 #include "rnnkit/activations.hpp"
+#include "rnnkit/additive_attention.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/gemm.hpp"
 #include "rnnkit/layer_activations.hpp"

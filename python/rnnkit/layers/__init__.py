@@ -1,4 +1,5 @@
 """Keras 3 layers (``rnnkit.layers`` is what ``keras.layers`` becomes under ``import rnnkit as keras``)."""
+from rnnkit.layers.additive_attention import AdditiveAttention
 from rnnkit.layers.attention import Attention
 from rnnkit.layers.attention_blocks import TransformerDecoder, TransformerEncoder
 from rnnkit.layers.bidirectional import Bidirectional
@@ -22,5 +23,5 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "Embedding", "RNN", "SimpleRNN", "LSTM", "GRU", "PeepholeLSTM", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "PeepholeLSTMCell", "Bidirectional", "TimeDistributed", "Concatenate", "Add", "GlobalAveragePooling1D",
            "GlobalMaxPooling1D", "serialize", "deserialize", "get",
-           "Attention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding", "PositionEmbedding",
-           "TransformerEncoder", "TransformerDecoder"]
+           "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
+           "PositionEmbedding", "TransformerEncoder", "TransformerDecoder"]
