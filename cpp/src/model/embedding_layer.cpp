@@ -9,10 +9,10 @@ namespace rnnkit {
 namespace model_detail {
 namespace {
 
-class EmbeddingLayer final : public Layer {
+class EmbeddingLayer final : public EmbeddingLayerBase {
  public:
   EmbeddingLayer(std::string name, std::int64_t input_dim, std::int64_t output_dim, bool mask_zero)
-      : Layer(std::move(name)), vocab_(input_dim), dim_(output_dim), mask_zero_(mask_zero) {
+      : EmbeddingLayerBase(std::move(name)), vocab_(input_dim), dim_(output_dim), mask_zero_(mask_zero) {
     if (input_dim <= 0 || output_dim <= 0)
       fail_layer(*this, "input_dim and output_dim must be positive, received " + std::to_string(input_dim) +
                              " and " + std::to_string(output_dim));
@@ -37,7 +37,7 @@ class EmbeddingLayer final : public Layer {
     Shape x_shape;
   };
 
-  Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
+  std::vector<std::int64_t> token_ids(const Tensor& x, StepMask& mask) const override {
     std::vector<std::int64_t> ids(x.values.size());
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const float id = x.values[i];
@@ -47,14 +47,20 @@ class EmbeddingLayer final : public Layer {
                                     std::to_string(vocab_) + ")");
       ids[i] = static_cast<std::int64_t>(id);
     }
+    mask.clear();
+    if (mask_zero_)
+      for (std::int64_t id : ids) mask.push_back(id != 0);
+    return ids;
+  }
+  const Tensor& embeddings() const override { return weights_[0].value; }
+
+  Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
+    std::vector<std::int64_t> ids = token_ids(x, mask);
     Shape shape = x.shape;
     shape.push_back(dim_);
     Tensor y(shape);
     embedding_forward(ids.data(), static_cast<std::int64_t>(ids.size()), weights_[0].value.values.data(), vocab_,
                       dim_, y.values.data());
-    mask.clear();
-    if (mask_zero_)
-      for (std::int64_t id : ids) mask.push_back(id != 0);
     if (training) {
       auto cache = std::make_unique<Cache>();
       cache->ids = std::move(ids);

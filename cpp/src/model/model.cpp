@@ -7,7 +7,9 @@
 
 namespace rnnkit {
 
+using model_detail::EmbeddingLayerBase;
 using model_detail::MergeLayer;
+using model_detail::RecurrentLayerBase;
 using model_detail::shape_text;
 
 namespace {
@@ -23,13 +25,26 @@ void add_into(Tensor& total, Tensor&& part) {
   for (std::size_t i = 0; i < total.values.size(); ++i) total.values[i] += part.values[i];
 }
 
+// At inference, an Embedding whose output only the next node reads, a recurrent layer: that layer takes the ids
+// and looks its input projection up in embeddings · kernel, when the ids outnumber the table's rows (below that,
+// computing the table costs more than the projection it replaces).
+const RecurrentLayerBase* folded_reader(const Model::Impl& impl, std::size_t n, const Tensor& ids,
+                                        const std::vector<std::size_t>& readers) {
+  const auto* embedding = dynamic_cast<const EmbeddingLayerBase*>(impl.layers[impl.nodes[n].layer].get());
+  if (!embedding || n + 1 >= impl.nodes.size() || readers[n + 1] != 1 || impl.output_slot == n + 1 ||
+      impl.nodes[n + 1].inputs != std::vector<std::size_t>{n + 1} || ids.shape.size() != 2 ||
+      ids.size() < embedding->embeddings().shape[0])
+    return nullptr;
+  return dynamic_cast<const RecurrentLayerBase*>(impl.layers[impl.nodes[n + 1].layer].get());
+}
+
 // The whole model's forward; with `trace`, every node keeps its cache there. The output's mask goes to `mask_out`.
 Tensor run(const Model::Impl& impl, const Tensor& x, Model::Trace::Data* trace, std::mt19937_64* rng,
            StepMask* mask_out) {
   const std::size_t slots = impl.nodes.size() + 1;
-  std::vector<std::size_t> last_use(slots, 0);  // values are freed after their last reader
+  std::vector<std::size_t> last_use(slots, 0), readers(slots, 0);  // values are freed after their last reader
   for (std::size_t n = 0; n < impl.nodes.size(); ++n)
-    for (std::size_t s : impl.nodes[n].inputs) last_use[s] = n;
+    for (std::size_t s : impl.nodes[n].inputs) last_use[s] = n, ++readers[s];
   std::vector<Tensor> values(slots);  // slot 0, the input, is read where the caller keeps it
   auto value = [&](std::size_t s) -> const Tensor& { return s == 0 ? x : values[s]; };
   std::vector<StepMask> masks(slots);
@@ -40,6 +55,17 @@ Tensor run(const Model::Impl& impl, const Tensor& x, Model::Trace::Data* trace, 
   for (std::size_t n = 0; n < impl.nodes.size(); ++n) {
     const GraphNode& node = impl.nodes[n];
     const Layer& layer = *impl.layers[node.layer];
+    const Tensor& first_input = value(node.inputs[0]);
+    if (const RecurrentLayerBase* reader = trace ? nullptr : folded_reader(impl, n, first_input, readers)) {
+      const auto& embedding = static_cast<const EmbeddingLayerBase&>(layer);
+      StepMask& mask = masks[n + 2];
+      const std::vector<std::int64_t> ids = embedding.token_ids(first_input, mask);
+      values[n + 2] = reader->forward_ids(ids, first_input.shape[0], first_input.shape[1], embedding.embeddings(),
+                                          mask);
+      if (last_use[node.inputs[0]] == n && node.inputs[0] != impl.output_slot) values[node.inputs[0]] = Tensor();
+      ++n;  // the recurrent node ran too
+      continue;
+    }
     auto call = [&](TrainingStep* training) {
       if (const MergeLayer* merge = as_merge(layer)) {
         std::vector<const Tensor*> xs;

@@ -4,6 +4,7 @@
 #include "model/support.hpp"
 #include "rnnkit/activations.hpp"
 #include "rnnkit/checked.hpp"
+#include "rnnkit/gemm.hpp"
 #include "rnnkit/layers.hpp"
 #include "rnnkit/rnn.hpp"
 
@@ -110,48 +111,20 @@ class RecurrentLayer final : public RecurrentLayerBase {
   };
 
   Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
-    RnnConfig config = config_;
-    config.batch = x.shape[0];
-    config.time = x.shape[1];
-    const auto& o = spec_.options;
-    Tensor sequence({config.batch, config.time, config.units});
-    Tensor last({config.batch, config.units});
-    std::vector<float> h_last(last.values.size()), c_last(last.values.size());
-    std::vector<float> input_dropout, recurrent_dropout;
-    if (training && o.dropout > 0.0f)
-      input_dropout = keep_mask(training->rng, checked_mul(config.batch, config.input, name().c_str()), o.dropout);
-    if (training && o.recurrent_dropout > 0.0f)
-      recurrent_dropout = keep_mask(training->rng, checked_mul(config.batch, config.units, name().c_str()),
-                                    o.recurrent_dropout);
-    RnnInputs in;
+    RnnInputs in = weight_inputs();
     in.x = x.values.data();
-    in.kernel = weights_[0].value.values.data();
-    in.recurrent_kernel = weights_[1].value.values.data();
-    in.bias = o.use_bias ? weights_[2].value.values.data() : nullptr;
-    in.peephole = spec_.peephole ? weights_.back().value.values.data() : nullptr;
-    in.mask = mask.empty() ? nullptr : mask.data();
-    in.input_dropout = input_dropout.empty() ? nullptr : input_dropout.data();
-    in.recurrent_dropout = recurrent_dropout.empty() ? nullptr : recurrent_dropout.data();
-    RnnOutputs out{sequence.values.data(), last.values.data(), h_last.data(), c_last.data()};
-    RnnCachePtr rnn = rnn_forward(config, in, out, training != nullptr);
+    return run(in, x.shape, mask, training);
+  }
 
-    StepMask output_mask;
-    if (o.return_sequences && o.zero_output_for_mask && !mask.empty()) {
-      output_mask = mask;  // outputs are in processing order: reversed when going backwards
-      if (o.go_backwards)
-        for (std::int64_t b = 0; b < config.batch; ++b)
-          std::reverse(output_mask.begin() + b * config.time, output_mask.begin() + (b + 1) * config.time);
-      zero_masked(sequence, output_mask);
-    }
-    if (!o.return_sequences) mask.clear();
-    if (training) {
-      auto cache = std::make_unique<Cache>();
-      cache->rnn = std::move(rnn);
-      cache->output_mask = std::move(output_mask);
-      cache->x_shape = x.shape;
-      training->cache = std::move(cache);
-    }
-    return o.return_sequences ? std::move(sequence) : std::move(last);
+  Tensor forward_ids(const std::vector<std::int64_t>& ids, std::int64_t batch, std::int64_t time,
+                     const Tensor& embeddings, StepMask& mask) const override {
+    const std::int64_t rows = embeddings.shape[0], width = weights_[0].value.shape[1];
+    std::vector<float> table(static_cast<std::size_t>(checked_mul(rows, width, name().c_str())));
+    sgemm(Trans::no, Trans::no, rows, width, config_.input, 1.0f, embeddings.values.data(), config_.input,
+          weights_[0].value.values.data(), width, 0.0f, table.data(), width);
+    RnnInputs in = weight_inputs();
+    in.ids = ids.data(), in.input_table = table.data(), in.table_rows = rows;
+    return run(in, {batch, time, config_.input}, mask, nullptr);
   }
 
   LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
@@ -178,6 +151,55 @@ class RecurrentLayer final : public RecurrentLayerBase {
   }
 
  private:
+  RnnInputs weight_inputs() const {
+    RnnInputs in;
+    in.kernel = weights_[0].value.values.data();
+    in.recurrent_kernel = weights_[1].value.values.data();
+    in.bias = spec_.options.use_bias ? weights_[2].value.values.data() : nullptr;
+    in.peephole = spec_.peephole ? weights_.back().value.values.data() : nullptr;
+    return in;
+  }
+
+  // The sequence of x_shape (batch, time, input) from `in` (x or ids, and the weights): dropout, masks, outputs.
+  Tensor run(RnnInputs in, const Shape& x_shape, StepMask& mask, TrainingStep* training) const {
+    RnnConfig config = config_;
+    config.batch = x_shape[0];
+    config.time = x_shape[1];
+    const auto& o = spec_.options;
+    Tensor sequence({config.batch, config.time, config.units});
+    Tensor last({config.batch, config.units});
+    std::vector<float> h_last(last.values.size()), c_last(last.values.size());
+    std::vector<float> input_dropout, recurrent_dropout;
+    if (training && o.dropout > 0.0f)
+      input_dropout = keep_mask(training->rng, checked_mul(config.batch, config.input, name().c_str()), o.dropout);
+    if (training && o.recurrent_dropout > 0.0f)
+      recurrent_dropout = keep_mask(training->rng, checked_mul(config.batch, config.units, name().c_str()),
+                                    o.recurrent_dropout);
+    in.mask = mask.empty() ? nullptr : mask.data();
+    in.input_dropout = input_dropout.empty() ? nullptr : input_dropout.data();
+    in.recurrent_dropout = recurrent_dropout.empty() ? nullptr : recurrent_dropout.data();
+    RnnOutputs out{sequence.values.data(), last.values.data(), h_last.data(), c_last.data()};
+    RnnCachePtr rnn = rnn_forward(config, in, out, training != nullptr);
+
+    StepMask output_mask;
+    if (o.return_sequences && o.zero_output_for_mask && !mask.empty()) {
+      output_mask = mask;  // outputs are in processing order: reversed when going backwards
+      if (o.go_backwards)
+        for (std::int64_t b = 0; b < config.batch; ++b)
+          std::reverse(output_mask.begin() + b * config.time, output_mask.begin() + (b + 1) * config.time);
+      zero_masked(sequence, output_mask);
+    }
+    if (!o.return_sequences) mask.clear();
+    if (training) {
+      auto cache = std::make_unique<Cache>();
+      cache->rnn = std::move(rnn);
+      cache->output_mask = std::move(output_mask);
+      cache->x_shape = x_shape;
+      training->cache = std::move(cache);
+    }
+    return o.return_sequences ? std::move(sequence) : std::move(last);
+  }
+
   static void zero_masked(Tensor& sequence, const StepMask& mask) {
     const std::int64_t width = sequence.shape.back();
     for (std::size_t step = 0; step < mask.size(); ++step)

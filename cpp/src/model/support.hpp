@@ -103,12 +103,28 @@ class MergeLayer : public Layer {
   void collect_weights(std::vector<Weight*>&) override {}
 };
 
-// Recurrent layers expose this to Bidirectional, which pairs a forward and a go_backwards copy.
+// Recurrent layers expose this to Bidirectional, which pairs a forward and a go_backwards copy, and to predict,
+// which hands them an Embedding's ids when they are its only reader.
 class RecurrentLayerBase : public Layer {
  public:
   using Layer::Layer;
   virtual bool return_sequences() const = 0;
   virtual std::unique_ptr<RecurrentLayerBase> reversed_copy(const std::string& name) const = 0;
+  // Inference on (batch, time) token ids: forward() of embeddings[ids], with each step's input projection
+  // looked up in embeddings · kernel (rnn.hpp's RnnInputs::ids) instead of multiplied. Worth it when the ids
+  // outnumber the table's rows; the caller decides.
+  virtual Tensor forward_ids(const std::vector<std::int64_t>& ids, std::int64_t batch, std::int64_t time,
+                             const Tensor& embeddings, StepMask& mask) const = 0;
+};
+
+// Embedding exposes its ids and table so predict can fold it into the recurrent layer it feeds.
+class EmbeddingLayerBase : public Layer {
+ public:
+  using Layer::Layer;
+  // The ids of x (std::invalid_argument for a value that is not a whole id in range) and, with mask_zero, the
+  // (batch, time) mask they make (cleared otherwise).
+  virtual std::vector<std::int64_t> token_ids(const Tensor& x, StepMask& mask) const = 0;
+  virtual const Tensor& embeddings() const = 0;
 };
 
 // A cache that only remembers a tensor (inputs or outputs) for the backward.
