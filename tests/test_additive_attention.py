@@ -11,6 +11,7 @@ import pytest
 
 import rnnkit
 from reference.additive_attention import additive_attention as reference
+from reference.gradient_check import numeric_gradient
 from rnnkit import _core, layers
 from rnnkit.layers.additive_attention_ops import AdditiveScore, additive_attention, additive_attention_backward
 from rnnkit.ops import scaled_dot_product_attention
@@ -76,20 +77,6 @@ def reference_call(layer, arrays, values, case):
                      causal=m.get("causal", False), **score_arguments(layer, values))
 
 
-def central_difference(loss, x, eps=1e-6):
-    gradient = np.zeros(x.shape)
-    flat, flat_gradient = x.reshape(-1), gradient.reshape(-1)
-    for i in range(flat.size):
-        original = flat[i]
-        flat[i] = original + eps
-        plus = loss()
-        flat[i] = original - eps
-        minus = loss()
-        flat[i] = original
-        flat_gradient[i] = (plus - minus) / (2 * eps)
-    return gradient
-
-
 @pytest.mark.parametrize("case", MASKS)
 @pytest.mark.parametrize("n_inputs", [2, 3])
 @pytest.mark.parametrize("kind", LAYERS)
@@ -126,7 +113,7 @@ def test_backward_matches_float64_central_differences(kind, n_inputs, case):
     for i, analytic in enumerate(list(d_inputs) + list(d_weights)):
         assert np.all(np.isfinite(analytic))
         name = f"input {i}" if i < n_inputs else layer.weights[i - n_inputs].path
-        np.testing.assert_allclose(analytic, central_difference(loss, variables[i]), **GRADIENTS, err_msg=name)
+        np.testing.assert_allclose(analytic, numeric_gradient(loss, variables[i], 1e-6), **GRADIENTS, err_msg=name)
 
 
 @pytest.mark.parametrize("kind", LAYERS)
@@ -186,7 +173,7 @@ def test_dropout_is_seeded_inverted_and_its_backward_matches_the_reference():
         return float((y * projection).sum())
 
     for analytic, variable in zip((d_q, d_k, d_v, grads.d_weight), variables):
-        np.testing.assert_allclose(analytic, central_difference(loss, variable), **GRADIENTS)
+        np.testing.assert_allclose(analytic, numeric_gradient(loss, variable, 1e-6), **GRADIENTS)
 
 
 def test_dropout_drops_the_same_weights_as_the_dot_product_attention():

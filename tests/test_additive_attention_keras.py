@@ -14,6 +14,7 @@ keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip
 
 import rnnkit  # noqa: E402
 from rnnkit import layers  # noqa: E402
+from test_attention_keras import keras_gradients, numpy, rand  # noqa: E402
 
 pytestmark = pytest.mark.oracle
 
@@ -23,14 +24,6 @@ KINDS = {
     "concat": lambda lib: lib.layers.Attention(score_mode="concat"),
     "concat_scaled": lambda lib: lib.layers.Attention(score_mode="concat", use_scale=True),
 }
-
-
-def rand(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
-def numpy(value):
-    return keras.ops.convert_to_numpy(value)
 
 
 def twins(kind, shapes, seed=1):
@@ -45,17 +38,6 @@ def twins(kind, shapes, seed=1):
     assert [w.path for w in rl.weights] == [w.path.replace(kl.name, rl.name, 1) for w in kl.weights]
     assert rl.count_params() == kl.count_params()
     return kl, rl
-
-
-def keras_gradients(keras_layer, arrays, call, projection):
-    """d sum(call(*inputs) * projection) / d (inputs, trainable weights) through torch autograd."""
-    tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
-    output = call(*tensors)
-    loss = (output * torch.tensor(projection)).sum()
-    parameters = [w.value for w in keras_layer.trainable_weights]
-    grads = torch.autograd.grad(loss, tensors + parameters, allow_unused=True)
-    as_numpy = [None if g is None else g.detach().numpy() for g in grads]
-    return numpy(output), as_numpy[:len(tensors)], as_numpy[len(tensors):]
 
 
 @pytest.mark.parametrize("masked", [False, True])
