@@ -237,6 +237,11 @@ def test_threaded_time_loop(isa, cell, problem, options, variant, layout):
             result = run_core(cell, p, training=True, **opts)
             grads = ops.rnn_backward(result.cache, d_outputs=d_outputs, d_last_output=d_last, d_states=d_states)
             runs.append((result, grads))
+            # Inference keeps no cache and, without a mask, updates c in place: same results as training.
+            inference = run_core(cell, p, **opts)
+            np.testing.assert_allclose(inference.outputs, result.outputs, rtol=1e-6, atol=1e-7)
+            for a, b in zip(inference.states, result.states):
+                np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     finally:
         _core.set_isa(previous_isa)
         rnnkit.set_num_threads(previous_threads)

@@ -1,8 +1,8 @@
 """Property test: random shapes, cells, options and masks against the float64 reference (bounded and fast)."""
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
-from tests.test_rnn_cells import check_forward, check_gradients, make_problem
+from tests.test_rnn_cells import check_forward, check_gradients, make_problem, run_reference
 
 ACTIVATION_NAMES = ["tanh", "sigmoid", "hard_sigmoid", "relu", "linear"]
 
@@ -34,5 +34,9 @@ def problems(draw):
 @given(problems())
 def test_random_problems_match_reference(case):
     cell, problem, options = case
+    # relu / linear in every gate can grow the state geometrically, past float32's range within a few steps,
+    # where float32 and the float64 reference disagree by construction: only bounded problems are compared.
+    outputs, _, states = run_reference(cell, problem, **options)
+    assume(all(np.all(np.abs(a) < 1e6) for a in [outputs, *states]))
     check_forward(cell, problem, **options)
     check_gradients(cell, problem, **options)

@@ -1,4 +1,4 @@
-// The cells' block kernels compiled with this ISA's flags (see cpp/CMakeLists.txt); bodies in the cell headers.
+// The cells' block kernels compiled with this ISA's flags (see cpp/CMakeLists.txt); body in cells_isa_body.hpp.
 #include <cstring>
 
 #include "blocks.hpp"
@@ -6,38 +6,6 @@
 #include "kernels/simd_isa_kernels.hpp"
 
 namespace rnnkit::avx2 {
-namespace {
-#include "kernels/simd_math_vec.hpp"
-using cells::BackwardBlock;
-using cells::ForwardBlock;
-using cells::kMaxBlock;
-// Qualified, so argument-dependent lookup cannot also find the dispatching rnnkit::activation_forward.
-void activate(Activation a, const float* x, float* y, std::int64_t n) { avx2::activation_forward(a, x, y, n); }
-void activate_grad(Activation a, const float* y, const float* dy, float* dx, std::int64_t n) {
-  avx2::activation_backward(a, y, dy, dx, n);
-}
-// The Keras defaults (tanh, recurrent sigmoid) get kernels with every gate of a unit in registers and no
-// calls; other activations take the general path through activate / activate_grad.
-bool default_activations(Activation act, Activation ract) {
-  return act == Activation::tanh && ract == Activation::sigmoid;
-}
-bool vector_forward(const ForwardBlock& f) {
-  return default_activations(f.act, f.ract) && f.n % Simd::width == 0;
-}
-using simd_math_vec_detail::sigmoid_v;
-using simd_math_vec_detail::tanh_v;
-using Vec = Simd::Vec;
-#include "simple_rnn.hpp"
-#include "lstm.hpp"
-#include "gru.hpp"
-}  // namespace
-
-const cells::BlockKernels& cell_block_kernels() {
-  static const cells::BlockKernels kernels{simple_rnn_forward, lstm_forward,        gru_forward,
-                                           gru_forward_zr,     gru_forward_h,       simple_rnn_backward,
-                                           lstm_backward,      gru_backward,        gru_backward_zh,
-                                           gru_backward_r};
-  return kernels;
-}
-
+namespace isa = rnnkit::avx2;
+#include "cells_isa_body.hpp"
 }  // namespace rnnkit::avx2

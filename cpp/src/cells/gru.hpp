@@ -2,7 +2,7 @@
 //   reset_after:  h~ = act(x·W_h + b_h + r⊙(h_eff·U_h + b'_h))   (one product h·U per step)
 //   !reset_after: h~ = act(x·W_h + (r⊙h_eff)·U_h + b_h)           (a second product once r is known:
 //                 *_zr before it, *_h after it; backward *_zh before d(r⊙h_eff) = dpre_h·U_h^T, *_r after)
-// Included by cells_<isa>.cpp inside its ISA namespace (after activate/activate_grad and the Simd helpers).
+// Included by cells_isa_body.hpp inside its ISA namespace (after activate/activate_grad and the Simd helpers).
 
 // h_t = z⊙h + (1−z)⊙h~ as h~ + z⊙(h − h~).
 inline Vec gru_mix(Vec z, Vec h, Vec candidate) { return Simd::fma(z, Simd::sub(h, candidate), candidate); }
@@ -88,6 +88,7 @@ void gru_backward_zh(const BackwardBlock& b) {
   if (default_activations(b.act, b.ract)) {
     const std::int64_t H = b.H;
     const float* g = b.gates;
+#pragma omp simd  // the buffers never overlap (see lstm_backward_default)
     for (std::int64_t j = 0; j < b.n; ++j) {
       const float z = g[j], candidate = g[2 * H + j], dh = b.dh[j];
       b.dgx[j] = dh * (b.h_prev[j] - candidate) * z * (1.0f - z);
@@ -111,6 +112,7 @@ void gru_backward_zh(const BackwardBlock& b) {
 // dr from d(r ⊙ h_eff).
 void gru_backward_r(const BackwardBlock& b) {
   if (default_activations(b.act, b.ract)) {
+#pragma omp simd  // the buffers never overlap (see lstm_backward_default)
     for (std::int64_t j = 0; j < b.n; ++j) {
       const float r = b.gates[b.H + j];
       b.dgx[b.H + j] = b.d_rh[j] * b.h_eff[j] * r * (1.0f - r);
@@ -129,6 +131,7 @@ void gru_backward(const BackwardBlock& b) {
   float *dg = b.dgx, *dgr = b.dgr;
   gru_backward_zh(b);
   if (default_activations(b.act, b.ract)) {
+#pragma omp simd  // the buffers never overlap (see lstm_backward_default)
     for (std::int64_t j = 0; j < n; ++j) {
       const float r = g[H + j], d_candidate = dg[2 * H + j];
       dg[H + j] = d_candidate * b.aux[j] * r * (1.0f - r);

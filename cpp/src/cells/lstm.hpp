@@ -1,5 +1,5 @@
 // LSTM block math with optional peepholes (gates [i f c~ o]; i, f see c_{t-1}, o sees c_t):
-//   c_t = f⊙c_{t-1} + i⊙c~,  h_t = o⊙act(c_t). Forward next to backward. Included by cells_<isa>.cpp inside
+//   c_t = f⊙c_{t-1} + i⊙c~,  h_t = o⊙act(c_t). Forward next to backward. Included by cells_isa_body.hpp inside
 // its ISA namespace (after activate/activate_grad and the Simd helpers), so the loops use that ISA.
 
 void lstm_forward_default(const ForwardBlock& f) {
@@ -52,12 +52,14 @@ void lstm_forward(const ForwardBlock& f) {
   for (std::int64_t j = 0; j < n; ++j) f.h_new[j] = g[3 * H + j] * f.aux[j];
 }
 
-// One pass, derivatives through the outputs: sigmoid' = y(1-y), tanh' = 1-y².
+// One pass, derivatives through the outputs: sigmoid' = y(1-y), tanh' = 1-y². `omp simd`: the buffers never
+// overlap, which GCC cannot prove from the pointers, and without it this loop stays scalar.
 template <bool kPeephole>
 void lstm_backward_default(const BackwardBlock& b) {
   const std::int64_t H = b.H;
   const float *g = b.gates, *act_c = b.aux, *p = b.peephole;
   float* dg = b.dgx;
+#pragma omp simd
   for (std::int64_t j = 0; j < b.n; ++j) {
     const float i = g[j], fg = g[H + j], cc = g[2 * H + j], o = g[3 * H + j], ac = act_c[j], dh = b.dh[j];
     const float d_o = dh * ac * o * (1.0f - o);

@@ -184,13 +184,22 @@ struct ForwardLoop {
       const RowsView gates = cache ? RowsView{&cache->gates[t * GH], T * GH} : RowsView{gate_rows, GH};
       const RowsView aux = !cache ? RowsView{aux_rows, H}
                            : RowsView{cache->aux.empty() ? nullptr : &cache->aux[t * H], T * H};
+      // Where the kernels put h_t and c_t. Without a mask every row keeps its new state, so h_t goes straight
+      // into the next step's operand and c_t over c_{t-1} (the kernels read each unit's c_{t-1} before writing
+      // its c_t); with one, a masked row must still read its old state afterwards. A training LSTM writes c_t
+      // straight into the cache.
+      const RowsView h_t = in.mask ? RowsView{h_new, H} : RowsView{h_next, H};
+      const RowsView c_t = !lstm    ? RowsView{nullptr, 0}
+                           : cache   ? RowsView{&cache->c_new[t * H], T * H}
+                           : in.mask ? RowsView{c_new, H}
+                                     : RowsView{c, H};
       auto block = [&](int64_t b, int64_t u, const float* rec_block, int64_t rec_stride) {
         const int64_t j = u * width;
         return cells::ForwardBlock{std::min(width, H - j), H, cfg.activation, cfg.recurrent_activation, rec_block,
                                    rec_stride, x_proj + (b * T + t) * GH + j, rbias ? rbias + j : nullptr,
                                    in.peephole ? in.peephole + j : nullptr, h_cur + b * H + j,
                                    h_eff_cur + b * H + j, c + b * H + j, gates[b] + j, offset(aux[b], j),
-                                   offset(c_new, b * H + j), h_new + b * H + j};
+                                   offset(c_t[b], j), h_t[b] + j};
       };
       if (rows && u0 < u1)
         sgemm_packed_serial(Trans::no, rows, 1.0f, h_eff_cur + r0 * H, H, u_main, 0.0f, rec + r0 * rec_ld, rec_ld,
@@ -214,19 +223,18 @@ struct ForwardLoop {
         if (cache) {
           std::memcpy(&cache->h_prev[row], h_cur + i, sizeof(float) * n);
           if (rdrop) std::memcpy(&cache->h_prev_eff[row], h_eff_cur + i, sizeof(float) * n);
-          if (lstm) {
-            std::memcpy(&cache->c_prev[row], c + i, sizeof(float) * n);
-            std::memcpy(&cache->c_new[row], c_new + i, sizeof(float) * n);
-          }
+          if (lstm) std::memcpy(&cache->c_prev[row], c + i, sizeof(float) * n);
         }
         if (keep) {
-          std::memcpy(h_next + i, h_new + i, sizeof(float) * n);
-          std::memcpy(prev_out + i, h_new + i, sizeof(float) * n);
-          if (lstm) std::memcpy(c + i, c_new + i, sizeof(float) * n);
+          if (in.mask) {
+            std::memcpy(h_next + i, h_new + i, sizeof(float) * n);
+            std::memcpy(prev_out + i, h_new + i, sizeof(float) * n);
+          }
+          if (lstm && c_t.data != c) std::memcpy(c + i, c_t[b] + j0, sizeof(float) * n);
         } else {
           std::memcpy(h_next + i, h_cur + i, sizeof(float) * n);
         }
-        std::memcpy(out.outputs + (b * T + s) * H + j0, prev_out + i, sizeof(float) * n);
+        std::memcpy(out.outputs + (b * T + s) * H + j0, (in.mask ? prev_out : h_next) + i, sizeof(float) * n);
         if (rdrop) {
           float* h_eff_next = h_eff + ((s + 1) & 1) * BH;
           for (int64_t k = i; k < i + n; ++k) h_eff_next[k] = h_next[k] * rdrop[k];
@@ -323,8 +331,9 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   // One workspace for the whole loop: no allocation per step.
   const int64_t workspace_size = packed_serial_workspace(isa, B, H);
   Floats rec(checked_mul(B, u_main.cols(), "rnn_forward")), rec_h(two_phase ? BH : 0);
-  Floats h(2 * BH, 0.0f), h_eff(in.recurrent_dropout ? 2 * BH : 0), c(BH, 0.0f), h_new(BH), c_new(lstm ? BH : 0),
-      prev_out(BH, 0.0f), gate_rows(training ? 0 : B * GH), aux_rows(training ? 0 : BH),
+  Floats h(2 * BH, 0.0f), h_eff(in.recurrent_dropout ? 2 * BH : 0), c(BH, 0.0f), h_new(in.mask ? BH : 0),
+      c_new(lstm && !training && in.mask ? BH : 0), prev_out(in.mask ? BH : 0, 0.0f), gate_rows(training ? 0 : B * GH),
+      aux_rows(training ? 0 : BH),
       workspace(checked_mul(team.threads, workspace_size, "rnn_forward"));
   if (in.h0) std::copy(in.h0, in.h0 + BH, h.data());
   if (in.c0) std::copy(in.c0, in.c0 + BH, c.data());
@@ -338,8 +347,9 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
 #pragma omp parallel num_threads(team.threads) if (team.threads > 1)
   loop.steps();
 
-  std::copy(prev_out.data(), prev_out.data() + BH, out.last_output);
-  std::copy(h.data() + (T & 1) * BH, h.data() + (T & 1) * BH + BH, out.h_last);
+  const float* h_last = h.data() + (T & 1) * BH;
+  std::copy(in.mask ? prev_out.data() : h_last, (in.mask ? prev_out.data() : h_last) + BH, out.last_output);
+  std::copy(h_last, h_last + BH, out.h_last);
   if (lstm) std::copy(c.data(), c.data() + BH, out.c_last);
   return cache;
 }

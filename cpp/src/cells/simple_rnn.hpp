@@ -1,4 +1,4 @@
-// SimpleRNN block math, h_t = act(x_t·W + b + h_eff·U); forward next to backward. Included by cells_<isa>.cpp
+// SimpleRNN block math, h_t = act(x_t·W + b + h_eff·U); forward next to backward. Included by cells_isa_body.hpp
 // inside its ISA namespace (after activate/activate_grad and the Simd helpers), so the loops use that ISA.
 
 void simple_rnn_forward(const ForwardBlock& f) {
@@ -18,6 +18,7 @@ void simple_rnn_forward(const ForwardBlock& f) {
 
 void simple_rnn_backward(const BackwardBlock& b) {
   if (default_activations(b.act, b.ract)) {
+#pragma omp simd  // the buffers never overlap (see lstm_backward_default)
     for (std::int64_t j = 0; j < b.n; ++j) b.dgx[j] = b.dh[j] * (1.0f - b.gates[j] * b.gates[j]);
     return;
   }

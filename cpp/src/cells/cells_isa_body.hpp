@@ -1,0 +1,36 @@
+// The body shared by cells_generic/avx2/avx512.cpp: each includes its simd_<isa>.hpp, opens its ISA namespace,
+// defines `namespace isa = rnnkit::<isa>;` and includes this file there, so every loop below compiles with that
+// source's flags (cpp/CMakeLists.txt picks them by file name). Not a standalone header.
+namespace {
+#include "kernels/simd_math_vec.hpp"
+using cells::BackwardBlock;
+using cells::ForwardBlock;
+using cells::kMaxBlock;
+// Qualified, so argument-dependent lookup cannot also find the dispatching rnnkit::activation_forward.
+void activate(Activation a, const float* x, float* y, std::int64_t n) { isa::activation_forward(a, x, y, n); }
+void activate_grad(Activation a, const float* y, const float* dy, float* dx, std::int64_t n) {
+  isa::activation_backward(a, y, dy, dx, n);
+}
+// The Keras defaults (tanh, recurrent sigmoid) get kernels with every gate of a unit in registers and no
+// calls; other activations take the general path through activate / activate_grad.
+bool default_activations(Activation act, Activation ract) {
+  return act == Activation::tanh && ract == Activation::sigmoid;
+}
+bool vector_forward(const ForwardBlock& f) {
+  return default_activations(f.act, f.ract) && f.n % Simd::width == 0;
+}
+using simd_math_vec_detail::sigmoid_v;
+using simd_math_vec_detail::tanh_v;
+using Vec = Simd::Vec;
+#include "simple_rnn.hpp"
+#include "lstm.hpp"
+#include "gru.hpp"
+}  // namespace
+
+const cells::BlockKernels& cell_block_kernels() {
+  static const cells::BlockKernels kernels{simple_rnn_forward, lstm_forward,        gru_forward,
+                                           gru_forward_zr,     gru_forward_h,       simple_rnn_backward,
+                                           lstm_backward,      gru_backward,        gru_backward_zh,
+                                           gru_backward_r};
+  return kernels;
+}
