@@ -1,6 +1,7 @@
 """rnnkit sgemm against numpy matmul (OpenBLAS) on the same float32 shapes, 1 and 2 threads, one command:
 
     PYTHONPATH=build/gemm/python:python python bench/gemm_numpy.py [--repeats 7] [--quick]
+        [--shape MxNxK ...] [--threads 1 2]
 
 Each thread count runs in its own subprocess with OPENBLAS_NUM_THREADS set (threadpoolctl is not
 installed) and rnnkit.set_num_threads to match. Both libraries are called from Python, so the per-call
@@ -66,17 +67,23 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--shape", action="append", metavar="MxNxK", help="only these shapes (repeatable)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     shapes = QUICK if args.quick else SQUARE + RNN
+    if args.shape:
+        shapes = [tuple(int(x) for x in s.split("x")) for s in args.shape]
     if args.worker:
         return worker(args.worker, shapes, args.repeats)
     print("| threads | M x N x K | numpy GFLOP/s | rnnkit GFLOP/s | packed GFLOP/s | rnnkit/numpy | packed/numpy |")
     print("|---|---|---|---|---|---|---|")
-    for threads in (1, 2):
+    for threads in args.threads:
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
         cmd = [sys.executable, __file__, "--worker", str(threads), "--repeats", str(args.repeats)]
-        out = subprocess.run(cmd + (["--quick"] if args.quick else []), env=env, check=True,
+        cmd += ["--quick"] if args.quick else []
+        cmd += [f"--shape={s}" for s in args.shape or []]
+        out = subprocess.run(cmd, env=env, check=True,
                              capture_output=True, text=True).stdout
         for r in json.loads(out):
             m, n, k = r["shape"]

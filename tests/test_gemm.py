@@ -119,3 +119,35 @@ def test_sgemm_packed_rejects_bad_column_range():
     packed = _core.pack_b(False, np.ones((4, 10), np.float32))
     with pytest.raises(ValueError):
         _core.sgemm_packed(False, 1.0, np.ones((2, 4), np.float32), packed, 0.0, np.zeros((2, 10), np.float32), 5, 11)
+
+
+# sgemm's batch-sized paths: one row panel with B read in place (M up to the panel height: 4 generic, 6 AVX2,
+# 12 AVX-512), and column-split per-thread packing (up to 128 rows); N off the panel widths, K past one block.
+SMALL_M = [1, 2, 3, 7, 8, 9, 12, 13, 17, 128]
+
+
+@pytest.mark.parametrize("m", SMALL_M)
+@pytest.mark.parametrize("n,k", [(4 * 70, 129), (3 * 64 + 5, 300), (17, 64)])
+@pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
+def test_sgemm_batch_rows_match_float64(isa, m, n, k, trans_a, trans_b):
+    rng = np.random.default_rng([m, n, k, trans_a, trans_b])
+    a, a64 = operand(rng, m, k, trans_a)
+    b, b64 = operand(rng, k, n, trans_b)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    c0 = c.copy()
+    _core.sgemm(trans_a, trans_b, -0.5, a, b, 0.25, c)
+    assert_gemm_close(c, -0.5, a64, b64, 0.25, c0)
+
+
+@pytest.mark.parametrize("m", [1, 5, 40])
+@pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (2.0, 1.0), (0.0, 2.0)])
+def test_sgemm_batch_rows_alpha_beta_and_nan_ignored_when_beta_zero(isa, m, alpha, beta):
+    rng = np.random.default_rng([m, int(alpha), int(beta)])
+    a, a64 = operand(rng, m, 96, False)
+    b, b64 = operand(rng, 96, 4 * 96 + 3, False)
+    c = rng.standard_normal((m, 4 * 96 + 3)).astype(np.float32)
+    if beta == 0:
+        c[:, ::2] = np.nan
+    c0 = c.copy()
+    _core.sgemm(False, False, alpha, a, b, beta, c)
+    assert_gemm_close(c, alpha, a64, b64, beta, c0)

@@ -157,6 +157,11 @@ int main() {
         check_sgemm(1, 1, 1, ta, tb, rng);
         check_sgemm(13, 35, 300, ta, tb, rng);
         check_sgemm(70, 520, 9, ta, tb, rng);
+        // Batch-sized rows (one row panel read in place; column-split packing up to 128 rows), N off the
+        // panel and strip widths, K past one block.
+        for (const int64_t m : {1, 2, 3, 7, 8, 9, 12, 17, 128}) check_sgemm(m, 3 * 67, 260, ta, tb, rng);
+        check_sgemm(5, 1000, 31, ta, tb, rng);
+        check_sgemm(9, 1500, 300, ta, tb, rng);  // enough work for two threads
         check_packed(1, 200, 64, ta, tb, 0, 200, rng);
         check_packed(7, 300, 270, ta, tb, 33, 161, rng);
         check_packed(30, 96, 17, ta, tb, 32, 64, rng);

@@ -28,6 +28,9 @@ using std::int64_t;
 // in the 1 MiB L2 and is swept once per A micro-panel.
 constexpr int64_t kKc = 256;
 constexpr int64_t kNc = 512;
+// Up to this many rows (a batch of an RNN), sgemm splits columns between threads and packs B a block per
+// thread as it goes; taller products pack shared blocks of A and B and split tiles.
+constexpr int64_t kSmallM = 128;
 // Below this many flops per thread (~40 us), forking costs more than it saves: waking a pool thread that
 // went to sleep, or waiting for one the OS has descheduled on a busy machine, takes tens of microseconds.
 constexpr int64_t kFlopsPerThread = int64_t{1} << 22;
@@ -114,24 +117,43 @@ void pack_a(const OperandView& a, int64_t M, int64_t k0, int64_t kc, int mr, flo
     pack_a_panel(a, p * mr, std::min<int64_t>(mr, M - p * mr), k0, kc, mr, dst + p * kc * mr);
 }
 
+// Transposed B (stored [N][K]), k [k0, k0 + kc) x columns [c0, c0 + width) -> one panel [kc][nr], columns
+// past `width` zero-filled.
+void pack_bt_panel(const OperandView& b, int64_t k0, int64_t kc, int64_t c0, int64_t width, int nr, float* out) {
+  if (width < nr) std::fill(out, out + kc * nr, 0.f);
+  for (int64_t j = 0; j < width; ++j) {
+    const float* src = b.data + (c0 + j) * b.ld + k0;
+    for (int64_t k = 0; k < kc; ++k) out[k * nr + j] = src[k];
+  }
+}
+
+// Row k of row-major B, columns [c0, c0 + cols) -> row k of consecutive panels [kc][nr] (panel_stride apart),
+// the last one zero-padded. Packing row by row reads B in long contiguous runs the hardware prefetchers
+// follow; a panel at a time would read only nr floats per row, a full ldb apart, and wait on each.
+void pack_b_row(const OperandView& b, int64_t k, int64_t c0, int64_t cols, int nr, float* dst_row,
+                int64_t panel_stride) {
+  const float* src = b.data + k * b.ld + c0;
+  int64_t q = 0;
+  for (; (q + 1) * nr <= cols; ++q) copy_short(dst_row + q * panel_stride, src + q * nr, nr);
+  if (q * nr < cols) {
+    float* out = dst_row + q * panel_stride;
+    copy_short(out, src + q * nr, cols - q * nr);
+    std::fill(out + (cols - q * nr), out + nr, 0.f);
+  }
+}
+
 // B k [k0, k0 + kc) x columns [n0, n0 + cols) -> panels of nr columns, each [kc][nr], columns past the
-// end zero-filled. Panel q starts at dst + q * panel_stride.
+// end zero-filled. Panel q starts at dst + q * panel_stride. Shares the work with the current team.
 void pack_b_panels(const OperandView& b, int64_t k0, int64_t kc, int64_t n0, int64_t cols, int nr, float* dst,
                    int64_t panel_stride) {
-  const int64_t panels = ceil_div(cols, nr);
-  RNNKIT_OMP(omp for schedule(static))
-  for (int64_t q = 0; q < panels; ++q) {
-    float* out = dst + q * panel_stride;
-    const int64_t c0 = n0 + q * nr, width = std::min<int64_t>(nr, n0 + cols - c0);
-    if (width < nr) std::fill(out, out + kc * nr, 0.f);
-    if (b.transposed) {  // stored [N][K]
-      for (int64_t j = 0; j < width; ++j) {
-        const float* src = b.data + (c0 + j) * b.ld + k0;
-        for (int64_t k = 0; k < kc; ++k) out[k * nr + j] = src[k];
-      }
-    } else {
-      for (int64_t k = 0; k < kc; ++k) copy_short(out + k * nr, b.data + (k0 + k) * b.ld + c0, width);
-    }
+  if (b.transposed) {
+    const int64_t panels = ceil_div(cols, nr);
+    RNNKIT_OMP(omp for schedule(static))
+    for (int64_t q = 0; q < panels; ++q)
+      pack_bt_panel(b, k0, kc, n0 + q * nr, std::min<int64_t>(nr, cols - q * nr), nr, dst + q * panel_stride);
+  } else {
+    RNNKIT_OMP(omp for schedule(static))
+    for (int64_t k = 0; k < kc; ++k) pack_b_row(b, k0 + k, n0, cols, nr, dst + k * nr, panel_stride);
   }
 }
 
@@ -174,29 +196,83 @@ void multiply_panels(const MicroKernel& mk, int64_t M, int64_t kc, const float* 
     }
 }
 
-// The small-M path of sgemm: A packed over all of K, B read where it lies except a partial last panel.
-// Each thread owns whole column chunks and walks K in short steps, so the kc rows of B a step reads are
-// long contiguous runs (prefetch-friendly) rather than one panel's rows a full ldb apart.
-void multiply_b_in_place(const MicroKernel& mk, int64_t M, int64_t N, int64_t K, const OperandView& a, float* a_whole,
-                         const float* B, int64_t ldb, float* tail, float* C, int64_t ldc, float alpha, float beta) {
-  constexpr int64_t kStepK = 8, kChunkPanels = 16;
-  const int64_t full_panels = N / mk.nr, tail_cols = N - full_panels * mk.nr;
-  const int64_t panels = full_panels + (tail_cols ? 1 : 0), row_panels = ceil_div(M, mk.mr);
-  pack_a(a, M, 0, K, mk.mr, a_whole);
-  if (tail_cols) pack_b_panels({B, ldb, false}, 0, K, full_panels * mk.nr, tail_cols, mk.nr, tail, K * mk.nr);
-  RNNKIT_OMP(omp for schedule(static))
-  for (int64_t chunk = 0; chunk < ceil_div(panels, kChunkPanels); ++chunk)
-    for (int64_t k0 = 0; k0 < K; k0 += kStepK) {
-      const int64_t kc = std::min(kStepK, K - k0);
-      for (int64_t p = 0; p < row_panels; ++p)
-        for (int64_t q = chunk * kChunkPanels; q < std::min(panels, (chunk + 1) * kChunkPanels); ++q) {
-          const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
-          const bool is_tail = q == full_panels;
-          const float* b_panel = is_tail ? tail + k0 * mk.nr : B + k0 * ldb + q * mk.nr;
-          run_tile(mk, rows, kc, a_whole + p * K * mk.mr + k0 * mk.mr, b_panel, is_tail ? mk.nr : ldb,
-                   C + p * mk.mr * ldc + q * mk.nr, ldc, 0, is_tail ? tail_cols : mk.nr, alpha, k0 == 0 ? beta : 1.f);
-        }
+// [begin, end) of `count` items for the calling thread of the current team (all of it outside one).
+void team_share(int64_t count, int64_t& begin, int64_t& end) {
+  int64_t thread = 0, team = 1;
+#ifdef RNNKIT_HAVE_OPENMP
+  thread = omp_get_thread_num();
+  team = omp_get_num_threads();
+#endif
+  begin = count * thread / team;
+  end = count * (thread + 1) / team;
+}
+
+// One row panel (M <= mr) against row-major B: each element of B is used M times, so copying it would cost
+// as much as the product; the strip kernel reads it in place, whole K at once (C written once), and each
+// thread owns a contiguous run of columns. The last partial panel, which the kernel would overread, comes
+// from `tail` (packed, zero-padded). a_panel is all of op(A) packed [K][mr].
+void multiply_strips_in_place(const MicroKernel& mk, int64_t M, int64_t N, int64_t K, const float* a_panel,
+                              const float* B, int64_t ldb, const float* tail, float* C, int64_t ldc, float alpha,
+                              float beta) {
+  const int rows = static_cast<int>(M);
+  const auto strip = mk.strip[rows];
+  const int64_t full_cols = N / mk.nr * mk.nr;
+  const int64_t strips = ceil_div(full_cols, strip.width) + (full_cols < N ? 1 : 0);
+  int64_t s_begin, s_end;
+  team_share(strips, s_begin, s_end);
+  for (int64_t s = s_begin; s < s_end; ++s) {
+    const int64_t c0 = std::min(s * strip.width, full_cols);
+    if (c0 == full_cols) {
+      run_tile(mk, rows, K, a_panel, tail, mk.nr, C + c0, ldc, 0, N - c0, alpha, beta);
+    } else if (c0 + strip.width <= full_cols) {
+      strip.fn(K, a_panel, B + c0, ldb, C + c0, ldc, alpha, beta);
+    } else {
+      for (int64_t c = c0; c < full_cols; c += mk.nr) mk.by_rows[rows](K, a_panel, B + c, ldb, C + c, ldc, alpha, beta);
     }
+  }
+}
+
+// pack_b_panels on the calling thread alone, panels consecutive.
+void pack_b_block(const OperandView& b, int64_t k0, int64_t kc, int64_t c0, int64_t cols, int nr, float* dst) {
+  if (b.transposed) {
+    for (int64_t q = 0; q * nr < cols; ++q)
+      pack_bt_panel(b, k0, kc, c0 + q * nr, std::min<int64_t>(nr, cols - q * nr), nr, dst + q * kc * nr);
+  } else {
+    for (int64_t k = 0; k < kc; ++k) pack_b_row(b, k0 + k, c0, cols, nr, dst + k * nr, kc * nr);
+  }
+}
+
+// M <= kSmallM rows (other than one row panel against row-major B): each thread owns a contiguous run of
+// column panels, and per k block packs all of op(A) (M*kc floats, small against its M*kc*N/threads
+// multiply-adds) and then its B panels kNc columns at a time into its own buffers, so no barrier and no
+// shared buffer. Each packed B panel is multiplied by every row panel while it is in L1.
+void multiply_column_split(const MicroKernel& mk, int64_t M, int64_t N, int64_t K, const OperandView& a,
+                           const OperandView& b, float* C, int64_t ldc, float alpha, float beta) {
+  int64_t q_begin, q_end;
+  team_share(ceil_div(N, mk.nr), q_begin, q_end);
+  if (q_begin == q_end) return;
+  const int64_t row_panels = ceil_div(M, mk.mr), kc_max = std::min(K, kKc);
+  const int64_t block_panels = std::max<int64_t>(1, kNc / mk.nr);
+  float* a_buf = workspace(kPackedA, checked_mul(row_panels * mk.mr, kc_max, "sgemm"), "sgemm");
+  float* b_buf = workspace(kPackedB, kc_max * block_panels * mk.nr, "sgemm");
+  for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+    const int64_t kc = std::min(kKc, K - k0);
+    const float beta_block = k0 == 0 ? beta : 1.f;
+    for (int64_t p = 0; p < row_panels; ++p)
+      pack_a_panel(a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), k0, kc, mk.mr, a_buf + p * kc * mk.mr);
+    for (int64_t q0 = q_begin; q0 < q_end; q0 += block_panels) {
+      const int64_t q1 = std::min(q_end, q0 + block_panels);
+      pack_b_block(b, k0, kc, q0 * mk.nr, std::min(N, q1 * mk.nr) - q0 * mk.nr, mk.nr, b_buf);
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t c0 = q * mk.nr, width = std::min<int64_t>(mk.nr, N - c0);
+        for (int64_t p = 0; p < row_panels; ++p) {
+          const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
+          run_tile(mk, rows, kc, a_buf + p * kc * mk.mr, b_buf + (q - q0) * kc * mk.nr, mk.nr,
+                   C + p * mk.mr * ldc + c0, ldc, 0, width, alpha, beta_block);
+        }
+      }
+    }
+  }
 }
 
 // C = beta * C on columns [n_begin, n_end), for K == 0 or alpha == 0 (beta == 0 writes zeros).
@@ -235,21 +311,29 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
 
   const MicroKernel& mk = microkernel_for(active_isa());
   const OperandView a{A, lda, trans_a == Trans::yes}, b{B, ldb, trans_b == Trans::yes};
-  const int64_t kc_max = std::min(K, kKc), nc_max = std::min(N, kNc);
-  float* a_buf = workspace(kPackedA, checked_mul(ceil_div(M, mk.mr) * mk.mr, kc_max, "sgemm"), "sgemm");
-  float* b_buf = workspace(kPackedB, ceil_div(nc_max, mk.nr) * mk.nr * kc_max, "sgemm");
   const int threads = threads_for(M, N, K);
   (void)threads;  // unused without OpenMP
-  // With one or two row panels each element of B is used once or twice: packing it would cost as much as
-  // the product, so the microkernel reads row-major B in place.
-  if (!b.transposed && M <= 2 * mk.mr) {
-    float* a_whole = workspace(kPackedA, ceil_div(M, mk.mr) * mk.mr * K, "sgemm");
-    float* tail = workspace(kPackedB, K * mk.nr, "sgemm");
+  if (!b.transposed && M <= mk.mr) {
+    float* a_panel = workspace(kPackedA, checked_mul(mk.mr, K, "sgemm"), "sgemm");
+    pack_a_panel(a, 0, M, 0, K, mk.mr, a_panel);
+    float* tail = nullptr;
+    if (N % mk.nr) {
+      tail = workspace(kPackedB, checked_mul(mk.nr, K, "sgemm"), "sgemm");
+      pack_b_block(b, 0, K, N / mk.nr * mk.nr, N % mk.nr, mk.nr, tail);
+    }
     RNNKIT_OMP(omp parallel num_threads(threads) if (threads > 1))
-    multiply_b_in_place(mk, M, N, K, a, a_whole, B, ldb, tail, C, ldc, alpha, beta);
+    multiply_strips_in_place(mk, M, N, K, a_panel, B, ldb, tail, C, ldc, alpha, beta);
+    return;
+  }
+  if (M <= kSmallM) {
+    RNNKIT_OMP(omp parallel num_threads(threads) if (threads > 1))
+    multiply_column_split(mk, M, N, K, a, b, C, ldc, alpha, beta);
     return;
   }
 
+  const int64_t kc_max = std::min(K, kKc), nc_max = std::min(N, kNc);
+  float* a_buf = workspace(kPackedA, checked_mul(ceil_div(M, mk.mr) * mk.mr, kc_max, "sgemm"), "sgemm");
+  float* b_buf = workspace(kPackedB, ceil_div(nc_max, mk.nr) * mk.nr * kc_max, "sgemm");
   RNNKIT_OMP(omp parallel num_threads(threads) if (threads > 1))
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {
     const int64_t kc = std::min(kKc, K - k0);

@@ -23,7 +23,7 @@ struct Simd {
 }  // namespace
 
 const gemm_detail::MicroKernel& gemm_microkernel() {
-  static const auto kernel = make_gemm_microkernel<6, 2>(std::make_index_sequence<6>{});
+  static const auto kernel = make_gemm_microkernel<6, 2, 12>(std::make_index_sequence<6>{});
   return kernel;
 }
 

@@ -23,7 +23,7 @@ struct Simd {
 }  // namespace
 
 const gemm_detail::MicroKernel& gemm_microkernel() {
-  static const auto kernel = make_gemm_microkernel<12, 2>(std::make_index_sequence<12>{});
+  static const auto kernel = make_gemm_microkernel<12, 2, 24>(std::make_index_sequence<12>{});
   return kernel;
 }
 

@@ -25,8 +25,9 @@ void gemm_tile(std::int64_t kc, const float* a, const float* b, std::int64_t b_s
 
 template <std::size_t... R>
 gemm_detail::MicroKernel make_microkernel(std::index_sequence<R...>) {
-  gemm_detail::MicroKernel k{kMr, kNr, {}, &gemm_tile<1, 1>};
+  gemm_detail::MicroKernel k{kMr, kNr, {}, {}, &gemm_tile<1, 1>};
   ((k.by_rows[R + 1] = &gemm_tile<R + 1, kMr>), ...);
+  ((k.strip[R + 1] = {kNr, &gemm_tile<R + 1, kMr>}), ...);
   return k;
 }
 }  // namespace

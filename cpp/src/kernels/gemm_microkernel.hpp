@@ -13,10 +13,18 @@ using MicroKernelFn = void (*)(std::int64_t kc, const float* a_panel, const floa
 
 constexpr int kMaxPanelRows = 16;
 
+// A kernel as wide as the register file allows for its row count: with B read where it lies and each of
+// its elements used only `rows` times, a wider tile reads longer contiguous runs of every B row per k.
+struct StripKernel {
+  int width;  // columns per call, a multiple of nr
+  MicroKernelFn fn;  // same contract as MicroKernelFn, A panel [kc][mr]
+};
+
 struct MicroKernel {
   int mr;  // rows per A panel
   int nr;  // columns per B panel (a multiple of the vector width)
   std::array<MicroKernelFn, kMaxPanelRows + 1> by_rows;  // by_rows[r] handles r = 1..mr rows
+  std::array<StripKernel, kMaxPanelRows + 1> strip;      // strip[r]: r = 1..mr rows, `width` columns
   MicroKernelFn row;  // one row whose A "panel" is kc contiguous floats: a row vector needs no packing
 };
 

@@ -43,9 +43,20 @@ void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_
   }
 }
 
-template <int MR, int NVEC, std::size_t... R>
+// Vectors per row of the strip kernel for `rows` rows: up to `accumulators` registers of C, at least the
+// panel's NVEC, at most 16 (a 1 KiB run of each B row on AVX-512: more cache lines in flight per row).
+constexpr int strip_vectors(int rows, int nvec, int accumulators) {
+  const int fit = accumulators / rows;
+  return fit < nvec ? nvec : (fit > 16 ? 16 : fit);
+}
+
+// ACC: accumulator registers a strip tile may use (the rest hold B vectors and the broadcast A element).
+template <int MR, int NVEC, int ACC, std::size_t... R>
 gemm_detail::MicroKernel make_gemm_microkernel(std::index_sequence<R...>) {
-  gemm_detail::MicroKernel k{MR, NVEC * Simd::width, {}, &gemm_simd_tile<1, 1, NVEC>};
+  gemm_detail::MicroKernel k{MR, NVEC * Simd::width, {}, {}, &gemm_simd_tile<1, 1, NVEC>};
   ((k.by_rows[R + 1] = &gemm_simd_tile<R + 1, MR, NVEC>), ...);
+  ((k.strip[R + 1] = {strip_vectors(R + 1, NVEC, ACC) / NVEC * NVEC * Simd::width,
+                      &gemm_simd_tile<R + 1, MR, strip_vectors(R + 1, NVEC, ACC) / NVEC * NVEC>}),
+   ...);
   return k;
 }
