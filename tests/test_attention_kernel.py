@@ -237,3 +237,68 @@ def test_exported_as_rnnkit_ops_scaled_dot_product_attention():
     q, k, v = problem(1, 2, 5, 6, 4, 3, seed=14)
     np.testing.assert_array_equal(ops.scaled_dot_product_attention(q, k, v, is_causal=True),
                                   scaled_dot_product_attention(q, k, v, is_causal=True))
+
+
+def reference_gradients(q, k, v, d_out, keep=None, bias=None, causal=False, offset=0):
+    """float64 (d_q, d_k, d_v) of ``reference`` (no dropout)."""
+    q, k, v, d_out = (np.asarray(a, np.float64) for a in (q, k, v, d_out))
+    scale = 1.0 / np.sqrt(q.shape[-1])
+    _, w = reference(q, k, v, keep, bias, causal, offset)
+    d_v = np.einsum("bhij,bhid->bhjd", w, d_out)
+    d_w = np.einsum("bhid,bhjd->bhij", d_out, v)
+    d_s = w * (d_w - (d_w * w).sum(axis=-1, keepdims=True))
+    return (np.einsum("bhij,bhjd->bhid", d_s, k) * scale, np.einsum("bhij,bhid->bhjd", d_s, q) * scale, d_v)
+
+
+@pytest.mark.parametrize("case", ["causal", "causal_offset", "masked"])
+def test_backward_threads_over_key_tile_groups_of_one_slice(case):
+    """batch x heads = 1 < threads: the backward splits the slice's key tiles into groups with partial d_q; lengths
+    that are no multiple of the 64-row tiles. Bitwise equal on 1 and 2 threads, and equal to float64."""
+    import rnnkit
+
+    q_len, kv_len = (700, 700) if case == "causal" else (650, 777)
+    q, k, v = problem(1, 1, q_len, kv_len, 32, 24, seed=20)
+    d_out = np.random.default_rng(21).standard_normal((1, 1, q_len, 24)).astype(np.float32)
+    options = {"causal": dict(is_causal=True), "causal_offset": dict(is_causal=True, causal_offset=kv_len - q_len),
+               "masked": dict(keep=(np.random.default_rng(22).random((1, 1, q_len, kv_len)) > 0.2).astype(np.uint8),
+                              bias=(0.5 * np.random.default_rng(23).standard_normal((1, 1, 1, kv_len))
+                                    ).astype(np.float32))}[case]
+    before = rnnkit.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            rnnkit.set_num_threads(threads)
+            out, lse, _ = attention(q, k, v, **options)
+            results.append(attention_backward(q, k, v, out, lse, d_out, **options))
+    finally:
+        rnnkit.set_num_threads(before)
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+    expected = reference_gradients(q, k, v, d_out, options.get("keep"), options.get("bias"),
+                                   options.get("is_causal", False), options.get("causal_offset", 0))
+    for got, want in zip(results[0], expected):
+        np.testing.assert_allclose(got, want, atol=2e-4)
+
+
+def test_kv_len_reads_a_prefix_of_a_preallocated_cache_in_place():
+    q, k, v = problem(2, 3, 1, 40, 16, 8, seed=30)
+    for length in (1, 17, 40):
+        out, _, _ = attention(q, k, v, is_causal=True, causal_offset=length - 1, kv_len=length)
+        expected, _, _ = attention(q, np.ascontiguousarray(k[:, :, :length]), np.ascontiguousarray(v[:, :, :length]))
+        np.testing.assert_allclose(out, expected, atol=1e-6)
+        np.testing.assert_allclose(out, reference(q, k[:, :, :length], v[:, :, :length])[0], atol=2e-5)
+    q3 = problem(2, 3, 3, 40, 16, 8, seed=31)[0]  # three queries: the turned-keys path
+    keep = (np.random.default_rng(32).random((2, 1, 1, 25)) > 0.3).astype(np.uint8)
+    out, _, _ = attention(q3, k, v, keep=keep, kv_len=25)
+    np.testing.assert_allclose(out, reference(q3, k[:, :, :25], v[:, :, :25], keep)[0], atol=2e-5)
+    with pytest.raises(ValueError, match="kv_len 41 exceeds"):
+        attention(q, k, v, kv_len=41)
+
+
+@pytest.mark.parametrize("dk", [1, 7, 8, 16, 33, 64])
+def test_decoding_dot_scores_match_float64_on_every_head_dim(dk):
+    """A query or two take dot products over the keys as they lie (vectors of head_dim, then a lane sum)."""
+    for q_len in (1, 2):
+        q, k, v = problem(2, 2, q_len, 45, dk, 5, seed=dk)
+        out, lse, _ = attention(q, k, v, is_causal=True, causal_offset=45 - q_len)
+        np.testing.assert_allclose(out, reference(q, k, v, causal=True, offset=45 - q_len)[0], atol=2e-5)

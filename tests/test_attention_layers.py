@@ -132,3 +132,35 @@ def test_functional_model_with_causal_mha_saves_and_loads(tmp_path):
     changed = ids.copy()
     changed[1, 4:] = [9, 9]
     np.testing.assert_array_equal(model.predict(changed, verbose=0)[1, :4], before[1, :4])  # causal in the graph
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_dense_forward_few_row_path_matches_float64(with_bias):
+    """One to nine rows take the unpacked few-row product (decoding steps); ten and more the GEMM. Widths that are
+    not multiples of a vector, a column split over threads (1024 x 1100)."""
+    from rnnkit import _core
+
+    rng = np.random.default_rng(7)
+    for rows in range(1, 11):
+        for features, units in ((256, 256), (37, 70), (5, 3), (1024, 1100)):
+            x = rng.standard_normal((rows, features)).astype(np.float32)
+            kernel = rng.standard_normal((features, units)).astype(np.float32)
+            bias = rng.standard_normal(units).astype(np.float32) if with_bias else None
+            expected = x.astype(np.float64) @ kernel.astype(np.float64)
+            if with_bias:
+                expected += bias
+            np.testing.assert_allclose(_core.dense_forward(x, kernel, bias), expected,
+                                       atol=1e-5 * np.sqrt(features), rtol=1e-5)
+    assert _core.dense_forward(np.ones((1, 0), np.float32), np.ones((0, 4), np.float32), None).tolist() == [[0] * 4]
+
+
+@pytest.mark.parametrize("normalize_first", [False, True])
+def test_decoder_cache_with_cross_attention_and_encoder_mask_equals_recomputation(normalize_first):
+    x, encoder_out = rand(2, 6, 8, seed=8), rand(2, 5, 8, seed=9)
+    encoder_mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], bool)
+    decoder = layers.TransformerDecoder(16, 2, normalize_first=normalize_first)
+    decoder.build([(None, None, 8), (None, None, 8)])
+    full = decoder.forward([x, encoder_out], mask=[None, encoder_mask])[0]
+    cache = decoder.start_cache(2, 6, encoder_out, encoder_mask=encoder_mask)
+    steps = [decoder.decode_step(x[:, :2], cache)] + [decoder.decode_step(x[:, t:t + 1], cache) for t in range(2, 6)]
+    np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-5)

@@ -51,7 +51,8 @@ struct Call {
 
 Call make_call(const char* fn, const FloatArray& q, const FloatArray& k, const FloatArray& v,
                std::optional<MaskArray> keep, std::optional<FloatArray> bias, bool is_causal,
-               std::int64_t causal_offset, float scale, float dropout_p, std::uint64_t seed) {
+               std::int64_t causal_offset, float scale, float dropout_p, std::uint64_t seed,
+               std::int64_t kv_len = -1) {
   expect_rank(fn, "query", q, 4);
   expect_rank(fn, "key", k, 4);
   expect_rank(fn, "value", v, 4);
@@ -67,6 +68,13 @@ Call make_call(const char* fn, const FloatArray& q, const FloatArray& k, const F
     fail(fn, "key head_dim " + std::to_string(k.shape(3)) + " != query head_dim " + std::to_string(q.shape(3)));
   if (v.shape(2) != k.shape(2))
     fail(fn, "value length " + std::to_string(v.shape(2)) + " != key length " + std::to_string(k.shape(2)));
+  if (kv_len >= 0) {  // the first kv_len positions of a key/value cache, read in place
+    if (kv_len > k.shape(2))
+      fail(fn, "kv_len " + std::to_string(kv_len) + " exceeds the " + std::to_string(k.shape(2)) +
+                   " positions of key and value");
+    c.dims.kv_capacity = k.shape(2);
+    c.dims.kv_len = kv_len;
+  }
   c.keep = std::move(keep);
   c.bias = std::move(bias);
   if (c.keep) {
@@ -98,9 +106,9 @@ void bind_attention(pyb::module_& m) {
       "attention_forward",
       [](FloatArray q, FloatArray k, FloatArray v, std::optional<MaskArray> keep, std::optional<FloatArray> bias,
          bool is_causal, std::int64_t causal_offset, float scale, float dropout_p, std::uint64_t seed,
-         bool return_weights) {
+         bool return_weights, std::int64_t kv_len) {
         Call c = make_call("attention_forward", q, k, v, std::move(keep), std::move(bias), is_causal, causal_offset,
-                           scale, dropout_p, seed);
+                           scale, dropout_p, seed, kv_len);
         const auto& d = c.dims;
         FloatArray out({d.batch, d.heads, d.q_len, d.value_dim});
         FloatArray lse({d.batch, d.heads, d.q_len});
@@ -122,8 +130,9 @@ void bind_attention(pyb::module_& m) {
       pyb::arg("bias_mask") = pyb::none(), pyb::arg("is_causal") = false, pyb::arg("causal_offset") = 0,
       pyb::arg("scale") = std::numeric_limits<float>::quiet_NaN(), pyb::arg("dropout_p") = 0.0f,
       pyb::arg("seed") = 0,
-      pyb::arg("return_weights") = false,
-      "(out, lse, weights or None) of scaled dot-product attention on (batch, heads, len, dim) arrays");
+      pyb::arg("return_weights") = false, pyb::arg("kv_len") = -1,
+      "(out, lse, weights or None) of scaled dot-product attention on (batch, heads, len, dim) arrays; kv_len >= 0 "
+      "uses only the first kv_len positions of k and v (a preallocated key/value cache)");
   m.def(
       "attention_backward",
       [](FloatArray q, FloatArray k, FloatArray v, FloatArray out, FloatArray lse, FloatArray d_out,

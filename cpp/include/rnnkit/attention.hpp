@@ -10,6 +10,10 @@ namespace rnnkit {
 // out[batch, heads, q_len, value_dim].
 struct AttentionDims {
   std::int64_t batch = 1, heads = 1, q_len = 0, kv_len = 0, head_dim = 0, value_dim = 0;
+  // Rows per (batch, head) slice of the k and v buffers, of which the first kv_len are used; 0 means kv_len. A
+  // key/value cache preallocated for the longest sequence is then read in place while it fills.
+  std::int64_t kv_capacity = 0;
+  std::int64_t kv_rows() const { return kv_capacity > 0 ? kv_capacity : kv_len; }
 };
 
 // Which keys each query may attend to. Every mask is addressed through element strides over
@@ -41,8 +45,9 @@ struct AttentionOptions {
 void attention_forward(const AttentionDims& dims, const float* q, const float* k, const float* v,
                        const AttentionOptions& options, float* out, float* lse, float* weights = nullptr);
 
-// d_q, d_k, d_v (overwritten) from d_out, recomputing each tile's weights from q, k and the saved lse.
-// Masks give no gradient. Threads over batch x heads.
+// d_q, d_k, d_v (overwritten; d_k and d_v [batch, heads, kv_len, dim] whatever kv_capacity) from d_out,
+// recomputing each tile's weights from q, k and the saved lse. Masks give no gradient. Threads over batch x heads,
+// and over groups of key tiles when batch x heads is small; the result is the same on every thread count.
 void attention_backward(const AttentionDims& dims, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, const float* d_out, const AttentionOptions& options, float* d_q,
                         float* d_k, float* d_v);

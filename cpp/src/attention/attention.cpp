@@ -3,6 +3,7 @@
 // Backward: recomputes each tile's weights from the saved log-sum-exp.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "attention_tiles.hpp"
@@ -26,16 +27,21 @@ std::uint64_t weight_index(const AttentionDims& d, std::int64_t bh, std::int64_t
   return (static_cast<std::uint64_t>(bh) * d.q_len + i) * static_cast<std::uint64_t>(d.kv_len);
 }
 
+// Keys per tile of the forward's online softmax, larger than the backward's (which keeps three tiles of scores and
+// the turned key and value tiles): sequences up to 256 take one tile, longer ones a quarter of the rescaling and of
+// the per-tile row reductions. Measured faster than 64 and 128 at T = 128 and 512.
+constexpr std::int64_t kForwardKeyTile = 256;
+
 // One tile of queries [i0, i0 + rows) of slice bh, keys visited in tiles with an online softmax.
 void forward_query_tile(const AttentionDims& d, const SliceMask& mask, const Dropout& dropout, float scale,
                         const TileKernels& kern, std::int64_t bh, std::int64_t i0, std::int64_t rows,
                         const float* q, const float* k, const float* kt, const float* v, float* out, float* lse,
                         std::vector<float>& scratch) {
   const std::int64_t dk = d.head_dim, dv = d.value_dim;
-  scratch.resize(2 * kQueryTile * kKeyTile + kQueryTile * dv + 4 * kQueryTile);
+  scratch.resize(kQueryTile * kForwardKeyTile + kQueryTile * dv + 4 * kQueryTile);
   float* s = scratch.data();
-  float* p = s + kQueryTile * kKeyTile;
-  float* acc = p + kQueryTile * kKeyTile;
+  float* p = s;  // the weights overwrite their scores: one tile of scratch stays in L1/L2
+  float* acc = s + kQueryTile * kForwardKeyTile;
   float* m = acc + kQueryTile * dv;  // running max of the visible scores
   float* l = m + kQueryTile;         // running sum of exp(score - m), before dropout
   float* m_new = l + kQueryTile;
@@ -45,10 +51,10 @@ void forward_query_tile(const AttentionDims& d, const SliceMask& mask, const Dro
   std::fill(l, l + rows, 0.0f);
 
   const std::int64_t key_end = mask.key_end(i0 + rows, d.kv_len);
-  for (std::int64_t j0 = 0; j0 < key_end; j0 += kKeyTile) {
-    const std::int64_t cols = std::min(kKeyTile, key_end - j0);
+  for (std::int64_t j0 = 0; j0 < key_end; j0 += kForwardKeyTile) {
+    const std::int64_t cols = std::min(kForwardKeyTile, key_end - j0);
     if (kt == nullptr)
-      dot_scores(rows, cols, dk, scale, q + i0 * dk, k + j0 * dk, s, cols);
+      kern.dot_scores(rows, cols, dk, scale, q + i0 * dk, k + j0 * dk, s, cols);
     else
       kern.product(rows, cols, dk, scale, q + i0 * dk, dk, 1, kt + j0, d.kv_len, false, s, cols);
     mask.apply(s, i0, rows, j0, cols);
@@ -94,7 +100,7 @@ void forward_query_tile_weights(const AttentionDims& d, const SliceMask& mask, c
   if (key_end > 0) {
     // Scores in scratch with the key stride n; only the first key_end columns exist.
     if (kt == nullptr)
-      dot_scores(rows, key_end, dk, scale, q + i0 * dk, k, s, n);
+      kern.dot_scores(rows, key_end, dk, scale, q + i0 * dk, k, s, n);
     else
       kern.product(rows, key_end, dk, scale, q + i0 * dk, dk, 1, kt, n, false, s, n);
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -135,70 +141,89 @@ void attention_forward(const AttentionDims& d, const float* q, const float* k, c
   const float scale = resolved_scale(d, options);
   const Dropout dropout(options);
   const TileKernels& kern = tile_kernels(active_isa());
-  const std::int64_t work = slices * q_tiles;
-  // Every slice's keys turned to [head_dim, kv_len] once, so the score products of all its query tiles read
-  // contiguous keys. Not for a query or two (decoding), where dot products over the cached keys cost less.
-  std::vector<float> keys_turned;
-  if (d.q_len > kDotRows) keys_turned.resize(checked_mul(slices, d.kv_len, d.head_dim, "attention_forward"));
+  // With slices enough to share among the threads, an item is a whole slice whose keys are turned to
+  // [head_dim, kv_len] in the thread's own buffer, still in cache for all its query tiles. With few slices (a long
+  // sequence, batch 1) an item is one query tile, and every slice's keys are turned once up front. Not for a query
+  // or two (decoding), where dot products over the keys as they lie cost less. Each query row is computed the same
+  // way in either layout, so the results do not depend on it.
+  const bool per_slice = slices >= 4 * num_threads();
+  const bool turn = d.q_len > kDotRows;
+  const std::int64_t items_per_slice = per_slice ? 1 : q_tiles, work = slices * items_per_slice;
+  const std::int64_t slice_keys = checked_mul(d.kv_len, d.head_dim, "attention_forward");
+  std::unique_ptr<float[]> keys_turned;
+  if (turn && !per_slice) keys_turned.reset(new float[checked_mul(slices, slice_keys, "attention_forward")]);
 #pragma omp parallel num_threads(num_threads()) if (work > 1 && worth_threads(d))
   {
-    std::vector<float> scratch;
-    if (!keys_turned.empty()) {
+    std::vector<float> scratch, own_turned(turn && per_slice ? slice_keys : 0);
+    if (keys_turned) {
 #pragma omp for
       for (std::int64_t bh = 0; bh < slices; ++bh)
-        transpose(k + bh * d.kv_len * d.head_dim, d.kv_len, d.head_dim, d.head_dim,
-                  keys_turned.data() + bh * d.kv_len * d.head_dim);
+        kern.transpose(k + bh * d.kv_rows() * d.head_dim, d.kv_len, d.head_dim, d.head_dim,
+                       keys_turned.get() + bh * slice_keys);
     }
 #pragma omp for schedule(dynamic)
     for (std::int64_t item = 0; item < work; ++item) {
       // Causal tiles near the end of the sequence cost more, hence dynamic scheduling.
-      const std::int64_t bh = item / q_tiles, i0 = (item % q_tiles) * kQueryTile;
-      const std::int64_t rows = std::min(kQueryTile, d.q_len - i0);
+      const std::int64_t bh = item / items_per_slice, first_tile = per_slice ? 0 : item % q_tiles;
       const SliceMask mask(options.mask, bh / d.heads, bh % d.heads);
       const float* qs = q + bh * d.q_len * d.head_dim;
-      const float* ks = k + bh * d.kv_len * d.head_dim;
-      const float* kts = keys_turned.empty() ? nullptr : keys_turned.data() + bh * d.kv_len * d.head_dim;
-      const float* vs = v + bh * d.kv_len * d.value_dim;
+      const float* ks = k + bh * d.kv_rows() * d.head_dim;
+      const float* kts = nullptr;
+      if (keys_turned) {
+        kts = keys_turned.get() + bh * slice_keys;
+      } else if (turn) {
+        kern.transpose(ks, d.kv_len, d.head_dim, d.head_dim, own_turned.data());
+        kts = own_turned.data();
+      }
+      const float* vs = v + bh * d.kv_rows() * d.value_dim;
       float* os = out + bh * d.q_len * d.value_dim;
       float* ls = lse + bh * d.q_len;
-      if (weights == nullptr)
-        forward_query_tile(d, mask, dropout, scale, kern, bh, i0, rows, qs, ks, kts, vs, os, ls,
-                           scratch);
-      else
-        forward_query_tile_weights(d, mask, dropout, scale, kern, bh, i0, rows, qs, ks, kts, vs, os, ls,
-                                   weights + bh * d.q_len * d.kv_len, scratch);
+      for (std::int64_t tile = first_tile; tile < (per_slice ? q_tiles : first_tile + 1); ++tile) {
+        const std::int64_t i0 = tile * kQueryTile, rows = std::min(kQueryTile, d.q_len - i0);
+        if (weights == nullptr)
+          forward_query_tile(d, mask, dropout, scale, kern, bh, i0, rows, qs, ks, kts, vs, os, ls, scratch);
+        else
+          forward_query_tile_weights(d, mask, dropout, scale, kern, bh, i0, rows, qs, ks, kts, vs, os, ls,
+                                     weights + bh * d.q_len * d.kv_len, scratch);
+      }
     }
   }
 }
 
 namespace {
 
-// d_q, d_k, d_v of one (batch, head) slice; key tiles outer so each d_k/d_v tile is finished in one sweep.
-void backward_slice(const AttentionDims& d, const SliceMask& mask, const Dropout& dropout, float scale,
-                    const TileKernels& kern, std::int64_t bh, const float* q, const float* k, const float* v, const float* out,
-                    const float* lse, const float* d_out, float* d_q, float* d_k, float* d_v,
-                    std::vector<float>& scratch) {
+// Groups of key tiles per slice in the backward. When batch x heads alone cannot keep the threads busy (batch 1
+// over a long sequence), each slice's key tiles are dealt round-robin to groups that run in parallel: a group owns
+// the d_k/d_v rows of its tiles outright and adds into its own partial d_q, summed in group order at the end.
+// Round-robin keeps causal groups equally loaded (early keys are seen by more queries). The count depends on the
+// sizes only, never on the thread count, so every thread count gives the same bits.
+std::int64_t key_groups(const AttentionDims& d) {
+  constexpr std::int64_t kMinItems = 8;
+  const std::int64_t slices = d.batch * d.heads, key_tiles = (d.kv_len + kKeyTile - 1) / kKeyTile;
+  if (slices >= kMinItems || !worth_threads(d)) return 1;
+  return std::max<std::int64_t>(1, std::min(key_tiles, (kMinItems + slices - 1) / slices));
+}
+
+// d_k and d_v of key tiles first, first + step, ... of one (batch, head) slice, and their part of d_q (added to
+// d_q, which the caller zeroes); key tiles outer so each d_k/d_v tile is finished in one sweep.
+void backward_key_tiles(const AttentionDims& d, const SliceMask& mask, const Dropout& dropout, float scale,
+                        const TileKernels& kern, std::int64_t bh, std::int64_t first, std::int64_t step,
+                        const float* q, const float* k, const float* v, const float* lse, const float* delta,
+                        const float* d_out, float* d_q, float* d_k, float* d_v, std::vector<float>& scratch) {
   const std::int64_t dk = d.head_dim, dv = d.value_dim;
-  scratch.resize(3 * kQueryTile * kKeyTile + kKeyTile * (dk + dv) + d.q_len);
+  scratch.resize(3 * kQueryTile * kKeyTile + kKeyTile * (dk + dv));
   float* s = scratch.data();
   float* p = s + kQueryTile * kKeyTile;
   float* dp = p + kQueryTile * kKeyTile;
   float* kt = dp + kQueryTile * kKeyTile;  // the key and value tiles turned to [dk, cols] and [dv, cols]
   float* vt = kt + kKeyTile * dk;
-  float* delta = vt + kKeyTile * dv;  // delta_i = d_out_i . out_i = sum_j P_ij dP_ij
-  for (std::int64_t i = 0; i < d.q_len; ++i) {
-    float sum = 0.0f;
-    for (std::int64_t c = 0; c < dv; ++c) sum += d_out[i * dv + c] * out[i * dv + c];
-    delta[i] = sum;
-  }
-  std::fill(d_q, d_q + d.q_len * dk, 0.0f);
-  std::fill(d_k, d_k + d.kv_len * dk, 0.0f);
-  std::fill(d_v, d_v + d.kv_len * dv, 0.0f);
-  for (std::int64_t j0 = 0; j0 < d.kv_len; j0 += kKeyTile) {
+  for (std::int64_t j0 = first * kKeyTile; j0 < d.kv_len; j0 += step * kKeyTile) {
     const std::int64_t cols = std::min(kKeyTile, d.kv_len - j0);
     const std::int64_t first_query = mask.query_begin(j0) / kQueryTile * kQueryTile;
-    transpose(k + j0 * dk, cols, dk, dk, kt);
-    transpose(v + j0 * dv, cols, dv, dv, vt);
+    std::fill(d_k + j0 * dk, d_k + (j0 + cols) * dk, 0.0f);
+    std::fill(d_v + j0 * dv, d_v + (j0 + cols) * dv, 0.0f);
+    kern.transpose(k + j0 * dk, cols, dk, dk, kt);
+    kern.transpose(v + j0 * dv, cols, dv, dv, vt);
     for (std::int64_t i0 = first_query; i0 < d.q_len; i0 += kQueryTile) {
       const std::int64_t rows = std::min(kQueryTile, d.q_len - i0);
       kern.product(rows, cols, dk, scale, q + i0 * dk, dk, 1, kt, cols, false, s, cols);
@@ -233,20 +258,44 @@ void attention_backward(const AttentionDims& d, const float* q, const float* k, 
                         const float* lse, const float* d_out, const AttentionOptions& options, float* d_q,
                         float* d_k, float* d_v) {
   check_attention_args("attention_backward", d, options);
-  const std::int64_t slices = d.batch * d.heads;
+  const std::int64_t slices = d.batch * d.heads, groups = key_groups(d);
+  const std::int64_t dk = d.head_dim, dv = d.value_dim, slice_q = d.q_len * dk;
+  if (slices == 0) return;
   const float scale = resolved_scale(d, options);
   const Dropout dropout(options);
   const TileKernels& kern = tile_kernels(active_isa());
-#pragma omp parallel num_threads(num_threads()) if (slices > 1 && worth_threads(d))
+  std::vector<float> delta(checked_mul(slices, d.q_len, "attention_backward"));  // delta_i = d_out_i . out_i
+  std::vector<float> partial_d_q(checked_mul(slices * (groups - 1), slice_q, "attention_backward"));
+  const std::int64_t work = slices * groups;
+#pragma omp parallel num_threads(num_threads()) if (work > 1 && worth_threads(d))
   {
     std::vector<float> scratch;
+#pragma omp for
+    for (std::int64_t row = 0; row < slices * d.q_len; ++row) {
+      float sum = 0.0f;
+      for (std::int64_t c = 0; c < dv; ++c) sum += d_out[row * dv + c] * out[row * dv + c];
+      delta[row] = sum;
+    }
 #pragma omp for schedule(dynamic)
-    for (std::int64_t bh = 0; bh < slices; ++bh) {
+    for (std::int64_t item = 0; item < work; ++item) {
+      const std::int64_t bh = item / groups, group = item % groups;
       const SliceMask mask(options.mask, bh / d.heads, bh % d.heads);
-      const std::int64_t qo = bh * d.q_len, ko = bh * d.kv_len;
-      backward_slice(d, mask, dropout, scale, kern, bh, q + qo * d.head_dim, k + ko * d.head_dim, v + ko * d.value_dim,
-                     out + qo * d.value_dim, lse + qo, d_out + qo * d.value_dim, d_q + qo * d.head_dim,
-                     d_k + ko * d.head_dim, d_v + ko * d.value_dim, scratch);
+      const std::int64_t qo = bh * d.q_len, ko = bh * d.kv_rows(), go = bh * d.kv_len;
+      float* dq = group == 0 ? d_q + qo * dk : partial_d_q.data() + (bh * (groups - 1) + group - 1) * slice_q;
+      std::fill(dq, dq + slice_q, 0.0f);
+      backward_key_tiles(d, mask, dropout, scale, kern, bh, group, groups, q + qo * dk, k + ko * dk, v + ko * dv,
+                         lse + qo, delta.data() + qo, d_out + qo * dv, dq, d_k + go * dk, d_v + go * dv, scratch);
+    }
+    if (groups > 1) {
+#pragma omp for
+      for (std::int64_t row = 0; row < slices * d.q_len; ++row) {
+        const std::int64_t bh = row / d.q_len, i = row % d.q_len;
+        float* dq = d_q + row * dk;
+        for (std::int64_t g = 1; g < groups; ++g) {
+          const float* part = partial_d_q.data() + (bh * (groups - 1) + g - 1) * slice_q + i * dk;
+          for (std::int64_t c = 0; c < dk; ++c) dq[c] += part[c];
+        }
+      }
     }
   }
 }

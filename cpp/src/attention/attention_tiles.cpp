@@ -22,6 +22,9 @@ void check_attention_args(const char* fn, const AttentionDims& d, const Attentio
   if (std::isinf(o.scale))
     throw std::invalid_argument(std::string(fn) + ": expected a finite scale (NaN for 1/sqrt(head_dim)), received " +
                                 std::to_string(o.scale));
+  if (d.kv_capacity != 0 && d.kv_capacity < d.kv_len)
+    throw std::invalid_argument(std::string(fn) + ": kv_capacity " + std::to_string(d.kv_capacity) +
+                                " is smaller than kv_len " + std::to_string(d.kv_len));
   if (!(o.dropout_p >= 0.0f && o.dropout_p < 1.0f))
     throw std::invalid_argument(std::string(fn) + ": expected dropout_p in [0, 1), received " +
                                 std::to_string(o.dropout_p));
@@ -66,31 +69,31 @@ void generic_exp_rows(const float* s, const float* shift, std::int64_t rows, std
   }
 }
 
-}  // namespace
-
-const TileKernels& tile_kernels(Isa isa) {
-  static const TileKernels generic{generic_product, generic_row_max, generic_exp_rows};
-  switch (isa) {
-    case Isa::avx512: return avx512::attention_tile_kernels();
-    case Isa::avx2: return avx2::attention_tile_kernels();
-    default: return generic;
-  }
-}
-
-void transpose(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst) {
-  // Written in order: the strided reads stay within a slice of keys that fits the L1 cache.
-  for (std::int64_t c = 0; c < cols; ++c)
-    for (std::int64_t r = 0; r < rows; ++r) dst[c * rows + r] = src[r * lds + c];
-}
-
-void dot_scores(std::int64_t rows, std::int64_t cols, std::int64_t dk, float scale, const float* q, const float* k,
-                float* s, std::int64_t lds) {
+void generic_dot_scores(std::int64_t rows, std::int64_t cols, std::int64_t dk, float scale, const float* q,
+                        const float* k, float* s, std::int64_t lds) {
   for (std::int64_t i = 0; i < rows; ++i)
     for (std::int64_t j = 0; j < cols; ++j) {
       float dot = 0.0f;
       for (std::int64_t e = 0; e < dk; ++e) dot += q[i * dk + e] * k[j * dk + e];
       s[i * lds + j] = scale * dot;
     }
+}
+
+void generic_transpose(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst) {
+  for (std::int64_t c = 0; c < cols; ++c)
+    for (std::int64_t r = 0; r < rows; ++r) dst[c * rows + r] = src[r * lds + c];
+}
+
+}  // namespace
+
+const TileKernels& tile_kernels(Isa isa) {
+  static const TileKernels generic{generic_product, generic_row_max, generic_exp_rows, generic_dot_scores,
+                                   generic_transpose};
+  switch (isa) {
+    case Isa::avx512: return avx512::attention_tile_kernels();
+    case Isa::avx2: return avx2::attention_tile_kernels();
+    default: return generic;
+  }
 }
 
 }  // namespace rnnkit::attention_detail

@@ -13,7 +13,8 @@ namespace rnnkit::avx2 {
 
 const attention_detail::TileKernels& attention_tile_kernels() {
   static const attention_detail::TileKernels kernels{attention_simd::tile_product, attention_simd::row_max,
-                                                     attention_simd::exp_rows};
+                                                     attention_simd::exp_rows, attention_simd::dot_scores,
+                                                     attention_simd::transpose};
   return kernels;
 }
 

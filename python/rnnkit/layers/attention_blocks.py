@@ -8,7 +8,7 @@ time with a key/value cache.
 """
 import numpy as np
 
-from rnnkit import activations, initializers
+from rnnkit import _core, activations, initializers
 from rnnkit.layers._validation import expect_rank, fraction, positive_int
 from rnnkit.layers.core import Dropout
 from rnnkit.layers.dense import Dense
@@ -268,26 +268,43 @@ class TransformerDecoder(_Block):
         """Outputs for the next positions x (B, n, d) given ``cache`` (updated in place); equals ``forward`` on
         the whole prefix at those positions."""
         x = np.asarray(x, np.float32)
-        start, n = cache["length"], x.shape[1]
+        expect_rank(self.name, x.shape, 3)
+        batch, n, hidden = x.shape
+        start = cache["length"]
         if start + n > cache["keys"].shape[2]:
             raise ValueError(f"{self.name}: the cache holds {cache['keys'].shape[2]} positions, asked for "
                              f"{start + n}")
         attention = self._self_attention_layer
 
-        def attend(h):
-            keys, values = attention.project_key_value(h)
+        # Works on the (B * n, d) rows throughout: a step is a few one-row products, so each array reshaped or
+        # checked per sublayer costs as much as the arithmetic.
+        def attend(rows):
+            keys, values = attention.project_key_value_rows(rows, batch, n)
             cache["keys"][:, :, start:start + n] = keys
             cache["values"][:, :, start:start + n] = values
             cache["length"] = start + n
-            return attention.attend(h, cache["keys"][:, :, :start + n], cache["values"][:, :, :start + n],
-                                    causal_offset=start)
+            return attention.attend_rows(rows, batch, n, cache["keys"], cache["values"], causal_offset=start,
+                                         length=start + n)
 
-        h = self._residual(x, self._self_attention_layer_norm, self._self_attention_dropout, attend, False, [])
+        h = self._decode_residual(np.ascontiguousarray(x.reshape(batch * n, hidden)), self._self_attention_layer_norm,
+                                  attend)
         if self._cross_attention_layer is not None:
             keys, values = cache["cross"]
-            h = self._residual(h, self._cross_attention_layer_norm, self._cross_attention_dropout,
-                               lambda z: self._cross_attention_layer.attend(z, keys, values,
-                                                                            value_mask=cache["encoder_mask"]),
-                               False, [])
-        return self._residual(h, self._feedforward_layer_norm, self._feedforward_dropout,
-                              lambda z: self._feedforward(z, False, []), False, [])
+            h = self._decode_residual(h, self._cross_attention_layer_norm,
+                                      lambda z: self._cross_attention_layer.attend_rows(
+                                          z, batch, n, keys, values, value_mask=cache["encoder_mask"]))
+        h = self._decode_residual(h, self._feedforward_layer_norm, self._decode_feedforward)
+        return h.reshape(batch, n, hidden)
+
+    def _decode_residual(self, rows, norm, body):
+        """``_residual`` at inference on rows, where dropout is the identity."""
+        if self.normalize_first:
+            return rows + body(norm.forward(rows)[0])
+        return norm.forward(rows + body(rows))[0]
+
+    def _decode_feedforward(self, rows):
+        """``Dense.forward`` of both feed-forward layers on float32 rows, without its per-call input checks."""
+        for layer in (self._feedforward_intermediate_dense, self._feedforward_output_dense):
+            rows = layer.activation(_core.dense_forward(rows, layer.kernel.value,
+                                                        layer.bias.value if layer.use_bias else None))
+        return rows

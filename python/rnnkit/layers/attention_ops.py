@@ -50,11 +50,12 @@ def split_mask(attn_mask, rank):
 
 
 def attention(q, k, v, *, keep=None, bias=None, is_causal=False, causal_offset=0, scale=None, dropout_p=0.0,
-              seed=0, return_weights=False):
-    """The core call on rank-4 float32 arrays: (output, lse, weights or None)."""
+              seed=0, return_weights=False, kv_len=None):
+    """The core call on rank-4 float32 arrays: (output, lse, weights or None). ``kv_len``: attend to the first
+    kv_len positions of k and v only, read in place (a preallocated key/value cache)."""
     return _core.attention_forward(q, k, v, keep, bias, bool(is_causal), int(causal_offset),
                                    float("nan") if scale is None else float(scale), float(dropout_p), int(seed),
-                                   bool(return_weights))
+                                   bool(return_weights), -1 if kv_len is None else int(kv_len))
 
 
 def attention_backward(q, k, v, out, lse, d_out, *, keep=None, bias=None, is_causal=False, causal_offset=0,

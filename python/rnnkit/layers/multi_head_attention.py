@@ -126,10 +126,25 @@ class MultiHeadAttention(Layer):
 
     def _project(self, index, x):
         """(B, L, features) -> (B, heads, L, dim) through projection ``index`` (0 query, 1 key, 2 value)."""
-        w, b = self._projections[index]
         rows = x.reshape(-1, x.shape[-1])
+        return rows, np.ascontiguousarray(self._project_rows(index, rows, x.shape[0], x.shape[1]))
+
+    def _project_self(self, x):
+        """Self-attention's query, key and value projections as one product against the three kernels side by
+        side: one pass over x's rows and one head transposition instead of three (the kernels' copy is small next
+        to the activations)."""
+        rows = x.reshape(-1, x.shape[-1])
+        kernel = np.concatenate([w.value.reshape(w.shape[0], -1) for w, _ in self._projections], axis=1)
+        bias = None if not self.use_bias else np.concatenate([b.value.reshape(-1) for _, b in self._projections])
+        y = _core.dense_forward(rows, kernel, bias)
+        heads = y.reshape(x.shape[0], x.shape[1], 3, self.num_heads, self.key_dim).transpose(2, 0, 3, 1, 4)
+        return rows, tuple(np.ascontiguousarray(heads))
+
+    def _project_rows(self, index, rows, batch, length):
+        """(B, heads, L, dim) view of the projection of rows (B * L, features)."""
+        w, b = self._projections[index]
         y = _core.dense_forward(rows, w.value.reshape(w.shape[0], -1), None if b is None else b.value.reshape(-1))
-        return rows, np.ascontiguousarray(y.reshape(x.shape[0], x.shape[1], self.num_heads, -1).transpose(0, 2, 1, 3))
+        return y.reshape(batch, length, self.num_heads, w.shape[2]).transpose(0, 2, 1, 3)
 
     def _unproject(self, index, rows, d_heads):
         """(d_x, d_kernel, d_bias) of ``_project`` from d(B, heads, L, dim)."""
@@ -148,9 +163,13 @@ class MultiHeadAttention(Layer):
         batch, q_len, kv_len = query.shape[0], query.shape[1], value.shape[1]
         keep = keep_mask(batch, q_len, kv_len, masks[0], masks[1], masks[2] if len(inputs) > 2 else None,
                          attention_mask)
-        q_rows, q = self._project(0, query)
-        k_rows, k = self._project(1, key)
-        v_rows, v = self._project(2, value)
+        if query is value and key is value and self.key_dim == self.value_dim:
+            q_rows, (q, k, v) = self._project_self(query)
+            k_rows = v_rows = q_rows
+        else:
+            q_rows, q = self._project(0, query)
+            k_rows, k = self._project(1, key)
+            v_rows, v = self._project(2, value)
         dropout = self.dropout if training else 0.0
         seed = int(random_stream(self._seed_stream).integers(0, 2**63)) if dropout > 0 else 0
         options = dict(keep=keep, is_causal=use_causal_mask, scale=1.0 / math.sqrt(self.key_dim), dropout_p=dropout,
@@ -193,25 +212,38 @@ class MultiHeadAttention(Layer):
         return [d_query, d_value, d_key], for_trainable_weights(self, gradients)
 
     # Incremental decoding: keys and values are projected once and kept by the caller (a KV cache), so step t
-    # costs one query against t cached keys instead of recomputing the whole prefix.
+    # costs one query against t cached keys instead of recomputing the whole prefix. The *_rows forms take the
+    # (B * L, features) rows of a decoder step as they are: each step is a few small products, so reshaping and
+    # re-validating arrays would cost as much as the arithmetic.
     def project_key_value(self, value, key=None):
         """(keys, values) as (B, heads, S, dim) arrays for ``attend``."""
         value = float_input(self.name, value, "value")
         key = value if key is None else float_input(self.name, key, "key")
         return self._project(1, key)[1], self._project(2, value)[1]
 
-    def attend(self, query, keys, values, value_mask=None, causal_offset=None):
-        """Inference with projected keys/values: ``causal_offset`` (S - T when decoding) hides later keys."""
+    def project_key_value_rows(self, rows, batch, length):
+        """(keys, values) (B, heads, L, dim) views of float32 rows (B * L, features), for writing into a cache."""
+        return self._project_rows(1, rows, batch, length), self._project_rows(2, rows, batch, length)
+
+    def attend(self, query, keys, values, value_mask=None, causal_offset=None, length=None):
+        """Inference with projected keys/values: ``causal_offset`` (S - T when decoding) hides later keys;
+        ``length`` uses only the first positions of keys/values (a preallocated cache, read in place)."""
         query = float_input(self.name, query, "query")
         batch, q_len = query.shape[:2]
-        keep = keep_mask(batch, q_len, keys.shape[2], value_mask=value_mask)
-        _, q = self._project(0, query)
-        out, _, _ = attention(q, keys, values, keep=keep, is_causal=causal_offset is not None,
-                              causal_offset=causal_offset or 0, scale=1.0 / math.sqrt(self.key_dim))
-        heads = np.ascontiguousarray(out.transpose(0, 2, 1, 3)).reshape(batch * q_len, -1)
-        kernel = self.output_kernel.value.reshape(-1, self.output_kernel.shape[-1])
-        y = _core.dense_forward(heads, kernel, None if self.output_bias is None else self.output_bias.value)
+        y = self.attend_rows(query.reshape(batch * q_len, -1), batch, q_len, keys, values, value_mask, causal_offset,
+                             length)
         return y.reshape(batch, q_len, -1)
+
+    def attend_rows(self, rows, batch, q_len, keys, values, value_mask=None, causal_offset=None, length=None):
+        """``attend`` on C-contiguous float32 query rows (B * T, features); returns rows (B * T, output)."""
+        keep = None if value_mask is None else keep_mask(batch, q_len, keys.shape[2] if length is None else length,
+                                                         value_mask=value_mask)
+        q = np.ascontiguousarray(self._project_rows(0, rows, batch, q_len))
+        out, _, _ = attention(q, keys, values, keep=keep, is_causal=causal_offset is not None,
+                              causal_offset=causal_offset or 0, scale=1.0 / math.sqrt(self.key_dim), kv_len=length)
+        heads = np.ascontiguousarray(out.transpose(0, 2, 1, 3)).reshape(rows.shape[0], -1)
+        kernel = self.output_kernel.value.reshape(-1, self.output_kernel.shape[-1])
+        return _core.dense_forward(heads, kernel, None if self.output_bias is None else self.output_bias.value)
 
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
