@@ -20,9 +20,12 @@ import rnnkit
 from rnnkit import layers
 from rnnkit.layers.attention_ops import attention, attention_backward
 
-SDPA_SHAPES = [((32, 8, 128, 32), False), ((8, 8, 512, 64), False), ((1, 8, 2048, 64), True),
-               ((1, 1, 4096, 64), True)]
-MHA_SHAPES = [((32, 128, 256, 8), False), ((8, 512, 256, 8), True)]
+# Issue 11's MultiHeadAttention shapes, their kernels' (batch, heads, T, d_model / heads), and longer sequences.
+MHA_SHAPES = [((32, 128, 256, 8), False), ((8, 512, 256, 8), True), ((1, 1024, 512, 8), True),
+              ((64, 32, 128, 4), False)]
+SDPA_SHAPES = [((32, 8, 128, 32), False), ((8, 8, 512, 32), True), ((1, 8, 1024, 64), True), ((64, 4, 32, 32), False),
+               ((8, 8, 512, 64), False), ((1, 8, 2048, 64), True), ((1, 1, 4096, 64), True)]
+CAUSAL_SHAPE = (1, 8, 1024, 64)  # issue 11: causal at least 1.7x faster than non-causal at T = 1024
 
 
 def sdpa_cases(shape, causal):
@@ -112,6 +115,13 @@ def main():
                     mine, other = compare(ours, theirs, args.rounds)
                     print(f"| {op} | {shape} | {'yes' if causal else 'no'} | {threads} | {name} | {1e3 * mine:.2f} "
                           f"| {1e3 * other:.2f} | {other / mine:.2f} |", flush=True)
+    print(f"\nrnnkit causal against non-causal forward at {CAUSAL_SHAPE}:")
+    for threads in args.threads:
+        rnnkit.set_num_threads(threads)
+        causal, full = compare(sdpa_cases(CAUSAL_SHAPE, True)["forward"][0], sdpa_cases(CAUSAL_SHAPE, False)["forward"][0],
+                               args.rounds)
+        print(f"- {threads} thread(s): causal {1e3 * causal:.2f} ms, non-causal {1e3 * full:.2f} ms, "
+              f"{full / causal:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

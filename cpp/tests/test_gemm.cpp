@@ -157,6 +157,9 @@ int main() {
         check_sgemm(1, 1, 1, ta, tb, rng);
         check_sgemm(13, 35, 300, ta, tb, rng);
         check_sgemm(70, 520, 9, ta, tb, rng);
+        // Shared-block path (M > 128) with a partial last row panel and K off the vector width: the
+        // in-register transposes of packing mask their last k block and row group.
+        check_sgemm(150, 37, 37, ta, tb, rng);
         // Batch-sized rows (one row panel read in place; column-split packing up to 128 rows), N off the
         // panel and strip widths, K past one block.
         for (const int64_t m : {1, 2, 3, 7, 8, 9, 12, 17, 128}) check_sgemm(m, 3 * 67, 260, ta, tb, rng);

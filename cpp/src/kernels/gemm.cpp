@@ -96,35 +96,28 @@ inline void copy_short(float* dst, const float* src, int64_t n) {
   for (; j < n; ++j) dst[j] = src[j];
 }
 
-// A rows [r0, r0 + rows) x k [k0, k0 + kc) -> one panel [kc][mr]. Rows past `rows` are left as they are:
-// the microkernel for `rows` rows never reads them.
-void pack_a_panel(const OperandView& a, int64_t r0, int64_t rows, int64_t k0, int64_t kc, int mr, float* out) {
-  if (a.transposed) {  // stored [K][M]: a k-row of the panel is contiguous
-    for (int64_t k = 0; k < kc; ++k) copy_short(out + k * mr, a.data + (k0 + k) * a.ld + r0, rows);
-  } else {
-    for (int64_t i = 0; i < rows; ++i) {
-      const float* src = a.data + (r0 + i) * a.ld + k0;
-      for (int64_t k = 0; k < kc; ++k) out[k * mr + i] = src[k];
-    }
-  }
+// A rows [r0, r0 + rows) x k [k0, k0 + kc) -> one panel [kc][mr], rows past `rows` zeroed.
+void pack_a_panel(const MicroKernel& mk, const OperandView& a, int64_t r0, int64_t rows, int64_t k0, int64_t kc,
+                  float* out) {
+  if (a.transposed)  // stored [K][M]: a k-row of the panel is contiguous
+    mk.copy(rows, kc, a.data + k0 * a.ld + r0, a.ld, mk.mr, out);
+  else
+    mk.gather(rows, kc, a.data + r0 * a.ld + k0, a.ld, mk.mr, out);
 }
 
 // A rows [0, M) x k [k0, k0 + kc) -> panels of mr rows, each [kc][mr].
-void pack_a(const OperandView& a, int64_t M, int64_t k0, int64_t kc, int mr, float* dst) {
-  const int64_t panels = ceil_div(M, mr);
+void pack_a(const MicroKernel& mk, const OperandView& a, int64_t M, int64_t k0, int64_t kc, float* dst) {
+  const int64_t panels = ceil_div(M, mk.mr);
   RNNKIT_OMP(omp for schedule(static))
   for (int64_t p = 0; p < panels; ++p)
-    pack_a_panel(a, p * mr, std::min<int64_t>(mr, M - p * mr), k0, kc, mr, dst + p * kc * mr);
+    pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), k0, kc, dst + p * kc * mk.mr);
 }
 
 // Transposed B (stored [N][K]), k [k0, k0 + kc) x columns [c0, c0 + width) -> one panel [kc][nr], columns
 // past `width` zero-filled.
-void pack_bt_panel(const OperandView& b, int64_t k0, int64_t kc, int64_t c0, int64_t width, int nr, float* out) {
-  if (width < nr) std::fill(out, out + kc * nr, 0.f);
-  for (int64_t j = 0; j < width; ++j) {
-    const float* src = b.data + (c0 + j) * b.ld + k0;
-    for (int64_t k = 0; k < kc; ++k) out[k * nr + j] = src[k];
-  }
+void pack_bt_panel(const MicroKernel& mk, const OperandView& b, int64_t k0, int64_t kc, int64_t c0, int64_t width,
+                   float* out) {
+  mk.gather(width, kc, b.data + c0 * b.ld + k0, b.ld, mk.nr, out);
 }
 
 // Row k of row-major B, columns [c0, c0 + cols) -> row k of consecutive panels [kc][nr] (panel_stride apart),
@@ -144,13 +137,14 @@ void pack_b_row(const OperandView& b, int64_t k, int64_t c0, int64_t cols, int n
 
 // B k [k0, k0 + kc) x columns [n0, n0 + cols) -> panels of nr columns, each [kc][nr], columns past the
 // end zero-filled. Panel q starts at dst + q * panel_stride. Shares the work with the current team.
-void pack_b_panels(const OperandView& b, int64_t k0, int64_t kc, int64_t n0, int64_t cols, int nr, float* dst,
-                   int64_t panel_stride) {
+void pack_b_panels(const MicroKernel& mk, const OperandView& b, int64_t k0, int64_t kc, int64_t n0, int64_t cols,
+                   float* dst, int64_t panel_stride) {
+  const int nr = mk.nr;
   if (b.transposed) {
     const int64_t panels = ceil_div(cols, nr);
     RNNKIT_OMP(omp for schedule(static))
     for (int64_t q = 0; q < panels; ++q)
-      pack_bt_panel(b, k0, kc, n0 + q * nr, std::min<int64_t>(nr, cols - q * nr), nr, dst + q * panel_stride);
+      pack_bt_panel(mk, b, k0, kc, n0 + q * nr, std::min<int64_t>(nr, cols - q * nr), dst + q * panel_stride);
   } else {
     RNNKIT_OMP(omp for schedule(static))
     for (int64_t k = 0; k < kc; ++k) pack_b_row(b, k0 + k, n0, cols, nr, dst + k * nr, panel_stride);
@@ -233,10 +227,12 @@ void multiply_strips_in_place(const MicroKernel& mk, int64_t M, int64_t N, int64
 }
 
 // pack_b_panels on the calling thread alone, panels consecutive.
-void pack_b_block(const OperandView& b, int64_t k0, int64_t kc, int64_t c0, int64_t cols, int nr, float* dst) {
+void pack_b_block(const MicroKernel& mk, const OperandView& b, int64_t k0, int64_t kc, int64_t c0, int64_t cols,
+                  float* dst) {
+  const int nr = mk.nr;
   if (b.transposed) {
     for (int64_t q = 0; q * nr < cols; ++q)
-      pack_bt_panel(b, k0, kc, c0 + q * nr, std::min<int64_t>(nr, cols - q * nr), nr, dst + q * kc * nr);
+      pack_bt_panel(mk, b, k0, kc, c0 + q * nr, std::min<int64_t>(nr, cols - q * nr), dst + q * kc * nr);
   } else {
     for (int64_t k = 0; k < kc; ++k) pack_b_row(b, k0 + k, c0, cols, nr, dst + k * nr, kc * nr);
   }
@@ -259,10 +255,10 @@ void multiply_column_split(const MicroKernel& mk, int64_t M, int64_t N, int64_t 
     const int64_t kc = std::min(kKc, K - k0);
     const float beta_block = k0 == 0 ? beta : 1.f;
     for (int64_t p = 0; p < row_panels; ++p)
-      pack_a_panel(a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), k0, kc, mk.mr, a_buf + p * kc * mk.mr);
+      pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), k0, kc, a_buf + p * kc * mk.mr);
     for (int64_t q0 = q_begin; q0 < q_end; q0 += block_panels) {
       const int64_t q1 = std::min(q_end, q0 + block_panels);
-      pack_b_block(b, k0, kc, q0 * mk.nr, std::min(N, q1 * mk.nr) - q0 * mk.nr, mk.nr, b_buf);
+      pack_b_block(mk, b, k0, kc, q0 * mk.nr, std::min(N, q1 * mk.nr) - q0 * mk.nr, b_buf);
       for (int64_t q = q0; q < q1; ++q) {
         const int64_t c0 = q * mk.nr, width = std::min<int64_t>(mk.nr, N - c0);
         for (int64_t p = 0; p < row_panels; ++p) {
@@ -315,11 +311,11 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
   (void)threads;  // unused without OpenMP
   if (!b.transposed && M <= mk.mr) {
     float* a_panel = workspace(kPackedA, checked_mul(mk.mr, K, "sgemm"), "sgemm");
-    pack_a_panel(a, 0, M, 0, K, mk.mr, a_panel);
+    pack_a_panel(mk, a, 0, M, 0, K, a_panel);
     float* tail = nullptr;
     if (N % mk.nr) {
       tail = workspace(kPackedB, checked_mul(mk.nr, K, "sgemm"), "sgemm");
-      pack_b_block(b, 0, K, N / mk.nr * mk.nr, N % mk.nr, mk.nr, tail);
+      pack_b_block(mk, b, 0, K, N / mk.nr * mk.nr, N % mk.nr, tail);
     }
     RNNKIT_OMP(omp parallel num_threads(threads) if (threads > 1))
     multiply_strips_in_place(mk, M, N, K, a_panel, B, ldb, tail, C, ldc, alpha, beta);
@@ -338,10 +334,10 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {
     const int64_t kc = std::min(kKc, K - k0);
     const float beta_block = k0 == 0 ? beta : 1.f;
-    pack_a(a, M, k0, kc, mk.mr, a_buf);
+    pack_a(mk, a, M, k0, kc, a_buf);
     for (int64_t n0 = 0; n0 < N; n0 += kNc) {
       const int64_t nc = std::min(kNc, N - n0);
-      pack_b_panels(b, k0, kc, n0, nc, mk.nr, b_buf, kc * mk.nr);
+      pack_b_panels(mk, b, k0, kc, n0, nc, b_buf, kc * mk.nr);
       multiply_panels(mk, M, kc, a_buf, {b_buf, kc * mk.nr}, C + n0, ldc, 0, nc, alpha, beta_block);
     }
   }
@@ -362,7 +358,7 @@ PackedMatrix pack_b(Trans tb, int64_t K, int64_t N, const float* B, int64_t ldb)
   const int threads = threads_for(1, N, K);
   (void)threads;
   RNNKIT_OMP(omp parallel num_threads(threads) if (threads > 1))
-  pack_b_panels({B, ldb, tb == Trans::yes}, 0, K, 0, N, mk.nr, packed.panels_.get(), K * mk.nr);
+  pack_b_panels(mk, {B, ldb, tb == Trans::yes}, 0, K, 0, N, packed.panels_.get(), K * mk.nr);
   return packed;
 }
 
@@ -406,7 +402,7 @@ void sgemm_packed(Trans ta, int64_t M, float alpha, const float* A, int64_t lda,
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {
     const int64_t kc = std::min(kKc, K - k0);
     const float beta_block = k0 == 0 ? beta : 1.f;
-    pack_a(a, M, k0, kc, mk.mr, a_buf);
+    pack_a(mk, a, M, k0, kc, a_buf);
     // Column chunks start on multiples of kNc (a multiple of nr) so no panel is split between chunks.
     for (int64_t n0 = n_begin - n_begin % kNc; n0 < n_end; n0 += kNc) {
       const PanelsView b{panels + k0 * mk.nr, K * mk.nr};
@@ -451,7 +447,7 @@ void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64
   // A packed over all of K once (panel p at workspace + p*K*mr), then swept once per column panel: each
   // kc x nr block of B is loaded into L1 once and reused by every row panel.
   for (int64_t p = 0; p < row_panels; ++p)
-    pack_a_panel(a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), 0, K, mk.mr, workspace + p * K * mk.mr);
+    pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), 0, K, workspace + p * K * mk.mr);
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {
     const int64_t kc = std::min(kKc, K - k0);
     const float beta_block = k0 == 0 ? beta : 1.f;

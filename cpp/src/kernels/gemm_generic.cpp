@@ -23,9 +23,20 @@ void gemm_tile(std::int64_t kc, const float* a, const float* b, std::int64_t b_s
     }
 }
 
+// PackFn gather and copy without intrinsics: contiguous stores along each panel row.
+void pack_gather(std::int64_t n, std::int64_t kc, const float* src, std::int64_t ld, int width, float* out) {
+  for (std::int64_t k = 0; k < kc; ++k)
+    for (int i = 0; i < width; ++i) out[k * width + i] = i < n ? src[i * ld + k] : 0.f;
+}
+
+void pack_copy(std::int64_t n, std::int64_t kc, const float* src, std::int64_t ld, int width, float* out) {
+  for (std::int64_t k = 0; k < kc; ++k)
+    for (int i = 0; i < width; ++i) out[k * width + i] = i < n ? src[k * ld + i] : 0.f;
+}
+
 template <std::size_t... R>
 gemm_detail::MicroKernel make_microkernel(std::index_sequence<R...>) {
-  gemm_detail::MicroKernel k{kMr, kNr, {}, {}, &gemm_tile<1, 1>};
+  gemm_detail::MicroKernel k{kMr, kNr, {}, {}, &gemm_tile<1, 1>, &pack_gather, &pack_copy};
   ((k.by_rows[R + 1] = &gemm_tile<R + 1, kMr>), ...);
   ((k.strip[R + 1] = {kNr, &gemm_tile<R + 1, kMr>}), ...);
   return k;

@@ -11,6 +11,11 @@ namespace rnnkit::gemm_detail {
 using MicroKernelFn = void (*)(std::int64_t kc, const float* a_panel, const float* b_panel, std::int64_t b_stride,
                                float* c, std::int64_t ldc, float alpha, float beta);
 
+// Packs a panel [kc][width] from n <= width source vectors of kc floats: gather reads vector i as a row
+// (out[k*width + i] = src[i*ld + k]: row-major A, transposed B), copy as a column (out[k*width + i] =
+// src[k*ld + i]: transposed A). Lanes [n, width) of every panel row are zeroed.
+using PackFn = void (*)(std::int64_t n, std::int64_t kc, const float* src, std::int64_t ld, int width, float* out);
+
 constexpr int kMaxPanelRows = 16;
 
 // A kernel as wide as the register file allows for its row count: with B read where it lies and each of
@@ -26,6 +31,8 @@ struct MicroKernel {
   std::array<MicroKernelFn, kMaxPanelRows + 1> by_rows;  // by_rows[r] handles r = 1..mr rows
   std::array<StripKernel, kMaxPanelRows + 1> strip;      // strip[r]: r = 1..mr rows, `width` columns
   MicroKernelFn row;  // one row whose A "panel" is kc contiguous floats: a row vector needs no packing
+  PackFn gather;
+  PackFn copy;
 };
 
 }  // namespace rnnkit::gemm_detail

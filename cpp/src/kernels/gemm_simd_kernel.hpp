@@ -1,8 +1,13 @@
 // Microkernel template shared by the SIMD ISA files. Each includes it inside its own namespace after
-// defining `struct Simd { using Vec; static constexpr int width; load, store, broadcast, fma }`, so
+// defining `struct Simd { using Vec; static constexpr int width; load, store, broadcast, fma, load_first,
+// store_first (the first n lanes), transpose (a width x width block in registers), prefetch }`, so
 // every instantiation is compiled with that file's ISA flags (no ODR collisions).
 // Needs <cstdint>, <utility> and kernels/gemm_microkernel.hpp included first (this file sits in a namespace).
-template <int ROWS, int MR, int NVEC>
+// PREFETCH > 0 (strips reading B in place): prefetch B that many rows ahead. Its rows lie 4*ldb bytes apart,
+// beyond the reach of the hardware stride prefetcher for ldb >= 512, and when 4*ldb is a multiple of 4 KiB
+// every row of a strip maps to the same L1 sets, so only a short distance keeps prefetched rows resident.
+// The last rows prefetch past the end of B, which cannot fault.
+template <int ROWS, int MR, int NVEC, int PREFETCH = 0>
 void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_t b_stride, float* c,
                     std::int64_t ldc, float alpha, float beta) {
   using Vec = typename Simd::Vec;
@@ -24,7 +29,11 @@ void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_
   };
   std::int64_t k = 0;
   for (; k + SPLIT <= kc; k += SPLIT)
-    for (int s = 0; s < SPLIT; ++s) step(acc[s], a + (k + s) * MR, b + (k + s) * b_stride);
+    for (int s = 0; s < SPLIT; ++s) {
+      if constexpr (PREFETCH > 0)
+        for (int v = 0; v < NVEC * W; v += 64 / sizeof(float)) Simd::prefetch(b + (k + s + PREFETCH) * b_stride + v);
+      step(acc[s], a + (k + s) * MR, b + (k + s) * b_stride);
+    }
   for (; k < kc; ++k) step(acc[0], a + k * MR, b + k * b_stride);
   for (int s = 1; s < SPLIT; ++s)
     for (int i = 0; i < ROWS; ++i)
@@ -50,13 +59,59 @@ constexpr int strip_vectors(int rows, int nvec, int accumulators) {
   return fit < nvec ? nvec : (fit > 16 ? 16 : fit);
 }
 
+// PackFn gather: W x W blocks (W source rows, W k's) transposed in registers, so both sides move whole
+// vectors; element-wise packing reads one float per load and scatters it a panel row apart.
+void gemm_pack_gather(std::int64_t n, std::int64_t kc, const float* src, std::int64_t ld, int width, float* out) {
+  using Vec = typename Simd::Vec;
+  constexpr int W = Simd::width;
+  for (int g = 0; g < width; g += W) {
+    const int lanes = width - g < W ? width - g : W;
+    const std::int64_t valid = n - g < 0 ? 0 : (n - g < W ? n - g : W);
+    const float* s = src + g * ld;
+    float* o = out + g;
+    for (std::int64_t k = 0; k < kc; k += W) {
+      const int depth = kc - k < W ? static_cast<int>(kc - k) : W;
+      Vec t[W];
+      for (int i = 0; i < W; ++i) {
+        const float* row = s + i * ld + k;
+        t[i] = i >= valid ? Simd::zero() : depth == W ? Simd::load(row) : Simd::load_first(row, depth);
+      }
+      Simd::transpose(t);
+      if (lanes == W)
+        for (int d = 0; d < depth; ++d) Simd::store(o + (k + d) * width, t[d]);
+      else
+        for (int d = 0; d < depth; ++d) Simd::store_first(o + (k + d) * width, t[d], lanes);
+    }
+  }
+}
+
+// PackFn copy: each panel row is a contiguous run of the source, moved a vector (masked at the ends) at a time.
+void gemm_pack_copy(std::int64_t n, std::int64_t kc, const float* src, std::int64_t ld, int width, float* out) {
+  using Vec = typename Simd::Vec;
+  constexpr int W = Simd::width;
+  for (std::int64_t k = 0; k < kc; ++k)
+    for (int g = 0; g < width; g += W) {
+      const int lanes = width - g < W ? width - g : W;
+      const std::int64_t valid = n - g < 0 ? 0 : (n - g < W ? n - g : W);
+      const float* s = src + k * ld + g;
+      const Vec v =
+          valid == W ? Simd::load(s) : valid > 0 ? Simd::load_first(s, static_cast<int>(valid)) : Simd::zero();
+      if (lanes == W)
+        Simd::store(out + k * width + g, v);
+      else
+        Simd::store_first(out + k * width + g, v, lanes);
+    }
+}
+
 // ACC: accumulator registers a strip tile may use (the rest hold B vectors and the broadcast A element).
-template <int MR, int NVEC, int ACC, std::size_t... R>
+// PF: the strips' PREFETCH distance.
+template <int MR, int NVEC, int ACC, int PF, std::size_t... R>
 gemm_detail::MicroKernel make_gemm_microkernel(std::index_sequence<R...>) {
-  gemm_detail::MicroKernel k{MR, NVEC * Simd::width, {}, {}, &gemm_simd_tile<1, 1, NVEC>};
+  gemm_detail::MicroKernel k{MR, NVEC * Simd::width, {}, {}, &gemm_simd_tile<1, 1, NVEC>, &gemm_pack_gather,
+                             &gemm_pack_copy};
   ((k.by_rows[R + 1] = &gemm_simd_tile<R + 1, MR, NVEC>), ...);
   ((k.strip[R + 1] = {strip_vectors(R + 1, NVEC, ACC) / NVEC * NVEC * Simd::width,
-                      &gemm_simd_tile<R + 1, MR, strip_vectors(R + 1, NVEC, ACC) / NVEC * NVEC>}),
+                      &gemm_simd_tile<R + 1, MR, strip_vectors(R + 1, NVEC, ACC) / NVEC * NVEC, PF>}),
    ...);
   return k;
 }
