@@ -93,7 +93,11 @@ def compare(ours, theirs, rounds):
     calls = max(1, min(5, int(0.25 / max(probe, 1e-6))))
     a, b = [], []
     for _ in range(rounds):
+        # Each library's OpenMP threads spin for a while after its calls; a pause lets them sleep so the other
+        # library is not timed while sharing the cores with them.
+        time.sleep(0.05)
         a.append(per_call(ours, calls))
+        time.sleep(0.05)
         b.append(per_call(theirs, calls))
     return statistics.median(a), statistics.median(b)
 

@@ -56,6 +56,11 @@ def worker(threads, shapes, repeats):
         times = {name: [] for name in candidates}
         for _ in range(repeats):  # interleaved so drifting machine load hits all alike
             for name, fn in candidates.items():
+                if threads > 1:
+                    # OpenBLAS's threads keep spinning after a call (and libgomp's, briefly): the next library's
+                    # first calls would share the cores with them (rnnkit's 256^3 ran at 3 GFLOP/s right after
+                    # numpy, 140 after a pause). A pause lets them sleep, so each library is timed on its own.
+                    time.sleep(0.1)
                 times[name].append(seconds_per_call(fn))
         flops = 2.0 * m * n * k
         rows.append({"shape": [m, n, k], "threads": threads,
