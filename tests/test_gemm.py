@@ -121,13 +121,14 @@ def test_sgemm_packed_rejects_bad_column_range():
         _core.sgemm_packed(False, 1.0, np.ones((2, 4), np.float32), packed, 0.0, np.zeros((2, 10), np.float32), 5, 11)
 
 
-# sgemm's batch-sized paths: one row panel with B read in place (M up to the panel height: 4 generic, 6 AVX2,
-# 12 AVX-512), and column-split per-thread packing (up to 128 rows); N off the panel widths, K past one block.
+# sgemm's batch-sized paths: row panels with B read in place (one panel: M up to the panel height, 4 generic,
+# 6 AVX2, 12 AVX-512; several when K <= 64), and column-split per-thread packing (up to 128 rows); N off the panel
+# widths, K past one block.
 SMALL_M = [1, 2, 3, 7, 8, 9, 12, 13, 17, 128]
 
 
 @pytest.mark.parametrize("m", SMALL_M)
-@pytest.mark.parametrize("n,k", [(4 * 70, 129), (3 * 64 + 5, 300), (17, 64)])
+@pytest.mark.parametrize("n,k", [(4 * 70, 129), (3 * 64 + 5, 300), (17, 64), (3 * 64 + 5, 40), (4 * 64, 64)])
 @pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
 def test_sgemm_batch_rows_match_float64(isa, m, n, k, trans_a, trans_b):
     rng = np.random.default_rng([m, n, k, trans_a, trans_b])

@@ -31,6 +31,8 @@ constexpr int64_t kNc = 512;
 // Up to this many rows (a batch of an RNN), sgemm splits columns between threads and packs B a block per
 // thread as it goes; taller products pack shared blocks of A and B and split tiles.
 constexpr int64_t kSmallM = 128;
+// Longest K for which several row panels read row-major B in place instead of packing it.
+constexpr int64_t kInPlaceMaxK = 64;
 // Below this many flops per thread (~40 us), forking costs more than it saves: waking a pool thread that
 // went to sleep, or waiting for one the OS has descheduled on a busy machine, takes tens of microseconds.
 constexpr int64_t kFlopsPerThread = int64_t{1} << 22;
@@ -309,16 +311,22 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
   const OperandView a{A, lda, trans_a == Trans::yes}, b{B, ldb, trans_b == Trans::yes};
   const int threads = threads_for(M, N, K);
   (void)threads;  // unused without OpenMP
-  if (!b.transposed && M <= mk.mr) {
-    float* a_panel = workspace(kPackedA, checked_mul(mk.mr, K, "sgemm"), "sgemm");
-    pack_a_panel(mk, a, 0, M, 0, K, a_panel);
+  // Row-major B read in place by the strip kernel: always for one row panel, and for a few panels when K is
+  // short, where B (K rows) stays in L2 across the panels and packing it costs as much as the product.
+  if (!b.transposed && (M <= mk.mr || (M <= kSmallM && K <= kInPlaceMaxK))) {
+    const int64_t panels = ceil_div(M, mk.mr), panel_floats = checked_mul(mk.mr, K, "sgemm");
+    float* a_panels = workspace(kPackedA, checked_mul(panels, panel_floats, "sgemm"), "sgemm");
+    for (int64_t p = 0; p < panels; ++p)
+      pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), 0, K, a_panels + p * panel_floats);
     float* tail = nullptr;
     if (N % mk.nr) {
       tail = workspace(kPackedB, checked_mul(mk.nr, K, "sgemm"), "sgemm");
       pack_b_block(mk, b, 0, K, N / mk.nr * mk.nr, N % mk.nr, tail);
     }
     RNNKIT_OMP(omp parallel num_threads(threads) if (threads > 1))
-    multiply_strips_in_place(mk, M, N, K, a_panel, B, ldb, tail, C, ldc, alpha, beta);
+    for (int64_t p = 0; p < panels; ++p)
+      multiply_strips_in_place(mk, std::min<int64_t>(mk.mr, M - p * mk.mr), N, K, a_panels + p * panel_floats, B,
+                               ldb, tail, C + p * mk.mr * ldc, ldc, alpha, beta);
     return;
   }
   if (M <= kSmallM) {
