@@ -27,7 +27,7 @@ def ordered_nodes(outputs):
     return order
 
 
-def _embeddings_feeding_one_rnn(nodes, outputs):
+def embeddings_feeding_one_rnn(nodes, outputs):
     """Embedding nodes whose output only a recurrent layer reads (as its sequence input): at inference that layer
     may take the ids and look its input projection up in a table (rnnkit.layers.rnn.token_table)."""
     from rnnkit.layers.embedding import Embedding
@@ -49,13 +49,17 @@ def _embeddings_feeding_one_rnn(nodes, outputs):
     return fused
 
 
-def run_forward(nodes, inputs, input_values, outputs, *, training):
-    """Values and masks of ``outputs``, plus one ctx per node when training."""
+def run_forward(nodes, inputs, input_values, outputs, *, training, token_fed=None):
+    """Values and masks of ``outputs``, plus one ctx per node when training. ``token_fed``: the result of
+    embeddings_feeding_one_rnn for these nodes, when the caller keeps it (computed here otherwise)."""
     from rnnkit.layers.rnn.token_table import TokenIds
 
     values = {id(tensor): value for tensor, value in zip(inputs, input_values)}
     masks = {id(tensor): None for tensor in inputs}
-    token_fed = set() if training else _embeddings_feeding_one_rnn(nodes, outputs)
+    if training:
+        token_fed = set()
+    elif token_fed is None:
+        token_fed = embeddings_feeding_one_rnn(nodes, outputs)
     contexts = []
     for node in nodes:
         if not node.input_tensors:

@@ -28,6 +28,7 @@ class Functional(Model):
         for tensor in self.inputs:
             if id(tensor.node) not in reachable:
                 self._nodes.insert(0, tensor.node)
+        self._token_fed = graph.embeddings_feeding_one_rnn(self._nodes, self.outputs)  # per graph, not per batch
         self._graph_layers = []
         for node in self._nodes:
             if all(node.layer is not layer for layer in self._graph_layers):
@@ -59,7 +60,8 @@ class Functional(Model):
                                  f"{array.shape}")
 
     def _forward(self, x, training):
-        outputs, masks, contexts = graph.run_forward(self._nodes, self.inputs, x, self.outputs, training=training)
+        outputs, masks, contexts = graph.run_forward(self._nodes, self.inputs, x, self.outputs, training=training,
+                                                     token_fed=self._token_fed)
         return outputs, masks, contexts
 
     def _backward(self, contexts, d_outputs):
