@@ -8,19 +8,6 @@ import pytest
 from rnnkit import _core, ops
 from tests.reference.rnn_cells import ACTIVATIONS
 
-ISAS = ["generic", "avx2", "avx512"]
-ISA_ORDER = {name: rank for rank, name in enumerate(ISAS)}
-
-
-@pytest.fixture(params=ISAS)
-def isa(request):
-    if ISA_ORDER[request.param] > ISA_ORDER[_core.detected_isa()]:
-        pytest.skip(f"this CPU supports up to {_core.detected_isa()}, not {request.param}")
-    previous = _core.isa()
-    _core.set_isa(request.param)
-    yield request.param
-    _core.set_isa(previous)
-
 
 GRID = np.linspace(-20.0, 20.0, 400_001, dtype=np.float32)
 

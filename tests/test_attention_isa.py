@@ -3,23 +3,9 @@ sizes chosen so the register blocks meet row remainders, partial vector blocks a
 import numpy as np
 import pytest
 
-from rnnkit import _core
 from rnnkit.layers.attention_ops import attention, attention_backward
 
 from test_attention_kernel import reference, tile_emptying_mask
-
-ISA_ORDER = ["generic", "avx2", "avx512"]
-
-
-@pytest.fixture(params=ISA_ORDER)
-def isa(request):
-    detected = _core.detected_isa()
-    if ISA_ORDER.index(request.param) > ISA_ORDER.index(detected):
-        pytest.skip(f"this CPU lacks {request.param} (detected {detected})")
-    previous = _core.isa()
-    _core.set_isa(request.param)
-    yield request.param
-    _core.set_isa(previous)
 
 
 def problem(tq, tk, dk, dv, seed=0, b=2, h=2):

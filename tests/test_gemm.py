@@ -4,19 +4,7 @@ import pytest
 
 from rnnkit import _core
 
-ISA_ORDER = ["generic", "avx2", "avx512"]
 EPS32 = float(np.finfo(np.float32).eps)
-
-
-@pytest.fixture(params=ISA_ORDER)
-def isa(request):
-    detected = _core.detected_isa()
-    if ISA_ORDER.index(request.param) > ISA_ORDER.index(detected):
-        pytest.skip(f"this CPU lacks {request.param} (detected {detected})")
-    previous = _core.isa()
-    _core.set_isa(request.param)
-    yield request.param
-    _core.set_isa(previous)
 
 
 def operand(rng, rows, cols, transposed):
