@@ -1,15 +1,21 @@
-"""rnnkit against every CPU peer that is installed, on the same shapes, in the same run.
+"""rnnkit against every CPU peer that is installed, on the same shapes, in the same run, interleaved.
 
     PYTHONPATH=build/<dir>/python:python python bench/compare.py [--quick] [--threads 1 2] [--repeats 5]
         [--python keras-jax=/path/to/venv/bin/python ...] [--no-fit] [--json out.json]
     python bench/compare.py --from-json out.json      # print the tables of an earlier run again
 
-Each implementation runs in its own process (Keras allows one backend per process), pinned with taskset to
-as many cores as threads, one after another. Raw rnnkit (rnnkit.ops) is compared with PyTorch's modules;
+Each implementation runs in its own process (Keras allows one backend per process), one per thread count,
+pinned with taskset to as many cores as threads: a timing server (rnn_workers.py) that prepares one point at a
+time and times one repeat of it on request. Raw rnnkit (rnnkit.ops) is compared with PyTorch's modules;
 rnnkit's Keras-level predict_on_batch / train_on_batch with Keras 3's on each installed backend. --python
-runs a peer under another interpreter (a virtual environment holding that backend). Each cell of a table
-is the median of --repeats; speed-up = peer time / rnnkit time at the same level (> 1: rnnkit faster);
-"worst" is the speed-up against the best peer at that point.
+runs a peer under another interpreter (a virtual environment holding that backend).
+
+The implementations are interleaved point by point: every implementation that has the point prepares it, then
+each of --repeats rounds times one repeat of each implementation in turn (the order rotating every round). The
+development machine is shared and its speed drifts by up to 1.6x over minutes, so only measurements taken
+seconds apart compare; running one implementation over the whole grid and then the next would mostly measure
+the drift. Each cell of a table is the median over the rounds; speed-up = peer time / rnnkit time at the same
+level (> 1: rnnkit faster); "worst" is the speed-up against the best peer at that point.
 """
 import argparse
 import json
@@ -17,8 +23,11 @@ import math
 import os
 import pathlib
 import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
+import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 CELLS = ["simple_rnn", "gru", "lstm"]
@@ -33,18 +42,61 @@ MODULES = {"numpy": ["numpy"], "rnnkit": ["rnnkit"], "torch": ["torch"], "rnnkit
            "keras-jax": ["keras", "jax"], "keras-tensorflow": ["keras", "tensorflow"],
            "keras-torch": ["keras", "torch"]}
 SGEMM_N = 1024
+SGEMM = ["sgemm", SGEMM_N, "forward"]
+# Timed seconds per point and implementation, split over the rounds (each measurement at least one call).
+MIN_SECONDS = 0.3
+# Pause before each measurement: the worker measured just before may leave threads spin-waiting on the same
+# cores for a while after its last call before they block (libgomp's OpenMP threads for 300,000 spins by default,
+# OpenBLAS's and Eigen's pools likewise), which would slow the next implementation down; 50 ms lets them go to
+# sleep. OMP_WAIT_POLICY=active makes OpenMP's spin far longer: see --omp-wait-policy.
+IDLE_SECONDS = 0.05
 
 
 def installed(python, impl):
     check = "import importlib.util, sys; sys.exit(0 if all(importlib.util.find_spec(m) for m in %r) else 1)"
-    return subprocess.run([python, "-c", check % MODULES[impl]], capture_output=True).returncode == 0
+    if subprocess.run([python, "-c", check % MODULES[impl]], capture_output=True).returncode == 0:
+        return True
+    print(f"[{impl}] not installed under {python}: skipped", file=sys.stderr)
+    return False
 
 
-def run_worker(python, impl, threads, points, repeats, wait_policy=None):
-    cmd = [python, str(HERE / "rnn_workers.py"), "--impl", impl, "--threads", str(threads),
-           "--points", json.dumps(points), "--repeats", str(repeats)]
-    if shutil.which("taskset"):
-        cmd = ["taskset", "-c", ",".join(str(c) for c in range(threads))] + cmd
+class Worker:
+    """One rnn_workers.py timing server: an implementation at a thread count, pinned to as many cores."""
+
+    def __init__(self, python, impl, threads, wait_policy):
+        self.impl, self.threads, self.died = impl, threads, False
+        cmd = [python, str(HERE / "rnn_workers.py"), "--impl", impl, "--threads", str(threads)]
+        if shutil.which("taskset"):
+            cmd = ["taskset", "-c", ",".join(str(c) for c in range(threads))] + cmd
+        # Its stderr goes to a file, read only if it dies: a pipe nobody reads would fill up and block it.
+        self.log = tempfile.TemporaryFile("w+")
+        self.proc = subprocess.Popen(cmd, env=worker_env(threads, wait_policy), text=True, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.log)
+
+    def request(self, **message):
+        """The worker's reply to `message`, or None if it has died (reported on stderr)."""
+        try:
+            self.proc.stdin.write(json.dumps(message) + "\n")
+            self.proc.stdin.flush()
+            reply = self.proc.stdout.readline()
+        except BrokenPipeError:
+            reply = ""
+        if reply:
+            return json.loads(reply)
+        self.died = True
+        self.proc.wait()
+        self.log.seek(0)
+        print(f"[{self.impl}, {self.threads} thread(s)] died (exit code {self.proc.returncode}), dropped for the "
+              f"rest of the run:\n{self.log.read()[-3000:]}", file=sys.stderr, flush=True)
+        return None
+
+    def quit(self):
+        if not self.died:
+            self.proc.communicate(json.dumps({"cmd": "quit"}) + "\n")
+        self.log.close()
+
+
+def worker_env(threads, wait_policy):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads), RNNKIT_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads),
                TF_NUM_INTEROP_THREADS="1", TF_CPP_MIN_LOG_LEVEL="3",
@@ -53,10 +105,7 @@ def run_worker(python, impl, threads, points, repeats, wait_policy=None):
                              if threads == 1 else "")).strip())
     if wait_policy:  # OpenMP users (rnnkit, PyTorch): how idle threads wait, see --omp-wait-policy
         env["OMP_WAIT_POLICY"] = wait_policy
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        print(f"[{impl}, {threads} thread(s)] failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
-    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return env
 
 
 def gflops(cell, shape, mode, ms):
@@ -112,7 +161,7 @@ def grid_table(timings, threads_list, shapes):
               f"{min(worst_all):.2f}x, rnnkit faster at {sum(v > 1 for v in worst_all)}/{len(worst_all)} points")
 
 
-def fit_table(timings, threads_list):
+def fit_table(timings):
     impls = ["rnnkit-keras", "torch", "keras-jax", "keras-tensorflow", "keras-torch"]
     present = [i for i in impls if any(k[4] == i and k[2] in ("fit", "predict") for k in timings)]
     if "rnnkit-keras" not in present:
@@ -121,7 +170,7 @@ def fit_table(timings, threads_list):
     print("|" + "---|" * (len(present) + 4))
     for cell in ("lstm", "gru"):
         for mode in ("fit", "predict"):
-            for threads in threads_list:
+            for threads in sorted({k[3] for k in timings if k[1] == "fit"}):  # --fit-threads, not --threads
                 t = {i: timings.get((cell, "fit", mode, threads, i)) for i in present}
                 if not t["rnnkit-keras"]:
                     continue
@@ -135,9 +184,10 @@ def fit_table(timings, threads_list):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="two small shapes, 2 repeats, no fit (CI smoke run)")
+    parser.add_argument("--quick", action="store_true", help="two small shapes, 2 rounds, no fit (CI smoke run)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="rounds per point (a third of them, at least one, for the fit epoch)")
     parser.add_argument("--python", action="append", default=[], metavar="IMPL=PYTHON",
                         help="interpreter for one implementation, e.g. keras-jax=/opt/jax-venv/bin/python")
     parser.add_argument("--only", nargs="+", choices=IMPLS, help="run only these implementations")
@@ -146,45 +196,97 @@ def main():
     parser.add_argument("--omp-wait-policy", choices=["active", "passive"],
                         help="OMP_WAIT_POLICY for every worker; passive keeps idle OpenMP threads from spinning, "
                              "which on a machine shared with other jobs can cost more than the work itself")
-    parser.add_argument("--json", help="write all measurements to this file (after every worker)")
+    parser.add_argument("--json", help="write all measurements to this file (after every point)")
     parser.add_argument("--from-json", help="only print the tables of an earlier --json file")
     args = parser.parse_args()
     if args.from_json:
-        results = json.loads(pathlib.Path(args.from_json).read_text())
-        threads = sorted({r["threads"] for r in results})
-        quick = not any(tuple(r["shape"]) == SHAPES[1] for r in results if isinstance(r["shape"], list))
-        return report(results, threads, QUICK_SHAPES if quick else SHAPES, None)
+        return report_file(args.from_json)
     shapes = QUICK_SHAPES if args.quick else SHAPES
-    repeats = 2 if args.quick else args.repeats
-    pythons = dict(item.split("=", 1) for item in args.python)
+    rounds = 2 if args.quick else args.repeats
     grid = [[cell, list(shape), mode] for cell in CELLS for shape in shapes for mode in MODES]
     fit = [] if (args.quick or args.no_fit) else [["fit", cell, mode] for cell in ("lstm", "gru")
                                                    for mode in ("fit", "predict")]
-    points = {"numpy": [["sgemm", SGEMM_N, "forward"]], "rnnkit": grid, "torch": grid + fit,
-              "rnnkit-keras": grid + fit}
+    report(run_interleaved(args, grid, fit, rounds), args.threads, shapes, rounds)
+
+
+def run_interleaved(args, grid, fit, rounds):
+    """The result rows of every point in every installed implementation that has it, one thread count after
+    another (one worker per implementation and thread count); written to --json after every point."""
+    pythons = dict(item.split("=", 1) for item in args.python)
+    impls = [impl for impl in args.only or IMPLS if installed(pythons.get(impl, sys.executable), impl)]
     results = []
-    for impl in args.only or IMPLS:
-        python = pythons.get(impl, sys.executable)
-        if not installed(python, impl):
-            print(f"[{impl}] not installed under {python}: skipped", file=sys.stderr)
-            continue
-        for threads in sorted(set(args.threads) | (set(args.fit_threads) if fit else set())):
-            todo = [p for p in points.get(impl, grid + fit)
-                    if (threads in args.fit_threads if p[0] == "fit" else threads in args.threads)]
-            print(f"[{impl}, {threads} thread(s)] running", file=sys.stderr, flush=True)
-            results += run_worker(python, impl, threads, todo, repeats, args.omp_wait_policy)
+    for threads in sorted(set(args.threads) | (set(args.fit_threads) if fit else set())):
+        points = ([SGEMM] + grid if threads in args.threads else []) + (fit if threads in args.fit_threads else [])
+        workers = [Worker(pythons.get(impl, sys.executable), impl, threads, args.omp_wait_policy)
+                   for impl in impls if any(p in points for p in points_of(impl, grid, fit))]
+        for point in points:
+            here = [w for w in workers if not w.died and point in points_of(w.impl, grid, fit)]
+            if not here:
+                continue
+            print(f"[{threads} thread(s)] {point}: {', '.join(w.impl for w in here)}", file=sys.stderr, flush=True)
+            point_rounds = max(1, rounds // 3) if point[0] == "fit" else rounds  # an epoch takes seconds
+            results += result_rows(point, threads, measure_point(here, point, point_rounds))
             if args.json:
                 pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
-    report(results, args.threads, shapes, repeats)
+        for worker in workers:
+            worker.quit()
+        dead = {w.impl for w in workers if w.died}
+        impls = [impl for impl in impls if impl not in dead]
+    return results
 
 
-def report(results, threads_list, shapes, repeats):
+def points_of(impl, grid, fit):
+    """The points each implementation runs: numpy only the sgemm, raw rnnkit no fit epoch."""
+    return {"numpy": [SGEMM], "rnnkit": grid}.get(impl, grid + fit)
+
+
+def measure_point(workers, point, rounds):
+    """{impl: ms of each round} at `point`: prepared in every worker, then `rounds` rounds of one repeat per
+    worker, the order rotating by one every round so that no implementation is always first or last."""
+    seconds = 0.0 if point[0] == "fit" else MIN_SECONDS / rounds  # 0: a single call, one epoch
+    ready = [w for w in workers if prepared(w, point, seconds)]
+    times = {w.impl: [] for w in ready}
+    for r in range(rounds if ready else 0):
+        for worker in ready[r % len(ready):] + ready[:r % len(ready)]:
+            if not worker.died:
+                time.sleep(IDLE_SECONDS)
+                reply = worker.request(cmd="measure")
+                if reply:
+                    times[worker.impl].append(reply["ms"])
+    return {w.impl: times[w.impl] for w in ready if not w.died}
+
+
+def prepared(worker, point, seconds):
+    reply = worker.request(cmd="prepare", point=point, seconds=seconds)
+    if reply and "error" in reply:
+        print(f"[{worker.impl}, {worker.threads} thread(s)] {point} failed, skipped:\n{reply['error']}",
+              file=sys.stderr, flush=True)
+    return bool(reply) and "error" not in reply
+
+
+def result_rows(point, threads, times):
+    """The JSON rows of one point: the median as "ms" (what older result files hold) and every round."""
+    cell, shape, mode = (point[1], "fit", point[2]) if point[0] == "fit" else point
+    return [{"impl": impl, "cell": cell, "shape": shape, "mode": mode, "threads": threads,
+             "ms": statistics.median(per_round), "rounds_ms": per_round} for impl, per_round in times.items()]
+
+
+def report_file(path):
+    """The tables of an earlier --json file, also one written before the interleaving (no "rounds_ms")."""
+    results = json.loads(pathlib.Path(path).read_text())
+    threads = sorted({r["threads"] for r in results})
+    quick = not any(tuple(r["shape"]) == SHAPES[1] for r in results if isinstance(r["shape"], list))
+    rounds = max((len(r.get("rounds_ms", [])) for r in results), default=0)
+    report(results, threads, QUICK_SHAPES if quick else SHAPES, rounds)
+
+
+def report(results, threads_list, shapes, rounds):
     timings = {(r["cell"], tuple(r["shape"]) if isinstance(r["shape"], list) else r["shape"], r["mode"],
                 r["threads"], r["impl"]): r["ms"] for r in results}
-    medians = f"medians of {repeats} repeats" if repeats else "medians"
+    medians = f"medians of {rounds} interleaved rounds" if rounds else "medians"
     print(f"\n### Recurrent layers: speed-up = peer ms / rnnkit ms ({medians})\n")
     grid_table(timings, threads_list, shapes)
-    fit_table(timings, threads_list)
+    fit_table(timings)
     for threads in threads_list:
         ms = timings.get(("sgemm", SGEMM_N, "forward", threads, "numpy"))
         if ms:

@@ -1,19 +1,29 @@
-"""One implementation's timings, run in its own process (Keras allows one backend per process).
+"""A timing server for one implementation at one thread count (Keras allows one backend per process).
 
-    python bench/rnn_workers.py --impl IMPL --threads N --points JSON --repeats R
+    python bench/rnn_workers.py --impl IMPL --threads N
 
 IMPL: rnnkit | torch (raw layers), rnnkit-keras | keras-jax | keras-tensorflow | keras-torch (Keras-level
 predict_on_batch / train_on_batch), numpy (square sgemm, the machine's practical limit).
 Points: [cell, [B,T,I,H], mode] with mode forward|train; ["fit", cell, "fit"|"predict"] for the epoch of the
 Embedding -> cell -> Dense model; ["sgemm", n, "forward"] for numpy.
-Prints one JSON object per line: {"impl", "cell", "shape", "mode", "threads", "ms"} with ms the median.
+
+bench/compare.py drives it with one JSON object per line on stdin, and it answers each with one JSON line:
+    {"cmd": "prepare", "point": POINT, "seconds": S}  build the point's callable (dropping the previous one) and
+                                                      warm it up (compilation, allocation, packing)
+                                                      -> {"ready": true} or {"error": "..."}
+    {"cmd": "measure"}   time one repeat of the prepared point: calls until S seconds have passed (at least one,
+                         at most 1000) -> {"ms": mean ms of one call}
+    {"cmd": "quit"}      exit (so does the end of stdin)
+Replies go to the file descriptor that was stdout when the process started; stdout itself is redirected to
+stderr first, so whatever the libraries print (TF / XLA logs, warnings, progress bars) cannot corrupt them.
 """
 import argparse
+import gc
 import json
 import os
-import statistics
 import sys
 import time
+import traceback
 
 import numpy as np
 
@@ -22,21 +32,15 @@ CELL_GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
 FIT_VOCAB, FIT_EMBED, FIT_UNITS, FIT_SEQUENCES, FIT_STEPS, FIT_BATCH = 10000, 128, 128, 2048, 100, 64
 
 
-def median_ms(fn, repeats, min_seconds=0.3, warm_up=True):
-    """Median over `repeats` of the mean time of one call, each repeat lasting >= min_seconds / repeats."""
-    if warm_up:
-        fn()  # first-call allocation, compilation (XLA, tf.function), packing
-    per_call = []
-    for _ in range(repeats):
-        calls, start = 0, time.perf_counter()
-        while True:
-            fn()
-            calls += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_seconds / repeats or calls >= 1000:
-                break
-        per_call.append(elapsed / calls * 1e3)
-    return statistics.median(per_call)
+def time_repeat(fn, seconds):
+    """Mean ms of one call over as many calls as fill `seconds` (at least one, at most 1000)."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds or calls >= 1000:
+            return elapsed / calls * 1e3
 
 
 def random_weights(cell, I, H, rng):
@@ -208,27 +212,45 @@ def pin_threads(impl, threads):
         tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
+def prepare(runner, point):
+    """The point's callable, warmed up; fresh data per point, so it does not depend on the points before."""
+    fn = runner(point, np.random.default_rng(0))
+    # An epoch takes seconds: keras_fit warms up on two batches instead, torch's eager epoch compiles nothing.
+    if point[0] != "fit":
+        fn()  # first-call allocation, compilation (XLA, tf.function), packing
+    return fn
+
+
+def serve(runner, requests, replies):
+    fn = seconds = None
+    for line in requests:
+        request = json.loads(line)
+        if request["cmd"] == "quit":
+            return
+        if request["cmd"] == "prepare":
+            fn = None  # only the current point stays alive, so memory stays flat over the grid
+            gc.collect()
+            try:
+                fn, seconds = prepare(runner, request["point"]), request["seconds"]
+                reply = {"ready": True}
+            except Exception:  # e.g. out of memory at one shape: the other points can still run
+                reply = {"error": traceback.format_exc(limit=-3)}
+        else:
+            reply = {"ms": time_repeat(fn, seconds)}
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--impl", required=True)
     parser.add_argument("--threads", type=int, required=True)
-    parser.add_argument("--points", required=True, help="JSON list of points, see the module docstring")
-    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # C and Python stdout alike now land on stderr
     runner = make_runner(args.impl)
     pin_threads(args.impl, args.threads)
-    rng = np.random.default_rng(0)
-    for point in json.loads(args.points):
-        if point[0] == "sgemm" and args.impl != "numpy":
-            continue
-        fit = point[0] == "fit"
-        fn = runner(point, rng)
-        # An epoch takes seconds: a third of the repeats, one epoch each, warmed up by the factory.
-        ms = (median_ms(fn, max(1, args.repeats // 3), 0.0, warm_up=False) if fit
-              else median_ms(fn, args.repeats))
-        cell, shape, mode = (point[1], "fit", point[2]) if fit else point
-        print(json.dumps({"impl": args.impl, "cell": cell, "shape": shape, "mode": mode,
-                          "threads": args.threads, "ms": ms}), flush=True)
+    serve(runner, sys.stdin, replies)
 
 
 if __name__ == "__main__":
