@@ -1,4 +1,6 @@
 """sgemm and the packed-B API against float64 numpy, on every ISA path this CPU supports."""
+import itertools
+
 import numpy as np
 import pytest
 
@@ -140,3 +142,96 @@ def test_sgemm_batch_rows_alpha_beta_and_nan_ignored_when_beta_zero(isa, m, alph
     c0 = c.copy()
     _core.sgemm(False, False, alpha, a, b, beta, c)
     assert_gemm_close(c, alpha, a64, b64, beta, c0)
+
+
+# The binding reads float32 operands in place when one axis has unit stride (a column slice of a wider array,
+# a transposed view) and converts anything else; c is always written in place, row- or column-major.
+def laid_out(rng, rows, cols, layout):
+    """A float32 rows x cols matrix in `layout`, the float64 values, and the array it is a view of."""
+    values = rng.standard_normal((rows, cols))
+    if layout == "contiguous":
+        base = values.astype(np.float32)
+        view = base
+    elif layout == "column_slice":  # rows a wider row apart
+        base = np.full((rows, cols + 5), np.nan, np.float32)
+        view = base[:, 2:2 + cols]
+    elif layout == "transposed":  # column-major: x.T of a contiguous x
+        base = np.full((cols + 3, rows), np.nan, np.float32)
+        view = base[1:1 + cols].T
+    elif layout == "every_other_column":  # no unit stride: converted (inputs only)
+        base = np.full((rows, 2 * cols), np.nan, np.float32)
+        view = base[:, ::2]
+    elif layout == "float64":  # converted (inputs only)
+        base = values.copy()
+        view = base
+    view[...] = values
+    return view, view.astype(np.float64), base
+
+
+LAYOUTS = ["contiguous", "column_slice", "transposed", "every_other_column", "float64"]
+
+
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (1, 70, 33), (5, 37, 64), (40, 33, 70), (130, 17, 260)])
+@pytest.mark.parametrize("a_layout", LAYOUTS)
+@pytest.mark.parametrize("b_layout", LAYOUTS)
+def test_sgemm_reads_and_writes_strided_views(isa, m, n, k, a_layout, b_layout):
+    rng = np.random.default_rng([m, n, k, LAYOUTS.index(a_layout), LAYOUTS.index(b_layout)])
+    for (trans_a, trans_b), c_layout in itertools.product(TRANSPOSES, ["contiguous", "column_slice", "transposed"]):
+        a, a64, _ = laid_out(rng, k if trans_a else m, m if trans_a else k, a_layout)
+        b, b64, _ = laid_out(rng, n if trans_b else k, k if trans_b else n, b_layout)
+        c, _, c_base = laid_out(rng, m, n, c_layout)
+        c0, base0 = c.copy(), c_base.copy()
+        _core.sgemm(trans_a, trans_b, -0.75, a, b, 0.5, c)
+        assert_gemm_close(c, -0.75, a64.T if trans_a else a64, b64.T if trans_b else b64, 0.5, c0)
+        np.testing.assert_array_equal(np.isnan(c_base), np.isnan(base0))  # padding around c untouched
+
+
+def test_sgemm_keywords_and_argument_errors():
+    rng = np.random.default_rng(3)
+    a, a64 = operand(rng, 4, 6, False)
+    b, b64 = operand(rng, 6, 5, False)
+    c = np.zeros((4, 5), np.float32)
+    _core.sgemm(False, False, alpha=2.0, a=a, b=b, beta=0.0, c=c)
+    assert_gemm_close(c, 2.0, a64, b64, 0.0, c)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        _core.sgemm(False, False, 1.0, a, b, 0.0, c=c, gamma=1.0)
+    with pytest.raises(TypeError, match="multiple values"):
+        _core.sgemm(False, False, 1.0, a, b, 0.0, c, c=c)
+    with pytest.raises(TypeError, match="missing argument 'c'"):
+        _core.sgemm(False, False, 1.0, a, b, 0.0)
+    with pytest.raises(TypeError):
+        _core.sgemm(False, False, 1.0, a, b, 0.0, c, 1, 2)
+    with pytest.raises(TypeError):
+        _core.sgemm(False, False, "x", a, b, 0.0, c)
+    with pytest.raises(ValueError, match="2-D"):
+        _core.sgemm(False, False, 1.0, a.ravel(), b, 0.0, c)
+
+
+@pytest.mark.parametrize("bad_c", ["float64", "read_only", "every_other_column", "1-D"])
+def test_sgemm_rejects_an_output_it_cannot_write_in_place(bad_c):
+    a, b = np.ones((3, 4), np.float32), np.ones((4, 5), np.float32)
+    c = {"float64": np.zeros((3, 5)), "read_only": np.zeros((3, 5), np.float32),
+         "every_other_column": np.zeros((3, 10), np.float32)[:, ::2], "1-D": np.zeros(15, np.float32)}[bad_c]
+    c.flags.writeable = bad_c != "read_only"
+    before = c.copy()
+    with pytest.raises(ValueError, match="c must be"):
+        _core.sgemm(False, False, 1.0, a, b, 0.0, c)
+    np.testing.assert_array_equal(c, before)
+
+
+@pytest.mark.parametrize("a_layout", ["contiguous", "column_slice", "transposed", "every_other_column"])
+@pytest.mark.parametrize("trans_a", [False, True])
+def test_sgemm_packed_reads_strided_a_and_writes_strided_c(isa, a_layout, trans_a):
+    m, k, n = 5, 70, 4 * 33
+    rng = np.random.default_rng([LAYOUTS.index(a_layout), trans_a])
+    a, a64, _ = laid_out(rng, k if trans_a else m, m if trans_a else k, a_layout)
+    b, b64 = operand(rng, k, n, False)
+    c, _, c_base = laid_out(rng, m, n, "column_slice")
+    c0, base0 = c.copy(), c_base.copy()
+    _core.sgemm_packed(trans_a, 1.0, a, _core.pack_b(False, b), -2.0, c, n_begin=0, n_end=n)
+    assert_gemm_close(c, 1.0, a64.T if trans_a else a64, b64, -2.0, c0)
+    np.testing.assert_array_equal(np.isnan(c_base), np.isnan(base0))
+    with pytest.raises(ValueError, match="row-major"):
+        _core.sgemm_packed(trans_a, 1.0, a, _core.pack_b(False, b), 0.0, np.zeros((n, m), np.float32).T)
+    with pytest.raises(TypeError, match="PackedMatrix"):
+        _core.sgemm_packed(False, 1.0, a, b, 0.0, c)

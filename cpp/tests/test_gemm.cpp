@@ -108,6 +108,30 @@ void check_packed_column_split_across_team(std::mt19937& rng) {
   CHECK(matches(a, false, b, false, c0, c, M, N, K, 1.f, 0.f, 0, N));
 }
 
+// sgemm called by every thread of a team, each with its own product: it must run on the calling thread alone,
+// and its packing and tile loops must not be shared out among the caller's team (each thread would then
+// compute only part of its own product). Covers the in-place, column-split and shared-block paths.
+void check_sgemm_inside_team(std::mt19937& rng) {
+  const int64_t shapes[][3] = {{1, 200, 64}, {40, 96, 50}, {20, 300, 100}, {150, 70, 40}};
+  for (const auto& shape : shapes) {
+    const int64_t M = shape[0], N = shape[1], K = shape[2];
+    const auto a = random_strided(M, K, rng), b = random_strided(K, N, rng), c0 = random_strided(M, N, rng);
+    std::vector<Strided> c(3, c0);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(3)
+#endif
+    {
+      int thread = 0;
+#ifdef _OPENMP
+      thread = omp_get_thread_num();
+#endif
+      rnnkit::sgemm(Trans::no, Trans::no, M, N, K, 1.f, a.data.data(), a.ld, b.data.data(), b.ld, 0.f,
+                    c[thread].data.data(), c[thread].ld);
+    }
+    for (const auto& result : c) CHECK(matches(a, false, b, false, c0, result, M, N, K, 1.f, 0.f, 0, N));
+  }
+}
+
 // sgemm_packed_serial with the caller's workspace: the same contract as sgemm_packed on one thread, for
 // several row panels and K blocks (K > 256), inside a team whose threads own panel-aligned column ranges.
 void check_packed_serial(int64_t M, int64_t N, int64_t K, bool ta, bool tb, std::mt19937& rng) {
@@ -170,6 +194,7 @@ int main() {
         check_packed(30, 96, 17, ta, tb, 32, 64, rng);
       }
     check_packed_column_split_across_team(rng);
+    check_sgemm_inside_team(rng);
     for (const bool ta : {false, true})
       for (const bool tb : {false, true}) {
         check_packed_serial(1, 128, 128, ta, tb, rng);
