@@ -302,3 +302,69 @@ def test_decoding_dot_scores_match_float64_on_every_head_dim(dk):
         q, k, v = problem(2, 2, q_len, 45, dk, 5, seed=dk)
         out, lse, _ = attention(q, k, v, is_causal=True, causal_offset=45 - q_len)
         np.testing.assert_allclose(out, reference(q, k, v, causal=True, offset=45 - q_len)[0], atol=2e-5)
+
+
+def fused_projection_views(b, h, t, dk, seed):
+    """q, k and v as (b, h, t, dk) views of one (b, t, 3, h, dk) array, as a fused self-attention projection lays
+    them out: rows 3 * h * dk floats apart, heads dk apart."""
+    fused = np.random.default_rng(seed).standard_normal((b, t, 3, h, dk)).astype(np.float32)
+    return tuple(fused[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
+
+
+@pytest.mark.parametrize("threads", [1, 2])  # 6 slices: whole slices per item on 1 thread, query tiles on 2
+@pytest.mark.parametrize("causal,masked,weights", [(False, False, False), (True, False, False), (False, True, False),
+                                                   (True, True, True)])
+def test_strided_views_and_positions_major_output_match_contiguous_and_float64(threads, causal, masked, weights):
+    import rnnkit
+
+    q, k, v = fused_projection_views(2, 3, 70, 16, seed=40)
+    keep = tile_emptying_mask(2, 70, 70) if masked else None
+    bias = (0.3 * np.random.default_rng(41).standard_normal((1, 1, 70, 70))).astype(np.float32) if masked else None
+    d_out = np.random.default_rng(42).standard_normal((2, 70, 3, 16)).astype(np.float32).transpose(0, 2, 1, 3)
+    options = dict(keep=keep, bias=bias, is_causal=causal)
+    before = rnnkit.get_num_threads()
+    try:
+        rnnkit.set_num_threads(threads)
+        out, lse, w = attention(q, k, v, return_weights=weights, positions_major=True, **options)
+        grads = attention_backward(q, k, v, out, lse, d_out, positions_major=True, **options)
+        dense = [np.ascontiguousarray(a) for a in (q, k, v, d_out)]
+        dense_out, dense_lse, dense_w = attention(*dense[:3], return_weights=weights, **options)
+        dense_grads = attention_backward(*dense[:3], dense_out, dense_lse, dense[3], **options)
+    finally:
+        rnnkit.set_num_threads(before)
+    # positions-major: the (B, H, T, E) results are views of (B, T, H, E) memory
+    for a in (out, *grads):
+        assert a.transpose(0, 2, 1, 3).flags.c_contiguous
+    np.testing.assert_array_equal(out, dense_out)
+    np.testing.assert_array_equal(lse, dense_lse)
+    if weights:
+        np.testing.assert_array_equal(w, dense_w)
+    for got, want in zip(grads, dense_grads):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(out, reference(q, k, v, keep, bias, causal)[0], atol=2e-5)
+    for got, want in zip(grads, reference_gradients(q, k, v, d_out, keep, bias, causal)):
+        np.testing.assert_allclose(got, want, atol=2e-4)
+
+
+def test_strided_backward_over_key_tile_groups_matches_float64():
+    """One slice over 200 keys: the backward's key groups with partial d_q, reading and writing strided rows."""
+    q, k, v = fused_projection_views(1, 1, 200, 8, seed=43)
+    d_out = np.random.default_rng(44).standard_normal((1, 1, 200, 8)).astype(np.float32)
+    out, lse, _ = attention(q, k, v, is_causal=True, positions_major=True)
+    grads = attention_backward(q, k, v, out, lse, d_out, is_causal=True, positions_major=True)
+    for got, want in zip(grads, reference_gradients(q, k, v, d_out, causal=True)):
+        np.testing.assert_allclose(got, want, atol=2e-4)
+
+
+def test_strided_decoding_queries_and_cache_prefix_match_float64():
+    """A query or two (dot products over the keys as they lie) from strided views, keys and values a strided prefix
+    of a longer cache, and operands whose last axis is not contiguous (copied once by the binding)."""
+    _, k, v = fused_projection_views(2, 3, 40, 16, seed=45)
+    for q_len in (1, 2, 5):
+        q = fused_projection_views(2, 3, q_len, 16, seed=46)[0]
+        out, _, _ = attention(q, k, v, is_causal=True, causal_offset=25 - q_len, kv_len=25)
+        np.testing.assert_allclose(out, reference(q, k[:, :, :25], v[:, :, :25], causal=True,
+                                                  offset=25 - q_len)[0], atol=2e-5)
+    q, k, v = problem(1, 2, 9, 11, 8, 6, seed=47)
+    every_other = [np.repeat(a, 2, axis=-1)[..., ::2] for a in (q, k, v)]
+    np.testing.assert_allclose(attention(*every_other)[0], reference(q, k, v)[0], atol=2e-5)

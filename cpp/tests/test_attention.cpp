@@ -176,6 +176,61 @@ void backward_matches_finite_differences(bool causal, bool masks) {
     for (std::int64_t c = 0; c < d.head_dim; ++c) CHECK(dq[5 * d.head_dim + c] == 0.0f);
 }
 
+// q, k and v read from one positions-major [batch, len, 3, heads, dim] buffer (a fused self-attention
+// projection) and out, d_q, d_k, d_v and d_out in [batch, len, heads, dim] give exactly the numbers of the
+// heads-major call; also with the materialised weights. Only self-attention shapes (q_len == kv_len, dk == dv).
+void layouts_give_the_heads_major_results(bool causal, bool masks) {
+  Problem p = make_problem(2, 3, 131, 131, 16, 16, causal, masks);
+  const auto& d = p.d;
+  const std::int64_t B = d.batch, H = d.heads, T = d.q_len, E = d.head_dim, n = B * H * T * E;
+  // heads-major index of (b, h, t, e) and its place in the fused and in a positions-major buffer
+  const auto heads_major = [&](std::int64_t b, std::int64_t h, std::int64_t t) { return ((b * H + h) * T + t) * E; };
+  const auto fused = [&](std::int64_t b, std::int64_t t, std::int64_t which, std::int64_t h) {
+    return (((b * T + t) * 3 + which) * H + h) * E;
+  };
+  const auto positions_major = [&](std::int64_t b, std::int64_t t, std::int64_t h) {
+    return ((b * T + t) * H + h) * E;
+  };
+  std::vector<float> qkv(3 * n), r(n), r_pm(n);
+  for (std::size_t i = 0; i < r.size(); ++i) r[i] = std::cos(0.9f * i);
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t h = 0; h < H; ++h)
+      for (std::int64_t t = 0; t < T; ++t)
+        for (std::int64_t e = 0; e < E; ++e) {
+          const std::int64_t at = heads_major(b, h, t) + e;
+          qkv[fused(b, t, 0, h) + e] = p.q[at], qkv[fused(b, t, 1, h) + e] = p.k[at];
+          qkv[fused(b, t, 2, h) + e] = p.v[at], r_pm[positions_major(b, t, h) + e] = r[at];
+        }
+  AttentionLayout layout = AttentionLayout::positions_major(d);
+  layout.q.batch = layout.k.batch = layout.v.batch = 3 * T * H * E;
+  layout.q.position = layout.k.position = layout.v.position = 3 * H * E;
+  const float *q = qkv.data(), *k = q + H * E, *v = k + H * E;
+  const AttentionLayout grads = AttentionLayout::positions_major(d);
+  for (bool with_weights : {false, true}) {
+    std::vector<float> out(n), lse(B * H * T), w(with_weights ? B * H * T * T : 0), out_pm(n), lse_pm(lse.size()),
+        w_pm(w.size());
+    attention_forward(d, p.q.data(), p.k.data(), p.v.data(), p.o, out.data(), lse.data(),
+                      with_weights ? w.data() : nullptr);
+    attention_forward(d, layout, q, k, v, p.o, out_pm.data(), lse_pm.data(), with_weights ? w_pm.data() : nullptr);
+    std::vector<float> dq(n), dk(n), dv(n), dq_pm(n), dk_pm(n), dv_pm(n);
+    attention_backward(d, p.q.data(), p.k.data(), p.v.data(), out.data(), lse.data(), r.data(), p.o, dq.data(),
+                       dk.data(), dv.data());
+    attention_backward(d, layout, q, k, v, out_pm.data(), lse_pm.data(), r_pm.data(), p.o, grads, dq_pm.data(),
+                       dk_pm.data(), dv_pm.data());
+    CHECK(lse == lse_pm);
+    CHECK(w == w_pm);
+    bool same = true;
+    for (std::int64_t b = 0; b < B; ++b)
+      for (std::int64_t h = 0; h < H; ++h)
+        for (std::int64_t t = 0; t < T; ++t)
+          for (std::int64_t e = 0; e < E; ++e) {
+            const std::int64_t at = heads_major(b, h, t) + e, pm = positions_major(b, t, h) + e;
+            same = same && out[at] == out_pm[pm] && dq[at] == dq_pm[pm] && dk[at] == dk_pm[pm] && dv[at] == dv_pm[pm];
+          }
+    CHECK(same);
+  }
+}
+
 // Dropout: both forward paths drop the same weights, and the backward is the gradient of that forward.
 void dropout_is_reproducible_and_differentiated() {
   Problem p = make_problem(1, 2, 33, 90, 4, 3, true, false);
@@ -315,6 +370,7 @@ int main() {
     for (bool masks : {false, true}) {
       forwards_match_reference(causal, masks);
       backward_matches_finite_differences(causal, masks);
+      layouts_give_the_heads_major_results(causal, masks);
     }
   dropout_is_reproducible_and_differentiated();
   causal_8192_allocates_only_tiles();

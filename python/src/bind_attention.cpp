@@ -14,6 +14,9 @@ namespace rnnkit::py {
 
 namespace {
 using MaskArray = pyb::array_t<std::uint8_t, pyb::array::c_style | pyb::array::forcecast>;
+// float32 and aligned, any strides: a (batch, heads, len, dim) view into a wider buffer (a fused projection's
+// output, or a [batch, len, heads, dim] array transposed) reaches the kernels without a copy.
+using StridedFloats = pyb::array_t<float, pyb::array::forcecast | kAligned>;
 
 [[noreturn]] void fail(const char* fn, const std::string& what) {
   throw pyb::value_error(std::string(fn) + ": " + what);
@@ -42,14 +45,46 @@ void mask_strides(const char* fn, const char* what, const pyb::array& m, const A
   }
 }
 
+// The rows of a rank-4 (batch, heads, len, dim) operand. One whose dim axis is not contiguous is copied first.
+AttentionRows rows_of(StridedFloats& a) {
+  if (a.ndim() == 4 && a.shape(3) > 1 && a.strides(3) != static_cast<pyb::ssize_t>(sizeof(float)))
+    a = FloatArray::ensure(a);
+  const auto at = [&a](int axis) { return static_cast<std::int64_t>(a.strides(axis) / sizeof(float)); };
+  return {at(0), at(1), at(2)};
+}
+
+// A new float32 array for a (batch, heads, len, dim) result, returned as that shape. positions_major: the memory
+// is [batch, len, heads, dim] (the array is a transposed view of it), so a multi-head layer reshapes it to its
+// output projection's rows without a copy.
+struct Result {
+  pyb::array array;
+  float* data;
+  AttentionRows rows;
+};
+
+Result new_result(std::int64_t batch, std::int64_t heads, std::int64_t len, std::int64_t dim, bool positions_major) {
+  if (!positions_major) {
+    FloatArray a({batch, heads, len, dim});
+    return {a, a.mutable_data(), {heads * len * dim, len * dim, dim}};
+  }
+  FloatArray memory({batch, len, heads, dim});
+  const AttentionRows rows{len * heads * dim, dim, heads * dim};
+  const auto bytes = [](std::int64_t n) { return static_cast<pyb::ssize_t>(n * sizeof(float)); };
+  pyb::array view(pyb::dtype::of<float>(), {batch, heads, len, dim},
+                  {bytes(rows.batch), bytes(rows.head), bytes(rows.position), bytes(1)}, memory.mutable_data(),
+                  memory);
+  return {view, memory.mutable_data(), rows};
+}
+
 struct Call {
   AttentionDims dims;
+  AttentionLayout layout;  // of q, k and v; out's is set by the caller
   AttentionOptions options;
   std::optional<MaskArray> keep;
   std::optional<FloatArray> bias;
 };
 
-Call make_call(const char* fn, const FloatArray& q, const FloatArray& k, const FloatArray& v,
+Call make_call(const char* fn, StridedFloats& q, StridedFloats& k, StridedFloats& v,
                std::optional<MaskArray> keep, std::optional<FloatArray> bias, bool is_causal,
                std::int64_t causal_offset, float scale, float dropout_p, std::uint64_t seed,
                std::int64_t kv_len = -1) {
@@ -57,6 +92,7 @@ Call make_call(const char* fn, const FloatArray& q, const FloatArray& k, const F
   expect_rank(fn, "key", k, 4);
   expect_rank(fn, "value", v, 4);
   Call c;
+  c.layout.q = rows_of(q), c.layout.k = rows_of(k), c.layout.v = rows_of(v);
   c.dims.batch = q.shape(0), c.dims.heads = q.shape(1), c.dims.q_len = q.shape(2), c.dims.head_dim = q.shape(3);
   c.dims.kv_len = k.shape(2), c.dims.value_dim = v.shape(3);
   for (int axis = 0; axis < 2; ++axis)
@@ -104,13 +140,14 @@ void expect_shape(const char* fn, const char* what, const pyb::array& a, std::in
 void bind_attention(pyb::module_& m) {
   m.def(
       "attention_forward",
-      [](FloatArray q, FloatArray k, FloatArray v, std::optional<MaskArray> keep, std::optional<FloatArray> bias,
-         bool is_causal, std::int64_t causal_offset, float scale, float dropout_p, std::uint64_t seed,
-         bool return_weights, std::int64_t kv_len) {
+      [](StridedFloats q, StridedFloats k, StridedFloats v, std::optional<MaskArray> keep,
+         std::optional<FloatArray> bias, bool is_causal, std::int64_t causal_offset, float scale, float dropout_p,
+         std::uint64_t seed, bool return_weights, std::int64_t kv_len, bool positions_major) {
         Call c = make_call("attention_forward", q, k, v, std::move(keep), std::move(bias), is_causal, causal_offset,
                            scale, dropout_p, seed, kv_len);
         const auto& d = c.dims;
-        FloatArray out({d.batch, d.heads, d.q_len, d.value_dim});
+        Result out = new_result(d.batch, d.heads, d.q_len, d.value_dim, positions_major);
+        c.layout.out = out.rows;
         FloatArray lse({d.batch, d.heads, d.q_len});
         pyb::object weights = pyb::none();
         float* w = nullptr;
@@ -119,25 +156,26 @@ void bind_attention(pyb::module_& m) {
           w = a.mutable_data();
           weights = a;
         }
-        float *o = out.mutable_data(), *l = lse.mutable_data();
+        float* l = lse.mutable_data();
         {
           pyb::gil_scoped_release nogil;
-          attention_forward(d, q.data(), k.data(), v.data(), c.options, o, l, w);
+          attention_forward(d, c.layout, q.data(), k.data(), v.data(), c.options, out.data, l, w);
         }
-        return pyb::make_tuple(out, lse, weights);
+        return pyb::make_tuple(out.array, lse, weights);
       },
       pyb::arg("q"), pyb::arg("k"), pyb::arg("v"), pyb::arg("keep_mask") = pyb::none(),
       pyb::arg("bias_mask") = pyb::none(), pyb::arg("is_causal") = false, pyb::arg("causal_offset") = 0,
       pyb::arg("scale") = std::numeric_limits<float>::quiet_NaN(), pyb::arg("dropout_p") = 0.0f,
-      pyb::arg("seed") = 0,
-      pyb::arg("return_weights") = false, pyb::arg("kv_len") = -1,
-      "(out, lse, weights or None) of scaled dot-product attention on (batch, heads, len, dim) arrays; kv_len >= 0 "
-      "uses only the first kv_len positions of k and v (a preallocated key/value cache)");
+      pyb::arg("seed") = 0, pyb::arg("return_weights") = false, pyb::arg("kv_len") = -1,
+      pyb::arg("positions_major") = false,
+      "(out, lse, weights or None) of scaled dot-product attention on (batch, heads, len, dim) arrays of any "
+      "strides (views are read in place); kv_len >= 0 uses only the first kv_len positions of k and v (a "
+      "preallocated key/value cache); positions_major: out is a view of a [batch, len, heads, dim] array");
   m.def(
       "attention_backward",
-      [](FloatArray q, FloatArray k, FloatArray v, FloatArray out, FloatArray lse, FloatArray d_out,
+      [](StridedFloats q, StridedFloats k, StridedFloats v, StridedFloats out, FloatArray lse, StridedFloats d_out,
          std::optional<MaskArray> keep, std::optional<FloatArray> bias, bool is_causal, std::int64_t causal_offset,
-         float scale, float dropout_p, std::uint64_t seed) {
+         float scale, float dropout_p, std::uint64_t seed, bool positions_major) {
         const char* fn = "attention_backward";
         Call c = make_call(fn, q, k, v, std::move(keep), std::move(bias), is_causal, causal_offset, scale, dropout_p,
                            seed);
@@ -145,22 +183,26 @@ void bind_attention(pyb::module_& m) {
         expect_shape(fn, "out", out, {d.batch, d.heads, d.q_len, d.value_dim});
         expect_shape(fn, "d_out", d_out, {d.batch, d.heads, d.q_len, d.value_dim});
         expect_shape(fn, "lse", lse, {d.batch, d.heads, d.q_len});
-        FloatArray dq({d.batch, d.heads, d.q_len, d.head_dim});
-        FloatArray dk({d.batch, d.heads, d.kv_len, d.head_dim});
-        FloatArray dv({d.batch, d.heads, d.kv_len, d.value_dim});
-        float *a = dq.mutable_data(), *b = dk.mutable_data(), *e = dv.mutable_data();
+        c.layout.out = rows_of(out);
+        AttentionLayout grad_layout;
+        grad_layout.out = rows_of(d_out);
+        Result dq = new_result(d.batch, d.heads, d.q_len, d.head_dim, positions_major);
+        Result dk = new_result(d.batch, d.heads, d.kv_len, d.head_dim, positions_major);
+        Result dv = new_result(d.batch, d.heads, d.kv_len, d.value_dim, positions_major);
+        grad_layout.q = dq.rows, grad_layout.k = dk.rows, grad_layout.v = dv.rows;
         {
           pyb::gil_scoped_release nogil;
-          attention_backward(d, q.data(), k.data(), v.data(), out.data(), lse.data(), d_out.data(), c.options, a, b,
-                             e);
+          attention_backward(d, c.layout, q.data(), k.data(), v.data(), out.data(), lse.data(), d_out.data(),
+                             c.options, grad_layout, dq.data, dk.data, dv.data);
         }
-        return pyb::make_tuple(dq, dk, dv);
+        return pyb::make_tuple(dq.array, dk.array, dv.array);
       },
       pyb::arg("q"), pyb::arg("k"), pyb::arg("v"), pyb::arg("out"), pyb::arg("lse"), pyb::arg("d_out"),
       pyb::arg("keep_mask") = pyb::none(), pyb::arg("bias_mask") = pyb::none(), pyb::arg("is_causal") = false,
       pyb::arg("causal_offset") = 0, pyb::arg("scale") = std::numeric_limits<float>::quiet_NaN(),
-      pyb::arg("dropout_p") = 0.0f, pyb::arg("seed") = 0,
-      "(d_q, d_k, d_v) of attention_forward, recomputed tile by tile from the saved lse");
+      pyb::arg("dropout_p") = 0.0f, pyb::arg("seed") = 0, pyb::arg("positions_major") = false,
+      "(d_q, d_k, d_v) of attention_forward, recomputed tile by tile from the saved lse; inputs of any strides; "
+      "positions_major: the gradients are views of [batch, len, heads, dim] arrays");
   m.def(
       "layer_norm_forward",
       [](FloatArray x, std::optional<FloatArray> gamma, std::optional<FloatArray> beta, float epsilon) {

@@ -16,6 +16,22 @@ struct AttentionDims {
   std::int64_t kv_rows() const { return kv_capacity > 0 ? kv_capacity : kv_len; }
 };
 
+// Where the rows of one operand lie: element offsets between consecutive batches, heads and positions. Each row's
+// head_dim (or value_dim) floats are contiguous; the strides are free otherwise (a view into a wider buffer).
+struct AttentionRows {
+  std::int64_t batch = 0, head = 0, position = 0;
+};
+
+// The rows of q, k, v and out (and, for the backward's gradients, of d_q, d_k, d_v and d_out).
+struct AttentionLayout {
+  AttentionRows q, k, v, out;
+  // [batch, heads, len, dim] buffers, kv_rows() key and value rows per (batch, head) slice.
+  static AttentionLayout heads_major(const AttentionDims& dims);
+  // [batch, len, heads, dim] buffers: what a projection's (batch * len, heads * dim) rows already are, so a
+  // multi-head layer reads its projections and writes its output with no head transposes.
+  static AttentionLayout positions_major(const AttentionDims& dims);
+};
+
 // Which keys each query may attend to. Every mask is addressed through element strides over
 // (batch, head, query, key); a stride of 0 broadcasts that axis, so a key-padding mask (batch, kv_len) is
 // keep_strides = {kv_len, 0, 0, 1} and one (q_len, kv_len) mask for everything is {0, 0, kv_len, 1}.
@@ -44,6 +60,10 @@ struct AttentionOptions {
 // the softmax before dropout (Keras' returned scores).
 void attention_forward(const AttentionDims& dims, const float* q, const float* k, const float* v,
                        const AttentionOptions& options, float* out, float* lse, float* weights = nullptr);
+// The same with q, k, v and out where `layout` says (lse and weights as above).
+void attention_forward(const AttentionDims& dims, const AttentionLayout& layout, const float* q, const float* k,
+                       const float* v, const AttentionOptions& options, float* out, float* lse,
+                       float* weights = nullptr);
 
 // d_q, d_k, d_v (overwritten; d_k and d_v [batch, heads, kv_len, dim] whatever kv_capacity) from d_out,
 // recomputing each tile's weights from q, k and the saved lse. Masks give no gradient. Threads over batch x heads,
@@ -51,6 +71,11 @@ void attention_forward(const AttentionDims& dims, const float* q, const float* k
 void attention_backward(const AttentionDims& dims, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, const float* d_out, const AttentionOptions& options, float* d_q,
                         float* d_k, float* d_v);
+// The same with q, k, v and out where `layout` says, and d_q, d_k, d_v and d_out where `grad_layout` says.
+void attention_backward(const AttentionDims& dims, const AttentionLayout& layout, const float* q, const float* k,
+                        const float* v, const float* out, const float* lse, const float* d_out,
+                        const AttentionOptions& options, const AttentionLayout& grad_layout, float* d_q, float* d_k,
+                        float* d_v);
 
 // Keras LayerNormalization over the last axis: y = (x - mean) / sqrt(var + epsilon) * gamma + beta, with
 // gamma/beta == nullptr meaning 1/0. mean and inv_std[rows] are saved for the backward.

@@ -187,28 +187,28 @@ inline void transpose(const float* src, std::int64_t rows, std::int64_t cols, st
 // Scores of a query or two against keys as they lie: each key's dot product over head_dim in vectors, then the
 // lanes summed. Four keys at a time, so the four FMA chains overlap their latencies.
 inline void dot_scores(std::int64_t rows, std::int64_t cols, std::int64_t dk, float scale, const float* q,
-                       const float* k, float* s, std::int64_t lds) {
+                       std::int64_t ldq, const float* k, std::int64_t ldk, float* s, std::int64_t lds) {
   const std::int64_t vec_end = dk / W * W;
   const auto plus = [](float a, float b) { return a + b; };
   for (std::int64_t i = 0; i < rows; ++i) {
-    const float* qi = q + i * dk;
+    const float* qi = q + i * ldq;
     float* out = s + i * lds;
     std::int64_t j = 0;
     for (; j + 4 <= cols; j += 4) {
-      const float* kj = k + j * dk;
+      const float* kj = k + j * ldk;
       Vec acc[4] = {Simd::set1(0.0f), Simd::set1(0.0f), Simd::set1(0.0f), Simd::set1(0.0f)};
       for (std::int64_t e = 0; e < vec_end; e += W) {
         const Vec x = Simd::load(qi + e);
-        for (int u = 0; u < 4; ++u) acc[u] = Simd::fma(x, Simd::load(kj + u * dk + e), acc[u]);
+        for (int u = 0; u < 4; ++u) acc[u] = Simd::fma(x, Simd::load(kj + u * ldk + e), acc[u]);
       }
       for (int u = 0; u < 4; ++u) {
         float dot = reduce_lanes(acc[u], plus);
-        for (std::int64_t e = vec_end; e < dk; ++e) dot += qi[e] * kj[u * dk + e];
+        for (std::int64_t e = vec_end; e < dk; ++e) dot += qi[e] * kj[u * ldk + e];
         out[j + u] = scale * dot;
       }
     }
     for (; j < cols; ++j) {
-      const float* kj = k + j * dk;
+      const float* kj = k + j * ldk;
       Vec acc = Simd::set1(0.0f);
       for (std::int64_t e = 0; e < vec_end; e += W) acc = Simd::fma(Simd::load(qi + e), Simd::load(kj + e), acc);
       float dot = reduce_lanes(acc, plus);

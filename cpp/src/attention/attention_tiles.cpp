@@ -70,11 +70,11 @@ void generic_exp_rows(const float* s, const float* shift, std::int64_t rows, std
 }
 
 void generic_dot_scores(std::int64_t rows, std::int64_t cols, std::int64_t dk, float scale, const float* q,
-                        const float* k, float* s, std::int64_t lds) {
+                        std::int64_t ldq, const float* k, std::int64_t ldk, float* s, std::int64_t lds) {
   for (std::int64_t i = 0; i < rows; ++i)
     for (std::int64_t j = 0; j < cols; ++j) {
       float dot = 0.0f;
-      for (std::int64_t e = 0; e < dk; ++e) dot += q[i * dk + e] * k[j * dk + e];
+      for (std::int64_t e = 0; e < dk; ++e) dot += q[i * ldq + e] * k[j * ldk + e];
       s[i * lds + j] = scale * dot;
     }
 }

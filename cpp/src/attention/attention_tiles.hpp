@@ -118,10 +118,10 @@ struct TileKernels {
   // the row's sum unless row_sum is null.
   void (*exp_rows)(const float* s, const float* shift, std::int64_t rows, std::int64_t cols, float* p,
                    float* row_sum);
-  // s[rows, cols] = scale * q k^T (s with leading dimension lds) as dot products: for a query or two (decoding),
-  // where turning the keys around would cost as much as the scores.
+  // s[rows, cols] = scale * q k^T (q, k and s with leading dimensions ldq, ldk and lds) as dot products: for a query
+  // or two (decoding), where turning the keys around would cost as much as the scores.
   void (*dot_scores)(std::int64_t rows, std::int64_t cols, std::int64_t dk, float scale, const float* q,
-                     const float* k, float* s, std::int64_t lds);
+                     std::int64_t ldq, const float* k, std::int64_t ldk, float* s, std::int64_t lds);
   // dst[c, r] = src[r, c] for src[rows, cols] with leading dimension lds: keys (or values) turned so the score
   // products read contiguous keys.
   void (*transpose)(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst);

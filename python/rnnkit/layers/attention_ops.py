@@ -50,20 +50,24 @@ def split_mask(attn_mask, rank):
 
 
 def attention(q, k, v, *, keep=None, bias=None, is_causal=False, causal_offset=0, scale=None, dropout_p=0.0,
-              seed=0, return_weights=False, kv_len=None):
-    """The core call on rank-4 float32 arrays: (output, lse, weights or None). ``kv_len``: attend to the first
-    kv_len positions of k and v only, read in place (a preallocated key/value cache)."""
+              seed=0, return_weights=False, kv_len=None, positions_major=False):
+    """The core call on rank-4 (B, H, L, E) float32 arrays of any strides (views are read in place): (output, lse,
+    weights or None). ``kv_len``: attend to the first kv_len positions of k and v only, read in place (a
+    preallocated key/value cache). ``positions_major``: the output is a (B, H, L, Ev) view of a (B, L, H, Ev) array,
+    so ``output.transpose(0, 2, 1, 3).reshape(B * L, H * Ev)`` is a view too."""
     return _core.attention_forward(q, k, v, keep, bias, bool(is_causal), int(causal_offset),
                                    float("nan") if scale is None else float(scale), float(dropout_p), int(seed),
-                                   bool(return_weights), -1 if kv_len is None else int(kv_len))
+                                   bool(return_weights), -1 if kv_len is None else int(kv_len),
+                                   bool(positions_major))
 
 
 def attention_backward(q, k, v, out, lse, d_out, *, keep=None, bias=None, is_causal=False, causal_offset=0,
-                       scale=None, dropout_p=0.0, seed=0):
-    """(d_q, d_k, d_v) of ``attention`` with the same arguments."""
-    return _core.attention_backward(q, k, v, out, lse, np.ascontiguousarray(d_out, dtype=np.float32), keep, bias,
-                                    bool(is_causal), int(causal_offset),
-                                    float("nan") if scale is None else float(scale), float(dropout_p), int(seed))
+                       scale=None, dropout_p=0.0, seed=0, positions_major=False):
+    """(d_q, d_k, d_v) of ``attention`` with the same arguments; ``positions_major`` lays the gradients out as
+    ``attention`` lays its output."""
+    return _core.attention_backward(q, k, v, out, lse, d_out, keep, bias, bool(is_causal), int(causal_offset),
+                                    float("nan") if scale is None else float(scale), float(dropout_p), int(seed),
+                                    bool(positions_major))
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=False, scale=None, dropout_p=0.0, *,

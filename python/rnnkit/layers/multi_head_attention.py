@@ -124,21 +124,26 @@ class MultiHeadAttention(Layer):
     def compute_mask(self, inputs, mask=None):
         return None if mask is None else mask[0]
 
+    # Layouts: a projection's output rows (B * L, heads * dim) are a (B, L, heads, dim) array, and the attention
+    # kernel reads its (B, heads, L, dim) operands through strides, so q, k and v are transposed views of the
+    # projections (no copies). The kernel writes its output, and the backward its gradients, positions-major
+    # (``attention(..., positions_major=True)``), so the output projection's rows (B * T, heads * dim) and the
+    # projections' d_y are reshapes of them, not copies either.
     def _project(self, index, x):
-        """(B, L, features) -> (B, heads, L, dim) through projection ``index`` (0 query, 1 key, 2 value)."""
+        """(B, L, features) -> rows (B * L, features) and a (B, heads, L, dim) view of their projection ``index``
+        (0 query, 1 key, 2 value)."""
         rows = x.reshape(-1, x.shape[-1])
-        return rows, np.ascontiguousarray(self._project_rows(index, rows, x.shape[0], x.shape[1]))
+        return rows, self._project_rows(index, rows, x.shape[0], x.shape[1])
 
     def _project_self(self, x):
         """Self-attention's query, key and value projections as one product against the three kernels side by
-        side: one pass over x's rows and one head transposition instead of three (the kernels' copy is small next
-        to the activations)."""
+        side: one pass over x's rows (the kernels' copy is small next to the activations). q, k and v are views of
+        its (B, T, 3, heads, dim) output."""
         rows = x.reshape(-1, x.shape[-1])
         kernel = np.concatenate([w.value.reshape(w.shape[0], -1) for w, _ in self._projections], axis=1)
         bias = None if not self.use_bias else np.concatenate([b.value.reshape(-1) for _, b in self._projections])
-        y = _core.dense_forward(rows, kernel, bias)
-        heads = y.reshape(x.shape[0], x.shape[1], 3, self.num_heads, self.key_dim).transpose(2, 0, 3, 1, 4)
-        return rows, tuple(np.ascontiguousarray(heads))
+        y = _core.dense_forward(rows, kernel, bias).reshape(x.shape[0], x.shape[1], 3, self.num_heads, self.key_dim)
+        return rows, tuple(y[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
 
     def _project_rows(self, index, rows, batch, length):
         """(B, heads, L, dim) view of the projection of rows (B * L, features)."""
@@ -147,11 +152,20 @@ class MultiHeadAttention(Layer):
         return y.reshape(batch, length, self.num_heads, w.shape[2]).transpose(0, 2, 1, 3)
 
     def _unproject(self, index, rows, d_heads):
-        """(d_x, d_kernel, d_bias) of ``_project`` from d(B, heads, L, dim)."""
+        """(d_x, d_kernel, d_bias) of ``_project`` from a positions-major d(B, heads, L, dim)."""
         w, b = self._projections[index]
-        d_y = np.ascontiguousarray(d_heads.transpose(0, 2, 1, 3)).reshape(rows.shape[0], -1)
+        d_y = d_heads.transpose(0, 2, 1, 3).reshape(rows.shape[0], -1)
         d_x, d_w, d_b = _core.dense_backward(rows, w.value.reshape(w.shape[0], -1), d_y, with_bias=b is not None)
         return d_x, d_w.reshape(w.shape), None if b is None else d_b.reshape(b.shape)
+
+    def _attend_projected(self, q, k, v, batch, q_len, **options):
+        """(output rows (B * T, output), attention output, lse, weights, the attention output's rows (B * T,
+        heads * dim)) from projected (B, heads, L, dim) views; those rows are a view of the positions-major output."""
+        out, lse, weights = attention(q, k, v, positions_major=True, **options)
+        heads = out.transpose(0, 2, 1, 3).reshape(batch * q_len, -1)
+        kernel = self.output_kernel.value.reshape(-1, self.output_kernel.shape[-1])
+        y = _core.dense_forward(heads, kernel, None if self.output_bias is None else self.output_bias.value)
+        return y, out, lse, weights, heads
 
     def forward(self, inputs, *, training=False, mask=None, attention_mask=None, return_attention_scores=False,
                 use_causal_mask=False):
@@ -174,10 +188,8 @@ class MultiHeadAttention(Layer):
         seed = int(random_stream(self._seed_stream).integers(0, 2**63)) if dropout > 0 else 0
         options = dict(keep=keep, is_causal=use_causal_mask, scale=1.0 / math.sqrt(self.key_dim), dropout_p=dropout,
                        seed=seed)
-        out, lse, weights = attention(q, k, v, return_weights=return_attention_scores, **options)
-        heads = np.ascontiguousarray(out.transpose(0, 2, 1, 3)).reshape(batch * q_len, -1)
-        kernel = self.output_kernel.value.reshape(-1, self.output_kernel.shape[-1])
-        y = _core.dense_forward(heads, kernel, None if self.output_bias is None else self.output_bias.value)
+        y, out, lse, weights, heads = self._attend_projected(q, k, v, batch, q_len,
+                                                             return_weights=return_attention_scores, **options)
         y = y.reshape(batch, q_len, -1)
         ctx = None
         if training:
@@ -195,8 +207,8 @@ class MultiHeadAttention(Layer):
         d_heads, d_out_kernel, d_out_bias = _core.dense_backward(heads, kernel, d_y,
                                                                  with_bias=self.output_bias is not None)
         batch, n_heads, q_len = out.shape[:3]
-        d_out = np.ascontiguousarray(d_heads.reshape(batch, q_len, n_heads, -1).transpose(0, 2, 1, 3))
-        d_q, d_k, d_v = attention_backward(q, k, v, out, lse, d_out, **options)
+        d_out = d_heads.reshape(batch, q_len, n_heads, -1).transpose(0, 2, 1, 3)
+        d_q, d_k, d_v = attention_backward(q, k, v, out, lse, d_out, positions_major=True, **options)
         gradients = [(self.output_kernel, d_out_kernel.reshape(self.output_kernel.shape))]
         if self.output_bias is not None:
             gradients.append((self.output_bias, d_out_bias))
@@ -238,12 +250,10 @@ class MultiHeadAttention(Layer):
         """``attend`` on C-contiguous float32 query rows (B * T, features); returns rows (B * T, output)."""
         keep = None if value_mask is None else keep_mask(batch, q_len, keys.shape[2] if length is None else length,
                                                          value_mask=value_mask)
-        q = np.ascontiguousarray(self._project_rows(0, rows, batch, q_len))
-        out, _, _ = attention(q, keys, values, keep=keep, is_causal=causal_offset is not None,
-                              causal_offset=causal_offset or 0, scale=1.0 / math.sqrt(self.key_dim), kv_len=length)
-        heads = np.ascontiguousarray(out.transpose(0, 2, 1, 3)).reshape(rows.shape[0], -1)
-        kernel = self.output_kernel.value.reshape(-1, self.output_kernel.shape[-1])
-        return _core.dense_forward(heads, kernel, None if self.output_bias is None else self.output_bias.value)
+        q = self._project_rows(0, rows, batch, q_len)
+        return self._attend_projected(q, keys, values, batch, q_len, keep=keep, is_causal=causal_offset is not None,
+                                      causal_offset=causal_offset or 0, scale=1.0 / math.sqrt(self.key_dim),
+                                      kv_len=length)[0]
 
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
