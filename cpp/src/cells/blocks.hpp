@@ -13,14 +13,16 @@ namespace rnnkit::cells {
 // interleaved h·U product is whole panels.
 constexpr std::int64_t kMaxBlock = 32;
 
-// Unit j of the block, gate g: h·U pre-activation rec[g*rec_stride + j]; input projection (x·W + input bias)
-// xp[g*H + j]; post-activation gate gates[g*H + j]. Every other pointer is offset to the block's first unit.
+// Unit j of the block, gate g: h·U pre-activation rec[g*rec_stride + j]; input projection x·W xp[g*H + j] and
+// its bias input_bias[g*H + j] (added here rather than copied into every row of the projection first); post-
+// activation gate gates[g*H + j]. Every other pointer is offset to the block's first unit.
 struct ForwardBlock {
   std::int64_t n, H;
   Activation act, ract;
   const float* rec;
   std::int64_t rec_stride;
   const float* xp;
+  const float* input_bias;      // or null
   const float* recurrent_bias;  // GRU reset_after: b' (3 gates, stride H) or null
   const float* peephole;        // LSTM: i, f, o rows (stride H) or null
   const float* h;               // h_{t-1}

@@ -19,6 +19,14 @@ bool default_activations(Activation act, Activation ract) {
 bool vector_forward(const ForwardBlock& f) {
   return default_activations(f.act, f.ract) && f.n % Simd::width == 0;
 }
+// x·W plus the input bias for gate g at unit j: a vector of units, and one unit.
+Simd::Vec input_pre(const ForwardBlock& f, int g, std::int64_t j) {
+  const Simd::Vec x = Simd::load(f.xp + g * f.H + j);
+  return f.input_bias ? Simd::add(x, Simd::load(f.input_bias + g * f.H + j)) : x;
+}
+float input_pre_at(const ForwardBlock& f, int g, std::int64_t j) {
+  return f.input_bias ? f.xp[g * f.H + j] + f.input_bias[g * f.H + j] : f.xp[g * f.H + j];
+}
 using simd_math_vec_detail::sigmoid_v;
 using simd_math_vec_detail::tanh_v;
 using Vec = Simd::Vec;

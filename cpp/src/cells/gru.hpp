@@ -18,9 +18,9 @@ void gru_forward(const ForwardBlock& f) {
         rec_r = Simd::add(rec_r, Simd::load(rb + H + j));
         rec_h = Simd::add(rec_h, Simd::load(rb + 2 * H + j));
       }
-      const Vec z = sigmoid_v(Simd::add(Simd::load(f.xp + j), rec_z));
-      const Vec r = sigmoid_v(Simd::add(Simd::load(f.xp + H + j), rec_r));
-      const Vec candidate = tanh_v(Simd::fma(r, rec_h, Simd::load(f.xp + 2 * H + j)));
+      const Vec z = sigmoid_v(Simd::add(input_pre(f, 0, j), rec_z));
+      const Vec r = sigmoid_v(Simd::add(input_pre(f, 1, j), rec_r));
+      const Vec candidate = tanh_v(Simd::fma(r, rec_h, input_pre(f, 2, j)));
       Simd::store(f.gates + j, z);
       Simd::store(f.gates + H + j, r);
       Simd::store(f.gates + 2 * H + j, candidate);
@@ -30,17 +30,17 @@ void gru_forward(const ForwardBlock& f) {
     return;
   }
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
-  const float *xp = f.xp, *rec = f.rec, *rb = f.recurrent_bias;
+  const float *rec = f.rec, *rb = f.recurrent_bias;
   float* g = f.gates;
   float pre[2][kMaxBlock] = {};
   for (std::int64_t j = 0; j < n; ++j) {
-    pre[0][j] = xp[j] + rec[j] + (rb ? rb[j] : 0.0f);
-    pre[1][j] = xp[H + j] + rec[rs + j] + (rb ? rb[H + j] : 0.0f);
+    pre[0][j] = input_pre_at(f, 0, j) + rec[j] + (rb ? rb[j] : 0.0f);
+    pre[1][j] = input_pre_at(f, 1, j) + rec[rs + j] + (rb ? rb[H + j] : 0.0f);
     f.aux[j] = rec[2 * rs + j] + (rb ? rb[2 * H + j] : 0.0f);
   }
   activate(f.ract, pre[0], g, n);
   activate(f.ract, pre[1], g + H, n);
-  for (std::int64_t j = 0; j < n; ++j) pre[0][j] = xp[2 * H + j] + g[H + j] * f.aux[j];
+  for (std::int64_t j = 0; j < n; ++j) pre[0][j] = input_pre_at(f, 2, j) + g[H + j] * f.aux[j];
   activate(f.act, pre[0], g + 2 * H, n);
   for (std::int64_t j = 0; j < n; ++j) f.h_new[j] = g[j] * f.h[j] + (1.0f - g[j]) * g[2 * H + j];
 }
@@ -48,8 +48,8 @@ void gru_forward(const ForwardBlock& f) {
 void gru_forward_zr(const ForwardBlock& f) {
   if (vector_forward(f)) {
     for (std::int64_t j = 0; j < f.n; j += Simd::width) {
-      const Vec z = sigmoid_v(Simd::add(Simd::load(f.xp + j), Simd::load(f.rec + j)));
-      const Vec r = sigmoid_v(Simd::add(Simd::load(f.xp + f.H + j), Simd::load(f.rec + f.rec_stride + j)));
+      const Vec z = sigmoid_v(Simd::add(input_pre(f, 0, j), Simd::load(f.rec + j)));
+      const Vec r = sigmoid_v(Simd::add(input_pre(f, 1, j), Simd::load(f.rec + f.rec_stride + j)));
       Simd::store(f.gates + j, z);
       Simd::store(f.gates + f.H + j, r);
       Simd::store(f.aux + j, Simd::mul(r, Simd::load(f.h_eff + j)));
@@ -59,7 +59,7 @@ void gru_forward_zr(const ForwardBlock& f) {
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   float* g = f.gates;
   float pre[2][kMaxBlock] = {};
-  for (std::int64_t j = 0; j < n; ++j) pre[0][j] = f.xp[j] + f.rec[j], pre[1][j] = f.xp[H + j] + f.rec[rs + j];
+  for (std::int64_t j = 0; j < n; ++j) pre[0][j] = input_pre_at(f, 0, j) + f.rec[j], pre[1][j] = input_pre_at(f, 1, j) + f.rec[rs + j];
   activate(f.ract, pre[0], g, n);
   activate(f.ract, pre[1], g + H, n);
   for (std::int64_t j = 0; j < n; ++j) f.aux[j] = g[H + j] * f.h_eff[j];
@@ -69,7 +69,7 @@ void gru_forward_zr(const ForwardBlock& f) {
 void gru_forward_h(const ForwardBlock& f) {
   if (vector_forward(f)) {
     for (std::int64_t j = 0; j < f.n; j += Simd::width) {
-      const Vec candidate = tanh_v(Simd::add(Simd::load(f.xp + 2 * f.H + j), Simd::load(f.rec + j)));
+      const Vec candidate = tanh_v(Simd::add(input_pre(f, 2, j), Simd::load(f.rec + j)));
       Simd::store(f.gates + 2 * f.H + j, candidate);
       Simd::store(f.h_new + j, gru_mix(Simd::load(f.gates + j), Simd::load(f.h + j), candidate));
     }
@@ -78,7 +78,7 @@ void gru_forward_h(const ForwardBlock& f) {
   const std::int64_t n = f.n, H = f.H;
   float* g = f.gates;
   float pre[kMaxBlock] = {};  // zeroed: only n entries are written, GCC cannot tell
-  for (std::int64_t j = 0; j < n; ++j) pre[j] = f.xp[2 * H + j] + f.rec[j];
+  for (std::int64_t j = 0; j < n; ++j) pre[j] = input_pre_at(f, 2, j) + f.rec[j];
   activate(f.act, pre, g + 2 * H, n);
   for (std::int64_t j = 0; j < n; ++j) f.h_new[j] = g[j] * f.h[j] + (1.0f - g[j]) * g[2 * H + j];
 }

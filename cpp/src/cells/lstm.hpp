@@ -6,7 +6,7 @@ void lstm_forward_default(const ForwardBlock& f) {
   const std::int64_t H = f.H, rs = f.rec_stride;
   const float *p = f.peephole;
   for (std::int64_t j = 0; j < f.n; j += Simd::width) {
-    auto pre = [&](int gate) { return Simd::add(Simd::load(f.xp + gate * H + j), Simd::load(f.rec + gate * rs + j)); };
+    auto pre = [&](int gate) { return Simd::add(input_pre(f, gate, j), Simd::load(f.rec + gate * rs + j)); };
     const Vec c_prev = Simd::load(f.c + j);
     Vec pre_i = pre(0), pre_f = pre(1), pre_o = pre(3);
     if (p) {
@@ -30,14 +30,14 @@ void lstm_forward_default(const ForwardBlock& f) {
 void lstm_forward(const ForwardBlock& f) {
   if (vector_forward(f)) return lstm_forward_default(f);
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
-  const float *xp = f.xp, *rec = f.rec, *c = f.c, *p = f.peephole;
+  const float *rec = f.rec, *c = f.c, *p = f.peephole;
   float* g = f.gates;
   float pre[4][kMaxBlock] = {};
   for (std::int64_t j = 0; j < n; ++j) {
-    pre[0][j] = xp[j] + rec[j];
-    pre[1][j] = xp[H + j] + rec[rs + j];
-    pre[2][j] = xp[2 * H + j] + rec[2 * rs + j];
-    pre[3][j] = xp[3 * H + j] + rec[3 * rs + j];
+    pre[0][j] = input_pre_at(f, 0, j) + rec[j];
+    pre[1][j] = input_pre_at(f, 1, j) + rec[rs + j];
+    pre[2][j] = input_pre_at(f, 2, j) + rec[2 * rs + j];
+    pre[3][j] = input_pre_at(f, 3, j) + rec[3 * rs + j];
   }
   if (p)
     for (std::int64_t j = 0; j < n; ++j) pre[0][j] += p[j] * c[j], pre[1][j] += p[H + j] * c[j];

@@ -158,6 +158,11 @@ struct ForwardLoop {
 
   bool two_phase() const { return cfg.cell == CellKind::gru && !cfg.reset_after; }
 
+  // Step t of row b of x·W: a row of the projection, or with token ids the table's row (never copied).
+  const float* x_row(int64_t b, int64_t t) const {
+    return in.ids ? in.input_table + in.ids[b * T + t] * GH : x_proj + (b * T + t) * GH;
+  }
+
   cells::ForwardFn first_kernel() const {
     switch (cfg.cell) {
       case CellKind::simple_rnn: return kernels.simple_rnn_forward;
@@ -196,7 +201,7 @@ struct ForwardLoop {
       auto block = [&](int64_t b, int64_t u, const float* rec_block, int64_t rec_stride) {
         const int64_t j = u * width;
         return cells::ForwardBlock{std::min(width, H - j), H, cfg.activation, cfg.recurrent_activation, rec_block,
-                                   rec_stride, x_proj + (b * T + t) * GH + j, rbias ? rbias + j : nullptr,
+                                   rec_stride, x_row(b, t) + j, offset(in.bias, j), rbias ? rbias + j : nullptr,
                                    in.peephole ? in.peephole + j : nullptr, h_cur + b * H + j,
                                    h_eff_cur + b * H + j, c + b * H + j, gates[b] + j, offset(aux[b], j),
                                    offset(c_t[b], j), h_t[b] + j};
@@ -247,8 +252,8 @@ struct ForwardLoop {
   }
 };
 
-// x_eff = x * input_dropout (kept in the cache when training), then every step's input projection in one GEMM
-// over B*T rows, bias included.
+// x_eff = x * input_dropout (kept in the cache when training), then every step's input projection x·W in one
+// GEMM over B*T rows (the cell kernels add the bias).
 Floats project_inputs(const RnnInputs& in, RnnCache* cache, const RnnConfig& cfg, bool training) {
   const int64_t B = cfg.batch, T = cfg.time, I = cfg.input, BT = B * T;
   const int64_t GH = gate_count(cfg.cell) * cfg.units;
@@ -265,28 +270,15 @@ Floats project_inputs(const RnnInputs& in, RnnCache* cache, const RnnConfig& cfg
     x_eff = dst.data();
   }
   Floats x_proj(checked_mul(BT, GH, "rnn_forward"));
-  if (in.bias)
-    for (int64_t r = 0; r < BT; ++r) std::memcpy(&x_proj[r * GH], in.bias, sizeof(float) * GH);
-  sgemm(Trans::no, Trans::no, BT, GH, I, 1.0f, x_eff, I, in.kernel, GH, in.bias ? 1.0f : 0.0f, x_proj.data(), GH);
+  sgemm(Trans::no, Trans::no, BT, GH, I, 1.0f, x_eff, I, in.kernel, GH, 0.0f, x_proj.data(), GH);
   return x_proj;
 }
 
-// The same projection as rows of the caller's embeddings · kernel table, plus the bias.
-Floats project_from_table(const RnnInputs& in, int64_t BT, int64_t GH) {
+void check_ids(const RnnInputs& in, int64_t BT) {
   for (int64_t r = 0; r < BT; ++r)
     if (in.ids[r] < 0 || in.ids[r] >= in.table_rows)
       require(false, "expected ids in [0, " + std::to_string(in.table_rows) + "), received " +
                          std::to_string(in.ids[r]));
-  Floats x_proj(checked_mul(BT, GH, "rnn_forward"));
-  for (int64_t r = 0; r < BT; ++r) {
-    const float* row = in.input_table + in.ids[r] * GH;
-    float* dst = &x_proj[r * GH];
-    if (in.bias)
-      for (int64_t j = 0; j < GH; ++j) dst[j] = row[j] + in.bias[j];
-    else
-      std::memcpy(dst, row, sizeof(float) * GH);
-  }
-  return x_proj;
 }
 
 }  // namespace
@@ -317,7 +309,8 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
     if (lstm) cache->c_prev = Floats(BT * H), cache->c_new = Floats(BT * H);
   }
 
-  Floats x_proj = in.ids ? project_from_table(in, BT, GH) : project_inputs(in, cache.get(), cfg, training);
+  if (in.ids) check_ids(in, BT);
+  const Floats x_proj = in.ids ? Floats() : project_inputs(in, cache.get(), cfg, training);
 
   const Isa isa = active_isa();
   const int64_t width = packed_panel_width(isa);

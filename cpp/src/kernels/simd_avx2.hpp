@@ -1,5 +1,5 @@
 // The AVX2 vector type and operations shared by this ISA's SIMD code (activations, cell gate kernels):
-// Vec, Mask, width, load, store, set1, add, sub, mul, div, fma(a,b,c)=a*b+c, floor, pow2i (2^n for integral n),
+// Vec, Mask, width, load, store, set1, add, sub, mul, recip (1/b), fma(a,b,c)=a*b+c, floor, pow2i (2^n for integral n),
 // lt (a < b), select (m ? a : b), abs. Include only from files compiled with AVX2 flags.
 #pragma once
 #include <immintrin.h>
@@ -16,7 +16,12 @@ struct Simd {
   static Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
   static Vec sub(Vec a, Vec b) { return _mm256_sub_ps(a, b); }
   static Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
-  static Vec div(Vec a, Vec b) { return _mm256_div_ps(a, b); }
+  // 1/b from the 12-bit estimate and one Newton step (error ~2^-23 before rounding): a division costs about
+  // three times as long, and sigmoid/tanh need one per vector.
+  static Vec recip(Vec b) {
+    const Vec r = _mm256_rcp_ps(b);
+    return _mm256_mul_ps(r, _mm256_fnmadd_ps(b, r, _mm256_set1_ps(2.0f)));
+  }
   static Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
   static Vec floor(Vec a) { return _mm256_floor_ps(a); }
   static Vec pow2i(Vec n) {

@@ -1,5 +1,5 @@
 // The AVX512 vector type and operations shared by this ISA's SIMD code (activations, cell gate kernels):
-// Vec, Mask, width, load, store, set1, add, sub, mul, div, fma(a,b,c)=a*b+c, floor, pow2i (2^n for integral n),
+// Vec, Mask, width, load, store, set1, add, sub, mul, recip (1/b), fma(a,b,c)=a*b+c, floor, pow2i (2^n for integral n),
 // lt (a < b), select (m ? a : b), abs. Include only from files compiled with AVX512 flags.
 #pragma once
 #include <immintrin.h>
@@ -16,7 +16,12 @@ struct Simd {
   static Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
   static Vec sub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
   static Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
-  static Vec div(Vec a, Vec b) { return _mm512_div_ps(a, b); }
+  // 1/b from the 14-bit estimate and one Newton step (error ~2^-28 before rounding): a division costs about
+  // three times as long, and sigmoid/tanh need one per vector.
+  static Vec recip(Vec b) {
+    const Vec r = _mm512_maskz_rcp14_ps(0xFFFF, b);  // maskz: see floor
+    return _mm512_mul_ps(r, _mm512_fnmadd_ps(b, r, _mm512_set1_ps(2.0f)));
+  }
   static Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
   // The all-ones maskz forms: GCC 12's plain forms start from an undefined register and warn.
   static Vec floor(Vec a) { return _mm512_maskz_roundscale_ps(0xFFFF, a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }

@@ -17,7 +17,7 @@ struct Simd {
   static Vec add(Vec a, Vec b) { return a + b; }
   static Vec sub(Vec a, Vec b) { return a - b; }
   static Vec mul(Vec a, Vec b) { return a * b; }
-  static Vec div(Vec a, Vec b) { return a / b; }
+  static Vec recip(Vec b) { return 1.0f / b; }
   static Vec fma(Vec a, Vec b, Vec c) { return a * b + c; }
   static Vec floor(Vec a) { return std::floor(a); }
   static Vec pow2i(Vec n) {

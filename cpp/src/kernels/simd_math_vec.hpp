@@ -38,14 +38,14 @@ inline Vec tanh_v(Vec x) {
   const Vec small = Simd::fma(Simd::mul(x, x2), p, x);
   const Vec one = Simd::set1(1.0f);
   const Vec e = exp_v(Simd::add(ax, ax));
-  const Vec large_abs = Simd::sub(one, Simd::div(Simd::set1(2.0f), Simd::add(e, one)));
+  const Vec large_abs = Simd::sub(one, Simd::mul(Simd::set1(2.0f), Simd::recip(Simd::add(e, one))));
   const Vec large = Simd::select(Simd::lt(x, Simd::set1(0.0f)), Simd::sub(Simd::set1(0.0f), large_abs), large_abs);
   return Simd::select(Simd::lt(ax, Simd::set1(0.625f)), small, large);
 }
 
 inline Vec sigmoid_v(Vec x) {
   const Vec one = Simd::set1(1.0f);
-  return Simd::div(one, Simd::add(one, exp_v(Simd::sub(Simd::set1(0.0f), x))));
+  return Simd::recip(Simd::add(one, exp_v(Simd::sub(Simd::set1(0.0f), x))));
 }
 
 inline Vec hard_sigmoid_v(Vec x) {
