@@ -1,6 +1,8 @@
 """Forward and backward passes over a graph of Nodes (explicit autodiff: each node keeps its layer's ctx)."""
 import numpy as np
 
+from rnnkit.layers.rnn.token_table import TokenIds
+
 
 def _as_list(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
@@ -52,8 +54,6 @@ def embeddings_feeding_one_rnn(nodes, outputs):
 def run_forward(nodes, inputs, input_values, outputs, *, training, token_fed=None):
     """Values and masks of ``outputs``, plus one ctx per node when training. ``token_fed``: the result of
     embeddings_feeding_one_rnn for these nodes, when the caller keeps it (computed here otherwise)."""
-    from rnnkit.layers.rnn.token_table import TokenIds
-
     values = {id(tensor): value for tensor, value in zip(inputs, input_values)}
     masks = {id(tensor): None for tensor in inputs}
     if training:
