@@ -10,14 +10,9 @@ class Node:
         self.inputs = inputs
         self.outputs = outputs
         self.call_kwargs = dict(call_kwargs or {})
-
-    @property
-    def input_tensors(self):
-        return list(self.inputs) if isinstance(self.inputs, (list, tuple)) else [self.inputs]
-
-    @property
-    def output_tensors(self):
-        return list(self.outputs) if isinstance(self.outputs, (list, tuple)) else [self.outputs]
+        # Flat tuples, built once: every forward and backward pass walks them.
+        self.input_tensors = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+        self.output_tensors = tuple(outputs) if isinstance(outputs, (list, tuple)) else (outputs,)
 
 
 class KerasTensor:
