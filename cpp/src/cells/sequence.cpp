@@ -20,6 +20,7 @@
 #include "rnnkit/checked.hpp"
 #include "rnnkit/gemm.hpp"
 #include "sequence.hpp"
+#include "step_barrier.hpp"
 
 namespace rnnkit {
 
@@ -75,6 +76,7 @@ struct Team {
   int threads = 1;
   bool split_units = false;
   int64_t rows = 0, blocks = 0, width = 0, units = 0;
+  cells::StepBarrier* barrier = nullptr;  // shared by the team; owned by the caller of plan_team
 
   struct Member {
     int64_t row_begin, row_end, block_begin, block_end, unit_begin, unit_end;
@@ -95,6 +97,13 @@ struct Team {
     return 0;
 #endif
   }
+  // Where a unit-split team waits until every unit of the new state is written.
+  void sync_units() const {
+    if (!split_units) return;
+#ifdef RNNKIT_HAVE_OPENMP
+    barrier->wait(omp_get_num_threads());
+#endif
+  }
 };
 
 // Rows are split when every thread gets at least this many (fewer leave the microkernel's row panels empty).
@@ -102,9 +111,9 @@ constexpr int64_t kMinRowsPerThread = 4;
 // A whole sequence must give each thread at least this many flops, or the fork costs more than it saves.
 constexpr double kMinLoopFlopsPerThread = 4.0 * 1024 * 1024;
 
-Team plan_team(int64_t B, int64_t T, int64_t H, int64_t GH, int64_t width) {
+Team plan_team(int64_t B, int64_t T, int64_t H, int64_t GH, int64_t width, cells::StepBarrier& barrier) {
   Team team;
-  team.rows = B, team.blocks = ceil_div(H, width), team.width = width, team.units = H;
+  team.rows = B, team.blocks = ceil_div(H, width), team.width = width, team.units = H, team.barrier = &barrier;
 #ifdef RNNKIT_HAVE_OPENMP
   if (omp_in_parallel()) return team;
 #endif
@@ -212,9 +221,7 @@ struct ForwardLoop {
       for (int64_t b = r0; b < r1; ++b)
         for (int64_t u = u0; u < u1; ++u) first(block(b, u, rec + b * rec_ld + u * main_gates * width, width));
       if (two_phase()) {
-        if (team.split_units) {
-#pragma omp barrier
-        }
+        team.sync_units();
         if (rows && u0 < u1)
           sgemm_packed_serial(Trans::no, rows, 1.0f, aux[r0], aux.ld, u_candidate, 0.0f, rec_h + r0 * H, H, j0, j1, ws);
         for (int64_t b = r0; b < r1; ++b)
@@ -245,9 +252,7 @@ struct ForwardLoop {
           for (int64_t k = i; k < i + n; ++k) h_eff_next[k] = h_next[k] * rdrop[k];
         }
       }
-      if (team.split_units) {
-#pragma omp barrier
-      }
+      team.sync_units();
     }
   }
 };
@@ -319,7 +324,8 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   const PackedMatrix u_main = pack_interleaved(in.recurrent_kernel, GH, H, main_gates, width);
   const PackedMatrix u_candidate =
       two_phase ? pack_b(Trans::no, H, H, in.recurrent_kernel + 2 * H, GH) : PackedMatrix();
-  const Team team = plan_team(B, T, H, GH, width);
+  cells::StepBarrier barrier;
+  const Team team = plan_team(B, T, H, GH, width, barrier);
 
   // One workspace for the whole loop: no allocation per step.
   const int64_t workspace_size = packed_serial_workspace(isa, B, H);
@@ -413,9 +419,7 @@ struct BackwardLoop {
       for (int64_t b = r0; b < r1; ++b)
         if (keep(b))
           for (int64_t u = u0; u < u1; ++u) first(block(b, u));
-      if (team.split_units) {
-#pragma omp barrier
-      }
+      team.sync_units();
       // Rows [r0, r1) of step t: row b at (b*T + t)*GH.
       const int64_t ld = T * GH, first_row = (r0 * T + t) * GH;
       if (two_phase()) {
@@ -425,9 +429,7 @@ struct BackwardLoop {
         for (int64_t b = r0; b < r1; ++b)
           if (keep(b))
             for (int64_t u = u0; u < u1; ++u) kernels.gru_backward_r(block(b, u));
-        if (team.split_units) {
-#pragma omp barrier
-        }
+        team.sync_units();
       }
       if (rows && n)
         sgemm_packed_serial(Trans::no, rows, 1.0f, d_gates_r + first_row, ld, u_t, 0.0f, dh_eff + r0 * H, H, j0, j1,
@@ -476,7 +478,8 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   const Isa isa = active_isa();
   const PackedMatrix u_t = pack_b(Trans::yes, two_phase ? 2 * H : GH, H, U, GH);
   const PackedMatrix u_candidate_t = two_phase ? pack_b(Trans::yes, H, H, U + 2 * H, GH) : PackedMatrix();
-  const Team team = plan_team(B, T, H, GH, packed_panel_width(isa));
+  cells::StepBarrier barrier;
+  const Team team = plan_team(B, T, H, GH, packed_panel_width(isa), barrier);
   const int64_t workspace_size = packed_serial_workspace(isa, B, GH);
 
   Floats dh(BH, 0.0f), dc(BH, 0.0f), d_prev_out(BH, 0.0f), dh_step(BH), direct(BH, 0.0f), dh_eff(BH), dc_prev(BH),
