@@ -9,9 +9,10 @@
 
 namespace rnnkit::cells {
 
-// Units per block: at least the widest packed panel (32 columns on AVX-512), so that a block's slice of the
-// interleaved h·U product is whole panels.
-constexpr std::int64_t kMaxBlock = 32;
+// Units per block: whole packed panels (32 columns on AVX-512), so that a block's slice of the interleaved h·U
+// product is whole panels, and as many as fit in this many units: each block is one kernel call, and at small
+// H its fixed cost is a good part of the step's element-wise work.
+constexpr std::int64_t kMaxBlock = 64;
 
 // Unit j of the block, gate g: h·U pre-activation rec[g*rec_stride + j]; input projection x·W xp[g*H + j] and
 // its bias input_bias[g*H + j] (added here rather than copied into every row of the projection first); post-

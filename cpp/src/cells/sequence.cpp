@@ -63,6 +63,12 @@ void copy_or_clear(std::vector<float>& dst, const float* src, int64_t n) {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Units per kernel call and per thread's share of a unit-split step (see cells::kMaxBlock).
+int64_t block_width(Isa isa) {
+  const int64_t panel = packed_panel_width(isa);
+  return std::max<int64_t>(1, cells::kMaxBlock / panel) * panel;
+}
+
 // p + k, or null for an absent buffer (no arithmetic on null pointers).
 template <typename T>
 T* offset(T* p, int64_t k) { return p ? p + k : nullptr; }
@@ -318,7 +324,7 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   const Floats x_proj = in.ids ? Floats() : project_inputs(in, cache.get(), cfg, training);
 
   const Isa isa = active_isa();
-  const int64_t width = packed_panel_width(isa);
+  const int64_t width = block_width(isa);
   const bool two_phase = cfg.cell == CellKind::gru && !cfg.reset_after;
   const int main_gates = two_phase ? 2 : gate_count(cfg.cell);
   const PackedMatrix u_main = pack_interleaved(in.recurrent_kernel, GH, H, main_gates, width);
@@ -479,7 +485,7 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   const PackedMatrix u_t = pack_b(Trans::yes, two_phase ? 2 * H : GH, H, U, GH);
   const PackedMatrix u_candidate_t = two_phase ? pack_b(Trans::yes, H, H, U + 2 * H, GH) : PackedMatrix();
   cells::StepBarrier barrier;
-  const Team team = plan_team(B, T, H, GH, packed_panel_width(isa), barrier);
+  const Team team = plan_team(B, T, H, GH, block_width(isa), barrier);
   const int64_t workspace_size = packed_serial_workspace(isa, B, GH);
 
   Floats dh(BH, 0.0f), dc(BH, 0.0f), d_prev_out(BH, 0.0f), dh_step(BH), direct(BH, 0.0f), dh_eff(BH), dc_prev(BH),
