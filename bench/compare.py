@@ -219,6 +219,8 @@ def run_interleaved(args, grid, fit, rounds):
         points = ([SGEMM] + grid if threads in args.threads else []) + (fit if threads in args.fit_threads else [])
         workers = [Worker(pythons.get(impl, sys.executable), impl, threads, args.omp_wait_policy)
                    for impl in impls if any(p in points for p in points_of(impl, grid, fit))]
+        for worker in workers:  # every library imported before the first timing: imports load the cores
+            worker.request(cmd="ping")
         for point in points:
             here = [w for w in workers if not w.died and point in points_of(w.impl, grid, fit)]
             if not here:

@@ -13,6 +13,7 @@ bench/compare.py drives it with one JSON object per line on stdin, and it answer
                                                       -> {"ready": true} or {"error": "..."}
     {"cmd": "measure"}   time one repeat of the prepared point: calls until S seconds have passed (at least one,
                          at most 1000) -> {"ms": mean ms of one call}
+    {"cmd": "ping"}      reply {"ready": true}: the worker has imported its library and is idle
     {"cmd": "quit"}      exit (so does the end of stdin)
 Replies go to the file descriptor that was stdout when the process started; stdout itself is redirected to
 stderr first, so whatever the libraries print (TF / XLA logs, warnings, progress bars) cannot corrupt them.
@@ -227,6 +228,10 @@ def serve(runner, requests, replies):
         request = json.loads(line)
         if request["cmd"] == "quit":
             return
+        if request["cmd"] == "ping":  # answered once the library is imported: the driver waits for every worker
+            replies.write(json.dumps({"ready": True}) + "\n")
+            replies.flush()
+            continue
         if request["cmd"] == "prepare":
             fn = None  # only the current point stays alive, so memory stays flat over the grid
             gc.collect()
