@@ -38,13 +38,17 @@ TRANSPOSES = [(False, False), (False, True), (True, False), (True, True)]
 @pytest.mark.parametrize("m,n,k", SHAPES)
 @pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
 def test_sgemm_matches_float64(isa, m, n, k, trans_a, trans_b):
+    check_sgemm_against_float64(m, n, k, trans_a, trans_b, 0.75, -1.5)
+
+
+def check_sgemm_against_float64(m, n, k, trans_a, trans_b, alpha, beta):
     rng = np.random.default_rng([m, n, k, trans_a, trans_b])
     a, a64 = operand(rng, m, k, trans_a)
     b, b64 = operand(rng, k, n, trans_b)
     c = rng.standard_normal((m, n)).astype(np.float32)
     c0 = c.copy()
-    _core.sgemm(trans_a, trans_b, 0.75, a, b, -1.5, c)
-    assert_gemm_close(c, 0.75, a64, b64, -1.5, c0)
+    _core.sgemm(trans_a, trans_b, alpha, a, b, beta, c)
+    assert_gemm_close(c, alpha, a64, b64, beta, c0)
 
 
 @pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (-2.0, 0.0), (1.0, 1.0), (0.0, 2.0), (0.0, 0.0)])
@@ -121,13 +125,7 @@ SMALL_M = [1, 2, 3, 7, 8, 9, 12, 13, 17, 128]
 @pytest.mark.parametrize("n,k", [(4 * 70, 129), (3 * 64 + 5, 300), (17, 64), (3 * 64 + 5, 40), (4 * 64, 64)])
 @pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
 def test_sgemm_batch_rows_match_float64(isa, m, n, k, trans_a, trans_b):
-    rng = np.random.default_rng([m, n, k, trans_a, trans_b])
-    a, a64 = operand(rng, m, k, trans_a)
-    b, b64 = operand(rng, k, n, trans_b)
-    c = rng.standard_normal((m, n)).astype(np.float32)
-    c0 = c.copy()
-    _core.sgemm(trans_a, trans_b, -0.5, a, b, 0.25, c)
-    assert_gemm_close(c, -0.5, a64, b64, 0.25, c0)
+    check_sgemm_against_float64(m, n, k, trans_a, trans_b, -0.5, 0.25)
 
 
 @pytest.mark.parametrize("m", [1, 5, 40])
