@@ -29,8 +29,10 @@ def abort_on_uncaught_exception(comm):
     previous = sys.excepthook
 
     def hook(kind, value, traceback):
-        sys.stderr.write(f"rnnkit.distribution: process {comm.rank} of {comm.size} failed with {kind.__name__}; "
-                         "aborting the MPI job\n")
+        # The message goes in this first line, written at once: Abort can end the job before mpiexec has forwarded
+        # the whole traceback (seen in CI: the traceback's last line, the message, was lost).
+        sys.stderr.write(f"rnnkit.distribution: process {comm.rank} of {comm.size} failed with {kind.__name__}: "
+                         f"{value}; aborting the MPI job\n")
         previous(kind, value, traceback)
         sys.stderr.flush()
         comm.Abort(1)
