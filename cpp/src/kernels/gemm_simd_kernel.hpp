@@ -28,6 +28,9 @@ void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_
     }
   };
   std::int64_t k = 0;
+  // Unrolled 4x: with B streaming from L2, 12 / 8 / 4-row tiles run 12% / 25% / 32% faster (AVX-512, one
+  // binary timing both forms alternately, medians of 40); in L1 3-8%. 8x gains nothing more.
+#pragma GCC unroll 4
   for (; k + SPLIT <= kc; k += SPLIT)
     for (int s = 0; s < SPLIT; ++s) {
       if constexpr (PREFETCH > 0)
