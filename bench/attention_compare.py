@@ -106,6 +106,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--only", choices=["SDPA", "MHA"], help="time only this op (and skip the causal check)")
     args = parser.parse_args()
     print(f"torch {torch.__version__}; medians of {args.rounds} interleaved rounds; ms per call")
     print("| op | shape | causal | threads | pass | rnnkit ms | torch ms | torch / rnnkit |")
@@ -114,11 +115,15 @@ def main():
         rnnkit.set_num_threads(threads)
         torch.set_num_threads(threads)
         for op, shapes, cases in (("SDPA", SDPA_SHAPES, sdpa_cases), ("MHA", MHA_SHAPES, mha_cases)):
+            if args.only and op != args.only:
+                continue
             for shape, causal in shapes:
                 for name, (ours, theirs) in cases(shape, causal).items():
                     mine, other = compare(ours, theirs, args.rounds)
                     print(f"| {op} | {shape} | {'yes' if causal else 'no'} | {threads} | {name} | {1e3 * mine:.2f} "
                           f"| {1e3 * other:.2f} | {other / mine:.2f} |", flush=True)
+    if args.only:
+        return
     print(f"\nrnnkit causal against non-causal forward at {CAUSAL_SHAPE}:")
     for threads in args.threads:
         rnnkit.set_num_threads(threads)
