@@ -31,6 +31,7 @@ def assert_gemm_close(got, alpha, a64, b64, beta, c0):
 SHAPES = [  # (M, N, K): each of 1, 3, 17, 255, 1000 in every position, non-square
     (1, 1, 1), (3, 17, 255), (17, 255, 3), (255, 3, 17), (1, 1000, 17), (1000, 1, 3),
     (3, 255, 1000), (255, 1000, 1), (17, 3, 1000), (1000, 255, 17), (64, 96, 257),
+    (301, 600, 300),  # tall on two threads: each packs its own rows, two k blocks and two column blocks
 ]
 TRANSPOSES = [(False, False), (False, True), (True, False), (True, True)]
 
