@@ -78,7 +78,7 @@ def test_sgemm_rejects_mismatched_shapes():
                     np.zeros((2, 2), np.float32))
 
 
-@pytest.mark.parametrize("m", [1, 2, 5, 8, 13, 100])
+@pytest.mark.parametrize("m", [1, 2, 5, 8, 13, 100, 300])  # 300: tall, rows split between two threads
 @pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
 def test_sgemm_packed_matches_float64(isa, m, trans_a, trans_b):
     k, n = 129, 4 * 70  # LSTM-shaped: N = 4H, K = H
@@ -94,9 +94,10 @@ def test_sgemm_packed_matches_float64(isa, m, trans_a, trans_b):
 
 
 @pytest.mark.parametrize("n_begin,n_end", [(0, 0), (0, 1), (5, 37), (32, 64), (33, 300), (100, 513), (511, 520)])
-def test_sgemm_packed_column_range_touches_only_its_columns(isa, n_begin, n_end):
-    m, k, n = 3, 300, 520
-    rng = np.random.default_rng([n_begin, n_end])
+@pytest.mark.parametrize("m", [3, 60, 200])  # 60 and 200: enough work for two threads (columns / rows split)
+def test_sgemm_packed_column_range_touches_only_its_columns(isa, m, n_begin, n_end):
+    k, n = 300, 520
+    rng = np.random.default_rng([m, n_begin, n_end])
     a, a64 = operand(rng, m, k, False)
     b, b64 = operand(rng, k, n, False)
     packed = _core.pack_b(False, b)

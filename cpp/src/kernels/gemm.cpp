@@ -107,6 +107,11 @@ struct OperandView {
   bool transposed;
 };
 
+// op(X) from row r0 on.
+OperandView rows_from(const OperandView& x, int64_t r0) {
+  return {x.transposed ? x.data + r0 : x.data + r0 * x.ld, x.ld, x.transposed};
+}
+
 // dst[0:n) = src[0:n) for the short runs of packing (n <= 64): fixed-size copies the compiler inlines as
 // vector moves, where a memcpy call per 12..32-float run costs more than the copy itself.
 inline void copy_short(float* dst, const float* src, int64_t n) {
@@ -128,14 +133,6 @@ void pack_a_panel(const MicroKernel& mk, const OperandView& a, int64_t r0, int64
 // A rows [0, M) x k [k0, k0 + kc) -> consecutive panels of mr rows, each [kc][mr], on the calling thread.
 void pack_a_block(const MicroKernel& mk, const OperandView& a, int64_t M, int64_t k0, int64_t kc, float* dst) {
   for (int64_t p = 0; p * mk.mr < M; ++p)
-    pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), k0, kc, dst + p * kc * mk.mr);
-}
-
-// pack_a_block shared out among the current team.
-void pack_a(const MicroKernel& mk, const OperandView& a, int64_t M, int64_t k0, int64_t kc, float* dst) {
-  const int64_t panels = ceil_div(M, mk.mr);
-  RNNKIT_OMP(omp for schedule(static))
-  for (int64_t p = 0; p < panels; ++p)
     pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), k0, kc, dst + p * kc * mk.mr);
 }
 
@@ -200,12 +197,12 @@ void run_tile(const MicroKernel& mk, int rows, int64_t kc, const float* a_panel,
     }
 }
 
-// C[0:M, col_begin:col_end] (+)= packed A (kc deep) x panels; c_origin is column 0 of panel 0.
+// C[0:M, col_begin:col_end] (+)= packed A (kc deep) x panels on the calling thread; c_origin is column 0 of
+// panel 0. Each A panel stays in L1 while the panels stream from L2.
 void multiply_panels(const MicroKernel& mk, int64_t M, int64_t kc, const float* a_packed, const PanelsView& b,
                      float* c_origin, int64_t ldc, int64_t col_begin, int64_t col_end, float alpha, float beta) {
   const int64_t row_panels = ceil_div(M, mk.mr);
   const int64_t q_begin = col_begin / mk.nr, q_end = ceil_div(col_end, mk.nr);
-  RNNKIT_OMP(omp for collapse(2) schedule(static))
   for (int64_t p = 0; p < row_panels; ++p)
     for (int64_t q = q_begin; q < q_end; ++q) {
       const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
@@ -261,18 +258,6 @@ void pack_b_block(const MicroKernel& mk, const OperandView& b, int64_t k0, int64
       pack_bt_panel(mk, b, k0, kc, c0 + q * nr, std::min<int64_t>(nr, cols - q * nr), dst + q * kc * nr);
   } else {
     for (int64_t k = 0; k < kc; ++k) pack_b_row(b, k0 + k, c0, cols, nr, dst + k * nr, kc * nr);
-  }
-}
-
-// C[0:M, 0:cols) (+)= packed A (kc deep, panels [kc][mr]) x packed B (consecutive panels [kc][nr]) on the
-// calling thread: each A panel stays in L1 while the block of B panels streams from L2.
-void multiply_block(const MicroKernel& mk, int64_t M, int64_t kc, const float* a_packed, const float* b_packed,
-                    float* C, int64_t ldc, int64_t cols, float alpha, float beta) {
-  for (int64_t p = 0; p * mk.mr < M; ++p) {
-    const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
-    for (int64_t q = 0; q * mk.nr < cols; ++q)
-      run_tile(mk, rows, kc, a_packed + p * kc * mk.mr, b_packed + q * kc * mk.nr, mk.nr, C + p * mk.mr * ldc + q * mk.nr,
-               ldc, 0, std::min<int64_t>(mk.nr, cols - q * mk.nr), alpha, beta);
   }
 }
 
@@ -381,7 +366,7 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
     const int64_t kc_max = std::min(K, kKc), nc_max = std::min(N, kNc);
     float* a_buf = workspace(kPackedA, checked_mul(ceil_div(rows, mk.mr) * mk.mr, kc_max, "sgemm"), "sgemm");
     float* b_buf = workspace(kPackedB, ceil_div(nc_max, mk.nr) * mk.nr * kc_max, "sgemm");
-    const OperandView a_rows{a.transposed ? a.data + m0 : a.data + m0 * a.ld, a.ld, a.transposed};
+    const OperandView a_rows = rows_from(a, m0);
     for (int64_t k0 = 0; k0 < K; k0 += kKc) {
       const int64_t kc = std::min(kKc, K - k0);
       const float beta_block = k0 == 0 ? beta : 1.f;
@@ -389,7 +374,7 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
       for (int64_t n0 = 0; n0 < N; n0 += kNc) {
         const int64_t nc = std::min(kNc, N - n0);
         pack_b_block(mk, b, k0, kc, n0, nc, b_buf);
-        multiply_block(mk, rows, kc, a_buf, b_buf, C + m0 * ldc + n0, ldc, nc, alpha, beta_block);
+        multiply_panels(mk, rows, kc, a_buf, {b_buf, kc * mk.nr}, C + m0 * ldc + n0, ldc, 0, nc, alpha, beta_block);
       }
     }
   });
@@ -442,20 +427,34 @@ void sgemm_packed(Trans ta, int64_t M, float alpha, const float* A, int64_t lda,
 
   const MicroKernel& mk = microkernel_for(B.isa());
   const OperandView a{A, lda, ta == Trans::yes};
-  const int64_t kc_max = std::min(K, kKc);
-  float* a_buf = workspace(kPackedA, checked_mul(ceil_div(M, mk.mr) * mk.mr, kc_max, "sgemm_packed"), "sgemm_packed");
   const float* panels = B.panels_.get();
-
+  // Threads never wait for one another: a tall product splits its row panels, a short one (a batch) its column
+  // panels, and each thread packs the rows of A it needs into its own buffer.
   run_team(threads_for(M, n_end - n_begin, K), [&] {
+    int64_t m0 = 0, m1 = M, c_begin = n_begin, c_end = n_end;
+    if (M > kSmallM) {
+      int64_t p_begin, p_end;
+      team_share(ceil_div(M, mk.mr), p_begin, p_end);
+      m0 = p_begin * mk.mr, m1 = std::min(M, p_end * mk.mr);
+    } else {
+      const int64_t q_first = n_begin / mk.nr;
+      int64_t q_begin, q_end;
+      team_share(ceil_div(n_end, mk.nr) - q_first, q_begin, q_end);
+      c_begin = std::max(n_begin, (q_first + q_begin) * mk.nr), c_end = std::min(n_end, (q_first + q_end) * mk.nr);
+    }
+    if (m0 >= m1 || c_begin >= c_end) return;
+    const int64_t rows = m1 - m0, kc_max = std::min(K, kKc);
+    float* a_buf = workspace(kPackedA, checked_mul(ceil_div(rows, mk.mr) * mk.mr, kc_max, "sgemm_packed"), "sgemm_packed");
+    const OperandView a_rows = rows_from(a, m0);
     for (int64_t k0 = 0; k0 < K; k0 += kKc) {
       const int64_t kc = std::min(kKc, K - k0);
       const float beta_block = k0 == 0 ? beta : 1.f;
-      pack_a(mk, a, M, k0, kc, a_buf);
+      pack_a_block(mk, a_rows, rows, k0, kc, a_buf);
       // Column chunks start on multiples of kNc (a multiple of nr) so no panel is split between chunks.
-      for (int64_t n0 = n_begin - n_begin % kNc; n0 < n_end; n0 += kNc) {
+      for (int64_t n0 = c_begin - c_begin % kNc; n0 < c_end; n0 += kNc) {
         const PanelsView b{panels + k0 * mk.nr, K * mk.nr};
-        multiply_panels(mk, M, kc, a_buf, b, C, ldc, std::max(n_begin, n0), std::min(n_end, n0 + kNc), alpha,
-                        beta_block);
+        multiply_panels(mk, rows, kc, a_buf, b, C + m0 * ldc, ldc, std::max(c_begin, n0), std::min(c_end, n0 + kNc),
+                        alpha, beta_block);
       }
     }
   });
