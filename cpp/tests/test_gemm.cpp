@@ -38,10 +38,11 @@ float at(const Strided& m, bool transposed, int64_t r, int64_t c) {
   return transposed ? m.data[c * m.ld + r] : m.data[r * m.ld + c];
 }
 
-// Checks C[:, n_begin:n_end] against alpha*op(A)op(B) + beta*C0 with a sqrt(K)-scaled float32 bound, and
-// that everything else in C (other columns, the padding) is untouched.
+// Checks C[:, n_begin:n_end] against alpha*op(A)op(B) + beta*C0 (+ bias[j]) with a sqrt(K)-scaled float32
+// bound, and that everything else in C (other columns, the padding) is untouched.
 bool matches(const Strided& a, bool ta, const Strided& b, bool tb, const Strided& c0, const Strided& c, int64_t M,
-             int64_t N, int64_t K, float alpha, float beta, int64_t n_begin, int64_t n_end) {
+             int64_t N, int64_t K, float alpha, float beta, int64_t n_begin, int64_t n_end,
+             const float* bias = nullptr) {
   const double eps = std::ldexp(1.0, -23), bound = (4 * std::sqrt(double(K)) + 8) * eps;
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < c.ld; ++j) {
@@ -56,21 +57,30 @@ bool matches(const Strided& a, bool ta, const Strided& b, bool tb, const Strided
         exact += term;
         magnitude += std::fabs(term);
       }
-      exact = alpha * exact + beta * double(old);
-      magnitude = std::fabs(alpha) * magnitude + std::fabs(beta) * std::fabs(double(old)) + 1e-30;
+      const double added = bias ? bias[j] : 0.0;
+      exact = alpha * exact + (beta == 0.f ? 0.0 : beta * double(old)) + added;
+      const double prior = beta == 0.f ? 0.0 : std::fabs(beta) * std::fabs(double(old));
+      magnitude = std::fabs(alpha) * magnitude + prior + std::fabs(added) + 1e-30;
       if (!(std::fabs(got - exact) <= bound * magnitude)) return false;
     }
   return true;
 }
 
+// Without and with a column bias, beta 2 and beta 0 (C's prior contents then NaN: never read).
 void check_sgemm(int64_t M, int64_t N, int64_t K, bool ta, bool tb, std::mt19937& rng) {
   const auto a = ta ? random_strided(K, M, rng) : random_strided(M, K, rng);
   const auto b = tb ? random_strided(N, K, rng) : random_strided(K, N, rng);
-  const auto c0 = random_strided(M, N, rng);
-  auto c = c0;
-  rnnkit::sgemm(Trans(ta), Trans(tb), M, N, K, 0.5f, a.data.data(), a.ld, b.data.data(), b.ld, 2.f, c.data.data(),
-                c.ld);
-  CHECK(matches(a, ta, b, tb, c0, c, M, N, K, 0.5f, 2.f, 0, N));
+  const auto bias = random_strided(1, N, rng);
+  for (const float* column_bias : {static_cast<const float*>(nullptr), bias.data.data()})
+    for (const float beta : {2.f, 0.f}) {
+      auto c0 = random_strided(M, N, rng);
+      if (beta == 0.f)
+        for (int64_t i = 0; i < M; ++i) std::fill_n(c0.data.begin() + i * c0.ld, N, NAN);
+      auto c = c0;
+      rnnkit::sgemm(Trans(ta), Trans(tb), M, N, K, 0.5f, a.data.data(), a.ld, b.data.data(), b.ld, beta,
+                    c.data.data(), c.ld, column_bias);
+      CHECK(matches(a, ta, b, tb, c0, c, M, N, K, 0.5f, beta, 0, N, column_bias));
+    }
 }
 
 void check_packed(int64_t M, int64_t N, int64_t K, bool ta, bool tb, int64_t n_begin, int64_t n_end,
@@ -194,6 +204,8 @@ int main() {
         for (const int64_t m : {1, 2, 3, 7, 8, 9, 12, 17, 128}) check_sgemm(m, 3 * 67, 260, ta, tb, rng);
         check_sgemm(5, 1000, 31, ta, tb, rng);
         check_sgemm(9, 1500, 300, ta, tb, rng);  // enough work for two threads
+        check_sgemm(301, 600, 300, ta, tb, rng);  // tall on two threads: two k blocks, two column blocks
+        check_sgemm(4, 5, 0, ta, tb, rng);        // K == 0: C = beta * C + bias
         check_packed(1, 200, 64, ta, tb, 0, 200, rng);
         check_packed(7, 300, 270, ta, tb, 33, 161, rng);
         check_packed(30, 96, 17, ta, tb, 32, 64, rng);

@@ -11,13 +11,14 @@ namespace rnnkit {
 
 enum class Trans : bool { no = false, yes = true };
 
-// C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, all row-major.
+// C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C (+ column_bias[N] on every row), all row-major.
 // op(A) = A (lda >= K) or A^T where A is stored [K,M] (lda >= M); likewise for B.
-// beta == 0 ignores C's prior contents (NaN in C does not propagate). Uses num_threads() threads,
-// or only the calling thread when called from inside an active OpenMP parallel region.
+// beta == 0 ignores C's prior contents (NaN in C does not propagate). The bias is added as each tile of C is
+// stored, not in a pass of its own (a Dense layer's bias). Uses num_threads() threads, or only the calling
+// thread when called from inside an active OpenMP parallel region.
 void sgemm(Trans trans_a, Trans trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
            const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
-           std::int64_t ldc);
+           std::int64_t ldc, const float* column_bias = nullptr);
 
 // op(B)[K,N] copied once into the microkernel's panel layout, for the ISA active when it was packed.
 // Owns its buffer; movable, not copyable. The source B may be freed or changed after packing.

@@ -180,27 +180,33 @@ struct PanelsView {
   int64_t panel_stride;
 };
 
-// One rows x nr tile whose columns [lo, hi) of the panel land in C (c points at panel column 0).
+// One rows x nr tile whose columns [lo, hi) of the panel land in C (c and bias, or null, point at panel
+// column 0).
 void run_tile(const MicroKernel& mk, int rows, int64_t kc, const float* a_panel, const float* b_panel,
-              int64_t b_stride, float* c, int64_t ldc, int64_t lo, int64_t hi, float alpha, float beta) {
+              int64_t b_stride, float* c, int64_t ldc, int64_t lo, int64_t hi, float alpha, float beta,
+              const float* bias) {
   if (lo == 0 && hi == mk.nr) {
-    mk.by_rows[rows](kc, a_panel, b_panel, b_stride, c, ldc, alpha, beta);
+    mk.by_rows[rows](kc, a_panel, b_panel, b_stride, c, ldc, alpha, beta, bias);
     return;
   }
   alignas(64) float tile[gemm_detail::kMaxPanelRows * 64];
-  mk.by_rows[rows](kc, a_panel, b_panel, b_stride, tile, mk.nr, 1.f, 0.f);
+  mk.by_rows[rows](kc, a_panel, b_panel, b_stride, tile, mk.nr, 1.f, 0.f, nullptr);
   for (int i = 0; i < rows; ++i)
     for (int64_t j = lo; j < hi; ++j) {
       float& cij = c[i * ldc + j];
       const float t = alpha * tile[i * mk.nr + j];
-      cij = beta == 0.f ? t : t + beta * cij;
+      cij = (beta == 0.f ? t : t + beta * cij) + (bias ? bias[j] : 0.f);
     }
 }
+
+// The bias for columns from c0 on, or null.
+const float* bias_from(const float* bias, int64_t c0) { return bias ? bias + c0 : nullptr; }
 
 // C[0:M, col_begin:col_end] (+)= packed A (kc deep) x panels on the calling thread; c_origin is column 0 of
 // panel 0. Each A panel stays in L1 while the panels stream from L2.
 void multiply_panels(const MicroKernel& mk, int64_t M, int64_t kc, const float* a_packed, const PanelsView& b,
-                     float* c_origin, int64_t ldc, int64_t col_begin, int64_t col_end, float alpha, float beta) {
+                     float* c_origin, int64_t ldc, int64_t col_begin, int64_t col_end, float alpha, float beta,
+                     const float* bias) {
   const int64_t row_panels = ceil_div(M, mk.mr);
   const int64_t q_begin = col_begin / mk.nr, q_end = ceil_div(col_end, mk.nr);
   for (int64_t p = 0; p < row_panels; ++p)
@@ -209,7 +215,7 @@ void multiply_panels(const MicroKernel& mk, int64_t M, int64_t kc, const float* 
       const int64_t c0 = q * mk.nr;
       const int64_t lo = std::max(col_begin, c0) - c0, hi = std::min(col_end, c0 + mk.nr) - c0;
       run_tile(mk, rows, kc, a_packed + p * kc * mk.mr, b.base + q * b.panel_stride, mk.nr,
-               c_origin + p * mk.mr * ldc + c0, ldc, lo, hi, alpha, beta);
+               c_origin + p * mk.mr * ldc + c0, ldc, lo, hi, alpha, beta, bias_from(bias, c0));
     }
 }
 
@@ -230,7 +236,7 @@ void team_share(int64_t count, int64_t& begin, int64_t& end) {
 // from `tail` (packed, zero-padded). a_panel is all of op(A) packed [K][mr].
 void multiply_strips_in_place(const MicroKernel& mk, int64_t M, int64_t N, int64_t K, const float* a_panel,
                               const float* B, int64_t ldb, const float* tail, float* C, int64_t ldc, float alpha,
-                              float beta) {
+                              float beta, const float* bias) {
   const int rows = static_cast<int>(M);
   const auto strip = mk.strip[rows];
   const int64_t full_cols = N / mk.nr * mk.nr;
@@ -240,11 +246,12 @@ void multiply_strips_in_place(const MicroKernel& mk, int64_t M, int64_t N, int64
   for (int64_t s = s_begin; s < s_end; ++s) {
     const int64_t c0 = std::min(s * strip.width, full_cols);
     if (c0 == full_cols) {
-      run_tile(mk, rows, K, a_panel, tail, mk.nr, C + c0, ldc, 0, N - c0, alpha, beta);
+      run_tile(mk, rows, K, a_panel, tail, mk.nr, C + c0, ldc, 0, N - c0, alpha, beta, bias_from(bias, c0));
     } else if (c0 + strip.width <= full_cols) {
-      strip.fn(K, a_panel, B + c0, ldb, C + c0, ldc, alpha, beta);
+      strip.fn(K, a_panel, B + c0, ldb, C + c0, ldc, alpha, beta, bias_from(bias, c0));
     } else {
-      for (int64_t c = c0; c < full_cols; c += mk.nr) mk.by_rows[rows](K, a_panel, B + c, ldb, C + c, ldc, alpha, beta);
+      for (int64_t c = c0; c < full_cols; c += mk.nr)
+        mk.by_rows[rows](K, a_panel, B + c, ldb, C + c, ldc, alpha, beta, bias_from(bias, c));
     }
   }
 }
@@ -266,7 +273,7 @@ void pack_b_block(const MicroKernel& mk, const OperandView& b, int64_t k0, int64
 // multiply-adds) and then its B panels kNc columns at a time into its own buffers, so no barrier and no
 // shared buffer. Each packed B panel is multiplied by every row panel while it is in L1.
 void multiply_column_split(const MicroKernel& mk, int64_t M, int64_t N, int64_t K, const OperandView& a,
-                           const OperandView& b, float* C, int64_t ldc, float alpha, float beta) {
+                           const OperandView& b, float* C, int64_t ldc, float alpha, float beta, const float* bias) {
   int64_t q_begin, q_end;
   team_share(ceil_div(N, mk.nr), q_begin, q_end);
   if (q_begin == q_end) return;
@@ -286,17 +293,19 @@ void multiply_column_split(const MicroKernel& mk, int64_t M, int64_t N, int64_t 
         for (int64_t p = 0; p < row_panels; ++p) {
           const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
           run_tile(mk, rows, kc, a_buf + p * kc * mk.mr, b_buf + (q - q0) * kc * mk.nr, mk.nr,
-                   C + p * mk.mr * ldc + c0, ldc, 0, width, alpha, beta_block);
+                   C + p * mk.mr * ldc + c0, ldc, 0, width, alpha, beta_block, k0 == 0 ? bias_from(bias, c0) : nullptr);
         }
       }
     }
   }
 }
 
-// C = beta * C on columns [n_begin, n_end), for K == 0 or alpha == 0 (beta == 0 writes zeros).
-void scale_c(int64_t M, int64_t n_begin, int64_t n_end, float beta, float* C, int64_t ldc) {
+// C = beta * C (+ bias) on columns [n_begin, n_end), for K == 0 or alpha == 0 (beta == 0 writes zeros).
+void scale_c(int64_t M, int64_t n_begin, int64_t n_end, float beta, float* C, int64_t ldc,
+             const float* bias = nullptr) {
   for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = n_begin; j < n_end; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+    for (int64_t j = n_begin; j < n_end; ++j)
+      C[i * ldc + j] = (beta == 0.f ? 0.f : beta * C[i * ldc + j]) + (bias ? bias[j] : 0.f);
 }
 
 // `what` is a callable returning the message: checks run on every call (the recurrent loop makes thousands),
@@ -316,14 +325,14 @@ void check_ld(const char* fn, const char* name, int64_t ld, int64_t need) {
 }  // namespace
 
 void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* column_bias) {
   require(M >= 0 && N >= 0 && K >= 0, "sgemm", [&] {
     return "expected non-negative sizes, got M=" + std::to_string(M) + " N=" + std::to_string(N) +
            " K=" + std::to_string(K);
   });
   if (M == 0 || N == 0) return;
   check_ld("sgemm", "ldc", ldc, N);
-  if (K == 0 || alpha == 0.f) return scale_c(M, 0, N, beta, C, ldc);
+  if (K == 0 || alpha == 0.f) return scale_c(M, 0, N, beta, C, ldc, column_bias);
   check_ld("sgemm", "lda", lda, trans_a == Trans::yes ? M : K);
   check_ld("sgemm", "ldb", ldb, trans_b == Trans::yes ? K : N);
 
@@ -345,12 +354,12 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
     run_team(threads, [&] {
       for (int64_t p = 0; p < panels; ++p)
         multiply_strips_in_place(mk, std::min<int64_t>(mk.mr, M - p * mk.mr), N, K, a_panels + p * panel_floats, B,
-                                 ldb, tail, C + p * mk.mr * ldc, ldc, alpha, beta);
+                                 ldb, tail, C + p * mk.mr * ldc, ldc, alpha, beta, column_bias);
     });
     return;
   }
   if (M <= kSmallM) {
-    run_team(threads, [&] { multiply_column_split(mk, M, N, K, a, b, C, ldc, alpha, beta); });
+    run_team(threads, [&] { multiply_column_split(mk, M, N, K, a, b, C, ldc, alpha, beta, column_bias); });
     return;
   }
 
@@ -374,7 +383,8 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
       for (int64_t n0 = 0; n0 < N; n0 += kNc) {
         const int64_t nc = std::min(kNc, N - n0);
         pack_b_block(mk, b, k0, kc, n0, nc, b_buf);
-        multiply_panels(mk, rows, kc, a_buf, {b_buf, kc * mk.nr}, C + m0 * ldc + n0, ldc, 0, nc, alpha, beta_block);
+        multiply_panels(mk, rows, kc, a_buf, {b_buf, kc * mk.nr}, C + m0 * ldc + n0, ldc, 0, nc, alpha, beta_block,
+                        k0 == 0 ? bias_from(column_bias, n0) : nullptr);
       }
     }
   });
@@ -454,7 +464,7 @@ void sgemm_packed(Trans ta, int64_t M, float alpha, const float* A, int64_t lda,
       for (int64_t n0 = c_begin - c_begin % kNc; n0 < c_end; n0 += kNc) {
         const PanelsView b{panels + k0 * mk.nr, K * mk.nr};
         multiply_panels(mk, rows, kc, a_buf, b, C + m0 * ldc, ldc, std::max(c_begin, n0), std::min(c_end, n0 + kNc),
-                        alpha, beta_block);
+                        alpha, beta_block, nullptr);
       }
     }
   });
@@ -482,11 +492,11 @@ void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64
       const int64_t lo = std::max(n_begin, c0) - c0, hi = std::min(n_end, c0 + mk.nr) - c0;
       float* c = C + c0;
       if (lo == 0 && hi == mk.nr) {
-        mk.row(K, A, panels + q * K * mk.nr, mk.nr, c, ldc, alpha, beta);
+        mk.row(K, A, panels + q * K * mk.nr, mk.nr, c, ldc, alpha, beta, nullptr);
         continue;
       }
       alignas(64) float tile[64];
-      mk.row(K, A, panels + q * K * mk.nr, mk.nr, tile, mk.nr, 1.f, 0.f);
+      mk.row(K, A, panels + q * K * mk.nr, mk.nr, tile, mk.nr, 1.f, 0.f, nullptr);
       for (int64_t j = lo; j < hi; ++j) c[j] = beta == 0.f ? alpha * tile[j] : alpha * tile[j] + beta * c[j];
     }
     return;
@@ -506,7 +516,7 @@ void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64
       for (int64_t p = 0; p < row_panels; ++p) {
         const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
         run_tile(mk, rows, kc, workspace + p * K * mk.mr + k0 * mk.mr, b_panel, mk.nr, C + p * mk.mr * ldc + c0, ldc,
-                 lo, hi, alpha, beta_block);
+                 lo, hi, alpha, beta_block, nullptr);
       }
     }
   }

@@ -11,7 +11,7 @@ constexpr int kMr = 4, kNr = 16;
 
 template <int ROWS, int MR>
 void gemm_tile(std::int64_t kc, const float* a, const float* b, std::int64_t b_stride, float* c, std::int64_t ldc,
-               float alpha, float beta) {
+               float alpha, float beta, const float* bias) {
   float acc[ROWS][kNr] = {};
   for (std::int64_t k = 0; k < kc; ++k, a += MR, b += b_stride)
     for (int i = 0; i < ROWS; ++i)
@@ -19,7 +19,7 @@ void gemm_tile(std::int64_t kc, const float* a, const float* b, std::int64_t b_s
   for (int i = 0; i < ROWS; ++i)
     for (int j = 0; j < kNr; ++j) {
       float& cij = c[i * ldc + j];
-      cij = beta == 0.f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * cij;
+      cij = (beta == 0.f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * cij) + (bias ? bias[j] : 0.f);
     }
 }
 

@@ -5,11 +5,12 @@
 
 namespace rnnkit::gemm_detail {
 
-// Computes rows x nr of C = alpha * A_panel * B_panel + beta * C (beta == 0: C is not read), where
-// A_panel is [kc][mr] contiguous (only the first `rows` of each mr used) and B_panel is kc rows of nr
-// contiguous floats, b_stride apart (nr when packed, ldb when read straight from a row-major B).
+// Computes rows x nr of C = alpha * A_panel * B_panel + beta * C + bias (beta == 0: C is not read; bias: nr
+// floats added to every row, or null), where A_panel is [kc][mr] contiguous (only the first `rows` of each mr
+// used) and B_panel is kc rows of nr contiguous floats, b_stride apart (nr when packed, ldb when read straight
+// from a row-major B).
 using MicroKernelFn = void (*)(std::int64_t kc, const float* a_panel, const float* b_panel, std::int64_t b_stride,
-                               float* c, std::int64_t ldc, float alpha, float beta);
+                               float* c, std::int64_t ldc, float alpha, float beta, const float* bias);
 
 // Packs a panel [kc][width] from n <= width source vectors of kc floats: gather reads vector i as a row
 // (out[k*width + i] = src[i*ld + k]: row-major A, transposed B), copy as a column (out[k*width + i] =

@@ -9,7 +9,7 @@
 // The last rows prefetch past the end of B, which cannot fault.
 template <int ROWS, int MR, int NVEC, int PREFETCH = 0>
 void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_t b_stride, float* c,
-                    std::int64_t ldc, float alpha, float beta) {
+                    std::int64_t ldc, float alpha, float beta, const float* bias) {
   using Vec = typename Simd::Vec;
   constexpr int W = Simd::width;
   // Few rows leave too few independent FMA chains to hide FMA latency (batch-1 GEMV): split k over
@@ -42,17 +42,20 @@ void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_
     for (int i = 0; i < ROWS; ++i)
       for (int v = 0; v < NVEC; ++v) acc[0][i][v] = Simd::add(acc[0][i][v], acc[s][i][v]);
   const Vec va = Simd::broadcast(alpha);
-  if (beta == 0.f) {
+  if (beta == 0.f && !bias) {
     for (int i = 0; i < ROWS; ++i)
       for (int v = 0; v < NVEC; ++v) Simd::store(c + i * ldc + v * W, Simd::mul(va, acc[0][i][v]));
-  } else {
-    const Vec vb = Simd::broadcast(beta);
-    for (int i = 0; i < ROWS; ++i)
-      for (int v = 0; v < NVEC; ++v) {
-        float* ci = c + i * ldc + v * W;
-        Simd::store(ci, Simd::fma(va, acc[0][i][v], Simd::mul(vb, Simd::load(ci))));
-      }
+    return;
   }
+  Vec base[NVEC];  // what is added to alpha * acc in every row
+  for (int v = 0; v < NVEC; ++v) base[v] = bias ? Simd::load(bias + v * W) : Simd::zero();
+  const Vec vb = Simd::broadcast(beta);
+  for (int i = 0; i < ROWS; ++i)
+    for (int v = 0; v < NVEC; ++v) {
+      float* ci = c + i * ldc + v * W;
+      const Vec prior = beta == 0.f ? base[v] : Simd::fma(vb, Simd::load(ci), base[v]);
+      Simd::store(ci, Simd::fma(va, acc[0][i][v], prior));
+    }
 }
 
 // Vectors per row of the strip kernel for `rows` rows: up to `accumulators` registers of C, at least the

@@ -45,12 +45,10 @@ void dense_forward(const float* x, const float* kernel, const float* bias, std::
                    std::int64_t units, float* y) {
   check_dense_sizes("dense_forward", rows, in, units);
   if (rows == 0 || units == 0) return;
-  if (rows <= kFewRows)
-    few_row_product(x, kernel, rows, in, units, y);
-  else
-    sgemm(Trans::no, Trans::no, rows, units, in, 1.f, x, in, kernel, units, 0.f, y, units);
+  if (rows > kFewRows)  // the bias is added as each tile of y is stored: no second pass over y
+    return sgemm(Trans::no, Trans::no, rows, units, in, 1.f, x, in, kernel, units, 0.f, y, units, bias);
+  few_row_product(x, kernel, rows, in, units, y);
   if (bias == nullptr) return;
-#pragma omp parallel for num_threads(num_threads()) schedule(static) if (rows * units > (1 << 16))
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = y + r * units;
     for (std::int64_t u = 0; u < units; ++u) row[u] += bias[u];
