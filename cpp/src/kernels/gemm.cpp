@@ -77,7 +77,12 @@ int threads_for(int64_t M, int64_t N, int64_t K) {
 #ifdef RNNKIT_HAVE_OPENMP
   if (omp_in_parallel()) return 1;
 #endif
-  const double flops = 2.0 * double(M) * double(N) * double(K);
+  // A product of a few rows streams B from memory at far fewer flops per byte than the cores can do, so B's
+  // size counts as if there were at least 8 rows: a batch-1 product with a 4 MiB B splits over two cores,
+  // whose L2s and memory bandwidth add up (1 x 2048 x 512 on 2 threads: numpy 16.9 GFLOP/s, rnnkit on one
+  // thread 9.1, on two 23.8 alternating in one process). Under OMP_WAIT_POLICY=passive waking the second
+  // thread costs more than it saves at these sizes on this VM (10.2 -> 8.6 GFLOP/s).
+  const double flops = 2.0 * double(std::max<int64_t>(M, 8)) * double(N) * double(K);
   const double by_work = std::max(1.0, flops / double(kFlopsPerThread));
   return static_cast<int>(std::min<double>(num_threads(), by_work));
 }
