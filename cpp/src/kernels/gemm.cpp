@@ -2,6 +2,8 @@
 #include "rnnkit/gemm.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -29,13 +31,27 @@ using std::int64_t;
 constexpr int64_t kKc = 256;
 constexpr int64_t kNc = 512;
 // Up to this many rows (a batch of an RNN), sgemm splits columns between threads and packs B a block per
-// thread as it goes; taller products pack shared blocks of A and B and split tiles.
+// thread as it goes; taller products split row panels, each thread packing its own blocks of A and B.
 constexpr int64_t kSmallM = 128;
 // Longest K for which several row panels read row-major B in place instead of packing it.
 constexpr int64_t kInPlaceMaxK = 64;
-// Below this many flops per thread (~40 us), forking costs more than it saves: waking a pool thread that
-// went to sleep, or waiting for one the OS has descheduled on a busy machine, takes tens of microseconds.
-constexpr int64_t kFlopsPerThread = int64_t{1} << 22;
+// Below this many flops per thread (~40 us), forking costs more than it saves when idle OpenMP threads sleep
+// (OMP_WAIT_POLICY=passive): waking one, or waiting for one the OS has descheduled on a busy machine, takes
+// tens of microseconds. Under the default policy they spin for a while after each region and join the next
+// within a microsecond or two, so a quarter of that work (~10 us) already pays for a second thread.
+constexpr int64_t kFlopsPerSleepingThread = int64_t{1} << 22;
+constexpr int64_t kFlopsPerSpinningThread = int64_t{1} << 20;
+
+bool idle_threads_sleep() {
+  static const bool passive = [] {
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    if (!policy) return false;
+    std::string lower(policy);
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return lower == "passive";
+  }();
+  return passive;
+}
 
 const MicroKernel& microkernel_for(Isa isa) {
   switch (isa) {
@@ -83,7 +99,8 @@ int threads_for(int64_t M, int64_t N, int64_t K) {
   // thread 9.1, on two 23.8 alternating in one process). Under OMP_WAIT_POLICY=passive waking the second
   // thread costs more than it saves at these sizes on this VM (10.2 -> 8.6 GFLOP/s).
   const double flops = 2.0 * double(std::max<int64_t>(M, 8)) * double(N) * double(K);
-  const double by_work = std::max(1.0, flops / double(kFlopsPerThread));
+  const double per_thread = double(idle_threads_sleep() ? kFlopsPerSleepingThread : kFlopsPerSpinningThread);
+  const double by_work = std::max(1.0, flops / per_thread);
   return static_cast<int>(std::min<double>(num_threads(), by_work));
 }
 
