@@ -22,6 +22,7 @@ import json
 import math
 import os
 import pathlib
+import select
 import shutil
 import statistics
 import subprocess
@@ -50,6 +51,9 @@ MIN_SECONDS = 0.3
 # OpenBLAS's and Eigen's pools likewise), which would slow the next implementation down; 50 ms lets them go to
 # sleep. OMP_WAIT_POLICY=active makes OpenMP's spin far longer: see --omp-wait-policy.
 IDLE_SECONDS = 0.05
+# A worker silent this long on one request (the slowest, a first XLA compile or a fit epoch of Keras on torch,
+# takes well under a minute) is taken for hung: killed and dropped like one that died.
+REPLY_TIMEOUT_SECONDS = 600
 
 
 def installed(python, impl):
@@ -74,19 +78,25 @@ class Worker:
                                      stdout=subprocess.PIPE, stderr=self.log)
 
     def request(self, **message):
-        """The worker's reply to `message`, or None if it has died (reported on stderr)."""
+        """The worker's reply to `message`, or None if it has died or hung (reported on stderr)."""
+        hung = False
         try:
             self.proc.stdin.write(json.dumps(message) + "\n")
             self.proc.stdin.flush()
-            reply = self.proc.stdout.readline()
+            # One reply line per request, so nothing is left buffered between them and select sees the next.
+            hung = not select.select([self.proc.stdout], [], [], REPLY_TIMEOUT_SECONDS)[0]
+            reply = "" if hung else self.proc.stdout.readline()
         except BrokenPipeError:
             reply = ""
         if reply:
             return json.loads(reply)
         self.died = True
+        if hung:
+            self.proc.kill()
         self.proc.wait()
         self.log.seek(0)
-        print(f"[{self.impl}, {self.threads} thread(s)] died (exit code {self.proc.returncode}), dropped for the "
+        what = f"hung (no reply in {REPLY_TIMEOUT_SECONDS} s), killed" if hung else "died"
+        print(f"[{self.impl}, {self.threads} thread(s)] {what} (exit code {self.proc.returncode}), dropped for the "
               f"rest of the run:\n{self.log.read()[-3000:]}", file=sys.stderr, flush=True)
         return None
 
