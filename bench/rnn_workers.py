@@ -46,8 +46,10 @@ def time_repeat(fn, seconds):
 
 def random_weights(cell, I, H, rng):
     G = CELL_GATES[cell]
-    kernel = rng.standard_normal((I, G * H)).astype(np.float32) / np.sqrt(I)
-    recurrent = rng.standard_normal((H, G * H)).astype(np.float32) / np.sqrt(H)
+    # Scaled before the cast: a float32 array divided by numpy's float64 scalar is float64 under numpy 2, and
+    # rnnkit would then convert the weights on every timed call (10% of a batch-1 LSTM forward).
+    kernel = (rng.standard_normal((I, G * H)) / np.sqrt(I)).astype(np.float32)
+    recurrent = (rng.standard_normal((H, G * H)) / np.sqrt(H)).astype(np.float32)
     bias = np.zeros((2, G * H) if cell == "gru" else (G * H,), np.float32)
     return kernel, recurrent, bias
 
