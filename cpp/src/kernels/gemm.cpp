@@ -252,6 +252,13 @@ void team_share(int64_t count, int64_t& begin, int64_t& end) {
   end = count * (thread + 1) / team;
 }
 
+// The calling thread's share of M's row panels as rows [m0, m1) (m0 == m1 when it gets none).
+void team_rows(const MicroKernel& mk, int64_t M, int64_t& m0, int64_t& m1) {
+  int64_t p_begin, p_end;
+  team_share(ceil_div(M, mk.mr), p_begin, p_end);
+  m0 = std::min(M, p_begin * mk.mr), m1 = std::min(M, p_end * mk.mr);
+}
+
 // One row panel (M <= mr) against row-major B: each element of B is used M times, so copying it would cost
 // as much as the product; the strip kernel reads it in place, whole K at once (C written once), and each
 // thread owns a contiguous run of columns. The last partial panel, which the kernel would overread, comes
@@ -390,10 +397,10 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
   // multiply-adds). Sharing packed blocks instead cost two barriers per block and scaled worse: 2048^3 on 2
   // threads 134-149 -> 151-171 GFLOP/s (alternating builds, medians of 9-15 runs).
   run_team(threads, [&] {
-    int64_t p_begin, p_end;
-    team_share(ceil_div(M, mk.mr), p_begin, p_end);
-    if (p_begin == p_end) return;
-    const int64_t m0 = p_begin * mk.mr, rows = std::min(M, p_end * mk.mr) - m0;
+    int64_t m0, m1;
+    team_rows(mk, M, m0, m1);
+    if (m0 == m1) return;
+    const int64_t rows = m1 - m0;
     const int64_t kc_max = std::min(K, kKc), nc_max = std::min(N, kNc);
     float* a_buf = workspace(kPackedA, checked_mul(ceil_div(rows, mk.mr) * mk.mr, kc_max, "sgemm"), "sgemm");
     float* b_buf = workspace(kPackedB, ceil_div(nc_max, mk.nr) * mk.nr * kc_max, "sgemm");
@@ -465,9 +472,7 @@ void sgemm_packed(Trans ta, int64_t M, float alpha, const float* A, int64_t lda,
   run_team(threads_for(M, n_end - n_begin, K), [&] {
     int64_t m0 = 0, m1 = M, c_begin = n_begin, c_end = n_end;
     if (M > kSmallM) {
-      int64_t p_begin, p_end;
-      team_share(ceil_div(M, mk.mr), p_begin, p_end);
-      m0 = p_begin * mk.mr, m1 = std::min(M, p_end * mk.mr);
+      team_rows(mk, M, m0, m1);
     } else {
       const int64_t q_first = n_begin / mk.nr;
       int64_t q_begin, q_end;
