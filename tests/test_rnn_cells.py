@@ -197,8 +197,9 @@ def check_directional_gradient(cell, p, grads, d_outputs, d_last, d_states, **op
 
 # Two ways the time loop shares work over 2 threads (sequence.cpp, plan_team): few rows -> each thread owns
 # unit blocks of every row and the team meets every step; many rows and a long sequence -> each thread owns
-# batch rows for the whole sequence. Sizes chosen so each path is taken; H is not a multiple of any block width.
-LAYOUTS = {"unit-blocks": (3, 4, 5, 300), "batch-rows": (24, 80, 5, 70)}
+# batch rows for the whole sequence and projects them through W step by step (with I > H the projection's
+# operand is the wider one). Sizes chosen so each path is taken; H is not a multiple of any block width.
+LAYOUTS = {"unit-blocks": (3, 4, 5, 300), "batch-rows": (24, 80, 5, 70), "batch-rows-wide-input": (24, 50, 90, 70)}
 
 
 @pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])

@@ -71,11 +71,12 @@ void lstm_peephole_kernel_gradient_matches_finite_differences() {
   }
 }
 
-// The time loop split over 2 threads, by unit blocks (B = 3, H = 300) and by batch rows (B = 24, T = 80),
-// with a mask and recurrent dropout: outputs and every gradient agree with 1 thread. Under the sanitizers
-// this is also the memory check of the threaded paths.
+// The time loop split over 2 threads, by unit blocks (B = 3, H = 300) and by batch rows (B = 24, T = 80;
+// B = 24, I = 90 > H, the input projected step by step; B = 16, I = H = 300, W too large for that), with a
+// mask and recurrent dropout: outputs and every gradient agree with 1 thread. Under the sanitizers this is
+// also the memory check of the threaded paths.
 void threaded_time_loop_matches_one_thread() {
-  const std::int64_t shapes[][4] = {{3, 4, 5, 300}, {24, 80, 5, 70}};
+  const std::int64_t shapes[][4] = {{3, 4, 5, 300}, {24, 80, 5, 70}, {24, 50, 90, 70}, {16, 6, 300, 300}};
   for (const auto& shape : shapes)
     for (const CellKind cell : {CellKind::simple_rnn, CellKind::lstm, CellKind::gru})
       for (const bool reset_after : {true, false}) {

@@ -1,4 +1,4 @@
-// The sequence driver: validation, the one big input projection, the time loop with masks/go_backwards/dropout,
+// The sequence driver: validation, the input projection, the time loop with masks/go_backwards/dropout,
 // and BPTT with the weight gradients as GEMMs over all timesteps. Forward and backward side by side.
 //
 // Inside the time loop the only products are h·U (forward) and dG·U^T (backward), against U packed once per
@@ -114,6 +114,9 @@ struct Team {
 
 // Rows are split when every thread gets at least this many (fewer leave the microkernel's row panels empty).
 constexpr int64_t kMinRowsPerThread = 4;
+// W is read again at every step when the input projection is made step by step: beyond about one core's L2
+// each step streams it from L3 and the one big GEMM wins (LSTM (64,50,256,512), W 2 MiB: 14% slower per step).
+constexpr double kMaxStepProjectionWeightBytes = 1024 * 1024;
 // A whole sequence must give each thread at least this many flops, or the fork costs more than it saves.
 constexpr double kMinLoopFlopsPerThread = 4.0 * 1024 * 1024;
 
@@ -163,8 +166,11 @@ struct ForwardLoop {
   RnnCache* cache;  // null at inference
   const cells::BlockKernels& kernels;
   Team team;
-  int64_t B, T, H, GH;
-  const float* x_proj;
+  int64_t B, T, H, GH, I;
+  const float* x_proj;          // every step's x·W, rows b*T + t; null when projected per step or with ids
+  const float* x_eff;           // the operand of W when projected per step
+  const PackedMatrix& w_packed;  // W when projected per step
+  float* step_proj;             // step t's x·W, row b at b*GH, when projected per step
   const PackedMatrix& u_main;  // interleaved: all gates, or z and r for GRU reset_after=False
   int main_gates;
   const PackedMatrix& u_candidate;  // GRU reset_after=False: U_h
@@ -175,7 +181,8 @@ struct ForwardLoop {
 
   // Step t of row b of x·W: a row of the projection, or with token ids the table's row (never copied).
   const float* x_row(int64_t b, int64_t t) const {
-    return in.ids ? in.input_table + in.ids[b * T + t] * GH : x_proj + (b * T + t) * GH;
+    if (in.ids) return in.input_table + in.ids[b * T + t] * GH;
+    return x_proj ? x_proj + (b * T + t) * GH : step_proj + b * GH;
   }
 
   cells::ForwardFn first_kernel() const {
@@ -221,6 +228,9 @@ struct ForwardLoop {
                                    h_eff_cur + b * H + j, c + b * H + j, gates[b] + j, offset(aux[b], j),
                                    offset(c_t[b], j), h_t[b] + j};
       };
+      if (step_proj && rows)
+        sgemm_packed_serial(Trans::no, rows, 1.0f, x_eff + (r0 * T + t) * I, T * I, w_packed, 0.0f,
+                            step_proj + r0 * GH, GH, 0, GH, ws);
       if (rows && u0 < u1)
         sgemm_packed_serial(Trans::no, rows, 1.0f, h_eff_cur + r0 * H, H, u_main, 0.0f, rec + r0 * rec_ld, rec_ld,
                             u0 * main_gates * width, u1 * main_gates * width, ws);
@@ -263,15 +273,13 @@ struct ForwardLoop {
   }
 };
 
-// x_eff = x * input_dropout (kept in the cache when training), then every step's input projection x·W in one
-// GEMM over B*T rows (the cell kernels add the bias).
-Floats project_inputs(const RnnInputs& in, RnnCache* cache, const RnnConfig& cfg, bool training) {
+// The operand of W: x * input_dropout, kept in the cache when training (in `dropped` otherwise), or x itself.
+const float* effective_inputs(const RnnInputs& in, RnnCache* cache, const RnnConfig& cfg, bool training,
+                              Floats& dropped) {
   const int64_t B = cfg.batch, T = cfg.time, I = cfg.input, BT = B * T;
-  const int64_t GH = gate_count(cfg.cell) * cfg.units;
-  Floats x_dropped;
   const float* x_eff = in.x;
   if (in.input_dropout || training) {
-    Floats& dst = training ? cache->x_eff : x_dropped;
+    Floats& dst = training ? cache->x_eff : dropped;
     dst = Floats(checked_mul(BT, I, "rnn_forward"));
     std::copy(in.x, in.x + BT * I, dst.data());
     if (in.input_dropout)
@@ -280,9 +288,7 @@ Floats project_inputs(const RnnInputs& in, RnnCache* cache, const RnnConfig& cfg
           for (int64_t k = 0; k < I; ++k) dst[(b * T + t) * I + k] *= in.input_dropout[b * I + k];
     x_eff = dst.data();
   }
-  Floats x_proj(checked_mul(BT, GH, "rnn_forward"));
-  sgemm(Trans::no, Trans::no, BT, GH, I, 1.0f, x_eff, I, in.kernel, GH, 0.0f, x_proj.data(), GH);
-  return x_proj;
+  return x_eff;
 }
 
 void check_ids(const RnnInputs& in, int64_t BT) {
@@ -321,20 +327,33 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   }
 
   if (in.ids) check_ids(in, BT);
-  const Floats x_proj = in.ids ? Floats() : project_inputs(in, cache.get(), cfg, training);
-
   const Isa isa = active_isa();
   const int64_t width = block_width(isa);
+  cells::StepBarrier barrier;
+  const Team team = plan_team(B, T, H, GH, width, barrier);
+
+  // The input projection x·W. When each thread owns whole rows it projects them step by step, just before
+  // the step's product, so the gate kernels read x·W from cache; as one GEMM over all B*T rows it makes a
+  // (B*T, G*H) array that goes out to memory and comes back a step at a time with a row stride of T*G*H
+  // floats (LSTM (128,20,32,64) forward: 2.6 MB, its loads a third of the gate kernel's time). A unit-split
+  // team (few rows) keeps the one GEMM, whose many rows run at full speed where a step's few would not.
+  Floats x_dropped;
+  const float* x_eff = in.ids ? nullptr : effective_inputs(in, cache.get(), cfg, training, x_dropped);
+  const bool project_per_step =
+      x_eff && !team.split_units && double(I) * double(GH) * sizeof(float) <= kMaxStepProjectionWeightBytes;
+  Floats x_proj(x_eff && !project_per_step ? checked_mul(BT, GH, "rnn_forward") : 0);
+  if (!x_proj.empty()) sgemm(Trans::no, Trans::no, BT, GH, I, 1.0f, x_eff, I, in.kernel, GH, 0.0f, x_proj.data(), GH);
+  const PackedMatrix w_packed = project_per_step ? pack_b(Trans::no, I, GH, in.kernel, GH) : PackedMatrix();
+  Floats step_proj(project_per_step ? checked_mul(B, GH, "rnn_forward") : 0);
+
   const bool two_phase = cfg.cell == CellKind::gru && !cfg.reset_after;
   const int main_gates = two_phase ? 2 : gate_count(cfg.cell);
   const PackedMatrix u_main = pack_interleaved(in.recurrent_kernel, GH, H, main_gates, width);
   const PackedMatrix u_candidate =
       two_phase ? pack_b(Trans::no, H, H, in.recurrent_kernel + 2 * H, GH) : PackedMatrix();
-  cells::StepBarrier barrier;
-  const Team team = plan_team(B, T, H, GH, width, barrier);
 
   // One workspace for the whole loop: no allocation per step.
-  const int64_t workspace_size = packed_serial_workspace(isa, B, H);
+  const int64_t workspace_size = packed_serial_workspace(isa, B, project_per_step ? std::max(H, I) : H);
   Floats rec(checked_mul(B, u_main.cols(), "rnn_forward")), rec_h(two_phase ? BH : 0);
   Floats h(2 * BH, 0.0f), h_eff(in.recurrent_dropout ? 2 * BH : 0), c(BH, 0.0f), h_new(in.mask ? BH : 0),
       c_new(lstm && !training && in.mask ? BH : 0), prev_out(in.mask ? BH : 0, 0.0f), gate_rows(training ? 0 : B * GH),
@@ -345,8 +364,8 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   if (in.recurrent_dropout)
     for (int64_t i = 0; i < BH; ++i) h_eff[i] = h[i] * in.recurrent_dropout[i];
 
-  const ForwardLoop loop{cfg, in, out, cache.get(), cells::block_kernels(isa), team, B, T, H, GH, x_proj.data(),
-                         u_main, main_gates, u_candidate, rec.data(), rec_h.data(), h.data(), h_eff.data(), c.data(),
+  const ForwardLoop loop{cfg, in, out, cache.get(), cells::block_kernels(isa), team, B, T, H, GH, I, x_proj.data(),
+                         x_eff, w_packed, step_proj.data(), u_main, main_gates, u_candidate, rec.data(), rec_h.data(), h.data(), h_eff.data(), c.data(),
                          h_new.data(), c_new.data(), prev_out.data(), gate_rows.data(), aux_rows.data(),
                          workspace.data(), workspace_size};
 #pragma omp parallel num_threads(team.threads) if (team.threads > 1)
