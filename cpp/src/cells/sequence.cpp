@@ -63,6 +63,17 @@ void copy_or_clear(std::vector<float>& dst, const float* src, int64_t n) {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+void add_into(float* dst, const float* src, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) dst[k] += src[k];
+}
+
+// Per-step rows of the caches sit T rows apart, a few cache lines each: too short for the hardware prefetcher
+// to find, so each row's loads stall on memory unless requested a couple of rows ahead.
+constexpr int64_t kPrefetchRows = 2;
+void prefetch(const float* p, int64_t n) {
+  for (int64_t k = 0; k < n; k += 16) __builtin_prefetch(p + k);
+}
+
 // Units per kernel call and per thread's share of a unit-split step (see cells::kMaxBlock).
 int64_t block_width(Isa isa) {
   const int64_t panel = packed_panel_width(isa);
@@ -421,16 +432,22 @@ struct BackwardLoop {
       auto keep = [&](int64_t b) { return !mask || mask[b * T + t]; };
       // The output at step s is h_t when kept, else the previous output: route its gradient accordingly.
       for (int64_t b = r0; b < r1; ++b) {
-        const bool kept = keep(b);
-        for (int64_t i = b * H + j0; i < b * H + j1; ++i) {
-          float g = d_prev_out[i];
-          if (in.d_outputs) g += in.d_outputs[(b * T + s) * H + i - b * H];
-          if (in.d_last_output && s == T - 1) g += in.d_last_output[i];
-          const float total = dh[i] + (kept ? g : 0.0f);
-          dh_step[i] = total;
-          d_prev_out[i] = kept ? 0.0f : g;
-          if (out.state_gradients) out.state_gradients[(b * T + s) * H + i - b * H] = total;
+        if (in.d_outputs && b + kPrefetchRows < r1) prefetch(in.d_outputs + ((b + kPrefetchRows) * T + s) * H + j0, n);
+        // g (the gradient reaching the output) is gathered in dh_step, then dh_step = dh + g if kept.
+        const int64_t i0 = b * H + j0;
+        float* g = dh_step + i0;
+        float* carried = d_prev_out + i0;
+        std::memcpy(g, carried, sizeof(float) * n);
+        if (in.d_outputs) add_into(g, in.d_outputs + (b * T + s) * H + j0, n);
+        if (in.d_last_output && s == T - 1) add_into(g, in.d_last_output + i0, n);
+        if (keep(b)) {
+          add_into(g, dh + i0, n);
+          std::memset(carried, 0, sizeof(float) * n);
+        } else {
+          std::memcpy(carried, g, sizeof(float) * n);
+          std::memcpy(g, dh + i0, sizeof(float) * n);
         }
+        if (out.state_gradients) std::memcpy(out.state_gradients + (b * T + s) * H + j0, g, sizeof(float) * n);
       }
       auto block = [&](int64_t b, int64_t u) {
         const int64_t j = u * width, r = b * T + t, i = b * H + j;
@@ -441,9 +458,16 @@ struct BackwardLoop {
                                     offset(d_rh, i), d_gates_x + r * GH + j, d_gates_r + r * GH + j, direct + i,
                                     dc_prev + i};
       };
-      for (int64_t b = r0; b < r1; ++b)
+      for (int64_t b = r0; b < r1; ++b) {
+        if (b + kPrefetchRows < r1) {
+          const int64_t r = (b + kPrefetchRows) * T + t;
+          for (int64_t g = 0; g < GH; g += H) prefetch(&cache.gates[r * GH + g + j0], n);
+          if (!cache.aux.empty()) prefetch(&cache.aux[r * H + j0], n);
+          if (lstm) prefetch(&cache.c_prev[r * H + j0], n);
+        }
         if (keep(b))
           for (int64_t u = u0; u < u1; ++u) first(block(b, u));
+      }
       team.sync_units();
       // Rows [r0, r1) of step t: row b at (b*T + t)*GH.
       const int64_t ld = T * GH, first_row = (r0 * T + t) * GH;
