@@ -169,6 +169,14 @@ struct RowsView {
   float* operator[](int64_t b) const { return offset(data, b * ld); }
 };
 
+// The operand of W and its projection, row (b, t) at b*batch_stride + t*time_stride: x itself is batch-major
+// (B, T, I); a copy made for input dropout or the training cache is time-major like every cache.
+struct InputRows {
+  const float* x;
+  int64_t batch_stride, time_stride;
+  int64_t row(int64_t b, int64_t t) const { return b * batch_stride + t * time_stride; }
+};
+
 // Everything the forward time loop reads and writes; each thread runs steps() on its own unit blocks.
 struct ForwardLoop {
   const RnnConfig& cfg;
@@ -178,8 +186,8 @@ struct ForwardLoop {
   const cells::BlockKernels& kernels;
   Team team;
   int64_t B, T, H, GH, I;
-  const float* x_proj;          // every step's x·W, rows b*T + t; null when projected per step or with ids
-  const float* x_eff;           // the operand of W when projected per step
+  InputRows x_eff;              // the operand of W (x null with ids)
+  const float* x_proj;          // every step's x·W in x_eff's row order; null when projected per step or with ids
   const PackedMatrix& w_packed;  // W when projected per step
   float* step_proj;             // step t's x·W, row b at b*GH, when projected per step
   const PackedMatrix& u_main;  // interleaved: all gates, or z and r for GRU reset_after=False
@@ -193,7 +201,7 @@ struct ForwardLoop {
   // Step t of row b of x·W: a row of the projection, or with token ids the table's row (never copied).
   const float* x_row(int64_t b, int64_t t) const {
     if (in.ids) return in.input_table + in.ids[b * T + t] * GH;
-    return x_proj ? x_proj + (b * T + t) * GH : step_proj + b * GH;
+    return x_proj ? x_proj + x_eff.row(b, t) * GH : step_proj + b * GH;
   }
 
   cells::ForwardFn first_kernel() const {
@@ -219,16 +227,16 @@ struct ForwardLoop {
       const float* h_cur = h + (s & 1) * BH;
       float* h_next = h + ((s + 1) & 1) * BH;
       const float* h_eff_cur = rdrop ? h_eff + (s & 1) * BH : h_cur;
-      const RowsView gates = cache ? RowsView{&cache->gates[t * GH], T * GH} : RowsView{gate_rows, GH};
+      const RowsView gates = cache ? RowsView{&cache->gates[t * B * GH], GH} : RowsView{gate_rows, GH};
       const RowsView aux = !cache ? RowsView{aux_rows, H}
-                           : RowsView{cache->aux.empty() ? nullptr : &cache->aux[t * H], T * H};
+                           : RowsView{cache->aux.empty() ? nullptr : &cache->aux[t * B * H], H};
       // Where the kernels put h_t and c_t. Without a mask every row keeps its new state, so h_t goes straight
       // into the next step's operand and c_t over c_{t-1} (the kernels read each unit's c_{t-1} before writing
       // its c_t); with one, a masked row must still read its old state afterwards. A training LSTM writes c_t
       // straight into the cache.
       const RowsView h_t = in.mask ? RowsView{h_new, H} : RowsView{h_next, H};
       const RowsView c_t = !lstm    ? RowsView{nullptr, 0}
-                           : cache   ? RowsView{&cache->c_new[t * H], T * H}
+                           : cache   ? RowsView{&cache->c_new[t * B * H], H}
                            : in.mask ? RowsView{c_new, H}
                                      : RowsView{c, H};
       auto block = [&](int64_t b, int64_t u, const float* rec_block, int64_t rec_stride) {
@@ -240,7 +248,7 @@ struct ForwardLoop {
                                    offset(c_t[b], j), h_t[b] + j};
       };
       if (step_proj && rows)
-        sgemm_packed_serial(Trans::no, rows, 1.0f, x_eff + (r0 * T + t) * I, T * I, w_packed, 0.0f,
+        sgemm_packed_serial(Trans::no, rows, 1.0f, x_eff.x + x_eff.row(r0, t) * I, x_eff.batch_stride * I, w_packed, 0.0f,
                             step_proj + r0 * GH, GH, 0, GH, ws);
       if (rows && u0 < u1)
         sgemm_packed_serial(Trans::no, rows, 1.0f, h_eff_cur + r0 * H, H, u_main, 0.0f, rec + r0 * rec_ld, rec_ld,
@@ -257,7 +265,7 @@ struct ForwardLoop {
       // Keras masking: a masked row carries its state and repeats its previous output.
       const int64_t n = j1 - j0;
       for (int64_t b = r0; b < r1; ++b) {
-        const int64_t i = b * H + j0, row = (b * T + t) * H + j0;
+        const int64_t i = b * H + j0, row = (t * B + b) * H + j0;
         const bool keep = !in.mask || in.mask[b * T + t];
         if (cache) {
           std::memcpy(&cache->h_prev[row], h_cur + i, sizeof(float) * n);
@@ -284,22 +292,30 @@ struct ForwardLoop {
   }
 };
 
-// The operand of W: x * input_dropout, kept in the cache when training (in `dropped` otherwise), or x itself.
-const float* effective_inputs(const RnnInputs& in, RnnCache* cache, const RnnConfig& cfg, bool training,
-                              Floats& dropped) {
-  const int64_t B = cfg.batch, T = cfg.time, I = cfg.input, BT = B * T;
-  const float* x_eff = in.x;
-  if (in.input_dropout || training) {
-    Floats& dst = training ? cache->x_eff : dropped;
-    dst = Floats(checked_mul(BT, I, "rnn_forward"));
-    std::copy(in.x, in.x + BT * I, dst.data());
-    if (in.input_dropout)
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t t = 0; t < T; ++t)
-          for (int64_t k = 0; k < I; ++k) dst[(b * T + t) * I + k] *= in.input_dropout[b * I + k];
-    x_eff = dst.data();
-  }
-  return x_eff;
+// Whether x·W (forward) and dG·W^T (backward) are made step by step inside the time loop, each thread for
+// its own rows, rather than as one GEMM over all rows outside it.
+bool input_products_per_step(const Team& team, int64_t I, int64_t GH) {
+  return !team.split_units && double(I) * double(GH) * sizeof(float) <= kMaxStepProjectionWeightBytes;
+}
+
+// The operand of W: x itself, or x * input_dropout in time-major order, kept in the cache when training (in
+// `dropped` otherwise).
+InputRows effective_inputs(const RnnInputs& in, RnnCache* cache, const RnnConfig& cfg, bool training,
+                           Floats& dropped) {
+  const int64_t B = cfg.batch, T = cfg.time, I = cfg.input;
+  if (!in.input_dropout && !training) return {in.x, T, 1};
+  Floats& dst = training ? cache->x_eff : dropped;
+  dst = Floats(checked_mul(B * T, I, "rnn_forward"));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      const float* src = in.x + (b * T + t) * I;
+      float* row = &dst[(t * B + b) * I];
+      if (in.input_dropout)
+        for (int64_t k = 0; k < I; ++k) row[k] = src[k] * in.input_dropout[b * I + k];
+      else
+        std::memcpy(row, src, sizeof(float) * I);
+    }
+  return {dst.data(), 1, B};
 }
 
 void check_ids(const RnnInputs& in, int64_t BT) {
@@ -349,11 +365,11 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   // floats (LSTM (128,20,32,64) forward: 2.6 MB, its loads a third of the gate kernel's time). A unit-split
   // team (few rows) keeps the one GEMM, whose many rows run at full speed where a step's few would not.
   Floats x_dropped;
-  const float* x_eff = in.ids ? nullptr : effective_inputs(in, cache.get(), cfg, training, x_dropped);
-  const bool project_per_step =
-      x_eff && !team.split_units && double(I) * double(GH) * sizeof(float) <= kMaxStepProjectionWeightBytes;
-  Floats x_proj(x_eff && !project_per_step ? checked_mul(BT, GH, "rnn_forward") : 0);
-  if (!x_proj.empty()) sgemm(Trans::no, Trans::no, BT, GH, I, 1.0f, x_eff, I, in.kernel, GH, 0.0f, x_proj.data(), GH);
+  const InputRows x_eff = in.ids ? InputRows{nullptr, 0, 0} : effective_inputs(in, cache.get(), cfg, training, x_dropped);
+  const bool project_per_step = x_eff.x && input_products_per_step(team, I, GH);
+  Floats x_proj(x_eff.x && !project_per_step ? checked_mul(BT, GH, "rnn_forward") : 0);
+  if (!x_proj.empty())
+    sgemm(Trans::no, Trans::no, BT, GH, I, 1.0f, x_eff.x, I, in.kernel, GH, 0.0f, x_proj.data(), GH);
   const PackedMatrix w_packed = project_per_step ? pack_b(Trans::no, I, GH, in.kernel, GH) : PackedMatrix();
   Floats step_proj(project_per_step ? checked_mul(B, GH, "rnn_forward") : 0);
 
@@ -375,8 +391,8 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   if (in.recurrent_dropout)
     for (int64_t i = 0; i < BH; ++i) h_eff[i] = h[i] * in.recurrent_dropout[i];
 
-  const ForwardLoop loop{cfg, in, out, cache.get(), cells::block_kernels(isa), team, B, T, H, GH, I, x_proj.data(),
-                         x_eff, w_packed, step_proj.data(), u_main, main_gates, u_candidate, rec.data(), rec_h.data(), h.data(), h_eff.data(), c.data(),
+  const ForwardLoop loop{cfg, in, out, cache.get(), cells::block_kernels(isa), team, B, T, H, GH, I, x_eff,
+                         x_proj.data(), w_packed, step_proj.data(), u_main, main_gates, u_candidate, rec.data(), rec_h.data(), h.data(), h_eff.data(), c.data(),
                          h_new.data(), c_new.data(), prev_out.data(), gate_rows.data(), aux_rows.data(),
                          workspace.data(), workspace_size};
 #pragma omp parallel num_threads(team.threads) if (team.threads > 1)
@@ -398,7 +414,8 @@ struct BackwardLoop {
   const RnnGradients& out;
   const cells::BlockKernels& kernels;
   Team team;
-  int64_t B, T, H, GH;
+  int64_t B, T, H, GH, I;
+  const PackedMatrix& w_t;  // W^T (GH, I) when dL/dx is made step by step, else empty
   const PackedMatrix& u_t;  // U^T (GH, H), or U_zr^T (2H, H) for GRU reset_after=False
   const PackedMatrix& u_candidate_t;  // GRU reset_after=False: U_h^T
   float *d_gates_x, *d_gates_r, *dh, *dc, *d_prev_out, *dh_step, *direct, *dh_eff, *dc_prev, *d_rh, *workspace;
@@ -450,7 +467,7 @@ struct BackwardLoop {
         if (out.state_gradients) std::memcpy(out.state_gradients + (b * T + s) * H + j0, g, sizeof(float) * n);
       }
       auto block = [&](int64_t b, int64_t u) {
-        const int64_t j = u * width, r = b * T + t, i = b * H + j;
+        const int64_t j = u * width, r = t * B + b, i = b * H + j;
         return cells::BackwardBlock{std::min(width, H - j), H, cfg().activation, cfg().recurrent_activation,
                                     &cache.gates[r * GH + j], cache.aux.empty() ? nullptr : &cache.aux[r * H + j],
                                     lstm ? &cache.c_prev[r * H + j] : nullptr, &cache.h_prev[r * H + j],
@@ -460,7 +477,7 @@ struct BackwardLoop {
       };
       for (int64_t b = r0; b < r1; ++b) {
         if (b + kPrefetchRows < r1) {
-          const int64_t r = (b + kPrefetchRows) * T + t;
+          const int64_t r = t * B + b + kPrefetchRows;
           for (int64_t g = 0; g < GH; g += H) prefetch(&cache.gates[r * GH + g + j0], n);
           if (!cache.aux.empty()) prefetch(&cache.aux[r * H + j0], n);
           if (lstm) prefetch(&cache.c_prev[r * H + j0], n);
@@ -469,8 +486,8 @@ struct BackwardLoop {
           for (int64_t u = u0; u < u1; ++u) first(block(b, u));
       }
       team.sync_units();
-      // Rows [r0, r1) of step t: row b at (b*T + t)*GH.
-      const int64_t ld = T * GH, first_row = (r0 * T + t) * GH;
+      // Rows [r0, r1) of step t: row b at (t*B + b)*GH.
+      const int64_t ld = GH, first_row = (t * B + r0) * GH;
       if (two_phase()) {
         if (rows && n)
           sgemm_packed_serial(Trans::no, rows, 1.0f, d_gates_x + first_row + 2 * H, ld, u_candidate_t, 0.0f,
@@ -483,9 +500,12 @@ struct BackwardLoop {
       if (rows && n)
         sgemm_packed_serial(Trans::no, rows, 1.0f, d_gates_r + first_row, ld, u_t, 0.0f, dh_eff + r0 * H, H, j0, j1,
                             ws);
+      if (rows && !w_t.empty())  // rows of x's batch-major layout, T*I apart
+        sgemm_packed_serial(Trans::no, rows, 1.0f, d_gates_x + first_row, ld, w_t, 0.0f, out.d_x + (r0 * T + t) * I,
+                            T * I, 0, I, ws);
       for (int64_t b = r0; b < r1; ++b) {
         if (!keep(b)) continue;  // the state was carried: its gradient passes through unchanged
-        const float* r_gate = &cache.gates[(b * T + t) * GH + H];
+        const float* r_gate = &cache.gates[(t * B + b) * GH + H];
         for (int64_t i = b * H + j0; i < b * H + j1; ++i) {
           float d = dh_eff[i];
           if (two_phase()) d += d_rh[i] * r_gate[i - b * H];
@@ -530,6 +550,9 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   cells::StepBarrier barrier;
   const Team team = plan_team(B, T, H, GH, block_width(isa), barrier);
   const int64_t workspace_size = packed_serial_workspace(isa, B, GH);
+  // dL/dx as the forward made x·W: step by step (straight into x's batch-major rows) or as one GEMM afterwards.
+  const bool dx_per_step = out.d_x && input_products_per_step(team, I, GH);
+  const PackedMatrix w_t = dx_per_step ? pack_b(Trans::yes, GH, I, cache.kernel.data(), GH) : PackedMatrix();
 
   Floats dh(BH, 0.0f), dc(BH, 0.0f), d_prev_out(BH, 0.0f), dh_step(BH), direct(BH, 0.0f), dh_eff(BH), dc_prev(BH),
       d_rh(two_phase ? BH : 0), workspace(checked_mul(team.threads, workspace_size, "rnn_backward"));
@@ -542,7 +565,7 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   Floats d_gates_r_separate = !separate_recurrent ? Floats() : masked ? Floats(rows_size, 0.0f) : Floats(rows_size);
   float* d_gates_r = separate_recurrent ? d_gates_r_separate.data() : d_gates_x.data();
 
-  const BackwardLoop loop{cache, in, out, cells::block_kernels(isa), team, B, T, H, GH, u_t, u_candidate_t,
+  const BackwardLoop loop{cache, in, out, cells::block_kernels(isa), team, B, T, H, GH, I, w_t, u_t, u_candidate_t,
                           d_gates_x.data(), d_gates_r, dh.data(), dc.data(), d_prev_out.data(), dh_step.data(),
                           direct.data(), dh_eff.data(), dc_prev.data(), d_rh.data(), workspace.data(),
                           workspace_size};
@@ -551,15 +574,21 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   if (out.d_h0) std::copy(dh.data(), dh.data() + BH, out.d_h0);
   if (out.d_c0 && lstm) std::copy(dc.data(), dc.data() + BH, out.d_c0);
 
-  // Weight and input gradients: one GEMM each over all B*T rows.
+  // Weight gradients: one GEMM each over all B*T rows.
   if (out.d_kernel)
     sgemm(Trans::yes, Trans::no, I, GH, BT, 1.0f, cache.x_eff.data(), I, d_gates_x.data(), GH, 0.0f, out.d_kernel, GH);
-  if (out.d_x) {
-    sgemm(Trans::no, Trans::yes, BT, I, GH, 1.0f, d_gates_x.data(), GH, cache.kernel.data(), GH, 0.0f, out.d_x, I);
-    if (!cache.input_dropout.empty())
-      for (int64_t r = 0; r < BT; ++r)
-        for (int64_t k = 0; k < I; ++k) out.d_x[r * I + k] *= cache.input_dropout[(r / T) * I + k];
+  if (out.d_x && !dx_per_step) {  // one GEMM in time-major rows, then into x's batch-major layout
+    Floats dx_rows(checked_mul(BT, I, "rnn_backward"));
+    sgemm(Trans::no, Trans::yes, BT, I, GH, 1.0f, d_gates_x.data(), GH, cache.kernel.data(), GH, 0.0f, dx_rows.data(),
+          I);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < T; ++t)
+        std::memcpy(out.d_x + (b * T + t) * I, &dx_rows[(t * B + b) * I], sizeof(float) * I);
   }
+  if (out.d_x && !cache.input_dropout.empty())
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t k = 0; k < I; ++k) out.d_x[(b * T + t) * I + k] *= cache.input_dropout[b * I + k];
   if (out.d_recurrent_kernel) {
     const float* h_eff_rows = cache.recurrent_operand();
     if (two_phase) {  // U_z, U_r see h_eff; U_h sees r ⊙ h_eff (cached in aux)

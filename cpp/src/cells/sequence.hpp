@@ -1,14 +1,16 @@
 // The training cache shared by rnn_forward and rnn_backward (sequence.cpp).
 //
-// Buffer layout, in one place. Every per-step buffer is indexed by row r = b*T + t (t = input time index,
-// not processing step), so x, the input projections and every gradient array line up with x (B,T,I):
-//   x_eff      (B*T, I)    x * input_dropout (the operand of W)
-//   h_prev     (B*T, H)    state h entering the step
-//   h_prev_eff (B*T, H)    h_prev * recurrent_dropout (the operand of U); empty without recurrent dropout,
+// Buffer layout, in one place. Every per-step buffer is time-major, indexed by row r = t*B + b (t = input
+// time index, not processing step), so that one step's rows are contiguous for the time loop, and the cached
+// operands line up with the gradient rows for the weight-gradient GEMMs over all rows. The arrays of the API
+// (x, outputs, their gradients: (B, T, ·)) stay batch-major.
+//   x_eff      (T*B, I)    x * input_dropout (the operand of W)
+//   h_prev     (T*B, H)    state h entering the step
+//   h_prev_eff (T*B, H)    h_prev * recurrent_dropout (the operand of U); empty without recurrent dropout,
 //                          where the operand is h_prev itself
-//   gates      (B*T, G*H)  post-activation gates: SimpleRNN [h], LSTM [i f c~ o], GRU [z r h~]
-//   c_prev, c_new (B*T, H) LSTM cell state entering / leaving the step
-//   aux        (B*T, H)    LSTM act(c_t); GRU reset_after: h_eff·U_h + b'_h; GRU !reset_after: r ⊙ h_eff
+//   gates      (T*B, G*H)  post-activation gates: SimpleRNN [h], LSTM [i f c~ o], GRU [z r h~]
+//   c_prev, c_new (T*B, H) LSTM cell state entering / leaving the step
+//   aux        (T*B, H)    LSTM act(c_t); GRU reset_after: h_eff·U_h + b'_h; GRU !reset_after: r ⊙ h_eff
 // Backward keeps, over all rows, dL/d(pre-activation) as seen by x·W and the input bias (d_gates_x) and as
 // seen by h·U and the recurrent bias (d_gates_r, different only for GRU reset_after). Rows of masked steps
 // hold zeros there; their forward rows are computed but never read back.
