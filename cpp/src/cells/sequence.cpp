@@ -67,8 +67,8 @@ void add_into(float* dst, const float* src, int64_t n) {
   for (int64_t k = 0; k < n; ++k) dst[k] += src[k];
 }
 
-// Per-step rows of the caches sit T rows apart, a few cache lines each: too short for the hardware prefetcher
-// to find, so each row's loads stall on memory unless requested a couple of rows ahead.
+// A step's rows of the (B, T, H) output gradient sit T rows apart, a few cache lines each: too short for the
+// hardware prefetcher to find, so each row's loads stall on memory unless requested a couple of rows ahead.
 constexpr int64_t kPrefetchRows = 2;
 void prefetch(const float* p, int64_t n) {
   for (int64_t k = 0; k < n; k += 16) __builtin_prefetch(p + k);
@@ -475,16 +475,9 @@ struct BackwardLoop {
                                     offset(d_rh, i), d_gates_x + r * GH + j, d_gates_r + r * GH + j, direct + i,
                                     dc_prev + i};
       };
-      for (int64_t b = r0; b < r1; ++b) {
-        if (b + kPrefetchRows < r1) {
-          const int64_t r = t * B + b + kPrefetchRows;
-          for (int64_t g = 0; g < GH; g += H) prefetch(&cache.gates[r * GH + g + j0], n);
-          if (!cache.aux.empty()) prefetch(&cache.aux[r * H + j0], n);
-          if (lstm) prefetch(&cache.c_prev[r * H + j0], n);
-        }
+      for (int64_t b = r0; b < r1; ++b)
         if (keep(b))
           for (int64_t u = u0; u < u1; ++u) first(block(b, u));
-      }
       team.sync_units();
       // Rows [r0, r1) of step t: row b at (t*B + b)*GH.
       const int64_t ld = GH, first_row = (t * B + r0) * GH;
