@@ -186,6 +186,25 @@ def test_sgemm_reads_and_writes_strided_views(isa, m, n, k, a_layout, b_layout):
         np.testing.assert_array_equal(np.isnan(c_base), np.isnan(base0))  # padding around c untouched
 
 
+# One row against a B of over 1 MiB streams B's rows front to back (sgemm's row-stream path, split by columns
+# over the threads): N off the vector width, K not a multiple of the rows per pass, A a row or a column (strided:
+# gathered first), B a wider array's column slice.
+@pytest.mark.parametrize("n,k", [(1100, 301), (4 * 512, 512)])
+@pytest.mark.parametrize("a_layout", ["contiguous", "column_slice"])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("alpha,beta", [(0.75, 0.0), (-0.5, 1.5)])
+def test_sgemm_one_row_against_a_large_b(isa, n, k, a_layout, trans_a, alpha, beta):
+    rng = np.random.default_rng([n, k, trans_a, int(beta)])
+    a, a64, _ = laid_out(rng, k if trans_a else 1, 1 if trans_a else k, a_layout)
+    b, b64, _ = laid_out(rng, k, n, "column_slice")
+    c = rng.standard_normal((1, n)).astype(np.float32)
+    if beta == 0:
+        c[:, ::3] = np.nan
+    c0 = c.copy()
+    _core.sgemm(trans_a, False, alpha, a, b, beta, c)
+    assert_gemm_close(c, alpha, a64.T if trans_a else a64, b64, beta, c0)
+
+
 def test_sgemm_keywords_and_argument_errors():
     rng = np.random.default_rng(3)
     a, a64 = operand(rng, 4, 6, False)

@@ -205,6 +205,7 @@ int main() {
         check_sgemm(5, 1000, 31, ta, tb, rng);
         check_sgemm(9, 1500, 300, ta, tb, rng);  // enough work for two threads
         check_sgemm(131, 520, 260, ta, tb, rng);  // tall on two threads: two k blocks, two column blocks
+        check_sgemm(1, 1100, 301, ta, tb, rng);   // one row against a B over 1 MiB: B's rows streamed
         check_sgemm(4, 5, 0, ta, tb, rng);        // K == 0: C = beta * C + bias
         check_packed(1, 200, 64, ta, tb, 0, 200, rng);
         check_packed(7, 300, 270, ta, tb, 33, 161, rng);

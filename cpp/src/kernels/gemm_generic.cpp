@@ -34,9 +34,16 @@ void pack_copy(std::int64_t n, std::int64_t kc, const float* src, std::int64_t l
     for (int i = 0; i < width; ++i) out[k * width + i] = i < n ? src[k * ld + i] : 0.f;
 }
 
+void row_stream(std::int64_t K, std::int64_t n, const float* x, const float* B, std::int64_t ldb, float* y,
+                float alpha, float beta, const float* bias) {
+  for (std::int64_t c = 0; c < n; ++c) y[c] = (beta == 0.f ? 0.f : beta * y[c]) + (bias ? bias[c] : 0.f);
+  for (std::int64_t k = 0; k < K; ++k)
+    for (std::int64_t c = 0; c < n; ++c) y[c] += alpha * x[k] * B[k * ldb + c];
+}
+
 template <std::size_t... R>
 gemm_detail::MicroKernel make_microkernel(std::index_sequence<R...>) {
-  gemm_detail::MicroKernel k{kMr, kNr, {}, {}, &gemm_tile<1, 1>, &pack_gather, &pack_copy};
+  gemm_detail::MicroKernel k{kMr, kNr, {}, {}, &gemm_tile<1, 1>, &pack_gather, &pack_copy, &row_stream};
   ((k.by_rows[R + 1] = &gemm_tile<R + 1, kMr>), ...);
   ((k.strip[R + 1] = {kNr, &gemm_tile<R + 1, kMr>}), ...);
   return k;

@@ -17,6 +17,12 @@ using MicroKernelFn = void (*)(std::int64_t kc, const float* a_panel, const floa
 // src[k*ld + i]: transposed A). Lanes [n, width) of every panel row are zeroed.
 using PackFn = void (*)(std::int64_t n, std::int64_t kc, const float* src, std::int64_t ld, int width, float* out);
 
+// y[0, n) = alpha * x[0, K) . B[K, n] + beta * y (beta == 0: y is not read) + bias (n floats or null), B read
+// in place, rows ldb apart, front to back: one row vector against a B too large for cache, whose rows then
+// stream in the order the hardware prefetchers follow (a strip reading a few lines of every row does not).
+using RowStreamFn = void (*)(std::int64_t K, std::int64_t n, const float* x, const float* B, std::int64_t ldb,
+                             float* y, float alpha, float beta, const float* bias);
+
 constexpr int kMaxPanelRows = 16;
 
 // A kernel as wide as the register file allows for its row count: with B read where it lies and each of
@@ -34,6 +40,7 @@ struct MicroKernel {
   MicroKernelFn row;  // one row whose A "panel" is kc contiguous floats: a row vector needs no packing
   PackFn gather;
   PackFn copy;
+  RowStreamFn row_stream;
 };
 
 }  // namespace rnnkit::gemm_detail
