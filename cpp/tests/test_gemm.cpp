@@ -96,6 +96,28 @@ void check_packed(int64_t M, int64_t N, int64_t K, bool ta, bool tb, int64_t n_b
   CHECK(matches(a, ta, b, tb, c0, c, M, N, K, -1.f, 0.5f, n_begin, n_end));
 }
 
+// Columns regrouped in blocks while packing (one partial block, one empty) give the same product as packing
+// the regrouped matrix built by hand: the padding never reaches C, and B's NaN padding is never read.
+void check_packed_column_blocks(std::mt19937& rng) {
+  const int64_t M = 5, K = 37, block = 2 * rnnkit::packed_panel_width(rnnkit::active_isa()), src_cols = 3 * block;
+  const auto a = random_strided(M, K, rng), b = random_strided(K, src_cols, rng);
+  const int64_t first[] = {block, 0, 2 * block + 3, 5}, count[] = {block, block - 7, 11, 0}, blocks = 4;
+  std::vector<float> regrouped(K * blocks * block, 0.f);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t i = 0; i < blocks; ++i)
+      for (int64_t j = 0; j < count[i]; ++j)
+        regrouped[k * blocks * block + i * block + j] = b.data[k * b.ld + first[i] + j];
+  const rnnkit::PackedMatrix by_blocks =
+      rnnkit::pack_b_column_blocks(K, b.data.data(), b.ld, block, blocks, first, count);
+  const rnnkit::PackedMatrix by_hand = rnnkit::pack_b(Trans::no, K, blocks * block, regrouped.data(), blocks * block);
+  CHECK(by_blocks.rows() == K && by_blocks.cols() == blocks * block);
+  std::vector<float> c1(M * blocks * block, NAN), c2(M * blocks * block, NAN);
+  rnnkit::sgemm_packed(Trans::no, M, 1.f, a.data.data(), a.ld, by_blocks, 0.f, c1.data(), blocks * block);
+  rnnkit::sgemm_packed(Trans::no, M, 1.f, a.data.data(), a.ld, by_hand, 0.f, c2.data(), blocks * block);
+  CHECK(c1 == c2);
+  CHECK_THROWS(rnnkit::pack_b_column_blocks(K, b.data.data(), b.ld, block + 1, blocks, first, count));
+}
+
 // The recurrent cells' use: threads of one OpenMP team each fill their own column range of a shared C
 // (sgemm_packed must then run serially on each calling thread, touching only its columns).
 void check_packed_column_split_across_team(std::mt19937& rng) {
@@ -212,6 +234,7 @@ int main() {
         check_packed(30, 96, 17, ta, tb, 32, 64, rng);
       }
     check_packed_column_split_across_team(rng);
+    check_packed_column_blocks(rng);
     check_sgemm_inside_team(rng);
     for (const bool ta : {false, true})
       for (const bool tb : {false, true}) {

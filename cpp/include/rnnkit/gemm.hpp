@@ -35,6 +35,8 @@ class PackedMatrix {
     void operator()(float* p) const { std::free(p); }
   };
   friend PackedMatrix pack_b(Trans, std::int64_t, std::int64_t, const float*, std::int64_t);
+  friend PackedMatrix pack_b_column_blocks(std::int64_t, const float*, std::int64_t, std::int64_t, std::int64_t,
+                                           const std::int64_t*, const std::int64_t*);
   friend void sgemm_packed(Trans, std::int64_t, float, const float*, std::int64_t, const PackedMatrix&, float,
                            float*, std::int64_t, std::int64_t, std::int64_t);
   friend void sgemm_packed_serial(Trans, std::int64_t, float, const float*, std::int64_t, const PackedMatrix&, float,
@@ -46,6 +48,13 @@ class PackedMatrix {
 
 // Packs op(B)[K,N]: B is [K,N] with ldb >= N (tb == no) or [N,K] with ldb >= K (tb == yes).
 PackedMatrix pack_b(Trans tb, std::int64_t K, std::int64_t N, const float* B, std::int64_t ldb);
+
+// Packs B [K, *] (row-major, ldb) with its columns regrouped: packed columns [i*block, i*block + count[i]) are
+// B's columns [first[i], first[i] + count[i]) and the rest of each block is zero (0 <= count[i] <= block, block
+// a multiple of packed_panel_width(active_isa())). One pass, for products whose column order is not B's, e.g.
+// a recurrent layer's gates of each block of units side by side.
+PackedMatrix pack_b_column_blocks(std::int64_t K, const float* B, std::int64_t ldb, std::int64_t block,
+                                  std::int64_t blocks, const std::int64_t* first, const std::int64_t* count);
 
 // C[:, n_begin:n_end] = alpha * op(A)[M,K] * B[:, n_begin:n_end] + beta * C[:, n_begin:n_end], where
 // B = packed (K = B.rows()) and n_end == -1 means B.cols(). Columns outside the range are neither read

@@ -153,14 +153,13 @@ Team plan_team(int64_t B, int64_t T, int64_t H, int64_t GH, int64_t width, cells
 // U (H, gates*H, row stride ldu) with, per block of `width` units, the blocks of every gate side by side:
 // packed column (u*gates + g)*width + jj holds U[:, g*H + u*width + jj] (zero past H).
 PackedMatrix pack_interleaved(const float* U, int64_t ldu, int64_t H, int gates, int64_t width) {
-  const int64_t blocks = ceil_div(H, width), cols = blocks * gates * width;
-  std::vector<float> interleaved(checked_mul(H, cols, "rnn_forward"), 0.0f);
-  for (int64_t k = 0; k < H; ++k)
-    for (int64_t u = 0; u < blocks; ++u)
-      for (int g = 0; g < gates; ++g)
-        std::memcpy(&interleaved[k * cols + (u * gates + g) * width], U + k * ldu + g * H + u * width,
-                    sizeof(float) * std::min(width, H - u * width));
-  return pack_b(Trans::no, H, cols, interleaved.data(), cols);
+  const int64_t blocks = ceil_div(H, width) * gates;
+  std::vector<int64_t> first(blocks), count(blocks);
+  for (int64_t i = 0; i < blocks; ++i) {
+    const int64_t u = i / gates, g = i % gates;
+    first[i] = g * H + u * width, count[i] = std::min(width, H - u * width);
+  }
+  return pack_b_column_blocks(H, U, ldu, width, blocks, first.data(), count.data());
 }
 
 struct RowsView {
@@ -248,8 +247,8 @@ struct ForwardLoop {
                                    offset(c_t[b], j), h_t[b] + j};
       };
       if (step_proj && rows)
-        sgemm_packed_serial(Trans::no, rows, 1.0f, x_eff.x + x_eff.row(r0, t) * I, x_eff.batch_stride * I, w_packed, 0.0f,
-                            step_proj + r0 * GH, GH, 0, GH, ws);
+        sgemm_packed_serial(Trans::no, rows, 1.0f, x_eff.x + x_eff.row(r0, t) * I, x_eff.batch_stride * I, w_packed,
+                            0.0f, step_proj + r0 * GH, GH, 0, GH, ws);
       if (rows && u0 < u1)
         sgemm_packed_serial(Trans::no, rows, 1.0f, h_eff_cur + r0 * H, H, u_main, 0.0f, rec + r0 * rec_ld, rec_ld,
                             u0 * main_gates * width, u1 * main_gates * width, ws);
@@ -365,7 +364,8 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   // floats (LSTM (128,20,32,64) forward: 2.6 MB, its loads a third of the gate kernel's time). A unit-split
   // team (few rows) keeps the one GEMM, whose many rows run at full speed where a step's few would not.
   Floats x_dropped;
-  const InputRows x_eff = in.ids ? InputRows{nullptr, 0, 0} : effective_inputs(in, cache.get(), cfg, training, x_dropped);
+  const InputRows x_eff =
+      in.ids ? InputRows{nullptr, 0, 0} : effective_inputs(in, cache.get(), cfg, training, x_dropped);
   const bool project_per_step = x_eff.x && input_products_per_step(team, I, GH);
   Floats x_proj(x_eff.x && !project_per_step ? checked_mul(BT, GH, "rnn_forward") : 0);
   if (!x_proj.empty())
@@ -392,9 +392,9 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
     for (int64_t i = 0; i < BH; ++i) h_eff[i] = h[i] * in.recurrent_dropout[i];
 
   const ForwardLoop loop{cfg, in, out, cache.get(), cells::block_kernels(isa), team, B, T, H, GH, I, x_eff,
-                         x_proj.data(), w_packed, step_proj.data(), u_main, main_gates, u_candidate, rec.data(), rec_h.data(), h.data(), h_eff.data(), c.data(),
-                         h_new.data(), c_new.data(), prev_out.data(), gate_rows.data(), aux_rows.data(),
-                         workspace.data(), workspace_size};
+                         x_proj.data(), w_packed, step_proj.data(), u_main, main_gates, u_candidate, rec.data(),
+                         rec_h.data(), h.data(), h_eff.data(), c.data(), h_new.data(), c_new.data(), prev_out.data(),
+                         gate_rows.data(), aux_rows.data(), workspace.data(), workspace_size};
 #pragma omp parallel num_threads(team.threads) if (team.threads > 1)
   loop.steps();
 

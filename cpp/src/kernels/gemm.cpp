@@ -455,6 +455,34 @@ PackedMatrix pack_b(Trans tb, int64_t K, int64_t N, const float* B, int64_t ldb)
   return packed;
 }
 
+PackedMatrix pack_b_column_blocks(int64_t K, const float* B, int64_t ldb, int64_t block, int64_t blocks,
+                                  const int64_t* first, const int64_t* count) {
+  PackedMatrix packed;
+  packed.isa_ = active_isa();
+  const MicroKernel& mk = microkernel_for(packed.isa_);
+  require(K >= 0 && blocks >= 0 && block > 0 && block % mk.nr == 0, "pack_b_column_blocks", [&] {
+    return "expected K, blocks >= 0 and block a positive multiple of " + std::to_string(mk.nr) + ", got K=" +
+           std::to_string(K) + " blocks=" + std::to_string(blocks) + " block=" + std::to_string(block);
+  });
+  packed.rows_ = K;
+  packed.cols_ = checked_mul(blocks, block, "pack_b_column_blocks");
+  if (K == 0 || packed.cols_ == 0) return packed;
+  packed.panels_.reset(allocate_aligned(checked_mul(packed.cols_, K, "pack_b_column_blocks"), "pack_b_column_blocks")
+                           .release());
+  const int64_t panel_floats = K * mk.nr;
+  for (int64_t i = 0; i < blocks; ++i) {
+    require(0 <= count[i] && count[i] <= block && first[i] >= 0, "pack_b_column_blocks", [&] {
+      return "expected 0 <= count <= block and first >= 0, got first=" + std::to_string(first[i]) +
+             " count=" + std::to_string(count[i]) + " for block " + std::to_string(i);
+    });
+    float* dst = packed.panels_.get() + i * (block / mk.nr) * panel_floats;
+    const int64_t filled = ceil_div(count[i], mk.nr);
+    if (count[i] > 0) pack_b_panels(mk, {B, ldb, false}, 0, K, first[i], count[i], dst, panel_floats);
+    std::fill(dst + filled * panel_floats, dst + (block / mk.nr) * panel_floats, 0.0f);
+  }
+  return packed;
+}
+
 namespace {
 // Shared argument checks of sgemm_packed and sgemm_packed_serial; false when there is nothing to multiply
 // (C already scaled by beta then).
