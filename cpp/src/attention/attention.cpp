@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attention_tiles.hpp"
+#include "kernels/prefetch_row.hpp"
 #include "rnnkit/attention.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/runtime.hpp"
@@ -57,11 +58,6 @@ std::int64_t slice_offset(const AttentionRows& rows, const AttentionDims& d, std
 // copying them touched every line at full memory latency (memmove was 17% of a strided backward). Each row copy
 // first asks for the row this far ahead (rows of the same block only: no pointer past the buffer is formed).
 constexpr std::int64_t kPrefetchRows = 8;
-
-void prefetch_row(const float* row, std::int64_t cols, bool for_write) {
-  for (std::int64_t c = 0; c < cols; c += 16)  // one 64-byte line per 16 floats
-    for_write ? __builtin_prefetch(row + c, 1) : __builtin_prefetch(row + c, 0);
-}
 
 // Rows [rows, cols] of a strided operand (a view into a fused projection's output) copied together into `copy`,
 // or src itself when its rows are already dense: the tile products then read rows next to each other instead of

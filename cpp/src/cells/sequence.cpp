@@ -1,10 +1,11 @@
 // The sequence driver: validation, the input projection, the time loop with masks/go_backwards/dropout,
 // and BPTT with the weight gradients as GEMMs over all timesteps. Forward and backward side by side.
 //
-// Inside the time loop the only products are h·U (forward) and dG·U^T (backward), against U packed once per
-// call. One OpenMP team lives for the whole loop; each thread owns a range of unit blocks (kMaxBlock-wide
-// at most, panel-aligned) and computes, for every batch row, its columns of the product and then the gate
-// math and state update of its units. The forward packs U with each block's gates side by side, so a
+// Inside the time loop the products are h·U (forward) and dG·U^T (backward), against U packed once per call,
+// and, when each thread owns whole batch rows and W is small, x·W and dG·W^T against W packed once. One
+// OpenMP team lives for the whole loop; each thread owns a range of unit blocks (kMaxBlock-wide at most,
+// panel-aligned) and computes, for every batch row, its columns of the product and then the gate math and
+// state update of its units. The forward packs U with each block's gates side by side, so a
 // thread's columns are one contiguous range. Threads only meet at one barrier per step (two for GRU
 // reset_after=False), where the next product needs every unit of the new state.
 #include <algorithm>
@@ -17,6 +18,7 @@
 #endif
 
 #include "blocks.hpp"
+#include "kernels/prefetch_row.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/gemm.hpp"
 #include "sequence.hpp"
@@ -69,12 +71,9 @@ void add_into(float* dst, const float* src, int64_t n) {
   for (int64_t k = 0; k < n; ++k) dst[k] += src[k];
 }
 
-// A step's rows of the (B, T, H) output gradient sit T rows apart, a few cache lines each: too short for the
-// hardware prefetcher to find, so each row's loads stall on memory unless requested a couple of rows ahead.
+// A step's rows of the (B, T, H) output gradient sit T rows apart, a few cache lines each: each is requested
+// this many rows ahead (prefetch_row).
 constexpr int64_t kPrefetchRows = 2;
-void prefetch(const float* p, int64_t n) {
-  for (int64_t k = 0; k < n; k += 16) __builtin_prefetch(p + k);
-}
 
 // Units per kernel call and per thread's share of a unit-split step (see cells::kMaxBlock).
 int64_t block_width(Isa isa) {
@@ -451,7 +450,8 @@ struct BackwardLoop {
       auto keep = [&](int64_t b) { return !mask || mask[b * T + t]; };
       // The output at step s is h_t when kept, else the previous output: route its gradient accordingly.
       for (int64_t b = r0; b < r1; ++b) {
-        if (in.d_outputs && b + kPrefetchRows < r1) prefetch(in.d_outputs + ((b + kPrefetchRows) * T + s) * H + j0, n);
+        if (in.d_outputs && b + kPrefetchRows < r1)
+          prefetch_row(in.d_outputs + ((b + kPrefetchRows) * T + s) * H + j0, n, false);
         // g (the gradient reaching the output) is gathered in dh_step, then dh_step = dh + g if kept.
         const int64_t i0 = b * H + j0;
         float* g = dh_step + i0;

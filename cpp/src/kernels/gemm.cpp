@@ -528,7 +528,8 @@ void sgemm_packed(Trans ta, int64_t M, float alpha, const float* A, int64_t lda,
     }
     if (m0 >= m1 || c_begin >= c_end) return;
     const int64_t rows = m1 - m0, kc_max = std::min(K, kKc);
-    float* a_buf = workspace(kPackedA, checked_mul(ceil_div(rows, mk.mr) * mk.mr, kc_max, "sgemm_packed"), "sgemm_packed");
+    float* a_buf =
+        workspace(kPackedA, checked_mul(ceil_div(rows, mk.mr) * mk.mr, kc_max, "sgemm_packed"), "sgemm_packed");
     const OperandView a_rows = rows_from(a, m0);
     for (int64_t k0 = 0; k0 < K; k0 += kKc) {
       const int64_t kc = std::min(kKc, K - k0);
