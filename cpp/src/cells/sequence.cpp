@@ -204,6 +204,15 @@ struct ForwardLoop {
     return x_proj ? x_proj + x_eff.row(b, t) * GH : step_proj + b * GH;
   }
 
+  // Row b's x·W for step t is read by the next step's gate kernels: a row of a table of token ids (random rows
+  // of a table that is often far larger than the caches) or of the projection (rows T apart). Asked for while
+  // this step computes, it has arrived by the time the next step needs it; otherwise every row's first loads
+  // waited for memory (with ids the forward's gate kernel took as long as its products).
+  void prefetch_next_inputs(int64_t b, int64_t t, int64_t j0, int64_t j1) const {
+    const float* row = x_row(b, t);
+    for (int g = 0; g < gate_count(cfg.cell); ++g) prefetch_row(row + g * H + j0, j1 - j0, false);
+  }
+
   cells::ForwardFn first_kernel() const {
     switch (cfg.cell) {
       case CellKind::simple_rnn: return kernels.simple_rnn_forward;
@@ -253,8 +262,12 @@ struct ForwardLoop {
       if (rows && u0 < u1)
         sgemm_packed_serial(Trans::no, rows, 1.0f, h_eff_cur + r0 * H, H, u_main, 0.0f, rec + r0 * rec_ld, rec_ld,
                             u0 * main_gates * width, u1 * main_gates * width, ws);
-      for (int64_t b = r0; b < r1; ++b)
+      const bool prefetch_next = s + 1 < T && !step_proj;
+      const int64_t t_next = cfg.go_backwards ? t - 1 : t + 1;
+      for (int64_t b = r0; b < r1; ++b) {
+        if (prefetch_next) prefetch_next_inputs(b, t_next, j0, j1);
         for (int64_t u = u0; u < u1; ++u) first(block(b, u, rec + b * rec_ld + u * main_gates * width, width));
+      }
       if (two_phase()) {
         team.sync_units();
         if (rows && u0 < u1)
@@ -421,6 +434,11 @@ struct BackwardLoop {
   const PackedMatrix& u_candidate_t;  // GRU reset_after=False: U_h^T
   float *d_gates_x, *d_gates_r, *dh, *dc, *d_prev_out, *dh_step, *direct, *dh_eff, *dc_prev, *d_rh, *workspace;
   int64_t workspace_size;
+  // Per batch row, the column sums of its dG rows over the steps so far (bias_parts * GH floats each), or null:
+  // the bias gradient, summed while a step's rows are still in cache instead of in a pass over all B*T rows
+  // afterwards. Per row, not per thread, so the sum's order and result do not depend on the thread count.
+  float* bias_partials;
+  int bias_parts;
 
   const RnnConfig& cfg() const { return cache.config; }
   bool two_phase() const { return cfg().cell == CellKind::gru && !cfg().reset_after; }
@@ -498,6 +516,7 @@ struct BackwardLoop {
       if (rows && !w_t.empty())  // rows of x's batch-major layout, T*I apart
         sgemm_packed_serial(Trans::no, rows, 1.0f, d_gates_x + first_row, ld, w_t, 0.0f, out.d_x + (r0 * T + t) * I,
                             T * I, 0, I, ws);
+      if (bias_partials) add_bias_gradient(t, r0, r1, j0, j1, keep);
       for (int64_t b = r0; b < r1; ++b) {
         if (!keep(b)) continue;  // the state was carried: its gradient passes through unchanged
         const float* r_gate = &cache.gates[(t * B + b) * GH + H];
@@ -507,6 +526,20 @@ struct BackwardLoop {
           dh[i] = (gru ? direct[i] : 0.0f) + d * (rdrop ? rdrop[i] : 1.0f);
           if (lstm) dc[i] = dc_prev[i];
         }
+      }
+    }
+  }
+
+  // This thread's part of step t's dG rows (rows [r0, r1), units [j0, j1) of every gate) into the rows' sums.
+  template <typename Keep>
+  void add_bias_gradient(int64_t t, int64_t r0, int64_t r1, int64_t j0, int64_t j1, Keep keep) const {
+    const int gates = gate_count(cfg().cell);
+    for (int64_t b = r0; b < r1; ++b) {
+      if (!keep(b)) continue;  // never written
+      for (int part = 0; part < bias_parts; ++part) {
+        const float* row = (part == 0 ? d_gates_x : d_gates_r) + (t * B + b) * GH;
+        float* sums = bias_partials + (b * bias_parts + part) * GH;
+        for (int g = 0; g < gates; ++g) add_into(sums + g * H + j0, row + g * H + j0, j1 - j0);
       }
     }
   }
@@ -560,10 +593,12 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   Floats d_gates_r_separate = !separate_recurrent ? Floats() : masked ? Floats(rows_size, 0.0f) : Floats(rows_size);
   float* d_gates_r = separate_recurrent ? d_gates_r_separate.data() : d_gates_x.data();
 
+  const int bias_parts = out.d_bias && cache.has_bias ? (separate_recurrent ? 2 : 1) : 0;
+  Floats bias_partials(checked_mul(B, bias_parts * GH, "rnn_backward"), 0.0f);
   const BackwardLoop loop{cache, in, out, cells::block_kernels(isa), team, B, T, H, GH, I, w_t, u_t, u_candidate_t,
                           d_gates_x.data(), d_gates_r, dh.data(), dc.data(), d_prev_out.data(), dh_step.data(),
                           direct.data(), dh_eff.data(), dc_prev.data(), d_rh.data(), workspace.data(),
-                          workspace_size};
+                          workspace_size, bias_parts ? bias_partials.data() : nullptr, bias_parts};
 #pragma omp parallel num_threads(team.threads) if (team.threads > 1)
   loop.steps();
   if (out.d_h0) std::copy(dh.data(), dh.data() + BH, out.d_h0);
@@ -594,15 +629,10 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
       sgemm(Trans::yes, Trans::no, H, GH, BT, 1.0f, h_eff_rows, H, d_gates_r, GH, 0.0f, out.d_recurrent_kernel, GH);
     }
   }
-  if (out.d_bias && cache.has_bias) {
-    const int parts = separate_recurrent ? 2 : 1;
-    for (int p = 0; p < parts; ++p) {
-      const float* src = p == 0 ? d_gates_x.data() : d_gates_r;
-      float* dst = out.d_bias + p * GH;
-      std::fill(dst, dst + GH, 0.0f);
-      for (int64_t r = 0; r < BT; ++r)
-        for (int64_t j = 0; j < GH; ++j) dst[j] += src[r * GH + j];
-    }
+  if (bias_parts) {
+    const int64_t n = bias_parts * GH;
+    std::copy(bias_partials.data(), bias_partials.data() + n, out.d_bias);
+    for (int64_t b = 1; b < B; ++b) add_into(out.d_bias, &bias_partials[b * n], n);
   }
   if (out.d_peephole && lstm && !cache.peephole.empty())
     lstm_peephole_gradient(cache, d_gates_x.data(), out.d_peephole);
