@@ -231,10 +231,12 @@ struct ForwardLoop {
     const float* rbias = cfg.cell == CellKind::gru && cfg.reset_after && in.bias ? in.bias + GH : nullptr;
     const float* rdrop = in.recurrent_dropout;
     const bool lstm = cfg.cell == CellKind::lstm;
+    const bool chained = cache && cache->chained;
     for (int64_t s = 0; s < T; ++s) {
-      const int64_t t = cfg.go_backwards ? T - 1 - s : s;
-      const float* h_cur = h + (s & 1) * BH;
-      float* h_next = h + ((s + 1) & 1) * BH;
+      const int64_t t = cfg.go_backwards ? T - 1 - s : s, t_next = cfg.go_backwards ? t - 1 : t + 1;
+      const float* h_cur = chained ? &cache->h_prev[t * BH] : h + (s & 1) * BH;
+      float* h_next = chained && s + 1 < T ? &cache->h_prev[t_next * BH] : h + ((s + 1) & 1) * BH;
+      const float* c_cur = chained && lstm ? cache->c_before(t) : c;
       const float* h_eff_cur = rdrop ? h_eff + (s & 1) * BH : h_cur;
       const RowsView gates = cache ? RowsView{&cache->gates[t * B * GH], GH} : RowsView{gate_rows, GH};
       const RowsView aux = !cache ? RowsView{aux_rows, H}
@@ -253,7 +255,7 @@ struct ForwardLoop {
         return cells::ForwardBlock{std::min(width, H - j), H, cfg.activation, cfg.recurrent_activation, rec_block,
                                    rec_stride, x_row(b, t) + j, offset(in.bias, j), rbias ? rbias + j : nullptr,
                                    in.peephole ? in.peephole + j : nullptr, h_cur + b * H + j,
-                                   h_eff_cur + b * H + j, c + b * H + j, gates[b] + j, offset(aux[b], j),
+                                   h_eff_cur + b * H + j, c_cur + b * H + j, gates[b] + j, offset(aux[b], j),
                                    offset(c_t[b], j), h_t[b] + j};
       };
       if (step_proj && rows)
@@ -263,7 +265,6 @@ struct ForwardLoop {
         sgemm_packed_serial(Trans::no, rows, 1.0f, h_eff_cur + r0 * H, H, u_main, 0.0f, rec + r0 * rec_ld, rec_ld,
                             u0 * main_gates * width, u1 * main_gates * width, ws);
       const bool prefetch_next = s + 1 < T && !step_proj;
-      const int64_t t_next = cfg.go_backwards ? t - 1 : t + 1;
       for (int64_t b = r0; b < r1; ++b) {
         if (prefetch_next) prefetch_next_inputs(b, t_next, j0, j1);
         for (int64_t u = u0; u < u1; ++u) first(block(b, u, rec + b * rec_ld + u * main_gates * width, width));
@@ -281,16 +282,16 @@ struct ForwardLoop {
         const int64_t i = b * H + j0, row = (t * B + b) * H + j0;
         const bool keep = !in.mask || in.mask[b * T + t];
         if (cache) {
-          std::memcpy(&cache->h_prev[row], h_cur + i, sizeof(float) * n);
+          if (!chained) std::memcpy(&cache->h_prev[row], h_cur + i, sizeof(float) * n);
           if (rdrop) std::memcpy(&cache->h_prev_eff[row], h_eff_cur + i, sizeof(float) * n);
-          if (lstm) std::memcpy(&cache->c_prev[row], c + i, sizeof(float) * n);
+          if (lstm && !chained) std::memcpy(&cache->c_prev[row], c + i, sizeof(float) * n);
         }
         if (keep) {
           if (in.mask) {
             std::memcpy(h_next + i, h_new + i, sizeof(float) * n);
             std::memcpy(prev_out + i, h_new + i, sizeof(float) * n);
           }
-          if (lstm && c_t.data != c) std::memcpy(c + i, c_t[b] + j0, sizeof(float) * n);
+          if (lstm && c_t.data != c && !chained) std::memcpy(c + i, c_t[b] + j0, sizeof(float) * n);
         } else {
           std::memcpy(h_next + i, h_cur + i, sizeof(float) * n);
         }
@@ -363,7 +364,8 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
     if (in.recurrent_dropout) cache->h_prev_eff = Floats(BT * H);
     cache->gates = Floats(checked_mul(BT, GH, "rnn_forward"));
     if (cfg.cell != CellKind::simple_rnn) cache->aux = Floats(BT * H);
-    if (lstm) cache->c_prev = Floats(BT * H), cache->c_new = Floats(BT * H);
+    cache->chained = !in.mask;
+    if (lstm) cache->c_prev = Floats(cache->chained ? BH : BT * H), cache->c_new = Floats(BT * H);
   }
 
   if (in.ids) check_ids(in, BT);
@@ -404,6 +406,11 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   if (in.c0) std::copy(in.c0, in.c0 + BH, c.data());
   if (in.recurrent_dropout)
     for (int64_t i = 0; i < BH; ++i) h_eff[i] = h[i] * in.recurrent_dropout[i];
+  const int64_t t_first = cfg.go_backwards ? T - 1 : 0, t_last = T - 1 - t_first;
+  if (cache && cache->chained) {
+    std::copy(h.data(), h.data() + BH, &cache->h_prev[t_first * BH]);
+    if (lstm) std::copy(c.data(), c.data() + BH, cache->c_prev.data());
+  }
 
   const ForwardLoop loop{cfg, in, out, cache.get(), cells::block_kernels(isa), team, B, T, H, GH, I, x_eff,
                          x_proj.data(), w_packed, step_proj.data(), u_main, main_gates, u_candidate, rec.data(),
@@ -415,7 +422,8 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   const float* h_last = h.data() + (T & 1) * BH;
   std::copy(in.mask ? prev_out.data() : h_last, (in.mask ? prev_out.data() : h_last) + BH, out.last_output);
   std::copy(h_last, h_last + BH, out.h_last);
-  if (lstm) std::copy(c.data(), c.data() + BH, out.c_last);
+  const float* c_last = cache && cache->chained && lstm ? &cache->c_new[t_last * BH] : c.data();
+  if (lstm) std::copy(c_last, c_last + BH, out.c_last);
   return cache;
 }
 
@@ -490,7 +498,7 @@ struct BackwardLoop {
         const int64_t j = u * width, r = t * B + b, i = b * H + j;
         return cells::BackwardBlock{std::min(width, H - j), H, cfg().activation, cfg().recurrent_activation,
                                     &cache.gates[r * GH + j], cache.aux.empty() ? nullptr : &cache.aux[r * H + j],
-                                    lstm ? &cache.c_prev[r * H + j] : nullptr, &cache.h_prev[r * H + j],
+                                    lstm ? cache.c_before(t) + b * H + j : nullptr, &cache.h_prev[r * H + j],
                                     h_eff_rows + r * H + j, peephole ? peephole + j : nullptr, dh_step + i, dc + i,
                                     offset(d_rh, i), d_gates_x + r * GH + j, d_gates_r + r * GH + j, direct + i,
                                     dc_prev + i};
@@ -547,11 +555,11 @@ struct BackwardLoop {
 
 // dL/dp_i = Σ dpre_i ⊙ c_{t-1}, dL/dp_f = Σ dpre_f ⊙ c_{t-1}, dL/dp_o = Σ dpre_o ⊙ c_t over all rows.
 void lstm_peephole_gradient(const RnnCache& cache, const float* d_gates, float* d_peephole) {
-  const int64_t H = cache.config.units, GH = 4 * H, rows = cache.config.batch * cache.config.time;
+  const int64_t H = cache.config.units, GH = 4 * H, B = cache.config.batch, rows = B * cache.config.time;
   std::memset(d_peephole, 0, sizeof(float) * 3 * H);
   for (int64_t r = 0; r < rows; ++r) {
     const float* dg = d_gates + r * GH;
-    const float* c_prev = &cache.c_prev[r * H];
+    const float* c_prev = cache.c_before(r / B) + r % B * H;
     const float* c_new = &cache.c_new[r * H];
     for (int64_t j = 0; j < H; ++j) {
       d_peephole[j] += dg[j] * c_prev[j];

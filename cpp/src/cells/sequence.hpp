@@ -49,8 +49,19 @@ struct RnnCache {
   std::vector<float> kernel, recurrent_kernel, peephole, input_dropout, recurrent_dropout;  // copies
   std::vector<std::uint8_t> mask;                                                            // (B,T) or empty
   Floats x_eff, h_prev, h_prev_eff, gates, c_prev, c_new, aux;
+  // Without a mask every row's state after one step is its state before the next, so the states are not copied
+  // into the cache a second time: the forward writes h_t straight into h_prev's rows of the next step, and
+  // c_prev holds only the initial cell state, c_{t-1} being the previous step's c_new rows.
+  bool chained = false;
 
   const float* recurrent_operand() const { return h_prev_eff.empty() ? h_prev.data() : h_prev_eff.data(); }
+  // The (B, H) rows of the LSTM cell state before the step at time t.
+  const float* c_before(std::int64_t t) const {
+    const std::int64_t BH = config.batch * config.units;
+    if (!chained) return &c_prev[t * BH];
+    const bool first = config.go_backwards ? t == config.time - 1 : t == 0;
+    return first ? c_prev.data() : &c_new[(config.go_backwards ? t + 1 : t - 1) * BH];
+  }
 };
 
 }  // namespace rnnkit

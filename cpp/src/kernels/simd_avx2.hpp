@@ -1,6 +1,7 @@
 // The AVX2 vector type and operations shared by this ISA's SIMD code (activations, cell gate kernels):
-// Vec, Mask, width, load, store, set1, add, sub, mul, recip (1/b), fma(a,b,c)=a*b+c, floor, pow2i (2^n for integral n),
-// lt (a < b), select (m ? a : b), abs. Include only from files compiled with AVX2 flags.
+// Vec, Mask, width, load, store, set1, add, sub, mul, recip (1/b), fma(a,b,c)=a*b+c, floor,
+// scale_pow2 (x * 2^n for integral n), lt (a < b), select (m ? a : b), abs. Include only from files compiled
+// with AVX2 flags.
 #pragma once
 #include <immintrin.h>
 
@@ -24,9 +25,9 @@ struct Simd {
   }
   static Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
   static Vec floor(Vec a) { return _mm256_floor_ps(a); }
-  static Vec pow2i(Vec n) {
+  static Vec scale_pow2(Vec x, Vec n) {
     const __m256i e = _mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+    return _mm256_mul_ps(x, _mm256_castsi256_ps(_mm256_slli_epi32(e, 23)));
   }
   static Mask lt(Vec a, Vec b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
   static Vec select(Mask m, Vec a, Vec b) { return _mm256_blendv_ps(b, a, m); }

@@ -20,11 +20,11 @@ struct Simd {
   static Vec recip(Vec b) { return 1.0f / b; }
   static Vec fma(Vec a, Vec b, Vec c) { return a * b + c; }
   static Vec floor(Vec a) { return std::floor(a); }
-  static Vec pow2i(Vec n) {
+  static Vec scale_pow2(Vec x, Vec n) {
     const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
     float f;
     std::memcpy(&f, &bits, sizeof f);
-    return f;
+    return x * f;
   }
   static Mask lt(Vec a, Vec b) { return a < b; }
   static Vec select(Mask m, Vec a, Vec b) { return m ? a : b; }

@@ -25,7 +25,7 @@ inline Vec exp_v(Vec x) {
   p = Simd::fma(p, r, Simd::set1(1.6666665459e-1f));
   p = Simd::fma(p, r, Simd::set1(5.0000001201e-1f));
   p = Simd::add(Simd::fma(Simd::mul(p, r), r, r), Simd::set1(1.0f));
-  return Simd::mul(p, Simd::pow2i(n));
+  return Simd::scale_pow2(p, n);
 }
 
 inline Vec tanh_v(Vec x) {
