@@ -15,7 +15,9 @@ enum class Trans : bool { no = false, yes = true };
 // op(A) = A (lda >= K) or A^T where A is stored [K,M] (lda >= M); likewise for B.
 // beta == 0 ignores C's prior contents (NaN in C does not propagate). The bias is added as each tile of C is
 // stored, not in a pass of its own (a Dense layer's bias). Uses num_threads() threads, or only the calling
-// thread when called from inside an active OpenMP parallel region.
+// thread when called from inside an active OpenMP parallel region. Like the recurrent core, computes with
+// denormal floats flushed to zero (inputs and results below 1.2e-38 read and written as 0; the calling thread's
+// floating-point mode is restored on return).
 void sgemm(Trans trans_a, Trans trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
            const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
            std::int64_t ldc, const float* column_bias = nullptr);

@@ -56,12 +56,13 @@ struct RnnOutputs {
   float* c_last = nullptr;
 };
 
-// What BPTT needs; filled by rnn_forward when training. Layout documented in cells/sequence_cache.hpp.
+// What BPTT needs; filled by rnn_forward when training. Layout documented in cells/sequence.hpp.
 struct RnnCache;
 struct RnnCacheDeleter { void operator()(RnnCache* c) const; };
 using RnnCachePtr = std::unique_ptr<RnnCache, RnnCacheDeleter>;
 
 // Validates sizes (std::invalid_argument naming rnn_forward), runs the sequence; returns the cache when training.
+// rnn_forward and rnn_backward compute with denormal floats flushed to zero (see sgemm in gemm.hpp).
 RnnCachePtr rnn_forward(const RnnConfig& config, const RnnInputs& in, const RnnOutputs& out, bool training);
 
 const RnnConfig& cache_config(const RnnCache& cache);

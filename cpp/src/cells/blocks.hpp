@@ -52,7 +52,7 @@ struct BackwardBlock {
   float* dgx;
   float* dgr;
   float* direct;      // GRU: part of dL/dh_{t-1} not through U
-  float* dc_prev;     // LSTM dL/dc_{t-1}
+  float* dc_prev;     // LSTM dL/dc_{t-1}; may be dc itself (each element is read before it is written)
 };
 
 using ForwardFn = void (*)(const ForwardBlock&);

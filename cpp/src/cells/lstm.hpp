@@ -53,7 +53,8 @@ void lstm_forward(const ForwardBlock& f) {
 }
 
 // One pass, derivatives through the outputs: sigmoid' = y(1-y), tanh' = 1-y². `omp simd`: the buffers never
-// overlap, which GCC cannot prove from the pointers, and without it this loop stays scalar.
+// overlap (but dc_prev may be dc, element for element), which GCC cannot prove from the pointers, and without it
+// this loop stays scalar.
 template <bool kPeephole>
 void lstm_backward_default(const BackwardBlock& b) {
   const std::int64_t H = b.H;

@@ -18,6 +18,7 @@
 #endif
 
 #include "blocks.hpp"
+#include "kernels/flush_denormals.hpp"
 #include "kernels/prefetch_row.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/gemm.hpp"
@@ -343,6 +344,7 @@ void check_ids(const RnnInputs& in, int64_t BT) {
 
 RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out, bool training) {
   validate(cfg, in, out, training);
+  const FlushDenormals flush;
   const int64_t B = cfg.batch, T = cfg.time, I = cfg.input, H = cfg.units;
   const int64_t GH = checked_mul(gate_count(cfg.cell), H, "rnn_forward");
   const int64_t BT = checked_mul(B, T, "rnn_forward");
@@ -417,7 +419,10 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
                          rec_h.data(), h.data(), h_eff.data(), c.data(), h_new.data(), c_new.data(), prev_out.data(),
                          gate_rows.data(), aux_rows.data(), workspace.data(), workspace_size};
 #pragma omp parallel num_threads(team.threads) if (team.threads > 1)
-  loop.steps();
+  {
+    const FlushDenormals team_flush;
+    loop.steps();
+  }
 
   const float* h_last = h.data() + (T & 1) * BH;
   std::copy(in.mask ? prev_out.data() : h_last, (in.mask ? prev_out.data() : h_last) + BH, out.last_output);
@@ -440,7 +445,7 @@ struct BackwardLoop {
   const PackedMatrix& w_t;  // W^T (GH, I) when dL/dx is made step by step, else empty
   const PackedMatrix& u_t;  // U^T (GH, H), or U_zr^T (2H, H) for GRU reset_after=False
   const PackedMatrix& u_candidate_t;  // GRU reset_after=False: U_h^T
-  float *d_gates_x, *d_gates_r, *dh, *dc, *d_prev_out, *dh_step, *direct, *dh_eff, *dc_prev, *d_rh, *workspace;
+  float *d_gates_x, *d_gates_r, *dh, *dc, *d_prev_out, *dh_step, *direct, *dh_eff, *d_rh, *workspace;
   int64_t workspace_size;
   // Per batch row, the column sums of its dG rows over the steps so far (bias_parts * GH floats each), or null:
   // the bias gradient, summed while a step's rows are still in cache instead of in a pass over all B*T rows
@@ -501,7 +506,7 @@ struct BackwardLoop {
                                     lstm ? cache.c_before(t) + b * H + j : nullptr, &cache.h_prev[r * H + j],
                                     h_eff_rows + r * H + j, peephole ? peephole + j : nullptr, dh_step + i, dc + i,
                                     offset(d_rh, i), d_gates_x + r * GH + j, d_gates_r + r * GH + j, direct + i,
-                                    dc_prev + i};
+                                    dc + i};
       };
       for (int64_t b = r0; b < r1; ++b)
         if (keep(b))
@@ -518,22 +523,28 @@ struct BackwardLoop {
             for (int64_t u = u0; u < u1; ++u) kernels.gru_backward_r(block(b, u));
         team.sync_units();
       }
+      // dL/dh_{t-1} is dG·U^T itself unless a mask carries some rows' gradients past the step, recurrent dropout
+      // scales it, or GRU adds its direct path (and, reset_after=False, the path through r).
+      const bool product_is_dh = !mask && !rdrop && !gru;
       if (rows && n)
-        sgemm_packed_serial(Trans::no, rows, 1.0f, d_gates_r + first_row, ld, u_t, 0.0f, dh_eff + r0 * H, H, j0, j1,
-                            ws);
+        sgemm_packed_serial(Trans::no, rows, 1.0f, d_gates_r + first_row, ld, u_t, 0.0f,
+                            (product_is_dh ? dh : dh_eff) + r0 * H, H, j0, j1, ws);
       if (rows && !w_t.empty())  // rows of x's batch-major layout, T*I apart
         sgemm_packed_serial(Trans::no, rows, 1.0f, d_gates_x + first_row, ld, w_t, 0.0f, out.d_x + (r0 * T + t) * I,
                             T * I, 0, I, ws);
       if (bias_partials) add_bias_gradient(t, r0, r1, j0, j1, keep);
+      if (product_is_dh) continue;
       for (int64_t b = r0; b < r1; ++b) {
         if (!keep(b)) continue;  // the state was carried: its gradient passes through unchanged
-        const float* r_gate = &cache.gates[(t * B + b) * GH + H];
-        for (int64_t i = b * H + j0; i < b * H + j1; ++i) {
-          float d = dh_eff[i];
-          if (two_phase()) d += d_rh[i] * r_gate[i - b * H];
-          dh[i] = (gru ? direct[i] : 0.0f) + d * (rdrop ? rdrop[i] : 1.0f);
-          if (lstm) dc[i] = dc_prev[i];
+        float* dh_row = dh + b * H;
+        std::memcpy(dh_row + j0, dh_eff + b * H + j0, sizeof(float) * n);
+        if (two_phase()) {
+          const float *r_gate = &cache.gates[(t * B + b) * GH + H], *d_rh_row = d_rh + b * H;
+          for (int64_t j = j0; j < j1; ++j) dh_row[j] += d_rh_row[j] * r_gate[j];
         }
+        if (rdrop)
+          for (int64_t j = j0; j < j1; ++j) dh_row[j] *= rdrop[b * H + j];
+        if (gru) add_into(dh_row + j0, direct + b * H + j0, n);
       }
     }
   }
@@ -572,6 +583,7 @@ void lstm_peephole_gradient(const RnnCache& cache, const float* d_gates, float* 
 }  // namespace
 
 void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradients& out) {
+  const FlushDenormals flush;
   const RnnConfig& cfg = cache.config;
   const int64_t B = cfg.batch, T = cfg.time, I = cfg.input, H = cfg.units, BT = B * T, BH = B * H;
   const int64_t GH = gate_count(cfg.cell) * H;
@@ -590,7 +602,7 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   const bool dx_per_step = out.d_x && input_products_per_step(team, I, GH);
   const PackedMatrix w_t = dx_per_step ? pack_b(Trans::yes, GH, I, cache.kernel.data(), GH) : PackedMatrix();
 
-  Floats dh(BH, 0.0f), dc(BH, 0.0f), d_prev_out(BH, 0.0f), dh_step(BH), direct(BH, 0.0f), dh_eff(BH), dc_prev(BH),
+  Floats dh(BH, 0.0f), dc(BH, 0.0f), d_prev_out(BH, 0.0f), dh_step(BH), direct(BH, 0.0f), dh_eff(BH),
       d_rh(two_phase ? BH : 0), workspace(checked_mul(team.threads, workspace_size, "rnn_backward"));
   if (in.d_h_last) std::copy(in.d_h_last, in.d_h_last + BH, dh.data());
   if (in.d_c_last && lstm) std::copy(in.d_c_last, in.d_c_last + BH, dc.data());
@@ -605,10 +617,13 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   Floats bias_partials(checked_mul(B, bias_parts * GH, "rnn_backward"), 0.0f);
   const BackwardLoop loop{cache, in, out, cells::block_kernels(isa), team, B, T, H, GH, I, w_t, u_t, u_candidate_t,
                           d_gates_x.data(), d_gates_r, dh.data(), dc.data(), d_prev_out.data(), dh_step.data(),
-                          direct.data(), dh_eff.data(), dc_prev.data(), d_rh.data(), workspace.data(),
+                          direct.data(), dh_eff.data(), d_rh.data(), workspace.data(),
                           workspace_size, bias_parts ? bias_partials.data() : nullptr, bias_parts};
 #pragma omp parallel num_threads(team.threads) if (team.threads > 1)
-  loop.steps();
+  {
+    const FlushDenormals team_flush;
+    loop.steps();
+  }
   if (out.d_h0) std::copy(dh.data(), dh.data() + BH, out.d_h0);
   if (out.d_c0 && lstm) std::copy(dc.data(), dc.data() + BH, out.d_c0);
 

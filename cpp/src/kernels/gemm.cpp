@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/flush_denormals.hpp"
 #include "kernels/gemm_microkernel.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/runtime.hpp"
@@ -116,13 +117,16 @@ template <typename Body>
 void run_team(int threads, Body&& body) {
 #ifdef RNNKIT_HAVE_OPENMP
   if (threads > 1 || omp_in_parallel()) {
-    RNNKIT_OMP(omp parallel num_threads(threads))
-    body();
+    RNNKIT_OMP(omp parallel num_threads(threads)) {
+      const FlushDenormals flush;
+      body();
+    }
     return;
   }
 #else
   (void)threads;  // without OpenMP everything runs on the calling thread
 #endif
+  const FlushDenormals flush;
   body();
 }
 
