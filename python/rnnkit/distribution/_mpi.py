@@ -1,5 +1,6 @@
 """mpi4py, imported on first use so that importing rnnkit never needs MPI."""
 import sys
+import time
 
 EXTRA_HINT = 'rnnkit.distribution needs mpi4py and an MPI library: pip install "rnnkit[mpi]"'
 
@@ -21,6 +22,9 @@ def available():
     return True
 
 
+_DRAIN_SECONDS = 0.5
+
+
 def abort_on_uncaught_exception(comm):
     """An exception on one rank would leave the others waiting in a collective forever: print it, then abort
     the whole job so that mpiexec ends every rank and reports the failing one."""
@@ -35,6 +39,9 @@ def abort_on_uncaught_exception(comm):
                          f"{value}; aborting the MPI job\n")
         previous(kind, value, traceback)
         sys.stderr.flush()
+        # Abort ends every process at once, and mpiexec (MPICH's hydra) may kill them before it has read what
+        # they wrote: in about one run in ten the job ended with an empty stderr. A pause lets it drain the pipes.
+        time.sleep(_DRAIN_SECONDS)
         comm.Abort(1)
 
     hook.rnnkit_aborts = True
