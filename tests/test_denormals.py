@@ -51,4 +51,3 @@ def test_the_recurrent_core_flushes_and_restores_the_callers_mode(cell):
     # dL/dW = x^T · dG: terms of 1e-20 * (at most ~1e-20) are denormal, flushed.
     assert not grads["kernel"].any()
     assert_numpy_keeps_denormals()
-
