@@ -11,6 +11,7 @@ namespace {
 struct Simd {
   using Vec = __m256;
   static constexpr int width = 8;
+  static constexpr int registers = 16;
   static Vec zero() { return _mm256_setzero_ps(); }
   static Vec load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }

@@ -11,6 +11,7 @@ namespace {
 struct Simd {
   using Vec = __m512;
   static constexpr int width = 16;
+  static constexpr int registers = 32;
   static Vec zero() { return _mm512_setzero_ps(); }
   static Vec load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
