@@ -73,6 +73,9 @@ void add_into(float* dst, const float* src, int64_t n) {
   for (int64_t k = 0; k < n; ++k) dst[k] += src[k];
 }
 
+// The forward prefetches the next step's x·W rows from the projection up to this many bytes a step.
+constexpr double kMaxPrefetchStepBytes = 64 * 1024;
+
 // A step's rows of the (B, T, H) output gradient sit T rows apart, a few cache lines each: each is requested
 // this many rows ahead (prefetch_row).
 constexpr int64_t kPrefetchRows = 2;
@@ -209,7 +212,9 @@ struct ForwardLoop {
   // Row b's x·W for step t is read by the next step's gate kernels: a row of a table of token ids (random rows
   // of a table that is often far larger than the caches) or of the projection (rows T apart). Asked for while
   // this step computes, it has arrived by the time the next step needs it; otherwise every row's first loads
-  // waited for memory (with ids the forward's gate kernel took as long as its products).
+  // waited for memory (with ids the forward's gate kernel took as long as its products). Long projection rows
+  // (a step's rows beyond kMaxPrefetchStepBytes) are left to the hardware prefetchers, which follow a long run
+  // once it starts, rather than pulling a whole step into L1 ahead of its use.
   void prefetch_next_inputs(int64_t b, int64_t t, int64_t j0, int64_t j1) const {
     const float* row = x_row(b, t);
     for (int g = 0; g < gate_count(cfg.cell); ++g) prefetch_row(row + g * H + j0, j1 - j0, false);
@@ -266,7 +271,8 @@ struct ForwardLoop {
       if (rows && u0 < u1)
         sgemm_packed_serial(Trans::no, rows, 1.0f, h_eff_cur + r0 * H, H, u_main, 0.0f, rec + r0 * rec_ld, rec_ld,
                             u0 * main_gates * width, u1 * main_gates * width, ws);
-      const bool prefetch_next = s + 1 < T && !step_proj;
+      const bool prefetch_next =
+          s + 1 < T && !step_proj && (in.ids || double(B * GH) * sizeof(float) <= kMaxPrefetchStepBytes);
       for (int64_t b = r0; b < r1; ++b) {
         if (prefetch_next) prefetch_next_inputs(b, t_next, j0, j1);
         for (int64_t u = u0; u < u1; ++u) first(block(b, u, rec + b * rec_ld + u * main_gates * width, width));
