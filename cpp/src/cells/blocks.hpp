@@ -47,12 +47,11 @@ struct BackwardBlock {
   const float* h_eff;
   const float* peephole;
   const float* dh;    // dL/dh_t
-  const float* dc;    // LSTM dL/dc_t from step t+1
+  float* dc;          // LSTM: dL/dc_t from step t+1 in, dL/dc_{t-1} out (each element read before it is written)
   const float* d_rh;  // GRU !reset_after: dL/d(r ⊙ h_eff)
   float* dgx;
   float* dgr;
   float* direct;      // GRU: part of dL/dh_{t-1} not through U
-  float* dc_prev;     // LSTM dL/dc_{t-1}; may be dc itself (each element is read before it is written)
 };
 
 using ForwardFn = void (*)(const ForwardBlock&);

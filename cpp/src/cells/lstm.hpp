@@ -53,8 +53,8 @@ void lstm_forward(const ForwardBlock& f) {
 }
 
 // One pass, derivatives through the outputs: sigmoid' = y(1-y), tanh' = 1-y². `omp simd`: the buffers never
-// overlap (but dc_prev may be dc, element for element), which GCC cannot prove from the pointers, and without it
-// this loop stays scalar.
+// overlap (dc is updated in place, element for element), which GCC cannot prove from the pointers, and without
+// it this loop stays scalar.
 template <bool kPeephole>
 void lstm_backward_default(const BackwardBlock& b) {
   const std::int64_t H = b.H;
@@ -71,7 +71,7 @@ void lstm_backward_default(const BackwardBlock& b) {
     dg[H + j] = d_f;
     dg[2 * H + j] = dc * i * (1.0f - cc * cc);
     dg[3 * H + j] = d_o;
-    b.dc_prev[j] = kPeephole ? dc * fg + p[j] * d_i + p[H + j] * d_f : dc * fg;
+    b.dc[j] = kPeephole ? dc * fg + p[j] * d_i + p[H + j] * d_f : dc * fg;
   }
 }
 
@@ -96,7 +96,7 @@ void lstm_backward(const BackwardBlock& b) {
   activate_grad(b.ract, g, dg, dg, n);
   activate_grad(b.ract, g + H, dg + H, dg + H, n);
   activate_grad(b.act, g + 2 * H, dg + 2 * H, dg + 2 * H, n);
-  for (std::int64_t j = 0; j < n; ++j) b.dc_prev[j] = dc[j] * g[H + j];
+  for (std::int64_t j = 0; j < n; ++j) b.dc[j] = dc[j] * g[H + j];
   if (p)
-    for (std::int64_t j = 0; j < n; ++j) b.dc_prev[j] += p[j] * dg[j] + p[H + j] * dg[H + j];
+    for (std::int64_t j = 0; j < n; ++j) b.dc[j] += p[j] * dg[j] + p[H + j] * dg[H + j];
 }

@@ -512,8 +512,7 @@ struct BackwardLoop {
                                     &cache.gates[r * GH + j], cache.aux.empty() ? nullptr : &cache.aux[r * H + j],
                                     lstm ? cache.c_before(t) + b * H + j : nullptr, &cache.h_prev[r * H + j],
                                     h_eff_rows + r * H + j, peephole ? peephole + j : nullptr, dh_step + i, dc + i,
-                                    offset(d_rh, i), d_gates_x + r * GH + j, d_gates_r + r * GH + j, direct + i,
-                                    dc + i};
+                                    offset(d_rh, i), d_gates_x + r * GH + j, d_gates_r + r * GH + j, direct + i};
       };
       for (int64_t b = r0; b < r1; ++b)
         if (keep(b))
