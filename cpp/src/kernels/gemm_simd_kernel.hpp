@@ -131,8 +131,8 @@ void gemm_pack_copy(std::int64_t n, std::int64_t kc, const float* src, std::int6
     }
 }
 
-// y starts as beta * y + bias; then every four rows of B add to it in one pass, so y (L1) is read and written
-// once per four rows of B.
+// y starts as beta * y + bias; then every kRows rows of B add to it in one pass, so y (L1) is read and written
+// once per kRows rows of B.
 inline void gemm_row_stream(std::int64_t K, std::int64_t n, const float* x, const float* B, std::int64_t ldb,
                             float* y, float alpha, float beta, const float* bias) {
   using Vec = typename Simd::Vec;
@@ -168,7 +168,7 @@ inline void gemm_row_stream(std::int64_t K, std::int64_t n, const float* x, cons
   }
 }
 
-// ACC: accumulator registers a strip tile may use (the rest hold B vectors and the broadcast A element).
+// ACC: accumulator registers a strip tile may use (the rest hold B vectors and broadcast A elements).
 // PF: the strips' PREFETCH distance.
 template <int MR, int NVEC, int ACC, int PF, std::size_t... R>
 gemm_detail::MicroKernel make_gemm_microkernel(std::index_sequence<R...>) {
