@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "attention_tiles.hpp"
+#include "kernels/exp_range.hpp"
 #include "kernels/simd_avx512.hpp"
 
 namespace rnnkit::avx512 {

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "blocks.hpp"
+#include "kernels/exp_range.hpp"
 #include "kernels/simd_generic.hpp"
 #include "kernels/simd_isa_kernels.hpp"
 

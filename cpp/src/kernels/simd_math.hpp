@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/exp_range.hpp"
 #include "rnnkit/activations.hpp"
 
 namespace simd_math_detail {
@@ -13,7 +14,9 @@ inline float bits_to_float(std::int32_t i) { float f; std::memcpy(&f, &i, sizeof
 
 // Cody-Waite range reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 minimax polynomial (Cephes expf).
 inline float exp_f(float x) {
-  x = x < -88.0f ? -88.0f : (x > 88.0f ? 88.0f : x);
+  using rnnkit::exp_range::kMaxArg;
+  using rnnkit::exp_range::kMinArg;
+  x = x < kMinArg ? kMinArg : (x > kMaxArg ? kMaxArg : x);
   const float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
   float r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;

@@ -2,7 +2,7 @@
 // forms in simd_math.hpp, written branch-free (GCC turns the scalar forms' selects into branches and leaves
 // them scalar, ~20x slower). Included inside an ISA namespace that has a `struct Simd` (simd_<isa>.hpp);
 // used by that ISA's activation kernels (RNNKIT_DEFINE_VECTOR_ACTIVATION_FORWARD) and cell gate kernels.
-// Needs <cstdint> and <cstring> included first.
+// Needs <cstdint>, <cstring> and kernels/exp_range.hpp included first (outside the ISA namespace).
 namespace simd_math_vec_detail {
 
 using Vec = Simd::Vec;
@@ -14,7 +14,7 @@ inline Vec clamp(Vec x, float lo, float hi) {
 }
 
 inline Vec exp_v(Vec x) {
-  x = clamp(x, -88.0f, 88.0f);
+  x = clamp(x, ::rnnkit::exp_range::kMinArg, ::rnnkit::exp_range::kMaxArg);
   const Vec n = Simd::floor(Simd::fma(x, Simd::set1(1.44269504088896341f), Simd::set1(0.5f)));
   Vec r = Simd::fma(n, Simd::set1(-0.693359375f), x);
   r = Simd::fma(n, Simd::set1(2.12194440e-4f), r);
