@@ -73,11 +73,21 @@ const float* dense_rows(const float* src, std::int64_t rows, std::int64_t cols, 
   return copy.data();
 }
 
+// Leading dimension of a slice's keys turned to [head_dim, kv_len]: an odd number of cache lines, so that the
+// key rows a score tile reads fall into different L1 sets. With kv_len floats (a multiple of 1 KiB for T = 256,
+// 512, 1024...) the 64 rows of a tile mapped to the same few sets and missed L1 on every load.
+std::int64_t turned_keys_stride(std::int64_t kv_len) {
+  constexpr std::int64_t kLine = 64 / sizeof(float);
+  const std::int64_t lines = (kv_len + kLine - 1) / kLine;
+  return (lines | 1) * kLine;
+}
+
 // One (batch, head) slice of the forward's operands: each points at the slice's first row, with its position
-// stride; kt holds the keys turned to [head_dim, kv_len], or is nullptr (dot products over the keys as they lie).
+// stride; kt holds the keys turned to [head_dim, kv_len] (rows kt_step apart), or is nullptr (dot products over
+// the keys as they lie).
 struct ForwardSlice {
   const float *q, *k, *kt, *v;
-  std::int64_t q_step, k_step, v_step;
+  std::int64_t q_step, k_step, kt_step, v_step;
   float *out, *lse;
   std::int64_t out_step;
 };
@@ -106,7 +116,8 @@ void forward_query_tile(const AttentionDims& d, const ForwardSlice& sl, const Sl
       kern.dot_scores(rows, cols, dk, scale, sl.q + i0 * sl.q_step, sl.q_step, sl.k + j0 * sl.k_step, sl.k_step, s,
                       cols);
     else
-      kern.product(rows, cols, dk, scale, sl.q + i0 * sl.q_step, sl.q_step, 1, sl.kt + j0, d.kv_len, false, s, cols);
+      kern.product(rows, cols, dk, scale, sl.q + i0 * sl.q_step, sl.q_step, 1, sl.kt + j0, sl.kt_step, false, s,
+                   cols);
     mask.apply(s, i0, rows, j0, cols);
     kern.row_max(s, rows, cols, tile_max);
     bool any_visible = false;
@@ -153,7 +164,7 @@ void forward_query_tile_weights(const AttentionDims& d, const ForwardSlice& sl, 
     if (sl.kt == nullptr)
       kern.dot_scores(rows, key_end, dk, scale, sl.q + i0 * sl.q_step, sl.q_step, sl.k, sl.k_step, s, n);
     else
-      kern.product(rows, key_end, dk, scale, sl.q + i0 * sl.q_step, sl.q_step, 1, sl.kt, n, false, s, n);
+      kern.product(rows, key_end, dk, scale, sl.q + i0 * sl.q_step, sl.q_step, 1, sl.kt, sl.kt_step, false, s, n);
     for (std::int64_t r = 0; r < rows; ++r) {
       mask.apply(s + r * n, i0 + r, 1, 0, key_end);
       kern.row_max(s + r * n, 1, key_end, row_max + r);
@@ -206,7 +217,8 @@ void attention_forward(const AttentionDims& d, const AttentionLayout& layout, co
   const bool per_slice = slices >= 4 * num_threads();
   const bool turn = d.q_len > kDotRows;
   const std::int64_t items_per_slice = per_slice ? 1 : q_tiles, work = slices * items_per_slice;
-  const std::int64_t slice_keys = checked_mul(d.kv_len, d.head_dim, "attention_forward");
+  const std::int64_t kt_step = turned_keys_stride(d.kv_len);
+  const std::int64_t slice_keys = checked_mul(kt_step, d.head_dim, "attention_forward");
   std::unique_ptr<float[]> keys_turned;
   if (turn && !per_slice) keys_turned.reset(new float[checked_mul(slices, slice_keys, "attention_forward")]);
 #pragma omp parallel num_threads(num_threads()) if (work > 1 && worth_threads(d))
@@ -216,7 +228,7 @@ void attention_forward(const AttentionDims& d, const AttentionLayout& layout, co
 #pragma omp for
       for (std::int64_t bh = 0; bh < slices; ++bh)
         kern.transpose(k + slice_offset(layout.k, d, bh), d.kv_len, d.head_dim, layout.k.position,
-                       keys_turned.get() + bh * slice_keys);
+                       keys_turned.get() + bh * slice_keys, kt_step);
     }
 #pragma omp for schedule(dynamic)
     for (std::int64_t item = 0; item < work; ++item) {
@@ -224,7 +236,8 @@ void attention_forward(const AttentionDims& d, const AttentionLayout& layout, co
       const std::int64_t bh = item / items_per_slice, first_tile = per_slice ? 0 : item % q_tiles;
       const SliceMask mask(options.mask, bh / d.heads, bh % d.heads);
       ForwardSlice sl{q + slice_offset(layout.q, d, bh), k + slice_offset(layout.k, d, bh), nullptr,
-                      v + slice_offset(layout.v, d, bh), layout.q.position, layout.k.position, layout.v.position,
+                      v + slice_offset(layout.v, d, bh), layout.q.position, layout.k.position, kt_step,
+                      layout.v.position,
                       out + slice_offset(layout.out, d, bh), lse + bh * d.q_len, layout.out.position};
       if (per_slice) {
         sl.q = dense_rows(sl.q, d.q_len, d.head_dim, sl.q_step, own_q), sl.q_step = d.head_dim;
@@ -234,7 +247,7 @@ void attention_forward(const AttentionDims& d, const AttentionLayout& layout, co
       if (keys_turned) {
         sl.kt = keys_turned.get() + bh * slice_keys;
       } else if (turn) {
-        kern.transpose(sl.k, d.kv_len, d.head_dim, sl.k_step, own_turned.data());
+        kern.transpose(sl.k, d.kv_len, d.head_dim, sl.k_step, own_turned.data(), kt_step);
         sl.kt = own_turned.data();
       }
       for (std::int64_t tile = first_tile; tile < (per_slice ? q_tiles : first_tile + 1); ++tile) {
@@ -301,8 +314,8 @@ void backward_key_tiles(const AttentionDims& d, const SliceMask& mask, const Dro
     std::fill(d_k, d_k + cols * dk, 0.0f);
     std::fill(d_v, d_v + cols * dv, 0.0f);
     const float* k = sl.k + j0 * sl.k_step;
-    kern.transpose(k, cols, dk, sl.k_step, kt);
-    kern.transpose(sl.v + j0 * sl.v_step, cols, dv, sl.v_step, vt);
+    kern.transpose(k, cols, dk, sl.k_step, kt, cols);
+    kern.transpose(sl.v + j0 * sl.v_step, cols, dv, sl.v_step, vt, cols);
     for (std::int64_t i0 = first_query; i0 < d.q_len; i0 += kQueryTile) {
       const std::int64_t rows = std::min(kQueryTile, d.q_len - i0);
       const float* q = sl.q + i0 * sl.q_step;

@@ -19,8 +19,11 @@ template <int MR, int NV>
 inline void block(std::int64_t K, float alpha, const float* A, std::int64_t a_rs, std::int64_t a_cs, const float* B,
                   std::int64_t ldb, bool accumulate, float* C, std::int64_t ldc) {
   Vec c[MR][NV];
+#pragma GCC unroll 24
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) c[r][v] = Simd::set1(0.0f);
+#pragma GCC unroll 4
   for (std::int64_t k = 0; k < K; ++k) {
     Vec b[NV];
     for (int v = 0; v < NV; ++v) b[v] = Simd::load(B + k * ldb + v * W);
@@ -30,7 +33,9 @@ inline void block(std::int64_t K, float alpha, const float* A, std::int64_t a_rs
     }
   }
   const Vec al = Simd::set1(alpha);
+#pragma GCC unroll 24
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       float* out = C + r * ldc + v * W;
       Vec x = Simd::mul(c[r][v], al);
@@ -174,14 +179,15 @@ inline void transpose_block8(const float* src, std::int64_t lds, float* dst, std
   }
 }
 
-inline void transpose(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst) {
+inline void transpose(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst,
+                      std::int64_t ldd) {
   const std::int64_t rows8 = rows / 8 * 8, cols8 = cols / 8 * 8;
   for (std::int64_t r = 0; r < rows8; r += 8)
-    for (std::int64_t c = 0; c < cols8; c += 8) transpose_block8(src + r * lds + c, lds, dst + c * rows + r, rows);
+    for (std::int64_t c = 0; c < cols8; c += 8) transpose_block8(src + r * lds + c, lds, dst + c * ldd + r, ldd);
   for (std::int64_t c = cols8; c < cols; ++c)  // the columns past the last block, then the rows past it
-    for (std::int64_t r = 0; r < rows; ++r) dst[c * rows + r] = src[r * lds + c];
+    for (std::int64_t r = 0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
   for (std::int64_t c = 0; c < cols8; ++c)
-    for (std::int64_t r = rows8; r < rows; ++r) dst[c * rows + r] = src[r * lds + c];
+    for (std::int64_t r = rows8; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
 }
 
 // Scores of a query or two against keys as they lie: each key's dot product over head_dim in vectors, then the

@@ -79,9 +79,10 @@ void generic_dot_scores(std::int64_t rows, std::int64_t cols, std::int64_t dk, f
     }
 }
 
-void generic_transpose(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst) {
+void generic_transpose(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst,
+                       std::int64_t ldd) {
   for (std::int64_t c = 0; c < cols; ++c)
-    for (std::int64_t r = 0; r < rows; ++r) dst[c * rows + r] = src[r * lds + c];
+    for (std::int64_t r = 0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
 }
 
 }  // namespace

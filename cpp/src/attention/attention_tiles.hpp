@@ -122,9 +122,10 @@ struct TileKernels {
   // or two (decoding), where turning the keys around would cost as much as the scores.
   void (*dot_scores)(std::int64_t rows, std::int64_t cols, std::int64_t dk, float scale, const float* q,
                      std::int64_t ldq, const float* k, std::int64_t ldk, float* s, std::int64_t lds);
-  // dst[c, r] = src[r, c] for src[rows, cols] with leading dimension lds: keys (or values) turned so the score
-  // products read contiguous keys.
-  void (*transpose)(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst);
+  // dst[c, r] = src[r, c] for src[rows, cols] with leading dimensions lds and ldd: keys (or values) turned so the
+  // score products read contiguous keys.
+  void (*transpose)(const float* src, std::int64_t rows, std::int64_t cols, std::int64_t lds, float* dst,
+                    std::int64_t ldd);
 };
 const TileKernels& tile_kernels(Isa isa);
 
