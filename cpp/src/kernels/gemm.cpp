@@ -34,6 +34,8 @@ constexpr int64_t kNc = 512;
 // Up to this many rows (a batch of an RNN), sgemm splits columns between threads and packs B a block per
 // thread as it goes; taller products split row panels, each thread packing its own blocks of A and B.
 constexpr int64_t kSmallM = 128;
+// Row strides (in floats) of A at which sgemm_packed_serial packs A rather than read it in place.
+constexpr int64_t kDirectAliasFloats = 256;
 // Longest K for which several row panels read row-major B in place instead of packing it.
 constexpr int64_t kInPlaceMaxK = 64;
 // A single row against a row-major B of more bytes than this (about one core's L2) streams B's rows front to
@@ -211,22 +213,34 @@ struct PanelsView {
 };
 
 // One rows x nr tile whose columns [lo, hi) of the panel land in C (c and bias, or null, point at panel
-// column 0).
-void run_tile(const MicroKernel& mk, int rows, int64_t kc, const float* a_panel, const float* b_panel,
-              int64_t b_stride, float* c, int64_t ldc, int64_t lo, int64_t hi, float alpha, float beta,
-              const float* bias) {
+// column 0); full_tile(c, ldc, alpha, beta, bias) computes all nr columns.
+template <typename FullTile>
+void run_tile_with(const MicroKernel& mk, int rows, FullTile&& full_tile, float* c, int64_t ldc, int64_t lo,
+                   int64_t hi, float alpha, float beta, const float* bias) {
   if (lo == 0 && hi == mk.nr) {
-    mk.by_rows[rows](kc, a_panel, b_panel, b_stride, c, ldc, alpha, beta, bias);
+    full_tile(c, ldc, alpha, beta, bias);
     return;
   }
   alignas(64) float tile[gemm_detail::kMaxPanelRows * 64];
-  mk.by_rows[rows](kc, a_panel, b_panel, b_stride, tile, mk.nr, 1.f, 0.f, nullptr);
+  full_tile(tile, mk.nr, 1.f, 0.f, nullptr);
   for (int i = 0; i < rows; ++i)
     for (int64_t j = lo; j < hi; ++j) {
       float& cij = c[i * ldc + j];
       const float t = alpha * tile[i * mk.nr + j];
       cij = (beta == 0.f ? t : t + beta * cij) + (bias ? bias[j] : 0.f);
     }
+}
+
+// run_tile_with for a packed A panel.
+void run_tile(const MicroKernel& mk, int rows, int64_t kc, const float* a_panel, const float* b_panel,
+              int64_t b_stride, float* c, int64_t ldc, int64_t lo, int64_t hi, float alpha, float beta,
+              const float* bias) {
+  run_tile_with(
+      mk, rows,
+      [&](float* cc, int64_t l, float al, float be, const float* bi) {
+        mk.by_rows[rows](kc, a_panel, b_panel, b_stride, cc, l, al, be, bi);
+      },
+      c, ldc, lo, hi, alpha, beta, bias);
 }
 
 // The bias for columns from c0 on, or null.
@@ -581,6 +595,32 @@ void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64
     return;
   }
   const int64_t row_panels = ceil_div(M, mk.mr);
+  if (ta == Trans::no && lda % kDirectAliasFloats != 0) {
+    // Row-major A is read where it lies (its rows are the batch's states, already in cache): packing it cost
+    // as much as a tenth of the product per step, and every thread of a step packed the same rows. Not when
+    // its rows lie a multiple of 1 KiB apart: a tile's rows then crowd a few L1 sets (32 x 2048 x 512 ran 5%
+    // slower read in place, 32 x 512 x 128 1% faster, 8 x 384 x 128 10%).
+    for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+      const int64_t kc = std::min(kKc, K - k0);
+      const float beta_block = k0 == 0 ? beta : 1.f;
+      for (int64_t q = n_begin / mk.nr; q < ceil_div(n_end, mk.nr); ++q) {
+        const int64_t c0 = q * mk.nr;
+        const int64_t lo = std::max(n_begin, c0) - c0, hi = std::min(n_end, c0 + mk.nr) - c0;
+        const float* b_panel = panels + q * K * mk.nr + k0 * mk.nr;
+        for (int64_t p = 0; p < row_panels; ++p) {
+          const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
+          const float* a_rows = A + p * mk.mr * lda + k0;
+          run_tile_with(
+              mk, rows,
+              [&](float* cc, int64_t l, float al, float be, const float* bi) {
+                mk.direct[rows](kc, a_rows, lda, b_panel, mk.nr, cc, l, al, be, bi);
+              },
+              C + p * mk.mr * ldc + c0, ldc, lo, hi, alpha, beta_block, nullptr);
+        }
+      }
+    }
+    return;
+  }
   // A packed over all of K once (panel p at workspace + p*K*mr), then swept once per column panel: each
   // kc x nr block of B is loaded into L1 once and reused by every row panel.
   for (int64_t p = 0; p < row_panels; ++p)

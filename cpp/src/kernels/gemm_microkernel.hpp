@@ -12,6 +12,11 @@ namespace rnnkit::gemm_detail {
 using MicroKernelFn = void (*)(std::int64_t kc, const float* a_panel, const float* b_panel, std::int64_t b_stride,
                                float* c, std::int64_t ldc, float alpha, float beta, const float* bias);
 
+// MicroKernelFn with A read in place: row i of the rows x kc block at a + i * a_ld (row-major A, unpacked).
+using DirectKernelFn = void (*)(std::int64_t kc, const float* a, std::int64_t a_ld, const float* b_panel,
+                                std::int64_t b_stride, float* c, std::int64_t ldc, float alpha, float beta,
+                                const float* bias);
+
 // Packs a panel [kc][width] from n <= width source vectors of kc floats: gather reads vector i as a row
 // (out[k*width + i] = src[i*ld + k]: row-major A, transposed B), copy as a column (out[k*width + i] =
 // src[k*ld + i]: transposed A). Lanes [n, width) of every panel row are zeroed.
@@ -36,6 +41,7 @@ struct MicroKernel {
   int mr;  // rows per A panel
   int nr;  // columns per B panel (a multiple of the vector width)
   std::array<MicroKernelFn, kMaxPanelRows + 1> by_rows;  // by_rows[r] handles r = 1..mr rows
+  std::array<DirectKernelFn, kMaxPanelRows + 1> direct;  // the same with A unpacked
   std::array<StripKernel, kMaxPanelRows + 1> strip;      // strip[r]: r = 1..mr rows, `width` columns
   MicroKernelFn row;  // one row whose A "panel" is kc contiguous floats: a row vector needs no packing
   PackFn gather;

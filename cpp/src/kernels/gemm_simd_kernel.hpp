@@ -7,9 +7,10 @@
 // beyond the reach of the hardware stride prefetcher for ldb >= 512, and when 4*ldb is a multiple of 4 KiB
 // every row of a strip maps to the same L1 sets, so only a short distance keeps prefetched rows resident.
 // The last rows prefetch past the end of B, which cannot fault.
-template <int ROWS, int MR, int NVEC, int PREFETCH = 0>
-void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_t b_stride, float* c,
-                    std::int64_t ldc, float alpha, float beta, const float* bias) {
+// A_LD == 0: `a` is a packed panel [kc][MR]; else A is read where it lies, row i at a + i * a_ld (DirectKernelFn).
+template <int ROWS, int MR, int NVEC, int PREFETCH, bool DIRECT_A>
+void gemm_simd_tile_any(std::int64_t kc, const float* a, std::int64_t a_ld, const float* b, std::int64_t b_stride,
+                        float* c, std::int64_t ldc, float alpha, float beta, const float* bias) {
   using Vec = typename Simd::Vec;
   constexpr int W = Simd::width;
   // Few rows leave too few independent FMA chains to hide FMA latency (batch-1 GEMV): split k over
@@ -30,12 +31,12 @@ void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_
       Vec bv[NVEC];
       for (int v = 0; v < NVEC; ++v) bv[v] = Simd::load(bk + v * W);
       for (int i = 0; i < ROWS; ++i) {
-        const Vec ai = Simd::broadcast(ak[i]);
+        const Vec ai = Simd::broadcast(DIRECT_A ? ak[i * a_ld] : ak[i]);
         for (int v = 0; v < NVEC; ++v) sum[i][v] = Simd::fma(ai, bv[v], sum[i][v]);
       }
     } else {
       Vec ai[ROWS];
-      for (int i = 0; i < ROWS; ++i) ai[i] = Simd::broadcast(ak[i]);
+      for (int i = 0; i < ROWS; ++i) ai[i] = Simd::broadcast(DIRECT_A ? ak[i * a_ld] : ak[i]);
       for (int v = 0; v < NVEC; ++v) {
         const Vec bv = Simd::load(bk + v * W);
         for (int i = 0; i < ROWS; ++i) sum[i][v] = Simd::fma(ai[i], bv, sum[i][v]);
@@ -50,9 +51,9 @@ void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_
     for (int s = 0; s < SPLIT; ++s) {
       if constexpr (PREFETCH > 0)
         for (int v = 0; v < NVEC * W; v += 64 / sizeof(float)) Simd::prefetch(b + (k + s + PREFETCH) * b_stride + v);
-      step(acc[s], a + (k + s) * MR, b + (k + s) * b_stride);
+      step(acc[s], a + (k + s) * (DIRECT_A ? 1 : MR), b + (k + s) * b_stride);
     }
-  for (; k < kc; ++k) step(acc[0], a + k * MR, b + k * b_stride);
+  for (; k < kc; ++k) step(acc[0], a + k * (DIRECT_A ? 1 : MR), b + k * b_stride);
   for (int s = 1; s < SPLIT; ++s)
     for (int i = 0; i < ROWS; ++i)
       for (int v = 0; v < NVEC; ++v) acc[0][i][v] = Simd::add(acc[0][i][v], acc[s][i][v]);
@@ -78,6 +79,18 @@ void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_
       const Vec prior = beta == 0.f ? base[v] : Simd::fma(vb, Simd::load(ci), base[v]);
       Simd::store(ci, Simd::fma(va, acc[0][i][v], prior));
     }
+}
+
+template <int ROWS, int MR, int NVEC, int PREFETCH = 0>
+void gemm_simd_tile(std::int64_t kc, const float* a, const float* b, std::int64_t b_stride, float* c,
+                    std::int64_t ldc, float alpha, float beta, const float* bias) {
+  gemm_simd_tile_any<ROWS, MR, NVEC, PREFETCH, false>(kc, a, 0, b, b_stride, c, ldc, alpha, beta, bias);
+}
+
+template <int ROWS, int NVEC>
+void gemm_simd_tile_direct(std::int64_t kc, const float* a, std::int64_t a_ld, const float* b, std::int64_t b_stride,
+                           float* c, std::int64_t ldc, float alpha, float beta, const float* bias) {
+  gemm_simd_tile_any<ROWS, ROWS, NVEC, 0, true>(kc, a, a_ld, b, b_stride, c, ldc, alpha, beta, bias);
 }
 
 // Vectors per row of the strip kernel for `rows` rows: up to `accumulators` registers of C, at least the
@@ -172,9 +185,10 @@ inline void gemm_row_stream(std::int64_t K, std::int64_t n, const float* x, cons
 // PF: the strips' PREFETCH distance.
 template <int MR, int NVEC, int ACC, int PF, std::size_t... R>
 gemm_detail::MicroKernel make_gemm_microkernel(std::index_sequence<R...>) {
-  gemm_detail::MicroKernel k{MR, NVEC * Simd::width, {}, {}, &gemm_simd_tile<1, 1, NVEC>, &gemm_pack_gather,
+  gemm_detail::MicroKernel k{MR, NVEC * Simd::width, {}, {}, {}, &gemm_simd_tile<1, 1, NVEC>, &gemm_pack_gather,
                              &gemm_pack_copy, &gemm_row_stream};
   ((k.by_rows[R + 1] = &gemm_simd_tile<R + 1, MR, NVEC>), ...);
+  ((k.direct[R + 1] = &gemm_simd_tile_direct<R + 1, NVEC>), ...);
   ((k.strip[R + 1] = {strip_vectors(R + 1, NVEC, ACC) / NVEC * NVEC * Simd::width,
                       &gemm_simd_tile<R + 1, MR, strip_vectors(R + 1, NVEC, ACC) / NVEC * NVEC, PF>}),
    ...);
