@@ -241,7 +241,7 @@ int main() {
         check_packed_serial(1, 128, 128, ta, tb, rng);
         check_packed_serial(29, 200, 300, ta, tb, rng);
         check_packed_serial(13, 96 + 17, 600, ta, tb, rng);
-        check_packed_serial(29, 200, 249, ta, tb, rng);  // rows 256 floats apart: row-major A packed, not read in place
+        check_packed_serial(29, 200, 249, ta, tb, rng);  // rows 256 floats apart: row-major A packed
       }
     float c = NAN;
     const float one = 1.f;
