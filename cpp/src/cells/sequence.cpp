@@ -449,6 +449,7 @@ struct BackwardLoop {
   const cells::BlockKernels& kernels;
   Team team;
   int64_t B, T, H, GH, I;
+  int64_t dg_ld;  // floats between consecutive dG rows (gate_gradient_stride)
   const PackedMatrix& w_t;  // W^T (GH, I) when dL/dx is made step by step, else empty
   const PackedMatrix& u_t;  // U^T (GH, H), or U_zr^T (2H, H) for GRU reset_after=False
   const PackedMatrix& u_candidate_t;  // GRU reset_after=False: U_h^T
@@ -512,14 +513,14 @@ struct BackwardLoop {
                                     &cache.gates[r * GH + j], cache.aux.empty() ? nullptr : &cache.aux[r * H + j],
                                     lstm ? cache.c_before(t) + b * H + j : nullptr, &cache.h_prev[r * H + j],
                                     h_eff_rows + r * H + j, peephole ? peephole + j : nullptr, dh_step + i, dc + i,
-                                    offset(d_rh, i), d_gates_x + r * GH + j, d_gates_r + r * GH + j, direct + i};
+                                    offset(d_rh, i), d_gates_x + r * dg_ld + j, d_gates_r + r * dg_ld + j, direct + i};
       };
       for (int64_t b = r0; b < r1; ++b)
         if (keep(b))
           for (int64_t u = u0; u < u1; ++u) first(block(b, u));
       team.sync_units();
-      // Rows [r0, r1) of step t: row b at (t*B + b)*GH.
-      const int64_t ld = GH, first_row = (t * B + r0) * GH;
+      // Rows [r0, r1) of step t: row b at (t*B + b)*dg_ld.
+      const int64_t ld = dg_ld, first_row = (t * B + r0) * dg_ld;
       if (two_phase()) {
         if (rows && n)
           sgemm_packed_serial(Trans::no, rows, 1.0f, d_gates_x + first_row + 2 * H, ld, u_candidate_t, 0.0f,
@@ -562,7 +563,7 @@ struct BackwardLoop {
     for (int64_t b = r0; b < r1; ++b) {
       if (!keep(b)) continue;  // never written
       for (int part = 0; part < bias_parts; ++part) {
-        const float* row = (part == 0 ? d_gates_x : d_gates_r) + (t * B + b) * GH;
+        const float* row = (part == 0 ? d_gates_x : d_gates_r) + (t * B + b) * dg_ld;
         float* sums = bias_partials + (b * bias_parts + part) * GH;
         for (int g = 0; g < gates; ++g) add_into(sums + g * H + j0, row + g * H + j0, j1 - j0);
       }
@@ -584,12 +585,18 @@ float* gate_gradient_rows(int slot, int64_t count) {
   return buffers[slot].get();
 }
 
-// dL/dp_i = Σ dpre_i ⊙ c_{t-1}, dL/dp_f = Σ dpre_f ⊙ c_{t-1}, dL/dp_o = Σ dpre_o ⊙ c_t over all rows.
-void lstm_peephole_gradient(const RnnCache& cache, const float* d_gates, float* d_peephole) {
-  const int64_t H = cache.config.units, GH = 4 * H, B = cache.config.batch, rows = B * cache.config.time;
+// Floats between consecutive dG rows: GH, padded by a cache line when GH floats are a multiple of 1 KiB, so that
+// sgemm_packed_serial reads the step's rows in place (it packs rows lying a multiple of 1 KiB apart, which would
+// crowd a few L1 sets) instead of packing B x GH floats per step: LSTM at H = 64, 128, 256...
+int64_t gate_gradient_stride(int64_t GH) { return GH % 256 == 0 ? GH + 16 : GH; }
+
+// dL/dp_i = Σ dpre_i ⊙ c_{t-1}, dL/dp_f = Σ dpre_f ⊙ c_{t-1}, dL/dp_o = Σ dpre_o ⊙ c_t over all rows; dG rows
+// dg_ld floats apart.
+void lstm_peephole_gradient(const RnnCache& cache, const float* d_gates, int64_t dg_ld, float* d_peephole) {
+  const int64_t H = cache.config.units, B = cache.config.batch, rows = B * cache.config.time;
   std::memset(d_peephole, 0, sizeof(float) * 3 * H);
   for (int64_t r = 0; r < rows; ++r) {
-    const float* dg = d_gates + r * GH;
+    const float* dg = d_gates + r * dg_ld;
     const float* c_prev = cache.c_before(r / B) + r % B * H;
     const float* c_new = &cache.c_new[r * H];
     for (int64_t j = 0; j < H; ++j) {
@@ -628,7 +635,7 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   if (in.d_c_last && lstm) std::copy(in.d_c_last, in.d_c_last + BH, dc.data());
   // Masked rows are never written and must read as zero; without a mask every row is written.
   const bool masked = !cache.mask.empty();
-  const int64_t rows_size = checked_mul(BT, GH, "rnn_backward");
+  const int64_t dg_ld = gate_gradient_stride(GH), rows_size = checked_mul(BT, dg_ld, "rnn_backward");
   float* d_gates_x = gate_gradient_rows(0, rows_size);
   float* d_gates_r = separate_recurrent ? gate_gradient_rows(1, rows_size) : d_gates_x;
   if (masked) {
@@ -638,8 +645,8 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
 
   const int bias_parts = out.d_bias && cache.has_bias ? (separate_recurrent ? 2 : 1) : 0;
   Floats bias_partials(checked_mul(B, bias_parts * GH, "rnn_backward"), 0.0f);
-  const BackwardLoop loop{cache, in, out, cells::block_kernels(isa), team, B, T, H, GH, I, w_t, u_t, u_candidate_t,
-                          d_gates_x, d_gates_r, dh.data(), dc.data(), d_prev_out.data(), dh_step.data(),
+  const BackwardLoop loop{cache, in, out, cells::block_kernels(isa), team, B, T, H, GH, I, dg_ld, w_t, u_t,
+                          u_candidate_t, d_gates_x, d_gates_r, dh.data(), dc.data(), d_prev_out.data(), dh_step.data(),
                           direct.data(), dh_eff.data(), d_rh.data(), workspace.data(),
                           workspace_size, bias_parts ? bias_partials.data() : nullptr, bias_parts};
 #pragma omp parallel num_threads(team.threads) if (team.threads > 1)
@@ -652,10 +659,10 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
 
   // Weight gradients: one GEMM each over all B*T rows.
   if (out.d_kernel)
-    sgemm(Trans::yes, Trans::no, I, GH, BT, 1.0f, cache.x_eff.data(), I, d_gates_x, GH, 0.0f, out.d_kernel, GH);
+    sgemm(Trans::yes, Trans::no, I, GH, BT, 1.0f, cache.x_eff.data(), I, d_gates_x, dg_ld, 0.0f, out.d_kernel, GH);
   if (out.d_x && !dx_per_step) {  // one GEMM in time-major rows, then into x's batch-major layout
     Floats dx_rows(checked_mul(BT, I, "rnn_backward"));
-    sgemm(Trans::no, Trans::yes, BT, I, GH, 1.0f, d_gates_x, GH, cache.kernel.data(), GH, 0.0f, dx_rows.data(),
+    sgemm(Trans::no, Trans::yes, BT, I, GH, 1.0f, d_gates_x, dg_ld, cache.kernel.data(), GH, 0.0f, dx_rows.data(),
           I);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < T; ++t)
@@ -668,11 +675,13 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   if (out.d_recurrent_kernel) {
     const float* h_eff_rows = cache.recurrent_operand();
     if (two_phase) {  // U_z, U_r see h_eff; U_h sees r ⊙ h_eff (cached in aux)
-      sgemm(Trans::yes, Trans::no, H, 2 * H, BT, 1.0f, h_eff_rows, H, d_gates_r, GH, 0.0f, out.d_recurrent_kernel, GH);
-      sgemm(Trans::yes, Trans::no, H, H, BT, 1.0f, cache.aux.data(), H, d_gates_r + 2 * H, GH, 0.0f,
+      sgemm(Trans::yes, Trans::no, H, 2 * H, BT, 1.0f, h_eff_rows, H, d_gates_r, dg_ld, 0.0f, out.d_recurrent_kernel,
+            GH);
+      sgemm(Trans::yes, Trans::no, H, H, BT, 1.0f, cache.aux.data(), H, d_gates_r + 2 * H, dg_ld, 0.0f,
             out.d_recurrent_kernel + 2 * H, GH);
     } else {
-      sgemm(Trans::yes, Trans::no, H, GH, BT, 1.0f, h_eff_rows, H, d_gates_r, GH, 0.0f, out.d_recurrent_kernel, GH);
+      sgemm(Trans::yes, Trans::no, H, GH, BT, 1.0f, h_eff_rows, H, d_gates_r, dg_ld, 0.0f, out.d_recurrent_kernel,
+            GH);
     }
   }
   if (bias_parts) {
@@ -681,7 +690,7 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
     for (int64_t b = 1; b < B; ++b) add_into(out.d_bias, &bias_partials[b * n], n);
   }
   if (out.d_peephole && lstm && !cache.peephole.empty())
-    lstm_peephole_gradient(cache, d_gates_x, out.d_peephole);
+    lstm_peephole_gradient(cache, d_gates_x, dg_ld, out.d_peephole);
 }
 
 }  // namespace rnnkit
