@@ -7,7 +7,8 @@
 // beyond the reach of the hardware stride prefetcher for ldb >= 512, and when 4*ldb is a multiple of 4 KiB
 // every row of a strip maps to the same L1 sets, so only a short distance keeps prefetched rows resident.
 // The last rows prefetch past the end of B, which cannot fault.
-// A_LD == 0: `a` is a packed panel [kc][MR]; else A is read where it lies, row i at a + i * a_ld (DirectKernelFn).
+// DIRECT_A false: `a` is a packed panel [kc][MR] (a_ld unused); true: A is read where it lies, row i at
+// a + i * a_ld (DirectKernelFn).
 template <int ROWS, int MR, int NVEC, int PREFETCH, bool DIRECT_A>
 void gemm_simd_tile_any(std::int64_t kc, const float* a, std::int64_t a_ld, const float* b, std::int64_t b_stride,
                         float* c, std::int64_t ldc, float alpha, float beta, const float* bias) {
