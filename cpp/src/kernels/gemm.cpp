@@ -595,36 +595,16 @@ void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64
     return;
   }
   const int64_t row_panels = ceil_div(M, mk.mr);
-  if (ta == Trans::no && lda % kDirectAliasFloats != 0) {
-    // Row-major A is read where it lies (its rows are the batch's states, already in cache): packing it cost
-    // as much as a tenth of the product per step, and every thread of a step packed the same rows. Not when
-    // its rows lie a multiple of 1 KiB apart: a tile's rows then crowd a few L1 sets (32 x 2048 x 512 ran 5%
-    // slower read in place, 32 x 512 x 128 1% faster, 8 x 384 x 128 10%).
-    for (int64_t k0 = 0; k0 < K; k0 += kKc) {
-      const int64_t kc = std::min(kKc, K - k0);
-      const float beta_block = k0 == 0 ? beta : 1.f;
-      for (int64_t q = n_begin / mk.nr; q < ceil_div(n_end, mk.nr); ++q) {
-        const int64_t c0 = q * mk.nr;
-        const int64_t lo = std::max(n_begin, c0) - c0, hi = std::min(n_end, c0 + mk.nr) - c0;
-        const float* b_panel = panels + q * K * mk.nr + k0 * mk.nr;
-        for (int64_t p = 0; p < row_panels; ++p) {
-          const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
-          const float* a_rows = A + p * mk.mr * lda + k0;
-          run_tile_with(
-              mk, rows,
-              [&](float* cc, int64_t l, float al, float be, const float* bi) {
-                mk.direct[rows](kc, a_rows, lda, b_panel, mk.nr, cc, l, al, be, bi);
-              },
-              C + p * mk.mr * ldc + c0, ldc, lo, hi, alpha, beta_block, nullptr);
-        }
-      }
-    }
-    return;
-  }
-  // A packed over all of K once (panel p at workspace + p*K*mr), then swept once per column panel: each
-  // kc x nr block of B is loaded into L1 once and reused by every row panel.
-  for (int64_t p = 0; p < row_panels; ++p)
-    pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), 0, K, workspace + p * K * mk.mr);
+  // Row-major A is read where it lies (its rows are the batch's states, already in cache): packing it cost as much
+  // as a tenth of the product per step, and every thread of a step packed the same rows. Not when its rows lie a
+  // multiple of 1 KiB apart: a tile's rows then crowd a few L1 sets (32 x 2048 x 512 ran 5% slower read in place,
+  // 32 x 512 x 128 1% faster, 8 x 384 x 128 10%). Otherwise A is packed over all of K once (panel p at
+  // workspace + p*K*mr). Either way A is swept once per column panel: each kc x nr block of B is loaded into L1
+  // once and reused by every row panel.
+  const bool in_place = ta == Trans::no && lda % kDirectAliasFloats != 0;
+  if (!in_place)
+    for (int64_t p = 0; p < row_panels; ++p)
+      pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), 0, K, workspace + p * K * mk.mr);
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {
     const int64_t kc = std::min(kKc, K - k0);
     const float beta_block = k0 == 0 ? beta : 1.f;
@@ -634,8 +614,13 @@ void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64
       const float* b_panel = panels + q * K * mk.nr + k0 * mk.nr;
       for (int64_t p = 0; p < row_panels; ++p) {
         const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
-        run_tile(mk, rows, kc, workspace + p * K * mk.mr + k0 * mk.mr, b_panel, mk.nr, C + p * mk.mr * ldc + c0, ldc,
-                 lo, hi, alpha, beta_block, nullptr);
+        const auto full_tile = [&](float* cc, int64_t l, float al, float be, const float* bi) {
+          if (in_place)
+            mk.direct[rows](kc, A + p * mk.mr * lda + k0, lda, b_panel, mk.nr, cc, l, al, be, bi);
+          else
+            mk.by_rows[rows](kc, workspace + p * K * mk.mr + k0 * mk.mr, b_panel, mk.nr, cc, l, al, be, bi);
+        };
+        run_tile_with(mk, rows, full_tile, C + p * mk.mr * ldc + c0, ldc, lo, hi, alpha, beta_block, nullptr);
       }
     }
   }
