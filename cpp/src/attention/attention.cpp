@@ -8,6 +8,7 @@
 
 #include "attention_tiles.hpp"
 #include "kernels/prefetch_row.hpp"
+#include "kernels/spread_row_stride.hpp"
 #include "rnnkit/attention.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/runtime.hpp"
@@ -71,15 +72,6 @@ const float* dense_rows(const float* src, std::int64_t rows, std::int64_t cols, 
     std::copy(src + r * stride, src + r * stride + cols, copy.data() + r * cols);
   }
   return copy.data();
-}
-
-// Leading dimension of a slice's keys turned to [head_dim, kv_len]: an odd number of cache lines, so that the
-// key rows a score tile reads fall into different L1 sets. With kv_len floats (a multiple of 1 KiB for T = 256,
-// 512, 1024...) the 64 rows of a tile mapped to the same few sets and missed L1 on every load.
-std::int64_t turned_keys_stride(std::int64_t kv_len) {
-  constexpr std::int64_t kLine = 64 / sizeof(float);
-  const std::int64_t lines = (kv_len + kLine - 1) / kLine;
-  return (lines | 1) * kLine;
 }
 
 // One (batch, head) slice of the forward's operands: each points at the slice's first row, with its position
@@ -217,7 +209,9 @@ void attention_forward(const AttentionDims& d, const AttentionLayout& layout, co
   const bool per_slice = slices >= 4 * num_threads();
   const bool turn = d.q_len > kDotRows;
   const std::int64_t items_per_slice = per_slice ? 1 : q_tiles, work = slices * items_per_slice;
-  const std::int64_t kt_step = turned_keys_stride(d.kv_len);
+  // The turned keys' rows lie spread_row_stride apart: kv_len floats apart, the 64 key rows of a score tile missed
+  // L1 on every load at T = 512 and 1024.
+  const std::int64_t kt_step = spread_row_stride(d.kv_len);
   const std::int64_t slice_keys = checked_mul(kt_step, d.head_dim, "attention_forward");
   std::unique_ptr<float[]> keys_turned;
   if (turn && !per_slice) keys_turned.reset(new float[checked_mul(slices, slice_keys, "attention_forward")]);

@@ -10,7 +10,6 @@
 // reset_after=False), where the next product needs every unit of the new state.
 #include <algorithm>
 #include <cstring>
-#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -19,8 +18,10 @@
 #endif
 
 #include "blocks.hpp"
+#include "kernels/aligned_buffers.hpp"
 #include "kernels/flush_denormals.hpp"
 #include "kernels/prefetch_row.hpp"
+#include "kernels/spread_row_stride.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/gemm.hpp"
 #include "sequence.hpp"
@@ -449,7 +450,7 @@ struct BackwardLoop {
   const cells::BlockKernels& kernels;
   Team team;
   int64_t B, T, H, GH, I;
-  int64_t dg_ld;  // floats between consecutive dG rows (gate_gradient_stride)
+  int64_t dg_ld;  // floats between consecutive dG rows
   const PackedMatrix& w_t;  // W^T (GH, I) when dL/dx is made step by step, else empty
   const PackedMatrix& u_t;  // U^T (GH, H), or U_zr^T (2H, H) for GRU reset_after=False
   const PackedMatrix& u_candidate_t;  // GRU reset_after=False: U_h^T
@@ -571,25 +572,6 @@ struct BackwardLoop {
   }
 };
 
-// The backward's dG rows (B*T*G*H floats; a second array for GRU reset_after), kept per calling thread and only
-// grown, like the GEMM's packing buffers: allocated and freed by every call, glibc gave them back to the system
-// and the next call took a page fault per 4 KiB (GRU training step (64,100,128,128): ~4,800, ~10% of the step).
-float* gate_gradient_rows(int slot, int64_t count) {
-  thread_local std::unique_ptr<float[]> buffers[2];
-  thread_local int64_t capacity[2] = {0, 0};
-  if (count > capacity[slot]) {
-    buffers[slot].reset();
-    buffers[slot].reset(new float[count]);
-    capacity[slot] = count;
-  }
-  return buffers[slot].get();
-}
-
-// Floats between consecutive dG rows: GH, padded by a cache line when GH floats are a multiple of 1 KiB, so that
-// sgemm_packed_serial reads the step's rows in place (it packs rows lying a multiple of 1 KiB apart, which would
-// crowd a few L1 sets) instead of packing B x GH floats per step: LSTM at H = 64, 128, 256...
-int64_t gate_gradient_stride(int64_t GH) { return GH % 256 == 0 ? GH + 16 : GH; }
-
 // dL/dp_i = Σ dpre_i ⊙ c_{t-1}, dL/dp_f = Σ dpre_f ⊙ c_{t-1}, dL/dp_o = Σ dpre_o ⊙ c_t over all rows; dG rows
 // dg_ld floats apart.
 void lstm_peephole_gradient(const RnnCache& cache, const float* d_gates, int64_t dg_ld, float* d_peephole) {
@@ -635,9 +617,14 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   if (in.d_c_last && lstm) std::copy(in.d_c_last, in.d_c_last + BH, dc.data());
   // Masked rows are never written and must read as zero; without a mask every row is written.
   const bool masked = !cache.mask.empty();
-  const int64_t dg_ld = gate_gradient_stride(GH), rows_size = checked_mul(BT, dg_ld, "rnn_backward");
-  float* d_gates_x = gate_gradient_rows(0, rows_size);
-  float* d_gates_r = separate_recurrent ? gate_gradient_rows(1, rows_size) : d_gates_x;
+  // dG rows lie spread_row_stride apart, so that each step's dG·U^T reads them in place instead of packing B x GH
+  // floats (GH floats apart, LSTM's rows at H = 64, 128, 256 were a multiple of 1 KiB apart and got packed).
+  const int64_t dg_ld = spread_row_stride(GH), rows_size = checked_mul(BT, dg_ld, "rnn_backward");
+  // The dG rows (B*T*G*H floats, a second array for GRU reset_after) are kept by the thread (thread_scratch):
+  // allocated per call, they cost ~4,800 page faults, ~10% of a GRU training step at (64,100,128,128).
+  float* d_gates_x = thread_scratch(ScratchSlot::gate_gradients, rows_size, "rnn_backward");
+  float* d_gates_r =
+      separate_recurrent ? thread_scratch(ScratchSlot::recurrent_gate_gradients, rows_size, "rnn_backward") : d_gates_x;
   if (masked) {
     std::fill(d_gates_x, d_gates_x + rows_size, 0.0f);
     if (separate_recurrent) std::fill(d_gates_r, d_gates_r + rows_size, 0.0f);

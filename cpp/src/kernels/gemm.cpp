@@ -5,10 +5,10 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <stdexcept>
 #include <string>
 
+#include "kernels/aligned_buffers.hpp"
 #include "kernels/flush_denormals.hpp"
 #include "kernels/gemm_microkernel.hpp"
 #include "rnnkit/checked.hpp"
@@ -68,31 +68,8 @@ const MicroKernel& microkernel_for(Isa isa) {
   }
 }
 
-struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
-};
-using AlignedFloats = std::unique_ptr<float[], FreeDeleter>;
-
-AlignedFloats allocate_aligned(int64_t count, const char* what) {
-  const int64_t bytes = (checked_mul(std::max<int64_t>(count, 1), int64_t{sizeof(float)}, what) + 63) / 64 * 64;
-  auto* p = static_cast<float*>(std::aligned_alloc(64, static_cast<std::size_t>(bytes)));
-  if (!p) throw std::bad_alloc();
-  return AlignedFloats(p);
-}
-
-// Packing buffers kept per calling thread and only grown: a fresh large allocation per call costs page
-// faults comparable to the product itself for RNN-sized operands.
-float* workspace(int slot, int64_t count, const char* what) {
-  thread_local AlignedFloats buffers[2];
-  thread_local int64_t capacity[2] = {0, 0};
-  if (count > capacity[slot]) {
-    buffers[slot].reset();
-    buffers[slot] = allocate_aligned(count, what);
-    capacity[slot] = count;
-  }
-  return buffers[slot].get();
-}
-enum WorkspaceSlot { kPackedA = 0, kPackedB = 1 };
+// The packing buffers' thread_scratch slots.
+constexpr ScratchSlot kPackedA = ScratchSlot::gemm_packed_a, kPackedB = ScratchSlot::gemm_packed_b;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -330,8 +307,8 @@ void multiply_column_split(const MicroKernel& mk, int64_t M, int64_t N, int64_t 
   if (q_begin == q_end) return;
   const int64_t row_panels = ceil_div(M, mk.mr), kc_max = std::min(K, kKc);
   const int64_t block_panels = std::max<int64_t>(1, kNc / mk.nr);
-  float* a_buf = workspace(kPackedA, checked_mul(row_panels * mk.mr, kc_max, "sgemm"), "sgemm");
-  float* b_buf = workspace(kPackedB, kc_max * block_panels * mk.nr, "sgemm");
+  float* a_buf = thread_scratch(kPackedA, checked_mul(row_panels * mk.mr, kc_max, "sgemm"), "sgemm");
+  float* b_buf = thread_scratch(kPackedB, kc_max * block_panels * mk.nr, "sgemm");
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {
     const int64_t kc = std::min(kKc, K - k0);
     const float beta_block = k0 == 0 ? beta : 1.f;
@@ -393,7 +370,7 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
   if (M == 1 && !b.transposed && double(K) * double(N) * sizeof(float) > kRowStreamMinBytes) {
     const float* x = A;
     if (a.transposed && lda != 1) {  // a column of A: gathered into a row
-      float* row = workspace(kPackedA, K, "sgemm");
+      float* row = thread_scratch(kPackedA, K, "sgemm");
       for (int64_t k = 0; k < K; ++k) row[k] = A[k * lda];
       x = row;
     }
@@ -409,12 +386,12 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
   // short, where B (K rows) stays in L2 across the panels and packing it costs as much as the product.
   if (!b.transposed && (M <= mk.mr || (M <= kSmallM && K <= kInPlaceMaxK))) {
     const int64_t panels = ceil_div(M, mk.mr), panel_floats = checked_mul(mk.mr, K, "sgemm");
-    float* a_panels = workspace(kPackedA, checked_mul(panels, panel_floats, "sgemm"), "sgemm");
+    float* a_panels = thread_scratch(kPackedA, checked_mul(panels, panel_floats, "sgemm"), "sgemm");
     for (int64_t p = 0; p < panels; ++p)
       pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), 0, K, a_panels + p * panel_floats);
     float* tail = nullptr;
     if (N % mk.nr) {
-      tail = workspace(kPackedB, checked_mul(mk.nr, K, "sgemm"), "sgemm");
+      tail = thread_scratch(kPackedB, checked_mul(mk.nr, K, "sgemm"), "sgemm");
       pack_b_block(mk, b, 0, K, N / mk.nr * mk.nr, N % mk.nr, tail);
     }
     run_team(threads, [&] {
@@ -439,8 +416,8 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
     if (m0 == m1) return;
     const int64_t rows = m1 - m0;
     const int64_t kc_max = std::min(K, kKc), nc_max = std::min(N, kNc);
-    float* a_buf = workspace(kPackedA, checked_mul(ceil_div(rows, mk.mr) * mk.mr, kc_max, "sgemm"), "sgemm");
-    float* b_buf = workspace(kPackedB, ceil_div(nc_max, mk.nr) * mk.nr * kc_max, "sgemm");
+    float* a_buf = thread_scratch(kPackedA, checked_mul(ceil_div(rows, mk.mr) * mk.mr, kc_max, "sgemm"), "sgemm");
+    float* b_buf = thread_scratch(kPackedB, ceil_div(nc_max, mk.nr) * mk.nr * kc_max, "sgemm");
     const OperandView a_rows = rows_from(a, m0);
     for (int64_t k0 = 0; k0 < K; k0 += kKc) {
       const int64_t kc = std::min(kKc, K - k0);
@@ -547,7 +524,7 @@ void sgemm_packed(Trans ta, int64_t M, float alpha, const float* A, int64_t lda,
     if (m0 >= m1 || c_begin >= c_end) return;
     const int64_t rows = m1 - m0, kc_max = std::min(K, kKc);
     float* a_buf =
-        workspace(kPackedA, checked_mul(ceil_div(rows, mk.mr) * mk.mr, kc_max, "sgemm_packed"), "sgemm_packed");
+        thread_scratch(kPackedA, checked_mul(ceil_div(rows, mk.mr) * mk.mr, kc_max, "sgemm_packed"), "sgemm_packed");
     const OperandView a_rows = rows_from(a, m0);
     for (int64_t k0 = 0; k0 < K; k0 += kKc) {
       const int64_t kc = std::min(kKc, K - k0);
