@@ -23,6 +23,10 @@ struct ForwardBlock {
   const float* rec;
   std::int64_t rec_stride;
   const float* xp;
+  // The next step's xp, or null: its rows come from a table of token ids (random rows of a table often far
+  // larger than the caches) or from the projection (rows T apart), so the kernel asks for them while it computes
+  // this step, one line at a time.
+  const float* xp_next;
   const float* input_bias;      // or null
   const float* recurrent_bias;  // GRU reset_after: b' (3 gates, stride H) or null
   const float* peephole;        // LSTM: i, f, o rows (stride H) or null

@@ -12,6 +12,7 @@ void gru_forward(const ForwardBlock& f) {
     const std::int64_t H = f.H, rs = f.rec_stride;
     const float* rb = f.recurrent_bias;
     for (std::int64_t j = 0; j < f.n; j += Simd::width) {
+      prefetch_next_inputs(f, 3, j);
       Vec rec_z = Simd::load(f.rec + j), rec_r = Simd::load(f.rec + rs + j), rec_h = Simd::load(f.rec + 2 * rs + j);
       if (rb) {
         rec_z = Simd::add(rec_z, Simd::load(rb + j));
@@ -29,6 +30,7 @@ void gru_forward(const ForwardBlock& f) {
     }
     return;
   }
+  prefetch_next_inputs_all(f, 3);
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   const float *rec = f.rec, *rb = f.recurrent_bias;
   float* g = f.gates;
@@ -48,6 +50,7 @@ void gru_forward(const ForwardBlock& f) {
 void gru_forward_zr(const ForwardBlock& f) {
   if (vector_forward(f)) {
     for (std::int64_t j = 0; j < f.n; j += Simd::width) {
+      prefetch_next_inputs(f, 3, j);  // the candidate's too: gru_forward_h reads it in the same step
       const Vec z = sigmoid_v(Simd::add(input_pre(f, 0, j), Simd::load(f.rec + j)));
       const Vec r = sigmoid_v(Simd::add(input_pre(f, 1, j), Simd::load(f.rec + f.rec_stride + j)));
       Simd::store(f.gates + j, z);
@@ -56,6 +59,7 @@ void gru_forward_zr(const ForwardBlock& f) {
     }
     return;
   }
+  prefetch_next_inputs_all(f, 3);
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   float* g = f.gates;
   float pre[2][kMaxBlock] = {};

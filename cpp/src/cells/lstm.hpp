@@ -6,6 +6,7 @@ void lstm_forward_default(const ForwardBlock& f) {
   const std::int64_t H = f.H, rs = f.rec_stride;
   const float *p = f.peephole;
   for (std::int64_t j = 0; j < f.n; j += Simd::width) {
+    prefetch_next_inputs(f, 4, j);
     auto pre = [&](int gate) { return Simd::add(input_pre(f, gate, j), Simd::load(f.rec + gate * rs + j)); };
     const Vec c_prev = Simd::load(f.c + j);
     Vec pre_i = pre(0), pre_f = pre(1), pre_o = pre(3);
@@ -29,6 +30,7 @@ void lstm_forward_default(const ForwardBlock& f) {
 
 void lstm_forward(const ForwardBlock& f) {
   if (vector_forward(f)) return lstm_forward_default(f);
+  prefetch_next_inputs_all(f, 4);
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   const float *rec = f.rec, *c = f.c, *p = f.peephole;
   float* g = f.gates;

@@ -210,17 +210,6 @@ struct ForwardLoop {
     return x_proj ? x_proj + x_eff.row(b, t) * GH : step_proj + b * GH;
   }
 
-  // Row b's x·W for step t is read by the next step's gate kernels: a row of a table of token ids (random rows
-  // of a table that is often far larger than the caches) or of the projection (rows T apart). Asked for while
-  // this step computes, it has arrived by the time the next step needs it; otherwise every row's first loads
-  // waited for memory (with ids the forward's gate kernel took as long as its products). Long projection rows
-  // (a step's rows beyond kMaxPrefetchStepBytes) are left to the hardware prefetchers, which follow a long run
-  // once it starts, rather than pulling a whole step into L1 ahead of its use.
-  void prefetch_next_inputs(int64_t b, int64_t t, int64_t j0, int64_t j1) const {
-    const float* row = x_row(b, t);
-    for (int g = 0; g < gate_count(cfg.cell); ++g) prefetch_row(row + g * H + j0, j1 - j0, false);
-  }
-
   cells::ForwardFn first_kernel() const {
     switch (cfg.cell) {
       case CellKind::simple_rnn: return kernels.simple_rnn_forward;
@@ -258,10 +247,16 @@ struct ForwardLoop {
                            : cache   ? RowsView{&cache->c_new[t * B * H], H}
                            : in.mask ? RowsView{c_new, H}
                                      : RowsView{c, H};
+      // The kernels ask for the next step's x·W while they compute this one (ForwardBlock::xp_next). Long
+      // projection rows (a step's rows beyond kMaxPrefetchStepBytes) are left to the hardware prefetchers, which
+      // follow a long run once it starts, rather than pulling a whole step into L1 ahead of its use.
+      const bool prefetch_next =
+          s + 1 < T && !step_proj && (in.ids || double(B * GH) * sizeof(float) <= kMaxPrefetchStepBytes);
       auto block = [&](int64_t b, int64_t u, const float* rec_block, int64_t rec_stride) {
         const int64_t j = u * width;
         return cells::ForwardBlock{std::min(width, H - j), H, cfg.activation, cfg.recurrent_activation, rec_block,
-                                   rec_stride, x_row(b, t) + j, offset(in.bias, j), rbias ? rbias + j : nullptr,
+                                   rec_stride, x_row(b, t) + j, prefetch_next ? x_row(b, t_next) + j : nullptr,
+                                   offset(in.bias, j), rbias ? rbias + j : nullptr,
                                    in.peephole ? in.peephole + j : nullptr, h_cur + b * H + j,
                                    h_eff_cur + b * H + j, c_cur + b * H + j, gates[b] + j, offset(aux[b], j),
                                    offset(c_t[b], j), h_t[b] + j};
@@ -272,12 +267,8 @@ struct ForwardLoop {
       if (rows && u0 < u1)
         sgemm_packed_serial(Trans::no, rows, 1.0f, h_eff_cur + r0 * H, H, u_main, 0.0f, rec + r0 * rec_ld, rec_ld,
                             u0 * main_gates * width, u1 * main_gates * width, ws);
-      const bool prefetch_next =
-          s + 1 < T && !step_proj && (in.ids || double(B * GH) * sizeof(float) <= kMaxPrefetchStepBytes);
-      for (int64_t b = r0; b < r1; ++b) {
-        if (prefetch_next) prefetch_next_inputs(b, t_next, j0, j1);
+      for (int64_t b = r0; b < r1; ++b)
         for (int64_t u = u0; u < u1; ++u) first(block(b, u, rec + b * rec_ld + u * main_gates * width, width));
-      }
       if (two_phase()) {
         team.sync_units();
         if (rows && u0 < u1)

@@ -4,12 +4,14 @@
 void simple_rnn_forward(const ForwardBlock& f) {
   if (vector_forward(f)) {
     for (std::int64_t j = 0; j < f.n; j += Simd::width) {
+      prefetch_next_inputs(f, 1, j);
       const Vec h = tanh_v(Simd::add(input_pre(f, 0, j), Simd::load(f.rec + j)));
       Simd::store(f.gates + j, h);
       Simd::store(f.h_new + j, h);
     }
     return;
   }
+  prefetch_next_inputs_all(f, 1);
   float pre[kMaxBlock] = {};  // zeroed: only n entries are written, GCC cannot tell
   for (std::int64_t j = 0; j < f.n; ++j) pre[j] = input_pre_at(f, 0, j) + f.rec[j];
   activate(f.act, pre, f.gates, f.n);
