@@ -292,6 +292,26 @@ def test_unknown_cell_and_peephole_on_gru_are_value_errors():
         run_core("gru", {**p, "peephole": np.zeros((3, 3), np.float32)})
 
 
+@pytest.mark.parametrize("cell,problem,options", CASES, ids=CASE_IDS)
+@pytest.mark.parametrize("training", [False, True])
+def test_without_the_sequence_only_the_last_output_and_states_are_made(cell, problem, options, training):
+    mask = np.array([[True, False, True, True], [True, True, False, False]])
+    p = make_problem(cell, **problem, mask=mask, initial_state=True)
+    full = run_core(cell, p, training=training, go_backwards=True, **options)
+    last_only = run_core(cell, p, training=training, go_backwards=True, return_sequences=False, **options)
+    _, last, states = run_reference(cell, p, go_backwards=True, **options)
+    assert last_only.outputs is None
+    assert reference.relative_error(last_only.last_output, last) < FORWARD_TOL
+    np.testing.assert_array_equal(last_only.last_output, full.last_output)
+    for a, b in zip(last_only.states, full.states):
+        np.testing.assert_array_equal(a, b)
+    if training:
+        d_last = np.random.default_rng(2).normal(size=last.shape).astype(np.float32)
+        got, expected = (ops.rnn_backward(r.cache, d_last_output=d_last) for r in (last_only, full))
+        for name in ("x", "kernel", "recurrent_kernel"):
+            np.testing.assert_array_equal(got[name], expected[name])
+
+
 def test_inference_keeps_no_cache_and_backward_requires_one():
     result = run_core("gru", make_problem("gru"))
     assert result.cache is None

@@ -18,7 +18,7 @@ CELLS = ("simple_rnn", "lstm", "gru")
 
 
 class RnnResult(NamedTuple):
-    outputs: object  # (B, T, H) float32, processing order
+    outputs: object  # (B, T, H) float32, processing order; None with return_sequences=False
     last_output: object  # (B, H)
     states: list  # [h_T] or [h_T, c_T] (lstm)
     cache: object  # opaque training cache for rnn_backward, None when training=False
@@ -26,13 +26,15 @@ class RnnResult(NamedTuple):
 
 def rnn_forward(cell, x, kernel, recurrent_kernel, bias=None, *, peephole=None, initial_state=None, mask=None,
                 go_backwards=False, activation="tanh", recurrent_activation="sigmoid", reset_after=True,
-                input_dropout_mask=None, recurrent_dropout_mask=None, training=False, ids=None, input_table=None):
+                input_dropout_mask=None, recurrent_dropout_mask=None, training=False, ids=None, input_table=None,
+                return_sequences=True):
     """Runs `cell` over the whole sequence x (B, T, I). Returns RnnResult(outputs, last_output, states, cache).
 
     initial_state: None, [h0] or [h0, c0] (lstm), each (B, H). With training=True the result carries the cache
     rnn_backward consumes; at inference nothing is cached.
     At inference x may instead be given as token ids (B, T) with input_table = embeddings @ kernel
     (rows, gates * H): step (b, t)'s input projection is then input_table[ids[b, t]] (x is None).
+    return_sequences=False leaves outputs None (only last_output and the states are made).
     """
     states = list(initial_state) if initial_state is not None else []
     if len(states) > (2 if cell == "lstm" else 1):
@@ -43,7 +45,7 @@ def rnn_forward(cell, x, kernel, recurrent_kernel, bias=None, *, peephole=None, 
     outputs, last_output, final_states, cache = _core.rnn_forward(
         cell, x, kernel, recurrent_kernel, bias, peephole, h0, c0, mask, bool(go_backwards), activation,
         recurrent_activation, bool(reset_after), input_dropout_mask, recurrent_dropout_mask, bool(training), ids,
-        input_table)
+        input_table, bool(return_sequences))
     return RnnResult(outputs, last_output, list(final_states), cache)
 
 

@@ -54,7 +54,7 @@ pyb::tuple rnn_forward_py(const std::string& cell_name, OptArray x, FloatArray k
                           std::optional<pyb::array_t<bool, pyb::array::c_style | pyb::array::forcecast>> mask,
                           bool go_backwards, const std::string& activation, const std::string& recurrent_activation,
                           bool reset_after, OptArray input_dropout, OptArray recurrent_dropout, bool training,
-                          std::optional<IdArray> ids, OptArray input_table) {
+                          std::optional<IdArray> ids, OptArray input_table, bool return_sequences) {
   const char* fn = "rnn_forward";
   RnnConfig cfg;
   cfg.cell = parse_cell(cell_name);
@@ -109,7 +109,8 @@ pyb::tuple rnn_forward_py(const std::string& cell_name, OptArray x, FloatArray k
                                 shape_str(shape_of(steps)) + " and units " + std::to_string(H));
 
   const bool lstm = cfg.cell == CellKind::lstm;
-  auto outputs = new_array({B, T, H});
+  std::optional<pyb::array_t<float>> outputs;
+  if (return_sequences) outputs = new_array({B, T, H});
   auto last = new_array({B, H});
   auto h_last = new_array({B, H});
   std::optional<pyb::array_t<float>> c_last;
@@ -122,7 +123,7 @@ pyb::tuple rnn_forward_py(const std::string& cell_name, OptArray x, FloatArray k
   in.mask = mask ? reinterpret_cast<const std::uint8_t*>(mask->data()) : nullptr;
   in.input_dropout = data_or_null(input_dropout), in.recurrent_dropout = data_or_null(recurrent_dropout);
   RnnOutputs out;
-  out.outputs = outputs.mutable_data(), out.last_output = last.mutable_data(), out.h_last = h_last.mutable_data();
+  out.outputs = outputs ? outputs->mutable_data() : nullptr, out.last_output = last.mutable_data(), out.h_last = h_last.mutable_data();
   out.c_last = lstm ? c_last->mutable_data() : nullptr;
   RnnCachePtr cache;
   {
@@ -134,7 +135,7 @@ pyb::tuple rnn_forward_py(const std::string& cell_name, OptArray x, FloatArray k
   if (lstm) states.append(*c_last);
   pyb::object cache_obj = pyb::none();
   if (cache) cache_obj = pyb::cast(PyRnnCache{std::move(cache)});
-  return pyb::make_tuple(outputs, last, states, cache_obj);
+  return pyb::make_tuple(outputs ? pyb::object(*outputs) : pyb::none(), last, states, cache_obj);
 }
 
 pyb::dict rnn_backward_py(const PyRnnCache& holder, OptArray d_outputs, OptArray d_last, OptArray d_h, OptArray d_c,
@@ -215,7 +216,7 @@ void bind_cells(pyb::module_& m) {
         pyb::arg("mask"), pyb::arg("go_backwards"), pyb::arg("activation"), pyb::arg("recurrent_activation"),
         pyb::arg("reset_after"), pyb::arg("input_dropout_mask"), pyb::arg("recurrent_dropout_mask"),
         pyb::arg("training"), pyb::arg("ids") = pyb::none(), pyb::arg("input_table") = pyb::none(),
-        "Whole-sequence forward; returns (outputs, last_output, states, cache or None). See rnnkit.ops.");
+        pyb::arg("return_sequences") = true, "Whole-sequence forward; returns (outputs, last_output, states, cache or None). See rnnkit.ops.");
   m.def("rnn_backward", &rnn_backward_py, pyb::arg("cache"), pyb::arg("d_outputs"), pyb::arg("d_last_output"),
         pyb::arg("d_h"), pyb::arg("d_c"), pyb::arg("return_state_gradients"),
         "BPTT through a training cache; returns a dict of gradients. See rnnkit.ops.");

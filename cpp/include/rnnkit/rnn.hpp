@@ -48,7 +48,8 @@ struct RnnInputs {
   std::int64_t table_rows = 0;
 };
 
-// Caller-owned results: outputs (B,T,H), last_output (B,H), h_T (B,H), c_T (B,H, LSTM only).
+// Caller-owned results: outputs (B,T,H; null when only the last output is wanted), last_output (B,H), h_T (B,H),
+// c_T (B,H, LSTM only).
 struct RnnOutputs {
   float* outputs = nullptr;
   float* last_output = nullptr;

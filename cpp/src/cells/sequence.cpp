@@ -60,7 +60,7 @@ void validate(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out, 
           "ids with an input_table are for inference without input dropout");
   require(!in.peephole || cfg.cell == CellKind::lstm, "peephole weights are only defined for the LSTM cell");
   require(!in.c0 || cfg.cell == CellKind::lstm, "an initial cell state c0 is only defined for the LSTM cell");
-  require(out.outputs && out.last_output && out.h_last && (cfg.cell != CellKind::lstm || out.c_last),
+  require(out.last_output && out.h_last && (cfg.cell != CellKind::lstm || out.c_last),
           "expected output buffers, received null");
 }
 
@@ -295,7 +295,8 @@ struct ForwardLoop {
         } else {
           std::memcpy(h_next + i, h_cur + i, sizeof(float) * n);
         }
-        std::memcpy(out.outputs + (b * T + s) * H + j0, (in.mask ? prev_out : h_next) + i, sizeof(float) * n);
+        if (out.outputs)
+          std::memcpy(out.outputs + (b * T + s) * H + j0, (in.mask ? prev_out : h_next) + i, sizeof(float) * n);
         if (rdrop) {
           float* h_eff_next = h_eff + ((s + 1) & 1) * BH;
           for (int64_t k = i; k < i + n; ++k) h_eff_next[k] = h_next[k] * rdrop[k];

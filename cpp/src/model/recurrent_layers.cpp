@@ -166,7 +166,8 @@ class RecurrentLayer final : public RecurrentLayerBase {
     config.batch = x_shape[0];
     config.time = x_shape[1];
     const auto& o = spec_.options;
-    Tensor sequence({config.batch, config.time, config.units});
+    Tensor sequence;
+    if (o.return_sequences) sequence = Tensor({config.batch, config.time, config.units});
     Tensor last({config.batch, config.units});
     std::vector<float> h_last(last.values.size()), c_last(last.values.size());
     std::vector<float> input_dropout, recurrent_dropout;
@@ -178,7 +179,8 @@ class RecurrentLayer final : public RecurrentLayerBase {
     in.mask = mask.empty() ? nullptr : mask.data();
     in.input_dropout = input_dropout.empty() ? nullptr : input_dropout.data();
     in.recurrent_dropout = recurrent_dropout.empty() ? nullptr : recurrent_dropout.data();
-    RnnOutputs out{sequence.values.data(), last.values.data(), h_last.data(), c_last.data()};
+    RnnOutputs out{o.return_sequences ? sequence.values.data() : nullptr, last.values.data(), h_last.data(),
+                   c_last.data()};
     RnnCachePtr rnn = rnn_forward(config, in, out, training != nullptr);
 
     StepMask output_mask;

@@ -144,7 +144,8 @@ class RNN(Layer):
         result = ops.rnn_forward(
             self.cell.kind, x, **self.cell.core_weights(), initial_state=self._initial_state(given_states, shape[0]),
             mask=step_mask, go_backwards=self.go_backwards, input_dropout_mask=input_dropout,
-            recurrent_dropout_mask=recurrent_dropout, training=bool(training), **lookup)
+            recurrent_dropout_mask=recurrent_dropout, training=bool(training), return_sequences=self.return_sequences,
+            **lookup)
         if self.stateful:
             for variable, state in zip(self.states, result.states):
                 variable.assign(state)
