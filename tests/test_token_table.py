@@ -108,6 +108,43 @@ def test_table_follows_weight_changes(monkeypatch):
                                rtol=1e-5, atol=1e-5)
 
 
+def test_predict_compares_the_weights_once_per_call(monkeypatch):
+    net = model(layers.LSTM(UNITS))
+    x = ids(64)
+    net.predict(x, batch_size=16, verbose=0)
+    compared = []
+    same_bits = token_table._core.same_bits
+    monkeypatch.setattr(token_table._core, "same_bits", lambda a, b: compared.append(a.shape) or same_bits(a, b))
+    net.predict(x, batch_size=16, verbose=0)  # 4 batches
+    assert compared == [(VOCAB, EMBED), (EMBED, 4 * UNITS)]
+    net.predict_on_batch(x[:16])
+    net.predict_on_batch(x[16:32])
+    assert len(compared) == 6  # outside predict, every batch compares
+
+
+def test_a_data_set_may_change_the_weights_between_batches(monkeypatch):
+    """Its iterator runs between batches, so predict must not trust a table across them."""
+    net = model(layers.LSTM(UNITS))
+    x, start = ids(64), net.get_weights()
+    net.predict(x, batch_size=16, verbose=0)  # the table exists
+
+    class EditingBatches:
+        def __iter__(self):
+            for i in range(0, 64, 16):
+                net.layers[0].embeddings.value[x[i, 0]] += 0.5
+                yield x[i:i + 16]
+
+    got = net.predict(EditingBatches(), verbose=0)
+    net.set_weights(start)
+    expected = []
+    with monkeypatch.context() as patch:
+        patch.setattr(token_table, "MAX_TABLE_FLOATS", 0)
+        for i in range(0, 64, 16):
+            net.layers[0].embeddings.value[x[i, 0]] += 0.5
+            expected.append(net.predict_on_batch(x[i:i + 16]))
+    np.testing.assert_allclose(got, np.concatenate(expected), rtol=1e-5, atol=1e-5)
+
+
 def test_no_table_before_it_pays():
     net = model(layers.LSTM(UNITS))
     net.predict(ids(2), verbose=0)  # 14 tokens < 50 rows

@@ -1,4 +1,6 @@
 """Model: a Layer with compile / fit / evaluate / predict over a graph of layers (see functional.py)."""
+import contextlib
+
 import numpy as np
 
 from rnnkit import callbacks as callbacks_module
@@ -7,6 +9,7 @@ from rnnkit import random as rnnkit_random
 from rnnkit.engine import data
 from rnnkit.engine.progbar import Progbar
 from rnnkit.layers.layer import Layer
+from rnnkit.layers.rnn import token_table
 
 
 class Model(Layer):
@@ -281,8 +284,10 @@ class Model(Layer):
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         batches = self._predict_inputs(x, batch_size or 32)
         shared = distribution.active()
-        chunks = ([self.predict_on_batch(batch) for batch in batches] if shared is None
-                  else shared.predict_chunks(self, batches, data.is_dataset(x)))
+        # A data set's iterator runs between batches, and may change the weights.
+        with contextlib.nullcontext() if data.is_dataset(x) else token_table.weights_fixed():
+            chunks = ([self.predict_on_batch(batch) for batch in batches] if shared is None
+                      else shared.predict_chunks(self, batches, data.is_dataset(x)))
         if len(self.output_names) == 1:
             return np.concatenate(chunks, axis=0)
         return [np.concatenate([chunk[i] for chunk in chunks], axis=0) for i in range(len(self.output_names))]

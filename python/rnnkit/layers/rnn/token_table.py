@@ -6,12 +6,33 @@ evaluate) the table is computed once and each step's projection becomes a row co
 half of an Embedding -> LSTM forward — disappears. The table pays for itself once the layer has seen as many
 tokens as the vocabulary has rows, so it is built only then (a single small batch keeps the plain path).
 """
+import contextlib
+import itertools
+import threading
+
 import numpy as np
 
 from rnnkit import _core
 
 # Beyond this many floats the table would cost more memory than it saves time.
 MAX_TABLE_FLOATS = 1 << 25
+
+_serials = itertools.count(1)
+_fixed = threading.local()
+
+
+@contextlib.contextmanager
+def weights_fixed():
+    """Batches run back to back with no code outside the model between them (Model.predict over arrays): a
+    table found current in one of them is current for the rest, so only the first pays for the comparison with
+    the weights (a full read of the embeddings each batch: 5% of an Embedding -> LSTM predict). Keras 3 on JAX
+    likewise reads the weights once per predict call."""
+    outer = getattr(_fixed, "serial", None)
+    _fixed.serial = next(_serials)
+    try:
+        yield
+    finally:
+        _fixed.serial = outer
 
 
 class TokenIds:
@@ -35,16 +56,20 @@ class TokenTable:
     def __init__(self):
         self._embeddings = self._kernel = self._table = None
         self._tokens_seen = 0
+        self._current_in = None  # the weights_fixed scope in which the table was last found current
 
     def lookup(self, embeddings, kernel, tokens):
         """The table once it has paid for itself with these weights, else None (use the embedded inputs)."""
         if embeddings.shape[0] * kernel.shape[1] > MAX_TABLE_FLOATS:
             return None
         # Compared by value, not by a version number: optimizers and users update weight arrays in place.
-        if not (self._embeddings is not None and _core.same_bits(self._embeddings, embeddings)
-                and _core.same_bits(self._kernel, kernel)):
-            self._embeddings, self._kernel = embeddings.copy(), kernel.copy()
-            self._table, self._tokens_seen = None, 0
+        scope = getattr(_fixed, "serial", None)
+        if scope is None or scope != self._current_in:
+            if not (self._embeddings is not None and _core.same_bits(self._embeddings, embeddings)
+                    and _core.same_bits(self._kernel, kernel)):
+                self._embeddings, self._kernel = embeddings.copy(), kernel.copy()
+                self._table, self._tokens_seen = None, 0
+            self._current_in = scope
         self._tokens_seen += tokens
         if self._table is None and self._tokens_seen >= embeddings.shape[0]:
             self._table = np.zeros((embeddings.shape[0], kernel.shape[1]), np.float32)
