@@ -186,6 +186,27 @@ def test_sgemm_reads_and_writes_strided_views(isa, m, n, k, a_layout, b_layout):
         np.testing.assert_array_equal(np.isnan(c_base), np.isnan(base0))  # padding around c untouched
 
 
+# Tall products whose N fits one column block read row-major A in place, block by block of K (the dX and x·W
+# shapes of training): rows off the 12-row panel, several k blocks with a partial last one, A's rows 1 KiB apart
+# (packed instead), a wider array's column slice, and N just past one block (packed).
+@pytest.mark.parametrize("n", [17, 256, 512, 513])
+@pytest.mark.parametrize("a_ld", [600, 605, 1024])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("alpha,beta", [(0.75, 0.0), (-0.5, 1.5)])
+def test_sgemm_tall_with_a_read_in_place(isa, n, a_ld, trans_b, alpha, beta):
+    m, k = 301, 600
+    rng = np.random.default_rng([n, a_ld, trans_b, int(beta)])
+    a_base = rng.standard_normal((m, a_ld)).astype(np.float32)
+    a = a_base[:, :k]
+    b, b64 = operand(rng, k, n, trans_b)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    if beta == 0:
+        c[::7] = np.nan
+    c0 = c.copy()
+    _core.sgemm(False, trans_b, alpha, a, b, beta, c)
+    assert_gemm_close(c, alpha, a.astype(np.float64), b64, beta, c0)
+
+
 # One row against a B of over 1 MiB streams B's rows front to back (sgemm's row-stream path, split by columns
 # over the threads): N off the vector width, K not a multiple of the rows per pass, A a row or a column (strided:
 # gathered first), B a wider array's column slice.

@@ -223,9 +223,17 @@ void run_tile(const MicroKernel& mk, int rows, int64_t kc, const float* a_panel,
 // The bias for columns from c0 on, or null.
 const float* bias_from(const float* bias, int64_t c0) { return bias ? bias + c0 : nullptr; }
 
-// C[0:M, col_begin:col_end] (+)= packed A (kc deep) x panels on the calling thread; c_origin is column 0 of
-// panel 0. Each A panel stays in L1 while the panels stream from L2.
-void multiply_panels(const MicroKernel& mk, int64_t M, int64_t kc, const float* a_packed, const PanelsView& b,
+// One k block of A (kc deep): packed panels (panel p at packed + p*kc*mr), or with packed null row-major
+// op(A) read where it lies (row r at rows + r*ld, the block's first column).
+struct ABlock {
+  const float* packed;
+  const float* rows;
+  int64_t ld;
+};
+
+// C[0:M, col_begin:col_end] (+)= A block x panels on the calling thread; c_origin is column 0 of panel 0. Each A
+// panel stays in L1 while the panels stream from L2.
+void multiply_panels(const MicroKernel& mk, int64_t M, int64_t kc, const ABlock& a, const PanelsView& b,
                      float* c_origin, int64_t ldc, int64_t col_begin, int64_t col_end, float alpha, float beta,
                      const float* bias) {
   const int64_t row_panels = ceil_div(M, mk.mr);
@@ -235,8 +243,15 @@ void multiply_panels(const MicroKernel& mk, int64_t M, int64_t kc, const float* 
       const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
       const int64_t c0 = q * mk.nr;
       const int64_t lo = std::max(col_begin, c0) - c0, hi = std::min(col_end, c0 + mk.nr) - c0;
-      run_tile(mk, rows, kc, a_packed + p * kc * mk.mr, b.base + q * b.panel_stride, mk.nr,
-               c_origin + p * mk.mr * ldc + c0, ldc, lo, hi, alpha, beta, bias_from(bias, c0));
+      const float* b_panel = b.base + q * b.panel_stride;
+      const auto full_tile = [&](float* cc, int64_t l, float al, float be, const float* bi) {
+        if (a.packed)
+          mk.by_rows[rows](kc, a.packed + p * kc * mk.mr, b_panel, mk.nr, cc, l, al, be, bi);
+        else
+          mk.direct[rows](kc, a.rows + p * mk.mr * a.ld, a.ld, b_panel, mk.nr, cc, l, al, be, bi);
+      };
+      run_tile_with(mk, rows, full_tile, c_origin + p * mk.mr * ldc + c0, ldc, lo, hi, alpha, beta,
+                    bias_from(bias, c0));
     }
 }
 
@@ -409,25 +424,32 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
   // Taller products: each thread owns a contiguous run of row panels and packs its own blocks of A and B, so
   // threads never wait for one another; B is packed once per thread (K*N floats against M*N*K/threads
   // multiply-adds). Sharing packed blocks instead cost two barriers per block and scaled worse: 2048^3 on 2
-  // threads 134-149 -> 151-171 GFLOP/s (alternating builds, medians of 9-15 runs).
+  // threads 134-149 -> 151-171 GFLOP/s (alternating builds, medians of 9-15 runs). With all of N in one block,
+  // each k block of A is used once, so row-major A is read where it lies (the same reads without writing and
+  // reading a copy: the copy of a (3200 x 256) block outweighed a product only 256 columns wide), unless its rows
+  // lie a multiple of 1 KiB apart (see sgemm_packed_serial).
+  const bool a_in_place = !a.transposed && N <= kNc && lda % kDirectAliasFloats != 0;
   run_team(threads, [&] {
     int64_t m0, m1;
     team_rows(mk, M, m0, m1);
     if (m0 == m1) return;
     const int64_t rows = m1 - m0;
     const int64_t kc_max = std::min(K, kKc), nc_max = std::min(N, kNc);
-    float* a_buf = thread_scratch(kPackedA, checked_mul(ceil_div(rows, mk.mr) * mk.mr, kc_max, "sgemm"), "sgemm");
+    float* a_buf = a_in_place ? nullptr
+                              : thread_scratch(kPackedA, checked_mul(ceil_div(rows, mk.mr) * mk.mr, kc_max, "sgemm"),
+                                               "sgemm");
     float* b_buf = thread_scratch(kPackedB, ceil_div(nc_max, mk.nr) * mk.nr * kc_max, "sgemm");
     const OperandView a_rows = rows_from(a, m0);
     for (int64_t k0 = 0; k0 < K; k0 += kKc) {
       const int64_t kc = std::min(kKc, K - k0);
       const float beta_block = k0 == 0 ? beta : 1.f;
-      pack_a_block(mk, a_rows, rows, k0, kc, a_buf);
+      if (!a_in_place) pack_a_block(mk, a_rows, rows, k0, kc, a_buf);
+      const ABlock a_block = a_in_place ? ABlock{nullptr, a_rows.data + k0, lda} : ABlock{a_buf, nullptr, 0};
       for (int64_t n0 = 0; n0 < N; n0 += kNc) {
         const int64_t nc = std::min(kNc, N - n0);
         pack_b_block(mk, b, k0, kc, n0, nc, b_buf);
-        multiply_panels(mk, rows, kc, a_buf, {b_buf, kc * mk.nr}, C + m0 * ldc + n0, ldc, 0, nc, alpha, beta_block,
-                        k0 == 0 ? bias_from(column_bias, n0) : nullptr);
+        multiply_panels(mk, rows, kc, a_block, {b_buf, kc * mk.nr}, C + m0 * ldc + n0, ldc, 0, nc, alpha,
+                        beta_block, k0 == 0 ? bias_from(column_bias, n0) : nullptr);
       }
     }
   });
@@ -533,8 +555,8 @@ void sgemm_packed(Trans ta, int64_t M, float alpha, const float* A, int64_t lda,
       // Column chunks start on multiples of kNc (a multiple of nr) so no panel is split between chunks.
       for (int64_t n0 = c_begin - c_begin % kNc; n0 < c_end; n0 += kNc) {
         const PanelsView b{panels + k0 * mk.nr, K * mk.nr};
-        multiply_panels(mk, rows, kc, a_buf, b, C + m0 * ldc, ldc, std::max(c_begin, n0), std::min(c_end, n0 + kNc),
-                        alpha, beta_block, nullptr);
+        multiply_panels(mk, rows, kc, {a_buf, nullptr, 0}, b, C + m0 * ldc, ldc, std::max(c_begin, n0),
+                        std::min(c_end, n0 + kNc), alpha, beta_block, nullptr);
       }
     }
   });
