@@ -67,14 +67,14 @@ def installed(python, impl):
 class Worker:
     """One rnn_workers.py timing server: an implementation at a thread count, pinned to as many cores."""
 
-    def __init__(self, python, impl, threads, wait_policy):
+    def __init__(self, python, impl, threads, openmp):
         self.impl, self.threads, self.died = impl, threads, False
         cmd = [python, str(HERE / "rnn_workers.py"), "--impl", impl, "--threads", str(threads)]
         if shutil.which("taskset"):
             cmd = ["taskset", "-c", ",".join(str(c) for c in range(threads))] + cmd
         # Its stderr goes to a file, read only if it dies: a pipe nobody reads would fill up and block it.
         self.log = tempfile.TemporaryFile("w+")
-        self.proc = subprocess.Popen(cmd, env=worker_env(threads, wait_policy), text=True, stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(cmd, env=worker_env(threads, openmp), text=True, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log)
 
     def request(self, **message):
@@ -106,15 +106,15 @@ class Worker:
         self.log.close()
 
 
-def worker_env(threads, wait_policy):
+def worker_env(threads, openmp):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads), RNNKIT_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads),
                TF_NUM_INTEROP_THREADS="1", TF_CPP_MIN_LOG_LEVEL="3",
                XLA_FLAGS=(os.environ.get("XLA_FLAGS", "")
                           + (" --xla_cpu_multi_thread_eigen=false"
                              if threads == 1 else "")).strip())
-    if wait_policy:  # OpenMP users (rnnkit, PyTorch): how idle threads wait, see --omp-wait-policy
-        env["OMP_WAIT_POLICY"] = wait_policy
+    # OpenMP users (rnnkit, PyTorch): how idle threads wait and whether each stays on one core, when asked
+    env.update({name: value for name, value in openmp.items() if value})
     return env
 
 
@@ -206,6 +206,9 @@ def main():
     parser.add_argument("--omp-wait-policy", choices=["active", "passive"],
                         help="OMP_WAIT_POLICY for every worker; passive keeps idle OpenMP threads from spinning, "
                              "which on a machine shared with other jobs can cost more than the work itself")
+    parser.add_argument("--omp-proc-bind", choices=["true", "false", "close", "spread"],
+                        help="OMP_PROC_BIND for every worker; true keeps each OpenMP thread on one core, where an "
+                             "unpinned one the kernel moves arrives late at every step's barrier")
     parser.add_argument("--json", help="write all measurements to this file (after every point)")
     parser.add_argument("--from-json", help="only print the tables of an earlier --json file")
     args = parser.parse_args()
@@ -227,7 +230,8 @@ def run_interleaved(args, grid, fit, rounds):
     results = []
     for threads in sorted(set(args.threads) | (set(args.fit_threads) if fit else set())):
         points = ([SGEMM] + grid if threads in args.threads else []) + (fit if threads in args.fit_threads else [])
-        workers = [Worker(pythons.get(impl, sys.executable), impl, threads, args.omp_wait_policy)
+        openmp = {"OMP_WAIT_POLICY": args.omp_wait_policy, "OMP_PROC_BIND": args.omp_proc_bind}
+        workers = [Worker(pythons.get(impl, sys.executable), impl, threads, openmp)
                    for impl in impls if any(p in points for p in points_of(impl, grid, fit))]
         for worker in workers:  # every library imported before the first timing: imports load the cores
             worker.request(cmd="ping")
