@@ -108,7 +108,7 @@ def test_table_follows_weight_changes(monkeypatch):
                                rtol=1e-5, atol=1e-5)
 
 
-def test_predict_compares_the_weights_once_per_call(monkeypatch):
+def test_predict_and_evaluate_compare_the_weights_once_per_call(monkeypatch):
     net = model(layers.LSTM(UNITS))
     x = ids(64)
     net.predict(x, batch_size=16, verbose=0)
@@ -117,9 +117,12 @@ def test_predict_compares_the_weights_once_per_call(monkeypatch):
     monkeypatch.setattr(token_table._core, "same_bits", lambda a, b: compared.append(a.shape) or same_bits(a, b))
     net.predict(x, batch_size=16, verbose=0)  # 4 batches
     assert compared == [(VOCAB, EMBED), (EMBED, 4 * UNITS)]
+    net.compile(loss="mse")
+    net.evaluate(x, np.zeros((64, 2), np.float32), batch_size=16, verbose=0)  # 4 batches, once more
+    assert len(compared) == 4
     net.predict_on_batch(x[:16])
     net.predict_on_batch(x[16:32])
-    assert len(compared) == 6  # outside predict, every batch compares
+    assert len(compared) == 8  # outside predict and evaluate, every batch compares
 
 
 def test_a_data_set_may_change_the_weights_between_batches(monkeypatch):

@@ -269,12 +269,13 @@ class Model(Layer):
         x, y, sample_weight = self._arrays(x, y, sample_weight)
         self._reset_metrics()
         loss_sum, sample_sum = 0.0, 0
-        for step, (bx, by, bw) in enumerate(self._batches(x, y, sample_weight, batch_size or 32, False), start=1):
-            loss, count = self._test_step(bx, by, bw)
-            loss_sum += loss * count
-            sample_sum += count
-            if steps is not None and step >= steps:
-                break
+        with self._weights_fixed_unless_dataset(x):
+            for step, (bx, by, bw) in enumerate(self._batches(x, y, sample_weight, batch_size or 32, False), start=1):
+                loss, count = self._test_step(bx, by, bw)
+                loss_sum += loss * count
+                sample_sum += count
+                if steps is not None and step >= steps:
+                    break
         logs = self._logs(loss_sum, sample_sum)
         if return_dict:
             return logs
@@ -284,13 +285,18 @@ class Model(Layer):
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         batches = self._predict_inputs(x, batch_size or 32)
         shared = distribution.active()
-        # A data set's iterator runs between batches, and may change the weights.
-        with contextlib.nullcontext() if data.is_dataset(x) else token_table.weights_fixed():
+        with self._weights_fixed_unless_dataset(x):
             chunks = ([self.predict_on_batch(batch) for batch in batches] if shared is None
                       else shared.predict_chunks(self, batches, data.is_dataset(x)))
         if len(self.output_names) == 1:
             return np.concatenate(chunks, axis=0)
         return [np.concatenate([chunk[i] for chunk in chunks], axis=0) for i in range(len(self.output_names))]
+
+    @staticmethod
+    def _weights_fixed_unless_dataset(x):
+        """Inference over arrays runs its batches back to back (token_table.weights_fixed); a data set's iterator
+        runs between them, and may change the weights."""
+        return contextlib.nullcontext() if data.is_dataset(x) else token_table.weights_fixed()
 
     def _predict_inputs(self, x, size):
         """Lists of input arrays, one per batch."""

@@ -23,10 +23,10 @@ _fixed = threading.local()
 
 @contextlib.contextmanager
 def weights_fixed():
-    """Batches run back to back with no code outside the model between them (Model.predict over arrays): a
-    table found current in one of them is current for the rest, so only the first pays for the comparison with
-    the weights (a full read of the embeddings each batch: 5% of an Embedding -> LSTM predict). Keras 3 on JAX
-    likewise reads the weights once per predict call."""
+    """Batches run back to back with no code outside the model between them (Model.predict and evaluate over
+    arrays): a table found current in one of them is current for the rest, so only the first pays for the
+    comparison with the weights (a full read of the embeddings each batch: 5% of an Embedding -> LSTM predict).
+    Keras 3 on JAX likewise reads the weights once per predict call."""
     outer = getattr(_fixed, "serial", None)
     _fixed.serial = next(_serials)
     try:
