@@ -189,11 +189,28 @@ struct PanelsView {
   int64_t panel_stride;
 };
 
-// One rows x nr tile whose columns [lo, hi) of the panel land in C (c and bias, or null, point at panel
-// column 0); full_tile(c, ldc, alpha, beta, bias) computes all nr columns.
-template <typename FullTile>
-void run_tile_with(const MicroKernel& mk, int rows, FullTile&& full_tile, float* c, int64_t ldc, int64_t lo,
-                   int64_t hi, float alpha, float beta, const float* bias) {
+// A kc-deep block of op(A): packed panels (panel p at packed + p*panel_stride), or with packed null row-major
+// op(A) read where it lies (row r at rows + r*ld, the block's first column).
+struct ABlock {
+  const float* packed;
+  int64_t panel_stride;
+  const float* rows;
+  int64_t ld;
+};
+
+ABlock packed_a(const float* panels, int64_t panel_stride) { return {panels, panel_stride, nullptr, 0}; }
+ABlock a_in_place_at(const float* rows, int64_t ld) { return {nullptr, 0, rows, ld}; }
+
+// Row panel p of `a` (rows <= mr rows) times one B panel (nr columns, rows nr floats apart); the tile's columns
+// [lo, hi) of the panel land in C (c and bias, or null, point at panel column 0).
+void run_tile(const MicroKernel& mk, int rows, int64_t kc, const ABlock& a, int64_t p, const float* b_panel,
+              float* c, int64_t ldc, int64_t lo, int64_t hi, float alpha, float beta, const float* bias) {
+  const auto full_tile = [&](float* cc, int64_t l, float al, float be, const float* bi) {
+    if (a.packed)
+      mk.by_rows[rows](kc, a.packed + p * a.panel_stride, b_panel, mk.nr, cc, l, al, be, bi);
+    else
+      mk.direct[rows](kc, a.rows + p * mk.mr * a.ld, a.ld, b_panel, mk.nr, cc, l, al, be, bi);
+  };
   if (lo == 0 && hi == mk.nr) {
     full_tile(c, ldc, alpha, beta, bias);
     return;
@@ -208,28 +225,8 @@ void run_tile_with(const MicroKernel& mk, int rows, FullTile&& full_tile, float*
     }
 }
 
-// run_tile_with for a packed A panel.
-void run_tile(const MicroKernel& mk, int rows, int64_t kc, const float* a_panel, const float* b_panel,
-              int64_t b_stride, float* c, int64_t ldc, int64_t lo, int64_t hi, float alpha, float beta,
-              const float* bias) {
-  run_tile_with(
-      mk, rows,
-      [&](float* cc, int64_t l, float al, float be, const float* bi) {
-        mk.by_rows[rows](kc, a_panel, b_panel, b_stride, cc, l, al, be, bi);
-      },
-      c, ldc, lo, hi, alpha, beta, bias);
-}
-
 // The bias for columns from c0 on, or null.
 const float* bias_from(const float* bias, int64_t c0) { return bias ? bias + c0 : nullptr; }
-
-// One k block of A (kc deep): packed panels (panel p at packed + p*kc*mr), or with packed null row-major
-// op(A) read where it lies (row r at rows + r*ld, the block's first column).
-struct ABlock {
-  const float* packed;
-  const float* rows;
-  int64_t ld;
-};
 
 // C[0:M, col_begin:col_end] (+)= A block x panels on the calling thread; c_origin is column 0 of panel 0. Each A
 // panel stays in L1 while the panels stream from L2.
@@ -243,15 +240,8 @@ void multiply_panels(const MicroKernel& mk, int64_t M, int64_t kc, const ABlock&
       const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
       const int64_t c0 = q * mk.nr;
       const int64_t lo = std::max(col_begin, c0) - c0, hi = std::min(col_end, c0 + mk.nr) - c0;
-      const float* b_panel = b.base + q * b.panel_stride;
-      const auto full_tile = [&](float* cc, int64_t l, float al, float be, const float* bi) {
-        if (a.packed)
-          mk.by_rows[rows](kc, a.packed + p * kc * mk.mr, b_panel, mk.nr, cc, l, al, be, bi);
-        else
-          mk.direct[rows](kc, a.rows + p * mk.mr * a.ld, a.ld, b_panel, mk.nr, cc, l, al, be, bi);
-      };
-      run_tile_with(mk, rows, full_tile, c_origin + p * mk.mr * ldc + c0, ldc, lo, hi, alpha, beta,
-                    bias_from(bias, c0));
+      run_tile(mk, rows, kc, a, p, b.base + q * b.panel_stride, c_origin + p * mk.mr * ldc + c0, ldc, lo, hi, alpha,
+               beta, bias_from(bias, c0));
     }
 }
 
@@ -289,7 +279,7 @@ void multiply_strips_in_place(const MicroKernel& mk, int64_t M, int64_t N, int64
   for (int64_t s = s_begin; s < s_end; ++s) {
     const int64_t c0 = std::min(s * strip.width, full_cols);
     if (c0 == full_cols) {
-      run_tile(mk, rows, K, a_panel, tail, mk.nr, C + c0, ldc, 0, N - c0, alpha, beta, bias_from(bias, c0));
+      run_tile(mk, rows, K, packed_a(a_panel, 0), 0, tail, C + c0, ldc, 0, N - c0, alpha, beta, bias_from(bias, c0));
     } else if (c0 + strip.width <= full_cols) {
       strip.fn(K, a_panel, B + c0, ldb, C + c0, ldc, alpha, beta, bias_from(bias, c0));
     } else {
@@ -335,7 +325,7 @@ void multiply_column_split(const MicroKernel& mk, int64_t M, int64_t N, int64_t 
         const int64_t c0 = q * mk.nr, width = std::min<int64_t>(mk.nr, N - c0);
         for (int64_t p = 0; p < row_panels; ++p) {
           const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
-          run_tile(mk, rows, kc, a_buf + p * kc * mk.mr, b_buf + (q - q0) * kc * mk.nr, mk.nr,
+          run_tile(mk, rows, kc, packed_a(a_buf, kc * mk.mr), p, b_buf + (q - q0) * kc * mk.nr,
                    C + p * mk.mr * ldc + c0, ldc, 0, width, alpha, beta_block, k0 == 0 ? bias_from(bias, c0) : nullptr);
         }
       }
@@ -444,7 +434,7 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
       const int64_t kc = std::min(kKc, K - k0);
       const float beta_block = k0 == 0 ? beta : 1.f;
       if (!a_in_place) pack_a_block(mk, a_rows, rows, k0, kc, a_buf);
-      const ABlock a_block = a_in_place ? ABlock{nullptr, a_rows.data + k0, lda} : ABlock{a_buf, nullptr, 0};
+      const ABlock a_block = a_in_place ? a_in_place_at(a_rows.data + k0, lda) : packed_a(a_buf, kc * mk.mr);
       for (int64_t n0 = 0; n0 < N; n0 += kNc) {
         const int64_t nc = std::min(kNc, N - n0);
         pack_b_block(mk, b, k0, kc, n0, nc, b_buf);
@@ -555,7 +545,7 @@ void sgemm_packed(Trans ta, int64_t M, float alpha, const float* A, int64_t lda,
       // Column chunks start on multiples of kNc (a multiple of nr) so no panel is split between chunks.
       for (int64_t n0 = c_begin - c_begin % kNc; n0 < c_end; n0 += kNc) {
         const PanelsView b{panels + k0 * mk.nr, K * mk.nr};
-        multiply_panels(mk, rows, kc, {a_buf, nullptr, 0}, b, C + m0 * ldc, ldc, std::max(c_begin, n0),
+        multiply_panels(mk, rows, kc, packed_a(a_buf, kc * mk.mr), b, C + m0 * ldc, ldc, std::max(c_begin, n0),
                         std::min(c_end, n0 + kNc), alpha, beta_block, nullptr);
       }
     }
@@ -607,19 +597,14 @@ void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {
     const int64_t kc = std::min(kKc, K - k0);
     const float beta_block = k0 == 0 ? beta : 1.f;
+    const ABlock a_block = in_place ? a_in_place_at(A + k0, lda) : packed_a(workspace + k0 * mk.mr, K * mk.mr);
     for (int64_t q = n_begin / mk.nr; q < ceil_div(n_end, mk.nr); ++q) {
       const int64_t c0 = q * mk.nr;
       const int64_t lo = std::max(n_begin, c0) - c0, hi = std::min(n_end, c0 + mk.nr) - c0;
       const float* b_panel = panels + q * K * mk.nr + k0 * mk.nr;
       for (int64_t p = 0; p < row_panels; ++p) {
         const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
-        const auto full_tile = [&](float* cc, int64_t l, float al, float be, const float* bi) {
-          if (in_place)
-            mk.direct[rows](kc, A + p * mk.mr * lda + k0, lda, b_panel, mk.nr, cc, l, al, be, bi);
-          else
-            mk.by_rows[rows](kc, workspace + p * K * mk.mr + k0 * mk.mr, b_panel, mk.nr, cc, l, al, be, bi);
-        };
-        run_tile_with(mk, rows, full_tile, C + p * mk.mr * ldc + c0, ldc, lo, hi, alpha, beta_block, nullptr);
+        run_tile(mk, rows, kc, a_block, p, b_panel, C + p * mk.mr * ldc + c0, ldc, lo, hi, alpha, beta_block, nullptr);
       }
     }
   }
