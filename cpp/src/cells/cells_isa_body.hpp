@@ -30,14 +30,14 @@ float input_pre_at(const ForwardBlock& f, int g, std::int64_t j) {
 // Line j's share of the next step's x·W for gates 0..gates-1, from each vector loop at every line's first unit:
 // spread over the block's math, the requests never fill the line fill buffers (asked for a row at a time before
 // its block, they stalled the core: 7% of an Embedding -> LSTM predict).
+constexpr std::int64_t kLineFloats = 64 / sizeof(float);
 void prefetch_next_inputs(const ForwardBlock& f, int gates, std::int64_t j) {
-  constexpr std::int64_t kLineFloats = 64 / sizeof(float);
   if (!f.xp_next || j % kLineFloats != 0) return;
   for (int g = 0; g < gates; ++g) __builtin_prefetch(f.xp_next + g * f.H + j);
 }
 // The same for the paths without a vector loop: the block's lines at once.
 void prefetch_next_inputs_all(const ForwardBlock& f, int gates) {
-  for (std::int64_t j = 0; j < f.n; ++j) prefetch_next_inputs(f, gates, j);
+  for (std::int64_t j = 0; j < f.n; j += kLineFloats) prefetch_next_inputs(f, gates, j);
 }
 using simd_math_vec_detail::sigmoid_v;
 using simd_math_vec_detail::tanh_v;
