@@ -3,6 +3,7 @@
 #include <cmath>
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -203,6 +204,30 @@ void check_packed_serial(int64_t M, int64_t N, int64_t K, bool ta, bool tb, std:
   CHECK(matches(a, ta, b, tb, c0, d, M, N, K, 1.f, 0.f, 3, std::min<int64_t>(N, 3 + width)));
 }
 
+// Two left operands against one B: each product against the reference, C's padding untouched, and the two
+// results equal to two sgemm calls (the shared packing changes which B is read, not the arithmetic).
+void check_shared_right(int64_t M1, int64_t M2, int64_t N, int64_t K, bool ta, std::mt19937& rng) {
+  const auto a1 = ta ? random_strided(K, M1, rng) : random_strided(M1, K, rng);
+  const auto a2 = ta ? random_strided(K, M2, rng) : random_strided(M2, K, rng);
+  const auto b = random_strided(K, N, rng);
+  const auto c1_0 = random_strided(M1, N, rng), c2_0 = random_strided(M2, N, rng);
+  auto c1 = c1_0, c2 = c2_0, s1 = c1_0, s2 = c2_0;
+  rnnkit::sgemm_shared_right(Trans(ta), {a1.data.data(), a1.ld, M1, c1.data.data(), c1.ld},
+                             {a2.data.data(), a2.ld, M2, c2.data.data(), c2.ld}, N, K, b.data.data(), b.ld);
+  CHECK(matches(a1, ta, b, false, c1_0, c1, M1, N, K, 1.f, 0.f, 0, N));
+  CHECK(matches(a2, ta, b, false, c2_0, c2, M2, N, K, 1.f, 0.f, 0, N));
+  rnnkit::sgemm(Trans(ta), Trans::no, M1, N, K, 1.f, a1.data.data(), a1.ld, b.data.data(), b.ld, 0.f,
+                s1.data.data(), s1.ld);
+  rnnkit::sgemm(Trans(ta), Trans::no, M2, N, K, 1.f, a2.data.data(), a2.ld, b.data.data(), b.ld, 0.f,
+                s2.data.data(), s2.ld);
+  // Bitwise (the padding is NaN); a product of one row panel is summed differently by sgemm (B read in place).
+  const auto same_bits = [](const Strided& x, const Strided& y) {
+    return std::memcmp(x.data.data(), y.data.data(), x.data.size() * sizeof(float)) == 0;
+  };
+  CHECK(same_bits(c1, s1) || M1 <= 16);
+  CHECK(same_bits(c2, s2) || M2 <= 16);
+}
+
 }  // namespace
 
 int main() {
@@ -233,6 +258,13 @@ int main() {
         check_packed(7, 300, 270, ta, tb, 33, 161, rng);
         check_packed(30, 96, 17, ta, tb, 32, 64, rng);
       }
+    for (const bool ta : {false, true}) {
+      check_shared_right(128, 128, 512, 700, ta, rng);  // BPTT's dW and dU: three k blocks, 16 column panels
+      check_shared_right(13, 70, 3 * 67, 260, ta, rng);  // partial row and column panels
+      check_shared_right(5, 30, 1500, 300, ta, rng);    // enough columns for two threads
+      check_shared_right(200, 9, 37, 300, ta, rng);     // beyond 128 rows: two separate products
+      check_shared_right(20, 20, 40, 30, ta, rng);      // short K: two separate products
+    }
     check_packed_column_split_across_team(rng);
     check_packed_column_blocks(rng);
     check_sgemm_inside_team(rng);

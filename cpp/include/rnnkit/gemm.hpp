@@ -22,6 +22,21 @@ void sgemm(Trans trans_a, Trans trans_b, std::int64_t M, std::int64_t N, std::in
            const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C,
            std::int64_t ldc, const float* column_bias = nullptr);
 
+// One left operand of sgemm_shared_right and its result: C[M,N] = op(A)[M,K] * B.
+struct GemmLeft {
+  const float* A;
+  std::int64_t lda;
+  std::int64_t M;
+  float* C;
+  std::int64_t ldc;
+};
+
+// Two products against the same row-major B[K,N] (ldb >= N), as two sgemm(trans_a, Trans::no, ..., alpha 1,
+// beta 0) calls compute them but with each block of B packed once for both: BPTT's dW = x^T·dG and
+// dU = h^T·dG, whose dG (one row per batch row and step) streams from memory for every packing.
+void sgemm_shared_right(Trans trans_a, const GemmLeft& first, const GemmLeft& second, std::int64_t N,
+                        std::int64_t K, const float* B, std::int64_t ldb);
+
 // op(B)[K,N] copied once into the microkernel's panel layout, for the ISA active when it was packed.
 // Owns its buffer; movable, not copyable. The source B may be freed or changed after packing.
 class PackedMatrix {

@@ -636,8 +636,12 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   if (out.d_h0) std::copy(dh.data(), dh.data() + BH, out.d_h0);
   if (out.d_c0 && lstm) std::copy(dc.data(), dc.data() + BH, out.d_c0);
 
-  // Weight gradients: one GEMM each over all B*T rows.
-  if (out.d_kernel)
+  // Weight gradients: one GEMM each over all B*T rows; dW and dU share the reads of dG where both see it.
+  const bool dw_du_shared = out.d_kernel && out.d_recurrent_kernel && !two_phase && d_gates_r == d_gates_x;
+  if (dw_du_shared)
+    sgemm_shared_right(Trans::yes, {cache.x_eff.data(), I, I, out.d_kernel, GH},
+                       {cache.recurrent_operand(), H, H, out.d_recurrent_kernel, GH}, GH, BT, d_gates_x, dg_ld);
+  else if (out.d_kernel)
     sgemm(Trans::yes, Trans::no, I, GH, BT, 1.0f, cache.x_eff.data(), I, d_gates_x, dg_ld, 0.0f, out.d_kernel, GH);
   if (out.d_x && !dx_per_step) {  // one GEMM in time-major rows, then into x's batch-major layout
     Floats dx_rows(checked_mul(BT, I, "rnn_backward"));
@@ -651,7 +655,7 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < T; ++t)
         for (int64_t k = 0; k < I; ++k) out.d_x[(b * T + t) * I + k] *= cache.input_dropout[b * I + k];
-  if (out.d_recurrent_kernel) {
+  if (out.d_recurrent_kernel && !dw_du_shared) {
     const float* h_eff_rows = cache.recurrent_operand();
     if (two_phase) {  // U_z, U_r see h_eff; U_h sees r ⊙ h_eff (cached in aux)
       sgemm(Trans::yes, Trans::no, H, 2 * H, BT, 1.0f, h_eff_rows, H, d_gates_r, dg_ld, 0.0f, out.d_recurrent_kernel,

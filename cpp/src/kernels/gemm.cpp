@@ -301,32 +301,47 @@ void pack_b_block(const MicroKernel& mk, const OperandView& b, int64_t k0, int64
   }
 }
 
+// One op(A) of a column-split product and the C its rows land in.
+struct RowGroup {
+  OperandView a;
+  int64_t M;
+  float* C;
+  int64_t ldc;
+};
+
 // M <= kSmallM rows (other than one row panel against row-major B): each thread owns a contiguous run of
 // column panels, and per k block packs all of op(A) (M*kc floats, small against its M*kc*N/threads
 // multiply-adds) and then its B panels kNc columns at a time into its own buffers, so no barrier and no
-// shared buffer. Each packed B panel is multiplied by every row panel while it is in L1.
-void multiply_column_split(const MicroKernel& mk, int64_t M, int64_t N, int64_t K, const OperandView& a,
-                           const OperandView& b, float* C, int64_t ldc, float alpha, float beta, const float* bias) {
+// shared buffer. Each packed B panel is multiplied by every row panel while it is in L1. Several groups of rows
+// against the same B (BPTT's dW and dU, both against dG) share each packed block: packing reads B from memory.
+void multiply_column_split(const MicroKernel& mk, const RowGroup* groups, int group_count, int64_t N, int64_t K,
+                           const OperandView& b, float alpha, float beta, const float* bias) {
   int64_t q_begin, q_end;
   team_share(ceil_div(N, mk.nr), q_begin, q_end);
   if (q_begin == q_end) return;
-  const int64_t row_panels = ceil_div(M, mk.mr), kc_max = std::min(K, kKc);
-  const int64_t block_panels = std::max<int64_t>(1, kNc / mk.nr);
+  int64_t row_panels = 0;
+  for (int g = 0; g < group_count; ++g) row_panels += ceil_div(groups[g].M, mk.mr);
+  const int64_t kc_max = std::min(K, kKc), block_panels = std::max<int64_t>(1, kNc / mk.nr);
   float* a_buf = thread_scratch(kPackedA, checked_mul(row_panels * mk.mr, kc_max, "sgemm"), "sgemm");
   float* b_buf = thread_scratch(kPackedB, kc_max * block_panels * mk.nr, "sgemm");
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {
     const int64_t kc = std::min(kKc, K - k0);
     const float beta_block = k0 == 0 ? beta : 1.f;
-    pack_a_block(mk, a, M, k0, kc, a_buf);
+    for (int g = 0, first = 0; g < group_count; first += ceil_div(groups[g].M, mk.mr), ++g)
+      pack_a_block(mk, groups[g].a, groups[g].M, k0, kc, a_buf + first * kc * mk.mr);
     for (int64_t q0 = q_begin; q0 < q_end; q0 += block_panels) {
       const int64_t q1 = std::min(q_end, q0 + block_panels);
       pack_b_block(mk, b, k0, kc, q0 * mk.nr, std::min(N, q1 * mk.nr) - q0 * mk.nr, b_buf);
       for (int64_t q = q0; q < q1; ++q) {
         const int64_t c0 = q * mk.nr, width = std::min<int64_t>(mk.nr, N - c0);
-        for (int64_t p = 0; p < row_panels; ++p) {
-          const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
-          run_tile(mk, rows, kc, packed_a(a_buf, kc * mk.mr), p, b_buf + (q - q0) * kc * mk.nr,
-                   C + p * mk.mr * ldc + c0, ldc, 0, width, alpha, beta_block, k0 == 0 ? bias_from(bias, c0) : nullptr);
+        for (int g = 0, first = 0; g < group_count; first += ceil_div(groups[g].M, mk.mr), ++g) {
+          const RowGroup& group = groups[g];
+          const ABlock a = packed_a(a_buf + first * kc * mk.mr, kc * mk.mr);
+          for (int64_t p = 0; p * mk.mr < group.M; ++p) {
+            const int rows = static_cast<int>(std::min<int64_t>(mk.mr, group.M - p * mk.mr));
+            run_tile(mk, rows, kc, a, p, b_buf + (q - q0) * kc * mk.nr, group.C + p * mk.mr * group.ldc + c0,
+                     group.ldc, 0, width, alpha, beta_block, k0 == 0 ? bias_from(bias, c0) : nullptr);
+          }
         }
       }
     }
@@ -407,7 +422,8 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
     return;
   }
   if (M <= kSmallM) {
-    run_team(threads, [&] { multiply_column_split(mk, M, N, K, a, b, C, ldc, alpha, beta, column_bias); });
+    const RowGroup rows{a, M, C, ldc};
+    run_team(threads, [&] { multiply_column_split(mk, &rows, 1, N, K, b, alpha, beta, column_bias); });
     return;
   }
 
@@ -443,6 +459,30 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
       }
     }
   });
+}
+
+void sgemm_shared_right(Trans trans_a, const GemmLeft& first, const GemmLeft& second, int64_t N, int64_t K,
+                        const float* B, int64_t ldb) {
+  const auto separately = [&](const GemmLeft& x) {
+    sgemm(trans_a, Trans::no, x.M, N, K, 1.f, x.A, x.lda, B, ldb, 0.f, x.C, x.ldc);
+  };
+  // Beyond kSmallM rows each product splits its rows among the threads and packs B per thread anyway.
+  const bool shared = first.M > 0 && second.M > 0 && first.M <= kSmallM && second.M <= kSmallM && N > 0 &&
+                      K > kInPlaceMaxK;
+  if (!shared) return separately(first), separately(second);
+  check_ld("sgemm_shared_right", "ldb", ldb, N);
+  const bool ta = trans_a == Trans::yes;
+  RowGroup groups[2];
+  int index = 0;
+  for (const GemmLeft* x : {&first, &second}) {
+    check_ld("sgemm_shared_right", "ldc", x->ldc, N);
+    check_ld("sgemm_shared_right", "lda", x->lda, ta ? x->M : K);
+    groups[index++] = RowGroup{OperandView{x->A, x->lda, ta}, x->M, x->C, x->ldc};
+  }
+  const MicroKernel& mk = microkernel_for(active_isa());
+  const OperandView b{B, ldb, false};
+  run_team(threads_for(first.M + second.M, N, K),
+           [&] { multiply_column_split(mk, groups, 2, N, K, b, 1.f, 0.f, nullptr); });
 }
 
 PackedMatrix pack_b(Trans tb, int64_t K, int64_t N, const float* B, int64_t ldb) {
