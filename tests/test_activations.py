@@ -64,6 +64,19 @@ def test_no_nan_or_inf_for_large_inputs(isa, name):
     assert np.all(np.isfinite(_core.exp(x)))
 
 
+@pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid", "hard_sigmoid"])
+def test_nan_stays_nan(isa, name):
+    """Clamping the argument (exp's range, hard_sigmoid's [0, 1]) must not turn a NaN into a bound: a diverged
+    model shows NaN, not a plausible number. 37 elements: whole vectors and a tail on every ISA."""
+    x = np.linspace(-30.0, 30.0, 37, dtype=np.float32)
+    x[[0, 5, 20, 36]] = np.nan
+    y = _core.exp(x) if name == "exp" else ops.activation(name, x)
+    assert np.isnan(y[[0, 5, 20, 36]]).all()
+    finite = ~np.isnan(x)
+    exact = np.exp(x[finite].astype(np.float64)) if name == "exp" else ACTIVATIONS[name](x[finite].astype(np.float64))
+    np.testing.assert_allclose(y[finite], exact, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_activation_grad_matches_central_differences(isa, name):
     rng = np.random.default_rng(3)

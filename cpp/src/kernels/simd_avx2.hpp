@@ -1,6 +1,6 @@
 // The AVX2 vector type and operations shared by this ISA's SIMD code (activations, cell gate kernels):
 // Vec, Mask, width, load, store, set1, add, sub, mul, recip (1/b), fma(a,b,c)=a*b+c, floor,
-// scale_pow2 (x * 2^n for integral n), lt (a < b), select (m ? a : b), abs. Include only from files compiled
+// scale_pow2 (x * 2^n for integral n), max, min, lt (a < b), select (m ? a : b), abs. Include only from files compiled
 // with AVX2 flags.
 #pragma once
 #include <immintrin.h>
@@ -29,6 +29,10 @@ struct Simd {
     const __m256i e = _mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127));
     return _mm256_mul_ps(x, _mm256_castsi256_ps(_mm256_slli_epi32(e, 23)));
   }
+  // The larger / smaller of a and b, and b when either is NaN (x86 maxps / minps): with the bound as a, a NaN x
+  // stays NaN.
+  static Vec max(Vec a, Vec b) { return _mm256_max_ps(a, b); }
+  static Vec min(Vec a, Vec b) { return _mm256_min_ps(a, b); }
   static Mask lt(Vec a, Vec b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
   static Vec select(Mask m, Vec a, Vec b) { return _mm256_blendv_ps(b, a, m); }
   static Vec abs(Vec a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }

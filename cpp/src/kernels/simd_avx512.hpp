@@ -1,6 +1,6 @@
 // The AVX512 vector type and operations shared by this ISA's SIMD code (activations, cell gate kernels):
 // Vec, Mask, width, load, store, set1, add, sub, mul, recip (1/b), fma(a,b,c)=a*b+c, floor,
-// scale_pow2 (x * 2^n for integral n), lt (a < b), select (m ? a : b), abs. Include only from files compiled
+// scale_pow2 (x * 2^n for integral n), max, min, lt (a < b), select (m ? a : b), abs. Include only from files compiled
 // with AVX512 flags.
 #pragma once
 #include <immintrin.h>
@@ -28,6 +28,10 @@ struct Simd {
   static Vec floor(Vec a) { return _mm512_maskz_roundscale_ps(0xFFFF, a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
   // One instruction where building 2^n in the exponent bits and multiplying takes four.
   static Vec scale_pow2(Vec x, Vec n) { return _mm512_maskz_scalef_ps(0xFFFF, x, n); }
+  // The larger / smaller of a and b, and b when either is NaN (x86 maxps / minps): with the bound as a, a NaN x
+  // stays NaN.
+  static Vec max(Vec a, Vec b) { return _mm512_max_ps(a, b); }
+  static Vec min(Vec a, Vec b) { return _mm512_min_ps(a, b); }
   static Mask lt(Vec a, Vec b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
   static Vec select(Mask m, Vec a, Vec b) { return _mm512_mask_blend_ps(m, b, a); }
   static Vec abs(Vec a) { return _mm512_abs_ps(a); }

@@ -26,6 +26,10 @@ struct Simd {
     std::memcpy(&f, &bits, sizeof f);
     return x * f;
   }
+  // The larger / smaller of a and b, and b when either is NaN (x86 maxps / minps): with the bound as a, a NaN x
+  // stays NaN.
+  static Vec max(Vec a, Vec b) { return b < a ? a : b; }
+  static Vec min(Vec a, Vec b) { return a < b ? a : b; }
   static Mask lt(Vec a, Vec b) { return a < b; }
   static Vec select(Mask m, Vec a, Vec b) { return m ? a : b; }
   static Vec abs(Vec a) { return std::fabs(a); }

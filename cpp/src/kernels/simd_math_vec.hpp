@@ -7,11 +7,8 @@ namespace simd_math_vec_detail {
 
 using Vec = Simd::Vec;
 
-// Clamping with compares (not min/max) keeps NaN as NaN, like the scalar form.
-inline Vec clamp(Vec x, float lo, float hi) {
-  x = Simd::select(Simd::lt(x, Simd::set1(lo)), Simd::set1(lo), x);
-  return Simd::select(Simd::lt(Simd::set1(hi), x), Simd::set1(hi), x);
-}
+// NaN stays NaN, like the scalar form: max and min return their second operand when either is NaN.
+inline Vec clamp(Vec x, float lo, float hi) { return Simd::min(Simd::set1(hi), Simd::max(Simd::set1(lo), x)); }
 
 inline Vec exp_v(Vec x) {
   x = clamp(x, ::rnnkit::exp_range::kMinArg, ::rnnkit::exp_range::kMaxArg);
