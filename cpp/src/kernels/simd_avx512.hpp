@@ -30,8 +30,8 @@ struct Simd {
   static Vec scale_pow2(Vec x, Vec n) { return _mm512_maskz_scalef_ps(0xFFFF, x, n); }
   // The larger / smaller of a and b, and b when either is NaN (x86 maxps / minps): with the bound as a, a NaN x
   // stays NaN.
-  static Vec max(Vec a, Vec b) { return _mm512_max_ps(a, b); }
-  static Vec min(Vec a, Vec b) { return _mm512_min_ps(a, b); }
+  static Vec max(Vec a, Vec b) { return _mm512_maskz_max_ps(0xFFFF, a, b); }
+  static Vec min(Vec a, Vec b) { return _mm512_maskz_min_ps(0xFFFF, a, b); }
   static Mask lt(Vec a, Vec b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
   static Vec select(Mask m, Vec a, Vec b) { return _mm512_mask_blend_ps(m, b, a); }
   static Vec abs(Vec a) { return _mm512_abs_ps(a); }
