@@ -37,6 +37,10 @@ struct ForwardBlock {
   float* aux;                   // LSTM act(c_t); GRU reset_after h·U_h + b'_h; GRU !reset_after r ⊙ h_eff
   float* c_new;
   float* h_new;
+  // Whether gates and aux are read after the kernel (by BPTT, or by GRU reset_after=False's second half).
+  // Inference needs neither: the LSTM and GRU vector kernels then skip those stores (four or five a vector of
+  // units), which would fill L1 with dead lines while the step waits on its x·W rows.
+  bool keep_gates;
 };
 
 // Gradients w.r.t. pre-activations go to dgx (seen by x·W) and dgr (seen by h·U; GRU reset_after only),

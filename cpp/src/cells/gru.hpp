@@ -7,29 +7,33 @@
 // h_t = z⊙h + (1−z)⊙h~ as h~ + z⊙(h − h~).
 inline Vec gru_mix(Vec z, Vec h, Vec candidate) { return Simd::fma(z, Simd::sub(h, candidate), candidate); }
 
-void gru_forward(const ForwardBlock& f) {
-  if (vector_forward(f)) {
-    const std::int64_t H = f.H, rs = f.rec_stride;
-    const float* rb = f.recurrent_bias;
-    for (std::int64_t j = 0; j < f.n; j += Simd::width) {
-      prefetch_next_inputs(f, 3, j);
-      Vec rec_z = Simd::load(f.rec + j), rec_r = Simd::load(f.rec + rs + j), rec_h = Simd::load(f.rec + 2 * rs + j);
-      if (rb) {
-        rec_z = Simd::add(rec_z, Simd::load(rb + j));
-        rec_r = Simd::add(rec_r, Simd::load(rb + H + j));
-        rec_h = Simd::add(rec_h, Simd::load(rb + 2 * H + j));
-      }
-      const Vec z = sigmoid_v(Simd::add(input_pre(f, 0, j), rec_z));
-      const Vec r = sigmoid_v(Simd::add(input_pre(f, 1, j), rec_r));
-      const Vec candidate = tanh_v(Simd::fma(r, rec_h, input_pre(f, 2, j)));
+template <bool kKeepGates>
+void gru_forward_default(const ForwardBlock& f) {
+  const std::int64_t H = f.H, rs = f.rec_stride;
+  const float* rb = f.recurrent_bias;
+  for (std::int64_t j = 0; j < f.n; j += Simd::width) {
+    prefetch_next_inputs(f, 3, j);
+    Vec rec_z = Simd::load(f.rec + j), rec_r = Simd::load(f.rec + rs + j), rec_h = Simd::load(f.rec + 2 * rs + j);
+    if (rb) {
+      rec_z = Simd::add(rec_z, Simd::load(rb + j));
+      rec_r = Simd::add(rec_r, Simd::load(rb + H + j));
+      rec_h = Simd::add(rec_h, Simd::load(rb + 2 * H + j));
+    }
+    const Vec z = sigmoid_v(Simd::add(input_pre(f, 0, j), rec_z));
+    const Vec r = sigmoid_v(Simd::add(input_pre(f, 1, j), rec_r));
+    const Vec candidate = tanh_v(Simd::fma(r, rec_h, input_pre(f, 2, j)));
+    if (kKeepGates) {
       Simd::store(f.gates + j, z);
       Simd::store(f.gates + H + j, r);
       Simd::store(f.gates + 2 * H + j, candidate);
       Simd::store(f.aux + j, rec_h);
-      Simd::store(f.h_new + j, gru_mix(z, Simd::load(f.h + j), candidate));
     }
-    return;
+    Simd::store(f.h_new + j, gru_mix(z, Simd::load(f.h + j), candidate));
   }
+}
+
+void gru_forward(const ForwardBlock& f) {
+  if (vector_forward(f)) return f.keep_gates ? gru_forward_default<true>(f) : gru_forward_default<false>(f);
   prefetch_next_inputs_all(f, 3);
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   const float *rec = f.rec, *rb = f.recurrent_bias;

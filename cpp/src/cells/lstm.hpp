@@ -2,6 +2,7 @@
 //   c_t = f⊙c_{t-1} + i⊙c~,  h_t = o⊙act(c_t). Forward next to backward. Included by cells_isa_body.hpp inside
 // its ISA namespace (after activate/activate_grad and the Simd helpers), so the loops use that ISA.
 
+template <bool kKeepGates>
 void lstm_forward_default(const ForwardBlock& f) {
   const std::int64_t H = f.H, rs = f.rec_stride;
   const float *p = f.peephole;
@@ -18,18 +19,20 @@ void lstm_forward_default(const ForwardBlock& f) {
     const Vec c_new = Simd::add(Simd::mul(fg, c_prev), Simd::mul(i, cc));
     if (p) pre_o = Simd::fma(Simd::load(p + 2 * H + j), c_new, pre_o);
     const Vec o = sigmoid_v(pre_o), act_c = tanh_v(c_new);
-    Simd::store(f.gates + j, i);
-    Simd::store(f.gates + H + j, fg);
-    Simd::store(f.gates + 2 * H + j, cc);
-    Simd::store(f.gates + 3 * H + j, o);
+    if (kKeepGates) {
+      Simd::store(f.gates + j, i);
+      Simd::store(f.gates + H + j, fg);
+      Simd::store(f.gates + 2 * H + j, cc);
+      Simd::store(f.gates + 3 * H + j, o);
+      Simd::store(f.aux + j, act_c);
+    }
     Simd::store(f.c_new + j, c_new);
-    Simd::store(f.aux + j, act_c);
     Simd::store(f.h_new + j, Simd::mul(o, act_c));
   }
 }
 
 void lstm_forward(const ForwardBlock& f) {
-  if (vector_forward(f)) return lstm_forward_default(f);
+  if (vector_forward(f)) return f.keep_gates ? lstm_forward_default<true>(f) : lstm_forward_default<false>(f);
   prefetch_next_inputs_all(f, 4);
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   const float *rec = f.rec, *c = f.c, *p = f.peephole;

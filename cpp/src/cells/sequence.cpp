@@ -252,6 +252,7 @@ struct ForwardLoop {
       // follow a long run once it starts, rather than pulling a whole step into L1 ahead of its use.
       const bool prefetch_next =
           s + 1 < T && !step_proj && (in.ids || double(B * GH) * sizeof(float) <= kMaxPrefetchStepBytes);
+      const bool keep_gates = cache || two_phase();
       auto block = [&](int64_t b, int64_t u, const float* rec_block, int64_t rec_stride) {
         const int64_t j = u * width;
         return cells::ForwardBlock{std::min(width, H - j), H, cfg.activation, cfg.recurrent_activation, rec_block,
@@ -259,7 +260,7 @@ struct ForwardLoop {
                                    offset(in.bias, j), rbias ? rbias + j : nullptr,
                                    in.peephole ? in.peephole + j : nullptr, h_cur + b * H + j,
                                    h_eff_cur + b * H + j, c_cur + b * H + j, gates[b] + j, offset(aux[b], j),
-                                   offset(c_t[b], j), h_t[b] + j};
+                                   offset(c_t[b], j), h_t[b] + j, keep_gates};
       };
       if (step_proj && rows)
         sgemm_packed_serial(Trans::no, rows, 1.0f, x_eff.x + x_eff.row(r0, t) * I, x_eff.batch_stride * I, w_packed,
