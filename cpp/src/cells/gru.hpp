@@ -67,7 +67,8 @@ void gru_forward_zr(const ForwardBlock& f) {
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   float* g = f.gates;
   float pre[2][kMaxBlock] = {};
-  for (std::int64_t j = 0; j < n; ++j) pre[0][j] = input_pre_at(f, 0, j) + f.rec[j], pre[1][j] = input_pre_at(f, 1, j) + f.rec[rs + j];
+  for (std::int64_t j = 0; j < n; ++j)
+    pre[0][j] = input_pre_at(f, 0, j) + f.rec[j], pre[1][j] = input_pre_at(f, 1, j) + f.rec[rs + j];
   activate(f.ract, pre[0], g, n);
   activate(f.ract, pre[1], g + H, n);
   for (std::int64_t j = 0; j < n; ++j) f.aux[j] = g[H + j] * f.h_eff[j];
