@@ -229,6 +229,7 @@ struct ForwardLoop {
     const float* rdrop = in.recurrent_dropout;
     const bool lstm = cfg.cell == CellKind::lstm;
     const bool chained = cache && cache->chained;
+    const bool keep_gates = cache || two_phase();  // see ForwardBlock::keep_gates
     for (int64_t s = 0; s < T; ++s) {
       const int64_t t = cfg.go_backwards ? T - 1 - s : s, t_next = cfg.go_backwards ? t - 1 : t + 1;
       const float* h_cur = chained ? &cache->h_prev[t * BH] : h + (s & 1) * BH;
@@ -252,7 +253,6 @@ struct ForwardLoop {
       // follow a long run once it starts, rather than pulling a whole step into L1 ahead of its use.
       const bool prefetch_next =
           s + 1 < T && !step_proj && (in.ids || double(B * GH) * sizeof(float) <= kMaxPrefetchStepBytes);
-      const bool keep_gates = cache || two_phase();
       auto block = [&](int64_t b, int64_t u, const float* rec_block, int64_t rec_stride) {
         const int64_t j = u * width;
         return cells::ForwardBlock{std::min(width, H - j), H, cfg.activation, cfg.recurrent_activation, rec_block,
