@@ -40,9 +40,10 @@ def _run(scenario, tmp_path, processes, check=True):
     """(results rank 0 wrote, completed process) of the worker under ``processes`` MPI processes."""
     out = tmp_path / f"{scenario}-{processes}" / "result.npz"
     out.parent.mkdir()
+    launcher = _mpiexec()  # the worker initialises rnnkit.distribution, which needs mpi4py even alone
     command = [sys.executable, str(WORKER), scenario, "--out", str(out)]
     if processes > 1:
-        command = [_mpiexec(), "-n", str(processes)] + command
+        command = [launcher, "-n", str(processes)] + command
     # Absolute paths of this rnnkit (build dir + sources), one thread per process: the machine has 2 cores.
     env = dict(os.environ, OMP_NUM_THREADS="1",
                PYTHONPATH=os.pathsep.join(str(Path(p).resolve().parent) for p in rnnkit.__path__))
