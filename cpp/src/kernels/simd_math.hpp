@@ -12,12 +12,10 @@ namespace simd_math_detail {
 
 inline float bits_to_float(std::int32_t i) { float f; std::memcpy(&f, &i, sizeof f); return f; }
 
-// Cody-Waite range reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 minimax polynomial (Cephes expf).
-inline float exp_f(float x) {
-  using rnnkit::exp_range::kMaxArg;
-  using rnnkit::exp_range::kMinArg;
-  x = x < kMinArg ? kMinArg : (x > kMaxArg ? kMaxArg : x);
-  const float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+// Cody-Waite range reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 minimax polynomial (Cephes expf) for
+// e^r - 1 = r + r^2 p(r); x must lie in [kMinArg, kMaxArg].
+inline float expm1_reduced(float x, float& n) {
+  n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
   float r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -26,23 +24,32 @@ inline float exp_f(float x) {
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  return p * bits_to_float((static_cast<std::int32_t>(n) + 127) << 23);
+  return p * r * r + r;
 }
 
-// Odd polynomial near zero (no cancellation), 1 - 2/(e^{2|x|}+1) elsewhere (Cephes tanhf split at 0.625).
+inline float pow2_f(float n) { return bits_to_float((static_cast<std::int32_t>(n) + 127) << 23); }
+
+inline float exp_f(float x) {
+  using rnnkit::exp_range::kMaxArg;
+  using rnnkit::exp_range::kMinArg;
+  x = x < kMinArg ? kMinArg : (x > kMaxArg ? kMaxArg : x);
+  float n;
+  const float q = expm1_reduced(x, n);
+  return (q + 1.0f) * pow2_f(n);
+}
+
+// tanh|x| = -m / (2 + m) with m = e^{-2|x|} - 1 = 2^n (q + 1) - 1 in (-1, 0]: near 0, m is q itself (n = 0) and
+// the quotient has no cancellation, so one reduction and one division serve every x (the split form evaluated
+// a polynomial and e^{2|x|} and chose between them). NaN stays NaN.
 inline float tanh_f(float x) {
   const float ax = x < 0.0f ? -x : x;
-  const float x2 = x * x;
-  float p = -5.70498872745e-3f;
-  p = p * x2 + 2.06390887954e-2f;
-  p = p * x2 - 5.37397155531e-2f;
-  p = p * x2 + 1.33314422036e-1f;
-  p = p * x2 - 3.33332819422e-1f;
-  const float small = x + x * x2 * p;
-  const float large_abs = 1.0f - 2.0f / (exp_f(2.0f * ax) + 1.0f);
-  const float large = x < 0.0f ? -large_abs : large_abs;
-  return ax < 0.625f ? small : large;
+  float y = -2.0f * ax;
+  if (y < rnnkit::exp_range::kMinArg) y = rnnkit::exp_range::kMinArg;
+  float n;
+  const float q = expm1_reduced(y, n);
+  const float scale = pow2_f(n);
+  const float m = q * scale + (scale - 1.0f);
+  return __builtin_copysignf(__builtin_fabsf(m) / (2.0f + m), x);
 }
 
 inline float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
