@@ -6,6 +6,7 @@ each in a fresh process:
 Reports the process's peak RSS and how much the training step (forward with its cache + BPTT and the
 gradients) added to it after the inputs and weights were allocated.
 """
+import importlib.util
 import resource
 import subprocess
 import sys
@@ -50,6 +51,9 @@ def main():
         return measure(sys.argv[1])
     print("| (64,50,256,512) LSTM training step | peak RSS MiB | added by the step MiB |\n|---|---|---|")
     for impl in ("rnnkit", "torch"):
+        if importlib.util.find_spec(impl) is None:
+            print(f"| {impl} | not installed | - |")
+            continue
         sys.stdout.flush()
         subprocess.run([sys.executable, __file__, impl], check=True)
 

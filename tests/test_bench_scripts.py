@@ -1,0 +1,92 @@
+"""The Python benchmark scripts in bench/ run in their smallest modes and print measurements.
+
+They are not tests of speed (benchmarks never are); these runs keep the scripts working as the library changes
+under them: bench/scaling.py once imported a helper a refactor of rnn_workers.py had removed, and nothing ran it.
+Each check parses the printed table and wants positive, finite numbers where rnnkit's measurements go.
+"""
+import importlib.util
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import rnnkit
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def _run(script, *arguments, timeout=300):
+    # The rnnkit under test (an installed package or a build directory on PYTHONPATH) for the child too.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(Path(p).resolve().parent) for p in rnnkit.__path__] + [os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, str(BENCH / script), *arguments], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=BENCH)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _rows(output, first_cell):
+    """Cells of the table rows whose first cell is `first_cell`."""
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in output.splitlines()
+            if line.startswith("|")]
+    return [r for r in rows if r[0] == first_cell]
+
+
+def _positive(text):
+    value = float(text)
+    return math.isfinite(value) and value > 0
+
+
+def test_scaling_quick_prints_time_per_step_for_every_cell():
+    output = _run("scaling.py", "--quick")
+    for cell in ("simple_rnn", "gru", "lstm"):
+        rows = _rows(output, cell)
+        assert len(rows) == 3, output  # forward and training by T (one shape), then the batch-1 forward by H
+        assert all(_positive(value) for row in rows for value in row[-4:]), output
+
+
+def test_gemm_numpy_prints_both_rates_for_a_shape():
+    (row,) = _rows(_run("gemm_numpy.py", "--quick", "--threads", "1", "--shape", "64x96x32"), "1")
+    assert row[1] == "64 x 96 x 32"
+    assert all(_positive(value) for value in row[2:])
+
+
+def test_compare_quick_times_rnnkit_at_both_levels():
+    output = _run("compare.py", "--quick", "--only", "rnnkit", "rnnkit-keras", "--threads", "1")
+    for cell in ("simple_rnn", "gru", "lstm"):
+        rows = _rows(output, cell)
+        assert len(rows) == 4, output  # two shapes x forward / train
+        for row in rows:
+            rnnkit_ms, gflops, keras_ms = row[4], row[5], row[6]
+            assert _positive(rnnkit_ms) and _positive(gflops) and _positive(keras_ms), output
+
+
+def test_memory_peak_measures_rnnkit():
+    output = _run("memory_peak.py")
+    (row,) = _rows(output, "rnnkit")
+    assert _positive(row[1]) and _positive(row[2])
+    if importlib.util.find_spec("torch") is None:
+        assert _rows(output, "torch") == [["torch", "not installed", "-"]]
+
+
+def test_attention_decoding_and_tokenizer_benchmarks_run_small():
+    decoding = _run("attention_decoding.py", "--tokens", "16", "--width", "32", "--heads", "2", "--intermediate",
+                    "64", "--repeats", "1")
+    assert "recompute / cached" in decoding
+    tokenizer = _run("bench_tokenizer.py", "--documents", "200")
+    assert "texts_to_sequences" in tokenizer
+
+
+def test_ab_builds_compares_two_builds(tmp_path):
+    # ab_builds.py takes build directories whose python/rnnkit holds the compiled module: make one that points at
+    # this rnnkit's (an installed package, or a build directory beside the sources).
+    core_dir = next(Path(p) for p in rnnkit.__path__ if any(Path(p).glob("_core*")))
+    builds = [tmp_path / "a", tmp_path / "b"]
+    for build in builds:
+        (build / "python").mkdir(parents=True)
+        (build / "python" / "rnnkit").symlink_to(core_dir.resolve())
+    output = _run("ab_builds.py", "--rounds", "2", *map(str, builds), "--", "simple_rnn", "2", "5", "4", "8",
+                  "forward", "1")
+    lines = [line for line in output.splitlines() if "median" in line]
+    assert len(lines) == 2 and all(" ms, " in line for line in lines), output
