@@ -18,8 +18,8 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 def _run(script, *arguments, timeout=300):
     # The rnnkit under test (an installed package or a build directory on PYTHONPATH) for the child too.
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(Path(p).resolve().parent) for p in rnnkit.__path__] + [os.environ.get("PYTHONPATH", "")]))
+    paths = [str(Path(p).resolve().parent) for p in rnnkit.__path__] + [os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
     done = subprocess.run([sys.executable, str(BENCH / script), *arguments], capture_output=True, text=True,
                           timeout=timeout, env=env, cwd=BENCH)
     assert done.returncode == 0, done.stdout + done.stderr
