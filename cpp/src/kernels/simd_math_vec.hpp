@@ -38,7 +38,7 @@ inline Vec tanh_v(Vec x) {
   Vec n;
   const Vec q = expm1_reduced(y, n);
   const Vec scale = Simd::scale_pow2(one, n);
-  const Vec m = Simd::add(Simd::scale_pow2(q, n), Simd::sub(scale, one));
+  const Vec m = Simd::fma(q, scale, Simd::sub(scale, one));
   const Vec t = Simd::mul(Simd::abs(m), Simd::recip(Simd::add(Simd::set1(2.0f), m)));  // tanh|x|, +0 at 0
   return Simd::select(Simd::lt(x, Simd::set1(0.0f)), Simd::sub(Simd::set1(0.0f), t), t);
 }
