@@ -3,6 +3,7 @@
 // source's flags (cpp/CMakeLists.txt picks them by file name). Not a standalone header.
 namespace {
 #include "kernels/simd_math_vec.hpp"
+#include "kernels/simd_paired.hpp"
 using cells::BackwardBlock;
 using cells::ForwardBlock;
 using cells::kMaxBlock;
@@ -20,20 +21,24 @@ bool vector_forward(const ForwardBlock& f) {
   return default_activations(f.act, f.ract) && f.n % Simd::width == 0;
 }
 // x·W plus the input bias for gate g at unit j: a vector of units, and one unit.
-Simd::Vec input_pre(const ForwardBlock& f, int g, std::int64_t j) {
-  const Simd::Vec x = Simd::load(f.xp + g * f.H + j);
-  return f.input_bias ? Simd::add(x, Simd::load(f.input_bias + g * f.H + j)) : x;
+template <class S = Simd>
+typename S::Vec input_pre(const ForwardBlock& f, int g, std::int64_t j) {
+  const typename S::Vec x = S::load(f.xp + g * f.H + j);
+  return f.input_bias ? S::add(x, S::load(f.input_bias + g * f.H + j)) : x;
 }
 float input_pre_at(const ForwardBlock& f, int g, std::int64_t j) {
   return f.input_bias ? f.xp[g * f.H + j] + f.input_bias[g * f.H + j] : f.xp[g * f.H + j];
 }
-// Line j's share of the next step's x·W for gates 0..gates-1, from each vector loop at every line's first unit:
-// spread over the block's math, the requests never fill the line fill buffers (asked for a row at a time before
+// The next step's x·W for gates 0..gates-1, the lines that start among the units [j, j + S::width): asked for
+// by each vector loop, spread over the block's math, the requests never fill the line fill buffers (asked for a row at a time before
 // its block, they stalled the core: 7% of an Embedding -> LSTM predict).
 constexpr std::int64_t kLineFloats = 64 / sizeof(float);
+template <class S = Simd>
 void prefetch_next_inputs(const ForwardBlock& f, int gates, std::int64_t j) {
-  if (!f.xp_next || j % kLineFloats != 0) return;
-  for (int g = 0; g < gates; ++g) __builtin_prefetch(f.xp_next + g * f.H + j);
+  if (!f.xp_next) return;
+  for (std::int64_t line = j; line < j + S::width; ++line)
+    if (line % kLineFloats == 0)
+      for (int g = 0; g < gates; ++g) __builtin_prefetch(f.xp_next + g * f.H + line);
 }
 // The same for the paths without a vector loop: the block's lines at once.
 void prefetch_next_inputs_all(const ForwardBlock& f, int gates) {
@@ -41,7 +46,12 @@ void prefetch_next_inputs_all(const ForwardBlock& f, int gates) {
 }
 using simd_math_vec_detail::sigmoid_v;
 using simd_math_vec_detail::tanh_v;
-using Vec = Simd::Vec;
+// Runs kernel(S{}) with S the paired vectors (simd_paired.hpp) where the block's units allow, else one vector.
+template <class Kernel>
+void vector_kernel(const ForwardBlock& f, Kernel kernel) {
+  if (f.n % Paired<Simd>::width == 0) return kernel(Paired<Simd>{});
+  kernel(Simd{});
+}
 #include "simple_rnn.hpp"
 #include "lstm.hpp"
 #include "gru.hpp"

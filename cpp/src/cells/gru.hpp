@@ -5,35 +5,44 @@
 // Included by cells_isa_body.hpp inside its ISA namespace (after activate/activate_grad and the Simd helpers).
 
 // h_t = z⊙h + (1−z)⊙h~ as h~ + z⊙(h − h~).
-inline Vec gru_mix(Vec z, Vec h, Vec candidate) { return Simd::fma(z, Simd::sub(h, candidate), candidate); }
+template <class S, class V = typename S::Vec>
+V gru_mix(V z, V h, V candidate) {
+  return S::fma(z, S::sub(h, candidate), candidate);
+}
 
-template <bool kKeepGates>
+template <class S, bool kKeepGates>
 void gru_forward_default(const ForwardBlock& f) {
+  using Vec = typename S::Vec;
   const std::int64_t H = f.H, rs = f.rec_stride;
   const float* rb = f.recurrent_bias;
-  for (std::int64_t j = 0; j < f.n; j += Simd::width) {
-    prefetch_next_inputs(f, 3, j);
-    Vec rec_z = Simd::load(f.rec + j), rec_r = Simd::load(f.rec + rs + j), rec_h = Simd::load(f.rec + 2 * rs + j);
+  for (std::int64_t j = 0; j < f.n; j += S::width) {
+    prefetch_next_inputs<S>(f, 3, j);
+    Vec rec_z = S::load(f.rec + j), rec_r = S::load(f.rec + rs + j), rec_h = S::load(f.rec + 2 * rs + j);
     if (rb) {
-      rec_z = Simd::add(rec_z, Simd::load(rb + j));
-      rec_r = Simd::add(rec_r, Simd::load(rb + H + j));
-      rec_h = Simd::add(rec_h, Simd::load(rb + 2 * H + j));
+      rec_z = S::add(rec_z, S::load(rb + j));
+      rec_r = S::add(rec_r, S::load(rb + H + j));
+      rec_h = S::add(rec_h, S::load(rb + 2 * H + j));
     }
-    const Vec z = sigmoid_v(Simd::add(input_pre(f, 0, j), rec_z));
-    const Vec r = sigmoid_v(Simd::add(input_pre(f, 1, j), rec_r));
-    const Vec candidate = tanh_v(Simd::fma(r, rec_h, input_pre(f, 2, j)));
+    const Vec z = sigmoid_v<S>(S::add(input_pre<S>(f, 0, j), rec_z));
+    const Vec r = sigmoid_v<S>(S::add(input_pre<S>(f, 1, j), rec_r));
+    const Vec candidate = tanh_v<S>(S::fma(r, rec_h, input_pre<S>(f, 2, j)));
     if (kKeepGates) {
-      Simd::store(f.gates + j, z);
-      Simd::store(f.gates + H + j, r);
-      Simd::store(f.gates + 2 * H + j, candidate);
-      Simd::store(f.aux + j, rec_h);
+      S::store(f.gates + j, z);
+      S::store(f.gates + H + j, r);
+      S::store(f.gates + 2 * H + j, candidate);
+      S::store(f.aux + j, rec_h);
     }
-    Simd::store(f.h_new + j, gru_mix(z, Simd::load(f.h + j), candidate));
+    S::store(f.h_new + j, gru_mix<S>(z, S::load(f.h + j), candidate));
   }
 }
 
 void gru_forward(const ForwardBlock& f) {
-  if (vector_forward(f)) return f.keep_gates ? gru_forward_default<true>(f) : gru_forward_default<false>(f);
+  if (vector_forward(f)) {
+    return vector_kernel(f, [&](auto s) {
+      using S = decltype(s);
+      f.keep_gates ? gru_forward_default<S, true>(f) : gru_forward_default<S, false>(f);
+    });
+  }
   prefetch_next_inputs_all(f, 3);
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   const float *rec = f.rec, *rb = f.recurrent_bias;
@@ -53,15 +62,17 @@ void gru_forward(const ForwardBlock& f) {
 
 void gru_forward_zr(const ForwardBlock& f) {
   if (vector_forward(f)) {
-    for (std::int64_t j = 0; j < f.n; j += Simd::width) {
-      prefetch_next_inputs(f, 3, j);  // the candidate's too: gru_forward_h reads it in the same step
-      const Vec z = sigmoid_v(Simd::add(input_pre(f, 0, j), Simd::load(f.rec + j)));
-      const Vec r = sigmoid_v(Simd::add(input_pre(f, 1, j), Simd::load(f.rec + f.rec_stride + j)));
-      Simd::store(f.gates + j, z);
-      Simd::store(f.gates + f.H + j, r);
-      Simd::store(f.aux + j, Simd::mul(r, Simd::load(f.h_eff + j)));
-    }
-    return;
+    return vector_kernel(f, [&](auto s) {
+      using S = decltype(s);
+      for (std::int64_t j = 0; j < f.n; j += S::width) {
+        prefetch_next_inputs<S>(f, 3, j);  // the candidate's too: gru_forward_h reads it in the same step
+        const typename S::Vec z = sigmoid_v<S>(S::add(input_pre<S>(f, 0, j), S::load(f.rec + j)));
+        const typename S::Vec r = sigmoid_v<S>(S::add(input_pre<S>(f, 1, j), S::load(f.rec + f.rec_stride + j)));
+        S::store(f.gates + j, z);
+        S::store(f.gates + f.H + j, r);
+        S::store(f.aux + j, S::mul(r, S::load(f.h_eff + j)));
+      }
+    });
   }
   prefetch_next_inputs_all(f, 3);
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
@@ -77,12 +88,14 @@ void gru_forward_zr(const ForwardBlock& f) {
 // rec: (r ⊙ h_eff)·U_h for this block.
 void gru_forward_h(const ForwardBlock& f) {
   if (vector_forward(f)) {
-    for (std::int64_t j = 0; j < f.n; j += Simd::width) {
-      const Vec candidate = tanh_v(Simd::add(input_pre(f, 2, j), Simd::load(f.rec + j)));
-      Simd::store(f.gates + 2 * f.H + j, candidate);
-      Simd::store(f.h_new + j, gru_mix(Simd::load(f.gates + j), Simd::load(f.h + j), candidate));
-    }
-    return;
+    return vector_kernel(f, [&](auto s) {
+      using S = decltype(s);
+      for (std::int64_t j = 0; j < f.n; j += S::width) {
+        const typename S::Vec candidate = tanh_v<S>(S::add(input_pre<S>(f, 2, j), S::load(f.rec + j)));
+        S::store(f.gates + 2 * f.H + j, candidate);
+        S::store(f.h_new + j, gru_mix<S>(S::load(f.gates + j), S::load(f.h + j), candidate));
+      }
+    });
   }
   const std::int64_t n = f.n, H = f.H;
   float* g = f.gates;

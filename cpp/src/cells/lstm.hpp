@@ -2,37 +2,43 @@
 //   c_t = f⊙c_{t-1} + i⊙c~,  h_t = o⊙act(c_t). Forward next to backward. Included by cells_isa_body.hpp inside
 // its ISA namespace (after activate/activate_grad and the Simd helpers), so the loops use that ISA.
 
-template <bool kKeepGates>
+template <class S, bool kKeepGates>
 void lstm_forward_default(const ForwardBlock& f) {
+  using Vec = typename S::Vec;
   const std::int64_t H = f.H, rs = f.rec_stride;
   const float *p = f.peephole;
-  for (std::int64_t j = 0; j < f.n; j += Simd::width) {
-    prefetch_next_inputs(f, 4, j);
-    auto pre = [&](int gate) { return Simd::add(input_pre(f, gate, j), Simd::load(f.rec + gate * rs + j)); };
-    const Vec c_prev = Simd::load(f.c + j);
+  for (std::int64_t j = 0; j < f.n; j += S::width) {
+    prefetch_next_inputs<S>(f, 4, j);
+    auto pre = [&](int gate) { return S::add(input_pre<S>(f, gate, j), S::load(f.rec + gate * rs + j)); };
+    const Vec c_prev = S::load(f.c + j);
     Vec pre_i = pre(0), pre_f = pre(1), pre_o = pre(3);
     if (p) {
-      pre_i = Simd::fma(Simd::load(p + j), c_prev, pre_i);
-      pre_f = Simd::fma(Simd::load(p + H + j), c_prev, pre_f);
+      pre_i = S::fma(S::load(p + j), c_prev, pre_i);
+      pre_f = S::fma(S::load(p + H + j), c_prev, pre_f);
     }
-    const Vec i = sigmoid_v(pre_i), fg = sigmoid_v(pre_f), cc = tanh_v(pre(2));
-    const Vec c_new = Simd::add(Simd::mul(fg, c_prev), Simd::mul(i, cc));
-    if (p) pre_o = Simd::fma(Simd::load(p + 2 * H + j), c_new, pre_o);
-    const Vec o = sigmoid_v(pre_o), act_c = tanh_v(c_new);
+    const Vec i = sigmoid_v<S>(pre_i), fg = sigmoid_v<S>(pre_f), cc = tanh_v<S>(pre(2));
+    const Vec c_new = S::add(S::mul(fg, c_prev), S::mul(i, cc));
+    if (p) pre_o = S::fma(S::load(p + 2 * H + j), c_new, pre_o);
+    const Vec o = sigmoid_v<S>(pre_o), act_c = tanh_v<S>(c_new);
     if (kKeepGates) {
-      Simd::store(f.gates + j, i);
-      Simd::store(f.gates + H + j, fg);
-      Simd::store(f.gates + 2 * H + j, cc);
-      Simd::store(f.gates + 3 * H + j, o);
-      Simd::store(f.aux + j, act_c);
+      S::store(f.gates + j, i);
+      S::store(f.gates + H + j, fg);
+      S::store(f.gates + 2 * H + j, cc);
+      S::store(f.gates + 3 * H + j, o);
+      S::store(f.aux + j, act_c);
     }
-    Simd::store(f.c_new + j, c_new);
-    Simd::store(f.h_new + j, Simd::mul(o, act_c));
+    S::store(f.c_new + j, c_new);
+    S::store(f.h_new + j, S::mul(o, act_c));
   }
 }
 
 void lstm_forward(const ForwardBlock& f) {
-  if (vector_forward(f)) return f.keep_gates ? lstm_forward_default<true>(f) : lstm_forward_default<false>(f);
+  if (vector_forward(f)) {
+    return vector_kernel(f, [&](auto s) {
+      using S = decltype(s);
+      f.keep_gates ? lstm_forward_default<S, true>(f) : lstm_forward_default<S, false>(f);
+    });
+  }
   prefetch_next_inputs_all(f, 4);
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   const float *rec = f.rec, *c = f.c, *p = f.peephole;

@@ -3,13 +3,15 @@
 
 void simple_rnn_forward(const ForwardBlock& f) {
   if (vector_forward(f)) {
-    for (std::int64_t j = 0; j < f.n; j += Simd::width) {
-      prefetch_next_inputs(f, 1, j);
-      const Vec h = tanh_v(Simd::add(input_pre(f, 0, j), Simd::load(f.rec + j)));
-      Simd::store(f.gates + j, h);
-      Simd::store(f.h_new + j, h);
-    }
-    return;
+    return vector_kernel(f, [&](auto s) {
+      using S = decltype(s);
+      for (std::int64_t j = 0; j < f.n; j += S::width) {
+        prefetch_next_inputs<S>(f, 1, j);
+        const typename S::Vec h = tanh_v<S>(S::add(input_pre<S>(f, 0, j), S::load(f.rec + j)));
+        S::store(f.gates + j, h);
+        S::store(f.h_new + j, h);
+      }
+    });
   }
   prefetch_next_inputs_all(f, 1);
   float pre[kMaxBlock] = {};  // zeroed: only n entries are written, GCC cannot tell
