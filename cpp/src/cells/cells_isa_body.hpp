@@ -30,8 +30,8 @@ float input_pre_at(const ForwardBlock& f, int g, std::int64_t j) {
   return f.input_bias ? f.xp[g * f.H + j] + f.input_bias[g * f.H + j] : f.xp[g * f.H + j];
 }
 // The next step's x·W for gates 0..gates-1, the lines that start among the units [j, j + S::width): asked for
-// by each vector loop, spread over the block's math, the requests never fill the line fill buffers (asked for a row at a time before
-// its block, they stalled the core: 7% of an Embedding -> LSTM predict).
+// by each vector loop, spread over the block's math, the requests never fill the line fill buffers (asked for a
+// row at a time before its block, they stalled the core: 7% of an Embedding -> LSTM predict).
 constexpr std::int64_t kLineFloats = 64 / sizeof(float);
 template <class S = Simd>
 void prefetch_next_inputs(const ForwardBlock& f, int gates, std::int64_t j) {
