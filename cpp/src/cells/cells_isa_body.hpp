@@ -36,9 +36,8 @@ constexpr std::int64_t kLineFloats = 64 / sizeof(float);
 template <class S = Simd>
 void prefetch_next_inputs(const ForwardBlock& f, int gates, std::int64_t j) {
   if (!f.xp_next) return;
-  for (std::int64_t line = j; line < j + S::width; ++line)
-    if (line % kLineFloats == 0)
-      for (int g = 0; g < gates; ++g) __builtin_prefetch(f.xp_next + g * f.H + line);
+  for (std::int64_t line = (j + kLineFloats - 1) / kLineFloats * kLineFloats; line < j + S::width; line += kLineFloats)
+    for (int g = 0; g < gates; ++g) __builtin_prefetch(f.xp_next + g * f.H + line);
 }
 // The same for the paths without a vector loop: the block's lines at once.
 void prefetch_next_inputs_all(const ForwardBlock& f, int gates) {
