@@ -1,5 +1,6 @@
 // The C++ API of the recurrent cells: a hand-computed SimpleRNN step, BPTT vs finite differences for an LSTM with
-// peepholes, errors naming rnn_forward, and the threaded time loop against one thread.
+// peepholes, errors naming rnn_forward, training on token ids against the embedded inputs, and the threaded
+// time loop against one thread.
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -118,6 +119,75 @@ void threaded_time_loop_matches_one_thread() {
   set_num_threads(1);
 }
 
+// Training on token ids: with input_table = E·W, the outputs equal those of x = E[ids], and the table's gradient
+// gives back what x's does through the chain rule: dE = scatter(dx) = d_table·W^T and dW = E^T·d_table. Asking
+// for x's gradient after a forward on ids (or the table's after one on x) throws.
+void token_ids_training_matches_the_embedded_inputs() {
+  const std::int64_t B = 3, T = 5, I = 4, H = 6, V = 7;
+  for (const CellKind cell : {CellKind::simple_rnn, CellKind::lstm, CellKind::gru}) {
+    const std::int64_t GH = gate_count(cell) * H;
+    RnnConfig cfg;
+    cfg.cell = cell, cfg.batch = B, cfg.time = T, cfg.input = I, cfg.units = H;
+    std::vector<float> emb(V * I), kernel(I * GH), rec(H * GH), bias(2 * GH), table(V * GH, 0.0f), x(B * T * I);
+    std::vector<float> d_out(B * T * H);
+    std::vector<std::int64_t> ids(B * T);
+    std::vector<std::uint8_t> mask(B * T);
+    for (size_t i = 0; i < emb.size(); ++i) emb[i] = std::sin(0.9f * i);
+    for (size_t i = 0; i < kernel.size(); ++i) kernel[i] = 0.4f * std::cos(0.7f * i);
+    for (size_t i = 0; i < rec.size(); ++i) rec[i] = 0.3f * std::sin(1.1f * i + 0.2f);
+    for (size_t i = 0; i < bias.size(); ++i) bias[i] = 0.05f * (i % 5);
+    for (size_t i = 0; i < d_out.size(); ++i) d_out[i] = std::cos(0.3f * i);
+    // Rows V-2 and V-1 are never read.
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = (i * 5 + 2) % (V - 2), mask[i] = i % 4 != 1;
+    for (std::int64_t v = 0; v < V; ++v)
+      for (std::int64_t k = 0; k < I; ++k)
+        for (std::int64_t n = 0; n < GH; ++n) table[v * GH + n] += emb[v * I + k] * kernel[k * GH + n];
+    for (std::int64_t r = 0; r < B * T; ++r)
+      for (std::int64_t k = 0; k < I; ++k) x[r * I + k] = emb[ids[r] * I + k];
+    RnnInputs on_x, on_ids;
+    on_x.x = x.data(), on_x.kernel = kernel.data();
+    on_ids.ids = ids.data(), on_ids.input_table = table.data(), on_ids.table_rows = V;
+    for (RnnInputs* in : {&on_x, &on_ids})
+      in->recurrent_kernel = rec.data(), in->bias = bias.data(), in->mask = mask.data();
+    std::vector<float> out_x(B * T * H), out_ids(B * T * H), last(B * H), h(B * H), c(B * H);
+    RnnCachePtr cache_x = rnn_forward(cfg, on_x, RnnOutputs{out_x.data(), last.data(), h.data(), c.data()}, true);
+    RnnCachePtr cache_ids =
+        rnn_forward(cfg, on_ids, RnnOutputs{out_ids.data(), last.data(), h.data(), c.data()}, true);
+    for (std::int64_t i = 0; i < B * T * H; ++i) CHECK(near(out_ids[i], out_x[i], 1e-5));
+    CHECK(cache_table_rows(*cache_ids) == V && cache_table_rows(*cache_x) == 0);
+    RnnGradInputs gin;
+    gin.d_outputs = d_out.data();
+    std::vector<float> dx(B * T * I), dk(I * GH), drk_x(H * GH), drk_ids(H * GH), d_table(V * GH);
+    RnnGradients g_x, g_ids;
+    g_x.d_x = dx.data(), g_x.d_kernel = dk.data(), g_x.d_recurrent_kernel = drk_x.data();
+    g_ids.d_input_table = d_table.data(), g_ids.d_recurrent_kernel = drk_ids.data();
+    rnn_backward(*cache_x, gin, g_x);
+    rnn_backward(*cache_ids, gin, g_ids);
+    for (std::int64_t i = 0; i < H * GH; ++i) CHECK(near(drk_ids[i], drk_x[i], 1e-5));
+    for (std::int64_t v = 0; v < V; ++v)
+      for (std::int64_t k = 0; k < I; ++k) {
+        double scattered = 0, chained = 0;
+        for (std::int64_t r = 0; r < B * T; ++r) scattered += ids[r] == v ? dx[r * I + k] : 0.0;
+        for (std::int64_t n = 0; n < GH; ++n) chained += double(d_table[v * GH + n]) * kernel[k * GH + n];
+        CHECK(near(chained, scattered, 1e-4));
+      }
+    for (std::int64_t k = 0; k < I; ++k)
+      for (std::int64_t n = 0; n < GH; ++n) {
+        double chained = 0;
+        for (std::int64_t v = 0; v < V; ++v) chained += double(emb[v * I + k]) * d_table[v * GH + n];
+        CHECK(near(chained, dk[k * GH + n], 1e-4));
+      }
+    for (std::int64_t n = 0; n < GH; ++n) CHECK(d_table[(V - 1) * GH + n] == 0.0f);  // a row no step read
+    bool refused = false;
+    try {
+      rnn_backward(*cache_ids, gin, g_x);
+    } catch (const std::invalid_argument&) {
+      refused = true;
+    }
+    CHECK(refused);
+  }
+}
+
 void wrong_sizes_throw_invalid_argument_naming_rnn_forward() {
   RnnConfig cfg;
   cfg.batch = 0, cfg.time = 1, cfg.input = 1, cfg.units = 1;
@@ -140,6 +210,7 @@ int main() {
   simple_rnn_one_unit_matches_hand_computation();
   lstm_peephole_kernel_gradient_matches_finite_differences();
   wrong_sizes_throw_invalid_argument_naming_rnn_forward();
+  token_ids_training_matches_the_embedded_inputs();
   threaded_time_loop_matches_one_thread();
   return rnnkit_test::failures();
 }

@@ -152,13 +152,23 @@ pyb::dict rnn_backward_py(const PyRnnCache& holder, OptArray d_outputs, OptArray
     if (!lstm) throw std::invalid_argument(std::string(fn) + ": expected 1 state gradient, received 2");
     expect_shape(fn, "d_states[1]", *d_c, {B, H});
   }
-  auto dx = new_array({B, T, I});
-  auto dk = new_array({I, GH});
+  // After a forward on token ids: the input table's gradient in place of x's and the kernel's.
+  const std::int64_t table_rows = cache_table_rows(cache);
+  pyb::object dx = pyb::none(), dk = pyb::none(), d_table = pyb::none();
+  RnnGradients out;
+  if (table_rows) {
+    auto a = new_array({table_rows, GH});
+    out.d_input_table = a.mutable_data();
+    d_table = a;
+  } else {
+    auto x_grad = new_array({B, T, I}), kernel_grad = new_array({I, GH});
+    out.d_x = x_grad.mutable_data(), out.d_kernel = kernel_grad.mutable_data();
+    dx = x_grad, dk = kernel_grad;
+  }
   auto drk = new_array({H, GH});
   auto dh0 = new_array({B, H});
   pyb::object db = pyb::none(), dp = pyb::none(), dc0 = pyb::none(), sg = pyb::none();
-  RnnGradients out;
-  out.d_x = dx.mutable_data(), out.d_kernel = dk.mutable_data(), out.d_recurrent_kernel = drk.mutable_data();
+  out.d_recurrent_kernel = drk.mutable_data();
   out.d_h0 = dh0.mutable_data();
   if (cache_has_bias(cache)) {
     auto a = (cfg.cell == CellKind::gru && cfg.reset_after) ? new_array({2, GH}) : new_array({GH});
@@ -192,6 +202,7 @@ pyb::dict rnn_backward_py(const PyRnnCache& holder, OptArray d_outputs, OptArray
   if (lstm) initial.append(dc0);
   pyb::dict result;
   result["x"] = dx, result["kernel"] = dk, result["recurrent_kernel"] = drk, result["bias"] = db;
+  if (table_rows) result["input_table"] = d_table;
   if (lstm) result["peephole"] = dp;
   result["initial_state"] = initial;
   if (return_state_gradients) result["state_gradients"] = sg;

@@ -40,9 +40,11 @@ struct RnnInputs {
   const std::uint8_t* mask = nullptr;
   const float* input_dropout = nullptr;
   const float* recurrent_dropout = nullptr;
-  // Inference on token ids (an Embedding feeding this layer): step (b, t) takes its input projection from row
-  // ids[b*T + t] of input_table (table_rows, G*H) = embeddings · kernel, computed once by the caller for many
-  // batches, instead of multiplying each embedded step by the kernel; x and kernel are then not read.
+  // Token ids (an Embedding feeding this layer): step (b, t) takes its input projection from row ids[b*T + t]
+  // of input_table (table_rows, G*H) = embeddings · kernel, instead of multiplying each embedded step by the
+  // kernel; x and kernel are then not read. At inference the caller computes the table once for many batches;
+  // in training, for the batch's distinct ids, and BPTT gives the table's gradient (RnnGradients). No input
+  // dropout with ids.
   const std::int64_t* ids = nullptr;
   const float* input_table = nullptr;
   std::int64_t table_rows = 0;
@@ -69,6 +71,8 @@ RnnCachePtr rnn_forward(const RnnConfig& config, const RnnInputs& in, const RnnO
 const RnnConfig& cache_config(const RnnCache& cache);
 bool cache_has_bias(const RnnCache& cache);
 bool cache_has_peephole(const RnnCache& cache);
+// The rows of the input_table the forward read its inputs from, or 0 when it read x.
+std::int64_t cache_table_rows(const RnnCache& cache);
 
 // Incoming gradients, null when absent: d_outputs (B,T,H), d_last_output (B,H), d_h_last / d_c_last (B,H).
 struct RnnGradInputs {
@@ -80,9 +84,13 @@ struct RnnGradInputs {
 
 // Caller-owned gradient buffers (overwritten); null skips: d_x (B,T,I), d_kernel, d_recurrent_kernel, d_bias,
 // d_peephole, d_h0, d_c0 (B,H), state_gradients (B,T,H) = dL/dh at each processing step, in output order.
+// After a forward on token ids there is no x or kernel to differentiate: d_x and d_kernel must be null, and
+// d_input_table (table_rows, G*H) receives dL/d(input_table), whence the caller's chain rule gives
+// dL/dembeddings = d_input_table · kernel^T and dL/dkernel = embeddings^T · d_input_table.
 struct RnnGradients {
   float* d_x = nullptr;
   float* d_kernel = nullptr;
+  float* d_input_table = nullptr;
   float* d_recurrent_kernel = nullptr;
   float* d_bias = nullptr;
   float* d_peephole = nullptr;

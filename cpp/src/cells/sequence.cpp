@@ -35,6 +35,7 @@ void RnnCacheDeleter::operator()(RnnCache* c) const { delete c; }
 const RnnConfig& cache_config(const RnnCache& cache) { return cache.config; }
 bool cache_has_bias(const RnnCache& cache) { return cache.has_bias; }
 bool cache_has_peephole(const RnnCache& cache) { return !cache.peephole.empty(); }
+int64_t cache_table_rows(const RnnCache& cache) { return cache.table_rows; }
 
 namespace {
 
@@ -50,14 +51,13 @@ void require(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument("rnn_forward: " + what);
 }
 
-void validate(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out, bool training) {
+void validate(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out) {
   require(cfg.batch >= 1 && cfg.time >= 1 && cfg.input >= 1 && cfg.units >= 1,
           "expected batch, time, input and units >= 1, received (" + std::to_string(cfg.batch) + ", " +
               std::to_string(cfg.time) + ", " + std::to_string(cfg.input) + ", " + std::to_string(cfg.units) + ")");
   require(in.recurrent_kernel && (in.ids ? in.input_table != nullptr : in.x && in.kernel),
           "expected x and kernel (or ids and input_table), and recurrent_kernel, received null");
-  require(!in.ids || (!training && !in.input_dropout),
-          "ids with an input_table are for inference without input dropout");
+  require(!in.ids || !in.input_dropout, "ids with an input_table take no input dropout");
   require(!in.peephole || cfg.cell == CellKind::lstm, "peephole weights are only defined for the LSTM cell");
   require(!in.c0 || cfg.cell == CellKind::lstm, "an initial cell state c0 is only defined for the LSTM cell");
   require(out.last_output && out.h_last && (cfg.cell != CellKind::lstm || out.c_last),
@@ -344,7 +344,7 @@ void check_ids(const RnnInputs& in, int64_t BT) {
 }  // namespace
 
 RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out, bool training) {
-  validate(cfg, in, out, training);
+  validate(cfg, in, out);
   const FlushDenormals flush;
   const int64_t B = cfg.batch, T = cfg.time, I = cfg.input, H = cfg.units;
   const int64_t GH = checked_mul(gate_count(cfg.cell), H, "rnn_forward");
@@ -357,7 +357,8 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
     cache.reset(new RnnCache);
     cache->config = cfg;
     cache->has_bias = in.bias != nullptr;
-    cache->kernel.assign(in.kernel, in.kernel + checked_mul(I, GH, "rnn_forward"));
+    if (in.ids) cache->ids.assign(in.ids, in.ids + BT), cache->table_rows = in.table_rows;
+    else cache->kernel.assign(in.kernel, in.kernel + checked_mul(I, GH, "rnn_forward"));
     cache->recurrent_kernel.assign(in.recurrent_kernel, in.recurrent_kernel + checked_mul(H, GH, "rnn_forward"));
     copy_or_clear(cache->peephole, in.peephole, 3 * H);
     copy_or_clear(cache->input_dropout, in.input_dropout, checked_mul(B, I, "rnn_forward"));
@@ -582,9 +583,26 @@ void lstm_peephole_gradient(const RnnCache& cache, const float* d_gates, int64_t
   }
 }
 
+// dL/d(input_table): every kept row's dG (as seen by x·W) added into the table row its step read, in row
+// order, so the sums do not depend on the thread count.
+void input_table_gradient(const RnnCache& cache, const float* d_gates, int64_t dg_ld, float* d_table) {
+  const int64_t B = cache.config.batch, T = cache.config.time, GH = gate_count(cache.config.cell) * cache.config.units;
+  std::fill(d_table, d_table + cache.table_rows * GH, 0.0f);
+  for (int64_t r = 0; r < B * T; ++r) {
+    const int64_t t = r / B, b = r % B;
+    if (!cache.mask.empty() && !cache.mask[b * T + t]) continue;  // never written
+    add_into(d_table + cache.ids[b * T + t] * GH, d_gates + r * dg_ld, GH);
+  }
+}
+
 }  // namespace
 
 void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradients& out) {
+  const bool token_ids = !cache.ids.empty();
+  if (token_ids ? out.d_x || out.d_kernel : out.d_input_table != nullptr)
+    throw std::invalid_argument(token_ids ? "rnn_backward: the forward read token ids: there is no x or kernel "
+                                            "gradient, only the input table's"
+                                          : "rnn_backward: the forward read x, not an input table");
   const FlushDenormals flush;
   const RnnConfig& cfg = cache.config;
   const int64_t B = cfg.batch, T = cfg.time, I = cfg.input, H = cfg.units, BT = B * T, BH = B * H;
@@ -675,6 +693,7 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   }
   if (out.d_peephole && lstm && !cache.peephole.empty())
     lstm_peephole_gradient(cache, d_gates_x, dg_ld, out.d_peephole);
+  if (out.d_input_table) input_table_gradient(cache, d_gates_x, dg_ld, out.d_input_table);
 }
 
 }  // namespace rnnkit

@@ -48,6 +48,8 @@ struct RnnCache {
   bool has_bias = false;
   std::vector<float> kernel, recurrent_kernel, peephole, input_dropout, recurrent_dropout;  // copies
   std::vector<std::uint8_t> mask;                                                            // (B,T) or empty
+  std::vector<std::int64_t> ids;  // (B,T) input_table rows when the forward read token ids, else empty
+  std::int64_t table_rows = 0;
   Floats x_eff, h_prev, h_prev_eff, gates, c_prev, c_new, aux;
   // Without a mask every row's state after one step is its state before the next, so the states are not copied
   // into the cache a second time: the forward writes h_t straight into h_prev's rows of the next step, and
