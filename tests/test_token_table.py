@@ -1,16 +1,20 @@
-"""Embedding -> recurrent layer at inference: the input projection looked up in the embeddings·kernel table
-(rnnkit.layers.rnn.token_table) must give what the embedded inputs give, and only be used when it is valid.
+"""Embedding -> recurrent layer: the input projection looked up in the embeddings·kernel table
+(rnnkit.layers.rnn.token_table) must give what the embedded inputs give, and only be used when it is valid; in
+training, over the batch's distinct ids, with the Embedding's and the kernel's gradients from the table's.
 
-References: the core on the embedded inputs E[ids] (itself tested against float64 numpy in test_rnn_cells.py)
-and a float64 numpy forward of the whole Embedding -> LSTM -> Dense model. Tolerances: rtol/atol 1e-5 against
-the core (the two paths sum the same products in a different order), 1e-4 against float64.
+References: the core on the embedded inputs E[ids] (itself tested against float64 numpy in test_rnn_cells.py),
+a float64 numpy forward of the whole Embedding -> LSTM -> Dense model, and for training the same models trained
+on the embedded inputs (the graph without the fusion). Tolerances: rtol/atol 1e-5 against the core (the two
+paths sum the same products in a different order), 1e-4 against float64.
 """
 import numpy as np
 import pytest
 
 import rnnkit
+import rnnkit.layers.rnn.base as rnn_base
 import rnnkit.layers.rnn.token_table as token_table
 from rnnkit import layers, ops
+from rnnkit.engine import graph
 
 VOCAB, EMBED, UNITS, STEPS = 50, 6, 5, 7
 
@@ -43,12 +47,36 @@ def test_core_refuses_misuse():
     kernel, recurrent, table = rand(EMBED, 4 * UNITS), rand(UNITS, 4 * UNITS), rand(VOCAB, 4 * UNITS)
     with pytest.raises(ValueError, match=r"expected ids in \[0, 50\), received 50"):
         ops.rnn_forward("lstm", None, kernel, recurrent, ids=np.full((1, 2), VOCAB), input_table=table)
-    with pytest.raises(ValueError, match="for inference"):
-        ops.rnn_forward("lstm", None, kernel, recurrent, ids=ids(1), input_table=table, training=True)
+    with pytest.raises(ValueError, match="no input dropout"):
+        ops.rnn_forward("lstm", None, kernel, recurrent, ids=ids(1), input_table=table, training=True,
+                        input_dropout_mask=np.ones((1, EMBED), np.float32))
     with pytest.raises(ValueError, match="expected x, or ids with an input_table, received x and ids"):
         ops.rnn_forward("lstm", rand(1, STEPS, EMBED), kernel, recurrent, ids=ids(1), input_table=table)
     with pytest.raises(ValueError, match=r"expected input_table of shape \(rows >= 1, 20\)"):
         ops.rnn_forward("lstm", None, kernel, recurrent, ids=ids(1), input_table=rand(VOCAB, 3))
+
+
+@pytest.mark.parametrize("cell, gates", [("simple_rnn", 1), ("lstm", 4), ("gru", 3)])
+def test_core_training_on_ids_chains_to_the_embedded_inputs(cell, gates):
+    """dL/dE = scatter(dL/dx) = d_table·W^T and dL/dW = E^T·d_table; the rest as on the embedded inputs."""
+    embeddings, kernel = rand(VOCAB, EMBED, seed=2), rand(EMBED, gates * UNITS, seed=3)
+    recurrent = 0.5 * rand(UNITS, gates * UNITS, seed=4)
+    bias = rand(2, gates * UNITS, seed=5) if cell == "gru" else rand(gates * UNITS, seed=5)
+    tokens = ids(6)
+    mask, d_out = tokens % 5 != 0, rand(6, STEPS, UNITS, seed=6)
+    args = dict(mask=mask, go_backwards=True, training=True)
+    plain = ops.rnn_forward(cell, embeddings[tokens], kernel, recurrent, bias, **args)
+    on_ids = ops.rnn_forward(cell, None, kernel, recurrent, bias, ids=tokens, input_table=embeddings @ kernel, **args)
+    np.testing.assert_allclose(on_ids.outputs, plain.outputs, rtol=1e-5, atol=1e-5)
+    expected = ops.rnn_backward(plain.cache, d_outputs=d_out)
+    got = ops.rnn_backward(on_ids.cache, d_outputs=d_out)
+    assert got["x"] is None and got["kernel"] is None and got["input_table"].shape == (VOCAB, gates * UNITS)
+    d_embeddings = np.zeros((VOCAB, EMBED))
+    np.add.at(d_embeddings, tokens.ravel(), expected["x"].reshape(-1, EMBED))
+    np.testing.assert_allclose(got["input_table"] @ kernel.T, d_embeddings, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(embeddings.T @ got["input_table"], expected["kernel"], rtol=1e-5, atol=1e-5)
+    for name in ("recurrent_kernel", "bias"):
+        np.testing.assert_allclose(got[name], expected[name], rtol=1e-5, atol=1e-5)
 
 
 def model(layer, mask_zero=True):
@@ -184,3 +212,29 @@ def test_training_is_unaffected():
     before = net.evaluate(x, y, verbose=0)
     net.fit(x, y, epochs=3, batch_size=16, verbose=0)
     assert net.evaluate(x, y, verbose=0) < before
+
+
+@pytest.mark.parametrize("make_layer, folds", [
+    (lambda: layers.LSTM(UNITS), True), (lambda: layers.GRU(UNITS, reset_after=False), True),
+    (lambda: layers.SimpleRNN(UNITS, return_sequences=True), True), (lambda: layers.PeepholeLSTM(UNITS), True),
+    (lambda: layers.LSTM(UNITS, go_backwards=True, return_sequences=True), True),
+    (lambda: layers.Bidirectional(layers.GRU(UNITS, return_sequences=True), merge_mode="sum"), True),
+    (lambda: layers.GRU(UNITS, dropout=0.3, seed=7), False)])  # input dropout: the embedded inputs, rows back
+@pytest.mark.parametrize("mask_zero", [True, False])
+def test_train_step_on_ids_equals_the_embedded_inputs(make_layer, folds, mask_zero, monkeypatch):
+    fused = model(make_layer(), mask_zero)
+    with monkeypatch.context() as patch:  # the same model with the Embedding's output handed on as floats
+        patch.setattr(graph, "embeddings_feeding_one_rnn", lambda nodes, outputs: set())
+        plain = model(make_layer(), mask_zero)
+    tables = []
+    monkeypatch.setattr(rnn_base, "BatchTokens", lambda *a: tables.append(token_table.BatchTokens(*a)) or tables[-1])
+    x = ids(32)  # 224 tokens of 50 ids: most repeat
+    x[:, :2] = 0  # masked steps with mask_zero
+    y = rand(*fused.predict(x, verbose=0).shape, seed=9)
+    for net in (fused, plain):
+        net.compile(optimizer=rnnkit.optimizers.SGD(0.5), loss="mse")
+    losses = [[net.train_on_batch(x, y) for _ in range(2)] for net in (fused, plain)]
+    assert bool(tables) == folds
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+    for got, expected in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -1,7 +1,7 @@
 """Forward and backward passes over a graph of Nodes (explicit autodiff: each node keeps its layer's ctx)."""
 import numpy as np
 
-from rnnkit.layers.rnn.token_table import TokenIds
+from rnnkit.layers.rnn.token_table import TokenIds, TokenRowsGradient
 
 
 def _as_list(value):
@@ -30,8 +30,9 @@ def ordered_nodes(outputs):
 
 
 def embeddings_feeding_one_rnn(nodes, outputs):
-    """Embedding nodes whose output only a recurrent layer reads (as its sequence input): at inference that layer
-    may take the ids and look its input projection up in a table (rnnkit.layers.rnn.token_table)."""
+    """Embedding nodes whose output only a recurrent layer reads (as its sequence input): that layer may take the
+    ids and look its input projection up in a table (rnnkit.layers.rnn.token_table), and in training hands the
+    Embedding its gradient as rows (TokenRowsGradient)."""
     from rnnkit.layers.embedding import Embedding
 
     readers = {}
@@ -56,9 +57,7 @@ def run_forward(nodes, inputs, input_values, outputs, *, training, token_fed=Non
     embeddings_feeding_one_rnn for these nodes, when the caller keeps it (computed here otherwise)."""
     values = {id(tensor): value for tensor, value in zip(inputs, input_values)}
     masks = {id(tensor): None for tensor in inputs}
-    if training:
-        token_fed = set()
-    elif token_fed is None:
+    if token_fed is None:
         token_fed = embeddings_feeding_one_rnn(nodes, outputs)
     contexts = []
     for node in nodes:
@@ -108,5 +107,6 @@ def run_backward(nodes, contexts, inputs, outputs, d_outputs):
 def _accumulate(store, key, gradient):
     if gradient is None:
         return
-    gradient = np.asarray(gradient, dtype=np.float32)
+    if not isinstance(gradient, TokenRowsGradient):
+        gradient = np.asarray(gradient, dtype=np.float32)
     store[key] = gradient if key not in store else store[key] + gradient

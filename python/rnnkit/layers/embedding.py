@@ -5,6 +5,7 @@ from rnnkit import _core, initializers
 from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import positive_int, unsupported_options
 from rnnkit.layers.layer import Layer
+from rnnkit.layers.rnn.token_table import TokenRowsGradient
 
 
 class Embedding(Layer):
@@ -56,7 +57,10 @@ class Embedding(Layer):
         return outputs, (ids if training else None)
 
     def backward(self, ctx, d_outputs):
-        d_table = _core.embedding_backward(ctx, np.asarray(d_outputs, dtype=np.float32), self.input_dim)
+        if isinstance(d_outputs, TokenRowsGradient):  # from a recurrent layer that read this layer's ids itself
+            d_table = _core.embedding_backward(d_outputs.rows, d_outputs.values, self.input_dim)
+        else:
+            d_table = _core.embedding_backward(ctx, np.asarray(d_outputs, dtype=np.float32), self.input_dim)
         return None, for_trainable_weights(self, [(self.embeddings, d_table)])
 
     def get_config(self):

@@ -12,7 +12,7 @@ from rnnkit.layers._validation import expect_last_dim, expect_rank, first_input,
 from rnnkit.layers.core import dropout_keep_mask, random_stream
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.rnn.cells import _RecurrentCell
-from rnnkit.layers.rnn.token_table import TokenIds, TokenTable
+from rnnkit.layers.rnn.token_table import BatchTokens, TokenIds, TokenRowsGradient, TokenTable
 from rnnkit.variables import Variable
 
 
@@ -109,23 +109,32 @@ class RNN(Layer):
                           if cell.recurrent_dropout else None)
         return input_mask, recurrent_mask
 
-    def _token_lookup(self, tokens):
-        """Inference on an Embedding's ids (rnnkit.layers.rnn.token_table): the embedded inputs, or the
-        ids and the embeddings·kernel table once that table pays for itself."""
+    def _token_lookup(self, tokens, training):
+        """An Embedding's ids (rnnkit.layers.rnn.token_table): the embedded inputs, or the ids and the
+        embeddings·kernel table (at inference once that table pays for itself; in training over the batch's
+        distinct ids, when there is no input dropout), and the BatchTokens of training."""
         ids = tokens.ids
+        vocabulary = tokens.embedding.embeddings.shape[0]
+        # Out-of-range ids take the plain path, so the Embedding reports them as it always does.
+        in_range = ids.size > 0 and ids.min() >= 0 and ids.max() < vocabulary
+        if training:
+            if not in_range or self.cell.dropout:
+                return tokens.embedded(), {}, None
+            batch = BatchTokens(tokens, self.cell.kernel.value)
+            return None, {"ids": batch.ids, "input_table": batch.table}, batch
         if self._token_table is None:
             self._token_table = TokenTable()
         table = self._token_table.lookup(tokens.embedding.embeddings.value, self.cell.kernel.value, ids.size)
-        # Out-of-range ids take the plain path, so the Embedding reports them as it always does.
-        if table is None or ids.size == 0 or ids.min() < 0 or ids.max() >= table.shape[0]:
-            return tokens.embedded(), {}
-        return None, {"ids": ids, "input_table": table}
+        if table is None or not in_range:
+            return tokens.embedded(), {}, None
+        return None, {"ids": ids, "input_table": table}, None
 
     def forward(self, inputs, *, training=False, mask=None):
         given_states = list(inputs[1:]) if isinstance(inputs, (list, tuple)) else []
-        x, lookup = first_input(inputs), {}
-        if isinstance(x, TokenIds):
-            x, lookup = self._token_lookup(x)
+        x, lookup, batch_tokens = first_input(inputs), {}, None
+        token_ids = x.ids if isinstance(x, TokenIds) else None
+        if token_ids is not None:
+            x, lookup, batch_tokens = self._token_lookup(x, training)
         shape = lookup["ids"].shape + self.cell.kernel.shape[:1] if lookup else None
         if not lookup:
             x = float_input(self.name, x)
@@ -156,7 +165,7 @@ class RNN(Layer):
                 output_mask = (step_mask[:, ::-1] if self.go_backwards else step_mask)[..., None]
                 output = output * output_mask
         outputs = [output, *result.states] if self.return_state else output
-        ctx = (result.cache, output_mask, len(given_states)) if training else None
+        ctx = (result.cache, output_mask, len(given_states), token_ids, batch_tokens) if training else None
         return outputs, ctx
 
     def _empty_batch_outputs(self, steps):
@@ -167,7 +176,7 @@ class RNN(Layer):
         return [output, *states] if self.return_state else output
 
     def backward(self, ctx, d_outputs):
-        cache, output_mask, given_states = ctx
+        cache, output_mask, given_states, token_ids, batch_tokens = ctx
         d_output, d_states = (d_outputs[0], list(d_outputs[1:])) if self.return_state else (d_outputs, None)
         if d_states is not None and all(d is None for d in d_states):
             d_states = None
@@ -176,7 +185,12 @@ class RNN(Layer):
         gradients = ops.rnn_backward(
             cache, d_outputs=d_output if self.return_sequences else None,
             d_last_output=None if self.return_sequences else d_output, d_states=d_states)
-        d_inputs = [gradients["x"], *gradients["initial_state"]] if given_states else gradients["x"]
+        d_x = gradients["x"]
+        if batch_tokens is not None:  # the Embedding's gradient as rows, from the batch table's
+            gradients["kernel"], d_x = batch_tokens.gradients(gradients["input_table"])
+        elif token_ids is not None:  # the plain path on an Embedding's ids: its output's gradient as rows
+            d_x = TokenRowsGradient(token_ids.reshape(-1), d_x.reshape(-1, d_x.shape[-1]))
+        d_inputs = [d_x, *gradients["initial_state"]] if given_states else d_x
         return d_inputs, for_trainable_weights(self, self.cell.weight_gradients(gradients))
 
     def get_config(self):

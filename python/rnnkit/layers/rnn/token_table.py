@@ -1,10 +1,14 @@
-"""Embedding -> recurrent layer at inference: the layer's input projection as a table lookup.
+"""Embedding -> recurrent layer: the layer's input projection as a table lookup.
 
 A recurrent layer multiplies every step's input by its kernel W. When that input is an embedding row E[id], the
 product is row `id` of the table E·W (vocabulary x gates*units). Over many batches with unchanged weights (predict,
 evaluate) the table is computed once and each step's projection becomes a row copy: the layer's input GEMM — about
 half of an Embedding -> LSTM forward — disappears. The table pays for itself once the layer has seen as many
 tokens as the vocabulary has rows, so it is built only then (a single small batch keeps the plain path).
+
+In training the weights change every batch, so the table covers only the batch's distinct ids (BatchTokens): the
+products with W in the forward (E_u·W) and in BPTT (dW = E_u^T·S, dE_u = S·W^T, S the table's gradient) then run
+over distinct tokens rather than every step, where text repeats its words many times a batch.
 """
 import contextlib
 import itertools
@@ -48,6 +52,43 @@ class TokenIds:
         if self._embedded is None:
             self._embedded = self.embedding.forward(self.ids)[0]
         return self._embedded
+
+
+class TokenRowsGradient:
+    """dL/d(an Embedding's output) as rows to add into its table's gradient: values[i] at row rows[i] (repeats
+    add up). Gradients of the two layers of a Bidirectional add by concatenation."""
+
+    __slots__ = ("rows", "values")
+
+    def __init__(self, rows, values):
+        self.rows, self.values = rows, values
+
+    def __add__(self, other):
+        return TokenRowsGradient(np.concatenate([self.rows, other.rows]),
+                                 np.concatenate([self.values, other.values]))
+
+
+class BatchTokens:
+    """One training batch's input table over its distinct ids: ``ids`` (B, T) index ``table`` (distinct, gates*units)
+    = embeddings[distinct]·kernel; ``gradients`` turns BPTT's gradient of that table into the kernel's and the
+    Embedding's."""
+
+    def __init__(self, tokens, kernel):
+        ids = tokens.ids
+        self.distinct, inverse = np.unique(ids, return_inverse=True)
+        self.ids = inverse.reshape(ids.shape).astype(np.int64, copy=False)
+        self.embedded = tokens.embedding.embeddings.value[self.distinct]
+        self.kernel = kernel
+        self.table = np.empty((len(self.distinct), kernel.shape[1]), np.float32)
+        _core.sgemm(False, False, 1.0, self.embedded, kernel, 0.0, self.table)
+
+    def gradients(self, d_table):
+        """(dL/dkernel, dL/d(the Embedding's output) as a TokenRowsGradient)."""
+        d_kernel = np.empty(self.kernel.shape, np.float32)
+        _core.sgemm(True, False, 1.0, self.embedded, d_table, 0.0, d_kernel)
+        d_embedded = np.empty(self.embedded.shape, np.float32)
+        _core.sgemm(False, True, 1.0, d_table, self.kernel, 0.0, d_embedded)
+        return d_kernel, TokenRowsGradient(self.distinct, d_embedded)
 
 
 class TokenTable:
