@@ -12,7 +12,8 @@ from rnnkit.layers._validation import expect_last_dim, expect_rank, first_input,
 from rnnkit.layers.core import dropout_keep_mask, random_stream
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.rnn.cells import _RecurrentCell
-from rnnkit.layers.rnn.token_table import BatchTokens, TokenIds, TokenRowsGradient, TokenTable
+from rnnkit.layers.rnn import token_table
+from rnnkit.layers.rnn.token_table import TokenIds, TokenRowsGradient, TokenTable
 from rnnkit.variables import Variable
 
 
@@ -112,15 +113,16 @@ class RNN(Layer):
     def _token_lookup(self, tokens, training):
         """An Embedding's ids (rnnkit.layers.rnn.token_table): the embedded inputs, or the ids and the
         embeddings·kernel table (at inference once that table pays for itself; in training over the batch's
-        distinct ids, when there is no input dropout), and the BatchTokens of training."""
+        distinct ids when they repeat enough and there is no input dropout), and the BatchTokens of training."""
         ids = tokens.ids
         vocabulary = tokens.embedding.embeddings.shape[0]
         # Out-of-range ids take the plain path, so the Embedding reports them as it always does.
         in_range = ids.size > 0 and ids.min() >= 0 and ids.max() < vocabulary
         if training:
-            if not in_range or self.cell.dropout:
+            batch = token_table.batch_tokens(tokens, self.cell.kernel.value) if in_range and not self.cell.dropout \
+                else None
+            if batch is None:
                 return tokens.embedded(), {}, None
-            batch = BatchTokens(tokens, self.cell.kernel.value)
             return None, {"ids": batch.ids, "input_table": batch.table}, batch
         if self._token_table is None:
             self._token_table = TokenTable()
