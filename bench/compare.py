@@ -18,6 +18,7 @@ the drift. Each cell of a table is the median over the rounds; speed-up = peer t
 level (> 1: rnnkit faster); "worst" is the speed-up against the best peer at that point.
 """
 import argparse
+import itertools
 import json
 import math
 import os
@@ -171,25 +172,33 @@ def grid_table(timings, threads_list, shapes):
               f"{min(worst_all):.2f}x, rnnkit faster at {sum(v > 1 for v in worst_all)}/{len(worst_all)} points")
 
 
+# The fit epoch's ids (rnn_workers.fit_data) and their label in the table; results store the epoch's "shape" as
+# "fit" (uniform ids, as every result file before the choice) or "fit-zipf".
+FIT_IDS = {"uniform": "", "zipf": ", Zipf(1.2) ids"}
+FIT_SHAPES = {"fit", "fit-zipf"}
+
+
+def fit_shape(ids):
+    return "fit" if ids == "uniform" else f"fit-{ids}"
+
+
 def fit_table(timings):
     impls = ["rnnkit-keras", "torch", "keras-jax", "keras-tensorflow", "keras-torch"]
-    present = [i for i in impls if any(k[4] == i and k[2] in ("fit", "predict") for k in timings)]
+    present = [i for i in impls if any(k[4] == i and k[1] in FIT_SHAPES for k in timings)]
     if "rnnkit-keras" not in present:
         return
     print("\n| model | mode | thr | " + " | ".join(f"{i} s" for i in present) + " | best peer x |")
     print("|" + "---|" * (len(present) + 4))
-    for cell in ("lstm", "gru"):
-        for mode in ("fit", "predict"):
-            for threads in sorted({k[3] for k in timings if k[1] == "fit"}):  # --fit-threads, not --threads
-                t = {i: timings.get((cell, "fit", mode, threads, i)) for i in present}
-                if not t["rnnkit-keras"]:
-                    continue
-                peers = [v for i, v in t.items() if i != "rnnkit-keras" and v]
-                best = f"{min(peers) / t['rnnkit-keras']:.2f}" if peers else "-"
-                cells = [f"{t[i] / 1e3:.2f}" if t[i] else "-" for i in present]
-                label = "fit, 1 epoch" if mode == "fit" else "predict, 2048 sequences"
-                print(f"| Embedding-{cell.upper()}(128)-Dense | {label} | {threads} | " + " | ".join(cells)
-                      + f" | {best} |")
+    fit_threads = sorted({k[3] for k in timings if k[1] in FIT_SHAPES})  # --fit-threads, not --threads
+    for cell, ids, mode, threads in itertools.product(("lstm", "gru"), FIT_IDS, ("fit", "predict"), fit_threads):
+        t = {i: timings.get((cell, fit_shape(ids), mode, threads, i)) for i in present}
+        if not t["rnnkit-keras"]:
+            continue
+        peers = [v for i, v in t.items() if i != "rnnkit-keras" and v]
+        best = f"{min(peers) / t['rnnkit-keras']:.2f}" if peers else "-"
+        cells = [f"{t[i] / 1e3:.2f}" if t[i] else "-" for i in present]
+        label = ("fit, 1 epoch" if mode == "fit" else "predict, 2048 sequences") + FIT_IDS[ids]
+        print(f"| Embedding-{cell.upper()}(128)-Dense | {label} | {threads} | " + " | ".join(cells) + f" | {best} |")
 
 
 def main():
@@ -203,6 +212,9 @@ def main():
     parser.add_argument("--only", nargs="+", choices=IMPLS, help="run only these implementations")
     parser.add_argument("--no-fit", action="store_true", help="skip the fit-epoch comparison")
     parser.add_argument("--fit-threads", type=int, nargs="+", default=[1], help="thread counts of the fit epoch")
+    parser.add_argument("--fit-ids", nargs="+", choices=list(FIT_IDS), default=["uniform"],
+                        help="the fit epoch's token ids: uniform over the vocabulary (issue 13's), or Zipf(1.2) "
+                             "like the words of text, which repeat many times a batch")
     parser.add_argument("--omp-wait-policy", choices=["active", "passive"],
                         help="OMP_WAIT_POLICY for every worker; passive keeps idle OpenMP threads from spinning, "
                              "which on a machine shared with other jobs can cost more than the work itself")
@@ -217,8 +229,8 @@ def main():
     shapes = QUICK_SHAPES if args.quick else SHAPES
     rounds = 2 if args.quick else args.repeats
     grid = [[cell, list(shape), mode] for cell in CELLS for shape in shapes for mode in MODES]
-    fit = [] if (args.quick or args.no_fit) else [["fit", cell, mode] for cell in ("lstm", "gru")
-                                                   for mode in ("fit", "predict")]
+    fit = [] if (args.quick or args.no_fit) else [["fit", cell, mode, ids] for ids in args.fit_ids
+                                                   for cell in ("lstm", "gru") for mode in ("fit", "predict")]
     report(run_interleaved(args, grid, fit, rounds), args.threads, shapes, rounds)
 
 
@@ -282,7 +294,7 @@ def prepared(worker, point, seconds):
 
 def result_rows(point, threads, times):
     """The JSON rows of one point: the median as "ms" (what older result files hold) and every round."""
-    cell, shape, mode = (point[1], "fit", point[2]) if point[0] == "fit" else point
+    cell, shape, mode = (point[1], fit_shape(point[3]), point[2]) if point[0] == "fit" else point
     return [{"impl": impl, "cell": cell, "shape": shape, "mode": mode, "threads": threads,
              "ms": statistics.median(per_round), "rounds_ms": per_round} for impl, per_round in times.items()]
 

@@ -4,8 +4,8 @@
 
 IMPL: rnnkit | torch (raw layers), rnnkit-keras | keras-jax | keras-tensorflow | keras-torch (Keras-level
 predict_on_batch / train_on_batch), numpy (square sgemm, the machine's practical limit).
-Points: [cell, [B,T,I,H], mode] with mode forward|train; ["fit", cell, "fit"|"predict"] for the epoch of the
-Embedding -> cell -> Dense model; ["sgemm", n, "forward"] for numpy.
+Points: [cell, [B,T,I,H], mode] with mode forward|train; ["fit", cell, "fit"|"predict", "uniform"|"zipf"] for the
+epoch of the Embedding -> cell -> Dense model on uniform or Zipf(1.2) ids; ["sgemm", n, "forward"] for numpy.
 
 bench/compare.py drives it with one JSON object per line on stdin, and it answers each with one JSON line:
     {"cmd": "prepare", "point": POINT, "seconds": S}  build the point's callable (dropping the previous one) and
@@ -104,18 +104,22 @@ def keras_level(keras, cell, B, T, I, H, mode, rng):
     return lambda: model.train_on_batch(x, y)
 
 
-def fit_data(rng):
-    x = rng.integers(1, FIT_VOCAB, size=(FIT_SEQUENCES, FIT_STEPS)).astype(np.int32)
+def fit_data(rng, ids):
+    """Token ids uniform over the vocabulary, or Zipf(1.2) like the words of text (a batch of 64 x 100: about
+    4,700 distinct ids against 1,100), and binary labels."""
+    shape = (FIT_SEQUENCES, FIT_STEPS)
+    x = (rng.integers(1, FIT_VOCAB, size=shape) if ids == "uniform"
+         else np.minimum(rng.zipf(1.2, size=shape), FIT_VOCAB - 1)).astype(np.int32)
     y = rng.integers(0, 2, size=(FIT_SEQUENCES, 1)).astype(np.float32)
     return x, y
 
 
-def keras_fit(keras, cell, mode, rng):
+def keras_fit(keras, cell, mode, ids, rng):
     layer = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[cell]
     model = keras.Sequential([keras.Input((FIT_STEPS,), dtype="int32"), keras.layers.Embedding(FIT_VOCAB, FIT_EMBED),
                               layer(FIT_UNITS), keras.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-    x, y = fit_data(rng)
+    x, y = fit_data(rng, ids)
     # Warm-up on two batches: compiles the same step functions as the full epoch at a fraction of its cost.
     if mode == "predict":
         model.predict(x[:2 * FIT_BATCH], batch_size=FIT_BATCH, verbose=0)
@@ -124,7 +128,7 @@ def keras_fit(keras, cell, mode, rng):
     return lambda: model.fit(x, y, batch_size=FIT_BATCH, epochs=1, shuffle=True, verbose=0)
 
 
-def torch_fit(cell, mode, rng):
+def torch_fit(cell, mode, ids, rng):
     import torch
 
     class Net(torch.nn.Module):
@@ -141,7 +145,7 @@ def torch_fit(cell, mode, rng):
     net = Net()
     optimizer = torch.optim.Adam(net.parameters(), 1e-3)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    x, y = (torch.from_numpy(a) for a in fit_data(rng))
+    x, y = (torch.from_numpy(a) for a in fit_data(rng, ids))
     x = x.long()
     if mode == "predict":
         def predict():
@@ -176,7 +180,7 @@ def make_runner(impl):
     if impl == "torch":
         def torch_runner(point, rng):
             if point[0] == "fit":
-                return torch_fit(point[1], point[2], rng)
+                return torch_fit(*point[1:], rng)
             cell, shape, mode = point
             return torch_raw(cell, *shape, mode, rng)
 
@@ -191,7 +195,7 @@ def make_runner(impl):
 
     def keras_runner(point, rng):
         if point[0] == "fit":
-            return keras_fit(keras, point[1], point[2], rng)
+            return keras_fit(keras, *point[1:], rng)
         cell, shape, mode = point
         return keras_level(keras, cell, *shape, mode, rng)
 

@@ -5,6 +5,7 @@ under them: bench/scaling.py once imported a helper a refactor of rnn_workers.py
 Each check parses the printed table and wants positive, finite numbers where rnnkit's measurements go.
 """
 import importlib.util
+import json
 import math
 import os
 import subprocess
@@ -90,3 +91,30 @@ def test_ab_builds_compares_two_builds(tmp_path):
                   "forward", "1")
     lines = [line for line in output.splitlines() if "median" in line]
     assert len(lines) == 2 and all(" ms, " in line for line in lines), output
+
+
+def test_fit_epoch_ids_and_their_table(tmp_path):
+    """The fit epoch's two kinds of ids (rnn_workers.fit_data) and compare.py's table of a result file holding
+    both: the Zipf ids repeat far more in a batch of 64 sequences, which is what the choice is for."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import numpy as np
+        import rnn_workers
+    finally:
+        sys.path.remove(str(BENCH))
+    distinct = {}
+    for ids in ("uniform", "zipf"):
+        x, y = rnn_workers.fit_data(np.random.default_rng(0), ids)
+        assert x.shape == (2048, 100) and x.min() >= 1 and x.max() < rnn_workers.FIT_VOCAB
+        assert set(np.unique(y)) <= {0, 1}
+        distinct[ids] = len(np.unique(x[:64]))
+    assert distinct["zipf"] < 0.3 * 6400 < 0.6 * 6400 < distinct["uniform"]
+    results = [{"impl": impl, "cell": "lstm", "shape": shape, "mode": mode, "threads": 1, "ms": ms, "rounds_ms": [ms]}
+               for impl, ms in (("rnnkit-keras", 1500.0), ("torch", 3000.0)) for shape in ("fit", "fit-zipf")
+               for mode in ("fit", "predict")]
+    (tmp_path / "fit.json").write_text(json.dumps(results))
+    output = _run("compare.py", "--from-json", str(tmp_path / "fit.json"))
+    rows = _rows(output, "Embedding-LSTM(128)-Dense")
+    assert [row[1] for row in rows] == ["fit, 1 epoch", "predict, 2048 sequences", "fit, 1 epoch, Zipf(1.2) ids",
+                                        "predict, 2048 sequences, Zipf(1.2) ids"], output
+    assert all(row[-3:] == ["1.50", "3.00", "2.00"] for row in rows), output
