@@ -32,8 +32,9 @@ def rnn_forward(cell, x, kernel, recurrent_kernel, bias=None, *, peephole=None, 
 
     initial_state: None, [h0] or [h0, c0] (lstm), each (B, H). With training=True the result carries the cache
     rnn_backward consumes; at inference nothing is cached.
-    At inference x may instead be given as token ids (B, T) with input_table = embeddings @ kernel
-    (rows, gates * H): step (b, t)'s input projection is then input_table[ids[b, t]] (x is None).
+    x may instead be given as token ids (B, T) with input_table = embeddings @ kernel (rows, gates * H): step
+    (b, t)'s input projection is then input_table[ids[b, t]] (x is None; no input dropout). Trained so, the
+    backward gives the table's gradient instead of x's and the kernel's.
     return_sequences=False leaves outputs None (only last_output and the states are made).
     """
     states = list(initial_state) if initial_state is not None else []
@@ -55,7 +56,9 @@ def rnn_backward(cache, d_outputs=None, d_last_output=None, d_states=None, retur
     d_outputs (B, T, H) in processing order, d_last_output (B, H), d_states [dh_T] or [dh_T, dc_T] (entries may be
     None). Returns a dict: "x" (B, T, I), "kernel", "recurrent_kernel", "bias" (None without bias), "peephole"
     (lstm; None without peepholes), "initial_state" ([dh0] or [dh0, dc0]) and, when asked, "state_gradients"
-    (B, T, H): dL/dh at each processing step, in output order.
+    (B, T, H): dL/dh at each processing step, in output order. After a forward on ids, "x" and "kernel" are None
+    and "input_table" (rows, gates * H) is dL/d(input_table): dL/dembeddings = that @ kernel.T, dL/dkernel =
+    embeddings.T @ that.
     """
     if cache is None:
         raise ValueError("rnn_backward: expected the cache of rnn_forward(..., training=True), received None")
