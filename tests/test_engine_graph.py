@@ -174,3 +174,44 @@ def test_functional_config_round_trip_rebuilds_the_same_graph():
     clone.set_weights(model.get_weights())
     xa, xb = np.ones((2, 3), np.float32), np.full((2, 3), 2.0, np.float32)
     np.testing.assert_allclose(clone.predict([xa, xb]), model.predict([xa, xb]), rtol=1e-6)
+
+
+def test_training_skips_the_input_gradient_of_recurrent_layers_on_the_models_inputs(monkeypatch):
+    """Nothing trains upstream of a model's inputs, so a recurrent layer reading them skips dL/dx (a product as
+    large as dL/dW); one behind another layer, or in a model nested in another, still makes it. The weights
+    after a step equal those of the same model where every layer makes it (float32 rounding: the same products)."""
+    import rnnkit
+    from rnnkit import ops
+
+    asked, backward = [], ops.rnn_backward
+    monkeypatch.setattr(ops, "rnn_backward",
+                        lambda *a, **k: asked.append(k.get("x_gradient", True)) or backward(*a, **k))
+
+    def build(first):
+        net = Sequential([layers.Input((5, 3)), first, layers.Dense(2)])
+        net.set_weights([np.random.default_rng(i).standard_normal(w.shape).astype(np.float32) * 0.5
+                         for i, w in enumerate(net.get_weights())])
+        net.compile(optimizer=rnnkit.optimizers.SGD(0.1), loss="mse")
+        return net
+
+    x = np.random.default_rng(7).standard_normal((4, 5, 3)).astype(np.float32)
+    y = np.random.default_rng(8).standard_normal((4, 2)).astype(np.float32)
+    skipping = build(layers.Bidirectional(layers.GRU(4)))
+    skipping.train_on_batch(x, y)
+    assert asked == [False, False]
+    making = build(layers.Bidirectional(layers.GRU(4)))
+    making.layers[0].skips_input_gradients = False
+    making.train_on_batch(x, y)
+    assert asked[2:] == [True, True]
+    for got, expected in zip(skipping.get_weights(), making.get_weights()):
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+    asked.clear()
+    behind = Sequential([layers.Input((5, 3)), layers.Dense(3), layers.LSTM(4), layers.Dense(2)])
+    behind.compile(optimizer="sgd", loss="mse")
+    behind.train_on_batch(x, y)
+    inner = Sequential([layers.Input((5, 3)), layers.SimpleRNN(4)])
+    outer = Sequential([layers.Input((5, 3)), layers.Dense(3), inner, layers.Dense(2)])
+    outer.compile(optimizer="sgd", loss="mse")
+    outer.train_on_batch(x, y)
+    assert asked == [True, True]

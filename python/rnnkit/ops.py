@@ -50,7 +50,8 @@ def rnn_forward(cell, x, kernel, recurrent_kernel, bias=None, *, peephole=None, 
     return RnnResult(outputs, last_output, list(final_states), cache)
 
 
-def rnn_backward(cache, d_outputs=None, d_last_output=None, d_states=None, return_state_gradients=False):
+def rnn_backward(cache, d_outputs=None, d_last_output=None, d_states=None, return_state_gradients=False,
+                 x_gradient=True):
     """Backpropagation through time from a training cache.
 
     d_outputs (B, T, H) in processing order, d_last_output (B, H), d_states [dh_T] or [dh_T, dc_T] (entries may be
@@ -58,14 +59,16 @@ def rnn_backward(cache, d_outputs=None, d_last_output=None, d_states=None, retur
     (lstm; None without peepholes), "initial_state" ([dh0] or [dh0, dc0]) and, when asked, "state_gradients"
     (B, T, H): dL/dh at each processing step, in output order. After a forward on ids, "x" and "kernel" are None
     and "input_table" (rows, gates * H) is dL/d(input_table): dL/dembeddings = that @ kernel.T, dL/dkernel =
-    embeddings.T @ that.
+    embeddings.T @ that. x_gradient=False leaves "x" None and skips its product (dG·W^T), for inputs nothing
+    upstream trains.
     """
     if cache is None:
         raise ValueError("rnn_backward: expected the cache of rnn_forward(..., training=True), received None")
     d_states = list(d_states) if d_states is not None else []
     d_h = d_states[0] if len(d_states) > 0 else None
     d_c = d_states[1] if len(d_states) > 1 else None
-    return _core.rnn_backward(cache, d_outputs, d_last_output, d_h, d_c, bool(return_state_gradients))
+    return _core.rnn_backward(cache, d_outputs, d_last_output, d_h, d_c, bool(return_state_gradients),
+                              bool(x_gradient))
 
 
 def activation(name, x):

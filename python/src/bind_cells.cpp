@@ -139,7 +139,7 @@ pyb::tuple rnn_forward_py(const std::string& cell_name, OptArray x, FloatArray k
 }
 
 pyb::dict rnn_backward_py(const PyRnnCache& holder, OptArray d_outputs, OptArray d_last, OptArray d_h, OptArray d_c,
-                          bool return_state_gradients) {
+                          bool return_state_gradients, bool x_gradient) {
   const char* fn = "rnn_backward";
   const RnnCache& cache = *holder.cache;
   const RnnConfig& cfg = cache_config(cache);
@@ -161,9 +161,14 @@ pyb::dict rnn_backward_py(const PyRnnCache& holder, OptArray d_outputs, OptArray
     out.d_input_table = a.mutable_data();
     d_table = a;
   } else {
-    auto x_grad = new_array({B, T, I}), kernel_grad = new_array({I, GH});
-    out.d_x = x_grad.mutable_data(), out.d_kernel = kernel_grad.mutable_data();
-    dx = x_grad, dk = kernel_grad;
+    auto kernel_grad = new_array({I, GH});
+    out.d_kernel = kernel_grad.mutable_data();
+    dk = kernel_grad;
+    if (x_gradient) {
+      auto x_grad = new_array({B, T, I});
+      out.d_x = x_grad.mutable_data();
+      dx = x_grad;
+    }
   }
   auto drk = new_array({H, GH});
   auto dh0 = new_array({B, H});
@@ -229,7 +234,7 @@ void bind_cells(pyb::module_& m) {
         pyb::arg("training"), pyb::arg("ids") = pyb::none(), pyb::arg("input_table") = pyb::none(),
         pyb::arg("return_sequences") = true, "Whole-sequence forward; returns (outputs, last_output, states, cache or None). See rnnkit.ops.");
   m.def("rnn_backward", &rnn_backward_py, pyb::arg("cache"), pyb::arg("d_outputs"), pyb::arg("d_last_output"),
-        pyb::arg("d_h"), pyb::arg("d_c"), pyb::arg("return_state_gradients"),
+        pyb::arg("d_h"), pyb::arg("d_c"), pyb::arg("return_state_gradients"), pyb::arg("x_gradient") = true,
         "BPTT through a training cache; returns a dict of gradients. See rnnkit.ops.");
   m.def("exp", &exp_py, pyb::arg("x"), "Vectorised float32 exp (input clamped to [-88, 88]).");
 }

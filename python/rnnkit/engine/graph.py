@@ -80,9 +80,12 @@ def run_forward(nodes, inputs, input_values, outputs, *, training, token_fed=Non
     return [values[id(t)] for t in outputs], [masks[id(t)] for t in outputs], contexts
 
 
-def run_backward(nodes, contexts, inputs, outputs, d_outputs):
+def run_backward(nodes, contexts, inputs, outputs, d_outputs, input_gradients=True):
     """From dL/d(outputs): gradients per trainable Variable id (summed over the nodes of a shared layer) and
-    dL/d(inputs) (None for an input nothing depends on)."""
+    dL/d(inputs) (None for an input nothing depends on). input_gradients=False: dL/d(inputs) is not wanted
+    (training a model, not a model nested in another), so layers reading only the inputs that can skip their
+    input gradient (skips_input_gradients: the recurrent layers, where it is a product as large as dL/dW) do."""
+    graph_inputs = {id(tensor) for tensor in inputs}
     grads = {}
     for tensor, gradient in zip(outputs, d_outputs):
         _accumulate(grads, id(tensor), gradient)
@@ -95,7 +98,11 @@ def run_backward(nodes, contexts, inputs, outputs, d_outputs):
             continue
         if not isinstance(node.outputs, list):
             d_node = d_node[0]
-        d_inputs, d_weights = node.layer.backward(ctx, d_node)
+        if (not input_gradients and getattr(node.layer, "skips_input_gradients", False)
+                and all(id(tensor) in graph_inputs for tensor in node.input_tensors)):
+            d_inputs, d_weights = node.layer.backward(ctx, d_node, input_gradients=False)
+        else:
+            d_inputs, d_weights = node.layer.backward(ctx, d_node)
         for variable, gradient in zip(node.layer.trainable_weights, d_weights):
             _accumulate(weight_grads, id(variable), gradient)
         for tensor, gradient in zip(node.input_tensors, _as_list(d_inputs) if isinstance(node.inputs, list)

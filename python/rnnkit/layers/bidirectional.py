@@ -48,7 +48,8 @@ class Bidirectional(Layer):
         self.return_state = layer.return_state
         self.stateful = layer.stateful
         self.supports_masking = True
-        self.accepts_token_ids = True  # both recurrent layers take an Embedding's ids at inference
+        self.accepts_token_ids = True  # both recurrent layers take an Embedding's ids
+        self.skips_input_gradients = True
         self._initial_weights = weights
 
     def _check_pair(self):
@@ -160,7 +161,7 @@ class Bidirectional(Layer):
             return d_merged / np.float32(2.0), d_merged / np.float32(2.0), rest
         return d_merged * y_rev, d_merged * y, rest
 
-    def backward(self, ctx, d_outputs):
+    def backward(self, ctx, d_outputs, input_gradients=True):
         forward_ctx, backward_ctx, y, y_rev, given_states = ctx
         d_y, d_y_rev, d_states = self._unmerge(d_outputs, y, y_rev)
         if d_y_rev is not None and self.return_sequences:
@@ -168,9 +169,10 @@ class Bidirectional(Layer):
         half = len(d_states) // 2
         d_forward = [d_y, *d_states[:half]] if self.return_state else d_y
         d_backward = [d_y_rev, *d_states[half:]] if self.return_state else d_y_rev
-        d_in_forward, d_w_forward = self.forward_layer.backward(forward_ctx, d_forward)
-        d_in_backward, d_w_backward = self.backward_layer.backward(backward_ctx, d_backward)
-        d_x = first_input(d_in_forward) + first_input(d_in_backward)
+        d_in_forward, d_w_forward = self.forward_layer.backward(forward_ctx, d_forward, input_gradients)
+        d_in_backward, d_w_backward = self.backward_layer.backward(backward_ctx, d_backward, input_gradients)
+        d_x = first_input(d_in_forward)
+        d_x = None if d_x is None else d_x + first_input(d_in_backward)
         d_inputs = d_x
         if given_states:
             d_inputs = [d_x, *d_in_forward[1:], *d_in_backward[1:]]

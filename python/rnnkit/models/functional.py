@@ -65,7 +65,8 @@ class Functional(Model):
         return outputs, masks, contexts
 
     def _backward(self, contexts, d_outputs):
-        weight_grads, _ = graph.run_backward(self._nodes, contexts, self.inputs, self.outputs, d_outputs)
+        weight_grads, _ = graph.run_backward(self._nodes, contexts, self.inputs, self.outputs, d_outputs,
+                                             input_gradients=False)
         return weight_grads
 
     def compute_output_shape(self, input_shape):

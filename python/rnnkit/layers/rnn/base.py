@@ -33,6 +33,7 @@ class RNN(Layer):
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.supports_masking = True
         self.accepts_token_ids = True
+        self.skips_input_gradients = True  # see backward
         self.states = None
         self._token_table = None
 
@@ -177,7 +178,9 @@ class RNN(Layer):
         states = [np.zeros((0, size), np.float32) for size in self.cell.state_size]
         return [output, *states] if self.return_state else output
 
-    def backward(self, ctx, d_outputs):
+    def backward(self, ctx, d_outputs, input_gradients=True):
+        """input_gradients=False (graph.run_backward, when the inputs are the model's own): the input sequence's
+        gradient is None and never computed."""
         cache, output_mask, given_states, token_ids, batch_tokens = ctx
         d_output, d_states = (d_outputs[0], list(d_outputs[1:])) if self.return_state else (d_outputs, None)
         if d_states is not None and all(d is None for d in d_states):
@@ -186,7 +189,8 @@ class RNN(Layer):
             d_output = d_output * output_mask
         gradients = ops.rnn_backward(
             cache, d_outputs=d_output if self.return_sequences else None,
-            d_last_output=None if self.return_sequences else d_output, d_states=d_states)
+            d_last_output=None if self.return_sequences else d_output, d_states=d_states,
+            x_gradient=input_gradients or token_ids is not None)
         d_x = gradients["x"]
         if batch_tokens is not None:  # the Embedding's gradient as rows, from the batch table's
             gradients["kernel"], d_x = batch_tokens.gradients(gradients["input_table"])
