@@ -152,49 +152,27 @@ pyb::dict rnn_backward_py(const PyRnnCache& holder, OptArray d_outputs, OptArray
     if (!lstm) throw std::invalid_argument(std::string(fn) + ": expected 1 state gradient, received 2");
     expect_shape(fn, "d_states[1]", *d_c, {B, H});
   }
+  // A new array for one gradient: its data is where the backward writes `slot`.
+  auto gradient = [](const Shape& shape, float*& slot) {
+    auto a = new_array(shape);
+    slot = a.mutable_data();
+    return pyb::object(a);
+  };
+  const pyb::object none = pyb::none();
+  RnnGradients out;
   // After a forward on token ids: the input table's gradient in place of x's and the kernel's.
   const std::int64_t table_rows = cache_table_rows(cache);
-  pyb::object dx = pyb::none(), dk = pyb::none(), d_table = pyb::none();
-  RnnGradients out;
-  if (table_rows) {
-    auto a = new_array({table_rows, GH});
-    out.d_input_table = a.mutable_data();
-    d_table = a;
-  } else {
-    auto kernel_grad = new_array({I, GH});
-    out.d_kernel = kernel_grad.mutable_data();
-    dk = kernel_grad;
-    if (x_gradient) {
-      auto x_grad = new_array({B, T, I});
-      out.d_x = x_grad.mutable_data();
-      dx = x_grad;
-    }
-  }
-  auto drk = new_array({H, GH});
-  auto dh0 = new_array({B, H});
-  pyb::object db = pyb::none(), dp = pyb::none(), dc0 = pyb::none(), sg = pyb::none();
-  out.d_recurrent_kernel = drk.mutable_data();
-  out.d_h0 = dh0.mutable_data();
-  if (cache_has_bias(cache)) {
-    auto a = (cfg.cell == CellKind::gru && cfg.reset_after) ? new_array({2, GH}) : new_array({GH});
-    out.d_bias = a.mutable_data();
-    db = a;
-  }
-  if (cache_has_peephole(cache)) {
-    auto a = new_array({3, H});
-    out.d_peephole = a.mutable_data();
-    dp = a;
-  }
-  if (lstm) {
-    auto a = new_array({B, H});
-    out.d_c0 = a.mutable_data();
-    dc0 = a;
-  }
-  if (return_state_gradients) {
-    auto a = new_array({B, T, H});
-    out.state_gradients = a.mutable_data();
-    sg = a;
-  }
+  const pyb::object d_table = table_rows ? gradient({table_rows, GH}, out.d_input_table) : none;
+  const pyb::object dk = table_rows ? none : gradient({I, GH}, out.d_kernel);
+  const pyb::object dx = table_rows || !x_gradient ? none : gradient({B, T, I}, out.d_x);
+  const pyb::object drk = gradient({H, GH}, out.d_recurrent_kernel), dh0 = gradient({B, H}, out.d_h0);
+  const bool two_biases = cfg.cell == CellKind::gru && cfg.reset_after;
+  const pyb::object db = !cache_has_bias(cache) ? none
+                         : two_biases          ? gradient({2, GH}, out.d_bias)
+                                               : gradient({GH}, out.d_bias);
+  const pyb::object dp = cache_has_peephole(cache) ? gradient({3, H}, out.d_peephole) : none;
+  const pyb::object dc0 = lstm ? gradient({B, H}, out.d_c0) : none;
+  const pyb::object sg = return_state_gradients ? gradient({B, T, H}, out.state_gradients) : none;
   RnnGradInputs in;
   in.d_outputs = data_or_null(d_outputs), in.d_last_output = data_or_null(d_last);
   in.d_h_last = data_or_null(d_h), in.d_c_last = data_or_null(d_c);
