@@ -190,6 +190,19 @@ def test_out_of_range_id_reports_as_the_embedding_does():
         net.predict(bad, batch_size=64, verbose=0)
 
 
+@pytest.mark.parametrize("bad", [VOCAB, -1])
+def test_out_of_range_id_in_training_reports_as_the_embedding_does(bad):
+    net = model(layers.LSTM(UNITS))
+    net.compile(optimizer="sgd", loss="mse")
+    x = ids(32)
+    x[3, 2] = bad
+    before = net.get_weights()
+    with pytest.raises(ValueError, match=rf"embedding.*received id {bad}.*input_dim=50"):
+        net.train_on_batch(x, np.zeros((32, 2), np.float32))
+    for got, expected in zip(net.get_weights(), before):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_shared_embedding_output_is_not_fused():
     tokens = rnnkit.Input((STEPS,), dtype="int64")
     embedded = layers.Embedding(VOCAB, EMBED)(tokens)
