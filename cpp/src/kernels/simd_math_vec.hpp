@@ -1,7 +1,8 @@
 // exp, tanh, sigmoid, hard_sigmoid and relu on explicit SIMD vectors: the same Cephes polynomials as the scalar
 // forms in simd_math.hpp, written branch-free (GCC turns the scalar forms' selects into branches and leaves
 // them scalar, ~20x slower). Included inside an ISA namespace that has a `struct Simd` (simd_<isa>.hpp);
-// used by that ISA's activation kernels (RNNKIT_DEFINE_VECTOR_ACTIVATION_FORWARD) and cell gate kernels.
+// used by that ISA's activation kernels (RNNKIT_DEFINE_VECTOR_ACTIVATION_FORWARD) and cell gate kernels. Each
+// function takes the vector interface as S (that Simd by default; the gate kernels also pass Paired<Simd>).
 // Needs <cstdint>, <cstring> and kernels/exp_range.hpp included first (outside the ISA namespace).
 namespace simd_math_vec_detail {
 

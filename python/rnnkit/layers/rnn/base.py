@@ -116,11 +116,12 @@ class RNN(Layer):
         embeddings·kernel table (at inference once that table pays for itself; in training over the batch's
         distinct ids when they repeat enough and there is no input dropout), and the BatchTokens of training."""
         ids = tokens.ids
-        vocabulary = tokens.embedding.embeddings.shape[0]
-        # Out-of-range ids take the plain path, so the Embedding reports them as it always does.
-        in_range = ids.size > 0 and ids.min() >= 0 and ids.max() < vocabulary
+
+        def in_range():  # out-of-range ids take the plain path, so the Embedding reports them as it always does
+            return ids.size > 0 and ids.min() >= 0 and ids.max() < tokens.embedding.embeddings.shape[0]
+
         if training:
-            batch = token_table.batch_tokens(tokens, self.cell.kernel.value) if in_range and not self.cell.dropout \
+            batch = token_table.batch_tokens(tokens, self.cell.kernel.value) if not self.cell.dropout and in_range() \
                 else None
             if batch is None:
                 return tokens.embedded(), {}, None
@@ -128,7 +129,7 @@ class RNN(Layer):
         if self._token_table is None:
             self._token_table = TokenTable()
         table = self._token_table.lookup(tokens.embedding.embeddings.value, self.cell.kernel.value, ids.size)
-        if table is None or not in_range:
+        if table is None or not in_range():
             return tokens.embedded(), {}, None
         return None, {"ids": ids, "input_table": table}, None
 
