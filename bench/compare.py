@@ -206,7 +206,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="two small shapes, 2 rounds, no fit (CI smoke run)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=5,
-                        help="rounds per point (a third of them, at least one, for the fit epoch)")
+                        help="rounds per point of the grid")
+    parser.add_argument("--fit-rounds", type=int,
+                        help="rounds (epochs) of each fit and predict point; default a third of --repeats, at least "
+                             "one (an epoch takes seconds)")
     parser.add_argument("--python", action="append", default=[], metavar="IMPL=PYTHON",
                         help="interpreter for one implementation, e.g. keras-jax=/opt/jax-venv/bin/python")
     parser.add_argument("--only", nargs="+", choices=IMPLS, help="run only these implementations")
@@ -231,10 +234,11 @@ def main():
     grid = [[cell, list(shape), mode] for cell in CELLS for shape in shapes for mode in MODES]
     fit = [] if (args.quick or args.no_fit) else [["fit", cell, mode, ids] for ids in args.fit_ids
                                                    for cell in ("lstm", "gru") for mode in ("fit", "predict")]
-    report(run_interleaved(args, grid, fit, rounds), args.threads, shapes, rounds)
+    fit_rounds = args.fit_rounds or max(1, rounds // 3)
+    report(run_interleaved(args, grid, fit, rounds, fit_rounds), args.threads, shapes, rounds)
 
 
-def run_interleaved(args, grid, fit, rounds):
+def run_interleaved(args, grid, fit, rounds, fit_rounds):
     """The result rows of every point in every installed implementation that has it, one thread count after
     another (one worker per implementation and thread count); written to --json after every point."""
     pythons = dict(item.split("=", 1) for item in args.python)
@@ -252,7 +256,7 @@ def run_interleaved(args, grid, fit, rounds):
             if not here:
                 continue
             print(f"[{threads} thread(s)] {point}: {', '.join(w.impl for w in here)}", file=sys.stderr, flush=True)
-            point_rounds = max(1, rounds // 3) if point[0] == "fit" else rounds  # an epoch takes seconds
+            point_rounds = fit_rounds if point[0] == "fit" else rounds
             results += result_rows(point, threads, measure_point(here, point, point_rounds))
             if args.json:
                 pathlib.Path(args.json).write_text(json.dumps(results, indent=1))

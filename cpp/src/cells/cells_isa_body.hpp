@@ -29,19 +29,28 @@ typename S::Vec input_pre(const ForwardBlock& f, int g, std::int64_t j) {
 float input_pre_at(const ForwardBlock& f, int g, std::int64_t j) {
   return f.input_bias ? f.xp[g * f.H + j] + f.input_bias[g * f.H + j] : f.xp[g * f.H + j];
 }
-// The next step's x·W for gates 0..gates-1, the lines that start among the units [j, j + S::width): asked for
-// by each vector loop, spread over the block's math, the requests never fill the line fill buffers (asked for a
-// row at a time before its block, they stalled the core: 7% of an Embedding -> LSTM predict).
-constexpr std::int64_t kLineFloats = 64 / sizeof(float);
+// The next step's x·W for gates 0..gates-1: the cache lines that begin among the units [j, j + S::width), and at
+// j == 0 the line holding the block's first unit (it begins before that unit when the row is not line-aligned,
+// as in a table a caller allocated). Asked for by each vector loop, spread over the block's math, the requests
+// never fill the line fill buffers (asked for a row at a time before its block, they stalled the core: 7% of an
+// Embedding -> LSTM predict). Forced inline: GCC finds a function of nothing but prefetches pure, and then
+// deletes the calls to it as having no effect.
+constexpr std::uintptr_t kLineBytes = 64;
 template <class S = Simd>
-void prefetch_next_inputs(const ForwardBlock& f, int gates, std::int64_t j) {
+[[gnu::always_inline]] inline void prefetch_next_inputs(const ForwardBlock& f, int gates, std::int64_t j) {
   if (!f.xp_next) return;
-  for (std::int64_t line = (j + kLineFloats - 1) / kLineFloats * kLineFloats; line < j + S::width; line += kLineFloats)
-    for (int g = 0; g < gates; ++g) __builtin_prefetch(f.xp_next + g * f.H + line);
+  for (int g = 0; g < gates; ++g) {
+    const float* units = f.xp_next + g * f.H + j;
+    const auto begin = reinterpret_cast<std::uintptr_t>(units);
+    const auto end = reinterpret_cast<std::uintptr_t>(units + S::width);
+    if (j == 0 && begin % kLineBytes) __builtin_prefetch(units);
+    for (std::uintptr_t line = (begin + kLineBytes - 1) / kLineBytes * kLineBytes; line < end; line += kLineBytes)
+      __builtin_prefetch(reinterpret_cast<const void*>(line));
+  }
 }
 // The same for the paths without a vector loop: the block's lines at once.
-void prefetch_next_inputs_all(const ForwardBlock& f, int gates) {
-  for (std::int64_t j = 0; j < f.n; j += kLineFloats) prefetch_next_inputs(f, gates, j);
+[[gnu::always_inline]] inline void prefetch_next_inputs_all(const ForwardBlock& f, int gates) {
+  for (std::int64_t j = 0; j < f.n; j += Simd::width) prefetch_next_inputs(f, gates, j);
 }
 using simd_math_vec_detail::sigmoid_v;
 using simd_math_vec_detail::tanh_v;
