@@ -77,8 +77,9 @@ void add_into(float* dst, const float* src, int64_t n) {
 // The forward prefetches the next step's x·W rows from the projection up to this many bytes a step.
 constexpr double kMaxPrefetchStepBytes = 64 * 1024;
 
-// A step's rows of the (B, T, H) output gradient sit T rows apart, a few cache lines each: each is requested
-// this many rows ahead (prefetch_row).
+// A step's rows of the (B, T, H) output gradient sit T rows apart, a few cache lines each, which the hardware
+// prefetchers do not find. When a thread's rows of a step fit kMaxPrefetchStepBytes, each row asks for its next
+// step's row (a step of products and gate math ahead); otherwise for the row this many rows ahead in the step.
 constexpr int64_t kPrefetchRows = 2;
 
 // Units per kernel call and per thread's share of a unit-split step (see cells::kMaxBlock).
@@ -479,12 +480,15 @@ struct BackwardLoop {
     const float* peephole = cache.peephole.empty() ? nullptr : cache.peephole.data();
     const float* h_eff_rows = cache.recurrent_operand();
     const std::uint8_t* mask = cache.mask.empty() ? nullptr : cache.mask.data();
+    const bool prefetch_next_step = double(rows) * double(n) * sizeof(float) <= kMaxPrefetchStepBytes;
     for (int64_t s = T - 1; s >= 0; --s) {
       const int64_t t = cfg().go_backwards ? T - 1 - s : s;
       auto keep = [&](int64_t b) { return !mask || mask[b * T + t]; };
       // The output at step s is h_t when kept, else the previous output: route its gradient accordingly.
       for (int64_t b = r0; b < r1; ++b) {
-        if (in.d_outputs && b + kPrefetchRows < r1)
+        if (in.d_outputs && prefetch_next_step && s > 0)
+          prefetch_row(in.d_outputs + (b * T + s - 1) * H + j0, n, false);
+        else if (in.d_outputs && !prefetch_next_step && b + kPrefetchRows < r1)
           prefetch_row(in.d_outputs + ((b + kPrefetchRows) * T + s) * H + j0, n, false);
         // g (the gradient reaching the output) is gathered in dh_step, then dh_step = dh + g if kept.
         const int64_t i0 = b * H + j0;

@@ -140,9 +140,26 @@ void pack_a_panel(const MicroKernel& mk, const OperandView& a, int64_t r0, int64
 }
 
 // A rows [0, M) x k [k0, k0 + kc) -> consecutive panels of mr rows, each [kc][mr], on the calling thread.
+// Transposed A (stored [K][M]) is packed a stored row at a time into every panel: read front to back, as the
+// hardware prefetchers follow (panel by panel it was read mr floats of every row per sweep, one sweep per panel:
+// BPTT's dW = X^T·dG over B*T rows spent as long packing X as multiplying it when G*H is small).
 void pack_a_block(const MicroKernel& mk, const OperandView& a, int64_t M, int64_t k0, int64_t kc, float* dst) {
-  for (int64_t p = 0; p * mk.mr < M; ++p)
-    pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), k0, kc, dst + p * kc * mk.mr);
+  if (!a.transposed) {
+    for (int64_t p = 0; p * mk.mr < M; ++p)
+      pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), k0, kc, dst + p * kc * mk.mr);
+    return;
+  }
+  const int64_t panel_floats = kc * mk.mr;
+  for (int64_t k = 0; k < kc; ++k) {
+    const float* row = a.data + (k0 + k) * a.ld;
+    float* out = dst + k * mk.mr;
+    int64_t r0 = 0;
+    for (; r0 + mk.mr <= M; r0 += mk.mr, out += panel_floats) copy_short(out, row + r0, mk.mr);
+    if (r0 < M) {
+      copy_short(out, row + r0, M - r0);
+      std::fill(out + (M - r0), out + mk.mr, 0.f);
+    }
+  }
 }
 
 // Transposed B (stored [N][K]), k [k0, k0 + kc) x columns [c0, c0 + width) -> one panel [kc][nr], columns
