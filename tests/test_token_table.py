@@ -107,6 +107,20 @@ def test_predict_with_table_equals_plain_path(make_layer, monkeypatch):
     np.testing.assert_allclose(fused, plain_predict(net, x, monkeypatch), rtol=1e-5, atol=1e-5)
 
 
+def test_tables_start_on_a_cache_line():
+    """The vocabulary's table begins on a 64-byte line, as does every array of the allocator it and a training
+    batch's table of distinct ids come from (numpy alone starts large arrays 16 bytes past one)."""
+    net = model(layers.LSTM(UNITS))
+    net.predict(ids(64), batch_size=64, verbose=0)
+    table = net.layers[1]._token_table._table
+    assert table.ctypes.data % token_table.CACHE_LINE_BYTES == 0
+    assert table.flags.c_contiguous and table.flags.writeable and table.dtype == np.float32
+    for rows, cols in [(1, 1), (3, 5), (2000, 512)]:  # 4 MB: numpy alone would start it 16 bytes past a line
+        array = token_table._line_aligned_empty(rows, cols)
+        assert array.shape == (rows, cols) and array.flags.c_contiguous
+        assert array.ctypes.data % token_table.CACHE_LINE_BYTES == 0
+
+
 def test_against_float64_reference():
     net = model(layers.LSTM(UNITS), mask_zero=False)
     x = ids(64)
