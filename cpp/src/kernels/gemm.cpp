@@ -139,27 +139,33 @@ void pack_a_panel(const MicroKernel& mk, const OperandView& a, int64_t r0, int64
     mk.gather(rows, kc, a.data + r0 * a.ld + k0, a.ld, mk.mr, out);
 }
 
+// Stored row k of an operand whose k-rows are contiguous (row-major B, transposed A), elements [c0, c0 + cols)
+// -> row k of consecutive panels [kc][width] (panel_stride apart), the last one zero-padded. Packing row by row
+// reads the operand in long contiguous runs the hardware prefetchers follow; a panel at a time would read only
+// `width` floats per row, a full ld apart, and wait on each.
+void pack_row_into_panels(const OperandView& x, int64_t k, int64_t c0, int64_t cols, int width, float* dst_row,
+                          int64_t panel_stride) {
+  const float* src = x.data + k * x.ld + c0;
+  int64_t q = 0;
+  for (; (q + 1) * width <= cols; ++q) copy_short(dst_row + q * panel_stride, src + q * width, width);
+  if (q * width < cols) {
+    float* out = dst_row + q * panel_stride;
+    copy_short(out, src + q * width, cols - q * width);
+    std::fill(out + (cols - q * width), out + width, 0.f);
+  }
+}
+
 // A rows [0, M) x k [k0, k0 + kc) -> consecutive panels of mr rows, each [kc][mr], on the calling thread.
-// Transposed A (stored [K][M]) is packed a stored row at a time into every panel: read front to back, as the
-// hardware prefetchers follow (panel by panel it was read mr floats of every row per sweep, one sweep per panel:
-// BPTT's dW = X^T·dG over B*T rows spent as long packing X as multiplying it when G*H is small).
+// Transposed A (stored [K][M]) is packed a stored row at a time into every panel (panel by panel it was read mr
+// floats of every row per sweep, one sweep per panel: BPTT's dW = X^T·dG over B*T rows spent as long packing X as
+// multiplying it when G*H is small).
 void pack_a_block(const MicroKernel& mk, const OperandView& a, int64_t M, int64_t k0, int64_t kc, float* dst) {
-  if (!a.transposed) {
-    for (int64_t p = 0; p * mk.mr < M; ++p)
-      pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), k0, kc, dst + p * kc * mk.mr);
+  if (a.transposed) {
+    for (int64_t k = 0; k < kc; ++k) pack_row_into_panels(a, k0 + k, 0, M, mk.mr, dst + k * mk.mr, kc * mk.mr);
     return;
   }
-  const int64_t panel_floats = kc * mk.mr;
-  for (int64_t k = 0; k < kc; ++k) {
-    const float* row = a.data + (k0 + k) * a.ld;
-    float* out = dst + k * mk.mr;
-    int64_t r0 = 0;
-    for (; r0 + mk.mr <= M; r0 += mk.mr, out += panel_floats) copy_short(out, row + r0, mk.mr);
-    if (r0 < M) {
-      copy_short(out, row + r0, M - r0);
-      std::fill(out + (M - r0), out + mk.mr, 0.f);
-    }
-  }
+  for (int64_t p = 0; p * mk.mr < M; ++p)
+    pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), k0, kc, dst + p * kc * mk.mr);
 }
 
 // Transposed B (stored [N][K]), k [k0, k0 + kc) x columns [c0, c0 + width) -> one panel [kc][nr], columns
@@ -169,20 +175,6 @@ void pack_bt_panel(const MicroKernel& mk, const OperandView& b, int64_t k0, int6
   mk.gather(width, kc, b.data + c0 * b.ld + k0, b.ld, mk.nr, out);
 }
 
-// Row k of row-major B, columns [c0, c0 + cols) -> row k of consecutive panels [kc][nr] (panel_stride apart),
-// the last one zero-padded. Packing row by row reads B in long contiguous runs the hardware prefetchers
-// follow; a panel at a time would read only nr floats per row, a full ldb apart, and wait on each.
-void pack_b_row(const OperandView& b, int64_t k, int64_t c0, int64_t cols, int nr, float* dst_row,
-                int64_t panel_stride) {
-  const float* src = b.data + k * b.ld + c0;
-  int64_t q = 0;
-  for (; (q + 1) * nr <= cols; ++q) copy_short(dst_row + q * panel_stride, src + q * nr, nr);
-  if (q * nr < cols) {
-    float* out = dst_row + q * panel_stride;
-    copy_short(out, src + q * nr, cols - q * nr);
-    std::fill(out + (cols - q * nr), out + nr, 0.f);
-  }
-}
 
 // B k [k0, k0 + kc) x columns [n0, n0 + cols) -> panels of nr columns, each [kc][nr], columns past the
 // end zero-filled. Panel q starts at dst + q * panel_stride. Shares the work with the current team.
@@ -196,7 +188,7 @@ void pack_b_panels(const MicroKernel& mk, const OperandView& b, int64_t k0, int6
       pack_bt_panel(mk, b, k0, kc, n0 + q * nr, std::min<int64_t>(nr, cols - q * nr), dst + q * panel_stride);
   } else {
     RNNKIT_OMP(omp for schedule(static))
-    for (int64_t k = 0; k < kc; ++k) pack_b_row(b, k0 + k, n0, cols, nr, dst + k * nr, panel_stride);
+    for (int64_t k = 0; k < kc; ++k) pack_row_into_panels(b, k0 + k, n0, cols, nr, dst + k * nr, panel_stride);
   }
 }
 
@@ -314,7 +306,7 @@ void pack_b_block(const MicroKernel& mk, const OperandView& b, int64_t k0, int64
     for (int64_t q = 0; q * nr < cols; ++q)
       pack_bt_panel(mk, b, k0, kc, c0 + q * nr, std::min<int64_t>(nr, cols - q * nr), dst + q * kc * nr);
   } else {
-    for (int64_t k = 0; k < kc; ++k) pack_b_row(b, k0 + k, c0, cols, nr, dst + k * nr, kc * nr);
+    for (int64_t k = 0; k < kc; ++k) pack_row_into_panels(b, k0 + k, c0, cols, nr, dst + k * nr, kc * nr);
   }
 }
 
