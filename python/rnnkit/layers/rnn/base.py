@@ -116,20 +116,16 @@ class RNN(Layer):
         embeddings·kernel table (at inference once that table pays for itself; in training over the batch's
         distinct ids when they repeat enough and there is no input dropout), and the BatchTokens of training."""
         ids = tokens.ids
-
-        def in_range():  # out-of-range ids take the plain path, so the Embedding reports them as it always does
-            return ids.size > 0 and ids.min() >= 0 and ids.max() < tokens.embedding.embeddings.shape[0]
-
         if training:
-            batch = token_table.batch_tokens(tokens, self.cell.kernel.value) if not self.cell.dropout and in_range() \
-                else None
+            batch = None if self.cell.dropout else token_table.batch_tokens(tokens, self.cell.kernel.value)
             if batch is None:
                 return tokens.embedded(), {}, None
             return None, {"ids": batch.ids, "input_table": batch.table}, batch
         if self._token_table is None:
             self._token_table = TokenTable()
         table = self._token_table.lookup(tokens.embedding.embeddings.value, self.cell.kernel.value, ids.size)
-        if table is None or not in_range():
+        # Out-of-range ids take the plain path, so the Embedding reports them as it always does.
+        if table is None or ids.size == 0 or ids.min() < 0 or ids.max() >= table.shape[0]:
             return tokens.embedded(), {}, None
         return None, {"ids": ids, "input_table": table}, None
 

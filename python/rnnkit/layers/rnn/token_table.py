@@ -79,9 +79,11 @@ class TokenRowsGradient:
 
 
 def batch_tokens(tokens, kernel):
-    """The BatchTokens of a training batch, or None when too many of its ids are distinct for the table to pay."""
+    """The BatchTokens of a training batch, or None when too many of its ids are distinct for the table to pay, or
+    an id lies outside the embeddings (the plain path then lets the Embedding report it as it always does)."""
     distinct, inverse = np.unique(tokens.ids, return_inverse=True)
-    if len(distinct) > MAX_DISTINCT_FRACTION * tokens.ids.size:
+    if (len(distinct) == 0 or distinct[0] < 0 or distinct[-1] >= tokens.embedding.embeddings.shape[0]
+            or len(distinct) > MAX_DISTINCT_FRACTION * tokens.ids.size):
         return None
     return BatchTokens(tokens, kernel, distinct, inverse)
 
