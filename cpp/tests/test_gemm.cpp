@@ -27,9 +27,11 @@ struct Strided {
 
 // rows x cols stored with a leading dimension 7 wider than needed; the padding holds NaN so a read
 // outside the logical block poisons the result.
-Strided random_strided(int64_t rows, int64_t cols, std::mt19937& rng) {
+// ld 0: cols + 7, so rows never lie a power of two apart.
+Strided random_strided(int64_t rows, int64_t cols, std::mt19937& rng, int64_t ld = 0) {
   std::normal_distribution<float> normal;
-  Strided m{std::vector<float>(rows * (cols + 7), NAN), cols + 7};
+  if (ld == 0) ld = cols + 7;
+  Strided m{std::vector<float>(rows * ld, NAN), ld};
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) m.data[r * m.ld + c] = normal(rng);
   return m;
@@ -172,8 +174,8 @@ void check_sgemm_inside_team(std::mt19937& rng) {
 
 // sgemm_packed_serial with the caller's workspace: the same contract as sgemm_packed on one thread, for
 // several row panels and K blocks (K > 256), inside a team whose threads own panel-aligned column ranges.
-void check_packed_serial(int64_t M, int64_t N, int64_t K, bool ta, bool tb, std::mt19937& rng) {
-  const auto a = ta ? random_strided(K, M, rng) : random_strided(M, K, rng);
+void check_packed_serial(int64_t M, int64_t N, int64_t K, bool ta, bool tb, std::mt19937& rng, int64_t lda = 0) {
+  const auto a = ta ? random_strided(K, M, rng, lda) : random_strided(M, K, rng, lda);
   const auto b = tb ? random_strided(N, K, rng) : random_strided(K, N, rng);
   const auto c0 = random_strided(M, N, rng);
   auto c = c0;
@@ -274,6 +276,8 @@ int main() {
         check_packed_serial(29, 200, 300, ta, tb, rng);
         check_packed_serial(13, 96 + 17, 600, ta, tb, rng);
         check_packed_serial(29, 200, 249, ta, tb, rng);  // rows 256 floats apart: row-major A packed
+        check_packed_serial(29, 200, 57, ta, tb, rng, 256);   // short rows 1 KiB apart: read in place
+        check_packed_serial(29, 200, 57, ta, tb, rng, 1024);  // short rows 4 KiB apart: packed
       }
     float c = NAN;
     const float one = 1.f;

@@ -34,10 +34,18 @@ constexpr int64_t kNc = 512;
 // Up to this many rows (a batch of an RNN), sgemm splits columns between threads and packs B a block per
 // thread as it goes; taller products split row panels, each thread packing its own blocks of A and B.
 constexpr int64_t kSmallM = 128;
-// Row strides (in floats) of A at which sgemm_packed_serial packs A rather than read it in place.
-constexpr int64_t kDirectAliasFloats = 256;
 // Longest K for which several row panels read row-major B in place instead of packing it.
 constexpr int64_t kInPlaceMaxK = 64;
+// Row strides (in floats) of A at which the row panels' reads of A in place crowd L1's sets, so A is packed:
+// rows a multiple of 1 KiB apart share a few sets (32 x 2048 x 512 ran 5% slower read in place, 32 x 512 x 128 1%
+// faster, 8 x 384 x 128 10%). Rows of at most kInPlaceMaxK floats (four lines) crowd them only a multiple of
+// 4 KiB apart: 2 KiB apart, a panel's 12 rows put six lines in a set of L1's eight ways. SimpleRNN (16,200,64,64)
+// forward, whose x rows of a step lie 50 KiB apart, read them in place 1.06x faster on 1 thread, 1.11x on 2.
+constexpr int64_t kDirectAliasFloats = 256, kShortRowAliasFloats = 1024;
+
+bool a_rows_crowd_l1(int64_t lda, int64_t K) {
+  return lda % kDirectAliasFloats == 0 && (K > kInPlaceMaxK || lda % kShortRowAliasFloats == 0);
+}
 // A single row against a row-major B of more bytes than this (about one core's L2) streams B's rows front to
 // back (RowStreamFn): 1 x 2048 x 512 on 1 thread 11.3 -> 14 GFLOP/s, numpy 13.9 (2026-11-26). Below it B comes
 // from cache and the strip kernel, which keeps C in registers, is faster.
@@ -443,7 +451,7 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
   // each k block of A is used once, so row-major A is read where it lies (the same reads without writing and
   // reading a copy: the copy of a (3200 x 256) block outweighed a product only 256 columns wide), unless its rows
   // lie a multiple of 1 KiB apart (see sgemm_packed_serial).
-  const bool a_in_place = !a.transposed && N <= kNc && lda % kDirectAliasFloats != 0;
+  const bool a_in_place = !a.transposed && N <= kNc && !a_rows_crowd_l1(lda, K);
   run_team(threads, [&] {
     int64_t m0, m1;
     team_rows(mk, M, m0, m1);
@@ -634,12 +642,10 @@ void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64
   }
   const int64_t row_panels = ceil_div(M, mk.mr);
   // Row-major A is read where it lies (its rows are the batch's states, already in cache): packing it cost as much
-  // as a tenth of the product per step, and every thread of a step packed the same rows. Not when its rows lie a
-  // multiple of 1 KiB apart: a tile's rows then crowd a few L1 sets (32 x 2048 x 512 ran 5% slower read in place,
-  // 32 x 512 x 128 1% faster, 8 x 384 x 128 10%). Otherwise A is packed over all of K once (panel p at
-  // workspace + p*K*mr). Either way A is swept once per column panel: each kc x nr block of B is loaded into L1
-  // once and reused by every row panel.
-  const bool in_place = ta == Trans::no && lda % kDirectAliasFloats != 0;
+  // as a tenth of the product per step, and every thread of a step packed the same rows. Not when its rows crowd
+  // L1's sets (a_rows_crowd_l1): then A is packed over all of K once (panel p at workspace + p*K*mr). Either way
+  // A is swept once per column panel: each kc x nr block of B is loaded into L1 once and reused by every row panel.
+  const bool in_place = ta == Trans::no && !a_rows_crowd_l1(lda, K);
   if (!in_place)
     for (int64_t p = 0; p < row_panels; ++p)
       pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), 0, K, workspace + p * K * mk.mr);
