@@ -26,25 +26,22 @@
 namespace rnnkit {
 
 // A float array that starts uninitialised. Every per-row buffer is written in full before it is read;
-// zero-filling it first would be one more pass over memory as large as the step kernels' own. It starts on a
-// cache line, so rows of a multiple of 16 floats are whole lines: no vector load or store splits across two, and
-// the threads' ranges of rows share no line. new float[] started 16 bytes past a line: LSTM (128,20,32,64)
-// inference, whose (B, 4H) step buffers glibc maps at one page offset, then ran 1.31-1.37x slower on 1 thread
-// and 1.54x on 2 (alternating builds); 17 other points of the grid moved within this host's noise.
+// zero-filling it first would be one more pass over memory as large as the step kernels' own. Its block is one
+// the thread kept from an earlier call when one fits (KeptFloats), and starts on a cache line.
 class Floats {
  public:
   Floats() = default;
-  explicit Floats(std::int64_t n) : data_(n > 0 ? allocate_aligned(n, "rnn buffers") : nullptr), size_(n) {}
+  explicit Floats(std::int64_t n) : block_(n > 0 ? KeptFloats(n, "rnn buffers") : KeptFloats()), size_(n) {}
   Floats(std::int64_t n, float fill) : Floats(n) { std::fill(data(), data() + size_, fill); }
-  float* data() { return data_.get(); }
-  const float* data() const { return data_.get(); }
+  float* data() { return block_.get(); }
+  const float* data() const { return block_.get(); }
   std::int64_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  float& operator[](std::int64_t i) { return data_[i]; }
-  const float& operator[](std::int64_t i) const { return data_[i]; }
+  float& operator[](std::int64_t i) { return block_.get()[i]; }
+  const float& operator[](std::int64_t i) const { return block_.get()[i]; }
 
  private:
-  AlignedFloats data_;
+  KeptFloats block_;
   std::int64_t size_ = 0;
 };
 
