@@ -25,17 +25,23 @@ float* thread_scratch(ScratchSlot slot, std::int64_t count, const char* what);
 
 // A 64-byte aligned block of at least `count` floats, contents unspecified, for buffers whose lifetime is one call
 // or one training step (the recurrent loops' buffers and training cache). Blocks of kKeptMinBytes or more go, when
-// released, to the releasing thread's kept blocks (up to kKeptMaxBytes), and a later request that fits one within
-// an eighth takes it back: freed to glibc, such blocks went back to the system at every call and the next call
-// page-faulted them in anew, as often as not depending on the process's allocation history (LSTM (128,20,32,64)
-// forward: 227 faults a call, a quarter of its time; SimpleRNN (32,100,128,256) training: 1,968).
+// released, to the releasing thread's kept blocks (up to kKeptMaxBytes in all, the oldest freed first), and a later
+// request that fits one within an eighth takes it back. Freed to glibc, such blocks went back to the system at
+// every call or not, depending on the sizes of the process's other allocations (its mmap and trim thresholds move
+// with them), and the next call page-faulted them in anew: LSTM (128,20,32,64) forward 227 faults a call, a
+// quarter of its time; SimpleRNN (32,100,128,256) training 1,968; GRU (64,50,256,512) training on 2 threads 160
+// or 9,600 by what else the process had allocated. The price is memory kept between calls, and a peak higher by
+// the blocks one part of a step releases and a later part cannot use (the (64,50,256,512) LSTM training step:
+// +26 MiB for its input projection, kept through BPTT).
 class KeptFloats {
  public:
   static constexpr std::int64_t kKeptMinBytes = 64 * 1024, kKeptMaxBytes = std::int64_t{256} << 20;
 
   KeptFloats() = default;
   KeptFloats(std::int64_t count, const char* what);
-  KeptFloats(KeptFloats&& other) noexcept : data_(other.data_), capacity_(other.capacity_) { other.data_ = nullptr; }
+  KeptFloats(KeptFloats&& other) noexcept : storage_(other.storage_), data_(other.data_), capacity_(other.capacity_) {
+    other.storage_ = nullptr, other.data_ = nullptr;
+  }
   KeptFloats& operator=(KeptFloats&& other) noexcept;
   KeptFloats(const KeptFloats&) = delete;
   KeptFloats& operator=(const KeptFloats&) = delete;
@@ -44,6 +50,7 @@ class KeptFloats {
 
  private:
   void release() noexcept;
+  void* storage_ = nullptr;  // what malloc returned; data_ is its first cache line
   float* data_ = nullptr;
   std::int64_t capacity_ = 0;  // floats
 };
