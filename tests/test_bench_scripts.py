@@ -118,3 +118,35 @@ def test_fit_epoch_ids_and_their_table(tmp_path):
     assert [row[1] for row in rows] == ["fit, 1 epoch", "predict, 2048 sequences", "fit, 1 epoch, Zipf(1.2) ids",
                                         "predict, 2048 sequences, Zipf(1.2) ids"], output
     assert all(row[-3:] == ["1.50", "3.00", "2.00"] for row in rows), output
+
+
+def test_goals_reads_a_run(tmp_path):
+    """bench/goals.py on a made-up run whose ratios are known: rnnkit twice as fast as PyTorch and Keras twice as
+    slow as rnnkit's Keras level everywhere except one point behind, 2 threads 2x faster except one shape."""
+    shapes = [[1, 100, 64, 128], [32, 100, 128, 256], [64, 50, 256, 512], [128, 20, 32, 64], [16, 200, 64, 64]]
+    results = [{"impl": "numpy", "cell": "sgemm", "shape": 1024, "mode": "forward", "threads": 1,
+                "ms": 2 * 1024 ** 3 / 100e6, "rounds_ms": []}]  # 100 GFLOP/s
+    for cell in ("simple_rnn", "gru", "lstm"):
+        for shape in shapes:
+            for mode in ("forward", "train"):
+                for threads in (1, 2):
+                    ours = 1.0 if threads == 1 or shape == [16, 200, 64, 64] else 0.5
+                    torch = 0.8 * ours if (cell, shape, mode, threads) == ("lstm", [64, 50, 256, 512], "forward", 1) \
+                        else 2 * ours
+                    for impl, ms in (("rnnkit", ours), ("torch", torch), ("rnnkit-keras", ours),
+                                     ("keras-jax", 2 * ours), ("keras-torch", 4 * ours)):
+                        results.append({"impl": impl, "cell": cell, "shape": shape, "mode": mode,
+                                        "threads": threads, "ms": ms, "rounds_ms": []})
+    results.append({"impl": "rnnkit-keras", "cell": "lstm", "shape": "fit", "mode": "fit", "threads": 1, "ms": 2000.0,
+                    "rounds_ms": []})
+    results.append({"impl": "torch", "cell": "lstm", "shape": "fit", "mode": "fit", "threads": 1, "ms": 2800.0,
+                    "rounds_ms": []})
+    (tmp_path / "run.json").write_text(json.dumps(results))
+    output = _run("goals.py", str(tmp_path / "run.json"))
+    assert "ahead of the best peer at 59 / 60 points" in output, output
+    assert "('lstm', (64, 50, 256, 512), 'forward', 1): 0.8" in output, output
+    assert "simple_rnn against PyTorch (goal 2x everywhere): lowest 2.00x" in output, output
+    assert "2 threads >= 1.7x one on the three largest shapes: 12 / 18" in output, output
+    # 10.07 GFLOP in 1 ms against numpy's 100 GFLOP/s.
+    assert "LSTM (64,50,256,512) forward on 1 thread: 10066.3 GFLOP/s, numpy's sgemm 100.0" in output, output
+    assert "lstm fit (fit): 2.00 s, the fastest peer torch 2.80 s: 1.40x (goal 1.5x)" in output, output
