@@ -1,5 +1,6 @@
 // KeptFloats (kernels/aligned_buffers.hpp): line-aligned blocks that a thread takes back after release.
 #include <cstdint>
+#include <utility>
 #include <thread>
 #include "check.hpp"
 #include "kernels/aligned_buffers.hpp"
@@ -42,5 +43,8 @@ int main() {
   CHECK(other != nullptr);
   KeptFloats mine(kLarge, "test");
   CHECK(mine.get() == first);
+  // A count whose bytes overflow 64 bits is refused, not rounded past the overflow.
+  CHECK_THROWS(KeptFloats(INT64_MAX / 2, "test"));
+  CHECK_THROWS(KeptFloats(INT64_MAX, "test"));
   return rnnkit_test::failures();
 }

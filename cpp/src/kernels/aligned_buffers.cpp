@@ -60,7 +60,9 @@ bool kept_size(std::int64_t floats) {
 }  // namespace
 
 KeptFloats::KeptFloats(std::int64_t count, const char* what) {
-  const std::int64_t floats = (std::max<std::int64_t>(count, 1) + 15) / 16 * 16;
+  // Whole lines of floats; a count whose bytes overflow is refused before the rounding could overflow.
+  const std::int64_t bytes = checked_mul(std::max<std::int64_t>(count, 1), std::int64_t{sizeof(float)}, what);
+  const std::int64_t floats = (bytes / std::int64_t{sizeof(float)} + 15) / 16 * 16;
   KeptBlocks& kept = kept_blocks();
   if (kept_size(floats)) {
     // The smallest kept block that fits within an eighth, so a small request never pins a large block.
