@@ -1,7 +1,7 @@
 // KeptFloats (kernels/aligned_buffers.hpp): line-aligned blocks that a thread takes back after release.
 #include <cstdint>
-#include <utility>
 #include <thread>
+#include <utility>
 #include "check.hpp"
 #include "kernels/aligned_buffers.hpp"
 
