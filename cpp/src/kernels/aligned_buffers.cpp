@@ -8,10 +8,20 @@
 
 namespace rnnkit {
 
+namespace {
+
+constexpr std::int64_t kLineBytes = 64, kLineFloats = kLineBytes / std::int64_t{sizeof(float)};
+
+// count's bytes (at least one float's), refused when they overflow.
+std::int64_t bytes_for(std::int64_t count, const char* what) {
+  return checked_mul(std::max<std::int64_t>(count, 1), std::int64_t{sizeof(float)}, what);
+}
+
+}  // namespace
+
 AlignedFloats allocate_aligned(std::int64_t count, const char* what) {
-  const std::int64_t bytes =
-      (checked_mul(std::max<std::int64_t>(count, 1), std::int64_t{sizeof(float)}, what) + 63) / 64 * 64;
-  auto* p = static_cast<float*>(std::aligned_alloc(64, static_cast<std::size_t>(bytes)));
+  const std::int64_t bytes = (bytes_for(count, what) + kLineBytes - 1) / kLineBytes * kLineBytes;
+  auto* p = static_cast<float*>(std::aligned_alloc(kLineBytes, static_cast<std::size_t>(bytes)));
   if (!p) throw std::bad_alloc();
   return AlignedFloats(p);
 }
@@ -61,8 +71,8 @@ bool kept_size(std::int64_t floats) {
 
 KeptFloats::KeptFloats(std::int64_t count, const char* what) {
   // Whole lines of floats; a count whose bytes overflow is refused before the rounding could overflow.
-  const std::int64_t bytes = checked_mul(std::max<std::int64_t>(count, 1), std::int64_t{sizeof(float)}, what);
-  const std::int64_t floats = (bytes / std::int64_t{sizeof(float)} + 15) / 16 * 16;
+  const std::int64_t floats =
+      (bytes_for(count, what) / std::int64_t{sizeof(float)} + kLineFloats - 1) / kLineFloats * kLineFloats;
   KeptBlocks& kept = kept_blocks();
   if (kept_size(floats)) {
     // The smallest kept block that fits within an eighth, so a small request never pins a large block.
@@ -81,10 +91,10 @@ KeptFloats::KeptFloats(std::int64_t count, const char* what) {
   // malloc with a line to spare rather than aligned_alloc: blocks too large to keep come from glibc at every
   // call, and its large aligned requests took fresh mappings every time (the (64,50,256,512) LSTM training step,
   // its blocks freed rather than kept: 17,000 page faults against 180 with malloc).
-  storage_ = std::malloc(static_cast<std::size_t>(checked_mul(floats + 16, std::int64_t{sizeof(float)}, what)));
+  storage_ = std::malloc(static_cast<std::size_t>(bytes_for(floats + kLineFloats, what)));
   if (!storage_) throw std::bad_alloc();
   const auto address = reinterpret_cast<std::uintptr_t>(storage_);
-  data_ = reinterpret_cast<float*>((address + 63) / 64 * 64);
+  data_ = reinterpret_cast<float*>((address + kLineBytes - 1) / kLineBytes * kLineBytes);
   capacity_ = floats;
 }
 
