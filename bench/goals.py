@@ -7,9 +7,8 @@ against PyTorch's modules, rnnkit's Keras level against Keras 3's backends); > 1
 """
 import argparse
 import json
-import math
 
-from compare import CELLS, MODES, PAIRS, SGEMM_N, SHAPES
+from compare import CELLS, MODES, PAIRS, SGEMM_N, SHAPES, geomean, gflops
 
 THREE_LARGEST = [(32, 100, 128, 256), (64, 50, 256, 512), (16, 200, 64, 64)]
 BATCH_1 = (1, 100, 64, 128)
@@ -45,9 +44,8 @@ def main():
     times = load(parser.parse_args().json)
     ratios = best_peer_ratios(times)
     behind = {point: round(up, 2) for point, up in ratios.items() if up <= 1}
-    geomean = math.exp(sum(math.log(up) for up in ratios.values()) / len(ratios))
     print(f"ahead of the best peer at {len(ratios) - len(behind)} / {len(ratios)} points (goal: all), "
-          f"geometric mean {geomean:.2f}x (goal 1.5x); behind: {behind}")
+          f"geometric mean {geomean(list(ratios.values())):.2f}x (goal 1.5x); behind: {behind}")
     batch_1 = {(cell, mode, threads): round(ratios[(cell, BATCH_1, mode, threads)], 2)
                for cell in CELLS for mode in MODES for threads in (1, 2) if (cell, BATCH_1, mode, threads) in ratios}
     print(f"batch 1 against the best peer (goal 2x): {batch_1}")
@@ -68,7 +66,7 @@ def main():
     lstm = times.get(("rnnkit", "lstm", (64, 50, 256, 512), "forward", 1))
     numpy = times.get(("numpy", "sgemm", SGEMM_N, "forward", 1))
     if lstm and numpy:
-        lstm_gflops = 2 * 50 * 64 * 4 * 512 * (256 + 512) / lstm / 1e6
+        lstm_gflops = gflops("lstm", (64, 50, 256, 512), "forward", lstm)
         numpy_gflops = 2 * SGEMM_N ** 3 / numpy / 1e6
         print(f"LSTM (64,50,256,512) forward on 1 thread: {lstm_gflops:.1f} GFLOP/s, numpy's sgemm {numpy_gflops:.1f} "
               f"({lstm_gflops / numpy_gflops:.0%}; goal 85%)")
