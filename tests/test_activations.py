@@ -52,12 +52,14 @@ def test_activation_matches_float64(isa, name):
     np.testing.assert_allclose(ops.activation(name, x), exact, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("name", sorted(set(ACTIVATIONS) - {"exponential"}))  # e^x overflows as it should
 def test_no_nan_or_inf_for_large_inputs(isa, name):
     x = np.array([-1e4, -1e3, -100.0, -88.5, 88.5, 100.0, 1e3, 1e4], np.float32)
     y = ops.activation(name, x)
     if name in ("relu", "linear"):
         np.testing.assert_array_equal(y, ACTIVATIONS[name](x))
+    elif name in ("elu", "selu", "softplus", "softsign"):  # unbounded above: compared relative to their size
+        np.testing.assert_allclose(y, ACTIVATIONS[name](x.astype(np.float64)), rtol=1e-6, atol=1e-7)
     else:
         assert np.all(np.isfinite(y))
         np.testing.assert_allclose(y, ACTIVATIONS[name](x.astype(np.float64)), atol=1e-7)

@@ -41,6 +41,9 @@ CASES = {
                               SEQ),
     "gru_reset_after_false": lambda: (sequential((6, 4), layers.GRU(4, reset_after=False,
                                                                     activation="relu")), SEQ),
+    "recurrent_portable_activations": lambda: (sequential(
+        (6, 4), layers.LSTM(4, activation="softsign", recurrent_activation="softplus", return_sequences=True),
+        layers.GRU(3, activation="elu", recurrent_activation="softsign")), SEQ),
     "embedding_mask_bidirectional": lambda: (sequential(
         (7,), layers.Embedding(11, 4, mask_zero=True), layers.Bidirectional(layers.LSTM(3)),
         layers.Dense(2)), ids(3, 7, 11)),

@@ -116,6 +116,10 @@ CASES = [
     ("gru", {"reset_after": False}, {"reset_after": False}),
     ("gru", {"use_bias": False}, {"reset_after": True, "recurrent_activation": "tanh", "activation": "sigmoid"}),
     ("gru", {"use_bias": False, "reset_after": False}, {"reset_after": False}),
+    # The activations without SIMD kernels (the ISA kernels hand them to portable loops).
+    ("simple_rnn", {}, {"activation": "softsign"}),
+    ("lstm", {}, {"activation": "elu", "recurrent_activation": "softsign"}),
+    ("gru", {"reset_after": False}, {"reset_after": False, "activation": "selu", "recurrent_activation": "softplus"}),
 ]
 CASE_IDS = [f"{c}-{'-'.join(f'{k}={v}' for k, v in {**p, **o}.items()) or 'default'}" for c, p, o in CASES]
 
@@ -193,6 +197,18 @@ def check_directional_gradient(cell, p, grads, d_outputs, d_last, d_states, **op
     analytic = sum(float((np.asarray(g, np.float64) * d).sum()) for g, d in zip(got, directions))
     scale = sum(float(np.abs(np.asarray(g, np.float64) * d).sum()) for g, d in zip(got, directions))
     assert abs(numeric - analytic) <= GRADIENT_TOL * scale, (numeric, analytic, scale)
+
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+def test_exponential_activation_with_small_weights(cell):
+    """e^x as SimpleRNN's activation or the gated cells' recurrent activation grows without bound at the weights of
+    CASES; at a tenth of them the sequence stays finite and must match the reference."""
+    p = make_problem(cell, 3, 6, 5, 7, initial_state=True)
+    for name in ("kernel", "recurrent_kernel", "bias"):
+        p[name] *= np.float32(0.1)
+    options = {"activation" if cell == "simple_rnn" else "recurrent_activation": "exponential"}
+    check_forward(cell, p, **options)
+    check_gradients(cell, p, **options)
 
 
 # Two ways the time loop shares work over 2 threads (sequence.cpp, plan_team): few rows -> each thread owns

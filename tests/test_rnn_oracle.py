@@ -26,6 +26,9 @@ CASES = [
     ("gru", {"reset_after": True}),
     ("gru", {"reset_after": False}),
     ("gru", {"reset_after": False, "use_bias": False, "recurrent_activation": "hard_sigmoid"}),
+    ("simple_rnn", {"activation": "softsign"}),
+    ("lstm", {"activation": "elu", "recurrent_activation": "softplus"}),
+    ("gru", {"reset_after": True, "activation": "selu", "recurrent_activation": "softsign"}),
 ]
 
 

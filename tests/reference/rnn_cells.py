@@ -5,12 +5,18 @@ One step at a time, obviously correct and slow. Gradients come from float64 cent
 """
 import numpy as np
 
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946  # Klambauer et al.
 ACTIVATIONS = {
     "tanh": np.tanh,
     "sigmoid": lambda x: 0.5 * (1.0 + np.tanh(0.5 * x)),  # overflow-free form of 1/(1+e^-x)
     "hard_sigmoid": lambda x: np.clip((x + 3.0) / 6.0, 0.0, 1.0),
     "relu": lambda x: np.maximum(x, 0.0),
     "linear": lambda x: x,
+    "elu": lambda x: np.where(x > 0.0, x, np.expm1(np.minimum(x, 0.0))),
+    "selu": lambda x: SELU_SCALE * np.where(x > 0.0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0))),
+    "softplus": lambda x: np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0),  # log(1 + e^x) without overflow
+    "softsign": lambda x: x / (1.0 + np.abs(x)),
+    "exponential": np.exp,
 }
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 

@@ -1,12 +1,13 @@
-// Element-wise activations of the recurrent cells, vectorised per ISA and dispatched on active_isa().
+// Element-wise activations of the recurrent cells (and of every layer): the first five vectorised per ISA and
+// dispatched on active_isa(), the rest portable loops.
 #pragma once
 #include <cstdint>
 #include <string>
 
 namespace rnnkit {
 
-// Keras 3 names. hard_sigmoid is Keras 3's relu6(x + 3) / 6.
-enum class Activation { tanh, sigmoid, hard_sigmoid, relu, linear };
+// Keras 3 names. hard_sigmoid is Keras 3's relu6(x + 3) / 6; elu has alpha 1 and selu Keras' constants.
+enum class Activation { tanh, sigmoid, hard_sigmoid, relu, linear, elu, selu, softplus, softsign, exponential };
 
 // Parses a Keras name; std::invalid_argument naming `caller` when unknown.
 Activation parse_activation(const std::string& name, const char* caller);

@@ -1,6 +1,5 @@
-// Activations of Dense and Activation layers: every Keras 3 name rnnkit supports, including those the recurrent
-// cells never use (elu, selu, softplus, softsign, exponential, softmax). The cells' five go to the SIMD kernels of
-// activations.hpp; the others are element-wise loops the compiler vectorises, except softmax (last axis).
+// Activations of Dense and Activation layers: every Keras 3 name rnnkit supports, the element-wise ones of
+// activations.hpp (which the recurrent cells take too) and softmax over the last axis.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -27,7 +27,7 @@ std::unique_ptr<Layer> GlobalMaxPooling1D(const std::string& name = "");
 
 // Options of SimpleRNN, LSTM, PeepholeLSTM and GRU (recurrent_activation is unused by SimpleRNN).
 struct RecurrentOptions {
-  std::string activation = "tanh";  // tanh, sigmoid, hard_sigmoid, relu, linear
+  std::string activation = "tanh";  // any element-wise name of activations.hpp
   std::string recurrent_activation = "sigmoid";
   bool use_bias = true;
   bool return_sequences = false;

@@ -75,6 +75,7 @@ inline float relu_f(float x) { return x > 0.0f ? x : 0.0f; }
       case Activation::hard_sigmoid: for (std::int64_t i = 0; i < n; ++i) y[i] = hard_sigmoid_f(x[i]); break; \
       case Activation::relu: for (std::int64_t i = 0; i < n; ++i) y[i] = relu_f(x[i]); break;            \
       case Activation::linear: if (x != y) std::memmove(y, x, sizeof(float) * n); break;                 \
+      default: portable_activation_forward(a, x, y, n); break;                                         \
     }                                                                                                     \
   }                                                                                                       \
   void exp_array(const float* x, float* y, std::int64_t n) {                                             \
@@ -91,5 +92,6 @@ inline float relu_f(float x) { return x > 0.0f ? x : 0.0f; }
         break;                                                                                            \
       case Activation::relu: for (std::int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f; break; \
       case Activation::linear: if (dy != dx) std::memmove(dx, dy, sizeof(float) * n); break;             \
+      default: portable_activation_backward(a, y, dy, dx, n); break;                                   \
     }                                                                                                     \
   }

@@ -90,6 +90,7 @@ void map(F f, const float* x, float* y, std::int64_t n) {
       case Activation::hard_sigmoid: return map(hard_sigmoid_v<>, x, y, n);                            \
       case Activation::relu: return map(relu_v<>, x, y, n);                                            \
       case Activation::linear: if (x != y) std::memmove(y, x, sizeof(float) * n); return;            \
+      default: return portable_activation_forward(a, x, y, n);                                       \
     }                                                                                                \
   }                                                                                                  \
   void exp_array(const float* x, float* y, std::int64_t n) {                                        \

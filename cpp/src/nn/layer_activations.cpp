@@ -1,9 +1,8 @@
-// Layer activations beyond the cells' five, forward next to backward. Derivatives are written through the output
-// y so a layer keeps only its output for backprop (as the cells do).
+// Layer activations: the element-wise ones of activations.hpp, and softmax over the last axis, forward next to
+// backward. Derivatives are written through the output y so a layer keeps only its output for backprop.
 #include "rnnkit/layer_activations.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <stdexcept>
 
 #include "rnnkit/activations.hpp"
@@ -11,24 +10,15 @@
 namespace rnnkit {
 namespace {
 
-// SELU constants from Klambauer et al. (2017), as Keras 3 uses them.
-constexpr float kSeluAlpha = 1.67326324235437728f;
-constexpr float kSeluScale = 1.05070098735548049f;
+bool is_softmax(const std::string& name) { return name == "softmax"; }
 
-enum class Extra { elu, selu, softplus, softsign, exponential, softmax, none };
-
-Extra parse_extra(const std::string& name) {
-  if (name == "elu") return Extra::elu;
-  if (name == "selu") return Extra::selu;
-  if (name == "softplus") return Extra::softplus;
-  if (name == "softsign") return Extra::softsign;
-  if (name == "exponential") return Extra::exponential;
-  if (name == "softmax") return Extra::softmax;
-  return Extra::none;
-}
-
-bool is_cell_activation(const std::string& name) {
-  return name == "tanh" || name == "sigmoid" || name == "hard_sigmoid" || name == "relu" || name == "linear";
+bool is_element_wise(const std::string& name) {
+  try {
+    parse_activation(name, "activation");
+    return true;
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
 }
 
 [[noreturn]] void unknown(const std::string& name, const char* caller) {
@@ -65,64 +55,20 @@ void softmax_rows_backward(const float* y, const float* dy, float* dx, std::int6
 
 }  // namespace
 
-bool is_layer_activation(const std::string& name) {
-  return is_cell_activation(name) || parse_extra(name) != Extra::none;
-}
+bool is_layer_activation(const std::string& name) { return is_softmax(name) || is_element_wise(name); }
 
 void layer_activation_forward(const std::string& name, const float* x, float* y, std::int64_t rows,
                               std::int64_t cols) {
-  const std::int64_t n = rows * cols;
-  if (is_cell_activation(name)) return activation_forward(parse_activation(name, "activation"), x, y, n);
-  switch (parse_extra(name)) {
-    case Extra::elu:
-      for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : std::expm1(x[i]);
-      return;
-    case Extra::selu:
-      for (std::int64_t i = 0; i < n; ++i)
-        y[i] = kSeluScale * (x[i] > 0.0f ? x[i] : kSeluAlpha * std::expm1(x[i]));
-      return;
-    case Extra::softplus:
-      // log1p(exp(-|x|)) + max(x, 0) never overflows.
-      for (std::int64_t i = 0; i < n; ++i) y[i] = std::log1p(std::exp(-std::fabs(x[i]))) + std::max(x[i], 0.0f);
-      return;
-    case Extra::softsign:
-      for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] / (1.0f + std::fabs(x[i]));
-      return;
-    case Extra::exponential:
-      for (std::int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
-      return;
-    case Extra::softmax: return softmax_rows(x, y, rows, cols);
-    case Extra::none: unknown(name, "activation");
-  }
+  if (is_softmax(name)) return softmax_rows(x, y, rows, cols);
+  if (!is_element_wise(name)) unknown(name, "activation");
+  activation_forward(parse_activation(name, "activation"), x, y, rows * cols);
 }
 
 void layer_activation_backward(const std::string& name, const float* y, const float* dy, float* dx,
                                std::int64_t rows, std::int64_t cols) {
-  const std::int64_t n = rows * cols;
-  if (is_cell_activation(name)) return activation_backward(parse_activation(name, "activation_grad"), y, dy, dx, n);
-  switch (parse_extra(name)) {
-    case Extra::elu:  // y > 0 exactly where x > 0; below, d/dx (e^x - 1) = y + 1
-      for (std::int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (y[i] > 0.0f ? 1.0f : y[i] + 1.0f);
-      return;
-    case Extra::selu:  // below 0: scale·alpha·e^x = y + scale·alpha
-      for (std::int64_t i = 0; i < n; ++i)
-        dx[i] = dy[i] * (y[i] > 0.0f ? kSeluScale : y[i] + kSeluScale * kSeluAlpha);
-      return;
-    case Extra::softplus:  // sigmoid(x) = 1 - e^{-y}
-      for (std::int64_t i = 0; i < n; ++i) dx[i] = dy[i] * -std::expm1(-y[i]);
-      return;
-    case Extra::softsign:  // 1 / (1 + |x|)^2 = (1 - |y|)^2
-      for (std::int64_t i = 0; i < n; ++i) {
-        const float slope = 1.0f - std::fabs(y[i]);
-        dx[i] = dy[i] * slope * slope;
-      }
-      return;
-    case Extra::exponential:
-      for (std::int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i];
-      return;
-    case Extra::softmax: return softmax_rows_backward(y, dy, dx, rows, cols);
-    case Extra::none: unknown(name, "activation_grad");
-  }
+  if (is_softmax(name)) return softmax_rows_backward(y, dy, dx, rows, cols);
+  if (!is_element_wise(name)) unknown(name, "activation_grad");
+  activation_backward(parse_activation(name, "activation_grad"), y, dy, dx, rows * cols);
 }
 
 }  // namespace rnnkit
