@@ -66,10 +66,10 @@ def test_no_nan_or_inf_for_large_inputs(isa, name):
     assert np.all(np.isfinite(_core.exp(x)))
 
 
-@pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid", "hard_sigmoid"])
+@pytest.mark.parametrize("name", ["exp", *sorted(ACTIVATIONS)])
 def test_nan_stays_nan(isa, name):
-    """Clamping the argument (exp's range, hard_sigmoid's [0, 1]) must not turn a NaN into a bound: a diverged
-    model shows NaN, not a plausible number. 37 elements: whole vectors and a tail on every ISA."""
+    """Clamping the argument (exp's range, hard_sigmoid's [0, 1], relu's 0) must not turn a NaN into a bound: a
+    diverged model shows NaN, not a plausible number. 37 elements: whole vectors and a tail on every ISA."""
     x = np.linspace(-30.0, 30.0, 37, dtype=np.float32)
     x[[0, 5, 20, 36]] = np.nan
     y = _core.exp(x) if name == "exp" else ops.activation(name, x)

@@ -59,7 +59,7 @@ inline float hard_sigmoid_f(float x) {
   return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
 }
 
-inline float relu_f(float x) { return x > 0.0f ? x : 0.0f; }
+inline float relu_f(float x) { return x < 0.0f ? 0.0f : x; }  // NaN stays NaN, as in Keras
 
 }  // namespace simd_math_detail
 

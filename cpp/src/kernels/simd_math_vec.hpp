@@ -62,7 +62,7 @@ inline V hard_sigmoid_v(V x) {
 template <class S = Simd, class V = typename S::Vec>
 inline V relu_v(V x) {
   const V zero = S::set1(0.0f);
-  return S::select(S::lt(zero, x), x, zero);  // NaN -> 0, as the scalar form
+  return S::select(S::lt(x, zero), zero, x);  // NaN stays NaN, as in Keras and the scalar form
 }
 
 // y[i] = f(x[i]); the tail goes through a zero-padded vector so every element sees the same arithmetic.
