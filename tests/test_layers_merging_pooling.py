@@ -85,6 +85,21 @@ def test_global_max_pooling_value_and_gradient():
     assert pooling.compute_output_shape((None, 5, 3)) == (None, 3)
 
 
+def test_global_max_pooling_keeps_nan():
+    """A NaN step is the maximum, as in Keras (torch.max): the sample's diverged state shows in the output, and
+    the gradient goes to the first NaN step."""
+    x = random_array(8, 2, 5, 3)
+    x[0, 1, 0] = x[0, 3, 0] = np.nan
+    x[1, 4, 2] = np.nan
+    pooling = layers.GlobalMaxPooling1D()
+    outputs, ctx = pooling.forward(x, training=True)
+    assert np.isnan(outputs[0, 0]) and np.isnan(outputs[1, 2])
+    finite = np.isfinite(outputs)
+    np.testing.assert_array_equal(outputs[finite], x.max(axis=1)[finite])
+    d_x, _ = pooling.backward(ctx, np.ones_like(outputs))
+    assert d_x[0, 1, 0] == 1 and d_x[0, 3, 0] == 0 and d_x[1, 4, 2] == 1
+
+
 def test_pooling_rejects_wrong_rank():
     with pytest.raises(ValueError, match="rank 3"):
         layers.GlobalMaxPooling1D().forward(np.zeros((2, 3), np.float32), training=False)

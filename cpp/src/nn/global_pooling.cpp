@@ -1,4 +1,5 @@
 // Global 1-D pooling over the time axis of (batch, steps, features): masked mean and max, with backwards.
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -72,10 +73,11 @@ void global_max_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t
       o[f] = x0[f];
       a[f] = 0;
     }
+    // The first NaN wins and stays, as in Keras: a diverged step shows in the output instead of being passed over.
     for (std::int64_t t = 1; t < steps; ++t) {
       const float* xt = x0 + t * features;
       for (std::int64_t f = 0; f < features; ++f)
-        if (xt[f] > o[f]) {
+        if (!(xt[f] <= o[f]) && !std::isnan(o[f])) {
           o[f] = xt[f];
           a[f] = t;
         }
