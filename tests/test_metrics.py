@@ -149,3 +149,50 @@ def test_compiled_accuracy_skips_timesteps_the_output_mask_drops():
     hits = predicted == labels
     assert hits[kept].mean() < hits.mean()  # the check below can tell the two apart
     assert logs["accuracy"] == pytest.approx(hits[kept].mean(), rel=1e-6)
+
+
+def _one_layer_model(rnnkit):
+    model = rnnkit.Sequential([rnnkit.layers.Input((3,)), rnnkit.layers.Dense(1, activation="sigmoid")])
+    model.set_weights([np.full((3, 1), 0.1, np.float32), np.zeros(1, np.float32)])
+    return model
+
+
+def test_sample_weights_reach_weighted_metrics_only(tmp_path):
+    """Keras: compile's `metrics` see no sample (or class) weights, `weighted_metrics` do; a weighted metric named
+    like an unweighted one is reported as weighted_<name>. The same after a save and load."""
+    import rnnkit
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 3)).astype(np.float32)
+    y = rng.integers(0, 2, (8, 1)).astype(np.float32)
+    weights = rng.uniform(0, 2, 8).astype(np.float32)
+    model = _one_layer_model(rnnkit)
+    model.compile(optimizer=rnnkit.optimizers.SGD(0.0), loss="binary_crossentropy", metrics=["mae"],
+                  weighted_metrics=["mae", "mse"])
+    error = np.abs(model.predict(x, verbose=0) - y)[:, 0].astype(np.float64)
+    expected = {"mae": error.mean(), "weighted_mae": (weights * error).sum() / weights.sum(),
+                "mse": (weights * error ** 2).sum() / weights.sum()}
+    history = model.fit(x, y, sample_weight=weights, batch_size=3, shuffle=False, verbose=0).history
+    assert set(history) == {"loss", *expected}
+    for name, value in expected.items():
+        assert history[name][0] == pytest.approx(value, rel=1e-6), name
+    model.save(str(tmp_path / "m.rnnkit"))
+    restored = rnnkit.models.load_model(str(tmp_path / "m.rnnkit"))
+    logs = restored.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    for name, value in expected.items():
+        assert logs[name] == pytest.approx(value, rel=1e-6), name
+
+
+def test_class_weights_leave_the_validation_split_unweighted():
+    """Keras applies class_weight to the training samples only: val_loss is the plain loss of the split's tail."""
+    import rnnkit
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((8, 3)).astype(np.float32)
+    y = np.array([[0], [1], [1], [0], [1], [0], [1], [1]], np.float32)
+    model = _one_layer_model(rnnkit)
+    model.compile(optimizer=rnnkit.optimizers.SGD(0.0), loss="binary_crossentropy")
+    history = model.fit(x, y, class_weight={0: 0.5, 1: 3.0}, validation_split=0.25, verbose=0).history
+    p = model.predict(x[6:], verbose=0)[:, 0].astype(np.float64)
+    plain = -np.mean(y[6:, 0] * np.log(p) + (1 - y[6:, 0]) * np.log(1 - p))
+    assert history["val_loss"][0] == pytest.approx(plain, rel=1e-5)

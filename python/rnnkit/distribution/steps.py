@@ -128,7 +128,7 @@ def _metric_fields(model):
     """(metric, attribute) of every compiled metric's state. Mean metrics (every metric compile creates) keep a
     weighted total and a count, both sums, so adding every process's update gives the whole global batch."""
     fields = []
-    for _, metric in model._metrics or []:
+    for _, metric, _ in model._metrics or []:
         if not (hasattr(metric, "total") and hasattr(metric, "count")):
             raise ValueError(f"DataParallel: metric {metric.name!r} keeps no (total, count) state to sum over "
                              "processes")

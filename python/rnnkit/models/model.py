@@ -37,7 +37,9 @@ class Model(Layer):
         self.history = None
 
     # -- compile ---------------------------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **unsupported):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
+                **unsupported):
+        """As Keras: ``metrics`` see no sample or class weights (masks only); ``weighted_metrics`` see them too."""
         if unsupported:
             raise TypeError(f"Model '{self.name}'.compile: unsupported argument(s) {sorted(unsupported)}")
         if isinstance(optimizer, (str, dict)):
@@ -49,6 +51,7 @@ class Model(Layer):
         self._losses = [_resolve_loss(item) for item in self._per_output(loss, "loss")]
         self._loss_weights = [1.0 if w is None else float(w) for w in self._per_output(loss_weights, "loss_weights")]
         self._metric_identifiers = metrics
+        self._weighted_metric_identifiers = weighted_metrics
         self._loss_weights_argument = loss_weights
         self._metrics = None
         self.compiled = True
@@ -61,7 +64,8 @@ class Model(Layer):
         from rnnkit import losses, optimizers
 
         return {"optimizer": optimizers.serialize(self.optimizer), "loss": _serialize(self.loss, losses),
-                "metrics": self._metric_identifiers, "loss_weights": self._loss_weights_argument}
+                "metrics": self._metric_identifiers, "loss_weights": self._loss_weights_argument,
+                "weighted_metrics": self._weighted_metric_identifiers}
 
     def _per_output(self, value, what):
         names = self.output_names
@@ -73,24 +77,29 @@ class Model(Layer):
             return list(value)
         return [value] * len(names)
 
+    def _metrics_per_output(self, identifiers, argument):
+        # Keras: a flat list (["accuracy", "mae"]) applies to every output; nested lists or a dict go per output.
+        flat = isinstance(identifiers, (list, tuple)) and not any(isinstance(i, (list, tuple)) for i in identifiers)
+        return [list(identifiers)] * len(self.output_names) if flat else self._per_output(identifiers, argument)
+
     def _ensure_metrics(self, y, y_pred):
+        """self._metrics: (output index, metric, weighted) for every compiled metric, the unweighted first."""
         if self._metrics is not None:
-            return
-        self._metrics = []
-        if not self._metric_identifiers:
             return
         from rnnkit import metrics as metrics_module
 
-        identifiers = self._metric_identifiers
-        # Keras: a flat list (["accuracy", "mae"]) applies to every output; nested lists or a dict go per output.
-        flat = isinstance(identifiers, (list, tuple)) and not any(isinstance(i, (list, tuple)) for i in identifiers)
-        per_output = ([list(identifiers)] * len(self.output_names) if flat
-                      else self._per_output(identifiers, "metrics"))
-        for index, identifiers in enumerate(per_output):
-            identifiers = [identifiers] if isinstance(identifiers, str) else identifiers
-            for identifier in identifiers or []:
-                metric = metrics_module.get(identifier, y[index], y_pred[index], self._losses[index])
-                self._metrics.append((index, metric))
+        self._metrics = []
+        for identifiers, weighted in ((self._metric_identifiers, False), (self._weighted_metric_identifiers, True)):
+            if not identifiers:
+                continue
+            per_output = self._metrics_per_output(identifiers, "weighted_metrics" if weighted else "metrics")
+            for index, output_identifiers in enumerate(per_output):
+                output_identifiers = [output_identifiers] if isinstance(output_identifiers, str) else output_identifiers
+                for identifier in output_identifiers or []:
+                    metric = metrics_module.get(identifier, y[index], y_pred[index], self._losses[index])
+                    if weighted and any(m.name == metric.name for _, m, _ in self._metrics):
+                        metric.name = f"weighted_{metric.name}"  # Keras' name beside an unweighted twin
+                    self._metrics.append((index, metric, weighted))
 
     def _require_compiled(self, method):
         if not self.compiled:
@@ -140,20 +149,21 @@ class Model(Layer):
     def _update_metrics(self, y, y_pred, sample_weight, masks=None):
         from rnnkit.metrics import MeanMetricWrapper
 
-        for index, metric in self._metrics:
-            weight = None if sample_weight is None else sample_weight[min(index, len(sample_weight) - 1)]
+        for index, metric, weighted in self._metrics:
+            weight = None if sample_weight is None or not weighted else sample_weight[
+                min(index, len(sample_weight) - 1)]
             # As in Keras, an output mask zero-weights masked timesteps in the built-in metrics.
             mask = None if masks is None else masks[index]
             extra = {"mask": mask} if mask is not None and isinstance(metric, MeanMetricWrapper) else {}
             metric.update_state(y[index], y_pred[index], sample_weight=weight, **extra)
 
     def _reset_metrics(self):
-        for _, metric in self._metrics or []:
+        for _, metric, _ in self._metrics or []:
             metric.reset_state()
 
     def _logs(self, loss_sum, sample_sum):
         logs = {"loss": loss_sum / max(sample_sum, 1)}
-        for _, metric in self._metrics or []:
+        for _, metric, _ in self._metrics or []:
             logs[metric.name] = float(metric.result())
         return logs
 
@@ -193,12 +203,12 @@ class Model(Layer):
         self._require_compiled("fit")
         batch_size = batch_size or 32
         x, y, sample_weight = self._arrays(x, y, sample_weight)
-        if class_weight is not None:
-            sample_weight = _class_weights(y, class_weight, sample_weight)
         if validation_split and validation_data is None:
             if data.is_dataset(x):
                 raise ValueError(f"Model '{self.name}': validation_split needs arrays, not a dataset")
             (x, y, sample_weight), validation_data = data.split_validation(x, y, sample_weight, validation_split)
+        if class_weight is not None:  # the training samples only, as in Keras: validation is unweighted by class
+            sample_weight = _class_weights(y, class_weight, sample_weight)
         verbose = 1 if verbose == "auto" else verbose
         shared = distribution.active()
         if shared is not None:
@@ -327,7 +337,7 @@ class Model(Layer):
         return self._single_batch_result(loss, return_dict)
 
     def _single_batch_result(self, loss, return_dict):
-        logs = {"loss": loss, **{metric.name: float(metric.result()) for _, metric in self._metrics or []}}
+        logs = {"loss": loss, **{metric.name: float(metric.result()) for _, metric, _ in self._metrics or []}}
         if return_dict:
             return logs
         return loss if len(logs) == 1 else list(logs.values())
@@ -373,7 +383,7 @@ class Model(Layer):
 
     @property
     def metrics_names(self):
-        return ["loss"] + [metric.name for _, metric in self._metrics or []]
+        return ["loss"] + [metric.name for _, metric, _ in self._metrics or []]
 
     # -- saving (the saving module owns the format) ----------------------------------------------------------------
     def save(self, filepath):
