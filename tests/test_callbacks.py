@@ -52,6 +52,18 @@ def test_early_stopping_stops_after_patience_and_restores_best_weights():
         np.testing.assert_array_equal(restored, best)
 
 
+def test_early_stopping_restores_best_weights_when_training_runs_to_the_end():
+    """Keras 3 restores the best epoch at the end of fit whether or not it stopped early."""
+    x, y = _data()
+    model, weights_log = _model(), _WeightsLog()
+    stopper = callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
+    history = model.fit(x, y, epochs=4, verbose=0, validation_data=(x, y), batch_size=4,
+                        callbacks=[_ScriptedLoss([5.0, 2.0, 4.0, 4.5]), weights_log, stopper])
+    assert history.epoch == [0, 1, 2, 3] and stopper.stopped_epoch == 0 and stopper.best_epoch == 1
+    for restored, best in zip(model.get_weights(), weights_log.weights[1]):
+        np.testing.assert_array_equal(restored, best)
+
+
 def test_early_stopping_min_delta_and_max_mode():
     x, y = _data()
     stopper = callbacks.EarlyStopping(monitor="score", mode="max", min_delta=0.5, patience=1)

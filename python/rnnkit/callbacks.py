@@ -106,7 +106,7 @@ class EarlyStopping(_Monitoring):
         if current is None or epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:
-            self.best_weights = self.model.get_weights()
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
         self.wait += 1
         if self.is_improvement(current):
             self.best, self.best_epoch = current, epoch
@@ -118,8 +118,11 @@ class EarlyStopping(_Monitoring):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            if self.restore_best_weights and self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
+
+    def on_train_end(self, logs=None):
+        # Keras 3 restores the best epoch's weights at the end of every fit, stopped early or not.
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
     def is_improvement_over_baseline(self, current):
         return bool(self.monitor_op(current - self.min_delta, self.baseline))
