@@ -2,6 +2,7 @@
 // dispatched on active_isa(), the rest portable loops.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace rnnkit {
@@ -9,6 +10,8 @@ namespace rnnkit {
 // Keras 3 names. hard_sigmoid is Keras 3's relu6(x + 3) / 6; elu has alpha 1 and selu Keras' constants.
 enum class Activation { tanh, sigmoid, hard_sigmoid, relu, linear, elu, selu, softplus, softsign, exponential };
 
+// The activation of a Keras name, if it is one of these.
+std::optional<Activation> activation_by_name(const std::string& name);
 // Parses a Keras name; std::invalid_argument naming `caller` when unknown.
 Activation parse_activation(const std::string& name, const char* caller);
 const char* activation_name(Activation a);

@@ -74,9 +74,14 @@ void portable_activation_backward(Activation a, const float* y, const float* dy,
   }
 }
 
-Activation parse_activation(const std::string& name, const char* caller) {
+std::optional<Activation> activation_by_name(const std::string& name) {
   for (const Named& n : kNames)
     if (name == n.name) return n.activation;
+  return std::nullopt;
+}
+
+Activation parse_activation(const std::string& name, const char* caller) {
+  if (const std::optional<Activation> a = activation_by_name(name)) return *a;
   std::string known;
   for (const Named& n : kNames) known += std::string(known.empty() ? "" : ", ") + n.name;
   throw std::invalid_argument(std::string(caller) + ": expected an activation in {" + known + "}, received '" + name +

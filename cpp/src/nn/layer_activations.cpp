@@ -12,15 +12,6 @@ namespace {
 
 bool is_softmax(const std::string& name) { return name == "softmax"; }
 
-bool is_element_wise(const std::string& name) {
-  try {
-    parse_activation(name, "activation");
-    return true;
-  } catch (const std::invalid_argument&) {
-    return false;
-  }
-}
-
 [[noreturn]] void unknown(const std::string& name, const char* caller) {
   throw std::invalid_argument(std::string(caller) +
                               ": expected an activation in {linear, relu, sigmoid, tanh, softmax, hard_sigmoid, elu, "
@@ -55,20 +46,22 @@ void softmax_rows_backward(const float* y, const float* dy, float* dx, std::int6
 
 }  // namespace
 
-bool is_layer_activation(const std::string& name) { return is_softmax(name) || is_element_wise(name); }
+bool is_layer_activation(const std::string& name) { return is_softmax(name) || activation_by_name(name); }
 
 void layer_activation_forward(const std::string& name, const float* x, float* y, std::int64_t rows,
                               std::int64_t cols) {
   if (is_softmax(name)) return softmax_rows(x, y, rows, cols);
-  if (!is_element_wise(name)) unknown(name, "activation");
-  activation_forward(parse_activation(name, "activation"), x, y, rows * cols);
+  const std::optional<Activation> a = activation_by_name(name);
+  if (!a) unknown(name, "activation");
+  activation_forward(*a, x, y, rows * cols);
 }
 
 void layer_activation_backward(const std::string& name, const float* y, const float* dy, float* dx,
                                std::int64_t rows, std::int64_t cols) {
   if (is_softmax(name)) return softmax_rows_backward(y, dy, dx, rows, cols);
-  if (!is_element_wise(name)) unknown(name, "activation_grad");
-  activation_backward(parse_activation(name, "activation_grad"), y, dy, dx, rows * cols);
+  const std::optional<Activation> a = activation_by_name(name);
+  if (!a) unknown(name, "activation_grad");
+  activation_backward(*a, y, dy, dx, rows * cols);
 }
 
 }  // namespace rnnkit
