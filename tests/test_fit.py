@@ -104,9 +104,13 @@ def test_multi_input_multi_output_dicts_and_loss_weights():
     xa, xb = rng.normal(size=(6, 2)).astype(np.float32), rng.normal(size=(6, 2)).astype(np.float32)
     ys, ya = rng.normal(size=(6, 1)).astype(np.float32), rng.normal(size=(6, 1)).astype(np.float32)
     predicted_sum, predicted_a = model.predict({"a": xa, "b": xb})
-    expected = ((predicted_sum - ys) ** 2).mean() + 0.5 * ((predicted_a - ya) ** 2).mean()
-    loss = model.evaluate({"a": xa, "b": xb}, {"out_sum": ys, "out_a": ya}, verbose=0)
-    assert loss == pytest.approx(expected, rel=1e-5)
+    loss_sum, loss_a = ((predicted_sum - ys) ** 2).mean(), ((predicted_a - ya) ** 2).mean()
+    # As in Keras: the weighted total, then each output's own (unweighted) loss in output order.
+    loss, sum_loss, a_loss = model.evaluate({"a": xa, "b": xb}, {"out_sum": ys, "out_a": ya}, verbose=0)
+    assert loss == pytest.approx(loss_sum + 0.5 * loss_a, rel=1e-5)
+    assert sum_loss == pytest.approx(loss_sum, rel=1e-5) and a_loss == pytest.approx(loss_a, rel=1e-5)
+    logs = model.evaluate({"a": xa, "b": xb}, {"out_sum": ys, "out_a": ya}, verbose=0, return_dict=True)
+    assert list(logs) == ["loss", "out_sum_loss", "out_a_loss"]
 
 
 def test_fit_before_compile_and_sample_mismatch_are_clear_errors():

@@ -196,3 +196,33 @@ def test_class_weights_leave_the_validation_split_unweighted():
     p = model.predict(x[6:], verbose=0)[:, 0].astype(np.float64)
     plain = -np.mean(y[6:, 0] * np.log(p) + (1 - y[6:, 0]) * np.log(1 - p))
     assert history["val_loss"][0] == pytest.approx(plain, rel=1e-5)
+
+
+def test_several_outputs_log_each_loss_and_prefix_their_metrics():
+    """Keras 3's logs for a model of several outputs: each output's unweighted loss as <output>_loss, and each
+    metric as <output>_<metric>, in training and validation; evaluate's list puts the losses first."""
+    import rnnkit
+    from rnnkit import layers
+
+    rng = np.random.default_rng(3)
+    inputs = layers.Input((4,))
+    hidden = layers.Dense(3, activation="tanh")(inputs)
+    model = rnnkit.Model(inputs, [layers.Dense(1, name="reg")(hidden),
+                                  layers.Dense(3, activation="softmax", name="cls")(hidden)])
+    model.compile(optimizer=rnnkit.optimizers.SGD(0.0), loss=["mse", "sparse_categorical_crossentropy"],
+                  loss_weights=[2.0, 0.5], metrics={"reg": ["mae"], "cls": ["accuracy"]})
+    x = rng.standard_normal((10, 4)).astype(np.float32)
+    y = [rng.standard_normal((10, 1)).astype(np.float32), rng.integers(0, 3, 10).astype(np.float32)]
+    reg, cls = (np.asarray(p, np.float64) for p in model.predict(x, verbose=0))
+    expected = {"reg_loss": ((reg - y[0]) ** 2).mean(), "reg_mae": np.abs(reg - y[0]).mean(),
+                "cls_loss": -np.log(cls[np.arange(10), y[1].astype(int)]).mean(),
+                "cls_accuracy": (cls.argmax(-1) == y[1]).mean()}
+    expected["loss"] = 2.0 * expected["reg_loss"] + 0.5 * expected["cls_loss"]
+    history = model.fit(x, y, batch_size=10, validation_data=(x, y), verbose=0).history
+    assert set(history) == set(expected) | {f"val_{name}" for name in expected}
+    for name, value in expected.items():
+        assert history[name][0] == pytest.approx(value, rel=1e-5), name
+        assert history[f"val_{name}"][0] == pytest.approx(value, rel=1e-5), name
+    values = model.evaluate(x, y, verbose=0)
+    order = ["loss", "reg_loss", "cls_loss", "cls_accuracy", "reg_mae"]  # Keras: the losses, then sorted names
+    np.testing.assert_allclose(values, [expected[name] for name in order], rtol=1e-5)

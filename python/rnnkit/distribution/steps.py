@@ -100,7 +100,7 @@ def _local_losses(model, x, y, sample_weight, training):
         numerators[index], divisors[index] = float(value) * divisor, divisor
         if training:
             d_outputs[index] = np.asarray(grad, np.float32) * np.float32(divisor * model._loss_weights[index])
-    model._update_metrics(y, y_pred, sample_weight, masks)
+    model._update_metrics(y, y_pred, sample_weight, masks, output_losses=None)  # losses: after the reduction
     return (state if training else None), numerators, divisors, d_outputs, metrics_before
 
 
@@ -113,7 +113,12 @@ def _set_globals(model, scalars, metrics_before):
     states = metrics_before + scalars[2 * count + 1:]
     for (metric, name), value in zip(_metric_fields(model), states):
         setattr(metric, name, float(value))
-    return float(loss), int(round(scalars[2 * count]))
+    samples = int(round(scalars[2 * count]))
+    # Each output's loss over the global batch (its own divisor: masks may keep different counts per process).
+    for index, metric, role in model._metrics or []:
+        if role == "loss" and divisors[index] > 0:
+            metric.update_state([numerators[index] / divisors[index]], sample_weight=[samples])
+    return float(loss), samples
 
 
 def _metric_delta(model, metrics_before):

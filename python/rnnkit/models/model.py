@@ -83,23 +83,33 @@ class Model(Layer):
         return [list(identifiers)] * len(self.output_names) if flat else self._per_output(identifiers, argument)
 
     def _ensure_metrics(self, y, y_pred):
-        """self._metrics: (output index, metric, weighted) for every compiled metric, the unweighted first."""
+        """self._metrics: (output index, metric, role) in Keras' log order: with several losses each output's
+        unweighted loss ("loss", named <output>_loss), then the metrics ("plain"), then the weighted metrics
+        ("weighted"). With several outputs a metric's name starts with its output's, as in Keras."""
         if self._metrics is not None:
             return
         from rnnkit import metrics as metrics_module
 
         self._metrics = []
-        for identifiers, weighted in ((self._metric_identifiers, False), (self._weighted_metric_identifiers, True)):
+        with_loss = [index for index, loss in enumerate(self._losses) if loss is not None]
+        if len(with_loss) > 1:
+            self._metrics += [(index, metrics_module.Mean(name=f"{self.output_names[index]}_loss"), "loss")
+                              for index in with_loss]
+        several = len(self.output_names) > 1
+        for identifiers, role in ((self._metric_identifiers, "plain"), (self._weighted_metric_identifiers, "weighted")):
             if not identifiers:
                 continue
-            per_output = self._metrics_per_output(identifiers, "weighted_metrics" if weighted else "metrics")
+            per_output = self._metrics_per_output(identifiers, "weighted_metrics" if role == "weighted" else "metrics")
             for index, output_identifiers in enumerate(per_output):
                 output_identifiers = [output_identifiers] if isinstance(output_identifiers, str) else output_identifiers
+                prefix = f"{self.output_names[index]}_" if several else ""
                 for identifier in output_identifiers or []:
                     metric = metrics_module.get(identifier, y[index], y_pred[index], self._losses[index])
-                    if weighted and any(m.name == metric.name for _, m, _ in self._metrics):
-                        metric.name = f"weighted_{metric.name}"  # Keras' name beside an unweighted twin
-                    self._metrics.append((index, metric, weighted))
+                    name = prefix + metric.name
+                    if role == "weighted" and any(m.name == name for _, m, _ in self._metrics):
+                        name = f"{prefix}weighted_{metric.name}"  # Keras' name beside an unweighted twin
+                    metric.name = name
+                    self._metrics.append((index, metric, role))
 
     def _require_compiled(self, method):
         if not self.compiled:
@@ -107,17 +117,20 @@ class Model(Layer):
 
     # -- one batch -------------------------------------------------------------------------------------------
     def _batch_loss(self, y, y_pred, masks, sample_weight, with_grad):
-        total, grads = 0.0, []
+        """(total loss, its gradients per output, each output's unweighted loss or None)."""
+        total, grads, values = 0.0, [], []
         for index, loss in enumerate(self._losses):
             weight = None if sample_weight is None else sample_weight[min(index, len(sample_weight) - 1)]
             if loss is None:
                 grads.append(None)
+                values.append(None)
                 continue
             value, grad = loss.value_and_grad(y[index], y_pred[index], sample_weight=weight, mask=masks[index])
             total += self._loss_weights[index] * float(value)
+            values.append(float(value))
             grads.append(None if not with_grad else np.asarray(grad, np.float32) * np.float32(
                 self._loss_weights[index]))
-        return total, grads
+        return total, grads, values
 
     def _train_step(self, x, y, sample_weight):
         """(loss, samples) of one batch: over the global batch when several processes share it."""
@@ -127,12 +140,12 @@ class Model(Layer):
         self._ensure_built(x)
         y_pred, masks, state = self._forward(x, training=True)
         self._ensure_metrics(y, y_pred)
-        loss, d_outputs = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=True)
+        loss, d_outputs, output_losses = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=True)
         weight_grads = self._backward(state, d_outputs)
         variables = self.trainable_variables
         grads = [weight_grads.get(id(v), np.zeros(v.shape, np.float32)) for v in variables]
         self.optimizer.apply(grads, variables)
-        self._update_metrics(y, y_pred, sample_weight, masks)
+        self._update_metrics(y, y_pred, sample_weight, masks, output_losses)
         return loss, len(x[0])
 
     def _test_step(self, x, y, sample_weight):
@@ -142,15 +155,21 @@ class Model(Layer):
         self._ensure_built(x)
         y_pred, masks, _ = self._forward(x, training=False)
         self._ensure_metrics(y, y_pred)
-        loss, _ = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=False)
-        self._update_metrics(y, y_pred, sample_weight, masks)
+        loss, _, output_losses = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=False)
+        self._update_metrics(y, y_pred, sample_weight, masks, output_losses)
         return loss, len(x[0])
 
-    def _update_metrics(self, y, y_pred, sample_weight, masks=None):
+    def _update_metrics(self, y, y_pred, sample_weight, masks, output_losses):
+        """output_losses: each output's unweighted loss on this batch (None without a loss), or None when the
+        caller updates the per-output loss metrics itself (a distributed step, after its reduction)."""
         from rnnkit.metrics import MeanMetricWrapper
 
-        for index, metric, weighted in self._metrics:
-            weight = None if sample_weight is None or not weighted else sample_weight[
+        for index, metric, role in self._metrics:
+            if role == "loss":  # the batch's mean, weighted by its sample count as Keras does
+                if output_losses is not None:
+                    metric.update_state([output_losses[index]], sample_weight=[len(y_pred[index])])
+                continue
+            weight = None if sample_weight is None or role != "weighted" else sample_weight[
                 min(index, len(sample_weight) - 1)]
             # As in Keras, an output mask zero-weights masked timesteps in the built-in metrics.
             mask = None if masks is None else masks[index]
@@ -289,7 +308,7 @@ class Model(Layer):
         logs = self._logs(loss_sum, sample_sum)
         if return_dict:
             return logs
-        values = list(logs.values())
+        values = self._values_in_keras_order(logs)
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -340,7 +359,16 @@ class Model(Layer):
         logs = {"loss": loss, **{metric.name: float(metric.result()) for _, metric, _ in self._metrics or []}}
         if return_dict:
             return logs
-        return loss if len(logs) == 1 else list(logs.values())
+        return loss if len(logs) == 1 else self._values_in_keras_order(logs)
+
+    def _values_in_keras_order(self, logs):
+        """Keras' list order: the loss, each output's loss, the metrics it knows by their log names (a single
+        output's, weighted twins aside), then every other log in sorted order (several outputs' metrics)."""
+        known = ["loss"] + [metric.name for _, metric, role in self._metrics or [] if role == "loss"]
+        if len(self.output_names) == 1:
+            known += [metric.name for _, metric, role in self._metrics or []
+                      if role == "plain" or (role == "weighted" and not metric.name.startswith("weighted_"))]
+        return [logs[name] for name in known if name in logs] + [logs[k] for k in sorted(logs) if k not in known]
 
     def predict_on_batch(self, x):
         x = data.as_array_list(x, self.input_names, self.name, "input")
