@@ -322,8 +322,44 @@ def test_serialized_form_survives_json_as_in_the_model_file():
 
 
 def test_unsupported_keras_arguments_are_refused_loudly():
-    with pytest.raises(NotImplementedError, match="weight_decay"):
-        optimizers.Adam(weight_decay=0.01)
+    with pytest.raises(NotImplementedError, match="use_ema"):
+        optimizers.Adam(use_ema=True)
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam", "rmsprop", "adagrad"])
+def test_weight_decay_shrinks_each_variable_before_its_update(kind):
+    """Keras 3's decoupled decay: v <- v - v * weight_decay * rate, then the optimizer's own update of v; with
+    zero gradients the update itself moves nothing (SGD, Adam, RMSprop, Adagrad all give 0 for g = 0)."""
+    weights, _ = _problem()
+    zero = [[np.zeros_like(w) for w in weights]] * 3
+    variables = _run(CLASSES[kind](learning_rate=0.1, weight_decay=0.5), weights, zero)
+    for variable, w in zip(variables, weights):
+        np.testing.assert_allclose(variable.value, w * (1 - 0.1 * 0.5) ** 3, rtol=1e-6)
+
+
+def test_weight_decay_then_sgd_step_matches_the_closed_form_and_honours_exclusions():
+    weights, grad_steps = _problem()
+    optimizer = optimizers.SGD(learning_rate=0.1, weight_decay=0.2)
+    variables = [Variable(w, f"w{i}", f"layer/w{i}") for i, w in enumerate(weights)]
+    extra = Variable(np.ones(3), "bias", "layer/bias")
+    optimizer.exclude_from_weight_decay(var_names=["bias"])
+    optimizer.apply([g.astype(np.float32) for g in grad_steps[0]] + [np.ones(3, np.float32)], variables + [extra])
+    for variable, w, g in zip(variables, weights, grad_steps[0]):
+        np.testing.assert_allclose(variable.value, w - 0.1 * 0.2 * w - 0.1 * g, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(extra.value, np.ones(3) - 0.1, rtol=1e-6)  # not decayed
+    with pytest.raises(ValueError, match="before the optimizer is built"):
+        optimizer.exclude_from_weight_decay(var_list=variables)
+
+
+def test_adamw_is_adam_with_keras_default_decay():
+    import json
+
+    optimizer = optimizers.get("adamw")
+    assert type(optimizer) is optimizers.AdamW and optimizer.weight_decay == 0.004 and optimizer.name == "adamw"
+    restored = optimizers.deserialize(json.loads(json.dumps(optimizers.serialize(optimizer))))
+    assert restored.get_config() == optimizer.get_config()
+    with pytest.raises(ValueError, match="weight_decay"):
+        optimizers.AdamW(weight_decay=None)
 
 
 # ---- oracle: Keras 3 on the torch backend --------------------------------------------------------------------------
@@ -333,6 +369,7 @@ ORACLE_CASES = [
     ("Adam", {"learning_rate": 0.01}), ("Adam", {"learning_rate": 0.01, "amsgrad": True}),
     ("RMSprop", {"learning_rate": 0.01}), ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True}),
     ("Adagrad", {"learning_rate": 0.1}),
+    ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.1}), ("SGD", {"learning_rate": 0.1, "weight_decay": 0.05}),
 ]
 
 

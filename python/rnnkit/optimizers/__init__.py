@@ -4,13 +4,14 @@ import difflib
 from rnnkit.optimizers import schedules
 from rnnkit.optimizers.adagrad import Adagrad
 from rnnkit.optimizers.adam import Adam
+from rnnkit.optimizers.adamw import AdamW
 from rnnkit.optimizers.base import Optimizer
 from rnnkit.optimizers.rmsprop import RMSprop
 from rnnkit.optimizers.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "schedules", "get", "serialize", "deserialize"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "schedules", "get", "serialize", "deserialize"]
 
-_CLASSES = {cls.__name__: cls for cls in (SGD, Adam, RMSprop, Adagrad)}
+_CLASSES = {cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}
 # Keras looks names up by class name and by their lower-case form ("adam", "sgd", "rmsprop", "adagrad").
 _BY_NAME = {**_CLASSES, **{name.lower(): cls for name, cls in _CLASSES.items()}}
 

@@ -3,6 +3,8 @@
 Subclasses declare their slot kinds and call one C++ update (rnnkit._core.<name>_apply) per step; the update
 runs in place on each Variable.value, so the model's arrays change without any copy.
 """
+import re
+
 import numpy as np
 
 from rnnkit.optimizers import schedules as schedules_module
@@ -46,7 +48,7 @@ class Optimizer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
         # Keras 3 base arguments accepted only when off: the update paths they switch on are not implemented.
-        unsupported = {"weight_decay": weight_decay, "use_ema": use_ema, "loss_scale_factor": loss_scale_factor,
+        unsupported = {"use_ema": use_ema, "loss_scale_factor": loss_scale_factor,
                        "gradient_accumulation_steps": gradient_accumulation_steps}
         for argument, value in unsupported.items():
             if value:
@@ -56,7 +58,7 @@ class Optimizer:
         if sum(value is not None for value in clips.values()) > 1:
             raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
                              + ", ".join(f"{k}={v}" for k, v in clips.items()))
-        for argument, value in clips.items():
+        for argument, value in {**clips, "weight_decay": weight_decay}.items():
             if value is not None and not value >= 0:
                 raise ValueError(f"{type(self).__name__}: `{argument}` must be >= 0, received {value!r}")
         self.name = name
@@ -67,6 +69,7 @@ class Optimizer:
         self._learning_rate = self._checked_learning_rate(learning_rate)
         self._iterations = IterationVariable(f"{name}/iteration")
         self._slots = {}
+        self._decay_excluded_ids, self._decay_excluded_names = set(), None
         self._trainable_variables = []
         self._index = {}
         self.built = False
@@ -131,6 +134,29 @@ class Optimizer:
                 for v in variables]
         self.built = True
 
+    # -- weight decay ------------------------------------------------------------------------------------------
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Keras 3: the variables of var_list, and those whose name contains any of var_names, are not decayed.
+        Only before the optimizer is built."""
+        if self.built:
+            raise ValueError("`exclude_from_weight_decay()` can only be configured before the optimizer is built.")
+        self._decay_excluded_ids = {id(variable) for variable in var_list or []}
+        self._decay_excluded_names = re.compile("|".join(set(var_names))) if var_names else None
+
+    def _decays(self, variable):
+        if id(variable) in self._decay_excluded_ids:
+            return False
+        return self._decay_excluded_names is None or self._decay_excluded_names.search(variable.name) is None
+
+    def _apply_weight_decay(self, variables, learning_rate):
+        """Keras 3's decoupled decay, before the update and at its rate: v <- v - v * weight_decay * rate."""
+        if not self.weight_decay:
+            return
+        decay = np.float32(self.weight_decay)
+        for variable in variables:
+            if self._decays(variable):
+                np.subtract(variable.value, variable.value * decay * learning_rate, out=variable.value)
+
     # -- updates ---------------------------------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
         grads, variables = zip(*grads_and_vars) if grads_and_vars else ((), ())
@@ -168,9 +194,11 @@ class Optimizer:
                 raise ValueError(f"Gradient of shape {gradient.shape} for variable '{variable.path}' of shape "
                                  f"{tuple(variable.shape)}")
         grads = self._clip(grads)
+        learning_rate = np.float32(self.learning_rate)
+        self._apply_weight_decay([variable for _, variable in pairs], learning_rate)
         values = [variable.value for _, variable in pairs]
         slots = {name: [self._slots[name][i].value for i in indices] for name in self._active_slot_names()}
-        self._update(values, grads, slots, np.float32(self.learning_rate))
+        self._update(values, grads, slots, learning_rate)
         self._iterations.value += 1
 
     def _clip(self, grads):
