@@ -226,3 +226,18 @@ def test_several_outputs_log_each_loss_and_prefix_their_metrics():
     values = model.evaluate(x, y, verbose=0)
     order = ["loss", "reg_loss", "cls_loss", "cls_accuracy", "reg_mae"]  # Keras: the losses, then sorted names
     np.testing.assert_allclose(values, [expected[name] for name in order], rtol=1e-5)
+
+
+def test_a_callers_metric_object_keeps_its_name_under_an_output_prefix():
+    import rnnkit
+    from rnnkit import layers
+
+    inputs = layers.Input((2,))
+    model = rnnkit.Model(inputs, [layers.Dense(1, name="a")(inputs), layers.Dense(1, name="b")(inputs)])
+    mae = metrics.MeanAbsoluteError()
+    own = mae.name
+    x, y = np.ones((4, 2), np.float32), [np.zeros((4, 1), np.float32)] * 2
+    for _ in range(2):  # compiling again must not prefix the name twice
+        model.compile(optimizer="sgd", loss="mse", metrics={"a": [mae]})
+        history = model.fit(x, y, verbose=0).history
+    assert mae.name == own and f"a_{own}" in history and f"a_a_{own}" not in history

@@ -115,9 +115,10 @@ def _set_globals(model, scalars, metrics_before):
         setattr(metric, name, float(value))
     samples = int(round(scalars[2 * count]))
     # Each output's loss over the global batch (its own divisor: masks may keep different counts per process).
-    for index, metric, role in model._metrics or []:
-        if role == "loss" and divisors[index] > 0:
-            metric.update_state([numerators[index] / divisors[index]], sample_weight=[samples])
+    for compiled in model._metrics or []:
+        if compiled.role == "loss" and divisors[compiled.index] > 0:
+            compiled.metric.update_state([numerators[compiled.index] / divisors[compiled.index]],
+                                         sample_weight=[samples])
     return float(loss), samples
 
 
@@ -133,7 +134,7 @@ def _metric_fields(model):
     """(metric, attribute) of every compiled metric's state. Mean metrics (every metric compile creates) keep a
     weighted total and a count, both sums, so adding every process's update gives the whole global batch."""
     fields = []
-    for _, metric, _ in model._metrics or []:
+    for metric in (compiled.metric for compiled in model._metrics or []):
         if not (hasattr(metric, "total") and hasattr(metric, "count")):
             raise ValueError(f"DataParallel: metric {metric.name!r} keeps no (total, count) state to sum over "
                              "processes")

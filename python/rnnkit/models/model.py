@@ -1,5 +1,6 @@
 """Model: a Layer with compile / fit / evaluate / predict over a graph of layers (see functional.py)."""
 import contextlib
+from typing import NamedTuple
 
 import numpy as np
 
@@ -10,6 +11,13 @@ from rnnkit.engine import data
 from rnnkit.engine.progbar import Progbar
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.rnn import token_table
+
+
+class _CompiledMetric(NamedTuple):
+    index: int  # the output it measures
+    metric: object
+    role: str  # "loss" (an output's unweighted loss), "plain" (compile's metrics) or "weighted" (weighted_metrics)
+    name: str  # its name in the logs
 
 
 class Model(Layer):
@@ -83,9 +91,10 @@ class Model(Layer):
         return [list(identifiers)] * len(self.output_names) if flat else self._per_output(identifiers, argument)
 
     def _ensure_metrics(self, y, y_pred):
-        """self._metrics: (output index, metric, role) in Keras' log order: with several losses each output's
-        unweighted loss ("loss", named <output>_loss), then the metrics ("plain"), then the weighted metrics
-        ("weighted"). With several outputs a metric's name starts with its output's, as in Keras."""
+        """self._metrics: a _CompiledMetric per metric in Keras' log order: with several losses each output's
+        unweighted loss (role "loss", logged as <output>_loss), then the metrics ("plain"), then the weighted
+        metrics ("weighted"). With several outputs a metric is logged under its output's name, as in Keras; the
+        metric object (perhaps the caller's) keeps its own name."""
         if self._metrics is not None:
             return
         from rnnkit import metrics as metrics_module
@@ -93,8 +102,8 @@ class Model(Layer):
         self._metrics = []
         with_loss = [index for index, loss in enumerate(self._losses) if loss is not None]
         if len(with_loss) > 1:
-            self._metrics += [(index, metrics_module.Mean(name=f"{self.output_names[index]}_loss"), "loss")
-                              for index in with_loss]
+            self._metrics += [_CompiledMetric(index, metrics_module.Mean(name=f"{self.output_names[index]}_loss"),
+                                              "loss", f"{self.output_names[index]}_loss") for index in with_loss]
         several = len(self.output_names) > 1
         for identifiers, role in ((self._metric_identifiers, "plain"), (self._weighted_metric_identifiers, "weighted")):
             if not identifiers:
@@ -106,10 +115,9 @@ class Model(Layer):
                 for identifier in output_identifiers or []:
                     metric = metrics_module.get(identifier, y[index], y_pred[index], self._losses[index])
                     name = prefix + metric.name
-                    if role == "weighted" and any(m.name == name for _, m, _ in self._metrics):
+                    if role == "weighted" and any(m.name == name for m in self._metrics):
                         name = f"{prefix}weighted_{metric.name}"  # Keras' name beside an unweighted twin
-                    metric.name = name
-                    self._metrics.append((index, metric, role))
+                    self._metrics.append(_CompiledMetric(index, metric, role, name))
 
     def _require_compiled(self, method):
         if not self.compiled:
@@ -164,7 +172,7 @@ class Model(Layer):
         caller updates the per-output loss metrics itself (a distributed step, after its reduction)."""
         from rnnkit.metrics import MeanMetricWrapper
 
-        for index, metric, role in self._metrics:
+        for index, metric, role, _ in self._metrics:
             if role == "loss":  # the batch's mean, weighted by its sample count as Keras does
                 if output_losses is not None:
                     metric.update_state([output_losses[index]], sample_weight=[len(y_pred[index])])
@@ -177,13 +185,13 @@ class Model(Layer):
             metric.update_state(y[index], y_pred[index], sample_weight=weight, **extra)
 
     def _reset_metrics(self):
-        for _, metric, _ in self._metrics or []:
-            metric.reset_state()
+        for compiled in self._metrics or []:
+            compiled.metric.reset_state()
 
     def _logs(self, loss_sum, sample_sum):
         logs = {"loss": loss_sum / max(sample_sum, 1)}
-        for _, metric, _ in self._metrics or []:
-            logs[metric.name] = float(metric.result())
+        for compiled in self._metrics or []:
+            logs[compiled.name] = float(compiled.metric.result())
         return logs
 
     # -- data --------------------------------------------------------------------------------------------------
@@ -356,7 +364,7 @@ class Model(Layer):
         return self._single_batch_result(loss, return_dict)
 
     def _single_batch_result(self, loss, return_dict):
-        logs = {"loss": loss, **{metric.name: float(metric.result()) for _, metric, _ in self._metrics or []}}
+        logs = {"loss": loss, **{m.name: float(m.metric.result()) for m in self._metrics or []}}
         if return_dict:
             return logs
         return loss if len(logs) == 1 else self._values_in_keras_order(logs)
@@ -364,10 +372,10 @@ class Model(Layer):
     def _values_in_keras_order(self, logs):
         """Keras' list order: the loss, each output's loss, the metrics it knows by their log names (a single
         output's, weighted twins aside), then every other log in sorted order (several outputs' metrics)."""
-        known = ["loss"] + [metric.name for _, metric, role in self._metrics or [] if role == "loss"]
+        known = ["loss"] + [m.name for m in self._metrics or [] if m.role == "loss"]
         if len(self.output_names) == 1:
-            known += [metric.name for _, metric, role in self._metrics or []
-                      if role == "plain" or (role == "weighted" and not metric.name.startswith("weighted_"))]
+            known += [m.name for m in self._metrics or [] if m.role == "plain" or (m.role == "weighted" and
+                                                                                    m.name == m.metric.name)]
         return [logs[name] for name in known if name in logs] + [logs[k] for k in sorted(logs) if k not in known]
 
     def predict_on_batch(self, x):
@@ -411,7 +419,7 @@ class Model(Layer):
 
     @property
     def metrics_names(self):
-        return ["loss"] + [metric.name for _, metric, _ in self._metrics or []]
+        return ["loss"] + [m.name for m in self._metrics or []]
 
     # -- saving (the saving module owns the format) ----------------------------------------------------------------
     def save(self, filepath):
