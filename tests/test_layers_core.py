@@ -29,9 +29,12 @@ def test_dense_matches_float64_reference(shape, use_bias):
     np.testing.assert_allclose(outputs, expected, rtol=1e-5, atol=1e-6)
 
 
-def test_dense_gradients_match_finite_differences():
+# gelu ... tanh_shrink: the derivative reads the pre-activation the layer keeps; log_softmax: over rows. Smooth ones
+# only: the weights are random, so a kink could fall within a finite-difference step.
+@pytest.mark.parametrize("activation", ["sigmoid", "gelu", "silu", "mish", "tanh_shrink", "log_softmax"])
+def test_dense_gradients_match_finite_differences(activation):
     rng = np.random.default_rng(2)
-    dense = built(layers.Dense(4, activation="sigmoid"), (2, 3, 5))
+    dense = built(layers.Dense(4, activation=activation), (2, 3, 5))
     check_layer_gradients(dense, random_array(rng, 2, 3, 5))
 
 
@@ -91,7 +94,7 @@ def test_activation_layer_matches_reference(name, reference):
     np.testing.assert_allclose(outputs, reference(x.astype(np.float64)), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["softmax", "tanh", "sigmoid"])
+@pytest.mark.parametrize("name", ["softmax", "tanh", "sigmoid", "gelu", "swish", "mish", "log_softmax"])
 def test_activation_gradients_match_finite_differences(name):
     check_layer_gradients(layers.Activation(name), random_array(np.random.default_rng(4), 3, 4))
 

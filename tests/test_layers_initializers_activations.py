@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 from reference.gradient_check import numeric_gradient
+from reference.layer_activations import LAYER_ONLY
 from reference.rnn_cells import ACTIVATIONS as ELEMENT_WISE
 
 from rnnkit import activations, initializers
@@ -76,7 +77,7 @@ def test_initializer_lookup_serialization_and_errors():
         initializers.VarianceScaling(mode="fan_sum")
 
 
-REFERENCES = {**ELEMENT_WISE, "softmax": lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)}
+REFERENCES = {**ELEMENT_WISE, **LAYER_ONLY, "softmax": lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)}
 
 
 def test_every_name_has_a_reference():
@@ -85,13 +86,14 @@ def test_every_name_has_a_reference():
 
 @pytest.mark.parametrize("name", sorted(REFERENCES))
 def test_activation_values_and_gradients(name):
-    # Points away from 0 and +-3 keep finite differences off the kinks of relu, elu and hard_sigmoid.
+    # Points away from 0, +-0.5, +-1, +-3 and 6 keep finite differences off the kinks of relu, elu, hard_sigmoid,
+    # the shrinks, hard_tanh, sparse_plus, hard_silu and relu6.
     x = np.array([[-2.5, -0.7, 0.4, 1.3], [2.2, -1.6, 0.9, -0.3]], np.float32)
     function = activations.get(name)
     y = function(x)
     np.testing.assert_allclose(y, REFERENCES[name](x.astype(np.float64)), rtol=1e-5, atol=1e-6)
     projection = np.random.default_rng(0).standard_normal(x.shape)
-    analytic = activations.gradient(name, y, projection.astype(np.float32))
+    analytic = activations.gradient(name, y, projection.astype(np.float32), x)
     expected = numeric_gradient(lambda: float((function(x).astype(np.float64) * projection).sum()), x, 1e-2)
     np.testing.assert_allclose(analytic, expected, rtol=2e-2, atol=2e-3)
 
@@ -104,3 +106,9 @@ def test_activation_lookup_and_errors():
         activations.get("sofmax")
     with pytest.raises(TypeError, match="activation"):
         activations.get(np.tanh)
+
+
+def test_keras_aliases_resolve_to_one_function_and_serialise_as_keras_does():
+    assert activations.get("swish") is activations.silu is activations.swish
+    assert activations.get("hard_swish") is activations.hard_silu is activations.hard_swish
+    assert activations.serialize("swish") == "silu" and activations.serialize(activations.hard_swish) == "hard_silu"

@@ -5,7 +5,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="the Keras oracle needs torch (pip install torch==2.13.0)")
 keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip install keras)")
 
-from rnnkit import layers  # noqa: E402
+from rnnkit import activations, layers  # noqa: E402
 
 pytestmark = pytest.mark.oracle
 
@@ -143,6 +143,27 @@ def test_keras_configs_load_into_rnnkit():
         config = keras.layers.serialize(keras_layer)
         ours = layers.deserialize(config)
         assert type(ours).__name__ == type(keras_layer).__name__
+
+
+@pytest.mark.parametrize("activation", [*activations.NAMES, "swish", "hard_swish"])
+def test_dense_activations_outputs_gradients_and_configs_match_keras(activation):
+    keras_row = to_numpy(keras.activations.sparsemax(np.array([[0.0, 0.5, 1.0]], np.float32)))
+    if activation == "sparsemax" and not np.isclose(keras_row.sum(), 1.0):
+        pytest.skip(f"Keras {keras.__version__}'s sparsemax rows do not sum to 1 (keras-team/keras#23425, fixed by "
+                    "#23469); rnnkit's sparsemax is checked against the float64 projection instead")
+    make = lambda m: m.Dense(UNITS, activation=activation)  # noqa: E731
+    theirs, ours = twin(make(keras.layers), make(layers), (BATCH, STEPS, FEATURES))
+    x = 2.0 * inputs(seed=activation.__len__())
+    outputs, ctx = ours.forward(x, training=True)
+    assert_same_outputs(theirs(x), outputs)
+    projection = np.random.default_rng(3).standard_normal(outputs.shape).astype(np.float32)
+    d_x, d_weights = ours.backward(ctx, projection)
+    x_tensor = torch.tensor(x, requires_grad=True)
+    (theirs(x_tensor) * torch.tensor(projection)).sum().backward()
+    expected = [x_tensor.grad.numpy()] + [w.value.grad.numpy() for w in theirs.trainable_weights]
+    for got, want in zip([d_x] + list(d_weights), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert ours.get_config()["activation"] == theirs.get_config()["activation"]
 
 
 @pytest.mark.parametrize("name, make, shape, masked", [

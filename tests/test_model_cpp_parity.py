@@ -33,6 +33,9 @@ SEQ_WITH_PADDING[1, 4:] = 0.0
 CASES = {
     "dense_activations": lambda: (sequential((4,), layers.Dense(5, activation="relu"), layers.Dense(3, activation="selu"),
                                              layers.Activation("softmax")), SEQ[:, 0]),
+    "dense_layer_only_activations": lambda: (sequential(
+        (4,), layers.Dense(5, activation="gelu"), layers.Dense(4, activation="swish"), layers.Activation("mish"),
+        layers.Dense(4, activation="leaky_relu"), layers.Dense(3, activation="log_softmax")), SEQ[:, 0]),
     "simple_rnn_go_backwards": lambda: (sequential((6, 4), layers.SimpleRNN(5, go_backwards=True,
                                                                             return_sequences=True)), SEQ),
     "lstm_stack_dropout": lambda: (sequential((6, 4), layers.LSTM(5, return_sequences=True, dropout=0.3),

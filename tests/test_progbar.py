@@ -57,7 +57,7 @@ def test_fit_verbose_1_prints_epoch_headers_and_one_line_per_epoch(capsys):
     model.fit(np.ones((10, 2), np.float32), np.ones((10, 1), np.float32), batch_size=4, epochs=2, verbose=1)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2" and len(lines) == 4
-    assert re.fullmatch(r"3/3 ━{20} \d+s \d+(us|ms)/step - loss: \d\.\d{4}(e-\d\d)?", lines[1])
+    assert re.fullmatch(r"3/3 ━{20} \d+s \d+(us|ms)/step - loss: \d+\.\d{4}(e-\d\d)?", lines[1])
 
 
 def test_fit_verbose_0_is_silent(capsys):

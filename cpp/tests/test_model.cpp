@@ -56,7 +56,7 @@ void test_dense_linear_and_softmax() {
 
 void test_rejections_name_the_file() {
   const std::string path = "test_model_bad.rnnkit";
-  write_file(path, dense_model_header("gelu"), kDenseData);
+  write_file(path, dense_model_header("gelu_new"), kDenseData);
   bool named = false;
   try {
     rnnkit::load_model(path);

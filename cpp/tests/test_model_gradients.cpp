@@ -86,6 +86,14 @@ void test_dense_and_activations() {
   expect_close("Dense(softmax) over (time, features)", gradient_error(*Dense(4, "softmax"), {2, 3}, 3, {}, true));
   expect_close("Dense(no bias, linear)", gradient_error(*Dense(2, "linear", false), {3}, 2, {}, true));
   expect_close("Activation(sigmoid)", gradient_error(*Activation("sigmoid"), {6}, 3, {}, true));
+  // Derivatives that read the pre-activation the layer keeps (not a function of the output).
+  expect_close("Dense(gelu)", gradient_error(*Dense(4, "gelu"), {3}, 5, {}, true));
+  expect_close("Dense(silu) over (time, features)", gradient_error(*Dense(3, "silu"), {2, 3}, 3, {}, true));
+  expect_close("Activation(mish)", gradient_error(*Activation("mish"), {6}, 3, {}, true));
+  expect_close("Activation(tanh_shrink)", gradient_error(*Activation("tanh_shrink"), {6}, 3, {}, true));
+  expect_close("Dense(log_softmax)", gradient_error(*Dense(4, "log_softmax"), {3}, 5, {}, true));
+  expect_close("Activation(sparsemax)", gradient_error(*Activation("sparsemax"), {2, 5}, 3, {}, true));
+  expect_close("Dense(leaky_relu)", gradient_error(*Dense(4, "leaky_relu"), {3}, 5, {}, true));
   expect_close("Flatten", gradient_error(*Flatten(), {2, 3}, 2, {}, true));
   expect_close("RepeatVector", gradient_error(*RepeatVector(3), {4}, 2, {}, true));
   expect_close("GlobalAveragePooling1D", gradient_error(*GlobalAveragePooling1D(), {5, 3}, 2, {}, true));

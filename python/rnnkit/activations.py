@@ -1,17 +1,23 @@
 """Activation functions with Keras 3 names, computed by the C++ core (``rnnkit.ops.activation``).
 
-Each function takes an array and returns float32; ``get`` resolves a name or one of these functions, ``serialize``
-gives back the name Keras 3 writes into configs. Gradients go through :func:`gradient`, which needs only the
-activation's output.
+Each function takes an array and returns float32 with Keras 3's default arguments (leaky_relu's slope 0.2, the
+exact gelu, ...); ``get`` resolves a name or one of these functions, ``serialize`` gives back the name Keras 3 writes
+into configs. Gradients go through :func:`gradient`: from the activation's output, and for the few whose
+derivative is not a function of it (``NEEDS_INPUT``) from its input too.
 """
 import difflib
 
 import numpy as np
 
-# Names the core computes, with their derivative expressed through the output alone.
-NAMES = ("linear", "relu", "sigmoid", "tanh", "softmax", "hard_sigmoid", "elu", "selu", "softplus", "softsign",
-         "exponential")
-_ALIASES = {None: "linear"}
+# The activations the recurrent cells take (vectorised in the core), then those only layers take.
+CELL_NAMES = ("linear", "relu", "sigmoid", "tanh", "hard_sigmoid", "elu", "selu", "softplus", "softsign",
+              "exponential")
+NAMES = CELL_NAMES + ("softmax", "log_softmax", "sparsemax", "leaky_relu", "relu6", "hard_tanh", "celu",
+                      "hard_shrink", "soft_shrink", "sparse_plus", "sparse_sigmoid", "log_sigmoid", "squareplus",
+                      "tanh_shrink", "gelu", "silu", "mish", "hard_silu")
+NEEDS_INPUT = frozenset({"tanh_shrink", "gelu", "silu", "mish", "hard_silu"})
+# Keras 3 exports silu and hard_silu under these names too: the same functions, serialised as silu / hard_silu.
+_ALIASES = {None: "linear", "swish": "silu", "hard_swish": "hard_silu"}
 
 
 def _ops():
@@ -25,14 +31,14 @@ def _make(name):
         return _ops().activation(name, np.asarray(x, dtype=np.float32))
 
     activation.__name__ = activation.__qualname__ = name
-    activation.__doc__ = f"Keras 3's `{name}` activation, element-wise (softmax: over the last axis)."
+    activation.__doc__ = f"Keras 3's `{name}` activation with its default arguments (element-wise; softmax, " \
+                         "log_softmax and sparsemax over the last axis)."
     return activation
 
 
 _FUNCTIONS = {name: _make(name) for name in NAMES}
-linear, relu, sigmoid, tanh, softmax = (_FUNCTIONS[n] for n in ("linear", "relu", "sigmoid", "tanh", "softmax"))
-hard_sigmoid, elu, selu, softplus = (_FUNCTIONS[n] for n in ("hard_sigmoid", "elu", "selu", "softplus"))
-softsign, exponential = _FUNCTIONS["softsign"], _FUNCTIONS["exponential"]
+globals().update(_FUNCTIONS)  # rnnkit.activations.relu, .gelu, ... as in keras.activations
+swish, hard_swish = _FUNCTIONS["silu"], _FUNCTIONS["hard_silu"]
 
 
 def _unknown(name):
@@ -71,6 +77,7 @@ def deserialize(config):
     return get(config)
 
 
-def gradient(name, output, d_output):
-    """dL/dx of activation ``name`` given its output y = f(x) and dL/dy."""
-    return _ops().activation_grad(name, output, d_output)
+def gradient(name, output, d_output, inputs=None):
+    """dL/dx of activation ``name`` given its output y = f(x) and dL/dy, and its input x when ``name`` is in
+    ``NEEDS_INPUT``."""
+    return _ops().activation_grad(name, output, d_output, inputs if name in NEEDS_INPUT else None)

@@ -76,9 +76,15 @@ def activation(name, x):
     return _core.activation(name, x)
 
 
-def activation_grad(name, y, dy):
-    """dL/dx of activation `name` from its output y and dL/dy (float32)."""
-    return _core.activation_grad(name, y, dy)
+def activation_grad(name, y, dy, x=None):
+    """dL/dx of activation `name` from its output y and dL/dy (float32), and its input x for the activations whose
+    derivative is not a function of the output (``activation_needs_input``: gelu, silu, mish, ...)."""
+    return _core.activation_grad(name, y, dy, x)
+
+
+def activation_needs_input(name):
+    """True when ``activation_grad`` needs the activation's input x."""
+    return _core.activation_needs_input(name)
 
 # Attention lives beside its layers (rnnkit/layers/attention_ops.py); exported here under PyTorch's name.
 from rnnkit.layers.attention_ops import (scaled_dot_product_attention,  # noqa: E402,F401

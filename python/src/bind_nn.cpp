@@ -1,5 +1,6 @@
 // Layer ops of rnnkit.layers: activations, Dense, Embedding, global 1-D pooling. Shapes are checked here, math in the core.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,19 +65,31 @@ void bind_activations(pyb::module_& m) {
       pyb::arg("name"), pyb::arg("x"), "Keras 3 activation by name (float32; softmax over the last axis).");
   m.def(
       "activation_grad",
-      [](const std::string& name, FloatArray y, FloatArray dy) {
-        if (!is_layer_activation(name)) layer_activation_backward(name, nullptr, nullptr, nullptr, 0, 0);
-        if (dy.ndim() != y.ndim() || !std::equal(y.shape(), y.shape() + y.ndim(), dy.shape()))
-          throw pyb::value_error("activation_grad: expected dy of shape " + shape_text(y) + " (that of y), received " +
-                                 shape_text(dy));
+      [](const std::string& name, FloatArray y, FloatArray dy, std::optional<FloatArray> x) {
+        if (!is_layer_activation(name)) layer_activation_backward(name, nullptr, nullptr, nullptr, nullptr, 0, 0);
+        const auto same_shape = [&](const FloatArray& a, const char* what) {
+          if (a.ndim() != y.ndim() || !std::equal(y.shape(), y.shape() + y.ndim(), a.shape()))
+            throw pyb::value_error(std::string("activation_grad: expected ") + what + " of shape " + shape_text(y) +
+                                   " (that of y), received " + shape_text(a));
+        };
+        same_shape(dy, "dy");
+        if (layer_activation_needs_input(name)) {
+          if (!x) throw pyb::value_error("activation_grad: '" + name + "' needs its input x (its derivative is not "
+                                         "a function of the output)");
+          same_shape(*x, "x");
+        }
         FloatArray dx(std::vector<pyb::ssize_t>(y.shape(), y.shape() + y.ndim()));
         const auto [rows, last] = rows_and_last(y);
+        const float* input = x ? x->data() : nullptr;
         float* out = dx.mutable_data();
         pyb::gil_scoped_release nogil;
-        layer_activation_backward(name, y.data(), dy.data(), out, rows, last);
+        layer_activation_backward(name, input, y.data(), dy.data(), out, rows, last);
         return dx;
       },
-      pyb::arg("name"), pyb::arg("y"), pyb::arg("dy"), "dL/dx of an activation, from its output y and dL/dy.");
+      pyb::arg("name"), pyb::arg("y"), pyb::arg("dy"), pyb::arg("x") = pyb::none(),
+      "dL/dx of an activation from its output y and dL/dy, and its input x where the derivative needs it.");
+  m.def("activation_needs_input", &layer_activation_needs_input, pyb::arg("name"),
+        "True when activation_grad needs the activation's input x (gelu, silu, mish, ...).");
 }
 
 void bind_dense(pyb::module_& m) {

@@ -15,6 +15,8 @@ std::optional<Activation> activation_by_name(const std::string& name);
 // Parses a Keras name; std::invalid_argument naming `caller` when unknown.
 Activation parse_activation(const std::string& name, const char* caller);
 const char* activation_name(Activation a);
+// Every name activation_by_name knows, comma-separated (for error messages).
+std::string activation_names();
 
 // y[i] = act(x[i]); x == y allowed.
 void activation_forward(Activation a, const float* x, float* y, std::int64_t n);

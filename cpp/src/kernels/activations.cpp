@@ -82,10 +82,14 @@ std::optional<Activation> activation_by_name(const std::string& name) {
 
 Activation parse_activation(const std::string& name, const char* caller) {
   if (const std::optional<Activation> a = activation_by_name(name)) return *a;
+  throw std::invalid_argument(std::string(caller) + ": expected an activation in {" + activation_names() +
+                              "}, received '" + name + "'");
+}
+
+std::string activation_names() {
   std::string known;
   for (const Named& n : kNames) known += std::string(known.empty() ? "" : ", ") + n.name;
-  throw std::invalid_argument(std::string(caller) + ": expected an activation in {" + known + "}, received '" + name +
-                              "'");
+  return known;
 }
 
 const char* activation_name(Activation a) {

@@ -24,10 +24,12 @@ void activate(const std::string& activation, Tensor& t) {
   layer_activation_forward(activation, t.values.data(), t.values.data(), t.size() / cols, cols);
 }
 
-void activate_backward(const std::string& activation, const Tensor& y, Tensor& d) {
+// `input` is the activation's input, read only where layer_activation_needs_input (else it may be empty).
+void activate_backward(const std::string& activation, const Tensor& input, const Tensor& y, Tensor& d) {
   const std::int64_t cols = y.shape.empty() ? 1 : y.shape.back();
   if (activation == "linear" || d.values.empty()) return;
-  layer_activation_backward(activation, y.values.data(), d.values.data(), d.values.data(), y.size() / cols, cols);
+  layer_activation_backward(activation, input.values.data(), y.values.data(), d.values.data(), d.values.data(),
+                            y.size() / cols, cols);
 }
 
 class Dense final : public Layer {
@@ -55,7 +57,7 @@ class Dense final : public Layer {
   }
 
   struct Cache final : LayerCache {
-    Tensor x, y;
+    Tensor x, pre_activation, y;  // pre_activation only when the activation's backward needs it
   };
 
   Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
@@ -65,9 +67,10 @@ class Dense final : public Layer {
     dense_forward(x.values.data(), weights_[0].value.values.data(),
                   use_bias_ ? weights_[1].value.values.data() : nullptr, x.size() / in_, in_, units_,
                   y.values.data());
+    auto cache = training ? std::make_unique<Cache>() : nullptr;
+    if (cache && layer_activation_needs_input(activation_)) cache->pre_activation = y;
     activate(activation_, y);
-    if (training) {
-      auto cache = std::make_unique<Cache>();
+    if (cache) {
       cache->x = x;
       cache->y = y;
       training->cache = std::move(cache);
@@ -78,7 +81,7 @@ class Dense final : public Layer {
   LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
     const auto& cache = static_cast<const Cache&>(base);
     Tensor d_pre = d_y;
-    activate_backward(activation_, cache.y, d_pre);
+    activate_backward(activation_, cache.pre_activation, cache.y, d_pre);
     LayerGradients g{Tensor(cache.x.shape), {Tensor(weights_[0].value.shape)}};
     if (use_bias_) g.d_weights.emplace_back(weights_[1].value.shape);
     dense_backward(cache.x.values.data(), weights_[0].value.values.data(), d_pre.values.data(),
@@ -109,15 +112,17 @@ class ActivationLayer final : public Layer {
   }
   Shape build(const Shape& input, std::mt19937_64*) override { return input; }
 
+  // Keeps the input where the derivative needs it, the output otherwise.
   Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
     Tensor y = x;
     activate(activation_, y);
-    if (training) training->cache = std::make_unique<TensorCache>(y);
+    if (training) training->cache = std::make_unique<TensorCache>(keeps_input() ? x : y);
     return y;
   }
   LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const override {
     LayerGradients g{d_y, {}};
-    activate_backward(activation_, static_cast<const TensorCache&>(cache).tensor, g.d_x);
+    const Tensor& kept = static_cast<const TensorCache&>(cache).tensor;
+    activate_backward(activation_, kept, kept, g.d_x);
     return g;
   }
 
@@ -125,6 +130,8 @@ class ActivationLayer final : public Layer {
   void collect_weights(std::vector<Weight*>&) override {}
 
  private:
+  bool keeps_input() const { return layer_activation_needs_input(activation_); }
+
   std::string activation_;
 };
 

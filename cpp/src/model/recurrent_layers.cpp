@@ -35,8 +35,8 @@ Activation cell_activation(const std::string& name, const Layer& layer) {
   try {
     return parse_activation(name, "rnnkit recurrent layer");
   } catch (const std::invalid_argument&) {
-    fail_layer(layer, ": activation \"" + name + "\" is not supported inside a recurrent cell (tanh, sigmoid, "
-                "hard_sigmoid, relu, linear, elu, selu, softplus, softsign, exponential)");
+    fail_layer(layer, ": activation \"" + name + "\" is not supported inside a recurrent cell (" +
+                          activation_names() + ")");
   }
 }
 

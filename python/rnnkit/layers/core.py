@@ -16,12 +16,15 @@ class Activation(Layer):
         return tuple(input_shape)
 
     def forward(self, inputs, *, training=False, mask=None):
-        y = self.activation(float_input(self.name, inputs))
-        return y, (y if training else None)
+        x = float_input(self.name, inputs)
+        y = self.activation(x)
+        return y, ((x if activations.serialize(self.activation) in activations.NEEDS_INPUT else None, y)
+                   if training else None)
 
     def backward(self, ctx, d_outputs):
-        d_x = activations.gradient(activations.serialize(self.activation), ctx,
-                                   np.asarray(d_outputs, dtype=np.float32))
+        x, y = ctx
+        d_x = activations.gradient(activations.serialize(self.activation), y,
+                                   np.asarray(d_outputs, dtype=np.float32), x)
         return d_x, []
 
     def get_config(self):

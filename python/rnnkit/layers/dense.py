@@ -39,14 +39,16 @@ class Dense(Layer):
         expect_min_rank(self.name, x.shape, 2)
         expect_last_dim(self.name, x.shape, self.kernel.shape[0])
         rows = x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1])  # -1 cannot be inferred when a size is 0
-        y = self.activation(_core.dense_forward(rows, self.kernel.value, self.bias.value if self.use_bias else None))
+        z = _core.dense_forward(rows, self.kernel.value, self.bias.value if self.use_bias else None)
+        y = self.activation(z)
         outputs = y.reshape(x.shape[:-1] + (self.units,))
-        return outputs, ((rows, y, x.shape) if training else None)
+        name = activations.serialize(self.activation)
+        return outputs, ((rows, z if name in activations.NEEDS_INPUT else None, y, x.shape) if training else None)
 
     def backward(self, ctx, d_outputs):
-        rows, y, input_shape = ctx
+        rows, z, y, input_shape = ctx
         d_y = activations.gradient(activations.serialize(self.activation), y,
-                                   np.asarray(d_outputs, dtype=np.float32).reshape(y.shape))
+                                   np.asarray(d_outputs, dtype=np.float32).reshape(y.shape), z)
         d_x, d_kernel, d_bias = _core.dense_backward(rows, self.kernel.value, d_y, with_bias=self.use_bias)
         gradients = [(self.kernel, d_kernel)] + ([(self.bias, d_bias)] if self.use_bias else [])
         return d_x.reshape(input_shape), for_trainable_weights(self, gradients)

@@ -10,6 +10,14 @@ from rnnkit.layers._validation import fraction, positive_int, unsupported_option
 from rnnkit.layers.layer import Layer
 
 
+def _cell_activation(layer_name, argument, identifier):
+    function = activations.get(identifier)
+    if activations.serialize(function) not in activations.CELL_NAMES:
+        raise ValueError(f"{layer_name}: {argument} {activations.serialize(function)!r} is not supported inside a "
+                         f"recurrent cell; cells take {list(activations.CELL_NAMES)}")
+    return function
+
+
 class _RecurrentCell(Layer):
     kind = None  # the cell name rnnkit.ops.rnn_forward takes
     gates = 1  # kernel columns per unit
@@ -22,8 +30,8 @@ class _RecurrentCell(Layer):
         kwargs.pop("implementation", None)  # Keras' choice of step implementation: one core path here
         super().__init__(**kwargs)
         self.units = positive_int(self.name, "units", units)
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
+        self.activation = _cell_activation(self.name, "activation", activation)
+        self.recurrent_activation = _cell_activation(self.name, "recurrent_activation", recurrent_activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
