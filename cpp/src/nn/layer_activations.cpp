@@ -1,7 +1,7 @@
-// Layer activations, forward next to backward: the element-wise ones of activations.hpp (vectorised, shared with
-// the recurrent cells), the element-wise ones only layers take (portable loops, Keras 3's default arguments), and
-// softmax, log_softmax and sparsemax over the last axis. Derivatives are written through the output y where it
-// determines them, so a layer keeps only its output; the rest read the input x (kNeedsInput).
+// Layer activations, forward next to backward: the element-wise ones of activations.hpp (per-ISA kernels, shared
+// with the recurrent cells), the element-wise ones only layers take (Keras 3's default arguments), and softmax,
+// log_softmax and sparsemax over the last axis. Derivatives are written through the output y where it determines
+// them, so a layer keeps only its output; the rest read the input x (LayerOnly::needs_input).
 #include "rnnkit/layer_activations.hpp"
 
 #include <algorithm>
@@ -18,32 +18,46 @@ namespace {
 using std::int64_t;
 
 // ---- element-wise, layers only: value(x) and slope(y or x) = d value / dx -------------------------------------
-// Comparisons are ordered so that NaN falls through to an expression of x and stays NaN.
+// Written as selects between values computed unconditionally (std::min / std::max are selects), which GCC
+// vectorises (with -fno-trapping-math, cpp/CMakeLists.txt). std::max(x, c) and std::min(x, c) return x when x is
+// NaN, so NaN stays NaN.
 
-float leaky_relu(float x) { return x > 0.0f ? x : 0.2f * x; }  // Keras' negative_slope 0.2
+float leaky_relu(float x) { return std::max(x, 0.0f) + 0.2f * std::min(x, 0.0f); }  // Keras' negative_slope 0.2
 float leaky_relu_slope(float y) { return y > 0.0f ? 1.0f : 0.2f; }
 
-float relu6(float x) { return x >= 6.0f ? 6.0f : x <= 0.0f ? 0.0f : x; }
+float relu6(float x) { return std::min(std::max(x, 0.0f), 6.0f); }
 float relu6_slope(float y) { return y > 0.0f && y < 6.0f ? 1.0f : 0.0f; }
 
-float hard_tanh(float x) { return x >= 1.0f ? 1.0f : x <= -1.0f ? -1.0f : x; }
+float hard_tanh(float x) { return std::min(std::max(x, -1.0f), 1.0f); }
 float hard_tanh_slope(float y) { return std::fabs(y) < 1.0f ? 1.0f : 0.0f; }
 
-float celu(float x) { return x > 0.0f ? x : std::expm1(x); }  // alpha 1: e^x - 1 = y below 0, slope y + 1
-float celu_slope(float y) { return y > 0.0f ? 1.0f : y + 1.0f; }
-
-float hard_shrink(float x) { return x >= -0.5f && x <= 0.5f ? 0.0f : x; }  // threshold 0.5
+float hard_shrink(float x) { return std::fabs(x) <= 0.5f ? 0.0f : x; }  // threshold 0.5
 float hard_shrink_slope(float y) { return y != 0.0f ? 1.0f : 0.0f; }
 
-float soft_shrink(float x) { return x > 0.5f ? x - 0.5f : x < -0.5f ? x + 0.5f : x * 0.0f; }
+float soft_shrink(float x) { return x - std::min(std::max(x, -0.5f), 0.5f); }
 float soft_shrink_slope(float y) { return y != 0.0f ? 1.0f : 0.0f; }
 
 // (x + 1)^2 / 4 on (-1, 1): its slope (x + 1) / 2 is sqrt(y) there.
-float sparse_plus(float x) { return x <= -1.0f ? 0.0f : x < 1.0f ? 0.25f * (x + 1.0f) * (x + 1.0f) : x; }
-float sparse_plus_slope(float y) { return y >= 1.0f ? 1.0f : std::sqrt(y); }
+float sparse_plus(float x) {
+  const float square = 0.25f * (x + 1.0f) * (x + 1.0f);
+  return x <= -1.0f ? 0.0f : x < 1.0f ? square : x;
+}
+float sparse_plus_slope(float y) { return std::min(std::sqrt(y), 1.0f); }
 
-float sparse_sigmoid(float x) { return x <= -1.0f ? 0.0f : x >= 1.0f ? 1.0f : 0.5f * (x + 1.0f); }
+float sparse_sigmoid(float x) { return std::min(std::max(0.5f * (x + 1.0f), 0.0f), 1.0f); }
 float sparse_sigmoid_slope(float y) { return y > 0.0f && y < 1.0f ? 0.5f : 0.0f; }
+
+// x relu6(x + 3) / 6 (x itself from 3 on); the slope at the ends follows PyTorch's hardswish, which Keras on
+// torch differentiates.
+float hard_silu(float x) { return x * (std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f); }
+float hard_silu_slope(float x) {
+  const float middle = x / 3.0f + 0.5f;
+  return x < -3.0f ? 0.0f : x <= 3.0f ? middle : 1.0f;
+}
+
+// Through libm (scalar loops): rare enough in models that their speed has not mattered.
+float celu(float x) { return x > 0.0f ? x : std::expm1(x); }  // alpha 1: e^x - 1 = y below 0, slope y + 1
+float celu_slope(float y) { return y > 0.0f ? 1.0f : y + 1.0f; }
 
 // -softplus(-x); its slope sigmoid(-x) = 1 - e^y.
 float log_sigmoid(float x) { return -(std::log1p(std::exp(-std::fabs(x))) + std::max(-x, 0.0f)); }
@@ -56,8 +70,6 @@ float squareplus(float x) {
 }
 float squareplus_slope(float y) { return 1.0f / (1.0f + 1.0f / (y * y)); }
 
-float sigmoid_of(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-
 // x - tanh(x) cancels for small x: its series there, double precision elsewhere.
 float tanh_shrink(float x) {
   const double d = x;
@@ -69,40 +81,135 @@ float tanh_shrink_slope(float x) {
   return t * t;
 }
 
-constexpr float kInvSqrt2 = 0.70710678118654752f;
-constexpr float kInvSqrt2Pi = 0.39894228040143268f;
-
-// Keras' gelu is the exact one (approximate=False): x Φ(x), Φ written with erfc so it keeps relative accuracy
-// far into the negative tail.
-float gelu(float x) { return 0.5f * x * std::erfc(-x * kInvSqrt2); }
-float gelu_slope(float x) { return 0.5f * std::erfc(-x * kInvSqrt2) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x); }
-
-float silu(float x) { return x * sigmoid_of(x); }
-float silu_slope(float x) {
-  const float s = sigmoid_of(x);
-  return s == 0.0f ? 0.0f : s * (1.0f + x * (1.0f - s));
-}
-
-float softplus_of(float x) { return std::log1p(std::exp(-std::fabs(x))) + std::max(x, 0.0f); }
-float mish(float x) { return x * std::tanh(softplus_of(x)); }
-float mish_slope(float x) {
-  const float t = std::tanh(softplus_of(x));
-  return t + x * (1.0f - t * t) * sigmoid_of(x);
-}
-
-// x relu6(x + 3) / 6; the slope at the ends follows PyTorch's hardswish (what Keras on torch differentiates).
-float hard_silu(float x) { return x <= -3.0f ? 0.0f : x >= 3.0f ? x : x * (x + 3.0f) / 6.0f; }
-float hard_silu_slope(float x) { return x < -3.0f ? 0.0f : x <= 3.0f ? x / 3.0f + 0.5f : 1.0f; }
-
 template <float (*Value)(float)>
 void map_forward(const float* x, float* y, int64_t rows, int64_t cols) {
   for (int64_t i = 0, n = rows * cols; i < n; ++i) y[i] = Value(x[i]);
 }
 
-// `in` is y, or x for the activations of kNeedsInput.
+// `in` is y, or x for the activations that need their input.
 template <float (*Slope)(float)>
 void map_backward(const float* in, const float* dy, float* dx, int64_t rows, int64_t cols) {
   for (int64_t i = 0, n = rows * cols; i < n; ++i) dx[i] = dy[i] * Slope(in[i]);
+}
+
+// ---- element-wise through exp: gelu, silu, mish -----------------------------------------------------------------
+// A block at a time: the exponentials (or sigmoids) of the block by the ISA's vector kernels into a buffer in L1,
+// then a select-only loop GCC vectorises.
+
+constexpr int64_t kBlock = 512;
+
+template <typename Body>
+void in_blocks(int64_t n, Body body) {
+  for (int64_t start = 0; start < n; start += kBlock) body(start, std::min(kBlock, n - start));
+}
+
+constexpr float kInvSqrt2 = 0.70710678118654752f;
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+// Below this Φ(x) < 1e-44 (gelu would be subnormal): 0.
+constexpr float kGeluZeroBelow = -14.0f;
+// Below this x e^x < 1e-36 (silu, mish): 0, where the clamped exp would leave x * 1.6e-38.
+constexpr float kExpZeroBelow = -88.0f;
+
+// Φ(x) = erfc(-x / √2) / 2 with erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2) for z = |x|/√2 >= 0: the
+// Chebyshev fit of Numerical Recipes (2nd ed., §6.2, erfcc), fractional error below 1.2e-7 everywhere, so the
+// far negative tail keeps its relative accuracy. `t` and the exponent for one element; the block exps it.
+inline float erfc_exponent(float x, float& t) {
+  const float z = std::fabs(x) * kInvSqrt2;
+  t = 1.0f / (1.0f + 0.5f * z);
+  float p = 0.17087277f;
+  for (const float c : {-0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f, 0.09678418f,
+                        0.37409196f, 1.00002368f, -1.26551223f})
+    p = p * t + c;
+  return p - z * z;
+}
+
+// Φ(x) over a block: erfc's exponentials in one vector pass.
+void normal_cdf_block(const float* x, float* phi, int64_t n) {
+  alignas(64) float t[kBlock];
+  for (int64_t i = 0; i < n; ++i) phi[i] = erfc_exponent(x[i], t[i]);
+  exp_array(phi, phi, n);
+  for (int64_t i = 0; i < n; ++i) {
+    const float lower_tail = 0.5f * t[i] * phi[i];
+    const float upper = 1.0f - lower_tail;
+    phi[i] = x[i] < kGeluZeroBelow ? 0.0f : x[i] < 0.0f ? lower_tail : upper;
+  }
+}
+
+// Keras' gelu is the exact one (approximate=False): x Φ(x).
+void gelu_forward(const float* x, float* y, int64_t rows, int64_t cols) {
+  in_blocks(rows * cols, [&](int64_t start, int64_t n) {
+    alignas(64) float phi[kBlock];
+    normal_cdf_block(x + start, phi, n);
+    for (int64_t i = 0; i < n; ++i) y[start + i] = x[start + i] * phi[i];
+  });
+}
+
+// Φ(x) + x φ(x).
+void gelu_backward(const float* x, const float* dy, float* dx, int64_t rows, int64_t cols) {
+  in_blocks(rows * cols, [&](int64_t start, int64_t n) {
+    alignas(64) float phi[kBlock], density[kBlock];
+    normal_cdf_block(x + start, phi, n);
+    for (int64_t i = 0; i < n; ++i) density[i] = -0.5f * x[start + i] * x[start + i];
+    exp_array(density, density, n);
+    for (int64_t i = 0; i < n; ++i)
+      dx[start + i] = dy[start + i] * (phi[i] + x[start + i] * kInvSqrt2Pi * density[i]);
+  });
+}
+
+// x σ(x).
+void silu_forward(const float* x, float* y, int64_t rows, int64_t cols) {
+  in_blocks(rows * cols, [&](int64_t start, int64_t n) {
+    alignas(64) float s[kBlock];
+    activation_forward(Activation::sigmoid, x + start, s, n);
+    for (int64_t i = 0; i < n; ++i) y[start + i] = x[start + i] * (x[start + i] < kExpZeroBelow ? 0.0f : s[i]);
+  });
+}
+
+// σ(x) (1 + x (1 - σ(x))).
+void silu_backward(const float* x, const float* dy, float* dx, int64_t rows, int64_t cols) {
+  in_blocks(rows * cols, [&](int64_t start, int64_t n) {
+    alignas(64) float s[kBlock];
+    activation_forward(Activation::sigmoid, x + start, s, n);
+    for (int64_t i = 0; i < n; ++i) {
+      const float slope = s[i] * (1.0f + x[start + i] * (1.0f - s[i]));
+      dx[start + i] = dy[start + i] * (x[start + i] < kExpZeroBelow ? 0.0f : slope);
+    }
+  });
+}
+
+// tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2): one exp, no log. From x = 20 on it is 1 in float32
+// (and n would overflow past 44).
+constexpr float kMishSaturatedFrom = 20.0f;
+
+void mish_factors_block(const float* x, float* e, float* tanh_softplus, int64_t n) {
+  exp_array(x, e, n);
+  for (int64_t i = 0; i < n; ++i) {
+    const float m = e[i] * (e[i] + 2.0f);
+    const float t = m / (m + 2.0f);
+    tanh_softplus[i] = x[i] < kExpZeroBelow ? 0.0f : x[i] >= kMishSaturatedFrom ? 1.0f : t;
+  }
+}
+
+// x tanh(softplus(x)).
+void mish_forward(const float* x, float* y, int64_t rows, int64_t cols) {
+  in_blocks(rows * cols, [&](int64_t start, int64_t n) {
+    alignas(64) float e[kBlock], t[kBlock];
+    mish_factors_block(x + start, e, t, n);
+    for (int64_t i = 0; i < n; ++i) y[start + i] = x[start + i] * t[i];
+  });
+}
+
+// t + x (1 - t^2) σ(x), t = tanh(softplus(x)), σ(x) = e^x / (1 + e^x).
+void mish_backward(const float* x, const float* dy, float* dx, int64_t rows, int64_t cols) {
+  in_blocks(rows * cols, [&](int64_t start, int64_t n) {
+    alignas(64) float e[kBlock], t[kBlock];
+    mish_factors_block(x + start, e, t, n);
+    for (int64_t i = 0; i < n; ++i) {
+      const float sigmoid = e[i] / (1.0f + e[i]);
+      const float slope = t[i] + x[start + i] * (1.0f - t[i] * t[i]) * sigmoid;
+      dx[start + i] = dy[start + i] * (x[start + i] < kExpZeroBelow ? 0.0f : x[start + i] >= kMishSaturatedFrom ? 1.0f : slope);
+    }
+  });
 }
 
 // ---- over the last axis ----------------------------------------------------------------------------------------
@@ -229,10 +336,10 @@ constexpr LayerOnly kLayerOnly[] = {
     element_wise<log_sigmoid, log_sigmoid_slope>("log_sigmoid", false),
     element_wise<squareplus, squareplus_slope>("squareplus", false),
     element_wise<tanh_shrink, tanh_shrink_slope>("tanh_shrink", true),
-    element_wise<gelu, gelu_slope>("gelu", true),
-    element_wise<silu, silu_slope>("silu", true),
-    element_wise<silu, silu_slope>("swish", true),
-    element_wise<mish, mish_slope>("mish", true),
+    {"gelu", gelu_forward, gelu_backward, true},
+    {"silu", silu_forward, silu_backward, true},
+    {"swish", silu_forward, silu_backward, true},
+    {"mish", mish_forward, mish_backward, true},
     element_wise<hard_silu, hard_silu_slope>("hard_silu", true),
     element_wise<hard_silu, hard_silu_slope>("hard_swish", true),
 };
