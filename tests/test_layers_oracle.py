@@ -166,6 +166,34 @@ def test_dense_activations_outputs_gradients_and_configs_match_keras(activation)
     assert ours.get_config()["activation"] == theirs.get_config()["activation"]
 
 
+# Padding "same" of the pooling layers only where it splits evenly: Keras on torch pads an uneven split with copies
+# of the edge step, which then count in an average (on JAX and TensorFlow they do not; rnnkit follows those).
+@pytest.mark.parametrize("make", [
+    lambda m: m.Conv1D(UNITS, 3), lambda m: m.Conv1D(UNITS, 4, padding="same", activation="gelu"),
+    lambda m: m.Conv1D(UNITS, 3, strides=2, padding="same", use_bias=False),
+    lambda m: m.Conv1D(UNITS, 2, padding="causal", dilation_rate=2, activation="tanh"),
+    lambda m: m.Conv1D(UNITS, 2, data_format="channels_first"),
+    lambda m: m.MaxPooling1D(), lambda m: m.MaxPooling1D(3, strides=1, padding="same"),
+    lambda m: m.MaxPooling1D(2, padding="same"), lambda m: m.AveragePooling1D(2, strides=1),
+    lambda m: m.AveragePooling1D(3, strides=1, padding="same"), lambda m: m.AveragePooling1D(3, strides=2),
+])
+def test_windows_match_keras(make):
+    theirs, ours = twin(make(keras.layers), make(layers), (BATCH, STEPS, FEATURES))
+    x = inputs()
+    outputs, ctx = ours.forward(x, training=True)
+    assert_same_outputs(theirs(x), outputs)
+    projection = np.random.default_rng(3).standard_normal(outputs.shape).astype(np.float32)
+    d_x, d_weights = ours.backward(ctx, projection)
+    x_tensor = torch.tensor(x, requires_grad=True)
+    (theirs(x_tensor) * torch.tensor(projection)).sum().backward()
+    expected = [x_tensor.grad.numpy()] + [w.value.grad.numpy() for w in theirs.trainable_weights]
+    for got, want in zip([d_x] + list(d_weights), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    config, keras_config = ours.get_config(), theirs.get_config()
+    assert {k: config[k] for k in keras_config if k not in ("name", "dtype")} == \
+        {k: v for k, v in keras_config.items() if k not in ("name", "dtype")}
+
+
 @pytest.mark.parametrize("name, make, shape, masked", [
     ("dense", lambda m: m.Dense(UNITS, activation="relu"), (BATCH, STEPS, FEATURES), False),
     ("time_distributed", lambda m: m.TimeDistributed(m.Dense(UNITS, activation="tanh")), (BATCH, STEPS, FEATURES),

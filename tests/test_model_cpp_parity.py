@@ -36,6 +36,10 @@ CASES = {
     "dense_layer_only_activations": lambda: (sequential(
         (4,), layers.Dense(5, activation="gelu"), layers.Dense(4, activation="swish"), layers.Activation("mish"),
         layers.Dense(4, activation="leaky_relu"), layers.Dense(3, activation="log_softmax")), SEQ[:, 0]),
+    "conv_pooling_lstm": lambda: (sequential(
+        (12, 4), layers.Conv1D(5, 3, padding="causal", activation="relu"), layers.MaxPooling1D(2),
+        layers.Conv1D(4, 2, strides=2, padding="same", activation="gelu"), layers.AveragePooling1D(2, padding="same"),
+        layers.Conv1D(3, 1, use_bias=False), layers.LSTM(3)), np.concatenate([SEQ, SEQ[:, ::-1]], axis=1)),
     "simple_rnn_go_backwards": lambda: (sequential((6, 4), layers.SimpleRNN(5, go_backwards=True,
                                                                             return_sequences=True)), SEQ),
     "lstm_stack_dropout": lambda: (sequential((6, 4), layers.LSTM(5, return_sequences=True, dropout=0.3),

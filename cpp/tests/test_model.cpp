@@ -1,13 +1,16 @@
 // rnnkit::load_model + Model::predict on small Sequential and functional models written byte by byte, and the
-// public Model API (views over caller memory, weights, rejections).
+// public Model API (views over caller memory, weights, rejections, save_model round trips).
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "check.hpp"
+#include "rnnkit/layers.hpp"
 #include "rnnkit/model.hpp"
 #include "rnnkit/model_file.hpp"
 
@@ -156,6 +159,124 @@ void test_huge_declared_layer_is_refused_without_allocating() {
   std::remove(path.c_str());
 }
 
+// Conv1D(causal, relu) -> MaxPooling1D(same, strides null) -> AveragePooling1D(strides 1) as Keras 3 saves them,
+// with sizes both as ints and as one-element lists.
+std::string conv_model_header() {
+  return R"({"format_version": 1, "compile_config": null, "optimizer_variables": [],)"
+         R"( "model_config": {"class_name": "Sequential", "config": {"name": "s", "layers": [)"
+         R"({"class_name": "InputLayer", "config": {"batch_shape": [null, null, 1]}},)"
+         R"({"class_name": "Conv1D", "config": {"name": "conv", "filters": 1, "kernel_size": [2], "strides": 1,)"
+         R"( "padding": "causal", "data_format": "channels_last", "dilation_rate": [1], "groups": 1,)"
+         R"( "activation": "relu", "use_bias": true, "lora_rank": null}},)"
+         R"({"class_name": "MaxPooling1D", "config": {"name": "max", "pool_size": [2], "padding": "same",)"
+         R"( "strides": null, "data_format": "channels_last"}},)"
+         R"({"class_name": "AveragePooling1D", "config": {"name": "avg", "pool_size": 2, "padding": "valid",)"
+         R"( "strides": [1], "data_format": "channels_last"}}]}},)"
+         R"( "tensors": {"k": {"dtype": "float32", "shape": [2, 1, 1], "offsets": [0, 8]},)"
+         R"( "b": {"dtype": "float32", "shape": [1], "offsets": [8, 12]}}, "weights": ["k", "b"]})";
+}
+
+void test_conv_and_pooling_config() {
+  const std::string path = "test_model_conv.rnnkit";
+  // kernel taps [2, 1], bias -1.5: y[t] = relu(2 x[t-1] + x[t] - 1.5) with x[-1] = 0 (causal padding).
+  write_file(path, conv_model_header(), {2.f, 1.f, -1.5f});
+  const rnnkit::Model model = rnnkit::load_model(path);
+  CHECK((model.output_shape() == rnnkit::Shape{-1, 1}));
+  // conv: [0, 2.5, 5.5, 8.5, 11.5]; max over [0, 1], [2, 3], [4]: [2.5, 8.5, 11.5]; average of pairs: [5.5, 10].
+  const rnnkit::Tensor y = model.predict({{1, 5, 1}, {1.f, 2.f, 3.f, 4.f, 5.f}});
+  CHECK((y.shape == rnnkit::Shape{1, 2, 1}));
+  CHECK((y.values == std::vector<float>{5.5f, 10.f}));
+
+  struct Edit {
+    const char* from;
+    const char* to;
+    bool refused;
+  };
+  const Edit edits[] = {
+      {R"("data_format": "channels_last", "dilation_rate")", R"("data_format": "channels_first", "dilation_rate")",
+       true},
+      {R"("groups": 1)", R"("groups": 2)", true},
+      {R"("lora_rank": null)", R"("lora_rank": 4)", true},
+      {R"("kernel_size": [2])", R"("kernel_size": [2, 2])", true},
+      {R"("padding": "causal")", R"("padding": "full")", true},
+      {R"("padding": "same")", R"("padding": "causal")", true},  // MaxPooling1D's: pooling has no causal padding
+      {R"("pool_size": [2])", R"("pool_size": 0)", true},
+      {R"("strides": 1,)", R"("strides": 2,)", false},
+      {R"("dilation_rate": [1])", R"("dilation_rate": [2])", false},
+      {R"("strides": 1, "padding": "causal", "data_format": "channels_last", "dilation_rate": [1])",
+       R"("strides": 2, "padding": "causal", "data_format": "channels_last", "dilation_rate": [2])", true},
+  };
+  for (const Edit& edit : edits) {
+    std::string header = conv_model_header();
+    header.replace(header.find(edit.from), std::strlen(edit.from), edit.to);
+    write_file(path, header, {2.f, 1.f, -1.5f});
+    std::string message;
+    try {
+      rnnkit::load_model(path);
+    } catch (const std::invalid_argument& error) {
+      message = error.what();
+    }
+    CHECK((edit.refused ? message.find(path) != std::string::npos : message.empty()) && edit.to);
+  }
+  std::remove(path.c_str());
+}
+
+// A "valid" window longer than the input is refused when building for a known length and (here) when called.
+void test_valid_window_longer_than_the_input() {
+  std::vector<std::unique_ptr<rnnkit::Layer>> layers;
+  layers.push_back(rnnkit::layers::AveragePooling1D(3, 1));
+  const rnnkit::Model model({-1, 1}, std::move(layers));
+  CHECK((model.predict({{1, 3, 1}, {1.f, 2.f, 3.f}}).shape == rnnkit::Shape{1, 1, 1}));
+  CHECK_THROWS(model.predict({{1, 2, 1}, {1.f, 2.f}}));
+  std::vector<std::unique_ptr<rnnkit::Layer>> short_input;
+  short_input.push_back(rnnkit::layers::Conv1D(1, 3));
+  CHECK_THROWS(rnnkit::Model({1, 1}, std::move(short_input)));
+}
+
+// A model of these layers built in C++ survives save_model + load_model: same configs, weights and predictions.
+void test_conv_and_pooling_round_trip() {
+  rnnkit::layers::Conv1DOptions same;
+  same.padding = "same";
+  same.strides = 2;
+  same.activation = "tanh";
+  rnnkit::layers::Conv1DOptions causal;
+  causal.padding = "causal";
+  causal.dilation_rate = 2;
+  causal.use_bias = false;
+  std::vector<std::unique_ptr<rnnkit::Layer>> layers;
+  layers.push_back(rnnkit::layers::Conv1D(4, 3, same));
+  layers.push_back(rnnkit::layers::MaxPooling1D(2, 1, "same"));
+  layers.push_back(rnnkit::layers::Conv1D(2, 2, causal));
+  layers.push_back(rnnkit::layers::AveragePooling1D(2));
+  const rnnkit::Model model({7, 3}, std::move(layers), 5);
+  // steps 7 -> 4 (same, strides 2) -> 4 (same, strides 1) -> 4 (causal) -> 2 (valid, strides = pool_size)
+  CHECK((model.output_shape() == rnnkit::Shape{2, 2}));
+  const auto weights = model.weights();
+  CHECK(weights.size() == 3);
+  CHECK((weights[0]->name == "kernel" && weights[0]->value.shape == rnnkit::Shape{3, 3, 4}));
+  CHECK((weights[1]->name == "bias" && weights[1]->value.shape == rnnkit::Shape{4}));
+  CHECK((weights[2]->value.shape == rnnkit::Shape{2, 4, 2}));
+  // glorot_uniform's fans count every kernel tap: limit sqrt(6 / (3 * 3 + 3 * 4)).
+  for (float v : weights[0]->value.values) CHECK(std::fabs(v) <= std::sqrt(6.0f / 21.0f));
+  CHECK(model.layer(0).config_json().find(R"("kernel_size": [3], "strides": [2], "padding": "same")") !=
+        std::string::npos);
+  CHECK(model.layer(3).config_json().find(R"("pool_size": [2], "padding": "valid", "strides": [2])") !=
+        std::string::npos);
+
+  const std::string path = "test_model_conv_round_trip.rnnkit";
+  rnnkit::save_model(model, path);
+  const rnnkit::Model loaded = rnnkit::load_model(path);
+  CHECK(loaded.layer_count() == model.layer_count());
+  for (std::size_t i = 0; i < model.layer_count() && i < loaded.layer_count(); ++i)
+    CHECK(loaded.layer(i).config_json() == model.layer(i).config_json());
+  std::vector<float> x(2 * 7 * 3);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.7f * static_cast<float>(i));
+  const rnnkit::Tensor y = model.predict({{2, 7, 3}, x});
+  CHECK((y.shape == rnnkit::Shape{2, 2, 2}));
+  CHECK(loaded.predict({{2, 7, 3}, x}).values == y.values);
+  std::remove(path.c_str());
+}
+
 }  // namespace
 
 int main() {
@@ -165,5 +286,8 @@ int main() {
   test_functional_add_concatenate();
   test_tensor_and_view_checks();
   test_unsupported_model_class();
+  test_conv_and_pooling_config();
+  test_valid_window_longer_than_the_input();
+  test_conv_and_pooling_round_trip();
   return rnnkit_test::failures();
 }

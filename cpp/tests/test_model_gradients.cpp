@@ -1,5 +1,6 @@
 // Every C++ layer's backward against central finite differences of its own forward (an independent reference:
 // it only uses forward). Loss = sum(y * r) for a fixed random r, so dL/dy = r.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -103,6 +104,55 @@ void test_dense_and_activations() {
   expect_close("TimeDistributed(Dense(sigmoid))", gradient_error(*TimeDistributed(Dense(3, "sigmoid")), {4, 2}, 2, {}, true));
 }
 
+// Distinct values 0.1 apart in a random order: no max pooling window holds two within the 1e-2 probe step, so every
+// probe stays on one side of the max's kink.
+Tensor spaced_values(Shape shape, std::mt19937_64& rng) {
+  Tensor t(std::move(shape));
+  for (std::size_t i = 0; i < t.values.size(); ++i) t.values[i] = 0.1f * static_cast<float>(i) - 1.0f;
+  std::shuffle(t.values.begin(), t.values.end(), rng);
+  return t;
+}
+
+void test_conv_and_pooling() {
+  using namespace rnnkit::layers;
+  Conv1DOptions same_stride_2;
+  same_stride_2.padding = "same";
+  same_stride_2.strides = 2;
+  Conv1DOptions causal_dilated;
+  causal_dilated.padding = "causal";
+  causal_dilated.dilation_rate = 2;
+  Conv1DOptions tanh_no_bias;
+  tanh_no_bias.activation = "tanh";
+  tanh_no_bias.use_bias = false;
+  Conv1DOptions gelu_same;
+  gelu_same.activation = "gelu";
+  gelu_same.padding = "same";
+  expect_close("Conv1D valid", gradient_error(*Conv1D(3, 2), {5, 2}, 2, {}, true));
+  // 6 steps: the padding step goes on the right, as Keras splits it.
+  expect_close("Conv1D same strides=2", gradient_error(*Conv1D(3, 3, same_stride_2), {6, 2}, 2, {}, true));
+  expect_close("Conv1D causal dilation_rate=2", gradient_error(*Conv1D(2, 3, causal_dilated), {6, 2}, 2, {}, true));
+  expect_close("Conv1D(tanh, no bias)", gradient_error(*Conv1D(3, 2, tanh_no_bias), {5, 3}, 2, {}, true));
+  expect_close("Conv1D(gelu) same", gradient_error(*Conv1D(2, 4, gelu_same), {5, 2}, 2, {}, true));
+
+  std::mt19937_64 rng(11);
+  const Tensor x_valid = spaced_values({2, 6, 3}, rng);
+  const Tensor x_same = spaced_values({2, 7, 2}, rng);
+  expect_close("MaxPooling1D valid", gradient_error(*MaxPooling1D(2), {6, 3}, 2, {}, true, &x_valid));
+  expect_close("MaxPooling1D same pool=3 strides=2",
+               gradient_error(*MaxPooling1D(3, 2, "same"), {7, 2}, 2, {}, true, &x_same));
+  expect_close("AveragePooling1D valid", gradient_error(*AveragePooling1D(2), {7, 3}, 2, {}, true));
+  expect_close("AveragePooling1D same pool=3 strides=1",
+               gradient_error(*AveragePooling1D(3, 1, "same"), {5, 2}, 2, {}, true));
+
+  // The layers drop a mask, as Keras 3's do.
+  rnnkit::StepMask mask{1, 1, 0, 0};
+  std::mt19937_64 build_rng(1);
+  const auto conv = Conv1D(2, 1);
+  conv->build({2, 1}, &build_rng);
+  conv->forward(Tensor({2, 2, 1}), mask, nullptr);
+  CHECK(mask.empty());
+}
+
 void test_embedding() {
   Tensor ids({2, 4}, {1, 2, 0, 3, 4, 4, 1, 0});
   expect_close("Embedding", gradient_error(*rnnkit::layers::Embedding(5, 3), {4}, 2, {}, false, &ids));
@@ -169,6 +219,7 @@ void test_masking_and_dropout() {
 
 int main() {
   test_dense_and_activations();
+  test_conv_and_pooling();
   test_embedding();
   test_recurrent();
   test_masking_and_dropout();

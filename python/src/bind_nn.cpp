@@ -1,4 +1,5 @@
-// Layer ops of rnnkit.layers: activations, Dense, Embedding, global 1-D pooling. Shapes are checked here, math in the core.
+// Layer ops of rnnkit.layers: activations, Dense, Embedding, Conv1D, 1-D and global 1-D pooling. Shapes are checked
+// here, math in the core.
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -227,6 +228,127 @@ void bind_pooling(pyb::module_& m) {
       },
       pyb::arg("d_out"), pyb::arg("argmax"), pyb::arg("steps"));
 }
+// The window of x's steps axis (x is (batch, steps, channels)).
+Window1d window_over(const char* fn, const FloatArray& x, std::int64_t size, std::int64_t stride,
+                     std::int64_t dilation, const std::string& padding) {
+  expect_ndim(fn, "x", x, 3);
+  return window_1d(x.shape(1), size, stride, dilation, padding);
+}
+
+void bind_convolution(pyb::module_& m) {
+  m.def(
+      "window_steps_out",
+      [](std::int64_t steps, std::int64_t size, std::int64_t stride, std::int64_t dilation,
+         const std::string& padding) { return window_1d(steps, size, stride, dilation, padding).steps_out; },
+      pyb::arg("steps"), pyb::arg("size"), pyb::arg("stride"), pyb::arg("dilation"), pyb::arg("padding"),
+      "Output steps of a 1-D window under Keras' padding ('valid', 'same', 'causal').");
+  m.def(
+      "conv1d_forward",
+      [](FloatArray x, FloatArray kernel, std::optional<FloatArray> bias, std::int64_t stride,
+         std::int64_t dilation, const std::string& padding) {
+        expect_ndim("conv1d_forward", "kernel", kernel, 3);
+        const Window1d w = window_over("conv1d_forward", x, kernel.shape(0), stride, dilation, padding);
+        expect_dim("conv1d_forward", "kernel input channels", kernel.shape(1), x.shape(2));
+        const pyb::ssize_t filters = kernel.shape(2);
+        if (bias) expect_dim("conv1d_forward", "bias size", bias->size(), filters);
+        FloatArray y({x.shape(0), static_cast<pyb::ssize_t>(w.steps_out), filters});
+        const float* b = bias ? bias->data() : nullptr;
+        float* out = y.mutable_data();
+        pyb::gil_scoped_release nogil;
+        conv1d_forward(x.data(), kernel.data(), b, x.shape(0), x.shape(1), x.shape(2), filters, w, out);
+        return y;
+      },
+      pyb::arg("x"), pyb::arg("kernel"), pyb::arg("bias"), pyb::arg("stride"), pyb::arg("dilation"),
+      pyb::arg("padding"), "Keras' Conv1D on (batch, steps, channels) with kernel (size, channels, filters).");
+  m.def(
+      "conv1d_backward",
+      [](FloatArray x, FloatArray kernel, FloatArray d_y, std::int64_t stride, std::int64_t dilation,
+         const std::string& padding, bool with_bias) {
+        expect_ndim("conv1d_backward", "kernel", kernel, 3);
+        const Window1d w = window_over("conv1d_backward", x, kernel.shape(0), stride, dilation, padding);
+        expect_dim("conv1d_backward", "kernel input channels", kernel.shape(1), x.shape(2));
+        const pyb::ssize_t filters = kernel.shape(2);
+        expect_ndim("conv1d_backward", "d_y", d_y, 3);
+        expect_dim("conv1d_backward", "d_y batch", d_y.shape(0), x.shape(0));
+        expect_dim("conv1d_backward", "d_y steps", d_y.shape(1), w.steps_out);
+        expect_dim("conv1d_backward", "d_y filters", d_y.shape(2), filters);
+        FloatArray d_x({x.shape(0), x.shape(1), x.shape(2)});
+        FloatArray d_kernel({kernel.shape(0), kernel.shape(1), filters});
+        std::optional<FloatArray> d_bias;
+        if (with_bias) d_bias.emplace(std::vector<pyb::ssize_t>{filters});
+        float* dx = d_x.mutable_data();
+        float* dk = d_kernel.mutable_data();
+        float* db = d_bias ? d_bias->mutable_data() : nullptr;
+        {
+          pyb::gil_scoped_release nogil;
+          conv1d_backward(x.data(), kernel.data(), d_y.data(), x.shape(0), x.shape(1), x.shape(2), filters, w, dx,
+                          dk, db);
+        }
+        return pyb::make_tuple(d_x, d_kernel, d_bias ? pyb::object(*d_bias) : pyb::none());
+      },
+      pyb::arg("x"), pyb::arg("kernel"), pyb::arg("d_y"), pyb::arg("stride"), pyb::arg("dilation"),
+      pyb::arg("padding"), pyb::arg("with_bias"), "(d_x, d_kernel, d_bias or None) of conv1d_forward.");
+  m.def(
+      "max_pool_1d_forward",
+      [](FloatArray x, std::int64_t pool_size, std::int64_t stride, const std::string& padding) {
+        const Window1d w = window_over("max_pool_1d_forward", x, pool_size, stride, 1, padding);
+        FloatArray y({x.shape(0), static_cast<pyb::ssize_t>(w.steps_out), x.shape(2)});
+        IdArray argmax({x.shape(0), static_cast<pyb::ssize_t>(w.steps_out), x.shape(2)});
+        float* out = y.mutable_data();
+        std::int64_t* where = argmax.mutable_data();
+        {
+          pyb::gil_scoped_release nogil;
+          max_pool_1d_forward(x.data(), x.shape(0), x.shape(1), x.shape(2), w, out, where);
+        }
+        return pyb::make_tuple(y, argmax);
+      },
+      pyb::arg("x"), pyb::arg("pool_size"), pyb::arg("stride"), pyb::arg("padding"),
+      "(Keras' MaxPooling1D of (batch, steps, channels), the step each maximum came from).");
+  m.def(
+      "max_pool_1d_backward",
+      [](FloatArray d_y, IdArray argmax, std::int64_t steps, std::int64_t pool_size, std::int64_t stride,
+         const std::string& padding) {
+        expect_ndim("max_pool_1d_backward", "d_y", d_y, 3);
+        const Window1d w = window_1d(steps, pool_size, stride, 1, padding);
+        expect_dim("max_pool_1d_backward", "d_y steps", d_y.shape(1), w.steps_out);
+        expect_ndim("max_pool_1d_backward", "argmax", argmax, 3);
+        for (int axis = 0; axis < 3; ++axis) expect_dim("max_pool_1d_backward", "argmax shape", argmax.shape(axis),
+                                                        d_y.shape(axis));
+        FloatArray d_x({d_y.shape(0), static_cast<pyb::ssize_t>(steps), d_y.shape(2)});
+        float* dx = d_x.mutable_data();
+        pyb::gil_scoped_release nogil;
+        max_pool_1d_backward(d_y.data(), argmax.data(), d_y.shape(0), steps, d_y.shape(2), w, dx);
+        return d_x;
+      },
+      pyb::arg("d_y"), pyb::arg("argmax"), pyb::arg("steps"), pyb::arg("pool_size"), pyb::arg("stride"),
+      pyb::arg("padding"));
+  m.def(
+      "average_pool_1d_forward",
+      [](FloatArray x, std::int64_t pool_size, std::int64_t stride, const std::string& padding) {
+        const Window1d w = window_over("average_pool_1d_forward", x, pool_size, stride, 1, padding);
+        FloatArray y({x.shape(0), static_cast<pyb::ssize_t>(w.steps_out), x.shape(2)});
+        float* out = y.mutable_data();
+        pyb::gil_scoped_release nogil;
+        average_pool_1d_forward(x.data(), x.shape(0), x.shape(1), x.shape(2), w, out);
+        return y;
+      },
+      pyb::arg("x"), pyb::arg("pool_size"), pyb::arg("stride"), pyb::arg("padding"),
+      "Keras' AveragePooling1D of (batch, steps, channels); padded steps are not counted.");
+  m.def(
+      "average_pool_1d_backward",
+      [](FloatArray d_y, std::int64_t steps, std::int64_t pool_size, std::int64_t stride,
+         const std::string& padding) {
+        expect_ndim("average_pool_1d_backward", "d_y", d_y, 3);
+        const Window1d w = window_1d(steps, pool_size, stride, 1, padding);
+        expect_dim("average_pool_1d_backward", "d_y steps", d_y.shape(1), w.steps_out);
+        FloatArray d_x({d_y.shape(0), static_cast<pyb::ssize_t>(steps), d_y.shape(2)});
+        float* dx = d_x.mutable_data();
+        pyb::gil_scoped_release nogil;
+        average_pool_1d_backward(d_y.data(), d_y.shape(0), steps, d_y.shape(2), w, dx);
+        return d_x;
+      },
+      pyb::arg("d_y"), pyb::arg("steps"), pyb::arg("pool_size"), pyb::arg("stride"), pyb::arg("padding"));
+}
 }  // namespace
 
 void bind_nn(pyb::module_& m) {
@@ -234,6 +356,7 @@ void bind_nn(pyb::module_& m) {
   bind_dense(m);
   bind_embedding(m);
   bind_pooling(m);
+  bind_convolution(m);
 }
 
 }  // namespace rnnkit::py

@@ -1,7 +1,8 @@
-// Non-recurrent layer ops: Dense, Embedding, global 1-D pooling. Each forward has its backward beside it.
-// Buffers are row-major float32; sizes are int64; invalid arguments throw std::invalid_argument.
+// Non-recurrent layer ops: Dense, Embedding, 1-D convolution, 1-D and global 1-D pooling. Each forward has its
+// backward beside it. Buffers are row-major float32; sizes are int64; invalid arguments throw std::invalid_argument.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace rnnkit {
 
@@ -33,5 +34,38 @@ void global_max_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t
 // d_x is overwritten: d_out[b, f] lands on step argmax[b, f], zeros elsewhere.
 void global_max_pool_1d_backward(const float* d_out, const std::int64_t* argmax, std::int64_t batch,
                                  std::int64_t steps, std::int64_t features, float* d_x);
+
+// A window sliding over the steps axis of (batch, steps, channels): `size` taps `dilation` steps apart, moved
+// `stride` steps at a time, starting `pad_left` steps before the first step; `steps_out` positions. Steps outside
+// the input are zeros for a convolution and left out of a pooling window.
+struct Window1d {
+  std::int64_t size, stride, dilation, pad_left, steps_out;
+};
+// The window of Keras' padding: "valid" (no padding), "same" (ceil(steps / stride) outputs; the padding split as
+// Keras splits it, the odd step on the right) or "causal" (all of it on the left; for convolutions).
+Window1d window_1d(std::int64_t steps, std::int64_t size, std::int64_t stride, std::int64_t dilation,
+                   const std::string& padding);
+
+// y[b, t, f] = bias[f] + sum over k, c of x[b, t * stride - pad_left + k * dilation, c] * kernel[k, c, f];
+// kernel is [size, channels, filters] (Keras' layout), bias may be null.
+void conv1d_forward(const float* x, const float* kernel, const float* bias, std::int64_t batch, std::int64_t steps,
+                    std::int64_t channels, std::int64_t filters, const Window1d& window, float* y);
+// d_x (skipped when null), d_kernel and d_bias (skipped when null) overwritten.
+void conv1d_backward(const float* x, const float* kernel, const float* d_y, std::int64_t batch, std::int64_t steps,
+                     std::int64_t channels, std::int64_t filters, const Window1d& window, float* d_x,
+                     float* d_kernel, float* d_bias);
+
+// y[b, t, c] = max of x[b, s, c] over the window's steps s inside the input (the first NaN wins); argmax[b, t, c]
+// records the step, so the backward routes d_y there (the first of equal maxima).
+void max_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t steps, std::int64_t channels,
+                         const Window1d& window, float* y, std::int64_t* argmax);
+// d_x (batch, steps, channels) overwritten.
+void max_pool_1d_backward(const float* d_y, const std::int64_t* argmax, std::int64_t batch, std::int64_t steps,
+                          std::int64_t channels, const Window1d& window, float* d_x);
+// y[b, t, c] = mean of x[b, s, c] over the window's steps s inside the input (padding is not counted).
+void average_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t steps, std::int64_t channels,
+                             const Window1d& window, float* y);
+void average_pool_1d_backward(const float* d_y, std::int64_t batch, std::int64_t steps, std::int64_t channels,
+                              const Window1d& window, float* d_x);
 
 }  // namespace rnnkit

@@ -4,14 +4,15 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "rnnkit/model.hpp"
 
 namespace rnnkit::layers {
 
-// Activations: linear, relu, sigmoid, hard_sigmoid, tanh, softmax (last axis), elu, selu, softplus, softsign,
-// exponential.
+// Activations: every Keras 3 name rnnkit::is_layer_activation accepts (rnnkit/layer_activations.hpp); softmax,
+// log_softmax and sparsemax act over the last axis.
 std::unique_ptr<Layer> Dense(std::int64_t units, const std::string& activation = "linear", bool use_bias = true,
                              const std::string& name = "");
 std::unique_ptr<Layer> Activation(const std::string& activation, const std::string& name = "");
@@ -24,6 +25,24 @@ std::unique_ptr<Layer> Embedding(std::int64_t input_dim, std::int64_t output_dim
                                  const std::string& name = "");
 std::unique_ptr<Layer> GlobalAveragePooling1D(const std::string& name = "");
 std::unique_ptr<Layer> GlobalMaxPooling1D(const std::string& name = "");
+
+// Options of Conv1D, which maps (steps, channels) to (steps_out, filters) with a kernel [kernel_size, channels,
+// filters]. Keras' layouts other than channels_last and its groups other than 1 are not available.
+struct Conv1DOptions {
+  std::int64_t strides = 1;
+  std::string padding = "valid";   // valid, same (ceil(steps / strides) steps) or causal (all padding on the left)
+  std::int64_t dilation_rate = 1;  // above 1 only with strides 1, as in Keras
+  std::string activation = "linear";  // as Dense's
+  bool use_bias = true;
+  std::string name;
+};
+std::unique_ptr<Layer> Conv1D(std::int64_t filters, std::int64_t kernel_size, const Conv1DOptions& options = {});
+// Pooling windows over the steps of (steps, channels); strides default to pool_size (Keras' None); padding valid or
+// same, whose windows leave the padding out (a max never comes from it, an average divides by the steps covered).
+std::unique_ptr<Layer> MaxPooling1D(std::int64_t pool_size = 2, std::optional<std::int64_t> strides = std::nullopt,
+                                    const std::string& padding = "valid", const std::string& name = "");
+std::unique_ptr<Layer> AveragePooling1D(std::int64_t pool_size = 2, std::optional<std::int64_t> strides = std::nullopt,
+                                        const std::string& padding = "valid", const std::string& name = "");
 
 // Options of SimpleRNN, LSTM, PeepholeLSTM and GRU (recurrent_activation is unused by SimpleRNN).
 struct RecurrentOptions {

@@ -11,27 +11,6 @@ namespace rnnkit {
 namespace model_detail {
 namespace {
 
-std::string checked_activation(const std::string& name, const std::string& where) {
-  if (!is_layer_activation(name))
-    fail(where, "activation \"" + name + "\" is not supported by the C++ model API");
-  return name;
-}
-
-// The activation over the last axis (softmax's axis), with rows = everything before it.
-void activate(const std::string& activation, Tensor& t) {
-  const std::int64_t cols = t.shape.empty() ? 1 : t.shape.back();
-  if (activation == "linear" || t.values.empty()) return;
-  layer_activation_forward(activation, t.values.data(), t.values.data(), t.size() / cols, cols);
-}
-
-// `input` is the activation's input, read only where layer_activation_needs_input (else it may be empty).
-void activate_backward(const std::string& activation, const Tensor& input, const Tensor& y, Tensor& d) {
-  const std::int64_t cols = y.shape.empty() ? 1 : y.shape.back();
-  if (activation == "linear" || d.values.empty()) return;
-  layer_activation_backward(activation, input.values.data(), y.values.data(), d.values.data(), d.values.data(),
-                            y.size() / cols, cols);
-}
-
 class Dense final : public Layer {
  public:
   Dense(std::string name, std::int64_t units, std::string activation, bool use_bias)

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "rnnkit/checked.hpp"
+#include "rnnkit/layer_activations.hpp"
 
 namespace rnnkit {
 
@@ -155,8 +156,14 @@ Tensor initial_value(Shape shape, Init init, std::mt19937_64* rng) {
   }
   double limit = 0.05;  // Keras' Embedding default: uniform(-0.05, 0.05)
   if (init != Init::embedding_uniform) {
-    const double fan_in = t.shape.size() >= 2 ? static_cast<double>(t.shape[0]) : static_cast<double>(t.size());
-    const double fan_out = t.shape.size() >= 2 ? static_cast<double>(t.shape[1]) : static_cast<double>(t.size());
+    // Keras' compute_fans: a kernel (k..., in, out), e.g. Conv1D's, has fans in and out times prod(k...).
+    double fan_in = static_cast<double>(t.size()), fan_out = fan_in;
+    if (const std::size_t rank = t.shape.size(); rank >= 2) {
+      double receptive_field = 1;
+      for (std::size_t i = 0; i + 2 < rank; ++i) receptive_field *= static_cast<double>(t.shape[i]);
+      fan_in = static_cast<double>(t.shape[rank - 2]) * receptive_field;
+      fan_out = static_cast<double>(t.shape[rank - 1]) * receptive_field;
+    }
     limit = std::sqrt(6.0 / std::max(1.0, fan_in + fan_out));
   }
   std::uniform_real_distribution<float> uniform(static_cast<float>(-limit), static_cast<float>(limit));
@@ -173,6 +180,25 @@ void ensure_weight(std::vector<Weight>& weights, std::size_t index, const Layer&
     return;
   }
   weights.push_back(Weight{name, initial_value(shape, init, rng)});
+}
+
+std::string checked_activation(const std::string& name, const std::string& where) {
+  if (!is_layer_activation(name))
+    fail(where, "activation \"" + name + "\" is not supported by the C++ model API");
+  return name;
+}
+
+void activate(const std::string& activation, Tensor& t) {
+  const std::int64_t cols = t.shape.empty() ? 1 : t.shape.back();
+  if (activation == "linear" || t.values.empty()) return;
+  layer_activation_forward(activation, t.values.data(), t.values.data(), t.size() / cols, cols);
+}
+
+void activate_backward(const std::string& activation, const Tensor& input, const Tensor& y, Tensor& d) {
+  const std::int64_t cols = y.shape.empty() ? 1 : y.shape.back();
+  if (activation == "linear" || d.values.empty()) return;
+  layer_activation_backward(activation, input.values.data(), y.values.data(), d.values.data(), d.values.data(),
+                            y.size() / cols, cols);
 }
 
 ConfigReader::ConfigReader(const Json& entry, const std::string& source) : source_(source) {
@@ -192,6 +218,25 @@ std::int64_t ConfigReader::positive_integer(const char* key) const {
   if (v == nullptr || !v->is_integer || v->integer <= 0)
     throw std::invalid_argument(where_ + " needs a positive integer " + key);
   return v->integer;
+}
+
+std::int64_t ConfigReader::size_1d(const Json& value, const char* key) const {
+  const Json* v = &value;
+  if (v->kind == Json::Kind::array && v->array.size() == 1) v = &v->array[0];
+  if (!v->is_integer || v->integer <= 0)
+    throw std::invalid_argument(where_ + ": " + key + " must be a positive integer or a list of one");
+  return v->integer;
+}
+
+std::int64_t ConfigReader::size_1d(const char* key) const {
+  const Json* v = get(key);
+  if (v == nullptr) throw std::invalid_argument(where_ + " needs a positive integer " + key);
+  return size_1d(*v, key);
+}
+
+std::int64_t ConfigReader::size_1d(const char* key, std::int64_t fallback) const {
+  const Json* v = get(key);
+  return v == nullptr || v->kind == Json::Kind::null ? fallback : size_1d(*v, key);
 }
 
 std::int64_t ConfigReader::integer(const char* key, std::int64_t fallback) const {

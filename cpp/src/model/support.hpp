@@ -41,6 +41,14 @@ Tensor initial_value(Shape shape, Init init, std::mt19937_64* rng);
 void ensure_weight(std::vector<Weight>& weights, std::size_t index, const Layer& layer, const char* name,
                    const Shape& shape, Init init, std::mt19937_64* rng);
 
+// The activations of Dense, Activation and Conv1D (rnnkit/layer_activations.hpp). checked_activation returns `name`
+// when the C++ API has it, else throws std::invalid_argument "<where>: ...".
+std::string checked_activation(const std::string& name, const std::string& where);
+// The activation over the last axis (softmax's axis), with rows = everything before it.
+void activate(const std::string& activation, Tensor& t);
+// `input` is the activation's input, read only where layer_activation_needs_input (else it may be empty).
+void activate_backward(const std::string& activation, const Tensor& input, const Tensor& y, Tensor& d);
+
 // Reads the "config" object of one Keras layer entry; messages name the file and the layer.
 class ConfigReader {
  public:
@@ -52,6 +60,10 @@ class ConfigReader {
 
   const Json* get(const char* key) const { return config_->find(key); }
   std::int64_t positive_integer(const char* key) const;
+  // A positive size of a 1-D layer, written n or [n] (Keras saves its 1-D tuples as one-element lists); the first
+  // form requires the key, the second gives `fallback` when it is absent or null.
+  std::int64_t size_1d(const char* key) const;
+  std::int64_t size_1d(const char* key, std::int64_t fallback) const;
   std::int64_t integer(const char* key, std::int64_t fallback) const;
   double number(const char* key, double fallback) const;
   bool flag(const char* key, bool fallback) const;
@@ -61,6 +73,8 @@ class ConfigReader {
   void require_default(const char* key, bool expected) const;
 
  private:
+  std::int64_t size_1d(const Json& value, const char* key) const;
+
   const Json* config_;
   std::string class_name_, name_, where_, source_;
 };
@@ -79,6 +93,9 @@ std::unique_ptr<Layer> repeat_vector_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> embedding_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> global_average_pooling_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> global_max_pooling_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> conv1d_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> max_pooling_1d_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> average_pooling_1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> recurrent_from_config(const ConfigReader& config);  // SimpleRNN, LSTM, GRU, PeepholeLSTM
 std::unique_ptr<Layer> bidirectional_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> time_distributed_from_config(const ConfigReader& config);

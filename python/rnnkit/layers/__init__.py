@@ -3,6 +3,7 @@ from rnnkit.layers.additive_attention import AdditiveAttention
 from rnnkit.layers.attention import Attention
 from rnnkit.layers.attention_blocks import TransformerDecoder, TransformerEncoder
 from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.convolutional import Conv1D
 from rnnkit.layers.core import Activation, Dropout, Masking
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.embedding import Embedding
@@ -11,7 +12,7 @@ from rnnkit.layers.layer import Layer
 from rnnkit.layers.layer_normalization import LayerNormalization
 from rnnkit.layers.merging import Add, Concatenate
 from rnnkit.layers.multi_head_attention import MultiHeadAttention
-from rnnkit.layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
+from rnnkit.layers.pooling import AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
 from rnnkit.layers.positional_encoding import PositionEmbedding, SinePositionEncoding
 from rnnkit.layers.reshaping import Flatten, RepeatVector
 from rnnkit.layers.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, PeepholeLSTM, PeepholeLSTMCell, SimpleRNN,
@@ -22,6 +23,6 @@ from rnnkit.layers.time_distributed import TimeDistributed
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "RepeatVector", "Masking",
            "Embedding", "RNN", "SimpleRNN", "LSTM", "GRU", "PeepholeLSTM", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "PeepholeLSTMCell", "Bidirectional", "TimeDistributed", "Concatenate", "Add", "GlobalAveragePooling1D",
-           "GlobalMaxPooling1D", "serialize", "deserialize", "get",
+           "GlobalMaxPooling1D", "Conv1D", "MaxPooling1D", "AveragePooling1D", "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder"]

@@ -1,18 +1,89 @@
-"""Global pooling over the steps axis: GlobalAveragePooling1D (mask-aware) and GlobalMaxPooling1D."""
+"""Pooling over the steps axis: windows (MaxPooling1D, AveragePooling1D) and the whole sequence
+(GlobalAveragePooling1D, mask-aware, and GlobalMaxPooling1D)."""
 import numpy as np
 
 from rnnkit import _core
+from rnnkit.layers import _windows
 from rnnkit.layers._validation import expect_rank, float_input
 from rnnkit.layers.layer import Layer
+
+
+class _Pooling1D(Layer):
+    """A window of pool_size steps moved strides steps at a time (strides None: pool_size). Positions in the padding
+    of padding='same' are left out of each window. Like Keras it drops an incoming mask."""
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = _windows.one_int(self.name, "pool_size", pool_size)
+        self.strides = self.pool_size if strides is None else _windows.one_int(self.name, "strides", strides)
+        self.padding = _windows.padding_name(self.name, padding, ("valid", "same"))
+        self.data_format = _windows.data_format_name(self.name, data_format)
+
+    def _steps_out(self, steps):
+        if steps is None:
+            return None
+        steps_out = _core.window_steps_out(steps, self.pool_size, self.strides, 1, self.padding)
+        if steps_out == 0 and steps > 0:
+            raise ValueError(f"{self.name}: an input of {steps} steps is shorter than pool_size={self.pool_size} "
+                             f"with padding='valid'")
+        return steps_out
+
+    def compute_output_shape(self, input_shape):
+        expect_rank(self.name, input_shape, 3)
+        steps, channels = _windows.steps_and_channels(input_shape, self.data_format)
+        return _windows.output_shape(input_shape, self._steps_out(steps), channels, self.data_format)
+
+    def _input(self, inputs):
+        x = float_input(self.name, inputs)
+        expect_rank(self.name, x.shape, 3)
+        x = _windows.steps_middle(x, self.data_format)
+        self._steps_out(x.shape[1])
+        return x
+
+    def _gradient_in(self, d_outputs):
+        return _windows.steps_middle(np.asarray(d_outputs, dtype=np.float32), self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": (self.pool_size,), "padding": self.padding,
+                "strides": (self.strides,), "data_format": self.data_format}
+
+
+class MaxPooling1D(_Pooling1D):
+    """The maximum of each window (the first NaN wins); the gradient goes to the first step holding it."""
+
+    def forward(self, inputs, *, training=False, mask=None):
+        x = self._input(inputs)
+        y, argmax = _core.max_pool_1d_forward(x, self.pool_size, self.strides, self.padding)
+        return _windows.steps_middle(y, self.data_format), ((argmax, x.shape[1]) if training else None)
+
+    def backward(self, ctx, d_outputs):
+        argmax, steps = ctx
+        d_x = _core.max_pool_1d_backward(self._gradient_in(d_outputs), argmax, steps, self.pool_size, self.strides,
+                                         self.padding)
+        return _windows.steps_middle(d_x, self.data_format), []
+
+
+class AveragePooling1D(_Pooling1D):
+    """The mean of each window over the steps it covers inside the input."""
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size=pool_size, strides=strides, padding=padding, data_format=data_format, **kwargs)
+
+    def forward(self, inputs, *, training=False, mask=None):
+        x = self._input(inputs)
+        y = _core.average_pool_1d_forward(x, self.pool_size, self.strides, self.padding)
+        return _windows.steps_middle(y, self.data_format), (x.shape[1] if training else None)
+
+    def backward(self, ctx, d_outputs):
+        d_x = _core.average_pool_1d_backward(self._gradient_in(d_outputs), ctx, self.pool_size, self.strides,
+                                             self.padding)
+        return _windows.steps_middle(d_x, self.data_format), []
 
 
 class _GlobalPooling1D(Layer):
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
-        if data_format not in (None, "channels_last", "channels_first"):
-            raise ValueError(f"{self.name}: expected data_format 'channels_last' or 'channels_first', "
-                             f"received {data_format!r}")
-        self.data_format = data_format or "channels_last"
+        self.data_format = _windows.data_format_name(self.name, data_format)
         self.keepdims = bool(keepdims)
 
     def compute_output_shape(self, input_shape):
@@ -27,7 +98,7 @@ class _GlobalPooling1D(Layer):
         """The input as (batch, steps, features), whatever the data format."""
         x = float_input(self.name, inputs)
         expect_rank(self.name, x.shape, 3)
-        return np.ascontiguousarray(x.transpose(0, 2, 1)) if self.data_format == "channels_first" else x
+        return _windows.steps_middle(x, self.data_format)
 
     def _shape_output(self, pooled):
         if not self.keepdims:
@@ -35,7 +106,7 @@ class _GlobalPooling1D(Layer):
         return pooled[:, None, :] if self.data_format == "channels_last" else pooled[:, :, None]
 
     def _shape_input_gradient(self, d_x):
-        return np.ascontiguousarray(d_x.transpose(0, 2, 1)) if self.data_format == "channels_first" else d_x
+        return _windows.steps_middle(d_x, self.data_format)
 
     def _pooled_gradient(self, d_outputs):
         d_y = np.asarray(d_outputs, dtype=np.float32)
