@@ -145,6 +145,19 @@ def test_keras_configs_load_into_rnnkit():
         assert type(ours).__name__ == type(keras_layer).__name__
 
 
+@pytest.mark.parametrize("keras_layer", [
+    lambda: keras.layers.Conv1D(4, 3, padding="causal", activation="gelu"), lambda: keras.layers.MaxPooling1D(),
+    lambda: keras.layers.AveragePooling1D(3, strides=1), lambda: keras.layers.Reshape((-1, 2)),
+    lambda: keras.layers.Permute((2, 1)), lambda: keras.layers.SpatialDropout1D(0.25, seed=2),
+    lambda: keras.layers.BatchNormalization(momentum=0.9, center=False)])
+def test_window_and_shape_layers_write_every_key_keras_writes(keras_layer):
+    keras_layer = keras_layer()
+    keras_config = keras_layer.get_config()
+    config = layers.deserialize(keras.layers.serialize(keras_layer)).get_config()
+    assert {k: config[k] for k in keras_config if k != "dtype"} == {k: v for k, v in keras_config.items()
+                                                                     if k != "dtype"}
+
+
 @pytest.mark.parametrize("activation", [*activations.NAMES, "swish", "hard_swish"])
 def test_dense_activations_outputs_gradients_and_configs_match_keras(activation):
     keras_row = to_numpy(keras.activations.sparsemax(np.array([[0.0, 0.5, 1.0]], np.float32)))
@@ -201,6 +214,9 @@ def test_windows_match_keras(make):
     ("activation", lambda m: m.Activation("softmax"), (BATCH, STEPS, FEATURES), False),
     ("flatten", lambda m: m.Flatten(), (BATCH, STEPS, FEATURES), False),
     ("repeat_vector", lambda m: m.RepeatVector(3), (BATCH, FEATURES), False),
+    ("reshape", lambda m: m.Reshape((2, -1)), (BATCH, STEPS, FEATURES), False),
+    ("permute", lambda m: m.Permute((2, 1)), (BATCH, STEPS, FEATURES), False),
+    ("spatial_dropout_at_inference", lambda m: m.SpatialDropout1D(0.5), (BATCH, STEPS, FEATURES), False),
     ("average_pooling", lambda m: m.GlobalAveragePooling1D(), (BATCH, STEPS, FEATURES), True),
     ("max_pooling", lambda m: m.GlobalMaxPooling1D(), (BATCH, STEPS, FEATURES), False),
 ])
@@ -232,3 +248,29 @@ def test_merging_layers_and_masks():
         assert_same_outputs(keras_layer([a, b]), ours.forward([a, b], training=False)[0])
         np.testing.assert_array_equal(ours.compute_mask([a, b], [mask_a, mask_b]),
                                       to_numpy(keras_layer.compute_mask([a, b], [mask_a, mask_b])))
+
+
+@pytest.mark.parametrize("training, masked, frozen", [(True, False, False), (True, True, False),
+                                                      (False, False, False), (True, False, True)])
+def test_batch_normalization_matches_keras(training, masked, frozen):
+    theirs, ours = twin(keras.layers.BatchNormalization(momentum=0.9), layers.BatchNormalization(momentum=0.9),
+                        (BATCH, STEPS, FEATURES))
+    variance = np.abs(theirs.get_weights()[3]) + 0.5
+    theirs.set_weights(theirs.get_weights()[:3] + [variance])
+    ours.set_weights(theirs.get_weights())
+    theirs.trainable = ours.trainable = not frozen
+    x = 2.0 * inputs() + 1.0
+    mask = MASK if masked else None
+    x_tensor = torch.tensor(x, requires_grad=True)
+    expected = theirs(x_tensor, training=training, mask=None if mask is None else torch.tensor(mask))
+    outputs, ctx = ours.forward(x, training=training, mask=mask)
+    assert_same_outputs(expected, outputs)
+    for got, want in zip(ours.get_weights(), theirs.get_weights()):  # the moving statistics after the step
+        np.testing.assert_allclose(got, to_numpy(want), rtol=1e-5, atol=1e-6)
+    if training:
+        projection = np.random.default_rng(3).standard_normal(outputs.shape).astype(np.float32)
+        (expected * torch.tensor(projection)).sum().backward()
+        d_x, d_weights = ours.backward(ctx, projection)
+        want = [x_tensor.grad.numpy()] + [w.value.grad.numpy() for w in theirs.trainable_weights]
+        for got, wanted in zip([d_x] + list(d_weights), want):
+            np.testing.assert_allclose(got, wanted, rtol=1e-4, atol=1e-5)

@@ -1,5 +1,5 @@
-// Layer ops of rnnkit.layers: activations, Dense, Embedding, Conv1D, 1-D and global 1-D pooling. Shapes are checked
-// here, math in the core.
+// Layer ops of rnnkit.layers: activations, Dense, Embedding, Conv1D, 1-D and global 1-D pooling, batch
+// normalisation. Shapes are checked here, math in the core.
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -349,6 +349,87 @@ void bind_convolution(pyb::module_& m) {
       },
       pyb::arg("d_y"), pyb::arg("steps"), pyb::arg("pool_size"), pyb::arg("stride"), pyb::arg("padding"));
 }
+// x as (rows, channels), and the optional per-row weights (a flattened mask) checked against it.
+const float* optional_row_weight(const char* fn, const FloatArray& x, const std::optional<FloatArray>& row_weight) {
+  expect_ndim(fn, "x", x, 2);
+  if (!row_weight) return nullptr;
+  expect_ndim(fn, "row_weight", *row_weight, 1);
+  expect_dim(fn, "row_weight size", row_weight->shape(0), x.shape(0));
+  return row_weight->data();
+}
+
+void expect_channel_vector(const char* fn, const char* what, const FloatArray& v, pyb::ssize_t channels) {
+  expect_ndim(fn, what, v, 1);
+  expect_dim(fn, what, v.shape(0), channels);
+}
+
+void bind_batch_norm(pyb::module_& m) {
+  m.def(
+      "batch_norm_moments",
+      [](FloatArray x, std::optional<FloatArray> row_weight) {
+        const float* w = optional_row_weight("batch_norm_moments", x, row_weight);
+        FloatArray mean({x.shape(1)}), variance({x.shape(1)});
+        float* mu = mean.mutable_data();
+        float* var = variance.mutable_data();
+        {
+          pyb::gil_scoped_release nogil;
+          batch_norm_moments(x.data(), w, x.shape(0), x.shape(1), mu, var);
+        }
+        return pyb::make_tuple(mean, variance);
+      },
+      pyb::arg("x"), pyb::arg("row_weight"), "(mean, biased variance) per channel of x (rows, channels).");
+  m.def(
+      "batch_norm_forward",
+      [](FloatArray x, FloatArray mean, FloatArray variance, std::optional<FloatArray> gamma,
+         std::optional<FloatArray> beta, float epsilon) {
+        expect_ndim("batch_norm_forward", "x", x, 2);
+        const pyb::ssize_t channels = x.shape(1);
+        expect_channel_vector("batch_norm_forward", "mean", mean, channels);
+        expect_channel_vector("batch_norm_forward", "variance", variance, channels);
+        if (gamma) expect_channel_vector("batch_norm_forward", "gamma", *gamma, channels);
+        if (beta) expect_channel_vector("batch_norm_forward", "beta", *beta, channels);
+        FloatArray y({x.shape(0), channels});
+        const float* g = gamma ? gamma->data() : nullptr;
+        const float* b = beta ? beta->data() : nullptr;
+        float* out = y.mutable_data();
+        pyb::gil_scoped_release nogil;
+        batch_norm_forward(x.data(), mean.data(), variance.data(), g, b, epsilon, x.shape(0), channels, out);
+        return y;
+      },
+      pyb::arg("x"), pyb::arg("mean"), pyb::arg("variance"), pyb::arg("gamma"), pyb::arg("beta"),
+      pyb::arg("epsilon"));
+  m.def(
+      "batch_norm_backward",
+      [](FloatArray x, FloatArray mean, FloatArray variance, std::optional<FloatArray> gamma,
+         std::optional<FloatArray> row_weight, bool batch_statistics, float epsilon, FloatArray d_y, bool with_beta) {
+        const float* w = optional_row_weight("batch_norm_backward", x, row_weight);
+        const pyb::ssize_t channels = x.shape(1);
+        expect_channel_vector("batch_norm_backward", "mean", mean, channels);
+        expect_channel_vector("batch_norm_backward", "variance", variance, channels);
+        if (gamma) expect_channel_vector("batch_norm_backward", "gamma", *gamma, channels);
+        expect_ndim("batch_norm_backward", "d_y", d_y, 2);
+        expect_dim("batch_norm_backward", "d_y rows", d_y.shape(0), x.shape(0));
+        expect_dim("batch_norm_backward", "d_y channels", d_y.shape(1), channels);
+        FloatArray d_x({x.shape(0), channels});
+        std::optional<FloatArray> d_gamma, d_beta;
+        if (gamma) d_gamma.emplace(std::vector<pyb::ssize_t>{channels});
+        if (with_beta) d_beta.emplace(std::vector<pyb::ssize_t>{channels});
+        const float* g = gamma ? gamma->data() : nullptr;
+        float* dx = d_x.mutable_data();
+        float* dg = d_gamma ? d_gamma->mutable_data() : nullptr;
+        float* db = d_beta ? d_beta->mutable_data() : nullptr;
+        {
+          pyb::gil_scoped_release nogil;
+          batch_norm_backward(x.data(), mean.data(), variance.data(), g, w, batch_statistics, epsilon, x.shape(0),
+                              channels, d_y.data(), dx, dg, db);
+        }
+        return pyb::make_tuple(d_x, d_gamma ? pyb::object(*d_gamma) : pyb::none(),
+                               d_beta ? pyb::object(*d_beta) : pyb::none());
+      },
+      pyb::arg("x"), pyb::arg("mean"), pyb::arg("variance"), pyb::arg("gamma"), pyb::arg("row_weight"),
+      pyb::arg("batch_statistics"), pyb::arg("epsilon"), pyb::arg("d_y"), pyb::arg("with_beta"),
+      "(d_x, d_gamma or None when gamma is None, d_beta or None) of batch_norm_forward.");
+}
 }  // namespace
 
 void bind_nn(pyb::module_& m) {
@@ -357,6 +438,7 @@ void bind_nn(pyb::module_& m) {
   bind_embedding(m);
   bind_pooling(m);
   bind_convolution(m);
+  bind_batch_norm(m);
 }
 
 }  // namespace rnnkit::py

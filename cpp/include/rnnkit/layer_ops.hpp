@@ -1,5 +1,5 @@
-// Non-recurrent layer ops: Dense, Embedding, 1-D convolution, 1-D and global 1-D pooling. Each forward has its
-// backward beside it. Buffers are row-major float32; sizes are int64; invalid arguments throw std::invalid_argument.
+// Non-recurrent layer ops: Dense, Embedding, 1-D convolution, 1-D and global 1-D pooling, batch normalisation. Each
+// forward has its backward beside it. Buffers are row-major float32; sizes are int64; invalid arguments throw std::invalid_argument.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -67,5 +67,20 @@ void average_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t st
                              const Window1d& window, float* y);
 void average_pool_1d_backward(const float* d_y, std::int64_t batch, std::int64_t steps, std::int64_t channels,
                               const Window1d& window, float* d_x);
+
+// Batch normalisation over the last axis of x viewed as (rows, channels). row_weight (null: every row 1) holds 1 for
+// the rows a mask keeps and 0 for the others, which then take no part in the statistics (Keras 3's masked moments).
+// mean and variance (biased) per channel, accumulated in double.
+void batch_norm_moments(const float* x, const float* row_weight, std::int64_t rows, std::int64_t channels,
+                        float* mean, float* variance);
+// y = gamma * (x - mean) / sqrt(variance + epsilon) + beta, per channel; gamma and beta may be null (1 and 0).
+void batch_norm_forward(const float* x, const float* mean, const float* variance, const float* gamma,
+                        const float* beta, float epsilon, std::int64_t rows, std::int64_t channels, float* y);
+// The gradients of batch_norm_forward. With batch_statistics the mean and variance are the ones batch_norm_moments
+// computed from this x (and row_weight), so d_x includes their dependence on x; without, they are constants (the
+// moving statistics at inference). d_x, d_gamma and d_beta (each skipped when null) are overwritten.
+void batch_norm_backward(const float* x, const float* mean, const float* variance, const float* gamma,
+                         const float* row_weight, bool batch_statistics, float epsilon, std::int64_t rows,
+                         std::int64_t channels, const float* d_y, float* d_x, float* d_gamma, float* d_beta);
 
 }  // namespace rnnkit

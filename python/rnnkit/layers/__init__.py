@@ -1,10 +1,11 @@
 """Keras 3 layers (``rnnkit.layers`` is what ``keras.layers`` becomes under ``import rnnkit as keras``)."""
 from rnnkit.layers.additive_attention import AdditiveAttention
+from rnnkit.layers.batch_normalization import BatchNormalization
 from rnnkit.layers.attention import Attention
 from rnnkit.layers.attention_blocks import TransformerDecoder, TransformerEncoder
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.convolutional import Conv1D
-from rnnkit.layers.core import Activation, Dropout, Masking
+from rnnkit.layers.core import Activation, Dropout, Masking, SpatialDropout1D
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import Input, InputLayer
@@ -14,7 +15,7 @@ from rnnkit.layers.merging import Add, Concatenate
 from rnnkit.layers.multi_head_attention import MultiHeadAttention
 from rnnkit.layers.pooling import AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
 from rnnkit.layers.positional_encoding import PositionEmbedding, SinePositionEncoding
-from rnnkit.layers.reshaping import Flatten, RepeatVector
+from rnnkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from rnnkit.layers.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, PeepholeLSTM, PeepholeLSTMCell, SimpleRNN,
                                SimpleRNNCell)
 from rnnkit.layers.serialization import deserialize, get, serialize
@@ -23,6 +24,7 @@ from rnnkit.layers.time_distributed import TimeDistributed
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "RepeatVector", "Masking",
            "Embedding", "RNN", "SimpleRNN", "LSTM", "GRU", "PeepholeLSTM", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "PeepholeLSTMCell", "Bidirectional", "TimeDistributed", "Concatenate", "Add", "GlobalAveragePooling1D",
-           "GlobalMaxPooling1D", "Conv1D", "MaxPooling1D", "AveragePooling1D", "serialize", "deserialize", "get",
+           "GlobalMaxPooling1D", "Conv1D", "MaxPooling1D", "AveragePooling1D", "Reshape", "Permute",
+           "SpatialDropout1D", "BatchNormalization", "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder"]

@@ -1,8 +1,8 @@
-"""Element-wise layers: Activation, Dropout and Masking."""
+"""Element-wise layers: Activation, Dropout, SpatialDropout1D and Masking."""
 import numpy as np
 
 from rnnkit import activations
-from rnnkit.layers._validation import expect_min_rank, float_input, fraction
+from rnnkit.layers._validation import expect_min_rank, expect_rank, float_input, fraction
 from rnnkit.layers.layer import Layer
 
 
@@ -80,6 +80,21 @@ class Dropout(Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
+
+
+class SpatialDropout1D(Dropout):
+    """Dropout of whole channels: one keep mask per (sample, channel), shared by every step of a (batch, steps,
+    channels) input."""
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+
+    def _noise_shape(self, shape):
+        expect_rank(self.name, shape, 3)
+        return (shape[0], 1, shape[2])
+
+    def get_config(self):  # Keras' keys: Dropout's without noise_shape
+        return {**Layer.get_config(self), "rate": self.rate, "seed": self.seed}
 
 
 class Masking(Layer):

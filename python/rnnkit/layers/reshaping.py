@@ -1,4 +1,4 @@
-"""Shape-only layers: Flatten and RepeatVector."""
+"""Shape-only layers: Flatten, RepeatVector, Reshape and Permute."""
 import math
 
 import numpy as np
@@ -65,3 +65,72 @@ class RepeatVector(Layer):
 
     def get_config(self):
         return {**super().get_config(), "n": self.n}
+
+
+class Reshape(Layer):
+    """(batch, ...) -> (batch, *target_shape); one entry of target_shape may be -1, inferred from the size. Like
+    Keras 3 it drops an incoming mask."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if any(d == 0 or d < -1 for d in self.target_shape) or self.target_shape.count(-1) > 1:
+            raise ValueError(f"{self.name}: expected target_shape of positive sizes and at most one -1, received "
+                             f"{tuple(target_shape)}")
+
+    def _resolved(self, input_shape):
+        rest = input_shape[1:]
+        if -1 not in self.target_shape:
+            if None not in rest and math.prod(rest) != math.prod(self.target_shape):
+                raise ValueError(f"{self.name}: cannot reshape an input of shape {tuple(input_shape)} "
+                                 f"({math.prod(rest)} values a sample) to {self.target_shape}")
+            return self.target_shape
+        if None in rest:
+            return tuple(None if d == -1 else d for d in self.target_shape)
+        known = -math.prod(self.target_shape)
+        if math.prod(rest) % known:
+            raise ValueError(f"{self.name}: cannot reshape an input of shape {tuple(input_shape)} "
+                             f"({math.prod(rest)} values a sample) to {self.target_shape}")
+        return tuple(math.prod(rest) // known if d == -1 else d for d in self.target_shape)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._resolved(tuple(input_shape))
+
+    def forward(self, inputs, *, training=False, mask=None):
+        x = float_input(self.name, inputs)
+        expect_min_rank(self.name, x.shape, 1)
+        return x.reshape((x.shape[0],) + self._resolved(x.shape)), (x.shape if training else None)
+
+    def backward(self, ctx, d_outputs):
+        return np.asarray(d_outputs, dtype=np.float32).reshape(ctx), []
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": self.target_shape}
+
+
+class Permute(Layer):
+    """Reorders the non-batch axes: dims is a permutation of 1..rank-1 (Keras' 1-indexed form). Like Keras 3 it drops
+    an incoming mask."""
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"{self.name}: expected dims to be a permutation of 1..{len(self.dims)}, received "
+                             f"{tuple(dims)}")
+
+    def compute_output_shape(self, input_shape):
+        expect_rank(self.name, input_shape, len(self.dims) + 1)
+        return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def forward(self, inputs, *, training=False, mask=None):
+        x = float_input(self.name, inputs)
+        expect_rank(self.name, x.shape, len(self.dims) + 1)
+        return np.ascontiguousarray(x.transpose((0,) + self.dims)), (True if training else None)
+
+    def backward(self, ctx, d_outputs):
+        inverse = np.argsort((0,) + self.dims)
+        return np.ascontiguousarray(np.asarray(d_outputs, dtype=np.float32).transpose(inverse)), []
+
+    def get_config(self):
+        return {**super().get_config(), "dims": self.dims}
