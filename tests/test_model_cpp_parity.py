@@ -40,6 +40,9 @@ CASES = {
         (12, 4), layers.Conv1D(5, 3, padding="causal", activation="relu"), layers.MaxPooling1D(2),
         layers.Conv1D(4, 2, strides=2, padding="same", activation="gelu"), layers.AveragePooling1D(2, padding="same"),
         layers.Conv1D(3, 1, use_bias=False), layers.LSTM(3)), np.concatenate([SEQ, SEQ[:, ::-1]], axis=1)),
+    "reshape_permute_spatial_dropout": lambda: (sequential(
+        (12,), layers.Reshape((4, -1)), layers.SpatialDropout1D(0.3), layers.Permute((2, 1)), layers.LSTM(3),
+        layers.Reshape((3, 1))), SEQ[:, :3].reshape(3, 12)),
     "simple_rnn_go_backwards": lambda: (sequential((6, 4), layers.SimpleRNN(5, go_backwards=True,
                                                                             return_sequences=True)), SEQ),
     "lstm_stack_dropout": lambda: (sequential((6, 4), layers.LSTM(5, return_sequences=True, dropout=0.3),

@@ -64,6 +64,12 @@ def model_seeds():
                          _layer("TimeDistributed", name="td", layer=_layer("Dense", name="d", units=2)),
                          _layer("Flatten", name="f"))
     yield "model_repeat_timedistributed", repeat, [(3, 2), (2, 2), (2,), (2, 2), (2,)]
+    reshaping = _sequential(_layer("InputLayer", batch_shape=[None, 4, 6], name="x"),
+                            _layer("Reshape", name="r", target_shape=[-1, 3]),
+                            _layer("Permute", name="p", dims=[2, 1]),
+                            _layer("SpatialDropout1D", name="s", rate=0.25, seed=None),
+                            _layer("Dense", name="d", units=2))
+    yield "model_reshape_permute", reshaping, [(8, 2), (2,)]
 
 
 def main(directory):

@@ -277,6 +277,106 @@ void test_conv_and_pooling_round_trip() {
   std::remove(path.c_str());
 }
 
+// Reshape([-1, 2]) -> Permute([2, 1]) -> SpatialDropout1D as Keras 3 saves them (SpatialDropout1D's config has no
+// "trainable").
+std::string reshaping_model_header() {
+  return R"({"format_version": 1, "compile_config": null, "optimizer_variables": [],)"
+         R"( "model_config": {"class_name": "Sequential", "config": {"name": "s", "layers": [)"
+         R"({"class_name": "InputLayer", "config": {"batch_shape": [null, 2, 3]}},)"
+         R"({"class_name": "Reshape", "config": {"name": "reshape", "trainable": true, "dtype": "float32",)"
+         R"( "target_shape": [-1, 2]}},)"
+         R"({"class_name": "Permute", "config": {"name": "permute", "trainable": true, "dtype": "float32",)"
+         R"( "dims": [2, 1]}},)"
+         R"({"class_name": "SpatialDropout1D", "config": {"rate": 0.5, "seed": null, "name": "drop",)"
+         R"( "dtype": "float32"}}]}},)"
+         R"( "tensors": {}, "weights": []})";
+}
+
+void test_reshaping_config() {
+  const std::string path = "test_model_reshaping.rnnkit";
+  write_file(path, reshaping_model_header(), {});
+  const rnnkit::Model model = rnnkit::load_model(path);
+  CHECK((model.output_shape() == rnnkit::Shape{2, 3}));
+  // Each example [0..5] becomes rows [[0, 1], [2, 3], [4, 5]], then their transpose; dropout is off in predict.
+  const rnnkit::Tensor y = model.predict({{2, 2, 3}, {0.f, 1.f, 2.f, 3.f, 4.f, 5.f, 6.f, 7.f, 8.f, 9.f, 10.f, 11.f}});
+  CHECK((y.shape == rnnkit::Shape{2, 2, 3}));
+  CHECK((y.values == std::vector<float>{0.f, 2.f, 4.f, 1.f, 3.f, 5.f, 6.f, 8.f, 10.f, 7.f, 9.f, 11.f}));
+
+  struct Edit {
+    const char* from;
+    const char* to;
+    const char* refusal;  // a part of the message, or nullptr when the edit loads
+  };
+  const Edit edits[] = {
+      {R"("target_shape": [-1, 2])", R"("target_shape": [-1, -1])", "at most one -1"},
+      {R"("target_shape": [-1, 2])", R"("target_shape": [0, -1])", "at most one -1"},
+      {R"("target_shape": [-1, 2])", R"("target_shape": [4, 2])", "layer reshape (Reshape) cannot reshape"},
+      {R"("target_shape": [-1, 2])", R"("target_shape": [-1, 4])", "layer reshape (Reshape) cannot reshape"},
+      {R"("target_shape": [-1, 2])", R"("target_shape": 6)", "needs a list target_shape"},
+      {R"("dims": [2, 1])", R"("dims": [1, 1])", "permutation of 1..2"},
+      {R"("dims": [2, 1])", R"("dims": [2, 3])", "permutation of 1..2"},
+      {R"("dims": [2, 1])", R"("dims": [2, 1.5])", "must be a list of integers"},
+      {R"("dims": [2, 1])", R"("dims": [2, 3, 1])", "needs an input of 3 axes"},
+      {R"("rate": 0.5)", R"("rate": 1.0)", "rate must be in [0, 1)"},
+      {R"("rate": 0.5)", R"("rate": -0.1)", "rate must be in [0, 1)"},
+      {R"("seed": null)", R"("seed": 7)", nullptr},
+      {R"("target_shape": [-1, 2])", R"("target_shape": [3, 2])", nullptr},
+  };
+  for (const Edit& edit : edits) {
+    std::string header = reshaping_model_header();
+    header.replace(header.find(edit.from), std::strlen(edit.from), edit.to);
+    write_file(path, header, {});
+    std::string message;
+    try {
+      rnnkit::load_model(path);
+    } catch (const std::invalid_argument& error) {
+      message = error.what();
+    }
+    CHECK((edit.refusal ? message.find(path) != std::string::npos && message.find(edit.refusal) != std::string::npos
+                        : message.empty()) &&
+          edit.to);
+  }
+  std::remove(path.c_str());
+}
+
+// Reshape, Permute and SpatialDropout1D built in C++ survive save_model + load_model, and the loaded model trains.
+void test_reshaping_round_trip() {
+  std::vector<std::unique_ptr<rnnkit::Layer>> layers;
+  layers.push_back(rnnkit::layers::Reshape({-1, 3}));
+  layers.push_back(rnnkit::layers::Permute({2, 1}));
+  layers.push_back(rnnkit::layers::SpatialDropout1D(0.3f));
+  layers.push_back(rnnkit::layers::Dense(2));
+  const rnnkit::Model model({4, 6}, std::move(layers), 3);
+  CHECK((model.output_shape() == rnnkit::Shape{3, 2}));  // (4, 6) -> (8, 3) -> (3, 8) -> (3, 8) -> (3, 2)
+  CHECK(model.layer(0).config_json().find(R"("target_shape": [-1, 3])") != std::string::npos);
+  CHECK(model.layer(1).config_json().find(R"("dims": [2, 1])") != std::string::npos);
+  CHECK(model.layer(2).config_json().find(R"("rate": 0.300000012, "seed": null)") != std::string::npos);
+
+  const std::string path = "test_model_reshaping_round_trip.rnnkit";
+  rnnkit::save_model(model, path);
+  rnnkit::Model loaded = rnnkit::load_model(path);
+  std::remove(path.c_str());
+  CHECK(loaded.layer_count() == model.layer_count());
+  for (std::size_t i = 0; i < model.layer_count() && i < loaded.layer_count(); ++i)
+    CHECK(loaded.layer(i).config_json() == model.layer(i).config_json());
+  std::vector<float> x(2 * 4 * 6);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.3f * static_cast<float>(i));
+  const rnnkit::Tensor y = model.predict({{2, 4, 6}, x});
+  CHECK((y.shape == rnnkit::Shape{2, 3, 2}));
+  CHECK(loaded.predict({{2, 4, 6}, x}).values == y.values);
+
+  rnnkit::Model::Trace trace;
+  const rnnkit::Tensor y_train = loaded.forward_train({{2, 4, 6}, x}, trace);
+  CHECK(y_train.shape == y.shape);
+  const std::vector<rnnkit::Tensor> g = loaded.backward(trace, {{2, 3, 2}, std::vector<float>(12, 1.0f)});
+  const auto weights = loaded.weights();
+  CHECK(g.size() == weights.size());
+  for (std::size_t k = 0; k < g.size() && k < weights.size(); ++k) {
+    CHECK(g[k].shape == weights[k]->value.shape);
+    for (float v : g[k].values) CHECK(std::isfinite(v));
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -289,5 +389,7 @@ int main() {
   test_conv_and_pooling_config();
   test_valid_window_longer_than_the_input();
   test_conv_and_pooling_round_trip();
+  test_reshaping_config();
+  test_reshaping_round_trip();
   return rnnkit_test::failures();
 }

@@ -153,6 +153,44 @@ void test_conv_and_pooling() {
   CHECK(mask.empty());
 }
 
+void test_reshape_and_permute() {
+  using namespace rnnkit::layers;
+  expect_close("Reshape({-1, 2})", gradient_error(*Reshape({-1, 2}), {2, 3}, 2, {}, true));
+  expect_close("Permute({3, 1, 2})", gradient_error(*Permute({3, 1, 2}), {2, 3, 4}, 2, {}, true));
+
+  // Where each value goes: y[b, i, j, k] = x[b, j, k, i], and both drop a mask, as Keras 3's do.
+  std::mt19937_64 rng(5);
+  const auto permute = Permute({3, 1, 2});
+  CHECK((permute->build({2, 3, 4}, &rng) == Shape{4, 2, 3}));
+  const Tensor x = random_tensor({2, 2, 3, 4}, rng);
+  rnnkit::StepMask mask{1, 0};
+  const Tensor y = permute->forward(x, mask, nullptr);
+  CHECK(mask.empty());
+  CHECK((y.shape == Shape{2, 4, 2, 3}));
+  bool moved = true;
+  for (std::size_t b = 0; b < 2; ++b)
+    for (std::size_t i = 0; i < 4; ++i)
+      for (std::size_t j = 0; j < 2; ++j)
+        for (std::size_t k = 0; k < 3; ++k)
+          moved = moved && y.values[((b * 4 + i) * 2 + j) * 3 + k] == x.values[((b * 2 + j) * 3 + k) * 4 + i];
+  CHECK(moved);
+  const auto reshape = Reshape({3, -1});
+  CHECK((reshape->build({2, 3, 4}, &rng) == Shape{3, 8}));
+  CHECK((reshape->build({-1, 4}, &rng) == Shape{3, -1}));  // inferred when called
+  mask = {1, 0};
+  const Tensor r = reshape->forward(x, mask, nullptr);
+  CHECK(mask.empty());
+  CHECK((r.shape == Shape{2, 3, 8} && r.values == x.values));
+  CHECK_THROWS(reshape->forward(Tensor({1, 5, 1}), mask, nullptr));  // 5 values do not split into 3 rows
+  CHECK_THROWS(Reshape({4, 5})->build({2, 3}, &rng));
+  CHECK_THROWS(Reshape({-1, -1}));
+  CHECK_THROWS(Reshape({0, 2}));
+  CHECK_THROWS(Reshape({-1, std::int64_t{1} << 32, std::int64_t{1} << 32}));  // sizes whose product overflows
+  CHECK_THROWS(Permute({1, 3}));
+  CHECK_THROWS(Permute({2, 2}));
+  CHECK_THROWS(Permute({2, 1})->build({2, 3, 4}, &rng));
+}
+
 void test_embedding() {
   Tensor ids({2, 4}, {1, 2, 0, 3, 4, 4, 1, 0});
   expect_close("Embedding", gradient_error(*rnnkit::layers::Embedding(5, 3), {4}, 2, {}, false, &ids));
@@ -215,13 +253,51 @@ void test_masking_and_dropout() {
   CHECK(d.values == y.values);
 }
 
+// SpatialDropout1D: a channel of a sample is dropped or kept (scaled by 1/(1-rate)) at every step together; the
+// backward scales by that same mask; the identity at inference; the mask passes through.
+void test_spatial_dropout() {
+  const float rate = 0.3f, scale = 1.0f / (1.0f - rate);
+  const std::int64_t batch = 4, steps = 5, channels = 50;
+  const auto spatial = rnnkit::layers::SpatialDropout1D(rate);
+  CHECK((spatial->build({steps, channels}, nullptr) == Shape{steps, channels}));
+  CHECK_THROWS(rnnkit::layers::SpatialDropout1D(rate)->build({channels}, nullptr));
+  CHECK_THROWS(rnnkit::layers::SpatialDropout1D(1.0f));
+  const Tensor x({batch, steps, channels}, std::vector<float>(batch * steps * channels, 1.0f));
+  rnnkit::StepMask steps_mask(batch * steps, 1);
+  steps_mask[3] = 0;
+  const rnnkit::StepMask given = steps_mask;
+  CHECK(spatial->forward(x, steps_mask, nullptr).values == x.values);
+  std::mt19937_64 rng(2);
+  rnnkit::TrainingStep step{rng, nullptr};
+  const Tensor z = spatial->forward(x, steps_mask, &step);
+  CHECK(steps_mask == given);
+  Tensor d_z({batch, steps, channels});
+  for (std::size_t i = 0; i < d_z.values.size(); ++i) d_z.values[i] = 0.01f * static_cast<float>(i);
+  const Tensor d_x = spatial->backward(*step.cache, d_z).d_x;
+  int kept_channels = 0;
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t c = 0; c < channels; ++c) {
+      const auto at = [&](std::int64_t t) { return static_cast<std::size_t>((b * steps + t) * channels + c); };
+      const float first = z.values[at(0)];
+      CHECK(first == 0.0f || first == scale);
+      kept_channels += first != 0.0f;
+      for (std::int64_t t = 0; t < steps; ++t) {
+        CHECK(z.values[at(t)] == first);
+        CHECK(d_x.values[at(t)] == d_z.values[at(t)] * first);
+      }
+    }
+  CHECK(kept_channels > 100 && kept_channels < 180);  // 140 expected of 200
+}
+
 }  // namespace
 
 int main() {
   test_dense_and_activations();
   test_conv_and_pooling();
+  test_reshape_and_permute();
   test_embedding();
   test_recurrent();
   test_masking_and_dropout();
+  test_spatial_dropout();
   return rnnkit_test::failures();
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "rnnkit/model.hpp"
 
@@ -17,9 +18,15 @@ std::unique_ptr<Layer> Dense(std::int64_t units, const std::string& activation =
                              const std::string& name = "");
 std::unique_ptr<Layer> Activation(const std::string& activation, const std::string& name = "");
 std::unique_ptr<Layer> Dropout(float rate, const std::string& name = "");  // inverted dropout while training
+// Dropout of whole channels of a (steps, channels) input: one keep factor per sample and channel for every step.
+std::unique_ptr<Layer> SpatialDropout1D(float rate, const std::string& name = "");
 std::unique_ptr<Layer> Masking(float mask_value = 0.0f, const std::string& name = "");
 std::unique_ptr<Layer> Flatten(const std::string& name = "");
 std::unique_ptr<Layer> RepeatVector(std::int64_t n, const std::string& name = "");
+// (batch, ...) to (batch, *target_shape); one entry may be -1, inferred from the size of an example.
+std::unique_ptr<Layer> Reshape(std::vector<std::int64_t> target_shape, const std::string& name = "");
+// Reorders the axes after the batch: dims is a permutation of 1..rank (Keras' 1-indexed form), e.g. {2, 1}.
+std::unique_ptr<Layer> Permute(std::vector<std::int64_t> dims, const std::string& name = "");
 // Token ids arrive as floats (whole numbers in [0, input_dim)); mask_zero masks the steps whose id is 0.
 std::unique_ptr<Layer> Embedding(std::int64_t input_dim, std::int64_t output_dim, bool mask_zero = false,
                                  const std::string& name = "");

@@ -1,4 +1,5 @@
-// Dense, Activation, Dropout and Masking: forward next to backward, with their factories and from_config.
+// Dense, Activation, Dropout, SpatialDropout1D and Masking: forward next to backward, with their factories and
+// from_config.
 #include <algorithm>
 #include <stdexcept>
 
@@ -114,31 +115,38 @@ class ActivationLayer final : public Layer {
   std::string activation_;
 };
 
-// Inverted dropout: kept entries scaled by 1 / (1 - rate); the identity at inference.
+// Inverted dropout: kept entries scaled by 1 / (1 - rate); the identity at inference. SpatialDropout1D keeps or
+// drops whole channels of its (steps, channels) input: one factor per (sample, channel), shared by every step.
+// Both keep the mask, as Keras' Dropout supports masking.
 class DropoutLayer final : public Layer {
  public:
-  DropoutLayer(std::string name, float rate) : Layer(std::move(name)), rate_(rate) {
+  DropoutLayer(std::string name, float rate, bool spatial) : Layer(std::move(name)), rate_(rate), spatial_(spatial) {
     if (!(rate >= 0.0f && rate < 1.0f)) fail_layer(*this, "rate must be in [0, 1), received " + std::to_string(rate));
   }
-  const char* class_name() const override { return "Dropout"; }
-  std::string config_json() const override { return config_object(*this, "\"rate\": " + json_number(rate_)); }
-  Shape build(const Shape& input, std::mt19937_64*) override { return input; }
+  const char* class_name() const override { return spatial_ ? "SpatialDropout1D" : "Dropout"; }
+  std::string config_json() const override {
+    return config_object(*this, "\"rate\": " + json_number(rate_) + (spatial_ ? ", \"seed\": null" : ""));
+  }
+  Shape build(const Shape& input, std::mt19937_64*) override {
+    if (spatial_ && input.size() != 2)
+      fail_layer(*this, "needs a (steps, channels) input, received " + shape_text(input));
+    return input;
+  }
 
   Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
     if (!training) return x;
-    Tensor keep(x.shape);
+    Tensor keep(spatial_ ? Shape{x.shape[0], 1, x.shape[2]} : x.shape);
     std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
     const float scale = 1.0f / (1.0f - rate_);
     for (float& k : keep.values) k = uniform(training->rng) >= rate_ ? scale : 0.0f;
     Tensor y = x;
-    for (std::size_t i = 0; i < y.values.size(); ++i) y.values[i] *= keep.values[i];
+    apply_keep(keep, y);
     training->cache = std::make_unique<TensorCache>(std::move(keep));
     return y;
   }
   LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const override {
     LayerGradients g{d_y, {}};
-    const Tensor& keep = static_cast<const TensorCache&>(cache).tensor;
-    for (std::size_t i = 0; i < g.d_x.values.size(); ++i) g.d_x.values[i] *= keep.values[i];
+    apply_keep(static_cast<const TensorCache&>(cache).tensor, g.d_x);
     return g;
   }
 
@@ -146,7 +154,19 @@ class DropoutLayer final : public Layer {
   void collect_weights(std::vector<Weight*>&) override {}
 
  private:
+  // t *= keep, with a (batch, 1, channels) keep broadcast over the steps of t.
+  static void apply_keep(const Tensor& keep, Tensor& t) {
+    const std::int64_t width = t.shape.back(), rows = width > 0 ? t.size() / width : 0;
+    const std::int64_t steps = keep.shape == t.shape ? 1 : t.shape[1];  // rows of t that share a row of keep
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* k = keep.values.data() + r / steps * width;
+      float* v = t.values.data() + r * width;
+      for (std::int64_t i = 0; i < width; ++i) v[i] *= k[i];
+    }
+  }
+
   float rate_;
+  bool spatial_;
 };
 
 // Steps whose features all equal mask_value are masked (and zeroed); the mask reaches the layers after it.
@@ -206,7 +226,11 @@ std::unique_ptr<Layer> activation_from_config(const ConfigReader& c) {
   return std::make_unique<ActivationLayer>(c.name(), checked_activation(c.text("activation", "linear"), c.where()));
 }
 std::unique_ptr<Layer> dropout_from_config(const ConfigReader& c) {
-  return std::make_unique<DropoutLayer>(c.name(), static_cast<float>(c.number("rate", 0.0)));
+  return std::make_unique<DropoutLayer>(c.name(), static_cast<float>(c.number("rate", 0.0)), false);
+}
+// Keras' config has no "trainable"; its seed only picks the random stream, which in C++ is the model's.
+std::unique_ptr<Layer> spatial_dropout_1d_from_config(const ConfigReader& c) {
+  return std::make_unique<DropoutLayer>(c.name(), static_cast<float>(c.number("rate", 0.0)), true);
 }
 std::unique_ptr<Layer> masking_from_config(const ConfigReader& c) {
   return std::make_unique<MaskingLayer>(c.name(), static_cast<float>(c.number("mask_value", 0.0)));
@@ -223,7 +247,12 @@ std::unique_ptr<Layer> Activation(const std::string& activation, const std::stri
   return std::make_unique<model_detail::ActivationLayer>(name.empty() ? model_detail::auto_name("activation") : name, activation);
 }
 std::unique_ptr<Layer> Dropout(float rate, const std::string& name) {
-  return std::make_unique<model_detail::DropoutLayer>(name.empty() ? model_detail::auto_name("dropout") : name, rate);
+  return std::make_unique<model_detail::DropoutLayer>(name.empty() ? model_detail::auto_name("dropout") : name, rate,
+                                                      false);
+}
+std::unique_ptr<Layer> SpatialDropout1D(float rate, const std::string& name) {
+  return std::make_unique<model_detail::DropoutLayer>(
+      name.empty() ? model_detail::auto_name("spatial_dropout1d") : name, rate, true);
 }
 std::unique_ptr<Layer> Masking(float mask_value, const std::string& name) {
   return std::make_unique<model_detail::MaskingLayer>(name.empty() ? model_detail::auto_name("masking") : name, mask_value);

@@ -15,12 +15,6 @@ constexpr std::int64_t kTensorAlignment = 64;  // the writer's choice; the reade
 
 std::int64_t round_up(std::int64_t n, std::int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
-std::string shape_json(const Shape& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
 std::string model_config(const Model& model) {
   std::string batch_shape = "[null";
   for (std::int64_t d : model.input_shape()) batch_shape += d < 0 ? ", null" : ", " + std::to_string(d);
@@ -59,7 +53,7 @@ void save_model(const Model& model, const std::string& path) {
     const std::int64_t end = static_cast<std::int64_t>(data.size());
     data.resize(static_cast<std::size_t>(round_up(end, kTensorAlignment)), '\0');
     tensors += (i ? ", " : "") + model_detail::json_quote(name) + R"(: {"dtype": "float32", "shape": )" +
-               shape_json(weights[i]->value.shape) + R"(, "offsets": [)" + std::to_string(begin) + ", " +
+               model_detail::json_list(weights[i]->value.shape) + R"(, "offsets": [)" + std::to_string(begin) + ", " +
                std::to_string(end) + "]}";
     names += (i ? ", " : "") + model_detail::json_quote(name);
   }

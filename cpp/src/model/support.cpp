@@ -85,6 +85,12 @@ std::string json_number(double value) {
   return out.find_first_of(".eEn") == std::string::npos ? out + ".0" : out;
 }
 
+std::string json_list(const std::vector<std::int64_t>& values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + std::to_string(values[i]);
+  return out + "]";
+}
+
 std::string config_object(const Layer& layer, const std::string& fields) {
   return "{\"name\": " + json_quote(layer.name()) + ", \"trainable\": true, \"dtype\": \"float32\"" +
          (fields.empty() ? "" : ", " + fields) + "}";
@@ -244,6 +250,17 @@ std::int64_t ConfigReader::integer(const char* key, std::int64_t fallback) const
   if (v == nullptr || v->kind == Json::Kind::null) return fallback;
   if (!v->is_integer) throw std::invalid_argument(where_ + ": " + key + " must be an integer");
   return v->integer;
+}
+
+std::vector<std::int64_t> ConfigReader::integers(const char* key) const {
+  const Json* v = get(key);
+  if (v == nullptr || v->kind != Json::Kind::array) throw std::invalid_argument(where_ + " needs a list " + key);
+  std::vector<std::int64_t> out;
+  for (const Json& item : v->array) {
+    if (!item.is_integer) throw std::invalid_argument(where_ + ": " + key + " must be a list of integers");
+    out.push_back(item.integer);
+  }
+  return out;
 }
 
 double ConfigReader::number(const char* key, double fallback) const {

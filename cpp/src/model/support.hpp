@@ -25,6 +25,7 @@ std::string auto_name(const std::string& base);
 // JSON pieces for config_json: a quoted string, a float32 number, and {"name", "trainable", "dtype"} + fields.
 std::string json_quote(const std::string& text);
 std::string json_number(double value);
+std::string json_list(const std::vector<std::int64_t>& values);  // [2, -1]
 std::string config_object(const Layer& layer, const std::string& fields);
 // {"module": "keras.layers", "class_name", "config", "registered_name": null} of a layer.
 std::string layer_entry(const Layer& layer);
@@ -65,6 +66,7 @@ class ConfigReader {
   std::int64_t size_1d(const char* key) const;
   std::int64_t size_1d(const char* key, std::int64_t fallback) const;
   std::int64_t integer(const char* key, std::int64_t fallback) const;
+  std::vector<std::int64_t> integers(const char* key) const;  // a required list of integers (a saved tuple)
   double number(const char* key, double fallback) const;
   bool flag(const char* key, bool fallback) const;
   std::string text(const char* key, const std::string& fallback) const;
@@ -90,6 +92,9 @@ std::unique_ptr<Layer> dropout_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> masking_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> flatten_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> repeat_vector_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> reshape_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> permute_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> spatial_dropout_1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> embedding_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> global_average_pooling_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> global_max_pooling_from_config(const ConfigReader& config);
