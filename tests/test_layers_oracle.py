@@ -74,9 +74,20 @@ def test_recurrent_initial_state(class_name):
 
 def keras_gradients(keras_layer, x, mask, projection):
     x_tensor = torch.tensor(x, requires_grad=True)
-    outputs = keras_layer(x_tensor, mask=None if mask is None else torch.tensor(mask))
+    # Layers without masking support take no mask argument at all.
+    outputs = keras_layer(x_tensor) if mask is None else keras_layer(x_tensor, mask=torch.tensor(mask))
     (outputs * torch.tensor(projection)).sum().backward()
     return [x_tensor.grad.numpy()] + [w.value.grad.numpy() for w in keras_layer.trainable_weights]
+
+
+def assert_same_training_step(theirs, ours, x):
+    """Outputs, input gradient and weight gradients of one training forward and backward, against Keras."""
+    outputs, ctx = ours.forward(x, training=True)
+    assert_same_outputs(theirs(x), outputs)
+    projection = np.random.default_rng(3).standard_normal(outputs.shape).astype(np.float32)
+    d_x, d_weights = ours.backward(ctx, projection)
+    for got, want in zip([d_x] + list(d_weights), keras_gradients(theirs, x, None, projection)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("factory", [
@@ -166,16 +177,7 @@ def test_dense_activations_outputs_gradients_and_configs_match_keras(activation)
                     "#23469); rnnkit's sparsemax is checked against the float64 projection instead")
     make = lambda m: m.Dense(UNITS, activation=activation)  # noqa: E731
     theirs, ours = twin(make(keras.layers), make(layers), (BATCH, STEPS, FEATURES))
-    x = 2.0 * inputs(seed=activation.__len__())
-    outputs, ctx = ours.forward(x, training=True)
-    assert_same_outputs(theirs(x), outputs)
-    projection = np.random.default_rng(3).standard_normal(outputs.shape).astype(np.float32)
-    d_x, d_weights = ours.backward(ctx, projection)
-    x_tensor = torch.tensor(x, requires_grad=True)
-    (theirs(x_tensor) * torch.tensor(projection)).sum().backward()
-    expected = [x_tensor.grad.numpy()] + [w.value.grad.numpy() for w in theirs.trainable_weights]
-    for got, want in zip([d_x] + list(d_weights), expected):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert_same_training_step(theirs, ours, 2.0 * inputs(seed=len(activation)))
     assert ours.get_config()["activation"] == theirs.get_config()["activation"]
 
 
@@ -192,16 +194,7 @@ def test_dense_activations_outputs_gradients_and_configs_match_keras(activation)
 ])
 def test_windows_match_keras(make):
     theirs, ours = twin(make(keras.layers), make(layers), (BATCH, STEPS, FEATURES))
-    x = inputs()
-    outputs, ctx = ours.forward(x, training=True)
-    assert_same_outputs(theirs(x), outputs)
-    projection = np.random.default_rng(3).standard_normal(outputs.shape).astype(np.float32)
-    d_x, d_weights = ours.backward(ctx, projection)
-    x_tensor = torch.tensor(x, requires_grad=True)
-    (theirs(x_tensor) * torch.tensor(projection)).sum().backward()
-    expected = [x_tensor.grad.numpy()] + [w.value.grad.numpy() for w in theirs.trainable_weights]
-    for got, want in zip([d_x] + list(d_weights), expected):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert_same_training_step(theirs, ours, inputs())
     config, keras_config = ours.get_config(), theirs.get_config()
     assert {k: config[k] for k in keras_config if k not in ("name", "dtype")} == \
         {k: v for k, v in keras_config.items() if k not in ("name", "dtype")}

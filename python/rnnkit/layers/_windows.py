@@ -2,6 +2,7 @@
 a one-element tuple for each size, and a data_format that puts the channels last or first."""
 import numpy as np
 
+from rnnkit import _core
 from rnnkit.layers._validation import positive_int
 
 
@@ -40,3 +41,14 @@ def steps_and_channels(shape, data_format):
 def output_shape(shape, steps_out, channels_out, data_format):
     batch = shape[0]
     return (batch, steps_out, channels_out) if data_format == "channels_last" else (batch, channels_out, steps_out)
+
+
+def steps_out(layer, steps, size, stride, dilation, padding, window):
+    """Output steps of the window over `steps` (None when unknown); a "valid" window longer than a non-empty input is
+    a ValueError (`window` names it in the message)."""
+    if steps is None:
+        return None
+    count = _core.window_steps_out(steps, size, stride, dilation, padding)
+    if count == 0 and steps > 0:
+        raise ValueError(f"{layer}: an input of {steps} steps is shorter than {window} with padding='valid'")
+    return count

@@ -46,13 +46,9 @@ class Conv1D(Layer):
         self.built = True
 
     def _steps_out(self, steps):
-        if steps is None:
-            return None
-        steps_out = _core.window_steps_out(steps, self.kernel_size, self.strides, self.dilation_rate, self.padding)
-        if steps_out == 0 and steps > 0:
-            raise ValueError(f"{self.name}: an input of {steps} steps is shorter than the kernel's span "
-                             f"{self.dilation_rate * (self.kernel_size - 1) + 1} with padding='valid'")
-        return steps_out
+        span = self.dilation_rate * (self.kernel_size - 1) + 1
+        return _windows.steps_out(self.name, steps, self.kernel_size, self.strides, self.dilation_rate, self.padding,
+                                  f"the kernel's span {span}")
 
     def compute_output_shape(self, input_shape):
         expect_rank(self.name, input_shape, 3)

@@ -20,13 +20,8 @@ class _Pooling1D(Layer):
         self.data_format = _windows.data_format_name(self.name, data_format)
 
     def _steps_out(self, steps):
-        if steps is None:
-            return None
-        steps_out = _core.window_steps_out(steps, self.pool_size, self.strides, 1, self.padding)
-        if steps_out == 0 and steps > 0:
-            raise ValueError(f"{self.name}: an input of {steps} steps is shorter than pool_size={self.pool_size} "
-                             f"with padding='valid'")
-        return steps_out
+        return _windows.steps_out(self.name, steps, self.pool_size, self.strides, 1, self.padding,
+                                  f"pool_size={self.pool_size}")
 
     def compute_output_shape(self, input_shape):
         expect_rank(self.name, input_shape, 3)
