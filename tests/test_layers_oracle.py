@@ -267,3 +267,18 @@ def test_batch_normalization_matches_keras(training, masked, frozen):
         want = [x_tensor.grad.numpy()] + [w.value.grad.numpy() for w in theirs.trainable_weights]
         for got, wanted in zip([d_x] + list(d_weights), want):
             np.testing.assert_allclose(got, wanted, rtol=1e-4, atol=1e-5)
+
+
+def test_model_weights_follow_keras_order_with_non_trainable_weights():
+    def paths(module):
+        model = module.Sequential([module.layers.Input((5, 3)), module.layers.Dense(4, name="d1"),
+                                   module.layers.BatchNormalization(name="bn"), module.layers.Dense(2, name="d2")],
+                                  name="s")
+        model.layers[2].trainable = False
+        return ([w.path.removeprefix("s/") for w in model.weights],
+                [w.path.removeprefix("s/") for w in model.trainable_weights],
+                [w.path.removeprefix("s/") for w in model.non_trainable_weights])
+
+    import rnnkit
+
+    assert paths(rnnkit) == paths(keras)

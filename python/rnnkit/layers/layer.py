@@ -90,7 +90,11 @@ class Layer:
 
     @property
     def weights(self):
-        return self.trainable_weights + self.non_trainable_weights
+        """Keras 3's order (that of saved files): this layer's trainable then non-trainable weights, then each
+        sublayer's weights in turn."""
+        own = [variable for variable in self._weights if variable.trainable]
+        own += [variable for variable in self._weights if not variable.trainable]
+        return _unique(own + [v for layer in self._sublayers() for v in layer.weights])
 
     @property
     def trainable_weights(self):
@@ -102,7 +106,7 @@ class Layer:
     @property
     def non_trainable_weights(self):
         if not self.trainable:
-            return _unique(self._weights + [v for layer in self._sublayers() for v in layer.weights])
+            return self.weights
         own = [variable for variable in self._weights if not variable.trainable]
         return _unique(own + [v for layer in self._sublayers() for v in layer.non_trainable_weights])
 
