@@ -81,12 +81,14 @@ def test_spatial_dropout_config_keeps_keras_keys_and_masks_pass_through():
 
 def test_a_model_through_reshape_and_permute_trains():
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((128, 12)).astype(np.float32)
-    y = x.reshape(128, 4, 3).sum(axis=2, keepdims=True).transpose(0, 2, 1)
-    model = models.Sequential([layers.Input((12,)), layers.Reshape((4, 3)), layers.SpatialDropout1D(0.1),
-                               layers.Dense(1), layers.Permute((2, 1))])
-    model.compile(optimizer=optimizers.Adam(0.05), loss="mse")
-    history = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    x = rng.standard_normal((256, 12)).astype(np.float32)
+    y = x.reshape(256, 4, 3).sum(axis=2, keepdims=True).transpose(0, 2, 1)
+    model = models.Sequential([layers.Input((12,)), layers.Reshape((4, 3)), layers.SpatialDropout1D(0.2),
+                               layers.Dense(1, use_bias=False), layers.Permute((2, 1))])
+    model.compile(optimizer=optimizers.Adam(0.02), loss="mse")
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=40, batch_size=32, verbose=0)
     assert model.predict(x[:2], verbose=0).shape == (2, 1, 4)
-    assert history.history["loss"][-1] < 0.3 * history.history["loss"][0]
-    np.testing.assert_allclose(model.layers[2].get_weights()[0].ravel(), [1.0, 1.0, 1.0], atol=0.15)
+    assert model.evaluate(x, y, verbose=0) < 0.15 * before
+    # Under channel dropout at rate p the squared error is least with every weight at 1 - p, not 1.
+    np.testing.assert_allclose(model.layers[2].get_weights()[0].ravel(), [0.8, 0.8, 0.8], atol=0.08)

@@ -85,6 +85,20 @@ def functional_add_concatenate():
 CASES["functional_add_concatenate_shared"] = functional_add_concatenate
 
 
+def batch_normalization_lstm_dense():
+    """After an LSTM's sequences and after a Dense (without gamma and beta); predict reads the moving statistics,
+    random like the other weights but with positive variances."""
+    model = sequential((6, 4), layers.LSTM(5, return_sequences=True), layers.BatchNormalization(), layers.Dense(3),
+                       layers.BatchNormalization(momentum=0.9, epsilon=0.01, center=False, scale=False))
+    for variable in model.weights:
+        if variable.path.endswith("moving_variance"):
+            variable.assign(np.abs(variable.value) + 0.5)
+    return model, SEQ
+
+
+CASES["batch_normalization_lstm_dense"] = batch_normalization_lstm_dense
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_cpp_predict_matches_python(tmp_path, case):
     model, x = CASES[case]()

@@ -70,6 +70,11 @@ def model_seeds():
                             _layer("SpatialDropout1D", name="s", rate=0.25, seed=None),
                             _layer("Dense", name="d", units=2))
     yield "model_reshape_permute", reshaping, [(8, 2), (2,)]
+    normalized = _sequential(_layer("InputLayer", batch_shape=[None, 5, 2], name="x"),
+                             _layer("BatchNormalization", name="bn", axis=-1, momentum=0.99, epsilon=0.001,
+                                    center=True, scale=False, synchronized=False, renorm=False),
+                             _layer("Dense", name="d", units=2))
+    yield "model_batch_normalization", normalized, [(2,), (2,), (2,), (2, 2), (2,)]
 
 
 def main(directory):

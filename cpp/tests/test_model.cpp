@@ -377,6 +377,119 @@ void test_reshaping_round_trip() {
   }
 }
 
+// BatchNormalization over a (3, 2) input as Keras 3 saves it: gamma [2, 1], beta [0.5, -1], moving_mean [1, -2],
+// moving_variance [0.999, 3.999], so that with epsilon 0.001 the deviations are [1, 2].
+std::string batch_normalization_model_header() {
+  const std::string initializer = R"({"module": "keras.initializers", "class_name": "Ones", "config": {},)"
+                                  R"( "registered_name": null})";
+  return R"({"format_version": 1, "compile_config": null, "optimizer_variables": [],)"
+         R"( "model_config": {"class_name": "Sequential", "config": {"name": "s", "layers": [)"
+         R"({"class_name": "InputLayer", "config": {"batch_shape": [null, 3, 2]}},)"
+         R"({"class_name": "BatchNormalization", "config": {"name": "bn", "trainable": true, "dtype": "float32",)"
+         R"( "axis": -1, "momentum": 0.99, "epsilon": 0.001, "center": true, "scale": true,)"
+         R"( "beta_initializer": )" + initializer + R"(, "gamma_initializer": )" + initializer +
+         R"(, "moving_mean_initializer": )" + initializer + R"(, "moving_variance_initializer": )" + initializer +
+         R"(, "beta_regularizer": null, "gamma_regularizer": null, "beta_constraint": null,)"
+         R"( "gamma_constraint": null, "synchronized": false, "renorm": false, "renorm_clipping": null,)"
+         R"( "renorm_momentum": 0.99}}]}},)"
+         R"( "tensors": {"g": {"dtype": "float32", "shape": [2], "offsets": [0, 8]},)"
+         R"( "b": {"dtype": "float32", "shape": [2], "offsets": [8, 16]},)"
+         R"( "m": {"dtype": "float32", "shape": [2], "offsets": [16, 24]},)"
+         R"( "v": {"dtype": "float32", "shape": [2], "offsets": [24, 32]}}, "weights": ["g", "b", "m", "v"]})";
+}
+
+void test_batch_normalization_config() {
+  const std::string path = "test_model_batch_normalization.rnnkit";
+  const std::vector<float> data = {2.f, 1.f, 0.5f, -1.f, 1.f, -2.f, 0.999f, 3.999f};
+  write_file(path, batch_normalization_model_header(), data);
+  const rnnkit::Model model = rnnkit::load_model(path);
+  const auto weights = model.weights();
+  CHECK(weights.size() == 4);
+  for (std::size_t k = 0; k < weights.size(); ++k) CHECK(weights[k]->trainable == (k < 2));
+  // Inference: gamma (x - moving_mean) / sqrt(moving_variance + epsilon) + beta.
+  const rnnkit::Tensor y = model.predict({{1, 3, 2}, {1.f, 0.f, 3.f, -2.f, 0.f, 4.f}});
+  const std::vector<float> expected = {0.5f, 0.f, 4.5f, -1.f, -1.5f, 2.f};
+  CHECK((y.shape == rnnkit::Shape{1, 3, 2}));
+  for (std::size_t i = 0; i < expected.size() && i < y.values.size(); ++i)
+    CHECK(std::fabs(y.values[i] - expected[i]) < 1e-5f);
+
+  struct Edit {
+    const char* from;
+    const char* to;
+    const char* refusal;  // a part of the message, or nullptr when the edit loads
+  };
+  const Edit edits[] = {
+      {R"("axis": -1)", R"("axis": 2)", nullptr},  // the last axis, counting the batch
+      {R"("axis": -1)", R"("axis": [2])", nullptr},
+      {R"("axis": -1)", R"("axis": [-1])", nullptr},
+      {R"("axis": -1)", R"("axis": 1)", "normalises over the last axis only, received axis=1"},
+      {R"("axis": -1)", R"("axis": 0)", "normalises over the last axis only, received axis=0"},
+      {R"("axis": -1)", R"("axis": -2)", "normalises over the last axis only"},
+      {R"("axis": -1)", R"("axis": [1, 2])", "axis must be an integer or a list of one integer"},
+      {R"("axis": -1)", R"("axis": 2.5)", "axis must be an integer"},
+      {R"("synchronized": false)", R"("synchronized": true)", "synchronized=true is not supported"},
+      {R"("renorm": false)", R"("renorm": true)", "renorm=true is not supported"},
+      {R"("momentum": 0.99,)", R"("momentum": "fast",)", "momentum must be a number"},
+      {R"("center": true)", R"("center": false)", "holds 4 weights but the model's layers use 3"},
+      {R"("scale": true)", R"("scale": 1)", "scale must be true or false"},
+      {R"("gamma_regularizer": null)", R"("gamma_regularizer": {"class_name": "L2", "config": {"l2": 0.01}})",
+       nullptr},
+      {R"("trainable": true)", R"("trainable": false)", nullptr},  // the C++ layer is always trainable
+  };
+  for (const Edit& edit : edits) {
+    std::string header = batch_normalization_model_header();
+    header.replace(header.find(edit.from), std::strlen(edit.from), edit.to);
+    write_file(path, header, data);
+    std::string message;
+    try {
+      rnnkit::load_model(path);
+    } catch (const std::invalid_argument& error) {
+      message = error.what();
+    }
+    CHECK((edit.refusal ? message.find(path) != std::string::npos && message.find(edit.refusal) != std::string::npos
+                        : message.empty()) &&
+          edit.to);
+  }
+  std::remove(path.c_str());
+}
+
+// BatchNormalization built in C++ (after an LSTM's sequences and after a Dense, one without gamma and beta)
+// survives save_model + load_model with the moving statistics a training forward moved.
+void test_batch_normalization_round_trip() {
+  rnnkit::layers::RecurrentOptions sequences;
+  sequences.return_sequences = true;
+  std::vector<std::unique_ptr<rnnkit::Layer>> layers;
+  layers.push_back(rnnkit::layers::LSTM(3, sequences));
+  layers.push_back(rnnkit::layers::BatchNormalization(0.9f, 1e-2f));
+  layers.push_back(rnnkit::layers::Dense(2));
+  layers.push_back(rnnkit::layers::BatchNormalization(0.5f, 1e-3f, false, false));
+  rnnkit::Model model({4, 2}, std::move(layers), 6);
+  CHECK(model.layer(1).config_json() ==
+        R"({"name": "batch_normalization", "trainable": true, "dtype": "float32", "axis": -1,)"
+        R"( "momentum": 0.899999976, "epsilon": 0.00999999978, "center": true, "scale": true})");
+  std::vector<float> x(2 * 4 * 2);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.9f * static_cast<float>(i));
+  rnnkit::Model::Trace trace;
+  model.forward_train({{2, 4, 2}, x}, trace);
+  const auto weights = model.weights();
+  CHECK(weights.size() == 3 + 4 + 2 + 2);  // LSTM, gamma beta and moving statistics, Dense, moving statistics
+  CHECK(weights.back()->name == "moving_variance" && weights.back()->value.values != std::vector<float>(2, 1.0f));
+
+  const std::string path = "test_model_batch_normalization_round_trip.rnnkit";
+  rnnkit::save_model(model, path);
+  const rnnkit::Model loaded = rnnkit::load_model(path);
+  std::remove(path.c_str());
+  CHECK(loaded.layer_count() == model.layer_count());
+  for (std::size_t i = 0; i < model.layer_count() && i < loaded.layer_count(); ++i)
+    CHECK(loaded.layer(i).config_json() == model.layer(i).config_json());
+  const auto read = loaded.weights();
+  CHECK(read.size() == weights.size());
+  for (std::size_t k = 0; k < read.size() && k < weights.size(); ++k)
+    CHECK(read[k]->name == weights[k]->name && read[k]->trainable == weights[k]->trainable &&
+          read[k]->value.values == weights[k]->value.values);
+  CHECK(loaded.predict({{2, 4, 2}, x}).values == model.predict({{2, 4, 2}, x}).values);
+}
+
 }  // namespace
 
 int main() {
@@ -391,5 +504,7 @@ int main() {
   test_conv_and_pooling_round_trip();
   test_reshaping_config();
   test_reshaping_round_trip();
+  test_batch_normalization_config();
+  test_batch_normalization_round_trip();
   return rnnkit_test::failures();
 }

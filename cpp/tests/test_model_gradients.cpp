@@ -25,17 +25,22 @@ Tensor random_tensor(Shape shape, std::mt19937_64& rng, float scale = 1.0f) {
   return t;
 }
 
-double weighted_sum(const Layer& layer, const Tensor& x, const rnnkit::StepMask& mask, const Tensor& r) {
+double weighted_sum(const Layer& layer, const Tensor& x, const rnnkit::StepMask& mask, const Tensor& r,
+                    bool training) {
   rnnkit::StepMask m = mask;
-  const Tensor y = layer.forward(x, m, nullptr);
+  std::mt19937_64 rng(0);
+  rnnkit::TrainingStep step{rng, nullptr};
+  const Tensor y = layer.forward(x, m, training ? &step : nullptr);
   double total = 0;
   for (std::size_t i = 0; i < y.values.size(); ++i) total += static_cast<double>(y.values[i]) * r.values[i];
   return total;
 }
 
-// Max |analytic - numeric| / (1 + |numeric|) over every input (unless ids) and weight entry.
+// Max |analytic - numeric| / (1 + |numeric|) over every input (unless ids) and weight entry. The probes run
+// inference forwards, or with training_probes training forwards, for layers whose training output is another
+// function (BatchNormalization's, of the batch's statistics).
 double gradient_error(Layer& layer, const Shape& example_shape, std::int64_t batch, const rnnkit::StepMask& mask,
-                      bool differentiable_input, const Tensor* given_x = nullptr) {
+                      bool differentiable_input, const Tensor* given_x = nullptr, bool training_probes = false) {
   std::mt19937_64 rng(7);
   const Shape out = layer.build(example_shape, &rng);
   Shape x_shape{batch};
@@ -59,9 +64,9 @@ double gradient_error(Layer& layer, const Shape& example_shape, std::int64_t bat
   auto probe = [&](float& value, float analytic) {
     const float saved = value;
     value = saved + eps;
-    const double plus = weighted_sum(layer, x, mask, r);
+    const double plus = weighted_sum(layer, x, mask, r, training_probes);
     value = saved - eps;
-    const double minus = weighted_sum(layer, x, mask, r);
+    const double minus = weighted_sum(layer, x, mask, r, training_probes);
     value = saved;
     const double numeric = (plus - minus) / (2.0 * eps);
     worst = std::max(worst, std::fabs(analytic - numeric) / (1.0 + std::fabs(numeric)));
@@ -289,6 +294,86 @@ void test_spatial_dropout() {
   CHECK(kept_channels > 100 && kept_channels < 180);  // 140 expected of 200
 }
 
+// In training the statistics are the batch's (over the steps a mask keeps), functions of x; the moving statistics'
+// gradients are zero, as the training output does not read them.
+void test_batch_normalization_gradients() {
+  using rnnkit::layers::BatchNormalization;
+  auto error = [](std::unique_ptr<Layer> layer, const Shape& example_shape, std::int64_t batch,
+                  const rnnkit::StepMask& mask) {
+    return gradient_error(*layer, example_shape, batch, mask, true, nullptr, true);
+  };
+  const rnnkit::StepMask mask{1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 1};  // (batch 3, steps 4)
+  expect_close("BatchNormalization (batch, channels)", error(BatchNormalization(), {4}, 6, {}));
+  expect_close("BatchNormalization over steps", error(BatchNormalization(), {4, 3}, 3, {}));
+  expect_close("BatchNormalization masked", error(BatchNormalization(), {4, 3}, 3, mask));
+  expect_close("BatchNormalization center=false scale=false masked",
+               error(BatchNormalization(0.9f, 1e-2f, false, false), {4, 3}, 3, mask));
+  expect_close("BatchNormalization scale only", error(BatchNormalization(0.99f, 1e-3f, false, true), {4, 3}, 3, {}));
+  expect_close("BatchNormalization center only masked",
+               error(BatchNormalization(0.99f, 1e-3f, true, false), {4, 3}, 3, mask));
+}
+
+// One training forward normalises with the batch's statistics over the kept steps and moves the moving statistics
+// toward them by 1 - momentum; inference then normalises with the moving statistics and leaves them alone. Both
+// keep the mask.
+void test_batch_normalization_statistics() {
+  const float momentum = 0.75f, epsilon = 1e-3f;
+  const auto bn = rnnkit::layers::BatchNormalization(momentum, epsilon);
+  std::mt19937_64 rng(4);
+  CHECK((bn->build({3, 2}, &rng) == Shape{3, 2}));
+  const auto weights = bn->weights();
+  CHECK(weights.size() == 4);
+  if (weights.size() != 4) return;
+  const char* names[] = {"gamma", "beta", "moving_mean", "moving_variance"};
+  for (std::size_t k = 0; k < 4; ++k) CHECK(weights[k]->name == names[k] && weights[k]->trainable == (k < 2));
+  CHECK((weights[0]->value.values == std::vector<float>{1.0f, 1.0f}));  // Keras' initializers: ones, zeros, ...
+  CHECK((weights[3]->value.values == std::vector<float>{1.0f, 1.0f}));
+  weights[0]->value.values = {2.0f, 0.5f};
+  weights[1]->value.values = {1.0f, -1.0f};
+  weights[2]->value.values = {0.5f, -0.5f};
+  weights[3]->value.values = {2.0f, 3.0f};
+  const std::vector<float> old_mean = weights[2]->value.values, old_variance = weights[3]->value.values;
+
+  Tensor x = random_tensor({2, 3, 2}, rng, 2.0f);
+  for (std::size_t i = 1; i < x.values.size(); i += 2) x.values[i] += 5.0f;  // channel 1 far from zero
+  const rnnkit::StepMask given{1, 0, 1, 1, 1, 0};
+  rnnkit::StepMask mask = given;
+  rnnkit::TrainingStep step{rng, nullptr};
+  const Tensor y = bn->forward(x, mask, &step);
+  CHECK(mask == given);
+
+  auto normalised = [&](std::size_t i, double mean, double variance) {
+    const std::size_t c = i % 2;
+    return weights[0]->value.values[c] * (x.values[i] - mean) / std::sqrt(variance + epsilon) +
+           weights[1]->value.values[c];
+  };
+  for (std::size_t c = 0; c < 2; ++c) {
+    double sum = 0, squares = 0, kept = 0;
+    for (std::size_t r = 0; r < given.size(); ++r)
+      if (given[r]) sum += x.values[r * 2 + c], ++kept;
+    const double mean = sum / kept;
+    for (std::size_t r = 0; r < given.size(); ++r)
+      if (given[r]) squares += (x.values[r * 2 + c] - mean) * (x.values[r * 2 + c] - mean);
+    const double variance = squares / kept;
+    CHECK(std::fabs(weights[2]->value.values[c] - (momentum * old_mean[c] + (1 - momentum) * mean)) < 1e-5);
+    CHECK(std::fabs(weights[3]->value.values[c] - (momentum * old_variance[c] + (1 - momentum) * variance)) < 1e-5);
+    for (std::size_t r = 0; r < given.size(); ++r)  // masked steps too, with the kept steps' statistics
+      CHECK(std::fabs(y.values[r * 2 + c] - normalised(r * 2 + c, mean, variance)) < 1e-5);
+  }
+
+  const std::vector<float> moved_mean = weights[2]->value.values, moved_variance = weights[3]->value.values;
+  const Tensor inferred = bn->forward(x, mask, nullptr);
+  CHECK(mask == given);
+  CHECK(weights[2]->value.values == moved_mean && weights[3]->value.values == moved_variance);
+  for (std::size_t i = 0; i < x.values.size(); ++i)
+    CHECK(std::fabs(inferred.values[i] - normalised(i, moved_mean[i % 2], moved_variance[i % 2])) < 1e-5);
+
+  rnnkit::StepMask wrong{1, 0, 1};  // (batch, steps) needs 6 entries
+  CHECK_THROWS(bn->forward(x, wrong, &step));
+  CHECK_THROWS(bn->build({3, 4}, &rng));  // the weights are for 2 channels
+  CHECK_THROWS(rnnkit::layers::BatchNormalization()->build({}, &rng));
+}
+
 }  // namespace
 
 int main() {
@@ -299,5 +384,7 @@ int main() {
   test_recurrent();
   test_masking_and_dropout();
   test_spatial_dropout();
+  test_batch_normalization_gradients();
+  test_batch_normalization_statistics();
   return rnnkit_test::failures();
 }

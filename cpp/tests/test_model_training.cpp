@@ -1,5 +1,6 @@
 // Training from C++: train_on_batch applies exactly the optimizer's update to Model::backward's gradients, and an
 // LSTM model learns a small sequence task (its loss falls by an order of magnitude).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -130,6 +131,54 @@ void test_trained_model_round_trips_through_a_file() {
   std::remove(path.c_str());
 }
 
+// With BatchNormalization after Masking, train_on_batch moves the moving statistics by momentum toward the kept
+// steps' statistics and nothing else: the optimizer has slots for the trainable weights only, and their gradients
+// are zero.
+void test_batch_normalization_statistics_are_not_optimized() {
+  const float momentum = 0.9f;
+  std::vector<std::unique_ptr<rnnkit::Layer>> layers;
+  layers.push_back(rnnkit::layers::Masking(0.0f));
+  layers.push_back(rnnkit::layers::BatchNormalization(momentum));
+  layers.push_back(rnnkit::layers::LSTM(3));
+  layers.push_back(rnnkit::layers::Dense(1));
+  rnnkit::Model model({5, 2}, std::move(layers), 13);
+  std::mt19937_64 rng(6);
+  Tensor x, y;
+  mean_task(rng, 4, 10, x, y);
+  x.shape = {4, 5, 2};
+  std::fill_n(x.values.begin() + 6, 4, 0.0f);  // steps 3 and 4 of the first sequence are masked
+  const std::size_t masked_first = 3, masked_last = 4;
+
+  rnnkit::Model::Trace trace;
+  model.forward_train(x, trace);
+  const std::vector<Tensor> grads = model.backward(trace, Tensor({4, 1}, std::vector<float>(4, 1.0f)));
+  const auto weights = model.weights();
+  CHECK(weights.size() == 9);  // gamma, beta, moving_mean, moving_variance, LSTM's 3, Dense's 2
+  for (std::size_t k = 0; k < weights.size(); ++k) CHECK(weights[k]->trainable == (k < 2 || k > 3));
+  for (std::size_t k : {2, 3})
+    for (float g : grads[k].values) CHECK(g == 0.0f);
+
+  const std::vector<float> old_mean = {0.25f, -0.5f}, old_variance = {0.5f, 2.0f};
+  weights[2]->value.values = old_mean;
+  weights[3]->value.values = old_variance;
+  const std::vector<float> gamma = weights[0]->value.values;
+  rnnkit::Optimizer adam(rnnkit::AdamConfig{0.01f});
+  rnnkit::train_on_batch(model, x, y, rnnkit::LossConfig{}, adam);
+  CHECK(adam.slots().size() == 2 * 7);  // momentum and velocity of the 7 trainable weights
+  CHECK(weights[0]->value.values != gamma);
+  for (std::size_t c = 0; c < 2; ++c) {
+    double sum = 0, squares = 0, kept = 0;
+    for (std::size_t r = 0; r < 20; ++r)
+      if (r < masked_first || r > masked_last) sum += x.values[r * 2 + c], ++kept;
+    const double mean = sum / kept;
+    for (std::size_t r = 0; r < 20; ++r)
+      if (r < masked_first || r > masked_last) squares += (x.values[r * 2 + c] - mean) * (x.values[r * 2 + c] - mean);
+    CHECK(std::fabs(weights[2]->value.values[c] - (momentum * old_mean[c] + (1 - momentum) * mean)) < 1e-6);
+    CHECK(std::fabs(weights[3]->value.values[c] - (momentum * old_variance[c] + (1 - momentum) * squares / kept)) <
+          1e-6);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -137,5 +186,6 @@ int main() {
   test_loss_of_a_masked_sequence_output();
   test_sgd_step_is_minus_learning_rate_times_gradient();
   test_lstm_learns_the_mean();
+  test_batch_normalization_statistics_are_not_optimized();
   return rnnkit_test::failures();
 }

@@ -31,9 +31,13 @@ struct TensorView {
 };
 
 // A layer weight under its Keras variable name ("kernel", "recurrent_kernel", "bias", "embeddings", ...).
+// Non-trainable weights (BatchNormalization's moving statistics) are state the layer's training forward updates
+// itself: their gradients are zero and optimizers leave them alone, as Keras leaves them out of
+// trainable_variables.
 struct Weight {
   std::string name;
   Tensor value;
+  bool trainable = true;
 };
 
 // (batch, time) keep flags (non-zero = keep) that Embedding(mask_zero) and Masking create and recurrent layers
@@ -75,9 +79,12 @@ class Layer {
   // when the shape does not fit.
   virtual Shape build(const Shape& input, std::mt19937_64* rng) = 0;
 
-  // Inference when training == nullptr. `mask` is read and replaced by the output's mask.
+  // Inference when training == nullptr, which leaves the layer unchanged. `mask` is read and replaced by the
+  // output's mask. A training forward may update the layer's non-trainable weights (BatchNormalization's moving
+  // statistics), so it needs the layer to itself, as Model::forward_train has its model.
   virtual Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const = 0;
-  // From the cache of one training forward and dL/dy: dL/dx and dL/dw for every weight.
+  // From the cache of one training forward and dL/dy: dL/dx and dL/dw for every weight (zeros for the
+  // non-trainable ones).
   virtual LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const = 0;
 
   // The layer's Keras 3 config as a JSON object (what Python's layer.get_config() returns), for save_model.
@@ -118,8 +125,9 @@ class Model {
   std::vector<Weight*> weights();  // Keras' model.weights order, as in the file
   std::vector<const Weight*> weights() const;
 
-  // Training: the model's output for x with every layer's cache kept in `trace`, then the gradients of the loss
-  // for every weight (aligned with weights()) from dL/d(output). Dropout draws from the model's own generator.
+  // Training: the model's output for x with every layer's cache kept in `trace` (and the moving statistics of
+  // BatchNormalization layers updated), then the gradients of the loss for every weight (aligned with weights();
+  // zeros for non-trainable weights) from dL/d(output). Dropout draws from the model's own generator.
   class Trace;
   Tensor forward_train(const Tensor& x, Trace& trace);
   std::vector<Tensor> backward(const Trace& trace, const Tensor& d_output) const;

@@ -7,8 +7,8 @@
 namespace rnnkit {
 
 // forward_train, the loss (rows = every axis of the prediction but the last), backward, optimizer.apply on every
-// weight. Returns the batch loss before the update. y has the prediction's shape, or one class id per row for
-// sparse categorical crossentropy; std::invalid_argument otherwise.
+// trainable weight. Returns the batch loss before the update. y has the prediction's shape, or one class id per
+// row for sparse categorical crossentropy; std::invalid_argument otherwise.
 double train_on_batch(Model& model, const Tensor& x, const Tensor& y, const LossConfig& loss, Optimizer& optimizer);
 
 // The loss of model.predict(x) against y.

@@ -17,6 +17,7 @@ LayerFactory factory_for(const std::string& class_name) {
       {"Activation", activation_from_config},
       {"Dropout", dropout_from_config},
       {"SpatialDropout1D", spatial_dropout_1d_from_config},
+      {"BatchNormalization", batch_normalization_from_config},
       {"Masking", masking_from_config},
       {"Flatten", flatten_from_config},
       {"RepeatVector", repeat_vector_from_config},

@@ -1,6 +1,7 @@
 // Tensor and Layer basics, Keras' default initializers and the config reader the from_config functions share.
 #include "model/support.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -156,6 +157,10 @@ Tensor initial_value(Shape shape, Init init, std::mt19937_64* rng) {
   }
   Tensor t(std::move(shape));
   if (init == Init::zeros) return t;
+  if (init == Init::ones) {
+    std::fill(t.values.begin(), t.values.end(), 1.0f);
+    return t;
+  }
   if (init == Init::orthogonal && t.shape.size() >= 2) {
     orthogonal(t, *rng);
     return t;
@@ -178,14 +183,14 @@ Tensor initial_value(Shape shape, Init init, std::mt19937_64* rng) {
 }
 
 void ensure_weight(std::vector<Weight>& weights, std::size_t index, const Layer& layer, const char* name,
-                   const Shape& shape, Init init, std::mt19937_64* rng) {
+                   const Shape& shape, Init init, std::mt19937_64* rng, bool trainable) {
   if (index < weights.size()) {
     if (weights[index].value.shape != shape)
       fail_layer(layer, std::string("has a weight ") + name + " of shape " + shape_text(weights[index].value.shape) +
                       " but this input needs " + shape_text(shape));
     return;
   }
-  weights.push_back(Weight{name, initial_value(shape, init, rng)});
+  weights.push_back(Weight{name, initial_value(shape, init, rng), trainable});
 }
 
 std::string checked_activation(const std::string& name, const std::string& where) {

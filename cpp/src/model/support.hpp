@@ -35,12 +35,12 @@ std::string shape_text(const Shape& shape);       // "(batch, 5, 3)" style; -1 p
 Shape with_batch(std::int64_t batch, const Shape& per_example);
 
 // Keras' default initializers drawn from `rng`; with rng null, a tensor of that shape whose values stay empty.
-enum class Init { zeros, glorot_uniform, orthogonal, embedding_uniform };
+enum class Init { zeros, ones, glorot_uniform, orthogonal, embedding_uniform };
 Tensor initial_value(Shape shape, Init init, std::mt19937_64* rng);
 
 // Creates the weight on the first build; later builds check that its shape still fits.
 void ensure_weight(std::vector<Weight>& weights, std::size_t index, const Layer& layer, const char* name,
-                   const Shape& shape, Init init, std::mt19937_64* rng);
+                   const Shape& shape, Init init, std::mt19937_64* rng, bool trainable = true);
 
 // The activations of Dense, Activation and Conv1D (rnnkit/layer_activations.hpp). checked_activation returns `name`
 // when the C++ API has it, else throws std::invalid_argument "<where>: ...".
@@ -95,6 +95,7 @@ std::unique_ptr<Layer> repeat_vector_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> reshape_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> permute_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> spatial_dropout_1d_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> batch_normalization_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> embedding_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> global_average_pooling_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> global_max_pooling_from_config(const ConfigReader& config);

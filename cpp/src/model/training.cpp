@@ -43,6 +43,7 @@ double train_on_batch(Model& model, const Tensor& x, const Tensor& y, const Loss
   std::vector<std::int64_t> sizes;
   const std::vector<Weight*> weights = model.weights();
   for (std::size_t i = 0; i < weights.size(); ++i) {
+    if (!weights[i]->trainable) continue;  // moving statistics: their layer's forward updated them
     variables.push_back(weights[i]->value.values.data());
     gradients.push_back(grads[i].values.data());
     sizes.push_back(grads[i].size());
