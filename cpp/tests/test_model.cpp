@@ -26,6 +26,35 @@ void write_file(const std::string& path, const std::string& header, const std::v
   std::fclose(f);
 }
 
+// One config text edit: `from` replaced by `to`; `refusal` a part of the message load_model must refuse it with
+// ("" for any message), or nullptr when the edited file loads.
+struct ConfigEdit {
+  const char* from;
+  const char* to;
+  const char* refusal;
+};
+
+// Each edit applied alone to `header`, written with `data` to `path` and loaded: refused naming the file (and
+// `refusal`) or loaded, as the edit says.
+template <std::size_t N>
+void expect_config_edits(const std::string& path, const std::string& header, const std::vector<float>& data,
+                         const ConfigEdit (&edits)[N]) {
+  for (const ConfigEdit& edit : edits) {
+    std::string edited = header;
+    edited.replace(edited.find(edit.from), std::strlen(edit.from), edit.to);
+    write_file(path, edited, data);
+    std::string message;
+    try {
+      rnnkit::load_model(path);
+    } catch (const std::invalid_argument& error) {
+      message = error.what();
+    }
+    CHECK((edit.refusal ? message.find(path) != std::string::npos && message.find(edit.refusal) != std::string::npos
+                        : message.empty()) &&
+          edit.to);
+  }
+}
+
 std::string dense_model_header(const std::string& activation) {
   return R"({"format_version": 1, "compile_config": null, "optimizer_variables": [],)"
          R"( "model_config": {"class_name": "Sequential", "config": {"name": "s", "layers": [)"
@@ -187,37 +216,21 @@ void test_conv_and_pooling_config() {
   CHECK((y.shape == rnnkit::Shape{1, 2, 1}));
   CHECK((y.values == std::vector<float>{5.5f, 10.f}));
 
-  struct Edit {
-    const char* from;
-    const char* to;
-    bool refused;
-  };
-  const Edit edits[] = {
+  const ConfigEdit edits[] = {
       {R"("data_format": "channels_last", "dilation_rate")", R"("data_format": "channels_first", "dilation_rate")",
-       true},
-      {R"("groups": 1)", R"("groups": 2)", true},
-      {R"("lora_rank": null)", R"("lora_rank": 4)", true},
-      {R"("kernel_size": [2])", R"("kernel_size": [2, 2])", true},
-      {R"("padding": "causal")", R"("padding": "full")", true},
-      {R"("padding": "same")", R"("padding": "causal")", true},  // MaxPooling1D's: pooling has no causal padding
-      {R"("pool_size": [2])", R"("pool_size": 0)", true},
-      {R"("strides": 1,)", R"("strides": 2,)", false},
-      {R"("dilation_rate": [1])", R"("dilation_rate": [2])", false},
+       ""},
+      {R"("groups": 1)", R"("groups": 2)", ""},
+      {R"("lora_rank": null)", R"("lora_rank": 4)", ""},
+      {R"("kernel_size": [2])", R"("kernel_size": [2, 2])", ""},
+      {R"("padding": "causal")", R"("padding": "full")", ""},
+      {R"("padding": "same")", R"("padding": "causal")", ""},  // MaxPooling1D's: pooling has no causal padding
+      {R"("pool_size": [2])", R"("pool_size": 0)", ""},
+      {R"("strides": 1,)", R"("strides": 2,)", nullptr},
+      {R"("dilation_rate": [1])", R"("dilation_rate": [2])", nullptr},
       {R"("strides": 1, "padding": "causal", "data_format": "channels_last", "dilation_rate": [1])",
-       R"("strides": 2, "padding": "causal", "data_format": "channels_last", "dilation_rate": [2])", true},
+       R"("strides": 2, "padding": "causal", "data_format": "channels_last", "dilation_rate": [2])", ""},
   };
-  for (const Edit& edit : edits) {
-    std::string header = conv_model_header();
-    header.replace(header.find(edit.from), std::strlen(edit.from), edit.to);
-    write_file(path, header, {2.f, 1.f, -1.5f});
-    std::string message;
-    try {
-      rnnkit::load_model(path);
-    } catch (const std::invalid_argument& error) {
-      message = error.what();
-    }
-    CHECK((edit.refused ? message.find(path) != std::string::npos : message.empty()) && edit.to);
-  }
+  expect_config_edits(path, conv_model_header(), {2.f, 1.f, -1.5f}, edits);
   std::remove(path.c_str());
 }
 
@@ -302,12 +315,7 @@ void test_reshaping_config() {
   CHECK((y.shape == rnnkit::Shape{2, 2, 3}));
   CHECK((y.values == std::vector<float>{0.f, 2.f, 4.f, 1.f, 3.f, 5.f, 6.f, 8.f, 10.f, 7.f, 9.f, 11.f}));
 
-  struct Edit {
-    const char* from;
-    const char* to;
-    const char* refusal;  // a part of the message, or nullptr when the edit loads
-  };
-  const Edit edits[] = {
+  const ConfigEdit edits[] = {
       {R"("target_shape": [-1, 2])", R"("target_shape": [-1, -1])", "at most one -1"},
       {R"("target_shape": [-1, 2])", R"("target_shape": [0, -1])", "at most one -1"},
       {R"("target_shape": [-1, 2])", R"("target_shape": [4, 2])", "layer reshape (Reshape) cannot reshape"},
@@ -322,20 +330,7 @@ void test_reshaping_config() {
       {R"("seed": null)", R"("seed": 7)", nullptr},
       {R"("target_shape": [-1, 2])", R"("target_shape": [3, 2])", nullptr},
   };
-  for (const Edit& edit : edits) {
-    std::string header = reshaping_model_header();
-    header.replace(header.find(edit.from), std::strlen(edit.from), edit.to);
-    write_file(path, header, {});
-    std::string message;
-    try {
-      rnnkit::load_model(path);
-    } catch (const std::invalid_argument& error) {
-      message = error.what();
-    }
-    CHECK((edit.refusal ? message.find(path) != std::string::npos && message.find(edit.refusal) != std::string::npos
-                        : message.empty()) &&
-          edit.to);
-  }
+  expect_config_edits(path, reshaping_model_header(), {}, edits);
   std::remove(path.c_str());
 }
 
@@ -413,12 +408,7 @@ void test_batch_normalization_config() {
   for (std::size_t i = 0; i < expected.size() && i < y.values.size(); ++i)
     CHECK(std::fabs(y.values[i] - expected[i]) < 1e-5f);
 
-  struct Edit {
-    const char* from;
-    const char* to;
-    const char* refusal;  // a part of the message, or nullptr when the edit loads
-  };
-  const Edit edits[] = {
+  const ConfigEdit edits[] = {
       {R"("axis": -1)", R"("axis": 2)", nullptr},  // the last axis, counting the batch
       {R"("axis": -1)", R"("axis": [2])", nullptr},
       {R"("axis": -1)", R"("axis": [-1])", nullptr},
@@ -436,20 +426,7 @@ void test_batch_normalization_config() {
        nullptr},
       {R"("trainable": true)", R"("trainable": false)", nullptr},  // the C++ layer is always trainable
   };
-  for (const Edit& edit : edits) {
-    std::string header = batch_normalization_model_header();
-    header.replace(header.find(edit.from), std::strlen(edit.from), edit.to);
-    write_file(path, header, data);
-    std::string message;
-    try {
-      rnnkit::load_model(path);
-    } catch (const std::invalid_argument& error) {
-      message = error.what();
-    }
-    CHECK((edit.refusal ? message.find(path) != std::string::npos && message.find(edit.refusal) != std::string::npos
-                        : message.empty()) &&
-          edit.to);
-  }
+  expect_config_edits(path, batch_normalization_model_header(), data, edits);
   std::remove(path.c_str());
 }
 

@@ -3,7 +3,6 @@
 #include <optional>
 
 #include "model/support.hpp"
-#include "rnnkit/layer_activations.hpp"
 #include "rnnkit/layer_ops.hpp"
 #include "rnnkit/layers.hpp"
 
@@ -58,10 +57,6 @@ class Conv1DLayer final : public Layer {
     return {window(input[0]).steps_out, filters_};
   }
 
-  struct Cache final : LayerCache {
-    Tensor x, pre_activation, y;  // pre_activation only when the activation's backward needs it
-  };
-
   Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
     const std::int64_t batch = x.shape[0], steps = x.shape[1];
     const Window1d w = window(steps);
@@ -69,22 +64,14 @@ class Conv1DLayer final : public Layer {
     conv1d_forward(x.values.data(), weights_[0].value.values.data(),
                    use_bias_ ? weights_[1].value.values.data() : nullptr, batch, steps, channels_, filters_, w,
                    y.values.data());
-    auto cache = training ? std::make_unique<Cache>() : nullptr;
-    if (cache && layer_activation_needs_input(activation_)) cache->pre_activation = y;
-    activate(activation_, y);
-    if (cache) {
-      cache->x = x;
-      cache->y = y;
-      training->cache = std::move(cache);
-    }
+    activate_and_cache(activation_, x, y, training);
     mask.clear();
     return y;
   }
 
   LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
-    const auto& cache = static_cast<const Cache&>(base);
-    Tensor d_pre = d_y;
-    activate_backward(activation_, cache.pre_activation, cache.y, d_pre);
+    const auto& cache = static_cast<const ActivatedCache&>(base);
+    const Tensor d_pre = pre_activation_gradient(activation_, cache, d_y);
     LayerGradients g{Tensor(cache.x.shape), {Tensor(weights_[0].value.shape)}};
     if (use_bias_) g.d_weights.emplace_back(weights_[1].value.shape);
     const std::int64_t batch = cache.x.shape[0], steps = cache.x.shape[1];

@@ -36,10 +36,6 @@ class Dense final : public Layer {
     return output;
   }
 
-  struct Cache final : LayerCache {
-    Tensor x, pre_activation, y;  // pre_activation only when the activation's backward needs it
-  };
-
   Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
     Shape shape = x.shape;
     shape.back() = units_;
@@ -47,21 +43,13 @@ class Dense final : public Layer {
     dense_forward(x.values.data(), weights_[0].value.values.data(),
                   use_bias_ ? weights_[1].value.values.data() : nullptr, x.size() / in_, in_, units_,
                   y.values.data());
-    auto cache = training ? std::make_unique<Cache>() : nullptr;
-    if (cache && layer_activation_needs_input(activation_)) cache->pre_activation = y;
-    activate(activation_, y);
-    if (cache) {
-      cache->x = x;
-      cache->y = y;
-      training->cache = std::move(cache);
-    }
+    activate_and_cache(activation_, x, y, training);
     return y;
   }
 
   LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
-    const auto& cache = static_cast<const Cache&>(base);
-    Tensor d_pre = d_y;
-    activate_backward(activation_, cache.pre_activation, cache.y, d_pre);
+    const auto& cache = static_cast<const ActivatedCache&>(base);
+    const Tensor d_pre = pre_activation_gradient(activation_, cache, d_y);
     LayerGradients g{Tensor(cache.x.shape), {Tensor(weights_[0].value.shape)}};
     if (use_bias_) g.d_weights.emplace_back(weights_[1].value.shape);
     dense_backward(cache.x.values.data(), weights_[0].value.values.data(), d_pre.values.data(),

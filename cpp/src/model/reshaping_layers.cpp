@@ -15,6 +15,15 @@ struct ShapeCache final : LayerCache {
   Shape shape;
 };
 
+// x's values in `shape`, the mask dropped; in training the input's shape is kept for reshaped_back.
+Tensor reshaped(const Tensor& x, Shape shape, StepMask& mask, TrainingStep* training) {
+  Tensor y = x;
+  y.shape = std::move(shape);
+  mask.clear();
+  if (training) training->cache = std::make_unique<ShapeCache>(x.shape);
+  return y;
+}
+
 // The gradient of a layer that only changes the shape: d_y's values in the input's shape.
 LayerGradients reshaped_back(const LayerCache& cache, const Tensor& d_y) {
   LayerGradients g{d_y, {}};
@@ -33,11 +42,7 @@ class FlattenLayer final : public Layer {
     return {element_count(input)};
   }
   Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
-    Tensor y = x;
-    y.shape = {x.shape[0], x.shape[0] == 0 ? 0 : x.size() / x.shape[0]};
-    mask.clear();
-    if (training) training->cache = std::make_unique<ShapeCache>(x.shape);
-    return y;
+    return reshaped(x, {x.shape[0], x.shape[0] == 0 ? 0 : x.size() / x.shape[0]}, mask, training);
   }
   LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const override {
     return reshaped_back(cache, d_y);
@@ -104,11 +109,7 @@ class ReshapeLayer final : public Layer {
   }
   Shape build(const Shape& input, std::mt19937_64*) override { return resolved(input); }
   Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
-    Tensor y = x;
-    y.shape = with_batch(x.shape[0], resolved(Shape(x.shape.begin() + 1, x.shape.end())));
-    mask.clear();
-    if (training) training->cache = std::make_unique<ShapeCache>(x.shape);
-    return y;
+    return reshaped(x, with_batch(x.shape[0], resolved(Shape(x.shape.begin() + 1, x.shape.end()))), mask, training);
   }
   LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const override {
     return reshaped_back(cache, d_y);

@@ -212,6 +212,22 @@ void activate_backward(const std::string& activation, const Tensor& input, const
                             y.size() / cols, cols);
 }
 
+void activate_and_cache(const std::string& activation, const Tensor& x, Tensor& product, TrainingStep* training) {
+  auto cache = training ? std::make_unique<ActivatedCache>() : nullptr;
+  if (cache && layer_activation_needs_input(activation)) cache->pre_activation = product;
+  activate(activation, product);
+  if (!cache) return;
+  cache->x = x;
+  cache->y = product;
+  training->cache = std::move(cache);
+}
+
+Tensor pre_activation_gradient(const std::string& activation, const ActivatedCache& cache, const Tensor& d_y) {
+  Tensor d_product = d_y;
+  activate_backward(activation, cache.pre_activation, cache.y, d_product);
+  return d_product;
+}
+
 ConfigReader::ConfigReader(const Json& entry, const std::string& source) : source_(source) {
   const Json* class_json = entry.find("class_name");
   config_ = entry.find("config");

@@ -50,6 +50,16 @@ void activate(const std::string& activation, Tensor& t);
 // `input` is the activation's input, read only where layer_activation_needs_input (else it may be empty).
 void activate_backward(const std::string& activation, const Tensor& input, const Tensor& y, Tensor& d);
 
+// The training cache of a layer that applies its activation to a product of its input x (Dense, Conv1D): the
+// pre-activation only where the activation's backward needs it.
+struct ActivatedCache final : LayerCache {
+  Tensor x, pre_activation, y;
+};
+// product := activation(product); in training, its ActivatedCache goes to `training`.
+void activate_and_cache(const std::string& activation, const Tensor& x, Tensor& product, TrainingStep* training);
+// dL/d(product) from the cache and dL/dy.
+Tensor pre_activation_gradient(const std::string& activation, const ActivatedCache& cache, const Tensor& d_y);
+
 // Reads the "config" object of one Keras layer entry; messages name the file and the layer.
 class ConfigReader {
  public:
