@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import rnnkit
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -29,9 +31,12 @@ def _run(script, *arguments, timeout=300):
 
 def _rows(output, first_cell):
     """Cells of the table rows whose first cell is `first_cell`."""
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in output.splitlines()
-            if line.startswith("|")]
-    return [r for r in rows if r[0] == first_cell]
+    return [r for r in _rows_of_table(output) if r[0] == first_cell]
+
+
+def _rows_of_table(output):
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in output.splitlines()
+            if line.startswith("|") and not line.startswith("|---")]
 
 
 def _positive(text):
@@ -77,6 +82,15 @@ def test_attention_decoding_and_tokenizer_benchmarks_run_small():
     assert "recompute / cached" in decoding
     tokenizer = _run("bench_tokenizer.py", "--documents", "200")
     assert "texts_to_sequences" in tokenizer
+
+
+def test_layers_compare_times_every_layer_against_torch():
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("bench/layers_compare.py compares with PyTorch, which is not installed (pip install torch==2.13.0)")
+    output = _run("layers_compare.py", "--rounds", "1", "--threads", "1")
+    rows = [row for row in _rows_of_table(output) if row[1] == "1"]
+    assert len(rows) == 14, output  # seven layers x forward, forward + backward
+    assert all(_positive(value) for row in rows for value in row[3:]), output
 
 
 def test_ab_builds_compares_two_builds(tmp_path):

@@ -22,7 +22,7 @@ void write_file(const std::string& path, const std::string& header, const std::v
   std::fputc(rnnkit::kModelFileVersion, f);
   for (int k = 0; k < 8; ++k) std::fputc(static_cast<int>((header.size() >> (8 * k)) & 0xFF), f);
   std::fwrite(header.data(), 1, header.size(), f);
-  std::fwrite(data.data(), sizeof(float), data.size(), f);
+  if (!data.empty()) std::fwrite(data.data(), sizeof(float), data.size(), f);  // data() may be null when empty
   std::fclose(f);
 }
 

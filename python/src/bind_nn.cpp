@@ -290,20 +290,21 @@ void bind_convolution(pyb::module_& m) {
       pyb::arg("padding"), pyb::arg("with_bias"), "(d_x, d_kernel, d_bias or None) of conv1d_forward.");
   m.def(
       "max_pool_1d_forward",
-      [](FloatArray x, std::int64_t pool_size, std::int64_t stride, const std::string& padding) {
+      [](FloatArray x, std::int64_t pool_size, std::int64_t stride, const std::string& padding, bool with_argmax) {
         const Window1d w = window_over("max_pool_1d_forward", x, pool_size, stride, 1, padding);
         FloatArray y({x.shape(0), static_cast<pyb::ssize_t>(w.steps_out), x.shape(2)});
-        IdArray argmax({x.shape(0), static_cast<pyb::ssize_t>(w.steps_out), x.shape(2)});
+        std::optional<IdArray> argmax;
+        if (with_argmax) argmax.emplace(std::vector<pyb::ssize_t>{x.shape(0), w.steps_out, x.shape(2)});
         float* out = y.mutable_data();
-        std::int64_t* where = argmax.mutable_data();
+        std::int64_t* where = argmax ? argmax->mutable_data() : nullptr;
         {
           pyb::gil_scoped_release nogil;
           max_pool_1d_forward(x.data(), x.shape(0), x.shape(1), x.shape(2), w, out, where);
         }
-        return pyb::make_tuple(y, argmax);
+        return pyb::make_tuple(y, argmax ? pyb::object(*argmax) : pyb::none());
       },
-      pyb::arg("x"), pyb::arg("pool_size"), pyb::arg("stride"), pyb::arg("padding"),
-      "(Keras' MaxPooling1D of (batch, steps, channels), the step each maximum came from).");
+      pyb::arg("x"), pyb::arg("pool_size"), pyb::arg("stride"), pyb::arg("padding"), pyb::arg("with_argmax") = true,
+      "(Keras' MaxPooling1D of (batch, steps, channels), the step each maximum came from, or None).");
   m.def(
       "max_pool_1d_backward",
       [](FloatArray d_y, IdArray argmax, std::int64_t steps, std::int64_t pool_size, std::int64_t stride,

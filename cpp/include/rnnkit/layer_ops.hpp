@@ -56,7 +56,7 @@ void conv1d_backward(const float* x, const float* kernel, const float* d_y, std:
                      float* d_kernel, float* d_bias);
 
 // y[b, t, c] = max of x[b, s, c] over the window's steps s inside the input (the first NaN wins); argmax[b, t, c]
-// records the step, so the backward routes d_y there (the first of equal maxima).
+// records the step, so the backward routes d_y there (the first of equal maxima). argmax may be null (inference).
 void max_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t steps, std::int64_t channels,
                          const Window1d& window, float* y, std::int64_t* argmax);
 // d_x (batch, steps, channels) overwritten.

@@ -132,9 +132,10 @@ class Pooling1D final : public Layer {
     const Window1d w = window(steps);
     Tensor y({batch, w.steps_out, channels});
     auto cache = std::make_unique<Cache>();
-    if (max_) {
-      cache->argmax.resize(y.values.size());
-      max_pool_1d_forward(x.values.data(), batch, steps, channels, w, y.values.data(), cache->argmax.data());
+    if (max_) {  // the maxima's steps only for a backward
+      if (training) cache->argmax.resize(y.values.size());
+      max_pool_1d_forward(x.values.data(), batch, steps, channels, w, y.values.data(),
+                          training ? cache->argmax.data() : nullptr);
     } else {
       average_pool_1d_forward(x.values.data(), batch, steps, channels, w, y.values.data());
     }

@@ -2,9 +2,9 @@
 // x [size * channels]) times the kernel [size * channels] x [filters], which is Keras' kernel layout read flat.
 // The backward is the same GEMM's two transposes and the rows folded back onto the steps (col2im).
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "rnnkit/checked.hpp"
 #include "rnnkit/gemm.hpp"
@@ -34,14 +34,20 @@ std::int64_t tap_step(const Window1d& w, std::int64_t t, std::int64_t k) {
   return t * w.stride - w.pad_left + k * w.dilation;
 }
 
+// A buffer left uninitialised: every element is written before it is read, and zeroing megabytes costs as much as
+// filling them.
+std::unique_ptr<float[]> scratch(std::int64_t n) {
+  return std::unique_ptr<float[]>(new float[static_cast<std::size_t>(n)]);
+}
+
 // rows[(b, t), (k, c)] = x[b, tap_step(t, k), c], zeros where the tap falls outside x.
-std::vector<float> unroll_windows(const float* x, std::int64_t batch, std::int64_t steps, std::int64_t channels,
-                                  const Window1d& w) {
+std::unique_ptr<float[]> unroll_windows(const float* x, std::int64_t batch, std::int64_t steps,
+                                        std::int64_t channels, const Window1d& w) {
   const std::int64_t width = w.size * channels;
-  std::vector<float> rows(static_cast<std::size_t>(batch * w.steps_out * width));
+  std::unique_ptr<float[]> rows = scratch(batch * w.steps_out * width);
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t t = 0; t < w.steps_out; ++t) {
-      float* row = rows.data() + (b * w.steps_out + t) * width;
+      float* row = rows.get() + (b * w.steps_out + t) * width;
       for (std::int64_t k = 0; k < w.size; ++k) {
         const std::int64_t s = tap_step(w, t, k);
         float* out = row + k * channels;
@@ -77,8 +83,8 @@ void conv1d_forward(const float* x, const float* kernel, const float* bias, std:
   check_conv_sizes("conv1d_forward", batch, steps, channels, filters, window);
   const std::int64_t rows = batch * window.steps_out, width = window.size * channels;
   if (rows == 0 || filters == 0) return;
-  const std::vector<float> unrolled = unroll_windows(x, batch, steps, channels, window);
-  sgemm(Trans::no, Trans::no, rows, filters, width, 1.0f, unrolled.data(), width, kernel, filters, 0.0f, y, filters,
+  const std::unique_ptr<float[]> unrolled = unroll_windows(x, batch, steps, channels, window);
+  sgemm(Trans::no, Trans::no, rows, filters, width, 1.0f, unrolled.get(), width, kernel, filters, 0.0f, y, filters,
         bias);
 }
 
@@ -93,21 +99,21 @@ void conv1d_backward(const float* x, const float* kernel, const float* d_y, std:
     std::fill(d_kernel, d_kernel + width * filters, 0.0f);
     return;
   }
-  const std::vector<float> unrolled = unroll_windows(x, batch, steps, channels, window);
-  sgemm(Trans::yes, Trans::no, width, filters, rows, 1.0f, unrolled.data(), width, d_y, filters, 0.0f, d_kernel,
+  const std::unique_ptr<float[]> unrolled = unroll_windows(x, batch, steps, channels, window);
+  sgemm(Trans::yes, Trans::no, width, filters, rows, 1.0f, unrolled.get(), width, d_y, filters, 0.0f, d_kernel,
         filters);
   if (d_bias)
     for (std::int64_t r = 0; r < rows; ++r)
       for (std::int64_t f = 0; f < filters; ++f) d_bias[f] += d_y[r * filters + f];
   if (!d_x) return;
-  std::vector<float> d_rows(static_cast<std::size_t>(rows * width));
-  sgemm(Trans::no, Trans::yes, rows, width, filters, 1.0f, d_y, filters, kernel, filters, 0.0f, d_rows.data(), width);
+  const std::unique_ptr<float[]> d_rows = scratch(rows * width);  // sgemm with beta 0 writes every element
+  sgemm(Trans::no, Trans::yes, rows, width, filters, 1.0f, d_y, filters, kernel, filters, 0.0f, d_rows.get(), width);
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t t = 0; t < window.steps_out; ++t)
       for (std::int64_t k = 0; k < window.size; ++k) {
         const std::int64_t s = tap_step(window, t, k);
         if (s < 0 || s >= steps) continue;
-        const float* from = d_rows.data() + (b * window.steps_out + t) * width + k * channels;
+        const float* from = d_rows.get() + (b * window.steps_out + t) * width + k * channels;
         float* to = d_x + (b * steps + s) * channels;
         for (std::int64_t c = 0; c < channels; ++c) to[c] += from[c];
       }

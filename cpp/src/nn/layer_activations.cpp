@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "rnnkit/activations.hpp"
+#include "rnnkit/runtime.hpp"
 
 namespace rnnkit {
 namespace {
@@ -81,27 +82,37 @@ float tanh_shrink_slope(float x) {
   return t * t;
 }
 
+
+constexpr int64_t kBlock = 512;
+// From this many blocks (128 K elements) the team shares them: below, waking it costs more than it saves.
+constexpr int64_t kParallelBlocks = 256;
+
+// body(start, count) over [0, n) in blocks of kBlock, shared by the team when there are enough of them.
+template <typename Body>
+void in_blocks(int64_t n, Body body) {
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(num_threads()) schedule(static) if (blocks >= kParallelBlocks)
+  for (int64_t b = 0; b < blocks; ++b) body(b * kBlock, std::min(kBlock, n - b * kBlock));
+}
+
 template <float (*Value)(float)>
 void map_forward(const float* x, float* y, int64_t rows, int64_t cols) {
-  for (int64_t i = 0, n = rows * cols; i < n; ++i) y[i] = Value(x[i]);
+  in_blocks(rows * cols, [&](int64_t start, int64_t n) {
+    for (int64_t i = start; i < start + n; ++i) y[i] = Value(x[i]);
+  });
 }
 
 // `in` is y, or x for the activations that need their input.
 template <float (*Slope)(float)>
 void map_backward(const float* in, const float* dy, float* dx, int64_t rows, int64_t cols) {
-  for (int64_t i = 0, n = rows * cols; i < n; ++i) dx[i] = dy[i] * Slope(in[i]);
+  in_blocks(rows * cols, [&](int64_t start, int64_t n) {
+    for (int64_t i = start; i < start + n; ++i) dx[i] = dy[i] * Slope(in[i]);
+  });
 }
 
 // ---- element-wise through exp: gelu, silu, mish -----------------------------------------------------------------
 // A block at a time: the exponentials (or sigmoids) of the block by the ISA's vector kernels into a buffer in L1,
 // then a select-only loop GCC vectorises.
-
-constexpr int64_t kBlock = 512;
-
-template <typename Body>
-void in_blocks(int64_t n, Body body) {
-  for (int64_t start = 0; start < n; start += kBlock) body(start, std::min(kBlock, n - start));
-}
 
 constexpr float kInvSqrt2 = 0.70710678118654752f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;

@@ -43,15 +43,27 @@ void max_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t steps,
       std::int64_t first, last;
       covered_steps(window, steps, t, first, last);
       float* out = y + (b * window.steps_out + t) * channels;
-      std::int64_t* where = argmax + (b * window.steps_out + t) * channels;
       const float* x_first = x + (b * steps + first) * channels;
       std::copy(x_first, x_first + channels, out);
-      std::fill(where, where + channels, first);
+      // The first NaN wins and stays (Keras propagates it). Selects of floats only, so the loop vectorises; the
+      // steps of the maxima are found after, when wanted.
       for (std::int64_t s = first + 1; s < last; ++s) {
         const float* xs = x + (b * steps + s) * channels;
-        // The first NaN wins and stays (Keras propagates it); otherwise the first of equal maxima.
-        for (std::int64_t c = 0; c < channels; ++c)
-          if (!(xs[c] <= out[c]) && !std::isnan(out[c])) out[c] = xs[c], where[c] = s;
+        for (std::int64_t c = 0; c < channels; ++c) {
+          const float v = xs[c], m = out[c];
+          out[c] = ((v > m) | ((v != v) & (m == m))) ? v : m;
+        }
+      }
+      if (!argmax) continue;
+      std::int64_t* where = argmax + (b * window.steps_out + t) * channels;
+      for (std::int64_t c = 0; c < channels; ++c) {  // the first step holding the maximum (or the NaN)
+        const bool nan = std::isnan(out[c]);
+        std::int64_t s = first;
+        for (; s + 1 < last; ++s) {
+          const float v = x[(b * steps + s) * channels + c];
+          if (v == out[c] || (nan && std::isnan(v))) break;
+        }
+        where[c] = s;
       }
     }
 }

@@ -48,7 +48,7 @@ class MaxPooling1D(_Pooling1D):
 
     def forward(self, inputs, *, training=False, mask=None):
         x = self._input(inputs)
-        y, argmax = _core.max_pool_1d_forward(x, self.pool_size, self.strides, self.padding)
+        y, argmax = _core.max_pool_1d_forward(x, self.pool_size, self.strides, self.padding, training)
         return _windows.steps_middle(y, self.data_format), ((argmax, x.shape[1]) if training else None)
 
     def backward(self, ctx, d_outputs):
