@@ -2,10 +2,10 @@
 // x [size * channels]) times the kernel [size * channels] x [filters], which is Keras' kernel layout read flat.
 // The backward is the same GEMM's two transposes and the rows folded back onto the steps (col2im).
 #include <algorithm>
-#include <memory>
 #include <stdexcept>
 #include <string>
 
+#include "kernels/aligned_buffers.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/gemm.hpp"
 #include "rnnkit/layer_ops.hpp"
@@ -34,17 +34,12 @@ std::int64_t tap_step(const Window1d& w, std::int64_t t, std::int64_t k) {
   return t * w.stride - w.pad_left + k * w.dilation;
 }
 
-// A buffer left uninitialised: every element is written before it is read, and zeroing megabytes costs as much as
-// filling them.
-std::unique_ptr<float[]> scratch(std::int64_t n) {
-  return std::unique_ptr<float[]>(new float[static_cast<std::size_t>(n)]);
-}
-
 // rows[(b, t), (k, c)] = x[b, tap_step(t, k), c], zeros where the tap falls outside x.
-std::unique_ptr<float[]> unroll_windows(const float* x, std::int64_t batch, std::int64_t steps,
-                                        std::int64_t channels, const Window1d& w) {
+// Kept blocks (aligned_buffers.hpp): megabytes of fresh memory per call would page-fault in anew each time.
+KeptFloats unroll_windows(const float* x, std::int64_t batch, std::int64_t steps, std::int64_t channels,
+                          const Window1d& w) {
   const std::int64_t width = w.size * channels;
-  std::unique_ptr<float[]> rows = scratch(batch * w.steps_out * width);
+  KeptFloats rows(batch * w.steps_out * width, "conv1d unrolled windows");
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t t = 0; t < w.steps_out; ++t) {
       float* row = rows.get() + (b * w.steps_out + t) * width;
@@ -83,7 +78,7 @@ void conv1d_forward(const float* x, const float* kernel, const float* bias, std:
   check_conv_sizes("conv1d_forward", batch, steps, channels, filters, window);
   const std::int64_t rows = batch * window.steps_out, width = window.size * channels;
   if (rows == 0 || filters == 0) return;
-  const std::unique_ptr<float[]> unrolled = unroll_windows(x, batch, steps, channels, window);
+  const KeptFloats unrolled = unroll_windows(x, batch, steps, channels, window);
   sgemm(Trans::no, Trans::no, rows, filters, width, 1.0f, unrolled.get(), width, kernel, filters, 0.0f, y, filters,
         bias);
 }
@@ -99,14 +94,14 @@ void conv1d_backward(const float* x, const float* kernel, const float* d_y, std:
     std::fill(d_kernel, d_kernel + width * filters, 0.0f);
     return;
   }
-  const std::unique_ptr<float[]> unrolled = unroll_windows(x, batch, steps, channels, window);
+  const KeptFloats unrolled = unroll_windows(x, batch, steps, channels, window);
   sgemm(Trans::yes, Trans::no, width, filters, rows, 1.0f, unrolled.get(), width, d_y, filters, 0.0f, d_kernel,
         filters);
   if (d_bias)
     for (std::int64_t r = 0; r < rows; ++r)
       for (std::int64_t f = 0; f < filters; ++f) d_bias[f] += d_y[r * filters + f];
   if (!d_x) return;
-  const std::unique_ptr<float[]> d_rows = scratch(rows * width);  // sgemm with beta 0 writes every element
+  const KeptFloats d_rows(rows * width, "conv1d window gradients");  // sgemm with beta 0 writes every element
   sgemm(Trans::no, Trans::yes, rows, width, filters, 1.0f, d_y, filters, kernel, filters, 0.0f, d_rows.get(), width);
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t t = 0; t < window.steps_out; ++t)
