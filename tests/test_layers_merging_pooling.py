@@ -47,6 +47,20 @@ def test_add_values_gradients_and_broadcasting():
     assert add.compute_output_shape([(None, 3), (None, 3)]) == (None, 3)
 
 
+def test_subtract_and_average_values_gradients_and_broadcasting():
+    a, b, c = random_array(2, 2, 3), random_array(3, 1, 3), random_array(4, 2, 3)
+    subtract, average = layers.Subtract(), layers.Average()
+    np.testing.assert_allclose(subtract.forward([a, b], training=False)[0], a.astype(np.float64) - b, rtol=1e-6)
+    np.testing.assert_allclose(average.forward([a, b, c], training=False)[0], (a.astype(np.float64) + b + c) / 3,
+                               rtol=1e-6)
+    check_layer_gradients(subtract, [a, b])
+    check_layer_gradients(average, [a, b, c])
+    with pytest.raises(ValueError, match="expected exactly 2 inputs, received 3"):
+        subtract.forward([a, b, c], training=False)
+    m1, m2 = np.array([[1, 0, 0]], bool), np.array([[0, 1, 0]], bool)
+    np.testing.assert_array_equal(average.compute_mask([None, None], [m1, m2]), m1 | m2)
+
+
 def test_add_mask_needs_every_mask():
     add = layers.Add()
     m1, m2 = np.array([[1, 0, 0]], bool), np.array([[0, 1, 0]], bool)

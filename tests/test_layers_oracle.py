@@ -251,7 +251,8 @@ def test_embedding_and_masking_masks():
 def test_merging_layers_and_masks():
     a, b = inputs(1), inputs(2)
     mask_a, mask_b = MASK, MASK[::-1]
-    for keras_layer, ours in ((keras.layers.Concatenate(), layers.Concatenate()), (keras.layers.Add(), layers.Add())):
+    for keras_layer, ours in ((keras.layers.Concatenate(), layers.Concatenate()), (keras.layers.Add(), layers.Add()),
+                              (keras.layers.Subtract(), layers.Subtract()), (keras.layers.Average(), layers.Average())):
         assert_same_outputs(keras_layer([a, b]), ours.forward([a, b], training=False)[0])
         np.testing.assert_array_equal(ours.compute_mask([a, b], [mask_a, mask_b]),
                                       to_numpy(keras_layer.compute_mask([a, b], [mask_a, mask_b])))

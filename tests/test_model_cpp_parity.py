@@ -85,6 +85,17 @@ def functional_add_concatenate():
 CASES["functional_add_concatenate_shared"] = functional_add_concatenate
 
 
+def functional_subtract_average():
+    inputs = layers.Input(shape=(6, 4))
+    a = layers.GRU(3, return_sequences=True)(inputs)
+    b = layers.Conv1D(3, 2, padding="causal")(inputs)
+    merged = layers.Average()([layers.Subtract()([a, b]), a, b])
+    return randomize(models.Model(inputs, layers.Dense(2)(merged))), SEQ
+
+
+CASES["functional_subtract_average"] = functional_subtract_average
+
+
 def batch_normalization_lstm_dense():
     """After an LSTM's sequences and after a Dense (without gamma and beta); predict reads the moving statistics,
     random like the other weights but with positive variances."""

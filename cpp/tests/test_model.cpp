@@ -147,6 +147,69 @@ void test_functional_add_concatenate() {
   std::remove(path.c_str());
 }
 
+// in -> a = Dense(2), b = Dense(2, no bias); sub = a - b; avg = Average([sub, a, b]); cat = Concatenate([sub, avg]).
+std::string subtract_average_header() {
+  const std::string ref_in = R"([["__keras_tensor__", "in", 0, 0]])";
+  return R"({"format_version": 1, "compile_config": null, "optimizer_variables": [],)"
+         R"( "model_config": {"class_name": "Functional", "config": {"name": "f", "layers": [)"
+         R"({"class_name": "InputLayer", "config": {"batch_shape": [null, 2], "name": "in"}, "name": "in",)"
+         R"( "inbound_nodes": []},)"
+         R"({"class_name": "Dense", "config": {"name": "a", "units": 2}, "name": "a",)"
+         R"( "inbound_nodes": [{"args": )" + ref_in + R"(, "kwargs": {}}]},)"
+         R"({"class_name": "Dense", "config": {"name": "b", "units": 2, "use_bias": false}, "name": "b",)"
+         R"( "inbound_nodes": [{"args": )" + ref_in + R"(, "kwargs": {}}]},)"
+         R"({"class_name": "Subtract", "config": {"name": "sub", "trainable": true, "dtype": "float32"},)"
+         R"( "name": "sub", "inbound_nodes": [{"args":)"
+         R"( [[["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0]]], "kwargs": {}}]},)"
+         R"({"class_name": "Average", "config": {"name": "avg", "trainable": true, "dtype": "float32"},)"
+         R"( "name": "avg", "inbound_nodes": [{"args": [[["__keras_tensor__", "sub", 0, 0],)"
+         R"( ["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0]]], "kwargs": {}}]},)"
+         R"({"class_name": "Concatenate", "config": {"name": "cat", "axis": -1}, "name": "cat", "inbound_nodes":)"
+         R"( [{"args": [[["__keras_tensor__", "sub", 0, 0], ["__keras_tensor__", "avg", 0, 0]]], "kwargs": {}}]}],)"
+         R"( "input_layers": [["in", 0, 0]], "output_layers": [["cat", 0, 0]]}},)"
+         R"( "tensors": {"ak": {"dtype": "float32", "shape": [2, 2], "offsets": [0, 16]},)"
+         R"( "ab": {"dtype": "float32", "shape": [2], "offsets": [16, 24]},)"
+         R"( "bk": {"dtype": "float32", "shape": [2, 2], "offsets": [24, 40]}}, "weights": ["ak", "ab", "bk"]})";
+}
+
+void test_functional_subtract_average() {
+  const std::string path = "test_model_subtract_average.rnnkit";
+  const std::vector<float> data = {1.f, 2.f, 3.f, 4.f, 0.5f, -0.5f, 1.f, 0.f, 0.f, 1.f};
+  write_file(path, subtract_average_header(), data);
+  rnnkit::Model model = rnnkit::load_model(path);
+  CHECK(model.layer_count() == 5);
+  CHECK((model.output_shape() == rnnkit::Shape{4}));
+  // For x = [1, 1]: a = [4.5, 5.5], b = [1, 1], sub = [3.5, 4.5], avg = (sub + a + b) / 3 = 2a / 3 = [3, 11 / 3].
+  const std::vector<float> x = {1.f, 1.f, 0.f, 2.f};
+  const rnnkit::Tensor y = model.predict({{2, 2}, x});
+  CHECK((y.shape == std::vector<std::int64_t>{2, 4}));
+  const std::vector<float> expected = {3.5f, 4.5f, 3.f, 11.f / 3.f, 6.5f, 5.5f, 13.f / 3.f, 5.f};
+  for (std::size_t i = 0; i < expected.size(); ++i) CHECK(std::fabs(y.values[i] - expected[i]) < 1e-6f);
+
+  // With dL/dy = 1: dL/da = 1 (from sub) + 2/3 (avg via sub and directly), dL/db = -1 (sub) + 0 (avg's -1/3 + 1/3),
+  // so the kernels' gradients are x column sums times 5/3 and -1, the bias's 2 * 5/3.
+  rnnkit::Model::Trace trace;
+  CHECK(model.forward_train({{2, 2}, x}, trace).values == y.values);
+  const std::vector<rnnkit::Tensor> g = model.backward(trace, {{2, 4}, std::vector<float>(8, 1.0f)});
+  CHECK(g.size() == 3);
+  const std::vector<std::vector<float>> expected_g = {
+      {5.f / 3.f, 5.f / 3.f, 5.f, 5.f}, {10.f / 3.f, 10.f / 3.f}, {-1.f, -1.f, -3.f, -3.f}};
+  for (std::size_t k = 0; k < expected_g.size(); ++k) {
+    CHECK(g[k].values.size() == expected_g[k].size());
+    for (std::size_t i = 0; i < expected_g[k].size(); ++i) CHECK(std::fabs(g[k].values[i] - expected_g[k][i]) < 1e-5f);
+  }
+
+  const ConfigEdit edits[] = {
+      {R"([[["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0]]])",
+       R"([[["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0], ["__keras_tensor__", "a", 0, 0]]])",
+       "layer sub (Subtract) expects exactly 2 inputs, received 3"},
+      {R"([[["__keras_tensor__", "sub", 0, 0], ["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0]]])",
+       R"([[["__keras_tensor__", "sub", 0, 0]]])", "layer avg (Average) expects at least 2 inputs, received 1"},
+  };
+  expect_config_edits(path, subtract_average_header(), data, edits);
+  std::remove(path.c_str());
+}
+
 void test_tensor_and_view_checks() {
   CHECK_THROWS(rnnkit::Tensor({2, 3}, std::vector<float>(5)));
   CHECK(rnnkit::Tensor({2, 3}).values.size() == 6);
@@ -474,6 +537,7 @@ int main() {
   test_dense_linear_and_softmax();
   test_rejections_name_the_file();
   test_functional_add_concatenate();
+  test_functional_subtract_average();
   test_tensor_and_view_checks();
   test_unsupported_model_class();
   test_conv_and_pooling_config();

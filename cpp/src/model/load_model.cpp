@@ -37,6 +37,8 @@ LayerFactory factory_for(const std::string& class_name) {
       {"TimeDistributed", time_distributed_from_config},
       {"Concatenate", concatenate_from_config},
       {"Add", add_from_config},
+      {"Subtract", subtract_from_config},
+      {"Average", average_from_config},
   };
   const auto it = factories.find(class_name);
   return it == factories.end() ? nullptr : it->second;

@@ -1,4 +1,4 @@
-// Concatenate and Add: the multi-input layers of functional models, with Keras 3's mask rules.
+// Concatenate, Add, Subtract and Average: the multi-input layers of functional models, with Keras 3's mask rules.
 #include <algorithm>
 
 #include "model/support.hpp"
@@ -100,17 +100,24 @@ class ConcatenateLayer final : public MergeLayer {
   std::int64_t axis_;
 };
 
-class AddLayer final : public MergeLayer {
+// Add, Subtract and Average: one element-wise op over inputs of equal shapes.
+enum class ElementwiseOp { add, subtract, average };
+
+class ElementwiseMergeLayer final : public MergeLayer {
  public:
-  using MergeLayer::MergeLayer;
-  const char* class_name() const override { return "Add"; }
+  ElementwiseMergeLayer(std::string name, ElementwiseOp op) : MergeLayer(std::move(name)), op_(op) {}
+  const char* class_name() const override {
+    return op_ == ElementwiseOp::add ? "Add" : op_ == ElementwiseOp::subtract ? "Subtract" : "Average";
+  }
   std::string config_json() const override { return config_object(*this, ""); }
 
   Shape build_merge(const std::vector<Shape>& inputs) override {
+    if (op_ == ElementwiseOp::subtract && inputs.size() != 2)
+      fail_layer(*this, "expects exactly 2 inputs, received " + std::to_string(inputs.size()));
     if (inputs.size() < 2) fail_layer(*this, "expects at least 2 inputs, received " + std::to_string(inputs.size()));
     for (const Shape& s : inputs)
       if (s != inputs[0])
-        fail_layer(*this, "the C++ model API adds inputs of equal shapes only; received " + shape_text(inputs[0]) +
+        fail_layer(*this, "the C++ model API merges inputs of equal shapes only; received " + shape_text(inputs[0]) +
                          " and " + shape_text(s));
     return inputs[0];
   }
@@ -118,10 +125,14 @@ class AddLayer final : public MergeLayer {
   Tensor merge(const std::vector<const Tensor*>& xs, const std::vector<const StepMask*>& masks, StepMask& out_mask,
                TrainingStep* training) const override {
     Tensor y = *xs[0];
+    const float sign = op_ == ElementwiseOp::subtract ? -1.0f : 1.0f;
     for (std::size_t i = 1; i < xs.size(); ++i) {
-      if (xs[i]->shape != y.shape) fail_layer(*this, "inputs of different shapes cannot be added");
-      for (std::size_t k = 0; k < y.values.size(); ++k) y.values[k] += xs[i]->values[k];
+      if (xs[i]->shape != y.shape) fail_layer(*this, "inputs of different shapes cannot be merged");
+      for (std::size_t k = 0; k < y.values.size(); ++k) y.values[k] += sign * xs[i]->values[k];
     }
+    // Divided as Keras does (not multiplied by 1/n) so the float32 results match its own.
+    if (op_ == ElementwiseOp::average)
+      for (float& v : y.values) v /= static_cast<float>(xs.size());
     // Keras 3: any input without a mask means no output mask.
     const bool all_masked = std::none_of(masks.begin(), masks.end(), [](const StepMask* m) { return m->empty(); });
     out_mask = all_masked ? any_kept(masks, masks[0]->size()) : StepMask{};
@@ -134,8 +145,18 @@ class AddLayer final : public MergeLayer {
   }
 
   std::vector<Tensor> unmerge(const LayerCache& base, const Tensor& d_y) const override {
-    return std::vector<Tensor>(static_cast<const SizesCache&>(base).shapes.size(), d_y);
+    const std::size_t n = static_cast<const SizesCache&>(base).shapes.size();
+    std::vector<Tensor> d(n, d_y);
+    if (op_ == ElementwiseOp::subtract)
+      for (float& v : d[1].values) v = -v;
+    if (op_ == ElementwiseOp::average)
+      for (Tensor& part : d)
+        for (float& v : part.values) v /= static_cast<float>(n);
+    return d;
   }
+
+ private:
+  ElementwiseOp op_;
 };
 
 }  // namespace
@@ -143,7 +164,15 @@ class AddLayer final : public MergeLayer {
 std::unique_ptr<Layer> concatenate_from_config(const ConfigReader& c) {
   return std::make_unique<ConcatenateLayer>(c.name(), c.integer("axis", -1));
 }
-std::unique_ptr<Layer> add_from_config(const ConfigReader& c) { return std::make_unique<AddLayer>(c.name()); }
+std::unique_ptr<Layer> add_from_config(const ConfigReader& c) {
+  return std::make_unique<ElementwiseMergeLayer>(c.name(), ElementwiseOp::add);
+}
+std::unique_ptr<Layer> subtract_from_config(const ConfigReader& c) {
+  return std::make_unique<ElementwiseMergeLayer>(c.name(), ElementwiseOp::subtract);
+}
+std::unique_ptr<Layer> average_from_config(const ConfigReader& c) {
+  return std::make_unique<ElementwiseMergeLayer>(c.name(), ElementwiseOp::average);
+}
 
 }  // namespace model_detail
 }  // namespace rnnkit

@@ -117,9 +117,12 @@ std::unique_ptr<Layer> bidirectional_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> time_distributed_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> concatenate_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> add_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> subtract_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> average_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> layer_from_entry(const Json& entry, const std::string& source);  // any of the above
 
-// A layer with several inputs (Concatenate, Add): only functional models feed it; forward() refuses one tensor.
+// A layer with several inputs (Concatenate, Add, Subtract, Average): only functional models feed it; forward()
+// refuses one tensor.
 class MergeLayer : public Layer {
  public:
   using Layer::Layer;

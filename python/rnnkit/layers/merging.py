@@ -1,4 +1,4 @@
-"""Merge layers over a list of inputs: Concatenate and Add, with Keras 3's mask rules."""
+"""Merge layers over a list of inputs: Concatenate, Add, Subtract and Average, with Keras 3's mask rules."""
 import numpy as np
 
 from rnnkit.layers._validation import float_input
@@ -72,6 +72,8 @@ class Concatenate(Layer):
 
 
 class Add(Layer):
+    """The element-wise sum of its inputs (broadcast against each other); Subtract and Average reuse it."""
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
@@ -105,3 +107,40 @@ class Add(Layer):
         if mask is None or any(m is None for m in mask):
             return None
         return np.logical_or.reduce([np.asarray(m, dtype=bool) for m in mask])
+
+
+class Subtract(Add):
+    """inputs[0] - inputs[1], exactly two inputs."""
+
+    def _check_count(self, inputs):
+        if isinstance(inputs, (list, tuple)) and len(inputs) != 2:
+            raise ValueError(f"{self.name}: expected exactly 2 inputs, received {len(inputs)}")
+
+    def compute_output_shape(self, input_shape):
+        self._check_count(input_shape)
+        return super().compute_output_shape(input_shape)
+
+    def forward(self, inputs, *, training=False, mask=None):
+        self._check_count(inputs)
+        _expect_input_list(self.name, inputs)
+        first, second = (float_input(self.name, x) for x in inputs)
+        try:
+            difference = np.subtract(first, second)
+        except ValueError:
+            raise ValueError(f"{self.name}: input shapes {[first.shape, second.shape]} cannot be subtracted") from None
+        return difference.astype(np.float32), ([first.shape, second.shape] if training else None)
+
+    def backward(self, ctx, d_outputs):
+        d_first, d_second = super().backward(ctx, d_outputs)[0]
+        return [d_first, np.negative(d_second)], []
+
+
+class Average(Add):
+    """The element-wise mean of its inputs."""
+
+    def forward(self, inputs, *, training=False, mask=None):
+        total, ctx = super().forward(inputs, training=training, mask=mask)
+        return (total / np.float32(len(inputs))).astype(np.float32), ctx
+
+    def backward(self, ctx, d_outputs):
+        return super().backward(ctx, np.asarray(d_outputs, dtype=np.float32) / np.float32(len(ctx)))
