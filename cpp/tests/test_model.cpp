@@ -99,8 +99,9 @@ void test_rejections_name_the_file() {
   std::remove(path.c_str());
 }
 
-// in -> a = Dense(2), b = Dense(2, no bias); add = a + b; cat = Concatenate([add, a]).
-std::string functional_header() {
+// in -> a = Dense(2), b = Dense(2, no bias), then `merges` (layer entries reading a and b), the last named "cat"
+// the output. Weights: a's kernel and bias, b's kernel.
+std::string functional_header(const std::string& merges) {
   const std::string ref_in = R"([["__keras_tensor__", "in", 0, 0]])";
   return R"({"format_version": 1, "compile_config": null, "optimizer_variables": [],)"
          R"( "model_config": {"class_name": "Functional", "config": {"name": "f", "layers": [)"
@@ -109,15 +110,21 @@ std::string functional_header() {
          R"({"class_name": "Dense", "config": {"name": "a", "units": 2}, "name": "a",)"
          R"( "inbound_nodes": [{"args": )" + ref_in + R"(, "kwargs": {}}]},)"
          R"({"class_name": "Dense", "config": {"name": "b", "units": 2, "use_bias": false}, "name": "b",)"
-         R"( "inbound_nodes": [{"args": )" + ref_in + R"(, "kwargs": {}}]},)"
-         R"({"class_name": "Add", "config": {"name": "add"}, "name": "add", "inbound_nodes": [{"args":)"
-         R"( [[["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0]]], "kwargs": {}}]},)"
-         R"({"class_name": "Concatenate", "config": {"name": "cat", "axis": -1}, "name": "cat", "inbound_nodes":)"
-         R"( [{"args": [[["__keras_tensor__", "add", 0, 0], ["__keras_tensor__", "a", 0, 0]]], "kwargs": {}}]}],)"
-         R"( "input_layers": [["in", 0, 0]], "output_layers": [["cat", 0, 0]]}},)"
+         R"( "inbound_nodes": [{"args": )" + ref_in + R"(, "kwargs": {}}]},)" +
+         merges +
+         R"(], "input_layers": [["in", 0, 0]], "output_layers": [["cat", 0, 0]]}},)"
          R"( "tensors": {"ak": {"dtype": "float32", "shape": [2, 2], "offsets": [0, 16]},)"
          R"( "ab": {"dtype": "float32", "shape": [2], "offsets": [16, 24]},)"
          R"( "bk": {"dtype": "float32", "shape": [2, 2], "offsets": [24, 40]}}, "weights": ["ak", "ab", "bk"]})";
+}
+
+// add = a + b; cat = Concatenate([add, a]).
+std::string functional_header() {
+  return functional_header(
+      R"({"class_name": "Add", "config": {"name": "add"}, "name": "add", "inbound_nodes": [{"args":)"
+      R"( [[["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0]]], "kwargs": {}}]},)"
+      R"({"class_name": "Concatenate", "config": {"name": "cat", "axis": -1}, "name": "cat", "inbound_nodes":)"
+      R"( [{"args": [[["__keras_tensor__", "add", 0, 0], ["__keras_tensor__", "a", 0, 0]]], "kwargs": {}}]})");
 }
 
 void test_functional_add_concatenate() {
@@ -147,29 +154,17 @@ void test_functional_add_concatenate() {
   std::remove(path.c_str());
 }
 
-// in -> a = Dense(2), b = Dense(2, no bias); sub = a - b; avg = Average([sub, a, b]); cat = Concatenate([sub, avg]).
+// sub = a - b; avg = Average([sub, a, b]); cat = Concatenate([sub, avg]).
 std::string subtract_average_header() {
-  const std::string ref_in = R"([["__keras_tensor__", "in", 0, 0]])";
-  return R"({"format_version": 1, "compile_config": null, "optimizer_variables": [],)"
-         R"( "model_config": {"class_name": "Functional", "config": {"name": "f", "layers": [)"
-         R"({"class_name": "InputLayer", "config": {"batch_shape": [null, 2], "name": "in"}, "name": "in",)"
-         R"( "inbound_nodes": []},)"
-         R"({"class_name": "Dense", "config": {"name": "a", "units": 2}, "name": "a",)"
-         R"( "inbound_nodes": [{"args": )" + ref_in + R"(, "kwargs": {}}]},)"
-         R"({"class_name": "Dense", "config": {"name": "b", "units": 2, "use_bias": false}, "name": "b",)"
-         R"( "inbound_nodes": [{"args": )" + ref_in + R"(, "kwargs": {}}]},)"
-         R"({"class_name": "Subtract", "config": {"name": "sub", "trainable": true, "dtype": "float32"},)"
-         R"( "name": "sub", "inbound_nodes": [{"args":)"
-         R"( [[["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0]]], "kwargs": {}}]},)"
-         R"({"class_name": "Average", "config": {"name": "avg", "trainable": true, "dtype": "float32"},)"
-         R"( "name": "avg", "inbound_nodes": [{"args": [[["__keras_tensor__", "sub", 0, 0],)"
-         R"( ["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0]]], "kwargs": {}}]},)"
-         R"({"class_name": "Concatenate", "config": {"name": "cat", "axis": -1}, "name": "cat", "inbound_nodes":)"
-         R"( [{"args": [[["__keras_tensor__", "sub", 0, 0], ["__keras_tensor__", "avg", 0, 0]]], "kwargs": {}}]}],)"
-         R"( "input_layers": [["in", 0, 0]], "output_layers": [["cat", 0, 0]]}},)"
-         R"( "tensors": {"ak": {"dtype": "float32", "shape": [2, 2], "offsets": [0, 16]},)"
-         R"( "ab": {"dtype": "float32", "shape": [2], "offsets": [16, 24]},)"
-         R"( "bk": {"dtype": "float32", "shape": [2, 2], "offsets": [24, 40]}}, "weights": ["ak", "ab", "bk"]})";
+  return functional_header(
+      R"({"class_name": "Subtract", "config": {"name": "sub", "trainable": true, "dtype": "float32"},)"
+      R"( "name": "sub", "inbound_nodes": [{"args":)"
+      R"( [[["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0]]], "kwargs": {}}]},)"
+      R"({"class_name": "Average", "config": {"name": "avg", "trainable": true, "dtype": "float32"},)"
+      R"( "name": "avg", "inbound_nodes": [{"args": [[["__keras_tensor__", "sub", 0, 0],)"
+      R"( ["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0]]], "kwargs": {}}]},)"
+      R"({"class_name": "Concatenate", "config": {"name": "cat", "axis": -1}, "name": "cat", "inbound_nodes":)"
+      R"( [{"args": [[["__keras_tensor__", "sub", 0, 0], ["__keras_tensor__", "avg", 0, 0]]], "kwargs": {}}]})");
 }
 
 void test_functional_subtract_average() {
