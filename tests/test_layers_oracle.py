@@ -160,7 +160,9 @@ def test_keras_configs_load_into_rnnkit():
     lambda: keras.layers.Conv1D(4, 3, padding="causal", activation="gelu"), lambda: keras.layers.MaxPooling1D(),
     lambda: keras.layers.AveragePooling1D(3, strides=1), lambda: keras.layers.Reshape((-1, 2)),
     lambda: keras.layers.Permute((2, 1)), lambda: keras.layers.SpatialDropout1D(0.25, seed=2),
-    lambda: keras.layers.BatchNormalization(momentum=0.9, center=False)])
+    lambda: keras.layers.BatchNormalization(momentum=0.9, center=False),
+    lambda: keras.layers.ReLU(max_value=2.0, negative_slope=0.1, threshold=0.3), lambda: keras.layers.LeakyReLU(),
+    lambda: keras.layers.ELU(alpha=0.5), lambda: keras.layers.Softmax()])
 def test_window_and_shape_layers_write_every_key_keras_writes(keras_layer):
     keras_layer = keras_layer()
     keras_config = keras_layer.get_config()
@@ -205,8 +207,10 @@ _torch_sparsemax.__name__ = "sparsemax"
     lambda m: m.MaxPooling1D(), lambda m: m.MaxPooling1D(3, strides=1, padding="same"),
     lambda m: m.MaxPooling1D(2, padding="same"), lambda m: m.AveragePooling1D(2, strides=1),
     lambda m: m.AveragePooling1D(3, strides=1, padding="same"), lambda m: m.AveragePooling1D(3, strides=2),
+    lambda m: m.ReLU(max_value=1.0, negative_slope=0.1, threshold=0.3), lambda m: m.LeakyReLU(),
+    lambda m: m.ELU(alpha=0.5), lambda m: m.Softmax(),
 ])
-def test_windows_match_keras(make):
+def test_window_and_activation_layers_match_keras(make):
     theirs, ours = twin(make(keras.layers), make(layers), (BATCH, STEPS, FEATURES))
     assert_same_training_step(theirs, ours, inputs())
     config, keras_config = ours.get_config(), theirs.get_config()

@@ -43,6 +43,10 @@ CASES = {
     "reshape_permute_spatial_dropout": lambda: (sequential(
         (12,), layers.Reshape((4, -1)), layers.SpatialDropout1D(0.3), layers.Permute((2, 1)), layers.LSTM(3),
         layers.Reshape((3, 1))), SEQ[:, :3].reshape(3, 12)),
+    "activation_layers": lambda: (sequential(
+        (6, 4), layers.Dense(5), layers.ReLU(max_value=0.8, negative_slope=0.1, threshold=0.05),
+        layers.LSTM(4, return_sequences=True), layers.LeakyReLU(), layers.ELU(alpha=0.5), layers.Softmax(),
+        layers.Flatten()), SEQ),
     "simple_rnn_go_backwards": lambda: (sequential((6, 4), layers.SimpleRNN(5, go_backwards=True,
                                                                             return_sequences=True)), SEQ),
     "lstm_stack_dropout": lambda: (sequential((6, 4), layers.LSTM(5, return_sequences=True, dropout=0.3),

@@ -525,6 +525,130 @@ void test_batch_normalization_round_trip() {
   CHECK(loaded.predict({{2, 4, 2}, x}).values == model.predict({{2, 4, 2}, x}).values);
 }
 
+// Masking -> ReLU -> LeakyReLU -> ELU -> Softmax -> GlobalAveragePooling1D as Keras 3 saves them: the average
+// of the softmaxes over the steps Masking keeps shows that each activation layer passes the mask on.
+std::string activation_layers_model_header() {
+  const std::string base = R"("trainable": true, "dtype": "float32", )";
+  return R"({"format_version": 1, "compile_config": null, "optimizer_variables": [],)"
+         R"( "model_config": {"class_name": "Sequential", "config": {"name": "s", "layers": [)"
+         R"({"class_name": "InputLayer", "config": {"batch_shape": [null, 3, 2]}},)"
+         R"({"class_name": "Masking", "config": {"name": "mask", )" + base + R"("mask_value": 0.0}},)"
+         R"({"class_name": "ReLU", "config": {"name": "relu", )" + base +
+         R"("max_value": 2.0, "negative_slope": 0.5, "threshold": 1.0}},)"
+         R"({"class_name": "LeakyReLU", "config": {"name": "leaky", )" + base + R"("negative_slope": 0.2}},)"
+         R"({"class_name": "ELU", "config": {"name": "elu", )" + base + R"("alpha": 0.5}},)"
+         R"({"class_name": "Softmax", "config": {"name": "softmax", )" + base + R"("axis": -1}},)"
+         R"({"class_name": "GlobalAveragePooling1D", "config": {"name": "avg", )" + base +
+         R"("data_format": "channels_last", "keepdims": false}}]}},)"
+         R"( "tensors": {}, "weights": []})";
+}
+
+void test_activation_layers_config() {
+  const std::string path = "test_model_activation_layers.rnnkit";
+  write_file(path, activation_layers_model_header(), {});
+  const rnnkit::Tensor x({1, 3, 2}, {3.f, 0.5f, 0.f, 0.f, -1.f, 1.5f});  // the middle step is masked
+  const rnnkit::Tensor y = rnnkit::load_model(path).predict(x);
+  // ReLU: [3, 0.5] -> [2, -0.25] (3 clipped to max_value, 0.5 below threshold); [-1, 1.5] -> [-1, 1.5].
+  // LeakyReLU: [2, -0.05], [-0.2, 1.5]. ELU: negatives become 0.5 * (e^x - 1). Softmax of two: 1 / (1 + e^(b - a)).
+  const auto first = [](float a, float b) { return 1.f / (1.f + std::exp(b - a)); };
+  const float expected = 0.5f * (first(2.f, 0.5f * std::expm1(-0.05f)) + first(0.5f * std::expm1(-0.2f), 1.5f));
+  CHECK((y.shape == rnnkit::Shape{1, 2}));
+  CHECK(std::fabs(y.values[0] - expected) < 1e-6f && std::fabs(y.values[1] - (1.f - expected)) < 1e-6f);
+
+  // Keras 2's alpha, read when negative_slope is absent.
+  std::string legacy = activation_layers_model_header();
+  legacy.replace(legacy.find(R"("negative_slope": 0.2)"), 21, R"("alpha": 0.2)");
+  write_file(path, legacy, {});
+  const rnnkit::Model legacy_model = rnnkit::load_model(path);
+  CHECK(legacy_model.predict(x).values == y.values);
+  CHECK(legacy_model.layer(2).config_json().find(R"("negative_slope": 0.200000003})") != std::string::npos);
+
+  const ConfigEdit edits[] = {
+      {R"("max_value": 2.0)", R"("max_value": -1.0)", "layer relu (ReLU) max_value must be >= 0, received -1.0"},
+      {R"("negative_slope": 0.5)", R"("negative_slope": -0.5)", "negative_slope must be >= 0"},
+      {R"("threshold": 1.0)", R"("threshold": -1.0)", "threshold must be >= 0"},
+      {R"("negative_slope": 0.2)", R"("negative_slope": -0.2)", "layer leaky (LeakyReLU) negative_slope must be"},
+      {R"("alpha": 0.5)", R"("alpha": "half")", "alpha must be a number"},
+      {R"("axis": -1)", R"("axis": 1)", "acts over the last axis only, received axis=1"},
+      {R"("axis": -1)", R"("axis": [1, 2])", "axis must be an integer or a list of one integer"},
+      {R"("axis": -1)", R"("axis": null)", "axis must be an integer"},
+      {R"("max_value": 2.0)", R"("max_value": null)", nullptr},
+      {R"("axis": -1)", R"("axis": 2)", nullptr},  // the last axis, counting the batch
+      {R"("axis": -1)", R"("axis": [-1])", nullptr},
+  };
+  expect_config_edits(path, activation_layers_model_header(), {}, edits);
+  std::remove(path.c_str());
+}
+
+// The activation layers built in C++: hand-computed outputs, Keras 3's configs, refused arguments, and a
+// save_model + load_model round trip whose loaded model trains.
+void test_activation_layers_round_trip() {
+  using rnnkit::layers::ELU;
+  using rnnkit::layers::LeakyReLU;
+  using rnnkit::layers::ReLU;
+  using rnnkit::layers::Softmax;
+  const std::vector<float> x = {-1.f, 0.1f, 0.5f, 2.f};
+  const auto expect_outputs = [&x](std::unique_ptr<rnnkit::Layer> layer, const std::vector<float>& expected) {
+    std::vector<std::unique_ptr<rnnkit::Layer>> layers;
+    layers.push_back(std::move(layer));
+    const rnnkit::Tensor y = rnnkit::Model({4}, std::move(layers)).predict({{1, 4}, x});
+    for (std::size_t i = 0; i < expected.size(); ++i) CHECK(std::fabs(y.values[i] - expected[i]) < 1e-6f);
+  };
+  expect_outputs(ReLU(), {0.f, 0.1f, 0.5f, 2.f});
+  // Below threshold 0.2: -0.1 * (0.2 - x); above: x, clipped to 1.5.
+  expect_outputs(ReLU(1.5f, 0.1f, 0.2f), {-0.12f, -0.01f, 0.5f, 1.5f});
+  expect_outputs(ReLU(std::nullopt, 0.f, 0.2f), {0.f, 0.f, 0.5f, 2.f});
+  expect_outputs(LeakyReLU(), {-0.3f, 0.1f, 0.5f, 2.f});
+  expect_outputs(ELU(2.f), {2.f * std::expm1(-1.f), 0.1f, 0.5f, 2.f});
+  float total = 0;
+  for (float v : x) total += std::exp(v);
+  expect_outputs(Softmax(), {std::exp(-1.f) / total, std::exp(0.1f) / total, std::exp(0.5f) / total,
+                             std::exp(2.f) / total});
+
+  CHECK(ReLU(1.5f, 0.1f, 0.2f, "r")->config_json() ==
+        R"({"name": "r", "trainable": true, "dtype": "float32", "max_value": 1.5, "negative_slope": 0.100000001,)"
+        R"( "threshold": 0.200000003})");
+  CHECK(ReLU(std::nullopt, 0.f, 0.f, "r")->config_json().find(R"("max_value": null, "negative_slope": 0.0,)") !=
+        std::string::npos);
+  CHECK(LeakyReLU(0.5f, "l")->config_json() ==
+        R"({"name": "l", "trainable": true, "dtype": "float32", "negative_slope": 0.5})");
+  CHECK(ELU(1.f, "e")->config_json() == R"({"name": "e", "trainable": true, "dtype": "float32", "alpha": 1.0})");
+  CHECK(Softmax("s")->config_json() == R"({"name": "s", "trainable": true, "dtype": "float32", "axis": -1})");
+  CHECK_THROWS(ReLU(-1.f));
+  CHECK_THROWS(ReLU(std::nullopt, -0.1f));
+  CHECK_THROWS(ReLU(std::nullopt, 0.f, -0.2f));
+  CHECK_THROWS(LeakyReLU(-0.1f));
+
+  std::vector<std::unique_ptr<rnnkit::Layer>> layers;
+  layers.push_back(rnnkit::layers::Dense(4));
+  layers.push_back(ReLU(1.5f, 0.1f, 0.2f));
+  layers.push_back(LeakyReLU());
+  layers.push_back(ELU(0.7f));
+  layers.push_back(Softmax());
+  const rnnkit::Model model({3, 2}, std::move(layers), 4);
+  const std::string path = "test_model_activation_layers_round_trip.rnnkit";
+  rnnkit::save_model(model, path);
+  rnnkit::Model loaded = rnnkit::load_model(path);
+  std::remove(path.c_str());
+  CHECK(loaded.layer_count() == model.layer_count());
+  for (std::size_t i = 0; i < model.layer_count() && i < loaded.layer_count(); ++i)
+    CHECK(loaded.layer(i).config_json() == model.layer(i).config_json());
+  std::vector<float> inputs(2 * 3 * 2);
+  for (std::size_t i = 0; i < inputs.size(); ++i) inputs[i] = 2.f * std::sin(0.8f * static_cast<float>(i));
+  const rnnkit::Tensor y = model.predict({{2, 3, 2}, inputs});
+  CHECK((y.shape == rnnkit::Shape{2, 3, 4}));
+  CHECK(loaded.predict({{2, 3, 2}, inputs}).values == y.values);
+
+  rnnkit::Model::Trace trace;
+  CHECK(loaded.forward_train({{2, 3, 2}, inputs}, trace).values == y.values);
+  std::vector<float> d_y(y.values.size());
+  for (std::size_t i = 0; i < d_y.size(); ++i) d_y[i] = std::cos(0.5f * static_cast<float>(i));
+  const std::vector<rnnkit::Tensor> g = loaded.backward(trace, {y.shape, d_y});
+  CHECK(g.size() == 2);
+  for (const rnnkit::Tensor& t : g)
+    for (float v : t.values) CHECK(std::isfinite(v));
+}
+
 }  // namespace
 
 int main() {
@@ -542,5 +666,7 @@ int main() {
   test_reshaping_round_trip();
   test_batch_normalization_config();
   test_batch_normalization_round_trip();
+  test_activation_layers_config();
+  test_activation_layers_round_trip();
   return rnnkit_test::failures();
 }

@@ -109,6 +109,19 @@ void test_dense_and_activations() {
   expect_close("TimeDistributed(Dense(sigmoid))", gradient_error(*TimeDistributed(Dense(3, "sigmoid")), {4, 2}, 2, {}, true));
 }
 
+// ReLU, LeakyReLU and ELU on values 0.1 apart that stay 0.05 from every kink (0, and ReLU's threshold 0.2 and
+// max_value 1.5), so each probe stays on one side of it.
+void test_activation_layers() {
+  using namespace rnnkit::layers;
+  Tensor x({3, 4, 4});
+  for (std::size_t i = 0; i < x.values.size(); ++i) x.values[i] = 0.1f * static_cast<float>(i) - 2.35f;
+  expect_close("ReLU(1.5, 0.1, 0.2)", gradient_error(*ReLU(1.5f, 0.1f, 0.2f), {4, 4}, 3, {}, true, &x));
+  expect_close("ReLU()", gradient_error(*ReLU(), {4, 4}, 3, {}, true, &x));
+  expect_close("LeakyReLU()", gradient_error(*LeakyReLU(), {4, 4}, 3, {}, true, &x));
+  expect_close("ELU(0.7)", gradient_error(*ELU(0.7f), {4, 4}, 3, {}, true, &x));
+  expect_close("Softmax over (time, features)", gradient_error(*Softmax(), {4, 3}, 2, {}, true));
+}
+
 // Distinct values 0.1 apart in a random order: no max pooling window holds two within the 1e-2 probe step, so every
 // probe stays on one side of the max's kink.
 Tensor spaced_values(Shape shape, std::mt19937_64& rng) {
@@ -378,6 +391,7 @@ void test_batch_normalization_statistics() {
 
 int main() {
   test_dense_and_activations();
+  test_activation_layers();
   test_conv_and_pooling();
   test_reshape_and_permute();
   test_embedding();

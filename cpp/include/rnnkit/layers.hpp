@@ -17,6 +17,14 @@ namespace rnnkit::layers {
 std::unique_ptr<Layer> Dense(std::int64_t units, const std::string& activation = "linear", bool use_bias = true,
                              const std::string& name = "");
 std::unique_ptr<Layer> Activation(const std::string& activation, const std::string& name = "");
+// Keras 3's activation layers with arguments; each keeps its input's mask. ReLU: x above threshold (clipped to
+// max_value when there is one), else 0, minus negative_slope * (threshold - x) below threshold; its three arguments
+// must be >= 0, as LeakyReLU's negative_slope.
+std::unique_ptr<Layer> ReLU(std::optional<float> max_value = std::nullopt, float negative_slope = 0.0f,
+                            float threshold = 0.0f, const std::string& name = "");
+std::unique_ptr<Layer> LeakyReLU(float negative_slope = 0.3f, const std::string& name = "");  // x or negative_slope * x
+std::unique_ptr<Layer> ELU(float alpha = 1.0f, const std::string& name = "");  // x above 0, alpha * (e^x - 1) below
+std::unique_ptr<Layer> Softmax(const std::string& name = "");                  // over the last axis
 std::unique_ptr<Layer> Dropout(float rate, const std::string& name = "");  // inverted dropout while training
 // Dropout of whole channels of a (steps, channels) input: one keep factor per sample and channel for every step.
 std::unique_ptr<Layer> SpatialDropout1D(float rate, const std::string& name = "");

@@ -1,6 +1,9 @@
-// Dense, Activation, Dropout, SpatialDropout1D and Masking: forward next to backward, with their factories and
-// from_config.
+// Dense, Activation, the activation layers with arguments (ReLU, LeakyReLU, ELU, Softmax), Dropout, SpatialDropout1D
+// and Masking: forward next to backward, with their factories and from_config.
 #include <algorithm>
+#include <cmath>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 
 #include "model/support.hpp"
@@ -70,7 +73,7 @@ class Dense final : public Layer {
   std::vector<Weight> weights_;
 };
 
-class ActivationLayer final : public Layer {
+class ActivationLayer : public Layer {
  public:
   ActivationLayer(std::string name, std::string activation)
       : Layer(std::move(name)), activation_(checked_activation(activation, this->name())) {}
@@ -102,6 +105,106 @@ class ActivationLayer final : public Layer {
 
   std::string activation_;
 };
+
+// Keras' Softmax layer is Activation("softmax") under its own class and config. Keras turns off the logits a mask
+// of the input's shape covers; the masks here mark a sequence's steps, of lower rank than the input, so they pass
+// on and leave the values alone, as in rnnkit's Python Softmax.
+class SoftmaxLayer final : public ActivationLayer {
+ public:
+  SoftmaxLayer(std::string name, std::int64_t axis) : ActivationLayer(std::move(name), "softmax"), axis_(axis) {}
+  const char* class_name() const override { return "Softmax"; }
+  std::string config_json() const override { return config_object(*this, "\"axis\": " + std::to_string(axis_)); }
+  Shape build(const Shape& input, std::mt19937_64*) override {
+    // Keras' axis counts the batch axis: the last axis of a per-example (steps, features) input is 2.
+    if (axis_ != -1 && axis_ != static_cast<std::int64_t>(input.size()))
+      fail_layer(*this, "acts over the last axis only, received axis=" + std::to_string(axis_) +
+                            " for an input of shape " + shape_text(with_batch(-1, input)));
+    return input;
+  }
+
+ private:
+  std::int64_t axis_;
+};
+
+// ReLU, LeakyReLU and ELU: y = value(x) entry by entry and dL/dx = dL/dy * slope(x), which reads the input, so the
+// training cache keeps it. They keep the mask, as Keras' activation layers support masking.
+class ElementwiseLayer final : public Layer {
+ public:
+  using Function = std::function<float(float)>;
+  ElementwiseLayer(std::string name, const char* class_name, std::string config_fields, Function value,
+                   Function slope)
+      : Layer(std::move(name)), class_name_(class_name), config_fields_(std::move(config_fields)),
+        value_(std::move(value)), slope_(std::move(slope)) {}
+  const char* class_name() const override { return class_name_; }
+  std::string config_json() const override { return config_object(*this, config_fields_); }
+  Shape build(const Shape& input, std::mt19937_64*) override { return input; }
+
+  Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
+    Tensor y = x;
+    for (float& v : y.values) v = value_(v);
+    if (training) training->cache = std::make_unique<TensorCache>(x);
+    return y;
+  }
+  LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const override {
+    LayerGradients g{d_y, {}};
+    const std::vector<float>& x = static_cast<const TensorCache&>(cache).tensor.values;
+    for (std::size_t i = 0; i < x.size(); ++i) g.d_x.values[i] *= slope_(x[i]);
+    return g;
+  }
+
+ protected:
+  void collect_weights(std::vector<Weight*>&) override {}
+
+ private:
+  const char* class_name_;
+  std::string config_fields_;  // the config's keys after name, trainable and dtype
+  Function value_, slope_;
+};
+
+// Keras 3 refuses negative values of ReLU's and LeakyReLU's arguments.
+void require_non_negative(const Layer& layer, const char* key, float value) {
+  if (!(value >= 0.0f)) fail_layer(layer, std::string(key) + " must be >= 0, received " + json_number(value));
+}
+
+// Keras 3's relu: x above threshold (clipped to max_value when there is one), else 0, minus
+// negative_slope * (threshold - x) below threshold. LeakyReLU is the case of threshold 0 and no max_value.
+std::unique_ptr<Layer> relu_layer(std::string name, const char* class_name, std::string config_fields,
+                                  std::optional<float> max_value, float negative_slope, float threshold) {
+  // threshold >= 0 keeps the positive part >= 0, so clipping it to [0, max_value] only needs the upper bound.
+  auto value = [=](float x) {
+    const float positive = x > threshold ? x : 0.0f;
+    return (max_value ? std::min(positive, *max_value) : positive) - negative_slope * std::max(threshold - x, 0.0f);
+  };
+  auto slope = [=](float x) {
+    const bool passes = x > threshold && (!max_value || x < *max_value);
+    return (passes ? 1.0f : 0.0f) + (x < threshold ? negative_slope : 0.0f);
+  };
+  auto layer = std::make_unique<ElementwiseLayer>(std::move(name), class_name, std::move(config_fields), value, slope);
+  if (max_value) require_non_negative(*layer, "max_value", *max_value);
+  require_non_negative(*layer, "negative_slope", negative_slope);
+  require_non_negative(*layer, "threshold", threshold);
+  return layer;
+}
+
+std::unique_ptr<Layer> make_relu(std::string name, std::optional<float> max_value, float negative_slope,
+                                 float threshold) {
+  return relu_layer(std::move(name), "ReLU",
+                    "\"max_value\": " + (max_value ? json_number(*max_value) : "null") + ", \"negative_slope\": " +
+                        json_number(negative_slope) + ", \"threshold\": " + json_number(threshold),
+                    max_value, negative_slope, threshold);
+}
+
+std::unique_ptr<Layer> make_leaky_relu(std::string name, float negative_slope) {
+  return relu_layer(std::move(name), "LeakyReLU", "\"negative_slope\": " + json_number(negative_slope), std::nullopt,
+                    negative_slope, 0.0f);
+}
+
+std::unique_ptr<Layer> make_elu(std::string name, float alpha) {
+  return std::make_unique<ElementwiseLayer>(
+      std::move(name), "ELU", "\"alpha\": " + json_number(alpha),
+      [alpha](float x) { return x > 0.0f ? x : alpha * std::expm1(x); },
+      [alpha](float x) { return x > 0.0f ? 1.0f : alpha * std::exp(x); });
+}
 
 // Inverted dropout: kept entries scaled by 1 / (1 - rate); the identity at inference. SpatialDropout1D keeps or
 // drops whole channels of its (steps, channels) input: one factor per (sample, channel), shared by every step.
@@ -213,6 +316,24 @@ std::unique_ptr<Layer> dense_from_config(const ConfigReader& c) {
 std::unique_ptr<Layer> activation_from_config(const ConfigReader& c) {
   return std::make_unique<ActivationLayer>(c.name(), checked_activation(c.text("activation", "linear"), c.where()));
 }
+std::unique_ptr<Layer> relu_from_config(const ConfigReader& c) {
+  std::optional<float> max_value;
+  if (const Json* v = c.get("max_value"); v != nullptr && v->kind != Json::Kind::null)
+    max_value = static_cast<float>(c.number("max_value", 0.0));
+  return make_relu(c.name(), max_value, static_cast<float>(c.number("negative_slope", 0.0)),
+                   static_cast<float>(c.number("threshold", 0.0)));
+}
+// Keras 2 named negative_slope alpha, as older configs still do.
+std::unique_ptr<Layer> leaky_relu_from_config(const ConfigReader& c) {
+  const char* key = c.get("negative_slope") == nullptr && c.get("alpha") != nullptr ? "alpha" : "negative_slope";
+  return make_leaky_relu(c.name(), static_cast<float>(c.number(key, 0.3)));
+}
+std::unique_ptr<Layer> elu_from_config(const ConfigReader& c) {
+  return make_elu(c.name(), static_cast<float>(c.number("alpha", 1.0)));
+}
+std::unique_ptr<Layer> softmax_from_config(const ConfigReader& c) {
+  return std::make_unique<SoftmaxLayer>(c.name(), c.axis());
+}
 std::unique_ptr<Layer> dropout_from_config(const ConfigReader& c) {
   return std::make_unique<DropoutLayer>(c.name(), static_cast<float>(c.number("rate", 0.0)), false);
 }
@@ -229,10 +350,26 @@ std::unique_ptr<Layer> masking_from_config(const ConfigReader& c) {
 namespace layers {
 std::unique_ptr<Layer> Dense(std::int64_t units, const std::string& activation, bool use_bias,
                              const std::string& name) {
-  return std::make_unique<model_detail::Dense>(name.empty() ? model_detail::auto_name("dense") : name, units, activation, use_bias);
+  return std::make_unique<model_detail::Dense>(name.empty() ? model_detail::auto_name("dense") : name, units,
+                                               activation, use_bias);
 }
 std::unique_ptr<Layer> Activation(const std::string& activation, const std::string& name) {
-  return std::make_unique<model_detail::ActivationLayer>(name.empty() ? model_detail::auto_name("activation") : name, activation);
+  return std::make_unique<model_detail::ActivationLayer>(
+      name.empty() ? model_detail::auto_name("activation") : name, activation);
+}
+std::unique_ptr<Layer> ReLU(std::optional<float> max_value, float negative_slope, float threshold,
+                            const std::string& name) {
+  return model_detail::make_relu(name.empty() ? model_detail::auto_name("re_lu") : name, max_value, negative_slope,
+                                 threshold);
+}
+std::unique_ptr<Layer> LeakyReLU(float negative_slope, const std::string& name) {
+  return model_detail::make_leaky_relu(name.empty() ? model_detail::auto_name("leaky_re_lu") : name, negative_slope);
+}
+std::unique_ptr<Layer> ELU(float alpha, const std::string& name) {
+  return model_detail::make_elu(name.empty() ? model_detail::auto_name("elu") : name, alpha);
+}
+std::unique_ptr<Layer> Softmax(const std::string& name) {
+  return std::make_unique<model_detail::SoftmaxLayer>(name.empty() ? model_detail::auto_name("softmax") : name, -1);
 }
 std::unique_ptr<Layer> Dropout(float rate, const std::string& name) {
   return std::make_unique<model_detail::DropoutLayer>(name.empty() ? model_detail::auto_name("dropout") : name, rate,
@@ -243,7 +380,8 @@ std::unique_ptr<Layer> SpatialDropout1D(float rate, const std::string& name) {
       name.empty() ? model_detail::auto_name("spatial_dropout1d") : name, rate, true);
 }
 std::unique_ptr<Layer> Masking(float mask_value, const std::string& name) {
-  return std::make_unique<model_detail::MaskingLayer>(name.empty() ? model_detail::auto_name("masking") : name, mask_value);
+  return std::make_unique<model_detail::MaskingLayer>(name.empty() ? model_detail::auto_name("masking") : name,
+                                                      mask_value);
 }
 }  // namespace layers
 

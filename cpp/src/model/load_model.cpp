@@ -15,6 +15,10 @@ LayerFactory factory_for(const std::string& class_name) {
   static const std::map<std::string, LayerFactory> factories = {
       {"Dense", dense_from_config},
       {"Activation", activation_from_config},
+      {"ReLU", relu_from_config},
+      {"LeakyReLU", leaky_relu_from_config},
+      {"ELU", elu_from_config},
+      {"Softmax", softmax_from_config},
       {"Dropout", dropout_from_config},
       {"SpatialDropout1D", spatial_dropout_1d_from_config},
       {"BatchNormalization", batch_normalization_from_config},

@@ -126,15 +126,6 @@ class BatchNormalizationLayer final : public Layer {
   mutable std::vector<Weight> moving_;
 };
 
-// Keras writes axis as an int or, from a tuple, a list of one; build checks that it is the last axis.
-std::int64_t batch_normalization_axis(const ConfigReader& c) {
-  const Json* v = c.get("axis");
-  if (v == nullptr) return -1;
-  if (v->kind == Json::Kind::array && v->array.size() == 1) v = &v->array[0];
-  if (!v->is_integer) fail(c.where(), "axis must be an integer or a list of one integer");
-  return v->integer;
-}
-
 }  // namespace
 
 // The initializers only drew the first values, which the file replaces; like the other C++ layers, this one trains
@@ -142,7 +133,7 @@ std::int64_t batch_normalization_axis(const ConfigReader& c) {
 std::unique_ptr<Layer> batch_normalization_from_config(const ConfigReader& c) {
   c.require_default("synchronized", false);
   c.require_default("renorm", false);
-  return std::make_unique<BatchNormalizationLayer>(c.name(), batch_normalization_axis(c),
+  return std::make_unique<BatchNormalizationLayer>(c.name(), c.axis(),
                                                    static_cast<float>(c.number("momentum", 0.99)),
                                                    static_cast<float>(c.number("epsilon", 1e-3)),
                                                    c.flag("center", true), c.flag("scale", true));

@@ -284,6 +284,14 @@ std::vector<std::int64_t> ConfigReader::integers(const char* key) const {
   return out;
 }
 
+std::int64_t ConfigReader::axis() const {
+  const Json* v = get("axis");
+  if (v == nullptr) return -1;
+  if (v->kind == Json::Kind::array && v->array.size() == 1) v = &v->array[0];
+  if (!v->is_integer) throw std::invalid_argument(where_ + ": axis must be an integer or a list of one integer");
+  return v->integer;
+}
+
 double ConfigReader::number(const char* key, double fallback) const {
   const Json* v = get(key);
   if (v == nullptr || v->kind == Json::Kind::null) return fallback;

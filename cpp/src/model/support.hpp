@@ -77,6 +77,9 @@ class ConfigReader {
   std::int64_t size_1d(const char* key, std::int64_t fallback) const;
   std::int64_t integer(const char* key, std::int64_t fallback) const;
   std::vector<std::int64_t> integers(const char* key) const;  // a required list of integers (a saved tuple)
+  // Keras' "axis", written as an int or, from a tuple, a list of one; -1 when absent. Layers that act over the last
+  // axis only check it when built, once they know the input's rank.
+  std::int64_t axis() const;
   double number(const char* key, double fallback) const;
   bool flag(const char* key, bool fallback) const;
   std::string text(const char* key, const std::string& fallback) const;
@@ -98,6 +101,10 @@ LayerFactory factory_for(const std::string& class_name);
 // The layers' from_config functions, defined next to each layer class.
 std::unique_ptr<Layer> dense_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> activation_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> relu_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> leaky_relu_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> elu_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> softmax_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> dropout_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> masking_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> flatten_from_config(const ConfigReader& config);

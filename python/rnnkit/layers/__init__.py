@@ -1,4 +1,5 @@
 """Keras 3 layers (``rnnkit.layers`` is what ``keras.layers`` becomes under ``import rnnkit as keras``)."""
+from rnnkit.layers.activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from rnnkit.layers.additive_attention import AdditiveAttention
 from rnnkit.layers.batch_normalization import BatchNormalization
 from rnnkit.layers.attention import Attention
@@ -25,6 +26,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "Embedding", "RNN", "SimpleRNN", "LSTM", "GRU", "PeepholeLSTM", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "PeepholeLSTMCell", "Bidirectional", "TimeDistributed", "Concatenate", "Add", "Subtract", "Average",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Conv1D", "MaxPooling1D", "AveragePooling1D", "Reshape",
-           "Permute", "SpatialDropout1D", "BatchNormalization", "serialize", "deserialize", "get",
+           "Permute", "SpatialDropout1D", "BatchNormalization", "ReLU", "LeakyReLU", "ELU", "Softmax",
+           "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder"]

@@ -1,0 +1,135 @@
+"""Keras 3's activation layers with arguments: ReLU, LeakyReLU, ELU and Softmax. Element-wise numpy (no loop over
+steps); the backward reads the layer's input. Each keeps its input's mask."""
+import numpy as np
+
+from rnnkit import activations
+from rnnkit.layers._validation import float_input
+from rnnkit.layers.layer import Layer
+
+
+class _ElementwiseActivation(Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _value(self, x):
+        raise NotImplementedError
+
+    def _slope(self, x):
+        raise NotImplementedError
+
+    def forward(self, inputs, *, training=False, mask=None):
+        x = float_input(self.name, inputs)
+        return self._value(x).astype(np.float32), (x if training else None)
+
+    def backward(self, ctx, d_outputs):
+        return (np.asarray(d_outputs, dtype=np.float32) * self._slope(ctx)).astype(np.float32), []
+
+
+def _non_negative(layer, name, value):
+    value = float(value)
+    if value < 0:
+        raise ValueError(f"{layer}: {name} must be >= 0, received {name}={value}")
+    return value
+
+
+class ReLU(_ElementwiseActivation):
+    """Keras' relu with arguments: x above threshold (0 and up to max_value when it is set), else 0, minus
+    negative_slope * (threshold - x) below threshold."""
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.max_value = None if max_value is None else _non_negative(self.name, "max_value", max_value)
+        self.negative_slope = _non_negative(self.name, "negative_slope", negative_slope)
+        self.threshold = _non_negative(self.name, "threshold", threshold)
+
+    def _positive_part(self, x):
+        positive = np.where(x > self.threshold, x, 0.0) if self.threshold else np.maximum(x, 0.0)
+        return positive if self.max_value is None else np.clip(positive, 0.0, self.max_value)
+
+    def _value(self, x):
+        return self._positive_part(x) - self.negative_slope * np.maximum(self.threshold - x, 0.0)
+
+    def _slope(self, x):
+        passes = (x > self.threshold) & (x > 0.0)
+        if self.max_value is not None:
+            passes &= x < self.max_value
+        return passes + self.negative_slope * (x < self.threshold)
+
+    def get_config(self):
+        return {**super().get_config(), "max_value": self.max_value, "negative_slope": self.negative_slope,
+                "threshold": self.threshold}
+
+
+class LeakyReLU(_ElementwiseActivation):
+    """x above 0, negative_slope * x below (Keras 3's layer defaults to 0.3; the "leaky_relu" activation to 0.2)."""
+
+    def __init__(self, negative_slope=0.3, **kwargs):
+        negative_slope = kwargs.pop("alpha", negative_slope)  # Keras 2's name, still in older configs
+        super().__init__(**kwargs)
+        self.negative_slope = _non_negative(self.name, "negative_slope", negative_slope)
+
+    def _value(self, x):
+        return np.where(x > 0.0, x, np.float32(self.negative_slope) * x)
+
+    def _slope(self, x):
+        return np.where(x > 0.0, 1.0, self.negative_slope)
+
+    def get_config(self):
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+class ELU(_ElementwiseActivation):
+    """x above 0, alpha * (e^x - 1) below."""
+
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+
+    def _value(self, x):
+        return np.where(x > 0.0, x, np.float32(self.alpha) * np.expm1(np.minimum(x, 0.0)))
+
+    def _slope(self, x):
+        return np.where(x > 0.0, 1.0, self.alpha * np.exp(np.minimum(x, 0.0)))
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+# What Keras adds to the masked logits of a float32 softmax.
+_MASKED_LOGIT = np.float32(-1e9)
+
+
+class Softmax(Layer):
+    """Softmax over the last axis. A mask of the input's shape keeps the masked entries out (Keras adds -1e9 to
+    their logits); a mask of lower rank (a sequence's steps) is passed on and leaves the values alone."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+        if len(axes) != 1:
+            raise ValueError(f"{self.name}: rnnkit's Softmax takes one axis, the last; received axis={axis!r}")
+        self.axis = int(axes[0])
+        self.supports_masking = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def forward(self, inputs, *, training=False, mask=None):
+        x = float_input(self.name, inputs)
+        if self.axis not in (-1, x.ndim - 1):
+            raise ValueError(f"{self.name}: rnnkit's Softmax normalises the last axis only; received axis="
+                             f"{self.axis} for an input of shape {x.shape}")
+        if mask is not None and np.shape(mask) == x.shape:
+            x = x + (1.0 - np.asarray(mask, dtype=np.float32)) * _MASKED_LOGIT
+        y = activations.softmax(x)
+        return y, (y if training else None)
+
+    def backward(self, ctx, d_outputs):
+        return activations.gradient("softmax", ctx, np.asarray(d_outputs, dtype=np.float32)), []
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
