@@ -72,8 +72,7 @@ class Conv1DLayer final : public Layer {
   LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
     const auto& cache = static_cast<const ActivatedCache&>(base);
     const Tensor d_pre = pre_activation_gradient(activation_, cache, d_y);
-    LayerGradients g{Tensor(cache.x.shape), {Tensor(weights_[0].value.shape)}};
-    if (use_bias_) g.d_weights.emplace_back(weights_[1].value.shape);
+    LayerGradients g = zero_gradients(cache.x.shape, *this);
     const std::int64_t batch = cache.x.shape[0], steps = cache.x.shape[1];
     conv1d_backward(cache.x.values.data(), weights_[0].value.values.data(), d_pre.values.data(), batch, steps,
                     channels_, filters_, window(steps), g.d_x.values.data(), g.d_weights[0].values.data(),

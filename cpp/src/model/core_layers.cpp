@@ -53,8 +53,7 @@ class Dense final : public Layer {
   LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
     const auto& cache = static_cast<const ActivatedCache&>(base);
     const Tensor d_pre = pre_activation_gradient(activation_, cache, d_y);
-    LayerGradients g{Tensor(cache.x.shape), {Tensor(weights_[0].value.shape)}};
-    if (use_bias_) g.d_weights.emplace_back(weights_[1].value.shape);
+    LayerGradients g = zero_gradients(cache.x.shape, *this);
     dense_backward(cache.x.values.data(), weights_[0].value.values.data(), d_pre.values.data(),
                    cache.x.size() / in_, in_, units_, g.d_x.values.data(), g.d_weights[0].values.data(),
                    use_bias_ ? g.d_weights[1].values.data() : nullptr);

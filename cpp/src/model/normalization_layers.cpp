@@ -72,8 +72,7 @@ class BatchNormalizationLayer final : public Layer {
   // output does not read them.
   LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
     const auto& cache = static_cast<const Cache&>(base);
-    LayerGradients g{Tensor(cache.x.shape), {}};
-    for (const Weight* w : weights()) g.d_weights.emplace_back(w->value.shape);
+    LayerGradients g = zero_gradients(cache.x.shape, *this);
     float* d_gamma = scale_ ? g.d_weights[0].values.data() : nullptr;
     float* d_beta = center_ ? g.d_weights[scale_ ? 1 : 0].values.data() : nullptr;
     batch_norm_backward(cache.x.values.data(), cache.mean.data(), cache.variance.data(), gamma(),

@@ -212,6 +212,12 @@ void activate_backward(const std::string& activation, const Tensor& input, const
                             y.size() / cols, cols);
 }
 
+LayerGradients zero_gradients(const Shape& x_shape, const Layer& layer) {
+  LayerGradients g{Tensor(x_shape), {}};
+  for (const Weight* w : layer.weights()) g.d_weights.emplace_back(w->value.shape);
+  return g;
+}
+
 void activate_and_cache(const std::string& activation, const Tensor& x, Tensor& product, TrainingStep* training) {
   auto cache = training ? std::make_unique<ActivatedCache>() : nullptr;
   if (cache && layer_activation_needs_input(activation)) cache->pre_activation = product;

@@ -55,6 +55,9 @@ void activate_backward(const std::string& activation, const Tensor& input, const
 struct ActivatedCache final : LayerCache {
   Tensor x, pre_activation, y;
 };
+// Zero gradients for a backward to fill: d_x of x_shape and one per weight of `layer`, in its weights' order.
+LayerGradients zero_gradients(const Shape& x_shape, const Layer& layer);
+
 // product := activation(product); in training, its ActivatedCache goes to `training`.
 void activate_and_cache(const std::string& activation, const Tensor& x, Tensor& product, TrainingStep* training);
 // dL/d(product) from the cache and dL/dy.
