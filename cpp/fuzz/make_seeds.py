@@ -75,6 +75,17 @@ def model_seeds():
                                     center=True, scale=False, synchronized=False, renorm=False),
                              _layer("Dense", name="d", units=2))
     yield "model_batch_normalization", normalized, [(2,), (2,), (2,), (2, 2), (2,)]
+    windows = _sequential(_layer("InputLayer", batch_shape=[None, 6, 2], name="x"),
+                          _layer("Conv1D", name="c", filters=3, kernel_size=[2], strides=[1], padding="causal",
+                                 data_format="channels_last", dilation_rate=[2], groups=1, activation="gelu",
+                                 use_bias=True),
+                          _layer("MaxPooling1D", name="m", pool_size=[2], strides=None, padding="same"),
+                          _layer("AveragePooling1D", name="a", pool_size=[2], strides=[1], padding="valid"),
+                          _layer("ReLU", name="r", max_value=1.5, negative_slope=0.1, threshold=0.2),
+                          _layer("LeakyReLU", name="l", negative_slope=0.3),
+                          _layer("ELU", name="e", alpha=1.0),
+                          _layer("Softmax", name="s", axis=-1))
+    yield "model_conv_pooling_activations", windows, [(2, 2, 3), (3,)]
 
 
 def main(directory):
