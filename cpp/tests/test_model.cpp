@@ -26,6 +26,18 @@ void write_file(const std::string& path, const std::string& header, const std::v
   std::fclose(f);
 }
 
+// `model` written by save_model to `path` and read back by load_model (the file removed), its layers' configs
+// checked equal to the original's.
+rnnkit::Model saved_and_loaded(const rnnkit::Model& model, const std::string& path) {
+  rnnkit::save_model(model, path);
+  rnnkit::Model loaded = rnnkit::load_model(path);
+  std::remove(path.c_str());
+  CHECK(loaded.layer_count() == model.layer_count());
+  for (std::size_t i = 0; i < model.layer_count() && i < loaded.layer_count(); ++i)
+    CHECK(loaded.layer(i).config_json() == model.layer(i).config_json());
+  return loaded;
+}
+
 // One config text edit: `from` replaced by `to`; `refusal` a part of the message load_model must refuse it with
 // ("" for any message), or nullptr when the edited file loads.
 struct ConfigEdit {
@@ -334,18 +346,12 @@ void test_conv_and_pooling_round_trip() {
   CHECK(model.layer(3).config_json().find(R"("pool_size": [2], "padding": "valid", "strides": [2])") !=
         std::string::npos);
 
-  const std::string path = "test_model_conv_round_trip.rnnkit";
-  rnnkit::save_model(model, path);
-  const rnnkit::Model loaded = rnnkit::load_model(path);
-  CHECK(loaded.layer_count() == model.layer_count());
-  for (std::size_t i = 0; i < model.layer_count() && i < loaded.layer_count(); ++i)
-    CHECK(loaded.layer(i).config_json() == model.layer(i).config_json());
+  const rnnkit::Model loaded = saved_and_loaded(model, "test_model_conv_round_trip.rnnkit");
   std::vector<float> x(2 * 7 * 3);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.7f * static_cast<float>(i));
   const rnnkit::Tensor y = model.predict({{2, 7, 3}, x});
   CHECK((y.shape == rnnkit::Shape{2, 2, 2}));
   CHECK(loaded.predict({{2, 7, 3}, x}).values == y.values);
-  std::remove(path.c_str());
 }
 
 // Reshape([-1, 2]) -> Permute([2, 1]) -> SpatialDropout1D as Keras 3 saves them (SpatialDropout1D's config has no
@@ -405,13 +411,7 @@ void test_reshaping_round_trip() {
   CHECK(model.layer(1).config_json().find(R"("dims": [2, 1])") != std::string::npos);
   CHECK(model.layer(2).config_json().find(R"("rate": 0.300000012, "seed": null)") != std::string::npos);
 
-  const std::string path = "test_model_reshaping_round_trip.rnnkit";
-  rnnkit::save_model(model, path);
-  rnnkit::Model loaded = rnnkit::load_model(path);
-  std::remove(path.c_str());
-  CHECK(loaded.layer_count() == model.layer_count());
-  for (std::size_t i = 0; i < model.layer_count() && i < loaded.layer_count(); ++i)
-    CHECK(loaded.layer(i).config_json() == model.layer(i).config_json());
+  rnnkit::Model loaded = saved_and_loaded(model, "test_model_reshaping_round_trip.rnnkit");
   std::vector<float> x(2 * 4 * 6);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.3f * static_cast<float>(i));
   const rnnkit::Tensor y = model.predict({{2, 4, 6}, x});
@@ -510,13 +510,7 @@ void test_batch_normalization_round_trip() {
   CHECK(weights.size() == 3 + 4 + 2 + 2);  // LSTM, gamma beta and moving statistics, Dense, moving statistics
   CHECK(weights.back()->name == "moving_variance" && weights.back()->value.values != std::vector<float>(2, 1.0f));
 
-  const std::string path = "test_model_batch_normalization_round_trip.rnnkit";
-  rnnkit::save_model(model, path);
-  const rnnkit::Model loaded = rnnkit::load_model(path);
-  std::remove(path.c_str());
-  CHECK(loaded.layer_count() == model.layer_count());
-  for (std::size_t i = 0; i < model.layer_count() && i < loaded.layer_count(); ++i)
-    CHECK(loaded.layer(i).config_json() == model.layer(i).config_json());
+  const rnnkit::Model loaded = saved_and_loaded(model, "test_model_batch_normalization_round_trip.rnnkit");
   const auto read = loaded.weights();
   CHECK(read.size() == weights.size());
   for (std::size_t k = 0; k < read.size() && k < weights.size(); ++k)
@@ -626,13 +620,7 @@ void test_activation_layers_round_trip() {
   layers.push_back(ELU(0.7f));
   layers.push_back(Softmax());
   const rnnkit::Model model({3, 2}, std::move(layers), 4);
-  const std::string path = "test_model_activation_layers_round_trip.rnnkit";
-  rnnkit::save_model(model, path);
-  rnnkit::Model loaded = rnnkit::load_model(path);
-  std::remove(path.c_str());
-  CHECK(loaded.layer_count() == model.layer_count());
-  for (std::size_t i = 0; i < model.layer_count() && i < loaded.layer_count(); ++i)
-    CHECK(loaded.layer(i).config_json() == model.layer(i).config_json());
+  rnnkit::Model loaded = saved_and_loaded(model, "test_model_activation_layers_round_trip.rnnkit");
   std::vector<float> inputs(2 * 3 * 2);
   for (std::size_t i = 0; i < inputs.size(); ++i) inputs[i] = 2.f * std::sin(0.8f * static_cast<float>(i));
   const rnnkit::Tensor y = model.predict({{2, 3, 2}, inputs});
