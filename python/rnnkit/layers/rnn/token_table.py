@@ -22,10 +22,11 @@ from rnnkit import _core
 
 # Beyond this many floats the table would cost more memory than it saves time.
 MAX_TABLE_FLOATS = 1 << 25
-# A training batch takes the table when at most this fraction of its ids are distinct. Embedding(10000, 128) ->
-# LSTM(128), batches of 64 x 100 ids, one thread: Zipf(1.2) ids (17% distinct) fit an epoch 1.45x faster with
-# the table; uniform ids (74% distinct) 0.92x; the two costs meet near 60%.
-MAX_DISTINCT_FRACTION = 0.5
+# A training batch takes the table when at most this fraction of its ids are distinct. Embedding(V, 128) ->
+# LSTM(128) / GRU(128), batches of 64 x 100 uniform ids, one thread, fit epochs (2026-11-27): V = 10,000 (74%
+# distinct) 3-6% faster with the table (GRU 9%); V = 15,000 (82%) even (GRU 7% faster); V = 30,000 (90%) 3-5%
+# slower (GRU even); V = 100,000 (97%) 6-12% slower. Zipf(1.2) ids (17% distinct) 1.45x faster.
+MAX_DISTINCT_FRACTION = 0.8
 
 # Table rows are gathered at random, each a few cache lines: starting the table on a line boundary keeps every row
 # of a multiple of 16 floats to whole lines (numpy starts large arrays 16 bytes past one).
