@@ -3,6 +3,8 @@
 Weights are random (not trained) so every weight matters; each model is saved with rnnkit.saving.save_model and
 read back by the C++ loader, which rebuilds the layers from model_config on its own.
 """
+import json
+
 import numpy as np
 import pytest
 
@@ -133,6 +135,29 @@ def test_cpp_save_model_is_read_back_by_python(tmp_path, case):
     _core.CppModel(str(tmp_path / "python.rnnkit")).save(str(tmp_path / "cpp.rnnkit"))
     restored = saving.load_model(str(tmp_path / "cpp.rnnkit"))
     assert [type(layer).__name__ for layer in restored.layers] == [type(layer).__name__ for layer in model.layers]
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_frozen_layers_stay_frozen_through_the_cpp_loader(tmp_path):
+    """layer.trainable = False reaches the C++ model (which then leaves the layer's weights alone in training and
+    normalises with the moving statistics) and comes back in its save: a frozen pretrained Embedding, a frozen
+    BatchNormalization, the frozen forward LSTM of a trainable Bidirectional."""
+    model = sequential((7,), layers.Embedding(11, 4, trainable=False), layers.BatchNormalization(),
+                       layers.Bidirectional(layers.LSTM(3, return_sequences=True)), layers.GlobalMaxPooling1D(),
+                       layers.Dense(1))
+    model.layers[1].trainable = False
+    model.layers[2].forward_layer.trainable = False
+    saving.save_model(model, str(tmp_path / "python.rnnkit"))
+    _core.CppModel(str(tmp_path / "python.rnnkit")).save(str(tmp_path / "cpp.rnnkit"))
+    header, _ = _core.read_model_file(str(tmp_path / "cpp.rnnkit"))
+    saved = [entry["config"] for entry in json.loads(header)["model_config"]["config"]["layers"][1:]]
+    assert [config["trainable"] for config in saved] == [False, False, True, True, True]
+    wrapped = saved[2]
+    assert (wrapped["layer"]["config"]["trainable"], wrapped["backward_layer"]["config"]["trainable"]) == (False, True)
+    restored = saving.load_model(str(tmp_path / "cpp.rnnkit"))
+    assert [layer.trainable for layer in restored.layers] == [False, False, True, True, True]
+    assert len(restored.trainable_weights) == len(model.trainable_weights) == 5  # the backward LSTM's, the Dense's
+    x = ids(3, 7, 11)
     np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
 
 

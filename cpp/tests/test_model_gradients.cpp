@@ -75,6 +75,7 @@ double gradient_error(Layer& layer, const Shape& example_shape, std::int64_t bat
     for (std::size_t i = 0; i < x.values.size(); ++i) probe(x.values[i], g.d_x.values[i]);
   for (std::size_t k = 0; k < weights.size(); ++k) {
     CHECK(g.d_weights[k].shape == weights[k]->value.shape);
+    if (!weights[k]->trainable) continue;  // state or frozen: no gradient to check
     for (std::size_t i = 0; i < weights[k]->value.values.size(); ++i)
       probe(weights[k]->value.values[i], g.d_weights[k].values[i]);
   }
@@ -326,6 +327,28 @@ void test_batch_normalization_gradients() {
                error(BatchNormalization(0.99f, 1e-3f, true, false), {4, 3}, 3, mask));
 }
 
+// Frozen (Keras' trainable = False), the layer normalises with its moving statistics in training too: constants
+// of the step, so d_x is dL/dy * gamma / sqrt(moving_variance + epsilon), without the batch statistics' terms.
+void test_frozen_batch_normalization_gradients() {
+  auto layer = rnnkit::layers::BatchNormalization();
+  std::mt19937_64 rng(3);
+  layer->build({4, 3}, &rng);
+  layer->set_trainable(false);
+  const auto weights = layer->weights();
+  for (const rnnkit::Weight* w : weights) CHECK(!w->trainable);
+  weights[0]->value.values = {1.5f, -0.5f, 2.0f};
+  weights[2]->value.values = {0.3f, -0.2f, 0.1f};
+  weights[3]->value.values = {0.5f, 2.0f, 1.5f};
+  const rnnkit::StepMask mask{1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 1};
+  expect_close("BatchNormalization frozen, masked", gradient_error(*layer, {4, 3}, 3, mask, true, nullptr, true));
+  const std::vector<float> moving_mean = weights[2]->value.values;
+  Tensor x = random_tensor({3, 4, 3}, rng);
+  rnnkit::StepMask m = mask, n = mask;
+  rnnkit::TrainingStep step{rng, nullptr};
+  CHECK(layer->forward(x, m, &step).values == layer->forward(x, n, nullptr).values);
+  CHECK(weights[2]->value.values == moving_mean);
+}
+
 // One training forward normalises with the batch's statistics over the kept steps and moves the moving statistics
 // toward them by 1 - momentum; inference then normalises with the moving statistics and leaves them alone. Both
 // keep the mask.
@@ -390,6 +413,7 @@ void test_batch_normalization_statistics() {
 }  // namespace
 
 int main() {
+  test_frozen_batch_normalization_gradients();
   test_dense_and_activations();
   test_activation_layers();
   test_conv_and_pooling();

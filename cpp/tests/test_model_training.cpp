@@ -179,9 +179,57 @@ void test_batch_normalization_statistics_are_not_optimized() {
   }
 }
 
+// Keras' layer.trainable = False in C++: a frozen Embedding and a frozen BatchNormalization inside TimeDistributed
+// (the wrapper passes the setting on) keep every weight through train_on_batch, the frozen BatchNormalization
+// normalises with its moving statistics in training too, the optimizer has slots for the trainable weights only,
+// and the flags survive save_model + load_model.
+void test_frozen_layers_are_left_alone() {
+  std::vector<std::unique_ptr<rnnkit::Layer>> layers;
+  layers.push_back(rnnkit::layers::Embedding(9, 3));
+  layers.push_back(rnnkit::layers::TimeDistributed(rnnkit::layers::BatchNormalization()));
+  layers.push_back(rnnkit::layers::Bidirectional(rnnkit::layers::LSTM(2)));
+  layers.push_back(rnnkit::layers::Dense(1));
+  rnnkit::Model model({5}, std::move(layers), 17);
+  model.layer(0).set_trainable(false);
+  model.layer(1).set_trainable(false);
+  const auto weights = model.weights();
+  CHECK(weights.size() == 1 + 4 + 6 + 2);  // embeddings; gamma, beta, moving stats; two LSTMs; Dense
+  for (std::size_t k = 0; k < weights.size(); ++k) CHECK(weights[k]->trainable == (k >= 5));
+  weights[3]->value.values = {0.2f, -0.4f, 0.1f};  // moving statistics the frozen layer must use
+  weights[4]->value.values = {0.5f, 2.0f, 1.5f};
+
+  std::mt19937_64 rng(4);
+  std::uniform_int_distribution<int> id(0, 8);
+  Tensor x({6, 5}), y({6, 1});
+  for (float& v : x.values) v = static_cast<float>(id(rng));
+  for (std::size_t i = 0; i < y.values.size(); ++i) y.values[i] = 0.1f * static_cast<float>(i);
+  rnnkit::Model::Trace trace;
+  CHECK(model.forward_train(x, trace).values == model.predict(x).values);  // no batch statistics, no dropout
+
+  std::vector<std::vector<float>> before;
+  for (const rnnkit::Weight* w : weights) before.push_back(w->value.values);
+  rnnkit::Optimizer adam(rnnkit::AdamConfig{0.05f});
+  for (int step = 0; step < 2; ++step) rnnkit::train_on_batch(model, x, y, rnnkit::LossConfig{}, adam);
+  CHECK(adam.slots().size() == 2 * 8);
+  for (std::size_t k = 0; k < weights.size(); ++k) CHECK((weights[k]->value.values == before[k]) == (k < 5));
+
+  const std::string path = "test_model_frozen.rnnkit";
+  rnnkit::save_model(model, path);
+  const rnnkit::Model loaded = rnnkit::load_model(path);
+  CHECK(!loaded.layer(0).trainable() && !loaded.layer(1).trainable() && loaded.layer(2).trainable());
+  const auto reloaded = loaded.weights();
+  for (std::size_t k = 0; k < reloaded.size(); ++k) CHECK(reloaded[k]->trainable == (k >= 5));
+  CHECK(loaded.predict(x).values == model.predict(x).values);
+  std::remove(path.c_str());
+
+  model.layer(1).set_trainable(true);  // gamma and beta train again; the moving statistics never do
+  for (std::size_t k = 1; k < 5; ++k) CHECK(weights[k]->trainable == (k < 3));
+}
+
 }  // namespace
 
 int main() {
+  test_frozen_layers_are_left_alone();
   test_trained_model_round_trips_through_a_file();
   test_loss_of_a_masked_sequence_output();
   test_sgd_step_is_minus_learning_rate_times_gradient();

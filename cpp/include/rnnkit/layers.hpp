@@ -40,8 +40,9 @@ std::unique_ptr<Layer> Embedding(std::int64_t input_dim, std::int64_t output_dim
                                  const std::string& name = "");
 // Over the last axis. In training, each channel is normalised with the batch's mean and biased variance (over
 // the steps a mask keeps) and the non-trainable moving_mean and moving_variance move toward them:
-// m = momentum * m + (1 - momentum) * batch. At inference, the moving statistics. Weights gamma (when scale), beta
-// (when center), moving_mean, moving_variance, in Keras' order. Keeps the mask.
+// m = momentum * m + (1 - momentum) * batch. At inference, and in training once frozen (set_trainable(false)),
+// the moving statistics. Weights gamma (when scale), beta (when center), moving_mean, moving_variance, in Keras'
+// order. Keeps the mask.
 std::unique_ptr<Layer> BatchNormalization(float momentum = 0.99f, float epsilon = 1e-3f, bool center = true,
                                           bool scale = true, const std::string& name = "");
 std::unique_ptr<Layer> GlobalAveragePooling1D(const std::string& name = "");

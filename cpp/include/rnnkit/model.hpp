@@ -31,9 +31,9 @@ struct TensorView {
 };
 
 // A layer weight under its Keras variable name ("kernel", "recurrent_kernel", "bias", "embeddings", ...).
-// Non-trainable weights (BatchNormalization's moving statistics) are state the layer's training forward updates
-// itself: their gradients are zero and optimizers leave them alone, as Keras leaves them out of
-// trainable_variables.
+// Non-trainable weights are BatchNormalization's moving statistics, state the layer's training forward updates
+// itself, and every weight of a frozen layer (Layer::set_trainable(false)): their gradients are zero and optimizers
+// leave them alone, as Keras leaves them out of trainable_variables.
 struct Weight {
   std::string name;
   Tensor value;
@@ -73,6 +73,13 @@ class Layer {
   const std::string& name() const { return name_; }
   virtual const char* class_name() const = 0;
 
+  // Keras' layer.trainable. Freezing a layer makes its weights non-trainable (those it creates later too) and, for
+  // BatchNormalization, makes a training forward normalise with the moving statistics and leave them unchanged.
+  // A wrapper passes the setting on to the layers inside, as Keras' setter does; load_model reads it from each
+  // layer's config and save_model writes it back.
+  bool trainable() const { return trainable_; }
+  void set_trainable(bool trainable);
+
   // Checks that the layer can take a per-example input of this shape, creates its weights on the first call
   // (drawn from `rng` by Keras' default initializers; when rng is null, only their shapes, with empty values for
   // the caller to fill, as load_model does) and returns the output shape. std::invalid_argument naming the layer
@@ -96,9 +103,13 @@ class Layer {
 
  protected:
   virtual void collect_weights(std::vector<Weight*>& out) = 0;
+  // What set_trainable changes besides the flag: by default every weight's trainable; BatchNormalization keeps its
+  // moving statistics non-trainable and wrappers set their inner layers'.
+  virtual void apply_trainable(bool trainable);
 
  private:
   std::string name_;
+  bool trainable_ = true;
 };
 
 // A stack of layers (Keras Sequential) or, when loaded from a file, a functional graph of them.

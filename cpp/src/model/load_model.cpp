@@ -53,7 +53,10 @@ std::unique_ptr<Layer> layer_from_entry(const Json& entry, const std::string& so
   const LayerFactory factory = factory_for(config.class_name());
   if (factory == nullptr)
     fail(config.where(), "layer class \"" + config.class_name() + "\" is not supported by the C++ model API");
-  return factory(config);
+  std::unique_ptr<Layer> layer = factory(config);
+  // Only a frozen layer is set: a wrapper's true must not overwrite the false of a layer inside it.
+  if (!config.flag("trainable", true)) layer->set_trainable(false);
+  return layer;
 }
 
 }  // namespace model_detail

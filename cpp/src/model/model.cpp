@@ -227,7 +227,9 @@ std::vector<Tensor> Model::backward(const Trace& trace, const Tensor& d_output) 
     } else {
       LayerGradients g = layer.backward(*caches[n], d_y);
       add_into(d_values[node.inputs[0]], std::move(g.d_x));
+      const std::vector<const Weight*> weights = layer.weights();
       for (std::size_t k = 0; k < g.d_weights.size(); ++k) {
+        if (!weights[k]->trainable) continue;  // frozen: its gradient stays zero
         Tensor& total = grads[offsets[node.layer] + k];
         for (std::size_t i = 0; i < total.values.size(); ++i) total.values[i] += g.d_weights[k].values[i];
       }

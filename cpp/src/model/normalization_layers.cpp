@@ -8,8 +8,8 @@ namespace rnnkit {
 namespace model_detail {
 namespace {
 
-// The C++ Layer has no per-layer trainable flag, so the layer is always trainable: a training forward normalises
-// with the batch's statistics (Keras' rule for a trainable layer) and moves the moving statistics.
+// Keras 3's rule: a trainable layer's training forward normalises with the batch's statistics and moves the moving
+// statistics; a frozen one normalises with the moving statistics in training too (as at inference) and leaves them.
 class BatchNormalizationLayer final : public Layer {
  public:
   BatchNormalizationLayer(std::string name, std::int64_t axis, float momentum, float epsilon, bool center, bool scale)
@@ -42,23 +42,34 @@ class BatchNormalizationLayer final : public Layer {
 
   struct Cache final : LayerCache {
     Tensor x;
-    std::vector<float> mean, variance, row_weight;  // the batch's statistics; row_weight empty when unmasked
+    // The statistics x was normalised with: the batch's (row_weight empty when unmasked), or for a frozen layer
+    // the moving statistics, constants of the step.
+    std::vector<float> mean, variance, row_weight;
+    bool batch_statistics;
   };
 
   Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
     const std::int64_t channels = x.shape.back(), rows = row_count(x.shape);
-    const float* mean = moving_[0].value.values.data();
-    const float* variance = moving_[1].value.values.data();
+    const std::vector<float>& moving_mean = moving_[0].value.values;
+    const std::vector<float>& moving_variance = moving_[1].value.values;
+    const float* mean = moving_mean.data();
+    const float* variance = moving_variance.data();
     auto cache = training ? std::make_unique<Cache>() : nullptr;
     if (cache) {
       cache->x = x;
-      cache->row_weight = row_weights(mask, rows);
-      cache->mean.resize(static_cast<std::size_t>(channels));
-      cache->variance.resize(cache->mean.size());
-      batch_norm_moments(x.values.data(), row_weight_data(*cache), rows, channels, cache->mean.data(),
-                         cache->variance.data());
-      move_toward(moving_[0], cache->mean);
-      move_toward(moving_[1], cache->variance);
+      cache->batch_statistics = trainable();
+      if (cache->batch_statistics) {
+        cache->row_weight = row_weights(mask, rows);
+        cache->mean.resize(static_cast<std::size_t>(channels));
+        cache->variance.resize(cache->mean.size());
+        batch_norm_moments(x.values.data(), row_weight_data(*cache), rows, channels, cache->mean.data(),
+                           cache->variance.data());
+        move_toward(moving_[0], cache->mean);
+        move_toward(moving_[1], cache->variance);
+      } else {
+        cache->mean = moving_mean;
+        cache->variance = moving_variance;
+      }
       mean = cache->mean.data();
       variance = cache->variance.data();
     }
@@ -68,16 +79,16 @@ class BatchNormalizationLayer final : public Layer {
     return y;
   }
 
-  // The statistics are the batch's, functions of x; the moving statistics' gradients stay zero, as the training
-  // output does not read them.
+  // Batch statistics are functions of x; the moving statistics' gradients stay zero, as no output reads them as
+  // weights to optimise.
   LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
     const auto& cache = static_cast<const Cache&>(base);
     LayerGradients g = zero_gradients(cache.x.shape, *this);
     float* d_gamma = scale_ ? g.d_weights[0].values.data() : nullptr;
     float* d_beta = center_ ? g.d_weights[scale_ ? 1 : 0].values.data() : nullptr;
     batch_norm_backward(cache.x.values.data(), cache.mean.data(), cache.variance.data(), gamma(),
-                        row_weight_data(cache), true, epsilon_, row_count(cache.x.shape), cache.x.shape.back(),
-                        d_y.values.data(), g.d_x.values.data(), d_gamma, d_beta);
+                        row_weight_data(cache), cache.batch_statistics, epsilon_, row_count(cache.x.shape),
+                        cache.x.shape.back(), d_y.values.data(), g.d_x.values.data(), d_gamma, d_beta);
     return g;
   }
 
@@ -85,6 +96,9 @@ class BatchNormalizationLayer final : public Layer {
   void collect_weights(std::vector<Weight*>& out) override {
     for (Weight& w : affine_) out.push_back(&w);
     for (Weight& w : moving_) out.push_back(&w);
+  }
+  void apply_trainable(bool trainable) override {
+    for (Weight& w : affine_) w.trainable = trainable;
   }
 
  private:
@@ -128,7 +142,7 @@ class BatchNormalizationLayer final : public Layer {
 }  // namespace
 
 // The initializers only drew the first values, which the file replaces; like the other C++ layers, this one trains
-// without regularizers or constraints. "trainable" is not read: the C++ layer is always trainable.
+// without regularizers or constraints.
 std::unique_ptr<Layer> batch_normalization_from_config(const ConfigReader& c) {
   c.require_default("synchronized", false);
   c.require_default("renorm", false);

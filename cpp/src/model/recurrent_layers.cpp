@@ -81,7 +81,9 @@ class RecurrentLayer final : public RecurrentLayerBase {
   std::unique_ptr<RecurrentLayerBase> reversed_copy(const std::string& name) const override {
     RecurrentSpec spec = spec_;
     spec.options.go_backwards = !spec.options.go_backwards;
-    return std::make_unique<RecurrentLayer>(name, spec);
+    auto copy = std::make_unique<RecurrentLayer>(name, spec);
+    copy->set_trainable(trainable());
+    return copy;
   }
 
   Shape build(const Shape& input, std::mt19937_64* rng) override {

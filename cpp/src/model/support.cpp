@@ -30,6 +30,15 @@ std::vector<Weight*> Layer::weights() {
   return out;
 }
 
+void Layer::set_trainable(bool trainable) {
+  trainable_ = trainable;
+  apply_trainable(trainable);
+}
+
+void Layer::apply_trainable(bool trainable) {
+  for (Weight* w : weights()) w->trainable = trainable;
+}
+
 std::vector<const Weight*> Layer::weights() const {
   // collect_weights only takes addresses; nothing is modified through them here.
   std::vector<Weight*> mutable_view;
@@ -93,7 +102,8 @@ std::string json_list(const std::vector<std::int64_t>& values) {
 }
 
 std::string config_object(const Layer& layer, const std::string& fields) {
-  return "{\"name\": " + json_quote(layer.name()) + ", \"trainable\": true, \"dtype\": \"float32\"" +
+  return "{\"name\": " + json_quote(layer.name()) + ", \"trainable\": " + (layer.trainable() ? "true" : "false") +
+         ", \"dtype\": \"float32\"" +
          (fields.empty() ? "" : ", " + fields) + "}";
 }
 
@@ -190,7 +200,7 @@ void ensure_weight(std::vector<Weight>& weights, std::size_t index, const Layer&
                       " but this input needs " + shape_text(shape));
     return;
   }
-  weights.push_back(Weight{name, initial_value(shape, init, rng), trainable});
+  weights.push_back(Weight{name, initial_value(shape, init, rng), trainable && layer.trainable()});
 }
 
 std::string checked_activation(const std::string& name, const std::string& where) {

@@ -105,6 +105,10 @@ class BidirectionalLayer final : public Layer {
     for (Weight* w : forward_->weights()) out.push_back(w);
     for (Weight* w : backward_->weights()) out.push_back(w);
   }
+  void apply_trainable(bool trainable) override {
+    forward_->set_trainable(trainable);
+    backward_->set_trainable(trainable);
+  }
 
  private:
   static Tensor run(const Layer& layer, const Tensor& x, StepMask& mask, TrainingStep* training,
@@ -198,6 +202,7 @@ class TimeDistributedLayer final : public Layer {
   void collect_weights(std::vector<Weight*>& out) override {
     for (Weight* w : inner_->weights()) out.push_back(w);
   }
+  void apply_trainable(bool trainable) override { inner_->set_trainable(trainable); }
 
  private:
   static Tensor fold(const Tensor& x) {
