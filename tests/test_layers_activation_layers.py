@@ -64,5 +64,11 @@ def test_arguments_keras_refuses_are_refused():
                          ({"threshold": -0.5}, "threshold")]:
         with pytest.raises(ValueError, match=f"{name} must be >= 0"):
             layers.ReLU(**kwargs)
+    for make, name in [(lambda: layers.ReLU(negative_slope=None), "negative_slope"),
+                       (lambda: layers.ReLU(threshold=None), "threshold"),
+                       (lambda: layers.LeakyReLU(negative_slope=None), "negative_slope"),
+                       (lambda: layers.ELU(alpha=None), "alpha")]:
+        with pytest.raises(ValueError, match=f"{name} must be a number, received None"):
+            make()
     with pytest.raises(ValueError, match="the last axis only"):
         layers.Softmax(axis=1)(np.zeros((2, 3, 4), np.float32))

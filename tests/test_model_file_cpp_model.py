@@ -127,3 +127,26 @@ def test_configs_inconsistent_with_the_layers_are_refused(tmp_path):
         save(tmp_path / "b.rnnkit", (4, 3), [layer("Bidirectional", layer=layer("Dense", units=2))], [])
     with pytest.raises(ValueError, match=r"RepeatVector\) needs a \(features,\) input"):
         save(tmp_path / "r.rnnkit", (4, 3), [layer("RepeatVector", n=2)], [])
+
+
+@pytest.mark.parametrize("class_name, config, message", [
+    ("ReLU", {"negative_slope": None}, "negative_slope must be a number, received null"),
+    ("ReLU", {"threshold": None}, "threshold must be a number, received null"),
+    ("LeakyReLU", {"alpha": None}, "alpha must be a number, received null"),
+    ("ELU", {"alpha": None}, "alpha must be a number, received null"),
+    ("LeakyReLU", {"negative_slope": -0.5}, "negative_slope must be >= 0")])
+def test_arguments_keras_refuses_are_refused_in_files(tmp_path, class_name, config, message):
+    """Keras raises for these arguments rather than taking the default, and so do Python's layers."""
+    with pytest.raises(ValueError, match=message):
+        save(tmp_path / "a.rnnkit", (4, 3), [layer(class_name, **config)], [])
+
+
+def test_leaky_relu_takes_alpha_over_negative_slope_as_python_does(tmp_path):
+    """A config holding both names (Keras 2's alpha and Keras 3's negative_slope): alpha, as in Python's layer."""
+    from rnnkit import layers as py_layers
+    config = {"negative_slope": 0.5, "alpha": 0.1}
+    assert py_layers.LeakyReLU.from_config({"name": "both", **config}).negative_slope == 0.1
+    model = save(tmp_path / "both.rnnkit", (2, 3), [layer("LeakyReLU", **config)], [])
+    x = np.array([[[-1.0, 2.0, -3.0], [0.5, -0.5, 0.0]]], np.float32)
+    np.testing.assert_allclose(model.predict(x), np.where(x > 0, x, 0.1 * x), rtol=1e-7)
+

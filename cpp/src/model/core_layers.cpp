@@ -315,21 +315,25 @@ std::unique_ptr<Layer> dense_from_config(const ConfigReader& c) {
 std::unique_ptr<Layer> activation_from_config(const ConfigReader& c) {
   return std::make_unique<ActivationLayer>(c.name(), checked_activation(c.text("activation", "linear"), c.where()));
 }
+namespace {
+// An argument Keras refuses as None: a null in the config is an error rather than the default.
+float argument(const ConfigReader& c, const char* key, double fallback) {
+  if (const Json* v = c.get(key); v != nullptr && v->kind == Json::Kind::null)
+    fail(c.where(), std::string(key) + " must be a number, received null");
+  return static_cast<float>(c.number(key, fallback));
+}
+}  // namespace
 std::unique_ptr<Layer> relu_from_config(const ConfigReader& c) {
   std::optional<float> max_value;
   if (const Json* v = c.get("max_value"); v != nullptr && v->kind != Json::Kind::null)
     max_value = static_cast<float>(c.number("max_value", 0.0));
-  return make_relu(c.name(), max_value, static_cast<float>(c.number("negative_slope", 0.0)),
-                   static_cast<float>(c.number("threshold", 0.0)));
+  return make_relu(c.name(), max_value, argument(c, "negative_slope", 0.0), argument(c, "threshold", 0.0));
 }
-// Keras 2 named negative_slope alpha, as older configs still do.
+// Keras 2 named negative_slope alpha, as older configs still do; given both, alpha wins, as in Python's layer.
 std::unique_ptr<Layer> leaky_relu_from_config(const ConfigReader& c) {
-  const char* key = c.get("negative_slope") == nullptr && c.get("alpha") != nullptr ? "alpha" : "negative_slope";
-  return make_leaky_relu(c.name(), static_cast<float>(c.number(key, 0.3)));
+  return make_leaky_relu(c.name(), argument(c, c.get("alpha") != nullptr ? "alpha" : "negative_slope", 0.3));
 }
-std::unique_ptr<Layer> elu_from_config(const ConfigReader& c) {
-  return make_elu(c.name(), static_cast<float>(c.number("alpha", 1.0)));
-}
+std::unique_ptr<Layer> elu_from_config(const ConfigReader& c) { return make_elu(c.name(), argument(c, "alpha", 1.0)); }
 std::unique_ptr<Layer> softmax_from_config(const ConfigReader& c) {
   return std::make_unique<SoftmaxLayer>(c.name(), c.axis());
 }

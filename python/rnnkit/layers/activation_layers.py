@@ -29,8 +29,15 @@ class _ElementwiseActivation(Layer):
         return (np.asarray(d_outputs, dtype=np.float32) * self._slope(ctx)).astype(np.float32), []
 
 
+def _number(layer, name, value):
+    """A float argument that Keras refuses as None (its default is not taken for an explicit None)."""
+    if value is None:
+        raise ValueError(f"{layer}: {name} must be a number, received None")
+    return float(value)
+
+
 def _non_negative(layer, name, value):
-    value = float(value)
+    value = _number(layer, name, value)
     if value < 0:
         raise ValueError(f"{layer}: {name} must be >= 0, received {name}={value}")
     return value
@@ -87,7 +94,7 @@ class ELU(_ElementwiseActivation):
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = float(alpha)
+        self.alpha = _number(self.name, "alpha", alpha)
 
     def _value(self, x):
         return np.where(x > 0.0, x, np.float32(self.alpha) * np.expm1(np.minimum(x, 0.0)))
