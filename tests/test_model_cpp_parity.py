@@ -161,6 +161,19 @@ def test_frozen_layers_stay_frozen_through_the_cpp_loader(tmp_path):
     np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
+def test_dropout_noise_shape_reaches_the_cpp_model(tmp_path):
+    """Dropout's noise_shape is read by the C++ loader (which draws its training mask in that shape) and written
+    back by its save; Python reads the result with the same configuration."""
+    model = sequential((6, 4), layers.Dropout(0.3, noise_shape=(None, 1, 4)), layers.LSTM(3))
+    saving.save_model(model, str(tmp_path / "python.rnnkit"))
+    _core.CppModel(str(tmp_path / "python.rnnkit")).save(str(tmp_path / "cpp.rnnkit"))
+    header, _ = _core.read_model_file(str(tmp_path / "cpp.rnnkit"))
+    saved = json.loads(header)["model_config"]["config"]["layers"][1]["config"]
+    assert saved["noise_shape"] == [None, 1, 4] and saved["rate"] == pytest.approx(0.3)  # a float32 in C++
+    restored = saving.load_model(str(tmp_path / "cpp.rnnkit")).layers[0]
+    assert restored.noise_shape == model.layers[0].noise_shape == (None, 1, 4)
+
+
 def test_cpp_save_model_refuses_graphs(tmp_path):
     model, _ = functional_add_concatenate()
     saving.save_model(model, str(tmp_path / "f.rnnkit"))

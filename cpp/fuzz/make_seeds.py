@@ -72,7 +72,8 @@ def model_seeds():
     yield "model_reshape_permute", reshaping, [(8, 2), (2,)]
     normalized = _sequential(_layer("InputLayer", batch_shape=[None, 5, 2], name="x"),
                              _layer("BatchNormalization", name="bn", axis=-1, momentum=0.99, epsilon=0.001,
-                                    center=True, scale=False, synchronized=False, renorm=False),
+                                    center=True, scale=False, synchronized=False, renorm=False, trainable=False),
+                             _layer("Dropout", name="drop", rate=0.5, noise_shape=[None, 1, 2], seed=None),
                              _layer("Dense", name="d", units=2))
     yield "model_batch_normalization", normalized, [(2,), (2,), (2,), (2, 2), (2,)]
     windows = _sequential(_layer("InputLayer", batch_shape=[None, 6, 2], name="x"),

@@ -308,6 +308,48 @@ void test_spatial_dropout() {
   CHECK(kept_channels > 100 && kept_channels < 180);  // 140 expected of 200
 }
 
+// Dropout's noise_shape: one keep factor per entry of the noise shape (None: the input's size), the same along
+// every axis where it is 1, forward and backward alike; shapes that do not broadcast are refused.
+void test_dropout_noise_shape() {
+  const float rate = 0.5f;
+  const std::int64_t batch = 3, steps = 4, features = 60;
+  const Tensor x({batch, steps, features}, std::vector<float>(batch * steps * features, 1.0f));
+  Tensor d_y(x.shape);
+  for (std::size_t i = 0; i < d_y.values.size(); ++i) d_y.values[i] = 0.5f + static_cast<float>(i);
+  std::mt19937_64 rng(9);
+  for (const Shape& noise : {Shape{-1, 1, -1}, Shape{-1, steps, 1}, Shape{1, 1, features}}) {
+    const auto dropout = rnnkit::layers::Dropout(rate, "", noise);
+    CHECK((dropout->build({steps, features}, nullptr) == Shape{steps, features}));
+    rnnkit::StepMask none;
+    rnnkit::TrainingStep step{rng, nullptr};
+    const Tensor y = dropout->forward(x, none, &step);
+    const Tensor d_x = dropout->backward(*step.cache, d_y).d_x;
+    int kept = 0, factors = 0;
+    for (std::int64_t b = 0; b < batch; ++b)
+      for (std::int64_t t = 0; t < steps; ++t)
+        for (std::int64_t f = 0; f < features; ++f) {
+          // The entry of the noise tensor this element reads: index 0 along the axes where the noise has size 1.
+          const std::int64_t nb = noise[0] == 1 ? 0 : b, nt = noise[1] == 1 ? 0 : t, nf = noise[2] == 1 ? 0 : f;
+          const auto at = [&](std::int64_t i, std::int64_t j, std::int64_t k) {
+            return static_cast<std::size_t>((i * steps + j) * features + k);
+          };
+          const float factor = y.values[at(nb, nt, nf)];
+          CHECK(factor == 0.0f || factor == 2.0f);
+          CHECK(y.values[at(b, t, f)] == factor);
+          CHECK(d_x.values[at(b, t, f)] == d_y.values[at(b, t, f)] * factor);
+          if (nb == b && nt == t && nf == f) kept += factor != 0.0f, ++factors;
+        }
+    CHECK(kept > factors / 4 && kept < factors * 3 / 4);
+  }
+  CHECK_THROWS(rnnkit::layers::Dropout(rate, "", {-1, 1})->build({steps, features}, nullptr));  // rank
+  CHECK_THROWS(rnnkit::layers::Dropout(rate, "", {-1, 0, -1}));
+  const auto mismatched = rnnkit::layers::Dropout(rate, "", {-1, 3, -1});
+  mismatched->build({steps, features}, nullptr);
+  rnnkit::StepMask none;
+  rnnkit::TrainingStep step{rng, nullptr};
+  CHECK_THROWS(mismatched->forward(x, none, &step));
+}
+
 // In training the statistics are the batch's (over the steps a mask keeps), functions of x; the moving statistics'
 // gradients are zero, as the training output does not read them.
 void test_batch_normalization_gradients() {
@@ -422,6 +464,7 @@ int main() {
   test_recurrent();
   test_masking_and_dropout();
   test_spatial_dropout();
+  test_dropout_noise_shape();
   test_batch_normalization_gradients();
   test_batch_normalization_statistics();
   return rnnkit_test::failures();

@@ -25,7 +25,10 @@ std::unique_ptr<Layer> ReLU(std::optional<float> max_value = std::nullopt, float
 std::unique_ptr<Layer> LeakyReLU(float negative_slope = 0.3f, const std::string& name = "");  // x or negative_slope * x
 std::unique_ptr<Layer> ELU(float alpha = 1.0f, const std::string& name = "");  // x above 0, alpha * (e^x - 1) below
 std::unique_ptr<Layer> Softmax(const std::string& name = "");                  // over the last axis
-std::unique_ptr<Layer> Dropout(float rate, const std::string& name = "");  // inverted dropout while training
+// Inverted dropout while training. Keras' noise_shape (batch axis first, -1 for None; empty: the input's shape):
+// one keep factor per entry of that shape, shared along the axes where it is 1 (e.g. {-1, 1, -1}: the same
+// features dropped at every step).
+std::unique_ptr<Layer> Dropout(float rate, const std::string& name = "", Shape noise_shape = {});
 // Dropout of whole channels of a (steps, channels) input: one keep factor per sample and channel for every step.
 std::unique_ptr<Layer> SpatialDropout1D(float rate, const std::string& name = "");
 std::unique_ptr<Layer> Masking(float mask_value = 0.0f, const std::string& name = "");
