@@ -262,6 +262,53 @@ def test_merging_layers_and_masks():
                                       to_numpy(keras_layer.compute_mask([a, b], [mask_a, mask_b])))
 
 
+@pytest.mark.parametrize("name", ["Multiply", "Maximum", "Minimum"])
+@pytest.mark.parametrize("masks", [None, (MASK, MASK[::-1], MASK[:, ::-1]), (None, MASK, MASK[::-1])])
+def test_multiply_maximum_minimum_match_keras_with_masks(name, masks):
+    """Keras reads the masks off its input tensors inside the merge: a masked entry counts as 1 (Multiply) or
+    takes the other side's value (Maximum, Minimum); gradients through PyTorch's autograd."""
+    from keras.src import backend as keras_backend
+    xs = [inputs(seed) for seed in (3, 4, 5)]
+    xs[2][:, 1] = xs[0][:, 1]  # equal entries: PyTorch's maximum and minimum split their gradient
+    tensors = [torch.tensor(x, requires_grad=True) for x in xs]
+    masked = []
+    for tensor, mask in zip(tensors, masks or (None,) * 3):
+        view = tensor * 1.0  # a fresh tensor to carry the mask, the leaf keeps its gradient
+        if mask is not None:
+            keras_backend.set_keras_mask(view, torch.tensor(mask.copy()))
+        masked.append(view)
+    expected = getattr(keras.layers, name)()(masked)
+    ours = getattr(layers, name)()
+    outputs, ctx = ours.forward(xs, training=True, mask=None if masks is None else list(masks))
+    assert_same_outputs(expected, outputs)
+    projection = np.random.default_rng(6).standard_normal(outputs.shape).astype(np.float32)
+    (expected * torch.tensor(projection)).sum().backward()
+    for got, tensor in zip(ours.backward(ctx, projection)[0], tensors):
+        np.testing.assert_allclose(got, tensor.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shapes, axes", [(((3, 5, 4), (3, 6, 4)), (2, 2)), (((3, 5, 4), (3, 4, 6)), (2, 1)),
+                                          (((3, 5, 4), (3, 5, 2)), 1), (((3, 4), (3, 4)), -1),
+                                          (((3, 5, 4), (3, 4)), (2, 1))])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_dot_matches_keras(shapes, axes, normalize):
+    x1, x2 = inputs(7, shapes[0]), inputs(8, shapes[1])
+    x1[0, 0] = 0.0  # a zero slice along some axis: the clamped norm (Keras' gradient there is NaN, ours finite)
+    tensors = [torch.tensor(x, requires_grad=True) for x in (x1, x2)]
+    theirs, ours = keras.layers.Dot(axes=axes, normalize=normalize), layers.Dot(axes=axes, normalize=normalize)
+    expected = theirs(tensors)
+    outputs, ctx = ours.forward([x1, x2], training=True)
+    assert_same_outputs(expected, outputs)
+    assert ours.get_config()["axes"] == (list(axes) if isinstance(axes, tuple) else axes)
+    projection = np.random.default_rng(9).standard_normal(outputs.shape).astype(np.float32)
+    (expected * torch.tensor(projection)).sum().backward()
+    for got, tensor in zip(ours.backward(ctx, projection)[0], tensors):
+        wanted = tensor.grad.numpy()
+        assert np.all(np.isfinite(got)) and (normalize or np.all(np.isfinite(wanted)))
+        finite = np.isfinite(wanted)
+        np.testing.assert_allclose(got[finite], wanted[finite], rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("training, masked, frozen", [(True, False, False), (True, True, False),
                                                       (False, False, False), (True, False, True)])
 def test_batch_normalization_matches_keras(training, masked, frozen):

@@ -12,7 +12,7 @@ from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.layer_normalization import LayerNormalization
-from rnnkit.layers.merging import Add, Average, Concatenate, Subtract
+from rnnkit.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from rnnkit.layers.multi_head_attention import MultiHeadAttention
 from rnnkit.layers.pooling import AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
 from rnnkit.layers.positional_encoding import PositionEmbedding, SinePositionEncoding
@@ -25,6 +25,7 @@ from rnnkit.layers.time_distributed import TimeDistributed
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "RepeatVector", "Masking",
            "Embedding", "RNN", "SimpleRNN", "LSTM", "GRU", "PeepholeLSTM", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "PeepholeLSTMCell", "Bidirectional", "TimeDistributed", "Concatenate", "Add", "Subtract", "Average",
+           "Multiply", "Maximum", "Minimum", "Dot",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Conv1D", "MaxPooling1D", "AveragePooling1D", "Reshape",
            "Permute", "SpatialDropout1D", "BatchNormalization", "ReLU", "LeakyReLU", "ELU", "Softmax",
            "serialize", "deserialize", "get",
