@@ -102,6 +102,25 @@ def functional_subtract_average():
 CASES["functional_subtract_average"] = functional_subtract_average
 
 
+def functional_multiply_maximum_minimum_dot():
+    """Masked sequences (Embedding mask_zero) into Multiply, Maximum and Minimum, whose rules replace masked
+    values, then Luong-style scores by Dot and a normalised Dot."""
+    inputs = layers.Input(shape=(7,))
+    embedded = layers.Embedding(11, 4, mask_zero=True)(inputs)
+    a = layers.LSTM(3, return_sequences=True)(embedded)
+    b = layers.GRU(3, return_sequences=True)(embedded)
+    product = layers.Multiply()([a, b])
+    highest = layers.Maximum()([a, b, product])
+    lowest = layers.Minimum()([product, a])
+    scores = layers.Dot(axes=(2, 2))([highest, lowest])
+    cosine = layers.Dot(axes=1, normalize=True)([layers.GlobalAveragePooling1D()(a), layers.LSTM(3)(embedded)])
+    outputs = layers.Concatenate()([layers.Flatten()(scores), cosine])
+    return randomize(models.Model(inputs, layers.Dense(2)(outputs))), ids(3, 7, 11)
+
+
+CASES["functional_multiply_maximum_minimum_dot"] = functional_multiply_maximum_minimum_dot
+
+
 def batch_normalization_lstm_dense():
     """After an LSTM's sequences and after a Dense (without gamma and beta); predict reads the moving statistics,
     random like the other weights but with positive variances."""

@@ -1,5 +1,6 @@
 // rnnkit::load_model + Model::predict on small Sequential and functional models written byte by byte, and the
 // public Model API (views over caller memory, weights, rejections, save_model round trips).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -214,6 +215,114 @@ void test_functional_subtract_average() {
        R"([[["__keras_tensor__", "sub", 0, 0]]])", "layer avg (Average) expects at least 2 inputs, received 1"},
   };
   expect_config_edits(path, subtract_average_header(), data, edits);
+  std::remove(path.c_str());
+}
+
+// in -> a = Dense(2), b = Dense(2, no bias); mul = Multiply([a, b]); max = Maximum([a, b, mul]);
+// dot = Dot([max, a]) (cosine similarity along the features); cat = Concatenate([mul, max, dot]). The three merges'
+// configs are given.
+std::string product_merges_header(const std::string& mul, const std::string& max, const std::string& dot) {
+  const std::string node = R"(, "inbound_nodes": [{"args": [[)";
+  const std::string end = R"(]], "kwargs": {}}]},)";
+  return functional_header(
+      R"({"class_name": "Multiply", "config": )" + mul + R"(, "name": "mul")" + node +
+      R"(["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0])" + end +
+      R"({"class_name": "Maximum", "config": )" + max + R"(, "name": "max")" + node +
+      R"(["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0], ["__keras_tensor__", "mul", 0, 0])" + end +
+      R"({"class_name": "Dot", "config": )" + dot + R"(, "name": "dot")" + node +
+      R"(["__keras_tensor__", "max", 0, 0], ["__keras_tensor__", "a", 0, 0])" + end +
+      R"({"class_name": "Concatenate", "config": {"name": "cat", "axis": -1}, "name": "cat", "inbound_nodes":)"
+      R"( [{"args": [[["__keras_tensor__", "mul", 0, 0], ["__keras_tensor__", "max", 0, 0],)"
+      R"( ["__keras_tensor__", "dot", 0, 0]]], "kwargs": {}}]})");
+}
+
+std::string product_merges_header() {
+  return product_merges_header(R"({"name": "mul"})", R"({"name": "max", "trainable": true, "dtype": "float32"})",
+                               R"({"name": "dot", "axes": [1, -1], "normalize": true})");
+}
+
+// The model of product_merges_header in float64, for a's kernel [[1, 2], [3, 4]] and bias [0.5, -0.5] and b's
+// kernel `bk` (row-major [in, out]).
+std::vector<double> product_merges_reference(const std::vector<float>& x, const std::vector<float>& bk) {
+  std::vector<double> y;
+  for (std::size_t row = 0; row < x.size() / 2; ++row) {
+    const double x0 = x[2 * row], x1 = x[2 * row + 1];
+    const double a[2] = {x0 + 3 * x1 + 0.5, 2 * x0 + 4 * x1 - 0.5};
+    const double b[2] = {x0 * bk[0] + x1 * bk[2], x0 * bk[1] + x1 * bk[3]};
+    const double mul[2] = {a[0] * b[0], a[1] * b[1]};
+    const double max[2] = {std::max({a[0], b[0], mul[0]}), std::max({a[1], b[1], mul[1]})};
+    const double cosine = (max[0] * a[0] + max[1] * a[1]) / std::hypot(max[0], max[1]) / std::hypot(a[0], a[1]);
+    y.insert(y.end(), {mul[0], mul[1], max[0], max[1], cosine});
+  }
+  return y;
+}
+
+void test_functional_multiply_maximum_dot() {
+  const std::string path = "test_model_product_merges.rnnkit";
+  std::vector<float> data = {1.f, 2.f, 3.f, 4.f, 0.5f, -0.5f, 0.5f, 0.f, 0.f, -1.f};
+  write_file(path, product_merges_header(), data);
+  rnnkit::Model model = rnnkit::load_model(path);
+  CHECK(model.layer_count() == 6);
+  CHECK((model.output_shape() == rnnkit::Shape{5}));
+  // Rows whose a, b and mul stay 0.1 apart in every feature, so the probes below never cross a tie of the maximum.
+  const std::vector<float> x = {1.f, 1.f, -1.f, 0.25f, -2.f, 1.f};
+  const rnnkit::Tensor y = model.predict({{3, 2}, x});
+  CHECK((y.shape == rnnkit::Shape{3, 5}));
+  const std::vector<double> expected = product_merges_reference(x, {0.5f, 0.f, 0.f, -1.f});
+  for (std::size_t i = 0; i < expected.size(); ++i) CHECK(std::fabs(y.values[i] - expected[i]) < 1e-5);
+
+  // Keras' configs as the layers write them, and a model written from them predicts the same.
+  CHECK(model.layer(2).config_json() == R"({"name": "mul", "trainable": true, "dtype": "float32"})");
+  CHECK(model.layer(3).config_json() == R"({"name": "max", "trainable": true, "dtype": "float32"})");
+  CHECK(model.layer(4).config_json() ==
+        R"({"name": "dot", "trainable": true, "dtype": "float32", "axes": [1, -1], "normalize": true})");
+  const std::string rewritten = product_merges_header(model.layer(2).config_json(), model.layer(3).config_json(),
+                                                      model.layer(4).config_json());
+  write_file(path, rewritten, data);
+  const rnnkit::Model reloaded = rnnkit::load_model(path);
+  for (std::size_t i = 2; i < 5; ++i) CHECK(reloaded.layer(i).config_json() == model.layer(i).config_json());
+  CHECK(reloaded.predict({{3, 2}, x}).values == y.values);
+
+  // The graph's backward through the three merges: weight gradients against central differences of predict.
+  std::vector<float> r(y.values.size());
+  for (std::size_t i = 0; i < r.size(); ++i) r[i] = std::cos(0.7f * static_cast<float>(i));
+  rnnkit::Model::Trace trace;
+  CHECK(model.forward_train({{3, 2}, x}, trace).values == y.values);
+  const std::vector<rnnkit::Tensor> g = model.backward(trace, {y.shape, r});
+  const std::vector<rnnkit::Weight*> weights = model.weights();
+  CHECK(g.size() == weights.size());
+  double worst = 0;
+  for (std::size_t w = 0; w < weights.size() && w < g.size(); ++w)
+    for (std::size_t i = 0; i < weights[w]->value.values.size(); ++i) {
+      float& value = weights[w]->value.values[i];
+      const float saved = value;
+      double sums[2];
+      for (int side = 0; side < 2; ++side) {
+        value = saved + (side ? -1e-2f : 1e-2f);
+        const rnnkit::Tensor probe = model.predict({{3, 2}, x});
+        sums[side] = 0;
+        for (std::size_t k = 0; k < r.size(); ++k) sums[side] += static_cast<double>(probe.values[k]) * r[k];
+      }
+      value = saved;
+      const double numeric = (sums[0] - sums[1]) / 2e-2;
+      worst = std::max(worst, std::fabs(g[w].values[i] - numeric) / (1.0 + std::fabs(numeric)));
+    }
+  CHECK(worst < 2e-3);
+
+  const ConfigEdit edits[] = {
+      {R"(["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0]]])", R"(["__keras_tensor__", "a", 0, 0]]])",
+       "layer mul (Multiply) expects at least 2 inputs, received 1"},
+      {R"(["__keras_tensor__", "max", 0, 0], ["__keras_tensor__", "a", 0, 0]]])",
+       R"(["__keras_tensor__", "max", 0, 0], ["__keras_tensor__", "a", 0, 0], ["__keras_tensor__", "b", 0, 0]]])",
+       "layer dot (Dot) expects exactly 2 inputs, received 3"},
+      {R"("axes": [1, -1])", R"("axes": [0, 1])", "layer dot (Dot) cannot take the dot product over the batch axis"},
+      {R"("axes": [1, -1])", R"("axes": 2)", "layer dot (Dot) axis 2 is out of range for an input of shape (None, 2)"},
+      {R"("axes": [1, -1])", R"("axes": [1, 1, 1])", "layer dot (Dot): axes must be an integer or a list of two"},
+      {R"("axes": [1, -1])", R"("axes": null)", "axes must be an integer or a list of two integers"},
+      {R"("normalize": true)", R"("normalize": 1)", "normalize must be true or false"},
+      {R"("axes": [1, -1], "normalize": true)", R"("axes": -1)", nullptr},
+  };
+  expect_config_edits(path, product_merges_header(), data, edits);
   std::remove(path.c_str());
 }
 
@@ -645,6 +754,7 @@ int main() {
   test_rejections_name_the_file();
   test_functional_add_concatenate();
   test_functional_subtract_average();
+  test_functional_multiply_maximum_dot();
   test_tensor_and_view_checks();
   test_unsupported_model_class();
   test_conv_and_pooling_config();

@@ -43,6 +43,10 @@ LayerFactory factory_for(const std::string& class_name) {
       {"Add", add_from_config},
       {"Subtract", subtract_from_config},
       {"Average", average_from_config},
+      {"Multiply", multiply_from_config},
+      {"Maximum", maximum_from_config},
+      {"Minimum", minimum_from_config},
+      {"Dot", dot_from_config},
   };
   const auto it = factories.find(class_name);
   return it == factories.end() ? nullptr : it->second;

@@ -129,10 +129,14 @@ std::unique_ptr<Layer> concatenate_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> add_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> subtract_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> average_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> multiply_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> maximum_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> minimum_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> dot_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> layer_from_entry(const Json& entry, const std::string& source);  // any of the above
 
-// A layer with several inputs (Concatenate, Add, Subtract, Average): only functional models feed it; forward()
-// refuses one tensor.
+// A layer with several inputs (Concatenate, Add, Subtract, Average, Multiply, Maximum, Minimum, Dot): only
+// functional models feed it; forward() refuses one tensor.
 class MergeLayer : public Layer {
  public:
   using Layer::Layer;

@@ -1,0 +1,490 @@
+// Multiply, Maximum, Minimum and Dot through the merge-layer interface (model/support.hpp's MergeLayer): outputs and
+// masks against float64 references written here from Keras 3's rules, gradients against central finite
+// differences of the layers' own forward, the tie rule, Dot's shapes and normalisation, configs and refusals.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "check.hpp"
+#include "model/support.hpp"
+#include "rnnkit/model.hpp"
+#include "rnnkit/model_file.hpp"
+
+namespace {
+
+using rnnkit::Layer;
+using rnnkit::Shape;
+using rnnkit::StepMask;
+using rnnkit::Tensor;
+using rnnkit::model_detail::MergeLayer;
+
+MergeLayer& merge_layer(Layer& layer) { return dynamic_cast<MergeLayer&>(layer); }
+
+// The layers as load_model builds them, from their Keras configs: C++ programs meet merges only in loaded
+// functional models.
+std::unique_ptr<Layer> from_config(const std::string& class_name, const std::string& name,
+                                   const std::string& fields = "") {
+  const std::string entry =
+      R"({"class_name": ")" + class_name + R"(", "config": {"name": ")" + name + "\"" + fields + "}}";
+  return rnnkit::model_detail::layer_from_entry(rnnkit::parse_json(entry, "test"), "test");
+}
+std::unique_ptr<Layer> Multiply(const std::string& name = "multiply") { return from_config("Multiply", name); }
+std::unique_ptr<Layer> Maximum(const std::string& name = "maximum") { return from_config("Maximum", name); }
+std::unique_ptr<Layer> Minimum(const std::string& name = "minimum") { return from_config("Minimum", name); }
+std::unique_ptr<Layer> dot_from(const std::string& axes, bool normalize, const std::string& name) {
+  return from_config("Dot", name, ", \"axes\": " + axes + ", \"normalize\": " + (normalize ? "true" : "false"));
+}
+std::unique_ptr<Layer> Dot(std::int64_t axes, bool normalize = false, const std::string& name = "dot") {
+  return dot_from(std::to_string(axes), normalize, name);
+}
+std::unique_ptr<Layer> Dot(std::array<std::int64_t, 2> axes, bool normalize = false, const std::string& name = "dot") {
+  return dot_from("[" + std::to_string(axes[0]) + ", " + std::to_string(axes[1]) + "]", normalize, name);
+}
+
+Tensor random_tensor(Shape shape, std::mt19937_64& rng) {
+  Tensor t(std::move(shape));
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float& v : t.values) v = normal(rng);
+  return t;
+}
+
+// Values 0.1 apart in a random order over all the inputs together: no two within the 1e-2 probe step, so every
+// probe of a maximum or minimum stays on one side of its kink.
+std::vector<Tensor> spaced_inputs(std::size_t count, const Shape& shape, std::mt19937_64& rng) {
+  std::vector<Tensor> xs(count, Tensor(shape));
+  std::vector<float> values(count * xs[0].values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = 0.1f * static_cast<float>(i) - 2.0f;
+  std::shuffle(values.begin(), values.end(), rng);
+  for (std::size_t i = 0; i < count; ++i)
+    std::copy_n(values.begin() + static_cast<std::ptrdiff_t>(i * xs[i].values.size()), xs[i].values.size(),
+                xs[i].values.begin());
+  return xs;
+}
+
+Tensor merge(const MergeLayer& layer, const std::vector<Tensor>& xs, const std::vector<StepMask>& masks,
+             StepMask& out_mask, rnnkit::TrainingStep* training = nullptr) {
+  std::vector<const Tensor*> x_ptrs;
+  std::vector<const StepMask*> mask_ptrs;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    x_ptrs.push_back(&xs[i]);
+    mask_ptrs.push_back(&masks[i]);
+  }
+  return layer.merge(x_ptrs, mask_ptrs, out_mask, training);
+}
+
+// The layer built for the inputs' per-example shapes; checks the output shape it announces.
+MergeLayer& built(Layer& layer, const std::vector<Tensor>& xs, const Shape& expected_output) {
+  MergeLayer& m = merge_layer(layer);
+  std::vector<Shape> shapes;
+  for (const Tensor& x : xs) shapes.emplace_back(x.shape.begin() + 1, x.shape.end());
+  CHECK(m.build_merge(shapes) == expected_output);
+  return m;
+}
+
+double max_relative_difference(const Tensor& y, const std::vector<double>& expected) {
+  if (y.values.size() != expected.size()) return INFINITY;
+  double worst = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    worst = std::max(worst, std::fabs(y.values[i] - expected[i]) / (1.0 + std::fabs(expected[i])));
+  return worst;
+}
+
+// Max |analytic - numeric| / (1 + |numeric|) over every input value: unmerge of a training merge against central
+// differences of inference merges, for loss = sum(y * r) with a fixed random r.
+double gradient_error(const MergeLayer& layer, std::vector<Tensor> xs, const std::vector<StepMask>& masks) {
+  std::mt19937_64 rng(3);
+  StepMask out_mask;
+  rnnkit::TrainingStep step{rng, nullptr};
+  const Tensor y = merge(layer, xs, masks, out_mask, &step);
+  const Tensor r = random_tensor(y.shape, rng);
+  const std::vector<Tensor> d = layer.unmerge(*step.cache, r);
+  CHECK(d.size() == xs.size());
+  const auto weighted_sum = [&] {
+    StepMask m;
+    const Tensor probe = merge(layer, xs, masks, m);
+    double total = 0;
+    for (std::size_t i = 0; i < probe.values.size(); ++i) total += static_cast<double>(probe.values[i]) * r.values[i];
+    return total;
+  };
+  const float eps = 1e-2f;
+  double worst = 0;
+  for (std::size_t i = 0; i < xs.size() && i < d.size(); ++i) {
+    CHECK(d[i].shape == xs[i].shape);
+    for (std::size_t k = 0; k < xs[i].values.size(); ++k) {
+      float& value = xs[i].values[k];
+      const float saved = value;
+      value = saved + eps;
+      const double plus = weighted_sum();
+      value = saved - eps;
+      const double minus = weighted_sum();
+      value = saved;
+      const double numeric = (plus - minus) / (2.0 * eps);
+      worst = std::max(worst, std::fabs(d[i].values[k] - numeric) / (1.0 + std::fabs(numeric)));
+    }
+  }
+  return worst;
+}
+
+void expect_close(const std::string& what, double error, double tolerance) {
+  std::printf("%-50s max relative error %.2e\n", what.c_str(), error);
+  CHECK(error < tolerance && !what.empty());
+}
+
+// Whether input i keeps value k of a (batch, time, features) tensor: its step's flag, or no mask.
+bool keeps(const std::vector<StepMask>& masks, std::size_t i, std::size_t k, std::size_t features) {
+  return masks[i].empty() || masks[i][k / features];
+}
+
+bool every_input_masked(const std::vector<StepMask>& masks) {
+  return std::none_of(masks.begin(), masks.end(), [](const StepMask& m) { return m.empty(); });
+}
+
+// The OR of the step masks when every input has one, else none.
+StepMask expected_output_mask(const std::vector<StepMask>& masks) {
+  if (!every_input_masked(masks)) return {};
+  StepMask out(masks[0].size(), 0);
+  for (const StepMask& m : masks)
+    for (std::size_t s = 0; s < out.size(); ++s) out[s] = out[s] || m[s];
+  return out;
+}
+
+std::vector<double> multiply_reference(const std::vector<Tensor>& xs, const std::vector<StepMask>& masks,
+                                       std::size_t features) {
+  const StepMask out_mask = expected_output_mask(masks);
+  std::vector<double> y(xs[0].values.size());
+  for (std::size_t k = 0; k < y.size(); ++k) {
+    double product = 1;
+    for (std::size_t i = 0; i < xs.size(); ++i) product *= keeps(masks, i, k, features) ? xs[i].values[k] : 1.0;
+    y[k] = out_mask.empty() || out_mask[k / features] ? product : 0.0;
+  }
+  return y;
+}
+
+// Keras 3's pairwise rule, value by value.
+std::vector<double> extremum_reference(const std::vector<Tensor>& xs, const std::vector<StepMask>& masks,
+                                       std::size_t features, bool maximum) {
+  std::vector<double> y(xs[0].values.size());
+  for (std::size_t k = 0; k < y.size(); ++k) {
+    double out = xs[0].values[k];
+    bool has_mask = !masks[0].empty(), out_kept = keeps(masks, 0, k, features);
+    for (std::size_t i = 1; i < xs.size(); ++i) {
+      const bool kept = keeps(masks, i, k, features);
+      const double x = kept ? xs[i].values[k] : out;
+      if (has_mask && !out_kept) out = x;
+      has_mask = has_mask && !masks[i].empty();
+      out_kept = out_kept || kept;
+      out = maximum ? std::max(out, x) : std::min(out, x);
+    }
+    y[k] = out;
+  }
+  return y;
+}
+
+// (batch 2, time 3, features 2) inputs; masks for every input (with a step none keeps), for one, and for none.
+const std::vector<std::vector<StepMask>> kMaskCases = {
+    {{1, 0, 1, 0, 1, 1}, {0, 0, 1, 1, 1, 0}, {1, 0, 0, 1, 0, 1}},
+    {{}, {1, 0, 1, 0, 0, 1}, {}},
+    {{}, {}, {}},
+};
+const char* const kMaskCaseNames[] = {"every input masked", "one input masked", "no masks"};
+
+void test_multiply() {
+  std::mt19937_64 rng(1);
+  auto layer = Multiply();
+  for (std::size_t c = 0; c < kMaskCases.size(); ++c) {
+    const std::vector<StepMask>& masks = kMaskCases[c];
+    std::vector<Tensor> xs;
+    for (int i = 0; i < 3; ++i) xs.push_back(random_tensor({2, 3, 2}, rng));
+    MergeLayer& m = built(*layer, xs, {3, 2});
+    StepMask out_mask = {9};  // replaced
+    const Tensor y = merge(m, xs, masks, out_mask);
+    CHECK((y.shape == Shape{2, 3, 2}));
+    expect_close(std::string("Multiply forward, ") + kMaskCaseNames[c],
+                 max_relative_difference(y, multiply_reference(xs, masks, 2)), 1e-6);
+    CHECK(out_mask == expected_output_mask(masks));
+    expect_close(std::string("Multiply backward, ") + kMaskCaseNames[c], gradient_error(m, xs, masks), 2e-3);
+  }
+  // Two (batch, features) inputs, one of them with zeros: the others' product, not y / x.
+  std::vector<Tensor> xs = {random_tensor({3, 4}, rng), random_tensor({3, 4}, rng)};
+  xs[0].values[1] = xs[1].values[5] = 0.0f;
+  MergeLayer& m = built(*layer, xs, {4});
+  StepMask out_mask;
+  expect_close("Multiply forward, rank 2", max_relative_difference(merge(m, xs, {{}, {}}, out_mask),
+                                                                   multiply_reference(xs, {{}, {}}, 4)), 1e-6);
+  CHECK(out_mask.empty());
+  expect_close("Multiply backward, rank 2 with zeros", gradient_error(m, xs, {{}, {}}), 2e-3);
+}
+
+void test_maximum_and_minimum() {
+  std::mt19937_64 rng(2);
+  for (const bool maximum : {true, false}) {
+    auto layer = maximum ? Maximum() : Minimum();
+    const std::string name = maximum ? "Maximum" : "Minimum";
+    for (std::size_t c = 0; c < kMaskCases.size(); ++c) {
+      const std::vector<StepMask>& masks = kMaskCases[c];
+      const std::vector<Tensor> xs = spaced_inputs(3, {2, 3, 2}, rng);
+      MergeLayer& m = built(*layer, xs, {3, 2});
+      StepMask out_mask = {9};
+      const Tensor y = merge(m, xs, masks, out_mask);
+      expect_close(name + " forward, " + kMaskCaseNames[c],
+                   max_relative_difference(y, extremum_reference(xs, masks, 2, maximum)), 1e-7);
+      CHECK(out_mask == expected_output_mask(masks));
+      expect_close(name + " backward, " + kMaskCaseNames[c], gradient_error(m, xs, masks), 2e-3);
+    }
+    // Only the first input masked: its masked values take the next input's and the output has no mask.
+    const std::vector<StepMask> first_only = {{0, 1, 1, 1, 1, 0}, {}, {}};
+    const std::vector<Tensor> xs = spaced_inputs(3, {2, 3, 2}, rng);
+    StepMask out_mask;
+    expect_close(name + " forward, first input masked",
+                 max_relative_difference(merge(merge_layer(*layer), xs, first_only, out_mask),
+                                         extremum_reference(xs, first_only, 2, maximum)), 1e-7);
+    CHECK(out_mask.empty());
+    expect_close(name + " backward, first input masked", gradient_error(merge_layer(*layer), xs, first_only), 2e-3);
+  }
+}
+
+// Equal values share the gradient, half each (PyTorch's rule, which Keras on torch follows).
+void test_extremum_ties() {
+  const std::vector<Tensor> xs = {{{1, 2}, {1.f, 2.f}}, {{1, 2}, {1.f, 0.f}}};
+  const Tensor d_y({1, 2}, {4.f, 4.f});
+  std::mt19937_64 rng(0);
+  for (const bool maximum : {true, false}) {
+    auto layer = maximum ? Maximum() : Minimum();
+    MergeLayer& m = built(*layer, xs, {2});
+    StepMask out_mask;
+    rnnkit::TrainingStep step{rng, nullptr};
+    const Tensor y = merge(m, xs, {{}, {}}, out_mask, &step);
+    CHECK((y.values == std::vector<float>{1.f, maximum ? 2.f : 0.f}));
+    const std::vector<Tensor> d = m.unmerge(*step.cache, d_y);
+    CHECK((d[0].values == std::vector<float>{2.f, maximum ? 4.f : 0.f}));
+    CHECK((d[1].values == std::vector<float>{2.f, maximum ? 0.f : 4.f}));
+  }
+  // Three equal inputs: the first two share the first pair's half, the third takes the other half.
+  const std::vector<Tensor> three = {{{1, 1}, {3.f}}, {{1, 1}, {3.f}}, {{1, 1}, {3.f}}};
+  auto layer = Maximum();
+  MergeLayer& m = built(*layer, three, {1});
+  StepMask out_mask;
+  rnnkit::TrainingStep step{rng, nullptr};
+  merge(m, three, {{}, {}, {}}, out_mask, &step);
+  const std::vector<Tensor> d = m.unmerge(*step.cache, Tensor({1, 1}, {4.f}));
+  CHECK(d[0].values[0] == 1.f && d[1].values[0] == 1.f && d[2].values[0] == 2.f);
+}
+
+// Dot's operands read per (example, other index, dot index): o indexes the input's axis other than batch and dot.
+double operand_at(const Tensor& x, std::int64_t axis, std::int64_t b, std::int64_t o, std::int64_t k) {
+  if (x.shape.size() == 2) return x.values[static_cast<std::size_t>(b * x.shape[1] + k)];
+  const std::int64_t s1 = x.shape[1], s2 = x.shape[2];
+  return x.values[static_cast<std::size_t>(axis == 2 ? (b * s1 + o) * s2 + k : (b * s1 + k) * s2 + o)];
+}
+
+std::int64_t other_size(const Tensor& x, std::int64_t axis) {
+  return x.shape.size() == 2 ? 1 : x.shape[axis == 2 ? 1 : 2];
+}
+
+// Keras' normalize scale of slice (b, o): min(1 / sqrt(sum x^2), 1 / 1e-7).
+double normalize_scale(const Tensor& x, std::int64_t axis, std::int64_t b, std::int64_t o) {
+  double sum = 0;
+  for (std::int64_t k = 0; k < x.shape[static_cast<std::size_t>(axis)]; ++k)
+    sum += operand_at(x, axis, b, o, k) * operand_at(x, axis, b, o, k);
+  return sum > 0 ? std::min(1.0 / std::sqrt(sum), 1e7) : 1e7;
+}
+
+// y[b, o1, o2] = sum_k u1[b, o1, k] u2[b, o2, k], u the (normalised) inputs.
+std::vector<double> dot_reference(const Tensor& x1, const Tensor& x2, std::array<std::int64_t, 2> axes,
+                                  bool normalize) {
+  const std::int64_t n1 = other_size(x1, axes[0]), n2 = other_size(x2, axes[1]);
+  const std::int64_t depth = x1.shape[static_cast<std::size_t>(axes[0])];
+  std::vector<double> y;
+  for (std::int64_t b = 0; b < x1.shape[0]; ++b)
+    for (std::int64_t o1 = 0; o1 < n1; ++o1)
+      for (std::int64_t o2 = 0; o2 < n2; ++o2) {
+        const double s1 = normalize ? normalize_scale(x1, axes[0], b, o1) : 1.0;
+        const double s2 = normalize ? normalize_scale(x2, axes[1], b, o2) : 1.0;
+        double total = 0;
+        for (std::int64_t k = 0; k < depth; ++k)
+          total += s1 * operand_at(x1, axes[0], b, o1, k) * s2 * operand_at(x2, axes[1], b, o2, k);
+        y.push_back(total);
+      }
+  return y;
+}
+
+struct DotCase {
+  const char* what;
+  Shape x1, x2;           // with the batch axis
+  std::vector<std::int64_t> axes;  // as the layer takes them: one or two
+  std::array<std::int64_t, 2> resolved;
+  Shape output;           // per example
+};
+
+std::unique_ptr<Layer> make_dot(const std::vector<std::int64_t>& axes, bool normalize) {
+  return axes.size() == 1 ? Dot(axes[0], normalize) : Dot(std::array<std::int64_t, 2>{axes[0], axes[1]}, normalize);
+}
+
+void test_dot_shapes() {
+  const DotCase cases[] = {
+      {"(b, n, d) . (b, m, d), axes (2, 2)", {2, 3, 4}, {2, 5, 4}, {2, 2}, {2, 2}, {3, 5}},
+      {"(b, n, d) . (b, m, d), axes 2", {2, 3, 4}, {2, 5, 4}, {2}, {2, 2}, {3, 5}},
+      {"(b, n, d) . (b, m, d), axes -1", {2, 3, 4}, {2, 5, 4}, {-1}, {2, 2}, {3, 5}},
+      {"(b, n, d) . (b, d, m), axes (2, 1)", {2, 3, 4}, {2, 4, 5}, {2, 1}, {2, 1}, {3, 5}},
+      {"(b, n, d) . (b, d, m), axes (-1, -2)", {2, 3, 4}, {2, 4, 5}, {-1, -2}, {2, 1}, {3, 5}},
+      {"(b, n, d1) . (b, n, d2), axes (1, 1)", {2, 3, 4}, {2, 3, 5}, {1, 1}, {1, 1}, {4, 5}},
+      {"(b, n, d1) . (b, n, d2), axes 1", {2, 3, 4}, {2, 3, 5}, {1}, {1, 1}, {4, 5}},
+      {"(b, n, d) . (b, d), axes (2, 1)", {2, 3, 4}, {2, 4}, {2, 1}, {2, 1}, {3}},
+      {"(b, n, d) . (b, d), axes -1", {2, 3, 4}, {2, 4}, {-1}, {2, 1}, {3}},
+      {"(b, d, n) . (b, d), axes 1", {2, 4, 3}, {2, 4}, {1}, {1, 1}, {3}},
+      {"(b, d) . (b, d, m), axes (1, 1)", {2, 4}, {2, 4, 5}, {1, 1}, {1, 1}, {5}},
+      {"(b, d) . (b, m, d), axes (1, 2)", {2, 4}, {2, 5, 4}, {1, 2}, {1, 2}, {5}},
+      {"(b, d) . (b, d), axes 1", {3, 4}, {3, 4}, {1}, {1, 1}, {1}},
+      {"(b, d) . (b, d), axes (-1, -1)", {3, 4}, {3, 4}, {-1, -1}, {1, 1}, {1}},
+      {"(b, n, d) . (b, m, d), axes -4 (Python's modulo)", {2, 3, 4}, {2, 5, 4}, {-4}, {2, 2}, {3, 5}},
+  };
+  std::mt19937_64 rng(4);
+  for (const DotCase& c : cases)
+    for (const bool normalize : {false, true}) {
+      const std::string what = std::string("Dot ") + c.what + (normalize ? ", normalize" : "");
+      auto layer = make_dot(c.axes, normalize);
+      const std::vector<Tensor> xs = {random_tensor(c.x1, rng), random_tensor(c.x2, rng)};
+      MergeLayer& m = built(*layer, xs, c.output);
+      StepMask out_mask = {1};
+      // Masks are ignored and the output has none.
+      const Tensor y = merge(m, xs, {{1, 0}, {}}, out_mask);
+      CHECK(y.shape == rnnkit::model_detail::with_batch(c.x1[0], c.output));
+      CHECK(out_mask.empty());
+      expect_close(what + " forward", max_relative_difference(y, dot_reference(xs[0], xs[1], c.resolved, normalize)),
+                   1e-5);
+      expect_close(what + " backward", gradient_error(m, xs, {{}, {}}), 2e-3);
+    }
+}
+
+// An all-zero slice normalises to zeros (its scale clamped to 1 / epsilon), and its gradient is that constant
+// scale times the gradient of the product with respect to the normalised slice (finite; Keras' is NaN).
+void test_dot_normalize_zero_slice() {
+  std::mt19937_64 rng(6);
+  auto layer = Dot(std::array<std::int64_t, 2>{2, 2}, true);
+  std::vector<Tensor> xs = {random_tensor({2, 3, 4}, rng), random_tensor({2, 2, 4}, rng)};
+  std::fill_n(xs[0].values.begin() + 4, 4, 0.0f);  // example 0, row 1
+  MergeLayer& m = built(*layer, xs, {3, 2});
+  StepMask out_mask;
+  rnnkit::TrainingStep step{rng, nullptr};
+  const Tensor y = merge(m, xs, {{}, {}}, out_mask, &step);
+  expect_close("Dot normalize, all-zero slice, forward",
+               max_relative_difference(y, dot_reference(xs[0], xs[1], {2, 2}, true)), 1e-5);
+  CHECK(y.values[2] == 0.0f && y.values[3] == 0.0f);
+  const Tensor d_y = random_tensor(y.shape, rng);
+  const std::vector<Tensor> d = m.unmerge(*step.cache, d_y);
+  for (const Tensor& t : d)
+    for (float v : t.values) CHECK(std::isfinite(v));
+  for (std::int64_t k = 0; k < 4; ++k) {
+    double expected = 0;
+    for (std::int64_t q = 0; q < 2; ++q)
+      expected += d_y.values[static_cast<std::size_t>(2 + q)] * normalize_scale(xs[1], 2, 0, q) *
+                  operand_at(xs[1], 2, 0, q, k);
+    expected *= 1e7;
+    CHECK(std::fabs(d[0].values[static_cast<std::size_t>(4 + k)] - expected) <= 1e-5 * std::fabs(expected) + 1e-3);
+  }
+  // The other slices' gradients are the unclamped normalisation's.
+  xs[0].values[4] = 1.5f;  // no zero slice left, so central differences hold everywhere
+  expect_close("Dot normalize, former zero slice refilled", gradient_error(m, xs, {{}, {}}), 2e-3);
+}
+
+// std::invalid_argument whose message holds `part`.
+template <typename F>
+void expect_refusal(F&& call, const std::string& part) {
+  std::string message;
+  try {
+    call();
+  } catch (const std::invalid_argument& error) {
+    message = error.what();
+  }
+  if (message.find(part) == std::string::npos)
+    std::fprintf(stderr, "expected a refusal with \"%s\", got \"%s\"\n", part.c_str(), message.c_str());
+  CHECK(message.find(part) != std::string::npos);
+}
+
+void test_refusals() {
+  expect_refusal([] { merge_layer(*Multiply("m")).build_merge({{3}}); },
+                 "layer m (Multiply) expects at least 2 inputs, received 1");
+  expect_refusal([] { merge_layer(*Maximum("mx")).build_merge({{3}}); },
+                 "layer mx (Maximum) expects at least 2 inputs, received 1");
+  expect_refusal([] { merge_layer(*Multiply("m")).build_merge({{2, 3}, {2, 4}}); },
+                 "layer m (Multiply) the C++ model API merges inputs of equal shapes only; received (2, 3) and (2, 4)");
+  expect_refusal([] { merge_layer(*Maximum("mx")).build_merge({{3}, {3}, {2, 3}}); },
+                 "layer mx (Maximum) the C++ model API merges inputs of equal shapes only");
+  expect_refusal([] { merge_layer(*Minimum("mn")).build_merge({{3}, {4}}); },
+                 "layer mn (Minimum) the C++ model API merges inputs of equal shapes only");
+  // Steps unknown when built, different when called.
+  std::unique_ptr<Layer> elementwise[] = {Multiply("m"), Maximum("mx"), Minimum("mn")};
+  for (auto& layer : elementwise) {
+    MergeLayer& m = merge_layer(*layer);
+    m.build_merge({{-1, 2}, {-1, 2}});
+    StepMask out_mask;
+    expect_refusal([&] { merge(m, {Tensor({1, 3, 2}), Tensor({1, 4, 2})}, {{}, {}}, out_mask); },
+                   "inputs of different shapes cannot be merged");
+  }
+
+  expect_refusal([] { merge_layer(*Dot(1, false, "d")).build_merge({{3}, {3}, {3}}); },
+                 "layer d (Dot) expects exactly 2 inputs, received 3");
+  expect_refusal([] { merge_layer(*Dot(1, false, "d")).build_merge({{3}}); },
+                 "layer d (Dot) expects exactly 2 inputs, received 1");
+  expect_refusal([] { merge_layer(*Dot({2, 1}, false, "d")).build_merge({{3, 4}, {5}}); },
+                 "layer d (Dot) needs equal sizes along the dot axes, received 4 (axis 2 of (None, 3, 4)) and 5 "
+                 "(axis 1 of (None, 5))");
+  expect_refusal([] { merge_layer(*Dot(-1, false, "d")).build_merge({{3, 4}, {3, 5}}); }, "needs equal sizes");
+  expect_refusal([] { merge_layer(*Dot(0, false, "d")).build_merge({{3}, {3}}); },
+                 "layer d (Dot) cannot take the dot product over the batch axis (axis 0)");
+  expect_refusal([] { merge_layer(*Dot({1, 0}, false, "d")).build_merge({{3}, {3}}); }, "over the batch axis");
+  expect_refusal([] { merge_layer(*Dot(-3, false, "d")).build_merge({{3, 4}, {3, 4}}); }, "over the batch axis");
+  expect_refusal([] { merge_layer(*Dot(2, false, "d")).build_merge({{3}, {3}}); },
+                 "layer d (Dot) axis 2 is out of range for an input of shape (None, 3)");
+  expect_refusal([] { merge_layer(*Dot(1, false, "d")).build_merge({{3, 4, 5}, {3}}); },
+                 "layer d (Dot) takes inputs of rank 2 or 3 (with the batch axis), received (None, 3, 4, 5)");
+  // Sizes unknown when built, different when called.
+  auto dot = Dot(2, false, "d");
+  MergeLayer& m = merge_layer(*dot);
+  CHECK((m.build_merge({{3, -1}, {2, -1}}) == Shape{3, 2}));
+  StepMask out_mask;
+  expect_refusal([&] { merge(m, {Tensor({1, 3, 4}), Tensor({1, 2, 5})}, {{}, {}}, out_mask); },
+                 "layer d (Dot) needs equal sizes along the dot axes, received 4");
+
+  // A Model built from a list of layers is Sequential: one input per layer.
+  std::vector<std::unique_ptr<Layer>> layers;
+  layers.push_back(Multiply("m"));
+  expect_refusal([&] { rnnkit::Model({3}, std::move(layers)); }, "expects at least 2 inputs, received 1");
+}
+
+void test_names_and_configs() {
+  CHECK(std::string(Multiply("m")->class_name()) == "Multiply");
+  CHECK(std::string(Maximum("m")->class_name()) == "Maximum");
+  CHECK(std::string(Minimum("m")->class_name()) == "Minimum");
+  CHECK(std::string(Dot(1, false, "d")->class_name()) == "Dot");
+  CHECK(Multiply("m")->config_json() == R"({"name": "m", "trainable": true, "dtype": "float32"})");
+  CHECK(Maximum("mx")->config_json() == R"({"name": "mx", "trainable": true, "dtype": "float32"})");
+  CHECK(Minimum("mn")->config_json() == R"({"name": "mn", "trainable": true, "dtype": "float32"})");
+  CHECK(Dot(-1, false, "d")->config_json() ==
+        R"({"name": "d", "trainable": true, "dtype": "float32", "axes": -1, "normalize": false})");
+  CHECK(Dot({2, 1}, true, "d")->config_json() ==
+        R"({"name": "d", "trainable": true, "dtype": "float32", "axes": [2, 1], "normalize": true})");
+  auto frozen = Multiply("f");
+  frozen->set_trainable(false);
+  CHECK(frozen->config_json() == R"({"name": "f", "trainable": false, "dtype": "float32"})");
+  CHECK(frozen->weights().empty());
+}
+
+}  // namespace
+
+int main() {
+  test_names_and_configs();
+  test_multiply();
+  test_maximum_and_minimum();
+  test_extremum_ties();
+  test_dot_shapes();
+  test_dot_normalize_zero_slice();
+  test_refusals();
+  return rnnkit_test::failures();
+}
