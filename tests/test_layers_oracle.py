@@ -348,3 +348,41 @@ def test_model_weights_follow_keras_order_with_non_trainable_weights():
     import rnnkit
 
     assert paths(rnnkit) == paths(keras)
+
+
+def branching_graph(module):
+    """Branches of different depths, a layer shared at two depths, two LSTMs (Keras numbers same-class layers
+    in its weight files by this order) and an input no output reads."""
+    layers = module.layers
+    main, unused = layers.Input((6, 3), name="main"), layers.Input((2,), name="unused")
+    shared = layers.Dense(3, name="shared")
+    short = layers.LSTM(4, name="short_lstm")(main)
+    deep = layers.LSTM(4, return_sequences=True, name="deep_lstm")(shared(layers.Dense(3, name="d0")(main)))
+    deep = layers.GRU(4, name="gru")(layers.Conv1D(3, 2, name="conv")(deep))
+    wide = layers.Dense(4, name="d1")(layers.Flatten(name="flat")(shared(main)))
+    merged = layers.Add(name="add")([short, deep, wide])
+    return module.Model([main, unused], layers.Dense(2, name="out")(merged), name="m")
+
+
+def test_functional_layer_and_weight_order_is_keras():
+    """Keras orders a functional model's layers deepest first (keras.src.ops.function.map_graph); get_weights,
+    set_weights and Keras' weight files follow that order."""
+    import rnnkit
+
+    theirs, ours = branching_graph(keras), branching_graph(rnnkit)
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    ours.set_weights(theirs.get_weights())
+    x = [inputs(11, (4, 6, 3)), inputs(12, (4, 2))]
+    assert_same_outputs(theirs.predict(x, verbose=0), ours.predict(x, verbose=0))
+
+
+def test_keras_weights_file_of_a_branching_model(tmp_path):
+    pytest.importorskip("h5py", reason="reading .weights.h5 files needs h5py (pip install '.[h5]')")
+    import rnnkit
+
+    theirs, ours = branching_graph(keras), branching_graph(rnnkit)
+    theirs.save_weights(tmp_path / "m.weights.h5")
+    ours.load_weights(tmp_path / "m.weights.h5")
+    x = [inputs(13, (4, 6, 3)), inputs(14, (4, 2))]
+    assert_same_outputs(theirs.predict(x, verbose=0), ours.predict(x, verbose=0))

@@ -85,3 +85,49 @@ def test_functional_model_round_trips(tmp_path):
     saving.save_model(model, tmp_path / "f.rnnkit")
     loaded = saving.load_model(tmp_path / "f.rnnkit")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def shared_across_depths():
+    """A Dense shared at two depths whose shallow call reads a layer the config lists after it (Keras' order
+    puts the shared layer at its deepest call)."""
+    inputs = layers.Input(shape=(TIMESTEPS, FEATURES))
+    shared = layers.Dense(FEATURES, name="shared")
+    deep = layers.Dense(2, name="head")(layers.LSTM(4, name="lstm")(layers.Dense(FEATURES, name="pre")(
+        shared(inputs))))
+    shallow = layers.GlobalAveragePooling1D(name="pool")(shared(layers.Dense(FEATURES, name="late")(inputs)))
+    return models.Model(inputs, layers.Add(name="join")([deep, layers.Dense(2, name="side")(shallow)]))
+
+
+def test_functional_model_with_a_layer_shared_across_depths_round_trips(tmp_path):
+    x, y = data()
+    model = shared_across_depths()
+    names = [layer.name for layer in model.layers]
+    assert names.index("shared") < names.index("late")  # the config lists the shared layer first
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    saving.save_model(model, tmp_path / "s.rnnkit")
+    loaded = saving.load_model(tmp_path / "s.rnnkit")
+    assert [layer.name for layer in loaded.layers] == names
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_files_listing_weights_in_another_order_load_by_path(tmp_path):
+    """Files written before functional models took Keras' layer order list a branching model's weights in
+    another order; each stored name ends in its weight's path, which decides where it goes."""
+    from rnnkit.saving.file_format import read_model_file, write_model_file
+
+    x, y = data()
+    model = shared_across_depths()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    saving.save_model(model, tmp_path / "s.rnnkit")
+    header, tensors = read_model_file(tmp_path / "s.rnnkit")
+    weights, slots = header["weights"][::-1], header["optimizer_variables"][::-1]  # another order, same names
+    with open(tmp_path / "older.rnnkit", "wb") as stream:
+        write_model_file(stream, {name: tensors[name] for name in weights + slots},
+                         model_config=header["model_config"], compile_config=header["compile_config"],
+                         weights=weights, optimizer_variables=slots)
+    loaded = saving.load_model(tmp_path / "older.rnnkit")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    for got, want in zip(loaded.optimizer.variables, model.optimizer.variables):
+        np.testing.assert_array_equal(got.value, want.value)

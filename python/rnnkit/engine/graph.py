@@ -29,6 +29,38 @@ def ordered_nodes(outputs):
     return order
 
 
+def keras_layer_order(inputs, outputs):
+    """The layers of the graph from ``inputs`` to ``outputs`` in Keras 3's Functional order (keras.src.ops.function
+    .map_graph), which model.layers and model.weights follow and Keras' weight files number layers by: deepest
+    first (depth: the longest path to an output, a shared layer at its deepest node), ties in the order a
+    depth-first walk from the outputs first reaches them; inputs that reach no output last."""
+    post_order, first_reached, finished = [], {}, set()
+
+    def visit(node):
+        if id(node) in finished:
+            return
+        first_reached.setdefault(id(node.layer), len(first_reached))
+        for tensor in node.input_tensors:
+            visit(tensor.node)
+        finished.add(id(node))
+        post_order.append(node)
+
+    for tensor in outputs:
+        visit(tensor.node)
+    node_depth, layer_depth, layers = {}, {}, {}
+    for node in reversed(post_order):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        layers[id(node.layer)] = node.layer
+        for tensor in node.input_tensors:
+            node_depth[id(tensor.node)] = max(depth + 1, node_depth.get(id(tensor.node), 0))
+    for tensor in inputs:
+        if id(tensor.node.layer) not in layers:
+            layers[id(tensor.node.layer)] = tensor.node.layer
+            layer_depth[id(tensor.node.layer)], first_reached[id(tensor.node.layer)] = 0, -1
+    return sorted(layers.values(), key=lambda layer: (-layer_depth[id(layer)], first_reached[id(layer)]))
+
+
 def embeddings_feeding_one_rnn(nodes, outputs):
     """Embedding nodes whose output only a recurrent layer reads (as its sequence input): that layer may take the
     ids and look its input projection up in a table (rnnkit.layers.rnn.token_table), and in training hands the

@@ -65,7 +65,10 @@ class InputLayer(Layer):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config.pop("sparse", None)
+        # Keras 3 writes these flags (False for a dense, required input: what rnnkit's inputs are).
+        for flag in ("sparse", "ragged", "optional"):
+            if config.pop(flag, False):
+                raise ValueError(f"InputLayer '{config.get('name')}': {flag}=True inputs are not supported by rnnkit")
         return cls(**config)
 
 

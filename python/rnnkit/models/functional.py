@@ -29,10 +29,7 @@ class Functional(Model):
             if id(tensor.node) not in reachable:
                 self._nodes.insert(0, tensor.node)
         self._token_fed = graph.embeddings_feeding_one_rnn(self._nodes, self.outputs)  # per graph, not per batch
-        self._graph_layers = []
-        for node in self._nodes:
-            if all(node.layer is not layer for layer in self._graph_layers):
-                self._graph_layers.append(node.layer)
+        self._graph_layers = graph.keras_layer_order(self.inputs, self.outputs)
         self.built = True
 
     @property
@@ -108,26 +105,98 @@ class Functional(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        """From rnnkit's config or Keras 3's (a `.keras` archive's): tensors referred to as
+        ["__keras_tensor__", layer, node, index] or {"class_name": "__keras_tensor__", "config": {"keras_history":
+        [layer, node, index]}}, and Keras' NotEqual(ids, 0) nodes with the mask= arguments they feed, which stand
+        for the mask an Embedding(mask_zero=True) of those ids gives the layers after it, as rnnkit does itself."""
         from rnnkit.layers import deserialize
 
-        layers, tensors = {}, {}
+        layers, tensors, zero_masks = {}, {}, {}
         for layer_config in config["layers"]:
+            if layer_config.get("class_name") == _KERAS_MASK_OP:
+                continue
             layer = deserialize(layer_config, custom_objects)
             layers[layer_config["name"]] = layer
             if isinstance(layer, InputLayer):
                 tensors[(layer.name, 0, 0)] = layer.output
+        pending = []
         for layer_config in config["layers"]:
-            layer = layers[layer_config["name"]]
+            if layer_config.get("class_name") == _KERAS_MASK_OP:
+                zero_masks[(layer_config["name"], 0, 0)] = _zero_mask_source(layer_config)
+                continue
             for position, node in enumerate(layer_config.get("inbound_nodes", [])):
                 argument = node["args"][0]
-                several = argument[0] != "__keras_tensor__"
-                refs = argument if several else [argument]
-                args = [tensors[(ref[1], ref[2], ref[3])] for ref in refs]
-                outputs = layer(args if several else args[0], **node.get("kwargs", {}))
+                several = _tensor_key(argument) is None
+                pending.append((layers[layer_config["name"]], position, node,
+                                [_tensor_key(ref) for ref in (argument if several else [argument])], several))
+        # Layers are listed producers first, but a shared layer's later calls may read tensors of layers listed
+        # after it (as in Keras' own configs): each call is made once its inputs exist.
+        while pending:
+            ready = [call for call in pending if all(key in tensors for key in call[3])]
+            if not ready:
+                missing = sorted({key for call in pending for key in call[3] if key not in tensors}, key=str)
+                raise ValueError(f"the calls of {sorted({call[0].name for call in pending})} read tensors no layer "
+                                 f"of the config makes: {missing}")
+            for layer, position, node, keys, several in ready:
+                args = [tensors[key] for key in keys]
+                kwargs = dict(node.get("kwargs", {}))
+                if kwargs.get("mask") is not None:
+                    _check_implied_mask(layer.name, args[0], kwargs["mask"], zero_masks, tensors)
+                kwargs.pop("mask", None)
+                outputs = layer(args if several else args[0], **kwargs)
                 for index, tensor in enumerate(_as_list(outputs)):
                     tensors[(layer.name, position, index)] = tensor
-        inputs = [tensors[tuple(ref)] for ref in config["input_layers"]]
-        outputs = [tensors[tuple(ref)] for ref in config["output_layers"]]
+            pending = [call for call in pending if all(call is not done for done in ready)]
+        inputs = [tensors[tuple(ref)] for ref in _endpoint_refs(config["input_layers"])]
+        outputs = [tensors[tuple(ref)] for ref in _endpoint_refs(config["output_layers"])]
         return cls(inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0],
                    name=config.get("name"))
+
+
+# The op Keras 3 records in a functional config for Embedding(mask_zero=True)'s mask: NotEqual(ids, 0).
+_KERAS_MASK_OP = "NotEqual"
+
+
+def _endpoint_refs(refs):
+    """A model's input or output references: a list of [layer, node, index], or Keras' single one unlisted."""
+    return [refs] if refs and isinstance(refs[0], str) else refs
+
+
+def _tensor_key(ref):
+    """(layer, node, index) of a tensor reference in either form, or None when `ref` is not one."""
+    if isinstance(ref, list) and len(ref) == 4 and ref[0] == "__keras_tensor__":
+        return tuple(ref[1:])
+    if isinstance(ref, dict) and ref.get("class_name") == "__keras_tensor__":
+        return tuple(ref["config"]["keras_history"])
+    return None
+
+
+def _zero_mask_source(layer_config):
+    """The key of the ids tensor a NotEqual(ids, 0) node compares with 0."""
+    nodes = layer_config.get("inbound_nodes", [])
+    args = nodes[0]["args"] if len(nodes) == 1 else []
+    if len(args) != 2 or _tensor_key(args[0]) is None or args[1] != 0:
+        raise ValueError(f"{layer_config.get('name')!r}: only NotEqual(ids, 0), an Embedding's mask_zero mask, is "
+                         f"supported among Keras' op nodes; received the arguments {args!r}")
+    return _tensor_key(args[0])
+
+
+def _check_implied_mask(layer_name, tensor, mask_ref, zero_masks, tensors):
+    """A mask= argument is dropped only where rnnkit's own mask is the same: `tensor` comes, through layers that
+    pass masks on, from an Embedding(mask_zero=True) of the very ids the NotEqual node compared with 0."""
+    ids_key = zero_masks.get(_tensor_key(mask_ref))
+    if ids_key is not None:
+        from rnnkit.layers.embedding import Embedding
+
+        while tensor.node.input_tensors:
+            producer = tensor.node.layer
+            if isinstance(producer, Embedding):
+                if producer.mask_zero and tensor.node.input_tensors[0] is tensors[ids_key]:
+                    return
+                break
+            if len(tensor.node.input_tensors) != 1 or not producer.supports_masking:
+                break
+            tensor = tensor.node.input_tensors[0]
+    raise ValueError(f"layer {layer_name!r}: an explicit mask= argument is supported only where it is the "
+                     f"mask_zero mask of the Embedding the layer's input comes from; received {mask_ref!r}")
 

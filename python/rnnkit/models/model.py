@@ -46,8 +46,12 @@ class Model(Layer):
 
     # -- compile ---------------------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
-                **unsupported):
-        """As Keras: ``metrics`` see no sample or class weights (masks only); ``weighted_metrics`` see them too."""
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True, **unsupported):
+        """As Keras: ``metrics`` see no sample or class weights (masks only); ``weighted_metrics`` see them too.
+        ``run_eagerly``, ``steps_per_execution``, ``jit_compile`` and ``auto_scale_loss`` are taken and have no
+        effect: there is no graph to compile (the C++ core runs every step as it is), callbacks see every batch,
+        and everything computes in float32."""
+        del run_eagerly, steps_per_execution, jit_compile, auto_scale_loss
         if unsupported:
             raise TypeError(f"Model '{self.name}'.compile: unsupported argument(s) {sorted(unsupported)}")
         if isinstance(optimizer, (str, dict)):

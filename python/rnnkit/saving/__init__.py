@@ -1,4 +1,5 @@
-"""Saving and loading models in the .rnnkit file (docs/file_format.md); Keras 3 `.weights.h5` import."""
+"""Saving and loading models in the .rnnkit file (docs/file_format.md); Keras 3 `.keras` and `.weights.h5`
+import."""
 import os
 
 from rnnkit.saving.atomic import atomic_write
@@ -55,8 +56,26 @@ def _model_from_config(config, custom_objects, path):
         raise ValueError(f"load_model: {os.fspath(path)!r} has a model_config rnnkit cannot rebuild: "
                          f"{type(error).__name__}: {error}") from error
 
+def _names_by_path(variables, names):
+    """`names` reordered to match `variables` when every name ends in a distinct variable path, as save_model
+    writes them ("weights/0003/lstm/lstm_cell/kernel"), and those paths are the variables': files saved before
+    functional models listed their layers in Keras' order keep their meaning. Otherwise None (match by position)."""
+    by_path = {}
+    for name in names:
+        parts = name.split("/", 2)
+        if len(parts) != 3 or parts[2] in by_path:
+            return None
+        by_path[parts[2]] = name
+    try:
+        return [by_path[variable.path] for variable in variables]
+    except KeyError:
+        return None
+
+
 def _assign_all(variables, names, tensors, path, what):
     variables = list(variables)
+    if len(variables) == len(names):
+        names = _names_by_path(variables, names) or names
     if len(variables) != len(names):
         raise ValueError(f"{os.fspath(path)!r}: the file has {len(names)} {what} but the model has {len(variables)}")
     for variable, name in zip(variables, names):
@@ -75,9 +94,28 @@ def _compile_from_config(model, compile_config):
     model.compile(**settings)
 
 
+def _load_keras_archive(path, custom_objects, compile):
+    """A model Keras 3 saved with `model.save("....keras")`: its architecture and weights (h5py needed), and with
+    `compile` its compile settings; the optimizer starts afresh (its state is not read)."""
+    from rnnkit.saving.keras_archive import read_keras_archive
+    from rnnkit.saving.keras_h5 import read_keras_weights
+
+    config, weights_file = read_keras_archive(path)
+    model = _model_from_config(config, custom_objects, path)
+    values = read_keras_weights(weights_file, model, source=path)
+    names = [f"{i}" for i in range(len(values))]
+    _assign_all(model.weights, names, dict(zip(names, values)), path, "weights")
+    if compile and config.get("compile_config"):
+        _compile_from_config(model, config["compile_config"])
+    return model
+
+
 def load_model(path, custom_objects=None, compile=True):
-    """Rebuilds the model saved by `save_model`; with `compile`, training resumes exactly where it stopped."""
-    _require_suffix(path, (MODEL_SUFFIX,), "load_model")
+    """Rebuilds the model saved by `save_model`; with `compile`, training resumes exactly where it stopped. Also
+    reads Keras 3's `.keras` archives (needs h5py, the "h5" extra)."""
+    _require_suffix(path, (MODEL_SUFFIX, ".keras"), "load_model")
+    if str(path).endswith(".keras"):
+        return _load_keras_archive(path, custom_objects, compile)
     header, tensors = read_model_file(path)
     model = _model_from_config(header["model_config"], custom_objects, path)
     _assign_all(model.weights, header["weights"], tensors, path, "weights")

@@ -40,12 +40,15 @@ def _group_values(h5py, group):
     return values
 
 
-def read_keras_weights(path, model):
-    """The arrays of a Keras 3 weights file for `model`, aligned with `model.weights`."""
+def read_keras_weights(path, model, source=None):
+    """The arrays of a Keras 3 weights file (a path, or a binary file object named by `source`) for `model`,
+    aligned with `model.weights`."""
     h5py = _import_h5py()
     counts = {}
     values = []
-    with h5py.File(os.fspath(path), "r") as file:
+    opened = path if hasattr(path, "read") else os.fspath(path)
+    path = source if hasattr(path, "read") else path
+    with h5py.File(opened, "r") as file:
         for layer in model.layers:
             base = keras_group_name(type(layer).__name__)
             counts[base] = counts.get(base, -1) + 1

@@ -1,0 +1,139 @@
+"""Models Keras 3 saved as `.keras` archives, loaded by rnnkit.saving.load_model: same predictions for the same
+weights (Keras on torch is the oracle), compile settings restored, and malformed archives refused clearly."""
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+pytest.importorskip("h5py", reason="reading .keras archives needs h5py (pip install '.[h5]')")
+torch = pytest.importorskip("torch", reason="the Keras oracle needs torch (pip install torch==2.13.0)")
+keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip install keras)")
+
+import rnnkit  # noqa: E402
+from rnnkit import saving  # noqa: E402
+
+
+def ids(seed, batch=4, steps=7, vocab=11):
+    x = np.random.default_rng(seed).integers(1, vocab, size=(batch, steps))
+    x[0, 4:] = 0  # a padded tail: masked with mask_zero
+    return x
+
+
+def floats(seed, *shape):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def sequential_stack():
+    model = keras.Sequential([keras.Input((6, 4)), keras.layers.LSTM(5, return_sequences=True),
+                              keras.layers.GRU(3, reset_after=False), keras.layers.Dense(2, activation="softmax")])
+    return model, floats(1, 4, 6, 4)
+
+
+def embedding_bidirectional():
+    inputs = keras.Input((7,), dtype="int32")
+    embedded = keras.layers.Embedding(11, 4, mask_zero=True)(inputs)
+    hidden = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))(keras.layers.Dropout(0.2)(embedded))
+    outputs = keras.layers.Dense(1, activation="sigmoid")(keras.layers.GlobalAveragePooling1D()(hidden))
+    return keras.Model(inputs, outputs), ids(2)
+
+
+def convolution_and_merges():
+    inputs = keras.Input((8, 3))
+    a = keras.layers.Conv1D(4, 3, padding="causal", activation="relu")(inputs)
+    b = keras.layers.BatchNormalization()(keras.layers.GRU(4, return_sequences=True)(inputs))
+    merged = keras.layers.Concatenate()([keras.layers.Add()([a, b]), keras.layers.Multiply()([a, b])])
+    return keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(merged))), floats(3, 4, 8, 3)
+
+
+@pytest.mark.parametrize("build", [sequential_stack, embedding_bidirectional, convolution_and_merges])
+def test_keras_archive_predicts_as_keras(tmp_path, build):
+    model, x = build()
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    y = np.zeros((len(x),) + tuple(model.output_shape[1:]), np.float32)
+    model.fit(x, y, epochs=1, verbose=0)  # weights (and moving statistics) away from their initial values
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = saving.load_model(path)
+    assert [w.shape for w in loaded.weights] == [tuple(w.shape) for w in model.weights]
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert isinstance(loaded.optimizer, rnnkit.optimizers.Adam)
+    assert loaded.optimizer.learning_rate == pytest.approx(0.01)
+    loaded.fit(x, y, epochs=1, verbose=0)  # compiled: trains on
+    assert saving.load_model(path, compile=False).optimizer is None
+
+
+def test_model_load_model_reads_keras_archives(tmp_path):
+    model, x = sequential_stack()
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(rnnkit.models.load_model(tmp_path / "m.keras").predict(x, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def rewritten(path, target, edit):
+    """A copy of the archive at `path` with config.json passed through `edit` (a dict -> dict function)."""
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w") as copy:
+        for info in source.infolist():
+            data = source.read(info)
+            copy.writestr(info, json.dumps(edit(json.loads(data))) if info.filename == "config.json" else data)
+    return target
+
+
+def test_malformed_archives_are_refused_with_the_file_named(tmp_path):
+    (tmp_path / "text.keras").write_text("not a zip")
+    with pytest.raises(ValueError, match=r"text\.keras.*not a readable \.keras archive"):
+        saving.load_model(tmp_path / "text.keras")
+    with zipfile.ZipFile(tmp_path / "empty.keras", "w") as archive:
+        archive.writestr("metadata.json", "{}")
+    with pytest.raises(ValueError, match=r"empty\.keras.*no config\.json"):
+        saving.load_model(tmp_path / "empty.keras")
+    with zipfile.ZipFile(tmp_path / "garbled.keras", "w") as archive:
+        archive.writestr("config.json", b"\xff{")
+        archive.writestr("model.weights.h5", b"")
+    with pytest.raises(ValueError, match=r"garbled\.keras.*config\.json is not JSON"):
+        saving.load_model(tmp_path / "garbled.keras")
+
+
+def test_oversized_members_are_not_read(tmp_path, monkeypatch):
+    from rnnkit.saving import keras_archive
+
+    model, _ = sequential_stack()
+    model.save(tmp_path / "m.keras")
+    monkeypatch.setattr(keras_archive, "MAX_MEMBER_BYTES", 1000)  # the config holds several KB
+    with pytest.raises(ValueError, match="config.json declares .* bytes, more than the 1000 read"):
+        saving.load_model(tmp_path / "m.keras")
+
+
+def test_only_the_mask_zero_op_node_is_taken(tmp_path):
+    """Keras records Embedding(mask_zero)'s mask as a NotEqual(ids, 0) node feeding mask= arguments; rnnkit
+    takes that node (its own mask is the same) and refuses other comparisons and masks it would not reproduce."""
+    model, _ = embedding_bidirectional()
+    model.save(tmp_path / "m.keras")
+
+    def compare_with_one(config):
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "NotEqual":
+                layer["inbound_nodes"][0]["args"][1] = 1
+        return config
+
+    with pytest.raises(ValueError, match=r"only NotEqual\(ids, 0\)"):
+        saving.load_model(rewritten(tmp_path / "m.keras", tmp_path / "one.keras", compare_with_one))
+
+    def unmasked_embedding(config):
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "Embedding":
+                layer["config"]["mask_zero"] = False
+        return config
+
+    with pytest.raises(ValueError, match="explicit mask= argument is supported only where"):
+        saving.load_model(rewritten(tmp_path / "m.keras", tmp_path / "unmasked.keras", unmasked_embedding))
+
+
+def test_keras_archive_is_read_without_extracting(tmp_path, monkeypatch):
+    """The members are read in memory: nothing is written next to the archive or elsewhere."""
+    model, _ = sequential_stack()
+    model.save(tmp_path / "m.keras")
+    monkeypatch.setattr(zipfile.ZipFile, "extract", lambda *a, **k: pytest.fail("extracted"))
+    monkeypatch.setattr(zipfile.ZipFile, "extractall", lambda *a, **k: pytest.fail("extracted"))
+    saving.load_model(tmp_path / "m.keras")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
