@@ -137,3 +137,52 @@ def test_keras_archive_is_read_without_extracting(tmp_path, monkeypatch):
     monkeypatch.setattr(zipfile.ZipFile, "extractall", lambda *a, **k: pytest.fail("extracted"))
     saving.load_model(tmp_path / "m.keras")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
+
+
+def rnnkit_models():
+    layers = rnnkit.layers
+    stack = rnnkit.Sequential([layers.Input((6, 4)), layers.LSTM(5, return_sequences=True),
+                               layers.Bidirectional(layers.GRU(3, return_sequences=True)),
+                               layers.TimeDistributed(layers.Dense(2)), layers.BatchNormalization(),
+                               layers.Conv1D(3, 2, padding="causal"), layers.GlobalMaxPooling1D(), layers.Dense(1)])
+    inputs = layers.Input((7,), dtype="int32")
+    embedded = layers.Embedding(11, 4, mask_zero=True)(inputs)
+    a = layers.LSTM(3, return_sequences=True)(embedded)
+    b = layers.GRU(3, return_sequences=True, reset_after=False)(embedded)
+    attended = layers.MultiHeadAttention(2, 4)(a, b)  # query and value: positional arguments in Keras' config
+    merged = layers.Add()([a, attended])
+    graph = rnnkit.Model(inputs, layers.Dense(2, activation="softmax")(layers.GlobalAveragePooling1D()(merged)))
+    return [(stack, floats(4, 3, 6, 4)), (graph, ids(5, batch=3))]
+
+
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")  # its state is not written
+@pytest.mark.parametrize("index", [0, 1])
+def test_keras_loads_what_rnnkit_saves_as_keras(tmp_path, index):
+    """model.save("....keras") writes Keras 3's archive: Keras' load_model rebuilds the model and predicts the
+    same; rnnkit reads it back too."""
+    model, x = rnnkit_models()[index]
+    values = [0.3 * floats(i, *w.shape) for i, w in enumerate(model.weights)]
+    model.set_weights([np.abs(v) if w.path.endswith("moving_variance") else v
+                       for v, w in zip(values, model.weights)])
+    model.compile(optimizer=rnnkit.optimizers.Adam(0.005), loss="mse")
+    model.save(tmp_path / "m.keras")
+    theirs = keras.models.load_model(tmp_path / "m.keras")
+    assert [type(layer).__name__ for layer in theirs.layers] == [type(layer).__name__ for layer in model.layers]
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert type(theirs.optimizer).__name__ == "Adam"
+    assert float(theirs.optimizer.learning_rate) == pytest.approx(0.005)
+    np.testing.assert_array_equal(saving.load_model(tmp_path / "m.keras").predict(x, verbose=0),
+                                  model.predict(x, verbose=0))
+
+
+def test_a_failed_keras_save_leaves_the_previous_file(tmp_path, monkeypatch):
+    import sys
+
+    model, _ = rnnkit_models()[0]
+    model.save(tmp_path / "m.keras")
+    before = (tmp_path / "m.keras").read_bytes()
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    with pytest.raises(ImportError, match=r"rnnkit\[h5\]"):
+        model.save(tmp_path / "m.keras")
+    assert (tmp_path / "m.keras").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]

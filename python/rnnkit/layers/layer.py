@@ -49,6 +49,10 @@ def _unique(variables):
 class Layer:
     """Base of every layer: a config in ``__init__``, weights in ``build``, math in ``forward``/``backward``."""
 
+    # Whether a call takes several inputs as positional arguments (Keras' MultiHeadAttention(query, value)) rather
+    # than one list (the merges): functional configs record the call that way.
+    positional_inputs = False
+
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
                  batch_size=None, input_dim=None, activity_regularizer=None, quantization_config=None, **kwargs):
         if kwargs:

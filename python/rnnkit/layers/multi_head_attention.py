@@ -38,6 +38,10 @@ def keep_mask(batch, q_len, kv_len, query_mask=None, value_mask=None, key_mask=N
 
 
 class MultiHeadAttention(Layer):
+    positional_inputs = True
+    # Keras keeps these weights in four EinsumDense sub-layers (its weight files' groups), kernel and bias each.
+    keras_weight_groups = ("query_dense", "key_dense", "value_dense", "output_dense")
+
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,

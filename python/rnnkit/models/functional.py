@@ -91,7 +91,8 @@ class Functional(Model):
             for node in node_index[id(layer)]:
                 args = [self._tensor_ref(tensor) for tensor in node.input_tensors]
                 if args:
-                    inbound.append({"args": [args] if isinstance(node.inputs, list) else args,
+                    listed = isinstance(node.inputs, list) and not layer.positional_inputs
+                    inbound.append({"args": [args] if listed else args,
                                     "kwargs": dict(node.call_kwargs)})
             layer_configs.append({**serialize(layer), "name": layer.name, "inbound_nodes": inbound})
         return {"name": self.name, "trainable": self.trainable, "layers": layer_configs,
@@ -125,10 +126,13 @@ class Functional(Model):
                 zero_masks[(layer_config["name"], 0, 0)] = _zero_mask_source(layer_config)
                 continue
             for position, node in enumerate(layer_config.get("inbound_nodes", [])):
-                argument = node["args"][0]
+                # One tensor, a list of tensors (merges) or several positional tensors (attention's query, value).
+                positional = len(node["args"]) > 1
+                argument = node["args"] if positional else node["args"][0]
                 several = _tensor_key(argument) is None
                 pending.append((layers[layer_config["name"]], position, node,
-                                [_tensor_key(ref) for ref in (argument if several else [argument])], several))
+                                [_tensor_key(ref) for ref in (argument if several else [argument])],
+                                "positional" if positional else several))
         # Layers are listed producers first, but a shared layer's later calls may read tensors of layers listed
         # after it (as in Keras' own configs): each call is made once its inputs exist.
         while pending:
@@ -143,7 +147,8 @@ class Functional(Model):
                 if kwargs.get("mask") is not None:
                     _check_implied_mask(layer.name, args[0], kwargs["mask"], zero_masks, tensors)
                 kwargs.pop("mask", None)
-                outputs = layer(args if several else args[0], **kwargs)
+                outputs = layer(*args, **kwargs) if several == "positional" else layer(args if several else args[0],
+                                                                                         **kwargs)
                 for index, tensor in enumerate(_as_list(outputs)):
                     tensors[(layer.name, position, index)] = tensor
             pending = [call for call in pending if all(call is not done for done in ready)]

@@ -27,8 +27,17 @@ def _named(prefix, variables):
 
 
 def save_model(model, path):
-    """Writes architecture, weights, compile config and optimizer state to `path` (".rnnkit") atomically."""
-    _require_suffix(path, (MODEL_SUFFIX,), "save_model")
+    """Writes architecture, weights, compile config and optimizer state to `path` (".rnnkit") atomically. A
+    ".keras" path gets Keras 3's archive instead (architecture, weights, compile config; h5py needed), which
+    Keras' load_model reads."""
+    _require_suffix(path, (MODEL_SUFFIX, ".keras"), "save_model")
+    if str(path).endswith(".keras"):
+        from rnnkit.saving.keras_archive import keras_weights_bytes, write_keras_archive
+
+        weights = keras_weights_bytes(model)
+        with atomic_write(path) as stream:
+            write_keras_archive(stream, model, weights)
+        return
     weights = _named("weights", model.weights)
     optimizer = getattr(model, "optimizer", None)
     optimizer_state = _named("optimizer", optimizer.variables) if optimizer is not None else {}

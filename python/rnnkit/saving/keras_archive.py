@@ -1,5 +1,5 @@
-"""Models saved by Keras 3 as `.keras` archives: a zip of `config.json` (the model's Keras config), `metadata.json`
-and `model.weights.h5` (the `.weights.h5` layout, read by keras_h5; needs h5py, the "h5" extra).
+"""Keras 3's `.keras` archives, read and written: a zip of `config.json` (the model's Keras config),
+`metadata.json` and `model.weights.h5` (the `.weights.h5` layout, read by keras_h5; needs h5py, the "h5" extra).
 
 Nothing is extracted to disk and nothing is executed: the two members are read into memory, each at most
 MAX_MEMBER_BYTES (a zip's declared sizes can lie, so the reads themselves are bounded), and layers are looked up
@@ -46,3 +46,88 @@ def read_keras_archive(path):
     if not isinstance(config, dict):
         raise ValueError(f"load_model: {os.fspath(path)!r}: {CONFIG_MEMBER} holds no model config")
     return config, io.BytesIO(weights)
+
+
+def _keras_node_args(args, tensors):
+    """rnnkit's tensor references ["__keras_tensor__", layer, node, index] in Keras 3's form, which also states
+    each tensor's shape and dtype."""
+    if isinstance(args, list) and len(args) == 4 and args[0] == "__keras_tensor__":
+        tensor = tensors[tuple(args[1:])]
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": list(tensor.shape), "dtype": tensor.dtype, "keras_history": list(args[1:])}}
+    if isinstance(args, list):
+        return [_keras_node_args(item, tensors) for item in args]
+    return args
+
+
+def keras_model_config(model):
+    """The model's config as Keras 3 deserialises it: Functional under Keras' module, inbound tensors in Keras'
+    dict form."""
+    from rnnkit.saving import _model_config
+
+    config = json.loads(json.dumps(_model_config(model)))  # a deep copy of plain JSON data
+    if config.get("class_name") in ("Functional", "Model"):  # where Keras 3 finds its functional class
+        config.update(module="keras.src.models.functional", class_name="Functional", registered_name="Functional")
+        tensors = {tuple(model._tensor_ref(t)[1:]): t for node in model._nodes for t in node.output_tensors}
+        for layer in config["config"]["layers"]:
+            for node in layer.get("inbound_nodes", []):
+                node["args"] = _keras_node_args(node["args"], tensors)
+    return config
+
+
+def _write_vars(h5py_group, name, variables):
+    own = h5py_group.create_group("vars")
+    own.attrs["name"] = name
+    for index, variable in enumerate(variables):
+        own.create_dataset(str(index), data=variable.value)
+
+
+def _write_variables(h5py_group, layer):
+    """Keras' layout of one layer's weights: its own in vars/0, vars/1, ..., each held layer (RNN cell, wrapped
+    layer, attention projection) in a group named after the attribute holding it."""
+    from rnnkit.layers.layer import Layer
+
+    groups = getattr(layer, "keras_weight_groups", None)
+    if groups:  # weights rnnkit holds itself where Keras holds them in sub-layers, evenly split in that order
+        share = len(layer._weights) // len(groups)
+        for position, name in enumerate(groups):
+            _write_vars(h5py_group.create_group(name), name, layer._weights[position * share:(position + 1) * share])
+        own = []
+    else:
+        own = layer._weights
+    _write_vars(h5py_group, layer.name, own)
+    for attribute, value in vars(layer).items():
+        if isinstance(value, Layer):
+            _write_variables(h5py_group.create_group(attribute), value)
+
+
+def keras_weights_bytes(model):
+    """The model.weights.h5 member: layers named as Keras numbers them (class name in snake case, then _1, _2...)."""
+    from rnnkit.saving.keras_h5 import _import_h5py, keras_group_name
+
+    h5py = _import_h5py()
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as file:
+        file.create_group("vars").attrs["name"] = model.name
+        layers, counts = file.create_group("layers"), {}
+        for layer in model.layers:
+            base = keras_group_name(type(layer).__name__)
+            counts[base] = counts.get(base, -1) + 1
+            _write_variables(layers.create_group(base if counts[base] == 0 else f"{base}_{counts[base]}"), layer)
+    return buffer.getvalue()
+
+
+def write_keras_archive(stream, model, weights):
+    """A `.keras` archive Keras 3's load_model reads: config.json, metadata.json, model.weights.h5 (`weights`,
+    from keras_weights_bytes)."""
+    import datetime
+
+    import rnnkit
+
+    config = {**keras_model_config(model), "compile_config": getattr(model, "compile_config", None)}
+    metadata = {"keras_version": "3", "rnnkit_version": rnnkit.__version__,
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("metadata.json", json.dumps(metadata))
+        archive.writestr(CONFIG_MEMBER, json.dumps(config))
+        archive.writestr(WEIGHTS_MEMBER, weights)
