@@ -186,3 +186,17 @@ def test_a_failed_keras_save_leaves_the_previous_file(tmp_path, monkeypatch):
         model.save(tmp_path / "m.keras")
     assert (tmp_path / "m.keras").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
+
+
+def test_keras_loads_weights_rnnkit_saves_as_weights_h5(tmp_path):
+    """save_weights("....weights.h5") writes Keras 3's weights file for the same architecture built in Keras."""
+    model, x = rnnkit_models()[1]
+    model.set_weights([0.3 * floats(i, *w.shape) for i, w in enumerate(model.weights)])
+    model.save_weights(tmp_path / "m.weights.h5")
+    model.save(tmp_path / "m.keras")  # the same architecture in Keras, its weights then zeroed
+    theirs = keras.models.load_model(tmp_path / "m.keras", compile=False)
+    for variable in theirs.weights:
+        variable.assign(np.zeros(variable.shape, np.float32))
+    theirs.load_weights(tmp_path / "m.weights.h5")
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+

@@ -138,8 +138,16 @@ def load_model(path, custom_objects=None, compile=True):
 
 
 def save_weights(model, path):
-    """Writes the model's weights (no optimizer state) to `path` (".weights.rnnkit") atomically."""
-    _require_suffix(path, (WEIGHTS_SUFFIX,), "save_weights")
+    """Writes the model's weights (no optimizer state) to `path` (".weights.rnnkit") atomically; a ".weights.h5"
+    path gets Keras 3's weights file (h5py needed), which Keras' load_weights reads."""
+    _require_suffix(path, (WEIGHTS_SUFFIX, ".weights.h5"), "save_weights")
+    if str(path).endswith(".h5"):
+        from rnnkit.saving.keras_archive import keras_weights_bytes
+
+        data = keras_weights_bytes(model)
+        with atomic_write(path) as stream:
+            stream.write(data)
+        return
     weights = _named("weights", model.weights)
     with atomic_write(path) as stream:
         write_model_file(stream, weights, weights=list(weights))
