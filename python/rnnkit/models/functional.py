@@ -1,4 +1,6 @@
 """Functional models: a graph from Input tensors to output tensors, run by rnnkit.engine.graph."""
+import collections
+
 from rnnkit.engine import graph
 from rnnkit.layers.input_layer import InputLayer, KerasTensor
 from rnnkit.models.model import Model
@@ -126,36 +128,46 @@ class Functional(Model):
                 zero_masks[(layer_config["name"], 0, 0)] = _zero_mask_source(layer_config)
                 continue
             for position, node in enumerate(layer_config.get("inbound_nodes", [])):
-                # One tensor, a list of tensors (merges) or several positional tensors (attention's query, value).
-                positional = len(node["args"]) > 1
-                argument = node["args"] if positional else node["args"][0]
-                several = _tensor_key(argument) is None
-                pending.append((layers[layer_config["name"]], position, node,
-                                [_tensor_key(ref) for ref in (argument if several else [argument])],
-                                "positional" if positional else several))
+                pending.append(_Call(layers[layer_config["name"]], position, node, *_call_inputs(node["args"])))
         # Layers are listed producers first, but a shared layer's later calls may read tensors of layers listed
         # after it (as in Keras' own configs): each call is made once its inputs exist.
         while pending:
-            ready = [call for call in pending if all(key in tensors for key in call[3])]
+            ready = [call for call in pending if all(key in tensors for key in call.keys)]
             if not ready:
-                missing = sorted({key for call in pending for key in call[3] if key not in tensors}, key=str)
-                raise ValueError(f"the calls of {sorted({call[0].name for call in pending})} read tensors no layer "
-                                 f"of the config makes: {missing}")
-            for layer, position, node, keys, several in ready:
-                args = [tensors[key] for key in keys]
-                kwargs = dict(node.get("kwargs", {}))
+                missing = sorted({key for call in pending for key in call.keys if key not in tensors}, key=str)
+                raise ValueError(f"the calls of {sorted({call.layer.name for call in pending})} read tensors no "
+                                 f"layer of the config makes: {missing}")
+            for call in ready:
+                args = [tensors[key] for key in call.keys]
+                kwargs = dict(call.node.get("kwargs", {}))
                 if kwargs.get("mask") is not None:
-                    _check_implied_mask(layer.name, args[0], kwargs["mask"], zero_masks, tensors)
+                    _check_implied_mask(call.layer.name, args[0], kwargs["mask"], zero_masks, tensors)
                 kwargs.pop("mask", None)
-                outputs = layer(*args, **kwargs) if several == "positional" else layer(args if several else args[0],
-                                                                                         **kwargs)
+                if call.form == "positional":
+                    outputs = call.layer(*args, **kwargs)
+                else:
+                    outputs = call.layer(args if call.form == "list" else args[0], **kwargs)
                 for index, tensor in enumerate(_as_list(outputs)):
-                    tensors[(layer.name, position, index)] = tensor
+                    tensors[(call.layer.name, call.position, index)] = tensor
             pending = [call for call in pending if all(call is not done for done in ready)]
         inputs = [tensors[tuple(ref)] for ref in _endpoint_refs(config["input_layers"])]
         outputs = [tensors[tuple(ref)] for ref in _endpoint_refs(config["output_layers"])]
         return cls(inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0],
                    name=config.get("name"))
+
+
+# One call of a layer in a config: its inbound node, the keys of the tensors it reads and how it passes them ("one"
+# tensor, a "list" as the merges take, or "positional" arguments as attention's query and value).
+_Call = collections.namedtuple("_Call", "layer position node keys form")
+
+
+def _call_inputs(args):
+    """(tensor keys, form) of an inbound node's args."""
+    if len(args) > 1:
+        return [_tensor_key(ref) for ref in args], "positional"
+    if _tensor_key(args[0]) is None:
+        return [_tensor_key(ref) for ref in args[0]], "list"
+    return [_tensor_key(args[0])], "one"
 
 
 # The op Keras 3 records in a functional config for Embedding(mask_zero=True)'s mask: NotEqual(ids, 0).
