@@ -33,7 +33,8 @@ def sequential_stack():
 def embedding_bidirectional():
     inputs = keras.Input((7,), dtype="int32")
     embedded = keras.layers.Embedding(11, 4, mask_zero=True)(inputs)
-    hidden = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))(keras.layers.Dropout(0.2)(embedded))
+    dropped = keras.layers.Dropout(0.2)(embedded)  # the mask passes through to the LSTM's mask= argument
+    hidden = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))(dropped)
     outputs = keras.layers.Dense(1, activation="sigmoid")(keras.layers.GlobalAveragePooling1D()(hidden))
     return keras.Model(inputs, outputs), ids(2)
 
@@ -152,11 +153,15 @@ def rnnkit_models():
     attended = layers.MultiHeadAttention(2, 4)(a, b)  # query and value: positional arguments in Keras' config
     merged = layers.Add()([a, attended])
     graph = rnnkit.Model(inputs, layers.Dense(2, activation="softmax")(layers.GlobalAveragePooling1D()(merged)))
-    return [(stack, floats(4, 3, 6, 4)), (graph, ids(5, batch=3))]
+    shaping = rnnkit.Sequential([layers.Input((6, 4)), layers.Reshape((4, 6)), layers.Permute((2, 1)),
+                                 layers.SpatialDropout1D(0.2), layers.SimpleRNN(5, return_sequences=True),
+                                 layers.LeakyReLU(), layers.AveragePooling1D(2), layers.Flatten(),
+                                 layers.Dropout(0.3, noise_shape=(None, 1)), layers.Dense(1)])
+    return [(stack, floats(4, 3, 6, 4)), (graph, ids(5, batch=3)), (shaping, floats(6, 3, 6, 4))]
 
 
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")  # its state is not written
-@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("index", [0, 1, 2])
 def test_keras_loads_what_rnnkit_saves_as_keras(tmp_path, index):
     """model.save("....keras") writes Keras 3's archive: Keras' load_model rebuilds the model and predicts the
     same; rnnkit reads it back too."""

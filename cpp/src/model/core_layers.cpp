@@ -221,10 +221,12 @@ class DropoutLayer final : public Layer {
   }
   const char* class_name() const override { return spatial_ ? "SpatialDropout1D" : "Dropout"; }
   std::string config_json() const override {
-    // Keras' Dropout writes noise_shape (null by default); SpatialDropout1D's config has no such key.
-    const std::string noise =
-        spatial_ ? "" : ", \"noise_shape\": " + (noise_shape_.empty() ? std::string("null") : noise_text());
-    return config_object(*this, "\"rate\": " + json_number(rate_) + noise + ", \"seed\": null");
+    // Keras' SpatialDropout1D config has neither noise_shape nor trainable (its constructor takes neither).
+    if (spatial_)
+      return "{\"name\": " + json_quote(name()) + ", \"dtype\": \"float32\", \"rate\": " + json_number(rate_) +
+             ", \"seed\": null}";
+    const std::string noise = noise_shape_.empty() ? "null" : noise_text();
+    return config_object(*this, "\"rate\": " + json_number(rate_) + ", \"noise_shape\": " + noise + ", \"seed\": null");
   }
   Shape build(const Shape& input, std::mt19937_64*) override {
     if (spatial_ && input.size() != 2)

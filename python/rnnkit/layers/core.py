@@ -93,8 +93,8 @@ class SpatialDropout1D(Dropout):
         expect_rank(self.name, shape, 3)
         return (shape[0], 1, shape[2])
 
-    def get_config(self):  # Keras' keys: Dropout's without noise_shape
-        return {**Layer.get_config(self), "rate": self.rate, "seed": self.seed}
+    def get_config(self):  # Keras' keys, which leave out noise_shape and trainable (its __init__ takes neither)
+        return {"name": self.name, "dtype": self.dtype, "rate": self.rate, "seed": self.seed}
 
 
 class Masking(Layer):
