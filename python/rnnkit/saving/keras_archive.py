@@ -103,17 +103,15 @@ def _write_variables(h5py_group, layer):
 
 def keras_weights_bytes(model):
     """The model.weights.h5 member: layers named as Keras numbers them (class name in snake case, then _1, _2...)."""
-    from rnnkit.saving.keras_h5 import _import_h5py, keras_group_name
+    from rnnkit.saving.keras_h5 import import_h5py, keras_layer_groups
 
-    h5py = _import_h5py()
+    h5py = import_h5py()
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as file:
         file.create_group("vars").attrs["name"] = model.name
-        layers, counts = file.create_group("layers"), {}
-        for layer in model.layers:
-            base = keras_group_name(type(layer).__name__)
-            counts[base] = counts.get(base, -1) + 1
-            _write_variables(layers.create_group(base if counts[base] == 0 else f"{base}_{counts[base]}"), layer)
+        layers = file.create_group("layers")
+        for name, layer in keras_layer_groups(model):
+            _write_variables(layers.create_group(name), layer)
     return buffer.getvalue()
 
 

@@ -13,7 +13,7 @@ _SUBLAYER_ORDER = ("cell", "forward_layer", "backward_layer", "layer", "query_de
                    "output_dense")
 
 
-def _import_h5py():
+def import_h5py():
     try:
         import h5py
     except ImportError as error:
@@ -40,19 +40,25 @@ def _group_values(h5py, group):
     return values
 
 
+def keras_layer_groups(model):
+    """(group name, layer) of each of the model's layers, named as Keras 3's weight files name them."""
+    counts = {}
+    for layer in model.layers:
+        base = keras_group_name(type(layer).__name__)
+        counts[base] = counts.get(base, -1) + 1
+        yield (base if counts[base] == 0 else f"{base}_{counts[base]}"), layer
+
+
 def read_keras_weights(path, model, source=None):
     """The arrays of a Keras 3 weights file (a path, or a binary file object named by `source`) for `model`,
     aligned with `model.weights`."""
-    h5py = _import_h5py()
-    counts = {}
+    h5py = import_h5py()
     values = []
     opened = path if hasattr(path, "read") else os.fspath(path)
     path = source if hasattr(path, "read") else path
     with h5py.File(opened, "r") as file:
-        for layer in model.layers:
-            base = keras_group_name(type(layer).__name__)
-            counts[base] = counts.get(base, -1) + 1
-            key = f"layers/{base}" if counts[base] == 0 else f"layers/{base}_{counts[base]}"
+        for name, layer in keras_layer_groups(model):
+            key = f"layers/{name}"
             if key in file:
                 values.extend(_group_values(h5py, file[key]))
             elif layer.weights:
