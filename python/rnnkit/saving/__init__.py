@@ -103,17 +103,23 @@ def _compile_from_config(model, compile_config):
     model.compile(**settings)
 
 
+def _assign_keras_weights(model, weights_file, path):
+    """The model's weights from a Keras 3 weights file (a path or a file object read from `path`)."""
+    from rnnkit.saving.keras_h5 import read_keras_weights
+
+    values = read_keras_weights(weights_file, model, source=path)
+    names = [f"{i}" for i in range(len(values))]
+    _assign_all(model.weights, names, dict(zip(names, values)), path, "weights")
+
+
 def _load_keras_archive(path, custom_objects, compile):
     """A model Keras 3 saved with `model.save("....keras")`: its architecture and weights (h5py needed), and with
     `compile` its compile settings; the optimizer starts afresh (its state is not read)."""
     from rnnkit.saving.keras_archive import read_keras_archive
-    from rnnkit.saving.keras_h5 import read_keras_weights
 
     config, weights_file = read_keras_archive(path)
     model = _model_from_config(config, custom_objects, path)
-    values = read_keras_weights(weights_file, model, source=path)
-    names = [f"{i}" for i in range(len(values))]
-    _assign_all(model.weights, names, dict(zip(names, values)), path, "weights")
+    _assign_keras_weights(model, weights_file, path)
     if compile and config.get("compile_config"):
         _compile_from_config(model, config["compile_config"])
     return model
@@ -157,11 +163,7 @@ def load_weights(model, path):
     """Loads weights from a ".weights.rnnkit" file, or from a Keras 3 ".weights.h5" file (extra "h5")."""
     _require_suffix(path, (WEIGHTS_SUFFIX, MODEL_SUFFIX, ".weights.h5"), "load_weights")
     if str(path).endswith(".h5"):
-        from rnnkit.saving.keras_h5 import read_keras_weights
-
-        values = read_keras_weights(path, model)
-        names = [f"{i}" for i in range(len(values))]
-        _assign_all(model.weights, names, dict(zip(names, values)), path, "weights")
+        _assign_keras_weights(model, path, path)
         return
     header, tensors = read_model_file(path)
     _assign_all(model.weights, header["weights"], tensors, path, "weights")
