@@ -591,7 +591,7 @@ void test_batch_normalization_config() {
       {R"("scale": true)", R"("scale": 1)", "scale must be true or false"},
       {R"("gamma_regularizer": null)", R"("gamma_regularizer": {"class_name": "L2", "config": {"l2": 0.01}})",
        nullptr},
-      {R"("trainable": true)", R"("trainable": false)", nullptr},  // the C++ layer is always trainable
+      {R"("trainable": true)", R"("trainable": false)", nullptr},  // a frozen layer (test_model_training)
   };
   expect_config_edits(path, batch_normalization_model_header(), data, edits);
   std::remove(path.c_str());
