@@ -54,6 +54,11 @@ LayerFactory factory_for(const std::string& class_name) {
 
 std::unique_ptr<Layer> layer_from_entry(const Json& entry, const std::string& source) {
   const ConfigReader config(entry, source);
+  // Keras records x[:, -1], x + y and the like as operation nodes, some named like layers (Add, Multiply).
+  if (const Json* module = entry.find("module");
+      module && module->kind == Json::Kind::string && module->string == "keras.src.ops.numpy")
+    fail(config.where(), "operation nodes (" + config.class_name() +
+                             ": x[...], x + y, x * y, ... on symbolic tensors) are not supported by the C++ model API");
   const LayerFactory factory = factory_for(config.class_name());
   if (factory == nullptr)
     fail(config.where(), "layer class \"" + config.class_name() + "\" is not supported by the C++ model API");

@@ -33,6 +33,46 @@ class KerasTensor:
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
+    # Expressions on symbolic tensors become operation nodes of the graph (rnnkit.layers.operations), as in Keras.
+    def __getitem__(self, key):
+        return _operation("GetItem", self, key)
+
+    def __add__(self, other):
+        return _operation("Add", self, other)
+
+    def __radd__(self, other):
+        return _operation("Add", other, self)
+
+    def __sub__(self, other):
+        return _operation("Subtract", self, other)
+
+    def __rsub__(self, other):
+        return _operation("Subtract", other, self)
+
+    def __mul__(self, other):
+        return _operation("Multiply", self, other)
+
+    def __rmul__(self, other):
+        return _operation("Multiply", other, self)
+
+    def __truediv__(self, other):
+        return _operation("TrueDivide", self, other)
+
+    def __rtruediv__(self, other):
+        return _operation("TrueDivide", other, self)
+
+    def __neg__(self):
+        return _operation("Negative", self)
+
+    def __iter__(self):  # or Python would iterate through __getitem__ without end over an unknown batch size
+        raise TypeError(f"a symbolic tensor cannot be iterated over: {self!r}")
+
+
+def _operation(class_name, *arguments):
+    from rnnkit.layers.operations import OPERATIONS
+
+    return OPERATIONS[class_name]()(*arguments)
+
 
 class InputLayer(Layer):
     """The layer behind ``Input``: it owns the graph's entry tensor."""

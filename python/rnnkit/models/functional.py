@@ -2,6 +2,7 @@
 import collections
 
 from rnnkit.engine import graph
+from rnnkit.layers import operations
 from rnnkit.layers.input_layer import InputLayer, KerasTensor
 from rnnkit.models.model import Model
 
@@ -36,7 +37,8 @@ class Functional(Model):
 
     @property
     def layers(self):
-        return list(self._graph_layers)
+        """The graph's layers in Keras' order; operation nodes (x[:, -1], x + y) are not layers, as in Keras."""
+        return [layer for layer in self._graph_layers if not isinstance(layer, operations.Operation)]
 
     @property
     def input_names(self):
@@ -47,7 +49,7 @@ class Functional(Model):
         return [tensor.node.layer.name for tensor in self.outputs]
 
     def _sublayers(self):
-        return list(self._graph_layers)
+        return self.layers
 
     def _ensure_built(self, x):
         for tensor, array in zip(self.inputs, x):
@@ -88,15 +90,18 @@ class Functional(Model):
         node_index = {}
         for node in self._nodes:
             node_index.setdefault(id(node.layer), []).append(node)
-        for layer in self.layers:
+        for layer in self._graph_layers:
             inbound = []
             for node in node_index[id(layer)]:
                 args = [self._tensor_ref(tensor) for tensor in node.input_tensors]
-                if args:
+                if isinstance(layer, operations.Operation):
+                    inbound.append({"args": layer.node_arguments(args), "kwargs": {}})
+                elif args:
                     listed = isinstance(node.inputs, list) and not layer.positional_inputs
                     inbound.append({"args": [args] if listed else args,
                                     "kwargs": dict(node.call_kwargs)})
-            layer_configs.append({**serialize(layer), "name": layer.name, "inbound_nodes": inbound})
+            entry = operations.serialize(layer) if isinstance(layer, operations.Operation) else serialize(layer)
+            layer_configs.append({**entry, "name": layer.name, "inbound_nodes": inbound})
         return {"name": self.name, "trainable": self.trainable, "layers": layer_configs,
                 "input_layers": [self._tensor_ref(t)[1:] for t in self.inputs],
                 "output_layers": [self._tensor_ref(t)[1:] for t in self.outputs]}
@@ -118,7 +123,8 @@ class Functional(Model):
         for layer_config in config["layers"]:
             if layer_config.get("class_name") == _KERAS_MASK_OP:
                 continue
-            layer = deserialize(layer_config, custom_objects)
+            layer = (operations.deserialize(layer_config) if layer_config.get("module") == operations.MODULE
+                     else deserialize(layer_config, custom_objects))
             layers[layer_config["name"]] = layer
             if isinstance(layer, InputLayer):
                 tensors[(layer.name, 0, 0)] = layer.output
@@ -127,8 +133,11 @@ class Functional(Model):
             if layer_config.get("class_name") == _KERAS_MASK_OP:
                 zero_masks[(layer_config["name"], 0, 0)] = _zero_mask_source(layer_config)
                 continue
+            layer = layers[layer_config["name"]]
             for position, node in enumerate(layer_config.get("inbound_nodes", [])):
-                pending.append(_Call(layers[layer_config["name"]], position, node, *_call_inputs(node["args"])))
+                keys, form = ((_operation_keys(node["args"]), "operation") if isinstance(layer, operations.Operation)
+                              else _call_inputs(node["args"]))
+                pending.append(_Call(layer, position, node, keys, form))
         # Layers are listed producers first, but a shared layer's later calls may read tensors of layers listed
         # after it (as in Keras' own configs): each call is made once its inputs exist.
         while pending:
@@ -143,7 +152,9 @@ class Functional(Model):
                 if kwargs.get("mask") is not None:
                     _check_implied_mask(call.layer.name, args[0], kwargs["mask"], zero_masks, tensors)
                 kwargs.pop("mask", None)
-                if call.form == "positional":
+                if call.form == "operation":
+                    outputs = call.layer(*_operation_arguments(call.node["args"], args))
+                elif call.form == "positional":
                     outputs = call.layer(*args, **kwargs)
                 else:
                     outputs = call.layer(args if call.form == "list" else args[0], **kwargs)
@@ -168,6 +179,17 @@ def _call_inputs(args):
     if _tensor_key(args[0]) is None:
         return [_tensor_key(ref) for ref in args[0]], "list"
     return [_tensor_key(args[0])], "one"
+
+
+def _operation_keys(args):
+    """The keys of the tensors among an operation node's arguments."""
+    return [key for key in map(_tensor_key, args) if key is not None]
+
+
+def _operation_arguments(args, tensors):
+    """An operation node's arguments with its tensors (in order) in their places and its constants decoded."""
+    tensors = iter(tensors)
+    return [next(tensors) if _tensor_key(arg) is not None else operations.deserialize_constant(arg) for arg in args]
 
 
 # The op Keras 3 records in a functional config for Embedding(mask_zero=True)'s mask: NotEqual(ids, 0).

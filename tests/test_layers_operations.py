@@ -1,0 +1,167 @@
+"""Operations on symbolic tensors (x[:, -1], x + y, 1.0 - x, x * y, x / 2, -x) as nodes of a functional graph:
+values against numpy float64 references, gradients against float64 finite differences, shapes, errors, and the
+config round trip through get_config, .rnnkit files and the C++ loader's refusal."""
+import json
+
+import numpy as np
+import pytest
+
+import rnnkit
+from rnnkit import _core, layers, saving
+
+RNG = np.random.default_rng(11)
+
+
+def floats(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+# Each case: per-sample input shape, the expression on a symbolic tensor, the same expression on a float64 array.
+CASES = {
+    "last_step": ((5, 3), lambda x: x[:, -1], lambda x: x[:, -1]),
+    "slices_with_steps": ((6, 4), lambda x: x[:, 1::2, :-1], lambda x: x[:, 1::2, :-1]),
+    "negative_slice_and_int": ((6, 4), lambda x: x[:, -3:, 2], lambda x: x[:, -3:, 2]),
+    "new_axis_and_ellipsis": ((5, 3), lambda x: x[..., None, 1:], lambda x: x[..., None, 1:]),
+    "int_key": ((5, 3), lambda x: x[0], lambda x: x[0]),
+    "arithmetic_with_numbers": ((5, 3), lambda x: (2.0 * x - 1.0) / 4.0 + 0.5,
+                                lambda x: (2.0 * x - 1.0) / 4.0 + 0.5),
+    "numbers_on_the_left": ((5, 3), lambda x: 1.0 - 3.0 / (x * x + 2.0), lambda x: 1.0 - 3.0 / (x * x + 2.0)),
+    "tensor_with_tensor_broadcast": ((5, 3), lambda x: x * x[:, -1:, :] + x[:, :, :1] / (x[:, :1] * x[:, :1] + 1.0),
+                                     lambda x: x * x[:, -1:, :] + x[:, :, :1] / (x[:, :1] * x[:, :1] + 1.0)),
+    "negative": ((5, 3), lambda x: -x[:, 2] - x[:, 1], lambda x: -x[:, 2] - x[:, 1]),
+}
+
+
+def model_of(case):
+    shape, symbolic, _ = CASES[case]
+    inputs = layers.Input(shape)
+    return rnnkit.Model(inputs, symbolic(inputs))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_values_shapes_and_gradients_match_numpy(case):
+    shape, _, reference = CASES[case]
+    model = model_of(case)
+    x = floats(4, *shape)
+    y = model.predict(x, verbose=0)
+    expected = reference(x.astype(np.float64))
+    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)
+    symbolic_shape = model.outputs[0].shape
+    assert len(symbolic_shape) == y.ndim and all(s is None or s == d for s, d in zip(symbolic_shape, y.shape))
+    assert symbolic_shape[1:] == y.shape[1:] or case == "int_key"  # x[0] indexes the batch axis itself
+
+    # d(sum(w * y))/dx by the graph's backward against central differences of the float64 reference.
+    weights = RNG.standard_normal(y.shape)
+    _, ctx = model.forward(x, training=True)
+    d_x, _ = model.backward(ctx, weights.astype(np.float32))
+    x64, numeric, eps = x.astype(np.float64), np.zeros(x.shape), 1e-6
+    for index in np.ndindex(*x.shape):
+        up, down = x64.copy(), x64.copy()
+        up[index] += eps
+        down[index] -= eps
+        numeric[index] = np.sum(weights * (reference(up) - reference(down))) / (2 * eps)
+    np.testing.assert_allclose(d_x, numeric, rtol=1e-4, atol=1e-5)
+
+
+def test_unknown_sizes_stay_unknown_and_known_ones_are_computed():
+    x = layers.Input((None, 6))
+    assert x[:, -1].shape == (None, 6)
+    assert x[:, :3, ::2].shape == (None, None, 3)  # a slice of an unknown axis is unknown, as in Keras
+    assert x[:, 0, None, 1:-1].shape == (None, 1, 4)
+    assert (x[:, :1] + x).shape == (None, None, 6)
+    assert (x + layers.Input((1, 1))).shape == (None, None, 6)
+    ids = layers.Input((7,), dtype="int32")
+    assert ids[:, 1:].dtype == "int32" and (ids + 1).dtype == "int32"
+    assert (ids + 1.0).dtype == "float32" and (ids / 2).dtype == "float32"
+
+
+def test_bad_expressions_are_refused_when_written():
+    x = layers.Input((5, 3))
+    with pytest.raises(ValueError, match="out of range for an axis of size 5"):
+        x[:, 5]
+    with pytest.raises(ValueError, match="an index of 4 axes"):
+        x[:, 0, 0, 0]
+    with pytest.raises(TypeError, match="integers, slices, None and Ellipsis"):
+        x[:, [0, 1]]
+    with pytest.raises(TypeError, match="slices of integers"):
+        x[:, 0.5:]
+    with pytest.raises(ValueError, match="one Ellipsis"):
+        x[..., 0, ...]
+    with pytest.raises(TypeError, match="tensors and Python numbers"):
+        x + np.ones(3)
+    with pytest.raises(ValueError, match="cannot broadcast"):
+        x + layers.Input((4, 3))
+    with pytest.raises(TypeError, match="cannot be iterated"):
+        list(x)
+
+
+def test_a_batch_that_breaks_a_lazy_shape_is_refused_when_run():
+    x = layers.Input((None, 3))
+    model = rnnkit.Model(x, x[:, 4])
+    with pytest.raises(ValueError, match=r"cannot index an array of shape \(2, 3, 3\)"):
+        model.predict(floats(2, 3, 3), verbose=0)
+
+
+def lstm_head_model():
+    inputs = layers.Input((6, 3))
+    hidden = layers.LSTM(4, return_sequences=True)(inputs)
+    last = hidden[:, -1]
+    mixed = (last + 1.0) * hidden[:, 0] - last / 2.0
+    return rnnkit.Model(inputs, -layers.Dense(2)(mixed))
+
+
+def test_operations_are_not_layers_but_appear_in_the_summary(capsys):
+    model = lstm_head_model()
+    assert [layer.name.split("_")[0] for layer in model.layers] == ["input", "lstm", "dense"]
+    assert model.count_params() == 4 * (3 + 4 + 1) * 4 + (4 + 1) * 2
+    model.summary()
+    summary = capsys.readouterr().out
+    for name in ("(GetItem)", "(Add)", "(Multiply)", "(Subtract)", "(TrueDivide)", "(Negative)"):
+        assert name in summary
+
+
+def test_models_with_operations_train():
+    model = lstm_head_model()
+    model.compile(optimizer=rnnkit.optimizers.Adam(0.02), loss="mse")
+    x = floats(64, 6, 3)
+    y = np.tanh(x[:, -1, :2] - x[:, 0, 1:])  # reachable through both read-outs of the LSTM's sequence
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=40, batch_size=16, verbose=0)
+    assert model.evaluate(x, y, verbose=0) < 0.3 * before
+
+
+def test_config_and_file_round_trips_keep_the_operations(tmp_path):
+    model = lstm_head_model()
+    x = floats(3, 6, 3)
+    config = model.get_config()
+    entries = {entry["name"]: entry for entry in config["layers"]}
+    get_item = next(entry for name, entry in entries.items() if name.startswith("get_item"))
+    assert get_item["module"] == "keras.src.ops.numpy" and get_item["class_name"] == "GetItem"
+    assert get_item["inbound_nodes"][0]["args"][1] == [
+        {"class_name": "__slice__", "config": {"start": None, "stop": None, "step": None}}, -1]
+    rebuilt = rnnkit.Model.from_config(json.loads(json.dumps(config)))
+    rebuilt.set_weights(model.get_weights())
+    np.testing.assert_array_equal(rebuilt.predict(x, verbose=0), model.predict(x, verbose=0))
+    path = tmp_path / "operations.rnnkit"
+    model.save(path)
+    np.testing.assert_array_equal(saving.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_lone_slice_keys_are_written_as_keras_lists():
+    x = layers.Input((5, 3))
+    model = rnnkit.Model(x, x[1:][..., None])
+    args = [entry["inbound_nodes"][0]["args"][1] for entry in model.get_config()["layers"][1:]]
+    assert args == [[{"class_name": "__slice__", "config": {"start": 1, "stop": None, "step": None}}],
+                    [{"class_name": "__ellipsis__", "config": {}}, None]]
+    x_value = floats(4, 5, 3)
+    rebuilt = rnnkit.Model.from_config(model.get_config())
+    np.testing.assert_array_equal(rebuilt.predict(x_value, verbose=0), x_value[1:][..., None])
+
+
+def test_cpp_loader_refuses_operation_nodes_by_name(tmp_path):
+    inputs = layers.Input((4,))
+    model = rnnkit.Model(inputs, layers.Dense(2)(inputs) + 1.0)  # Add: also the name of a C++ merge layer
+    path = tmp_path / "operation.rnnkit"
+    model.save(path)
+    with pytest.raises(ValueError, match=r"operation nodes \(Add: .*not supported by the C\+\+ model API"):
+        _core.CppModel(str(path))

@@ -1,0 +1,66 @@
+"""Operations on symbolic tensors against Keras 3 on torch (the oracle): shapes Keras infers, `.keras` archives
+both ways with the same predictions, and one training step to the same weights."""
+import numpy as np
+import pytest
+
+pytest.importorskip("h5py", reason="`.keras` archives need h5py (pip install '.[h5]')")
+torch = pytest.importorskip("torch", reason="the Keras oracle needs torch (pip install torch==2.13.0)")
+keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip install keras)")
+
+import rnnkit  # noqa: E402
+from rnnkit import saving  # noqa: E402
+
+KEYS = [(slice(None), -1), (slice(None), slice(1, None, 2)), (Ellipsis, None, slice(1, 3)), (slice(None), 0, None),
+        (slice(None), slice(None, None, -1), 2), 0, (slice(None), -2, slice(None, -1))]
+
+
+@pytest.mark.parametrize("steps", [7, None])
+@pytest.mark.parametrize("key", KEYS, ids=repr)
+def test_indexing_shapes_are_keras_shapes(key, steps):
+    ours = rnnkit.layers.Input((steps, 4))[key].shape
+    theirs = keras.Input((steps, 4))[key].shape
+    assert ours == tuple(theirs)
+
+
+def build(lib, cell="LSTM"):
+    """The same graph in either library: ids sliced into an Embedding, a recurrent layer read at two steps, mixed
+    with numbers and each other."""
+    ids = lib.Input((8,), dtype="int32")
+    embedded = lib.layers.Embedding(12, 4)(ids[:, 1:])
+    hidden = getattr(lib.layers, cell)(5, return_sequences=True)(embedded)
+    last, first = hidden[:, -1], hidden[:, 0]
+    mixed = (last + 1.0) * first - last / 2.0 + 0.5 * (2.0 - first)
+    return lib.Model(ids, -lib.layers.Dense(3)(mixed))
+
+
+def ids(seed):
+    return np.random.default_rng(seed).integers(0, 12, size=(6, 8)).astype(np.int32)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_keras_archive_with_operations_loads_and_predicts_as_keras(tmp_path, cell):
+    model = build(keras, cell)
+    model.set_weights([np.random.default_rng(1).standard_normal(w.shape) * 0.5 for w in model.get_weights()])
+    model.save(tmp_path / "keras_made.keras")
+    loaded = saving.load_model(tmp_path / "keras_made.keras")
+    np.testing.assert_allclose(loaded.predict(ids(2), verbose=0), model.predict(ids(2), verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_rnnkit_archive_with_operations_loads_in_keras(tmp_path):
+    model = build(rnnkit)
+    model.save(tmp_path / "rnnkit_made.keras")
+    loaded = keras.models.load_model(tmp_path / "rnnkit_made.keras")
+    np.testing.assert_allclose(loaded.predict(ids(3), verbose=0), model.predict(ids(3), verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_one_training_step_moves_the_weights_as_keras_does():
+    theirs, ours = build(keras), build(rnnkit)
+    ours.set_weights(theirs.get_weights())
+    x, y = ids(4), np.random.default_rng(5).standard_normal((6, 3)).astype(np.float32)
+    for model, lib in ((theirs, keras), (ours, rnnkit)):
+        model.compile(optimizer=lib.optimizers.SGD(0.5), loss="mse")
+        model.train_on_batch(x, y)
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, reference, rtol=1e-4, atol=1e-6)
