@@ -215,3 +215,11 @@ def test_training_skips_the_input_gradient_of_recurrent_layers_on_the_models_inp
     outer.compile(optimizer="sgd", loss="mse")
     outer.train_on_batch(x, y)
     assert asked == [True, True]
+
+
+def test_outputs_must_come_from_the_models_inputs():
+    """An output reading an Input the model was not given is refused when the model is made (it used to fail at
+    predict with a bare KeyError), as Keras refuses an output not connected to `inputs`."""
+    x, other = layers.Input((3,)), layers.Input((3,))
+    with pytest.raises(ValueError, match=r"depend on the Input '.*', which is not among the model's inputs"):
+        Model(x, layers.Add()([x, other]))

@@ -1,6 +1,6 @@
 """Operations on symbolic tensors (x[:, -1], x + y, 1.0 - x, x * y, x / 2, -x) as nodes of a functional graph:
 values against numpy float64 references, gradients against float64 finite differences, shapes, errors, and the
-config round trip through get_config, .rnnkit files and the C++ loader's refusal."""
+config round trip through get_config and .rnnkit files, and what the C++ loader refuses."""
 import json
 
 import numpy as np
@@ -158,10 +158,13 @@ def test_lone_slice_keys_are_written_as_keras_lists():
     np.testing.assert_array_equal(rebuilt.predict(x_value, verbose=0), x_value[1:][..., None])
 
 
-def test_cpp_loader_refuses_operation_nodes_by_name(tmp_path):
-    inputs = layers.Input((4,))
-    model = rnnkit.Model(inputs, layers.Dense(2)(inputs) + 1.0)  # Add: also the name of a C++ merge layer
-    path = tmp_path / "operation.rnnkit"
-    model.save(path)
-    with pytest.raises(ValueError, match=r"operation nodes \(Add: .*not supported by the C\+\+ model API"):
-        _core.CppModel(str(path))
+def test_cpp_loader_refuses_what_it_cannot_run(tmp_path):
+    """The C++ graph keeps the batch axis first and broadcasts tensors of equal rank only (its predictions for
+    models with operations are checked in test_model_cpp_parity.py)."""
+    inputs = layers.Input((4, 3))
+    for outputs, message in ((inputs[0], "keeps the batch axis"),
+                             (inputs + inputs[:, 0], "tensors of equal rank")):
+        path = tmp_path / "operation.rnnkit"
+        rnnkit.Model(inputs, outputs).save(path)
+        with pytest.raises(ValueError, match=message):
+            _core.CppModel(str(path))

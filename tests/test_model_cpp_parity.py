@@ -121,6 +121,22 @@ def functional_multiply_maximum_minimum_dot():
 CASES["functional_multiply_maximum_minimum_dot"] = functional_multiply_maximum_minimum_dot
 
 
+def functional_operations():
+    """x[...] and arithmetic on symbolic tensors (Keras' operation nodes): sliced ids into an Embedding, an LSTM's
+    sequence read at two steps and mixed with numbers, broadcasts and a reversed, new-axis slice."""
+    inputs = layers.Input(shape=(8,))
+    embedded = layers.Embedding(11, 4)(inputs[:, 1:])
+    hidden = layers.LSTM(3, return_sequences=True)(embedded)
+    last, first = hidden[:, -1], hidden[..., 0, :]
+    mixed = (last + 1.0) * first - last / 2.0 + 0.5 * (2.0 - first) / (first * first + 1.0)
+    steps = hidden[:, ::-2, None, 1:] * hidden[:, -1:, None, :1] - hidden[:, :1, None, :2]
+    outputs = layers.Concatenate()([layers.Dense(2)(-mixed), layers.Flatten()(steps)])
+    return randomize(models.Model(inputs, outputs)), ids(3, 8, 11)
+
+
+CASES["functional_operations"] = functional_operations
+
+
 def batch_normalization_lstm_dense():
     """After an LSTM's sequences and after a Dense (without gamma and beta); predict reads the moving statistics,
     random like the other weights but with positive variances."""

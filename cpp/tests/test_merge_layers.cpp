@@ -1,6 +1,7 @@
-// Multiply, Maximum, Minimum and Dot through the merge-layer interface (model/support.hpp's MergeLayer): outputs and
-// masks against float64 references written here from Keras 3's rules, gradients against central finite
-// differences of the layers' own forward, the tie rule, Dot's shapes and normalisation, configs and refusals.
+// Multiply, Maximum, Minimum and Dot, and the operation nodes (x[...], x + y, ...), through the merge-layer interface
+// (model/support.hpp's MergeLayer): outputs and masks against float64 references written here from Keras 3's rules
+// and numpy's, gradients against central finite differences of the layers' own forward, the tie rule, Dot's shapes
+// and normalisation, configs and refusals.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -476,9 +477,164 @@ void test_names_and_configs() {
   CHECK(frozen->weights().empty());
 }
 
+// An operation node as load_model builds it: `arguments` is the JSON list of its inbound node's args, where "T"
+// stands for each of the node's tensors.
+std::unique_ptr<Layer> operation(const std::string& class_name, const std::string& arguments,
+                                 const std::string& name = "op") {
+  const rnnkit::Json args = rnnkit::parse_json(arguments, "test");
+  const rnnkit::Json entry = rnnkit::parse_json(R"({"module": "keras.src.ops.numpy", "class_name": ")" + class_name +
+                                                    R"(", "config": {"name": ")" + name + "\"}}",
+                                                "test");
+  std::vector<const rnnkit::Json*> pointers;
+  for (const rnnkit::Json& arg : args.array)
+    pointers.push_back(arg.kind == rnnkit::Json::Kind::string && arg.string == "T" ? nullptr : &arg);
+  return rnnkit::model_detail::operation_from_config(rnnkit::model_detail::ConfigReader(entry, "test"), pointers);
+}
+
+const std::string kAll = R"({"class_name": "__slice__", "config": {"start": null, "stop": null, "step": null}})";
+std::string slice(const std::string& start, const std::string& stop, const std::string& step) {
+  return R"({"class_name": "__slice__", "config": {"start": )" + start + ", \"stop\": " + stop + ", \"step\": " +
+         step + "}}";
+}
+
+// Row-major offset of `index` in `shape`, each axis read modulo its size (numpy's broadcast of a size-1 axis).
+std::size_t broadcast_offset(const Shape& shape, const std::vector<std::int64_t>& index) {
+  std::size_t offset = 0;
+  for (std::size_t a = 0; a < shape.size(); ++a) offset = offset * shape[a] + index[a] % shape[a];
+  return offset;
+}
+
+void test_operation_arithmetic() {
+  std::mt19937_64 rng(5);
+  struct Case {
+    const char* op;
+    std::string args;
+    std::vector<Shape> shapes;  // the tensors', batch included
+    double (*reference)(double, double);
+  };
+  const Case cases[] = {
+      {"Add", R"(["T", "T"])", {{2, 3, 4}, {2, 3, 4}}, [](double a, double b) { return a + b; }},
+      {"Add", R"(["T", 1.5])", {{2, 3, 4}}, [](double a, double) { return a + 1.5; }},
+      {"Subtract", R"([2.0, "T"])", {{2, 3, 4}}, [](double b, double) { return 2.0 - b; }},
+      {"Subtract", R"(["T", "T"])", {{2, 3, 1}, {2, 1, 4}}, [](double a, double b) { return a - b; }},
+      {"Multiply", R"(["T", "T"])", {{2, 3, 4}, {2, 1, 4}}, [](double a, double b) { return a * b; }},
+      {"Multiply", R"([-3, "T"])", {{2, 3, 4}}, [](double b, double) { return -3.0 * b; }},
+      {"TrueDivide", R"(["T", "T"])", {{2, 3, 4}, {2, 3, 1}}, [](double a, double b) { return a / b; }},
+      {"TrueDivide", R"([1.0, "T"])", {{2, 3, 4}}, [](double b, double) { return 1.0 / b; }},
+      {"Divide", R"(["T", 4.0])", {{2, 3, 4}}, [](double a, double) { return a / 4.0; }},
+      {"Negative", R"(["T"])", {{2, 3, 4}}, [](double a, double) { return -a; }},
+  };
+  for (const Case& c : cases) {
+    auto layer = operation(c.op, c.args);
+    std::vector<Tensor> xs;
+    for (const Shape& shape : c.shapes) {
+      xs.push_back(random_tensor(shape, rng));
+      for (float& v : xs.back().values) v += v < 0 ? -0.5f : 0.5f;  // away from 0: divisors stay well-conditioned
+    }
+    MergeLayer& m = built(*layer, xs, {3, 4});
+    StepMask out_mask{1, 0, 1};
+    const Tensor y = merge(m, xs, std::vector<StepMask>(xs.size()), out_mask);
+    CHECK(y.shape == (Shape{2, 3, 4}) && out_mask.empty());
+    std::vector<double> expected;
+    for (std::int64_t b = 0; b < 2; ++b)
+      for (std::int64_t t = 0; t < 3; ++t)
+        for (std::int64_t k = 0; k < 4; ++k) {
+          const std::vector<std::int64_t> index{b, t, k};
+          const double a = xs[0].values[broadcast_offset(xs[0].shape, index)];
+          expected.push_back(c.reference(a, xs.size() > 1 ? xs[1].values[broadcast_offset(xs[1].shape, index)] : 0));
+        }
+    expect_close(std::string(c.op) + " " + c.args + " values", max_relative_difference(y, expected), 1e-6);
+    expect_close(std::string(c.op) + " " + c.args + " gradients",
+                 gradient_error(m, xs, std::vector<StepMask>(xs.size())), 2e-3);
+  }
+}
+
+void test_operation_get_item() {
+  std::mt19937_64 rng(6);
+  struct Case {
+    std::string key;
+    Shape out;  // per example, for an input of per-example shape (4, 5)
+    // The input's (b, t, k) read at an output element's index (b, ...).
+    std::vector<std::int64_t> (*source)(const std::vector<std::int64_t>& out_index);
+  };
+  const Case cases[] = {
+      {"[" + kAll + ", -1]", {5}, [](const std::vector<std::int64_t>& i) { return std::vector<std::int64_t>{i[0], 3, i[1]}; }},
+      {"[" + kAll + ", " + slice("1", "null", "2") + ", " + slice("null", "-1", "null") + "]", {2, 4},
+       [](const std::vector<std::int64_t>& i) { return std::vector<std::int64_t>{i[0], 1 + 2 * i[1], i[2]}; }},
+      {R"([{"class_name": "__ellipsis__", "config": {}}, 2])", {4},
+       [](const std::vector<std::int64_t>& i) { return std::vector<std::int64_t>{i[0], i[1], 2}; }},
+      {"[" + kAll + ", " + slice("null", "null", "-1") + ", null, 0]", {4, 1},
+       [](const std::vector<std::int64_t>& i) { return std::vector<std::int64_t>{i[0], 3 - i[1], 0}; }},
+      {"[" + kAll + ", " + slice("-2", "10", "null") + "]", {2, 5},
+       [](const std::vector<std::int64_t>& i) { return std::vector<std::int64_t>{i[0], 2 + i[1], i[2]}; }},
+  };
+  for (const Case& c : cases) {
+    auto layer = operation("GetItem", R"(["T", )" + c.key + "]");
+    const std::vector<Tensor> xs{random_tensor({3, 4, 5}, rng)};
+    MergeLayer& m = built(*layer, xs, c.out);
+    StepMask out_mask;
+    const Tensor y = merge(m, xs, {{}}, out_mask);
+    Shape full{3};
+    full.insert(full.end(), c.out.begin(), c.out.end());
+    CHECK(y.shape == full);
+    std::vector<double> expected;
+    std::vector<std::int64_t> index(full.size(), 0);
+    for (std::size_t i = 0; i < y.values.size(); ++i) {
+      std::size_t rest = i;
+      for (std::size_t a = full.size(); a-- > 0;) index[a] = static_cast<std::int64_t>(rest % full[a]), rest /= full[a];
+      const std::vector<std::int64_t> from = c.source(index);
+      expected.push_back(xs[0].values[(from[0] * 4 + from[1]) * 5 + from[2]]);
+    }
+    expect_close("GetItem " + c.key + " values", max_relative_difference(y, expected), 1e-12);
+    expect_close("GetItem " + c.key + " gradients", gradient_error(m, xs, {{}}), 2e-3);
+  }
+  // A slice of a size unknown when built is unknown; its size comes from each call.
+  auto lazy = operation("GetItem", R"(["T", [)" + kAll + ", " + slice("1", "null", "null") + "]]");
+  CHECK((merge_layer(*lazy).build_merge({{-1, 2}}) == Shape{-1, 2}));
+  StepMask out_mask;
+  CHECK((merge(merge_layer(*lazy), {Tensor({2, 4, 2})}, {{}}, out_mask).shape == Shape{2, 3, 2}));
+}
+
+void test_operation_refusals() {
+  expect_refusal([] { merge_layer(*operation("GetItem", R"(["T", 0])")).build_merge({{4}}); },
+                 "layer op (GetItem) the C++ model API keeps the batch axis");
+  expect_refusal([] { merge_layer(*operation("GetItem", R"(["T", [null, )" + kAll + "]]")).build_merge({{4}}); },
+                 "keeps the batch axis");
+  expect_refusal([] { merge_layer(*operation("GetItem", R"(["T", [)" + kAll + ", 4]]")).build_merge({{4}}); },
+                 "layer op (GetItem) index 4 is out of range for an axis of size 4");
+  expect_refusal([] { merge_layer(*operation("GetItem", R"(["T", [)" + kAll + ", 0, 0]]")).build_merge({{4}}); },
+                 "indexes 3 axes of a tensor of 2");
+  auto lazy = operation("GetItem", R"(["T", [)" + kAll + ", 3]]");
+  merge_layer(*lazy).build_merge({{-1}});
+  StepMask out_mask;
+  expect_refusal([&] { merge(merge_layer(*lazy), {Tensor({1, 2})}, {{}}, out_mask); },
+                 "index 3 is out of range for an axis of size 2");
+  expect_refusal([] { operation("GetItem", R"(["T", [)" + slice("0", "null", "0") + "]]"); },
+                 "slice step cannot be zero");
+  expect_refusal([] { operation("GetItem", R"(["T", [{"class_name": "__ellipsis__", "config": {}}, )"
+                                          R"({"class_name": "__ellipsis__", "config": {}}]])"); },
+                 "an index may hold one Ellipsis");
+  expect_refusal([] { merge_layer(*operation("Add", R"(["T", "T"])")).build_merge({{3, 4}, {4}}); },
+                 "layer op (Add) the C++ model API applies operations to tensors of equal rank");
+  expect_refusal([] { merge_layer(*operation("Multiply", R"(["T", "T"])")).build_merge({{3, 4}, {2, 4}}); },
+                 "layer op (Multiply) cannot broadcast the shapes (3, 4) and (2, 4)");
+  expect_refusal([] { operation("Add", R"(["T", "x"])"); }, "expects tensors and numbers as operands");
+  expect_refusal([] { operation("Add", R"([1, 2])"); }, "expects at least one tensor");
+  expect_refusal([] { operation("Negative", R"(["T", 2])"); }, "expects 1 operands, received 2");
+  expect_refusal([] { operation("Matmul", R"(["T", "T"])"); },
+                 "operation Matmul is not supported by the C++ model API");
+  expect_refusal([] { rnnkit::model_detail::layer_from_entry(
+                          rnnkit::parse_json(R"({"module": "keras.src.ops.numpy", "class_name": "Add", )"
+                                             R"("config": {"name": "a"}})", "test"), "test"); },
+                 "operation nodes belong to functional models");
+}
+
 }  // namespace
 
 int main() {
+  test_operation_arithmetic();
+  test_operation_get_item();
+  test_operation_refusals();
   test_names_and_configs();
   test_multiply();
   test_maximum_and_minimum();

@@ -54,11 +54,8 @@ LayerFactory factory_for(const std::string& class_name) {
 
 std::unique_ptr<Layer> layer_from_entry(const Json& entry, const std::string& source) {
   const ConfigReader config(entry, source);
-  // Keras records x[:, -1], x + y and the like as operation nodes, some named like layers (Add, Multiply).
-  if (const Json* module = entry.find("module");
-      module && module->kind == Json::Kind::string && module->string == "keras.src.ops.numpy")
-    fail(config.where(), "operation nodes (" + config.class_name() +
-                             ": x[...], x + y, x * y, ... on symbolic tensors) are not supported by the C++ model API");
+  // Operation nodes (some named like layers: Add, Multiply) only exist in functional graphs, which read them apart.
+  if (is_operation_entry(entry)) fail(config.where(), "operation nodes belong to functional models");
   const LayerFactory factory = factory_for(config.class_name());
   if (factory == nullptr)
     fail(config.where(), "layer class \"" + config.class_name() + "\" is not supported by the C++ model API");
@@ -174,6 +171,24 @@ std::vector<TensorRef> node_arguments(const Json& node, const std::string& where
   return refs;
 }
 
+// An operation node's arguments in order: null for each tensor (whose reference goes to `refs`), else the constant.
+std::vector<const Json*> operation_arguments(const Json& node, const std::string& where, std::vector<TensorRef>& refs) {
+  const Json* args = node.find("args");
+  const Json* kwargs = node.find("kwargs");
+  if (args == nullptr || args->kind != Json::Kind::array) fail(where, "malformed inbound node");
+  if (kwargs && kwargs->kind == Json::Kind::object && !kwargs->object.empty())
+    fail(where, "call argument \"" + kwargs->object[0].first + "\" is not supported by the C++ model API");
+  std::vector<const Json*> arguments;
+  for (const Json& arg : args->array) {
+    TensorRef ref;
+    const bool tensor = parse_ref(arg, ref) && arg.kind != Json::Kind::array;
+    const bool listed_ref = arg.kind == Json::Kind::array && arg.array.size() == 4 && parse_ref(arg, ref);
+    if (tensor || listed_ref) refs.push_back(ref);
+    arguments.push_back(tensor || listed_ref ? nullptr : &arg);
+  }
+  return arguments;
+}
+
 std::unique_ptr<Model::Impl> functional(const Json& config, const std::string& path) {
   const Json* entries = config.find("layers");
   const Json* inputs = config.find("input_layers");
@@ -209,14 +224,25 @@ std::unique_ptr<Model::Impl> functional(const Json& config, const std::string& p
       input_found = true;
       continue;
     }
-    auto layer = model_detail::layer_from_entry(entry, path);
-    const std::string where = path + ": layer " + layer->name();
     const Json* inbound = entry.find("inbound_nodes");
-    if (inbound == nullptr || inbound->kind != Json::Kind::array) fail(where, "has no inbound_nodes list");
     const std::size_t index = impl->layers.size();
+    std::unique_ptr<Layer> layer;
+    if (model_detail::is_operation_entry(entry)) {
+      const ConfigReader reader(entry, path);
+      if (inbound == nullptr || inbound->kind != Json::Kind::array || inbound->array.size() != 1)
+        fail(reader.where(), "an operation node needs exactly one inbound node");
+      std::vector<TensorRef> refs;
+      const std::vector<const Json*> arguments = operation_arguments(inbound->array[0], reader.where(), refs);
+      layer = model_detail::operation_from_config(reader, arguments);
+      pending.push_back(Pending{index, reader.where(), std::move(refs), 0});
+    } else {
+      layer = model_detail::layer_from_entry(entry, path);
+      const std::string where = path + ": layer " + layer->name();
+      if (inbound == nullptr || inbound->kind != Json::Kind::array) fail(where, "has no inbound_nodes list");
+      for (std::size_t k = 0; k < inbound->array.size(); ++k)
+        pending.push_back(Pending{index, where, node_arguments(inbound->array[k], where), static_cast<std::int64_t>(k)});
+    }
     layer_index[layer->name()] = index;
-    for (std::size_t k = 0; k < inbound->array.size(); ++k)
-      pending.push_back(Pending{index, where, node_arguments(inbound->array[k], where), static_cast<std::int64_t>(k)});
     impl->layers.push_back(std::move(layer));
   }
   if (!input_found) fail(path, "the functional config has no InputLayer named " + input.layer);

@@ -27,6 +27,11 @@ class Functional(Model):
         self._nested_inputs, self._nested_outputs = inputs, outputs
         self.inputs, self.outputs = _as_list(inputs), _as_list(outputs)
         self._nodes = graph.ordered_nodes(self.outputs)
+        given = {id(tensor.node) for tensor in self.inputs}
+        for node in self._nodes:
+            if not node.input_tensors and id(node) not in given:
+                raise ValueError(f"Model '{self.name}': the outputs depend on the Input '{node.layer.name}', which is "
+                                 f"not among the model's inputs (Keras: an output not connected to `inputs`)")
         reachable = {id(node) for node in self._nodes}
         for tensor in self.inputs:
             if id(tensor.node) not in reachable:
