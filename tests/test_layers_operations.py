@@ -85,6 +85,8 @@ def test_bad_expressions_are_refused_when_written():
         x[:, [0, 1]]
     with pytest.raises(TypeError, match="slices of integers"):
         x[:, 0.5:]
+    with pytest.raises(ValueError, match="slice step cannot be zero"):
+        layers.Input((None, 3))[:, ::0]
     with pytest.raises(ValueError, match="one Ellipsis"):
         x[..., 0, ...]
     with pytest.raises(TypeError, match="tensors and Python numbers"):

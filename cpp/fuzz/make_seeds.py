@@ -87,6 +87,35 @@ def model_seeds():
                           _layer("ELU", name="e", alpha=1.0),
                           _layer("Softmax", name="s", axis=-1))
     yield "model_conv_pooling_activations", windows, [(2, 2, 3), (3,)]
+    yield "model_functional_operations", _functional_operations(), [(3, 2), (2,)]
+
+
+def _node(*args):
+    return [{"args": list(args), "kwargs": {}}]
+
+
+def _tensor(layer):
+    return ["__keras_tensor__", layer, 0, 0]
+
+
+def _functional_operations():
+    """x[:, -1], x[..., None, :] * 2.0 and -(a / b) as Keras' operation nodes, into a Dense."""
+    def operation(class_name, name, *args):
+        return {"module": "keras.src.ops.numpy", "class_name": class_name, "config": {"name": name},
+                "registered_name": class_name, "name": name, "inbound_nodes": _node(*args)}
+
+    every = {"class_name": "__slice__", "config": {"start": None, "stop": None, "step": -1}}
+    layers = [
+        {**_layer("InputLayer", batch_shape=[None, 4, 3], name="x"), "name": "x", "inbound_nodes": []},
+        operation("GetItem", "last", _tensor("x"), [{"class_name": "__slice__", "config": {}}, -1]),
+        operation("GetItem", "reversed", _tensor("x"), [{"class_name": "__ellipsis__", "config": {}}, every, None]),
+        operation("Multiply", "twice", 2.0, _tensor("last")),
+        operation("TrueDivide", "ratio", _tensor("twice"), _tensor("last")),
+        operation("Negative", "negated", _tensor("ratio")),
+        {**_layer("Dense", name="d", units=2), "name": "d", "inbound_nodes": _node(_tensor("negated"))},
+    ]
+    return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
+            "config": {"name": "f", "layers": layers, "input_layers": [["x", 0, 0]], "output_layers": [["d", 0, 0]]}}
 
 
 def main(directory):

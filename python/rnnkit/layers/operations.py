@@ -89,6 +89,8 @@ class GetItem(Operation):
                     v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in (item.start, item.stop,
                                                                                           item.step)):
                 raise TypeError(f"{self.name}: expected slices of integers, received {item!r}")
+            if isinstance(item, slice) and item.step == 0:
+                raise ValueError(f"{self.name}: slice step cannot be zero, received {key!r}")
         if sum(item is Ellipsis for item in items) > 1:
             raise ValueError(f"{self.name}: an index may hold one Ellipsis, received {key!r}")
         return tuple(key) if isinstance(key, list) else key
