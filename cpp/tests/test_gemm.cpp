@@ -254,6 +254,8 @@ int main() {
         check_sgemm(5, 1000, 31, ta, tb, rng);
         check_sgemm(9, 1500, 300, ta, tb, rng);  // enough work for two threads
         check_sgemm(131, 520, 260, ta, tb, rng);  // tall on two threads: two k blocks, two column blocks
+        // Tall with N in one block: op(A) transposed is packed a row panel at a time, over three k blocks.
+        check_sgemm(301, 100, 600, ta, tb, rng);
         check_sgemm(1, 1100, 301, ta, tb, rng);   // one row against a B over 1 MiB: B's rows streamed
         check_sgemm(4, 5, 0, ta, tb, rng);        // K == 0: C = beta * C + bias
         check_packed(1, 200, 64, ta, tb, 0, 200, rng);

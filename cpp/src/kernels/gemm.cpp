@@ -452,20 +452,34 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
   // reading a copy: the copy of a (3200 x 256) block outweighed a product only 256 columns wide), unless its rows
   // lie a multiple of 1 KiB apart (see sgemm_packed_serial).
   const bool a_in_place = !a.transposed && N <= kNc && !a_rows_crowd_l1(lda, K);
+  // With all of N in one block and A packed, each row panel is packed just before its tiles, so it is still in
+  // L1 when they read it; a whole block of A packed first goes out to cache and comes back (dL/d(embedded) =
+  // dG_table·Wᵀ of the fit epoch, 4740 x 128 x 512: 7.32 -> 7.09 ms, alternating builds, medians of 9).
+  const bool a_by_panel = !a_in_place && N <= kNc;
   run_team(threads, [&] {
     int64_t m0, m1;
     team_rows(mk, M, m0, m1);
     if (m0 == m1) return;
     const int64_t rows = m1 - m0;
     const int64_t kc_max = std::min(K, kKc), nc_max = std::min(N, kNc);
-    float* a_buf = a_in_place ? nullptr
-                              : thread_scratch(kPackedA, checked_mul(ceil_div(rows, mk.mr) * mk.mr, kc_max, "sgemm"),
-                                               "sgemm");
+    const int64_t a_rows_packed = a_by_panel ? mk.mr : ceil_div(rows, mk.mr) * mk.mr;
+    float* a_buf =
+        a_in_place ? nullptr : thread_scratch(kPackedA, checked_mul(a_rows_packed, kc_max, "sgemm"), "sgemm");
     float* b_buf = thread_scratch(kPackedB, ceil_div(nc_max, mk.nr) * mk.nr * kc_max, "sgemm");
     const OperandView a_rows = rows_from(a, m0);
     for (int64_t k0 = 0; k0 < K; k0 += kKc) {
       const int64_t kc = std::min(kKc, K - k0);
       const float beta_block = k0 == 0 ? beta : 1.f;
+      if (a_by_panel) {
+        pack_b_block(mk, b, k0, kc, 0, N, b_buf);
+        for (int64_t r0 = 0; r0 < rows; r0 += mk.mr) {
+          const int64_t panel_rows = std::min<int64_t>(mk.mr, rows - r0);
+          pack_a_panel(mk, a_rows, r0, panel_rows, k0, kc, a_buf);
+          multiply_panels(mk, panel_rows, kc, packed_a(a_buf, 0), {b_buf, kc * mk.nr}, C + (m0 + r0) * ldc, ldc, 0, N,
+                          alpha, beta_block, k0 == 0 ? column_bias : nullptr);
+        }
+        continue;
+      }
       if (!a_in_place) pack_a_block(mk, a_rows, rows, k0, kc, a_buf);
       const ABlock a_block = a_in_place ? a_in_place_at(a_rows.data + k0, lda) : packed_a(a_buf, kc * mk.mr);
       for (int64_t n0 = 0; n0 < N; n0 += kNc) {
