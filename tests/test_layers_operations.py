@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import rnnkit
-from rnnkit import _core, layers, saving
+from rnnkit import _core, layers, ops, saving
 
 RNG = np.random.default_rng(11)
 
@@ -32,6 +32,41 @@ CASES = {
 }
 
 
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# rnnkit.ops' Keras functions on symbolic tensors; the references use numpy directly. Inputs stay away from the
+# kinks of max, min, abs and relu (spaced values, see spaced()), and positive where log and sqrt need it.
+CASES.update({
+    "mean_sum": ((5, 3), lambda x: ops.mean(x, axis=1) + ops.sum(x, axis=(1, 2), keepdims=True)[:, 0],
+                 lambda x: x.mean(axis=1) + x.sum(axis=(1, 2), keepdims=True)[:, 0]),
+    "max_min": ((5, 3), lambda x: ops.max(x, axis=-1) * ops.min(x, axis=1, keepdims=True)[:, 0, :1],
+                lambda x: x.max(axis=-1) * x.min(axis=1, keepdims=True)[:, 0, :1]),
+    "reduce_everything": ((5, 3), lambda x: ops.mean(x) + x, lambda x: x.mean() + x),
+    "unary_math": ((5, 3), lambda x: ops.tanh(x) + ops.sigmoid(x) * ops.relu(x) - ops.abs(x) + ops.square(x),
+                   lambda x: np.tanh(x) + _sigmoid(x) * np.maximum(x, 0) - np.abs(x) + np.square(x)),
+    "exp_log_sqrt": ((5, 3), lambda x: ops.log(ops.exp(x) + 1.0) * ops.sqrt(x * x + 1.0),
+                     lambda x: np.log(np.exp(x) + 1.0) * np.sqrt(x * x + 1.0)),
+    "maximum_minimum": ((5, 3), lambda x: ops.maximum(x, x[:, ::-1]) - ops.minimum(0.1, x),
+                        lambda x: np.maximum(x, x[:, ::-1]) - np.minimum(0.1, x)),
+    "expand_squeeze_transpose": ((5, 3), lambda x: ops.transpose(ops.squeeze(ops.expand_dims(x, -1), -1), (0, 2, 1)),
+                                 lambda x: np.transpose(x, (0, 2, 1))),
+    "concatenate": ((5, 3), lambda x: ops.concatenate([x, ops.negative(x[:, :2])], axis=1),
+                    lambda x: np.concatenate([x, -x[:, :2]], axis=1)),
+    "divide_functions": ((5, 3), lambda x: ops.divide(x, 4.0) + ops.true_divide(2.0, x * x + 1.0)
+                         + ops.add(x, 1.0) * ops.subtract(1.0, x) * ops.multiply(x, 0.5),
+                         lambda x: x / 4.0 + 2.0 / (x * x + 1.0) + (x + 1.0) * (1.0 - x) * (x * 0.5)),
+})
+
+
+def spaced(shape):
+    """Values 0.05 apart in a random order: no ties, none within the finite differences' step of another."""
+    values = (np.arange(int(np.prod(shape))) - np.prod(shape) / 2) * 0.05 + 0.013
+    return RNG.permutation(values).reshape(shape).astype(np.float32)
+
+
 def model_of(case):
     shape, symbolic, _ = CASES[case]
     inputs = layers.Input(shape)
@@ -42,7 +77,7 @@ def model_of(case):
 def test_values_shapes_and_gradients_match_numpy(case):
     shape, _, reference = CASES[case]
     model = model_of(case)
-    x = floats(4, *shape)
+    x = spaced((4, *shape))
     y = model.predict(x, verbose=0)
     expected = reference(x.astype(np.float64))
     np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)
@@ -165,8 +200,37 @@ def test_cpp_loader_refuses_what_it_cannot_run(tmp_path):
     models with operations are checked in test_model_cpp_parity.py)."""
     inputs = layers.Input((4, 3))
     for outputs, message in ((inputs[0], "keeps the batch axis"),
-                             (inputs + inputs[:, 0], "tensors of equal rank")):
+                             (inputs + inputs[:, 0], "tensors of equal rank"),
+                             (ops.mean(inputs, axis=1), r"operation Mean is not supported by the C\+\+ model API")):
         path = tmp_path / "operation.rnnkit"
         rnnkit.Model(inputs, outputs).save(path)
         with pytest.raises(ValueError, match=message):
             _core.CppModel(str(path))
+
+
+def test_ops_compute_at_once_on_arrays():
+    """rnnkit.ops' Keras functions on numpy arrays give numpy's results (Keras' eager ops)."""
+    x, y = spaced((3, 4)), spaced((3, 4))
+    np.testing.assert_allclose(ops.mean(x, axis=1, keepdims=True), x.mean(axis=1, keepdims=True), rtol=1e-6)
+    np.testing.assert_array_equal(ops.max(x, axis=0), x.max(axis=0))
+    np.testing.assert_allclose(ops.maximum(x, y) + ops.sigmoid(x), np.maximum(x, y) + _sigmoid(x.astype(np.float64)),
+                               rtol=1e-6)
+    np.testing.assert_array_equal(ops.concatenate([x, y], axis=1), np.concatenate([x, y], axis=1))
+    np.testing.assert_array_equal(ops.transpose(ops.expand_dims(x, 0)), np.transpose(x[None]))
+    assert ops.add(x, 1.0).dtype == np.float32 and ops.sum(np.arange(4)) == 6
+
+
+def test_ops_refuse_what_keras_refuses():
+    x = layers.Input((5, 3))
+    with pytest.raises(ValueError, match="axis 3 is out of range for a tensor of rank 3"):
+        ops.mean(x, axis=3)
+    with pytest.raises(ValueError, match="cannot squeeze axis 1 of size 5"):
+        ops.squeeze(x, axis=1)
+    with pytest.raises(ValueError, match="not a permutation"):
+        ops.transpose(x, (0, 1, 1))
+    with pytest.raises(ValueError, match="differ off axis"):
+        ops.concatenate([x, layers.Input((4, 2))], axis=1)
+    with pytest.raises(ValueError, match="initial= is not supported"):
+        ops.max(x, initial=0.0)
+    with pytest.raises(ValueError, match="cannot reduce an empty axis"):
+        ops.max(np.zeros((0, 3), np.float32), axis=0)

@@ -33,6 +33,19 @@ def build(lib, cell="LSTM"):
     return lib.Model(ids, -lib.layers.Dense(3)(mixed))
 
 
+def build_with_functions(lib):
+    """The same graph in either library through the ops functions (keras.ops / rnnkit.ops)."""
+    ops = lib.ops
+    inputs = lib.Input((6, 3))
+    hidden = lib.layers.GRU(4, return_sequences=True)(inputs)
+    pooled = ops.concatenate([ops.mean(hidden, axis=1), ops.max(hidden, axis=1), ops.min(hidden, axis=-1)], axis=-1)
+    gated = ops.sigmoid(pooled) * ops.tanh(pooled) + ops.relu(pooled) - ops.abs(ops.minimum(pooled, 0.1))
+    scaled = ops.sqrt(ops.square(gated) + 1.0) + ops.log(ops.exp(gated) + 1.0) - ops.maximum(gated, -0.2)
+    steps = ops.sum(ops.transpose(ops.expand_dims(hidden, -1), (0, 2, 1, 3)), axis=(2, 3))
+    head = lib.layers.Dense(2)(ops.concatenate([scaled, ops.squeeze(ops.expand_dims(steps, 1), 1)], axis=1))
+    return lib.Model(inputs, ops.divide(head, 2.0))
+
+
 def ids(seed):
     return np.random.default_rng(seed).integers(0, 12, size=(6, 8)).astype(np.int32)
 
@@ -55,10 +68,37 @@ def test_rnnkit_archive_with_operations_loads_in_keras(tmp_path):
                                rtol=1e-5, atol=1e-6)
 
 
-def test_one_training_step_moves_the_weights_as_keras_does():
-    theirs, ours = build(keras), build(rnnkit)
+def floats(seed, *shape):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def test_keras_archive_with_ops_functions_loads_and_predicts_as_keras(tmp_path):
+    model = build_with_functions(keras)
+    model.save(tmp_path / "keras_ops.keras")
+    loaded = saving.load_model(tmp_path / "keras_ops.keras")
+    np.testing.assert_allclose(loaded.predict(floats(6, 5, 6, 3), verbose=0),
+                               model.predict(floats(6, 5, 6, 3), verbose=0), rtol=1e-5, atol=1e-6)
+    ours = build_with_functions(rnnkit)
+    ours.save(tmp_path / "rnnkit_ops.keras")
+    theirs = keras.models.load_model(tmp_path / "rnnkit_ops.keras")
+    np.testing.assert_allclose(theirs.predict(floats(7, 5, 6, 3), verbose=0),
+                               ours.predict(floats(7, 5, 6, 3), verbose=0), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("function", ["mean", "sum", "max", "min"])
+@pytest.mark.parametrize("axis,keepdims", [(1, False), ((1, 2), True), (-1, False), (None, False)])
+def test_reduction_shapes_are_keras_shapes(function, axis, keepdims):
+    ours = getattr(rnnkit.ops, function)(rnnkit.layers.Input((None, 4)), axis=axis, keepdims=keepdims).shape
+    assert ours == tuple(getattr(keras.ops, function)(keras.Input((None, 4)), axis=axis, keepdims=keepdims).shape)
+
+
+@pytest.mark.parametrize("builder,data", [(build, lambda seed: ids(seed)),
+                                          (build_with_functions, lambda seed: floats(seed, 6, 6, 3))])
+def test_one_training_step_moves_the_weights_as_keras_does(builder, data):
+    theirs, ours = builder(keras), builder(rnnkit)
     ours.set_weights(theirs.get_weights())
-    x, y = ids(4), np.random.default_rng(5).standard_normal((6, 3)).astype(np.float32)
+    x = data(4)
+    y = np.random.default_rng(5).standard_normal((6,) + tuple(theirs.output_shape[1:])).astype(np.float32)
     for model, lib in ((theirs, keras), (ours, rnnkit)):
         model.compile(optimizer=lib.optimizers.SGD(0.5), loss="mse")
         model.train_on_batch(x, y)

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from rnnkit import _core, layers, models, saving
+from rnnkit import _core, layers, models, ops, saving
 
 RNG = np.random.default_rng(7)
 
@@ -129,6 +129,8 @@ def functional_operations():
     hidden = layers.LSTM(3, return_sequences=True)(embedded)
     last, first = hidden[:, -1], hidden[..., 0, :]
     mixed = (last + 1.0) * first - last / 2.0 + 0.5 * (2.0 - first) / (first * first + 1.0)
+    mixed = ops.maximum(ops.tanh(mixed), ops.sigmoid(last)) - ops.minimum(ops.abs(first), 0.2) + ops.relu(last)
+    mixed = mixed + ops.sqrt(ops.square(first) + 1.0) * ops.log(ops.exp(last) + 1.0)
     steps = hidden[:, ::-2, None, 1:] * hidden[:, -1:, None, :1] - hidden[:, :1, None, :2]
     outputs = layers.Concatenate()([layers.Dense(2)(-mixed), layers.Flatten()(steps)])
     return randomize(models.Model(inputs, outputs)), ids(3, 8, 11)

@@ -504,7 +504,7 @@ std::size_t broadcast_offset(const Shape& shape, const std::vector<std::int64_t>
   return offset;
 }
 
-void test_operation_arithmetic() {
+void test_operation_elementwise() {
   std::mt19937_64 rng(5);
   struct Case {
     const char* op;
@@ -523,14 +523,33 @@ void test_operation_arithmetic() {
       {"TrueDivide", R"([1.0, "T"])", {{2, 3, 4}}, [](double b, double) { return 1.0 / b; }},
       {"Divide", R"(["T", 4.0])", {{2, 3, 4}}, [](double a, double) { return a / 4.0; }},
       {"Negative", R"(["T"])", {{2, 3, 4}}, [](double a, double) { return -a; }},
+      {"Maximum", R"(["T", "T"])", {{2, 3, 4}, {2, 3, 4}}, [](double a, double b) { return std::max(a, b); }},
+      {"Minimum", R"(["T", 0.1])", {{2, 3, 4}}, [](double a, double) { return std::min(a, 0.1); }},
+      {"Minimum", R"(["T", "T"])", {{2, 3, 4}, {2, 1, 4}}, [](double a, double b) { return std::min(a, b); }},
+      {"Tanh", R"(["T"])", {{2, 3, 4}}, [](double a, double) { return std::tanh(a); }},
+      {"Sigmoid", R"(["T"])", {{2, 3, 4}}, [](double a, double) { return 1.0 / (1.0 + std::exp(-a)); }},
+      {"Relu", R"(["T"])", {{2, 3, 4}}, [](double a, double) { return std::max(a, 0.0); }},
+      {"Exp", R"(["T"])", {{2, 3, 4}}, [](double a, double) { return std::exp(a); }},
+      {"Log", R"(["T"])", {{2, 3, 4}}, [](double a, double) { return std::log(a); }},
+      {"Sqrt", R"(["T"])", {{2, 3, 4}}, [](double a, double) { return std::sqrt(a); }},
+      {"Square", R"(["T"])", {{2, 3, 4}}, [](double a, double) { return a * a; }},
+      {"Absolute", R"(["T"])", {{2, 3, 4}}, [](double a, double) { return std::fabs(a); }},
   };
   for (const Case& c : cases) {
     auto layer = operation(c.op, c.args);
+    const bool positive = std::string(c.op) == "Log" || std::string(c.op) == "Sqrt";
     std::vector<Tensor> xs;
     for (const Shape& shape : c.shapes) {
       xs.push_back(random_tensor(shape, rng));
-      for (float& v : xs.back().values) v += v < 0 ? -0.5f : 0.5f;  // away from 0: divisors stay well-conditioned
+      // Away from 0 (divisors well-conditioned, relu's and |x|'s kink out of the probes' reach), positive where
+      // log and sqrt need it, and a second operand of maximum/minimum at least 0.3 from the first (no ties).
+      for (float& v : xs.back().values) v = positive ? std::fabs(v) + 0.5f : v + (v < 0 ? -0.5f : 0.5f);
     }
+    const bool extremum = std::string(c.op) == "Maximum" || std::string(c.op) == "Minimum";
+    if (extremum && xs.size() == 2 && xs[0].shape == xs[1].shape)
+      for (std::size_t k = 0; k < xs[0].values.size(); ++k) xs[1].values[k] = xs[0].values[k] + (k % 2 ? 0.3f : -0.3f);
+    else if (extremum && xs.size() == 2)  // broadcast: the second operand within 0.2 of 0, the first 0.5 or more
+      for (float& v : xs[1].values) v = 0.2f * v / (std::fabs(v) + 1.0f);
     MergeLayer& m = built(*layer, xs, {3, 4});
     StepMask out_mask{1, 0, 1};
     const Tensor y = merge(m, xs, std::vector<StepMask>(xs.size()), out_mask);
@@ -549,6 +568,23 @@ void test_operation_arithmetic() {
   }
 }
 
+// maximum(x, x) and minimum(x, x): each operand gets half the gradient (PyTorch's rule, Keras on torch).
+void test_operation_extremum_ties() {
+  for (const char* op : {"Maximum", "Minimum"}) {
+    auto layer = operation(op, R"(["T", "T"])");
+    std::mt19937_64 rng(8);
+    const Tensor x = random_tensor({2, 3}, rng);
+    MergeLayer& m = built(*layer, {x, x}, {3});
+    StepMask out_mask;
+    rnnkit::TrainingStep step{rng, nullptr};
+    merge(m, {x, x}, {{}, {}}, out_mask, &step);
+    const Tensor d_y = random_tensor({2, 3}, rng);
+    const std::vector<Tensor> d = m.unmerge(*step.cache, d_y);
+    for (std::size_t k = 0; k < d_y.values.size(); ++k)
+      CHECK(d[0].values[k] == 0.5f * d_y.values[k] && d[1].values[k] == 0.5f * d_y.values[k]);
+  }
+}
+
 void test_operation_get_item() {
   std::mt19937_64 rng(6);
   struct Case {
@@ -558,7 +594,8 @@ void test_operation_get_item() {
     std::vector<std::int64_t> (*source)(const std::vector<std::int64_t>& out_index);
   };
   const Case cases[] = {
-      {"[" + kAll + ", -1]", {5}, [](const std::vector<std::int64_t>& i) { return std::vector<std::int64_t>{i[0], 3, i[1]}; }},
+      {"[" + kAll + ", -1]", {5},
+       [](const std::vector<std::int64_t>& i) { return std::vector<std::int64_t>{i[0], 3, i[1]}; }},
       {"[" + kAll + ", " + slice("1", "null", "2") + ", " + slice("null", "-1", "null") + "]", {2, 4},
        [](const std::vector<std::int64_t>& i) { return std::vector<std::int64_t>{i[0], 1 + 2 * i[1], i[2]}; }},
       {R"([{"class_name": "__ellipsis__", "config": {}}, 2])", {4},
@@ -632,7 +669,8 @@ void test_operation_refusals() {
 }  // namespace
 
 int main() {
-  test_operation_arithmetic();
+  test_operation_elementwise();
+  test_operation_extremum_ties();
   test_operation_get_item();
   test_operation_refusals();
   test_names_and_configs();

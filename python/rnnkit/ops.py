@@ -89,3 +89,7 @@ def activation_needs_input(name):
 # Attention lives beside its layers (rnnkit/layers/attention_ops.py); exported here under PyTorch's name.
 from rnnkit.layers.attention_ops import (scaled_dot_product_attention,  # noqa: E402,F401
                                          scaled_dot_product_attention_backward)
+
+
+# Keras 3's ops on tensors, for functional models (keras.ops.mean(x, axis=1) and the like).
+from rnnkit.layers.operation_functions import *  # noqa: E402,F401,F403

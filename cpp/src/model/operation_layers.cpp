@@ -3,6 +3,7 @@
 // tensors: layers over the node's tensors whose constant operands come from the node's arguments. Forward next to
 // backward; outputs carry no mask, as in Keras.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,31 +53,26 @@ struct ShapeCache final : LayerCache {
   Shape shape;
 };
 
-// ---- x + y, x - y, x * y, x / y, -x over tensors and numbers, broadcast as numpy ------------------------------
+// ---- x + y, x / y, maximum(x, y), tanh(x), ... over tensors and numbers, broadcast as numpy --------------------
 
-enum class Arithmetic { add, subtract, multiply, divide, negative };
+enum class Elementwise {
+  add, subtract, multiply, divide, maximum, minimum,                          // two operands
+  negative, tanh, sigmoid, relu, exp, log, sqrt, square, absolute             // one
+};
 
 struct Operand {
   bool tensor = false;
   float number = 0.0f;  // when not a tensor
 };
 
-class ArithmeticLayer final : public MergeLayer {
+class ElementwiseLayer final : public MergeLayer {
  public:
-  ArithmeticLayer(std::string name, Arithmetic op, std::vector<Operand> operands)
-      : MergeLayer(std::move(name)), op_(op), operands_(std::move(operands)) {
+  ElementwiseLayer(std::string name, const char* class_name, Elementwise op, std::vector<Operand> operands)
+      : MergeLayer(std::move(name)), class_name_(class_name), op_(op), operands_(std::move(operands)) {
     for (const Operand& operand : operands_) tensor_slot_.push_back(tensors_), tensors_ += operand.tensor;
   }
 
-  const char* class_name() const override {
-    switch (op_) {
-      case Arithmetic::add: return "Add";
-      case Arithmetic::subtract: return "Subtract";
-      case Arithmetic::multiply: return "Multiply";
-      case Arithmetic::divide: return "TrueDivide";
-      default: return "Negative";
-    }
-  }
+  const char* class_name() const override { return class_name_; }
   std::string config_json() const override { return "{\"name\": " + json_quote(name()) + "}"; }
 
   Shape build_merge(const std::vector<Shape>& inputs) override {
@@ -168,26 +164,58 @@ class ArithmeticLayer final : public MergeLayer {
 
   float apply(float a, float b) const {
     switch (op_) {
-      case Arithmetic::add: return a + b;
-      case Arithmetic::subtract: return a - b;
-      case Arithmetic::multiply: return a * b;
-      case Arithmetic::divide: return a / b;
-      default: return -a;
+      case Elementwise::add: return a + b;
+      case Elementwise::subtract: return a - b;
+      case Elementwise::multiply: return a * b;
+      case Elementwise::divide: return a / b;
+      case Elementwise::maximum: return a > b || std::isnan(a) ? a : b;  // NaN wins, as numpy's maximum
+      case Elementwise::minimum: return a < b || std::isnan(a) ? a : b;
+      case Elementwise::negative: return -a;
+      case Elementwise::tanh: return std::tanh(a);
+      case Elementwise::sigmoid: return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(a))));
+      case Elementwise::relu: return a > 0.0f ? a : 0.0f;
+      case Elementwise::exp: return std::exp(a);
+      case Elementwise::log: return std::log(a);
+      case Elementwise::sqrt: return std::sqrt(a);
+      case Elementwise::square: return a * a;
+      default: return std::fabs(a);
     }
   }
 
-  // d(a op b)/d(operand p) times g, in the order Python's float32 numpy computes it.
+  // d(op)/d(operand p) times g, in the order Python's float32 numpy computes it (ties of maximum and minimum
+  // share g half and half, PyTorch's rule; relu and |x| have slope 0 at 0).
   float partial(std::size_t p, float a, float b, float g) const {
     switch (op_) {
-      case Arithmetic::add: return g;
-      case Arithmetic::subtract: return p == 0 ? g : -g;
-      case Arithmetic::multiply: return p == 0 ? g * b : g * a;
-      case Arithmetic::divide: return p == 0 ? g / b : -(g / b) * a / b;
-      default: return -g;
+      case Elementwise::add: return g;
+      case Elementwise::subtract: return p == 0 ? g : -g;
+      case Elementwise::multiply: return p == 0 ? g * b : g * a;
+      case Elementwise::divide: return p == 0 ? g / b : -(g / b) * a / b;
+      case Elementwise::maximum:
+      case Elementwise::minimum: {
+        if (a == b) return g * 0.5f;
+        const bool a_wins = op_ == Elementwise::maximum ? a > b : a < b;
+        return (p == 0) == a_wins ? g : 0.0f;
+      }
+      case Elementwise::negative: return -g;
+      case Elementwise::tanh: {
+        const float y = apply(a, b);
+        return g * (1.0f - y * y);
+      }
+      case Elementwise::sigmoid: {
+        const float y = apply(a, b);
+        return g * y * (1.0f - y);
+      }
+      case Elementwise::relu: return a > 0.0f ? g : 0.0f;
+      case Elementwise::exp: return g * apply(a, b);
+      case Elementwise::log: return g / a;
+      case Elementwise::sqrt: return g / (2.0f * apply(a, b));
+      case Elementwise::square: return 2.0f * g * a;
+      default: return a > 0.0f ? g : (a < 0.0f ? -g : 0.0f);
     }
   }
 
-  Arithmetic op_;
+  const char* class_name_;
+  Elementwise op_;
   std::vector<Operand> operands_;
   std::vector<std::size_t> tensor_slot_;  // per operand: its position among the node's tensors
   std::size_t tensors_ = 0;
@@ -264,7 +292,8 @@ class GetItemLayer final : public MergeLayer {
 
   std::vector<Tensor> unmerge(const LayerCache& base, const Tensor& d_y) const override {
     Tensor d_x(static_cast<const ShapeCache&>(base).shape);  // zeros of the input's shape
-    plan(d_x.shape).run([&](std::int64_t i, const std::vector<std::int64_t>& at) { d_x.values[at[0]] += d_y.values[i]; });
+    plan(d_x.shape).run(
+        [&](std::int64_t i, const std::vector<std::int64_t>& at) { d_x.values[at[0]] += d_y.values[i]; });
     return {std::move(d_x)};
   }
 
@@ -376,7 +405,7 @@ std::vector<KeyItem> index_key(const Json& key, const std::string& where) {
 
 bool is_operation_entry(const Json& entry) {
   const Json* module = entry.find("module");
-  return module && module->kind == Json::Kind::string && module->string == "keras.src.ops.numpy";
+  return module && module->kind == Json::Kind::string && module->string.rfind("keras.src.ops.", 0) == 0;
 }
 
 std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const std::vector<const Json*>& arguments) {
@@ -386,17 +415,19 @@ std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const s
       fail(config.where(), "expects a tensor and an index as its arguments");
     return std::make_unique<GetItemLayer>(config.name(), index_key(*arguments[1], config.where()));
   }
-  const std::pair<const char*, Arithmetic> kinds[] = {{"Add", Arithmetic::add},
-                                                      {"Subtract", Arithmetic::subtract},
-                                                      {"Multiply", Arithmetic::multiply},
-                                                      {"TrueDivide", Arithmetic::divide},
-                                                      {"Divide", Arithmetic::divide},
-                                                      {"Negative", Arithmetic::negative}};
+  static const std::pair<const char*, Elementwise> kinds[] = {
+      {"Add", Elementwise::add},         {"Subtract", Elementwise::subtract}, {"Multiply", Elementwise::multiply},
+      {"TrueDivide", Elementwise::divide}, {"Divide", Elementwise::divide},   {"Maximum", Elementwise::maximum},
+      {"Minimum", Elementwise::minimum}, {"Negative", Elementwise::negative}, {"Tanh", Elementwise::tanh},
+      {"Sigmoid", Elementwise::sigmoid}, {"Relu", Elementwise::relu},         {"Exp", Elementwise::exp},
+      {"Log", Elementwise::log},         {"Sqrt", Elementwise::sqrt},         {"Square", Elementwise::square},
+      {"Absolute", Elementwise::absolute}};
   const auto found = std::find_if(std::begin(kinds), std::end(kinds), [&](const auto& k) { return kind == k.first; });
   if (found == std::end(kinds))
     fail(config.where(), "operation " + kind + " is not supported by the C++ model API (GetItem, Add, Subtract, "
-                         "Multiply, TrueDivide, Divide, Negative)");
-  const std::size_t expected = found->second == Arithmetic::negative ? 1 : 2;
+                         "Multiply, TrueDivide, Divide, Maximum, Minimum, Negative, Tanh, Sigmoid, Relu, Exp, Log, "
+                         "Sqrt, Square, Absolute)");
+  const std::size_t expected = found->second < Elementwise::negative ? 2 : 1;
   if (arguments.size() != expected)
     fail(config.where(), "expects " + std::to_string(expected) + " operands, received " +
                              std::to_string(arguments.size()));
@@ -411,7 +442,7 @@ std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const s
   }
   if (std::none_of(operands.begin(), operands.end(), [](const Operand& o) { return o.tensor; }))
     fail(config.where(), "expects at least one tensor among its operands");
-  return std::make_unique<ArithmeticLayer>(config.name(), found->second, std::move(operands));
+  return std::make_unique<ElementwiseLayer>(config.name(), found->first, found->second, std::move(operands));
 }
 
 }  // namespace model_detail

@@ -69,9 +69,9 @@ class KerasTensor:
 
 
 def _operation(class_name, *arguments):
-    from rnnkit.layers.operations import OPERATIONS
+    from rnnkit.layers import operations
 
-    return OPERATIONS[class_name]()(*arguments)
+    return operations.call(class_name, *arguments)
 
 
 class InputLayer(Layer):

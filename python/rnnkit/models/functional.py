@@ -128,7 +128,7 @@ class Functional(Model):
         for layer_config in config["layers"]:
             if layer_config.get("class_name") == _KERAS_MASK_OP:
                 continue
-            layer = (operations.deserialize(layer_config) if layer_config.get("module") == operations.MODULE
+            layer = (operations.deserialize(layer_config) if operations.is_operation_entry(layer_config)
                      else deserialize(layer_config, custom_objects))
             layers[layer_config["name"]] = layer
             if isinstance(layer, InputLayer):
@@ -187,14 +187,27 @@ def _call_inputs(args):
 
 
 def _operation_keys(args):
-    """The keys of the tensors among an operation node's arguments."""
-    return [key for key in map(_tensor_key, args) if key is not None]
+    """The keys of the tensors among an operation node's arguments (concatenate's in a list)."""
+    keys = []
+    for arg in args:
+        items = arg if isinstance(arg, list) and arg and _tensor_key(arg) is None and all(
+            _tensor_key(item) is not None for item in arg) else [arg]
+        keys += [key for key in map(_tensor_key, items) if key is not None]
+    return keys
 
 
 def _operation_arguments(args, tensors):
     """An operation node's arguments with its tensors (in order) in their places and its constants decoded."""
     tensors = iter(tensors)
-    return [next(tensors) if _tensor_key(arg) is not None else operations.deserialize_constant(arg) for arg in args]
+
+    def decode(arg):
+        if _tensor_key(arg) is not None:
+            return next(tensors)
+        if isinstance(arg, list) and arg and all(_tensor_key(item) is not None for item in arg):
+            return [next(tensors) for _ in arg]
+        return operations.deserialize_constant(arg)
+
+    return [decode(arg) for arg in args]
 
 
 # The op Keras 3 records in a functional config for Embedding(mask_zero=True)'s mask: NotEqual(ids, 0).

@@ -1,0 +1,107 @@
+"""Keras 3's ops on tensors (keras.ops.<name>), re-exported by rnnkit.ops: called on symbolic tensors of a
+functional model each adds an operation node to the graph (rnnkit.layers.operations); called on numpy arrays it
+computes at once. Names shadow Python's builtins (sum, max, min, abs) as Keras' do."""
+from rnnkit.layers.operations import call
+
+__all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "maximum", "minimum", "tanh",
+           "sigmoid", "relu", "exp", "log", "sqrt", "square", "abs", "absolute", "mean", "sum", "max", "min",
+           "expand_dims", "squeeze", "transpose", "concatenate"]
+
+
+def add(x1, x2):
+    return call("Add", x1, x2)
+
+
+def subtract(x1, x2):
+    return call("Subtract", x1, x2)
+
+
+def multiply(x1, x2):
+    return call("Multiply", x1, x2)
+
+
+def divide(x1, x2):
+    return call("Divide", x1, x2)
+
+
+def true_divide(x1, x2):
+    return call("TrueDivide", x1, x2)
+
+
+def negative(x):
+    return call("Negative", x)
+
+
+def maximum(x1, x2):
+    return call("Maximum", x1, x2)
+
+
+def minimum(x1, x2):
+    return call("Minimum", x1, x2)
+
+
+def tanh(x):
+    return call("Tanh", x)
+
+
+def sigmoid(x):
+    return call("Sigmoid", x)
+
+
+def relu(x):
+    return call("Relu", x)
+
+
+def exp(x):
+    return call("Exp", x)
+
+
+def log(x):
+    return call("Log", x)
+
+
+def sqrt(x):
+    return call("Sqrt", x)
+
+
+def square(x):
+    return call("Square", x)
+
+
+def absolute(x):
+    return call("Absolute", x)
+
+
+abs = absolute  # noqa: A001 (Keras' name)
+
+
+def mean(x, axis=None, keepdims=False):
+    return call("Mean", x, axis=axis, keepdims=keepdims)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    return call("Sum", x, axis=axis, keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
+    return call("Max", x, axis=axis, keepdims=keepdims, initial=initial)
+
+
+def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
+    return call("Min", x, axis=axis, keepdims=keepdims, initial=initial)
+
+
+def expand_dims(x, axis):
+    return call("ExpandDims", x, axis=axis)
+
+
+def squeeze(x, axis=None):
+    return call("Squeeze", x, axis=axis)
+
+
+def transpose(x, axes=None):
+    return call("Transpose", x, axes=axes)
+
+
+def concatenate(xs, axis=0):
+    return call("Concatenate", list(xs), axis=axis)
