@@ -99,7 +99,7 @@ def _tensor(layer):
 
 
 def _functional_operations():
-    """x[:, -1], x[..., None, :] * 2.0 and -(a / b) as Keras' operation nodes, into a Dense."""
+    """x[:, -1], x[..., ::-1, None], 2.0 * x, -(a / b), sigmoid and maximum as Keras' operation nodes, into a Dense."""
     def operation(class_name, name, *args):
         return {"module": "keras.src.ops.numpy", "class_name": class_name, "config": {"name": name},
                 "registered_name": class_name, "name": name, "inbound_nodes": _node(*args)}
@@ -112,7 +112,9 @@ def _functional_operations():
         operation("Multiply", "twice", 2.0, _tensor("last")),
         operation("TrueDivide", "ratio", _tensor("twice"), _tensor("last")),
         operation("Negative", "negated", _tensor("ratio")),
-        {**_layer("Dense", name="d", units=2), "name": "d", "inbound_nodes": _node(_tensor("negated"))},
+        {**operation("Sigmoid", "squashed", _tensor("negated")), "module": "keras.src.ops.nn"},
+        operation("Maximum", "larger", _tensor("squashed"), 0.25),
+        {**_layer("Dense", name="d", units=2), "name": "d", "inbound_nodes": _node(_tensor("larger"))},
     ]
     return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
             "config": {"name": "f", "layers": layers, "input_layers": [["x", 0, 0]], "output_layers": [["d", 0, 0]]}}
