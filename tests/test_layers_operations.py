@@ -234,3 +234,13 @@ def test_ops_refuse_what_keras_refuses():
         ops.max(x, initial=0.0)
     with pytest.raises(ValueError, match="cannot reduce an empty axis"):
         ops.max(np.zeros((0, 3), np.float32), axis=0)
+
+
+def test_squeeze_without_axis_keeps_a_batch_of_one():
+    """ops.squeeze(x) drops the axes the graph knows to be 1, not a batch (or other unknown axis) that happens to
+    be 1 when the model runs."""
+    x = layers.Input((1, 3))
+    model = rnnkit.Model(x, ops.squeeze(x))
+    assert model.outputs[0].shape == (None, 3)
+    assert model.predict(np.ones((1, 1, 3), np.float32), verbose=0).shape == (1, 3)
+    assert ops.squeeze(np.ones((1, 1, 3))).shape == (3,)  # on an array, every axis of 1, as numpy

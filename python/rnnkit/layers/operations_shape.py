@@ -200,10 +200,13 @@ class Squeeze(_Reshaping):
     def __init__(self, axis=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
+        self._squeezed = None  # with axis None: the axes of size 1 in the symbolic shape
 
     def output_shape(self, values):
         (shape,) = values
         if self.axis is None:
+            # Known to be 1 when the graph was written: a batch (or other unknown axis) of 1 at run time stays.
+            self._squeezed = tuple(i for i, size in enumerate(shape) if size == 1)
             return tuple(size for size in shape if size != 1)
         axes = _axes(self.name, self.axis, len(shape))
         for a in axes:
@@ -213,7 +216,7 @@ class Squeeze(_Reshaping):
 
     def forward(self, inputs, *, training=False, mask=None):
         (x,) = self._values(inputs)
-        axes = None if self.axis is None else _axes(self.name, self.axis, np.ndim(x))
+        axes = _axes(self.name, self.axis, np.ndim(x)) if self.axis is not None else self._squeezed
         try:
             y = np.squeeze(x, axes)
         except ValueError:
