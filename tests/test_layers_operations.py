@@ -196,12 +196,14 @@ def test_lone_slice_keys_are_written_as_keras_lists():
 
 
 def test_cpp_loader_refuses_what_it_cannot_run(tmp_path):
-    """The C++ graph keeps the batch axis first and broadcasts tensors of equal rank only (its predictions for
+    """The C++ graph keeps the batch axis first, and broadcasts tensors of equal rank only (its predictions for
     models with operations are checked in test_model_cpp_parity.py)."""
     inputs = layers.Input((4, 3))
     for outputs, message in ((inputs[0], "keeps the batch axis"),
                              (inputs + inputs[:, 0], "tensors of equal rank"),
-                             (ops.mean(inputs, axis=1), r"operation Mean is not supported by the C\+\+ model API")):
+                             (ops.mean(inputs), "reduce over given feature axes"),
+                             (ops.transpose(inputs), "keeps the batch axis first"),
+                             (ops.log(inputs) * inputs[0, 0, 0], "keeps the batch axis")):
         path = tmp_path / "operation.rnnkit"
         rnnkit.Model(inputs, outputs).save(path)
         with pytest.raises(ValueError, match=message):

@@ -122,8 +122,9 @@ CASES["functional_multiply_maximum_minimum_dot"] = functional_multiply_maximum_m
 
 
 def functional_operations():
-    """x[...] and arithmetic on symbolic tensors (Keras' operation nodes): sliced ids into an Embedding, an LSTM's
-    sequence read at two steps and mixed with numbers, broadcasts and a reversed, new-axis slice."""
+    """x[...], arithmetic and rnnkit.ops on symbolic tensors (Keras' operation nodes): sliced ids into an Embedding,
+    an LSTM's sequence read at two steps and mixed with numbers, broadcasts, a reversed new-axis slice, reductions,
+    expand_dims, squeeze, transpose and concatenate."""
     inputs = layers.Input(shape=(8,))
     embedded = layers.Embedding(11, 4)(inputs[:, 1:])
     hidden = layers.LSTM(3, return_sequences=True)(embedded)
@@ -132,7 +133,12 @@ def functional_operations():
     mixed = ops.maximum(ops.tanh(mixed), ops.sigmoid(last)) - ops.minimum(ops.abs(first), 0.2) + ops.relu(last)
     mixed = mixed + ops.sqrt(ops.square(first) + 1.0) * ops.log(ops.exp(last) + 1.0)
     steps = hidden[:, ::-2, None, 1:] * hidden[:, -1:, None, :1] - hidden[:, :1, None, :2]
-    outputs = layers.Concatenate()([layers.Dense(2)(-mixed), layers.Flatten()(steps)])
+    lowest = ops.min(hidden, axis=(1, 2), keepdims=True)[:, 0]
+    pooled = ops.concatenate([ops.mean(hidden, axis=1), ops.max(hidden, axis=-1), lowest], axis=-1)
+    shaped = ops.sum(ops.transpose(ops.expand_dims(hidden, -1), (0, 2, 1, 3)), axis=-1)
+    shaped = shaped + ops.squeeze(steps[:, :1, :, :1], axis=3)
+    outputs = layers.Concatenate()([layers.Dense(2)(-mixed), layers.Flatten()(steps), pooled,
+                                    layers.Flatten()(ops.squeeze(ops.expand_dims(shaped, 1)))])
     return randomize(models.Model(inputs, outputs)), ids(3, 8, 11)
 
 

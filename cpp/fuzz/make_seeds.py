@@ -87,7 +87,7 @@ def model_seeds():
                           _layer("ELU", name="e", alpha=1.0),
                           _layer("Softmax", name="s", axis=-1))
     yield "model_conv_pooling_activations", windows, [(2, 2, 3), (3,)]
-    yield "model_functional_operations", _functional_operations(), [(3, 2), (2,)]
+    yield "model_functional_operations", _functional_operations(), [(6, 2), (2,)]
 
 
 def _node(*args):
@@ -99,7 +99,8 @@ def _tensor(layer):
 
 
 def _functional_operations():
-    """x[:, -1], x[..., ::-1, None], 2.0 * x, -(a / b), sigmoid and maximum as Keras' operation nodes, into a Dense."""
+    """x[:, -1], x[..., ::-1, None], 2.0 * x, -(a / b), sigmoid, maximum, mean and concatenate as Keras' operation
+    nodes, into a Dense."""
     def operation(class_name, name, *args):
         return {"module": "keras.src.ops.numpy", "class_name": class_name, "config": {"name": name},
                 "registered_name": class_name, "name": name, "inbound_nodes": _node(*args)}
@@ -114,7 +115,10 @@ def _functional_operations():
         operation("Negative", "negated", _tensor("ratio")),
         {**operation("Sigmoid", "squashed", _tensor("negated")), "module": "keras.src.ops.nn"},
         operation("Maximum", "larger", _tensor("squashed"), 0.25),
-        {**_layer("Dense", name="d", units=2), "name": "d", "inbound_nodes": _node(_tensor("larger"))},
+        {**operation("Mean", "mean", _tensor("x")), "config": {"name": "mean", "axis": [1], "keepdims": False}},
+        {**operation("Concatenate", "joined", [_tensor("larger"), _tensor("mean")]),
+         "config": {"name": "joined", "axis": -1}},
+        {**_layer("Dense", name="d", units=2), "name": "d", "inbound_nodes": _node(_tensor("joined"))},
     ]
     return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
             "config": {"name": "f", "layers": layers, "input_layers": [["x", 0, 0]], "output_layers": [["d", 0, 0]]}}

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -480,10 +481,10 @@ void test_names_and_configs() {
 // An operation node as load_model builds it: `arguments` is the JSON list of its inbound node's args, where "T"
 // stands for each of the node's tensors.
 std::unique_ptr<Layer> operation(const std::string& class_name, const std::string& arguments,
-                                 const std::string& name = "op") {
+                                 const std::string& name = "op", const std::string& fields = "") {
   const rnnkit::Json args = rnnkit::parse_json(arguments, "test");
   const rnnkit::Json entry = rnnkit::parse_json(R"({"module": "keras.src.ops.numpy", "class_name": ")" + class_name +
-                                                    R"(", "config": {"name": ")" + name + "\"}}",
+                                                    R"(", "config": {"name": ")" + name + "\"" + fields + "}}",
                                                 "test");
   std::vector<const rnnkit::Json*> pointers;
   for (const rnnkit::Json& arg : args.array)
@@ -632,7 +633,117 @@ void test_operation_get_item() {
   CHECK((merge(merge_layer(*lazy), {Tensor({2, 4, 2})}, {{}}, out_mask).shape == Shape{2, 3, 2}));
 }
 
+// Reductions, expand_dims, squeeze, transpose and concatenate against references computed here index by index.
+void test_operation_shapes() {
+  std::mt19937_64 rng(9);
+  const Tensor x = random_tensor({2, 3, 4}, rng);
+  auto at = [&](std::int64_t b, std::int64_t t, std::int64_t k) { return double(x.values[(b * 3 + t) * 4 + k]); };
+  struct Case {
+    const char* op;
+    std::string fields;
+    Shape out;  // per example
+    std::vector<double> (*reference)(const std::function<double(std::int64_t, std::int64_t, std::int64_t)>&);
+  };
+  using At = std::function<double(std::int64_t, std::int64_t, std::int64_t)>;
+  const Case cases[] = {
+      {"Mean", R"(, "axis": 1, "keepdims": false)", {4}, [](const At& a) {
+         std::vector<double> y;
+         for (std::int64_t b = 0; b < 2; ++b)
+           for (std::int64_t k = 0; k < 4; ++k) y.push_back((a(b, 0, k) + a(b, 1, k) + a(b, 2, k)) / 3);
+         return y;
+       }},
+      {"Sum", R"(, "axis": [1, -1], "keepdims": true)", {1, 1}, [](const At& a) {
+         std::vector<double> y(2, 0.0);
+         for (std::int64_t b = 0; b < 2; ++b)
+           for (std::int64_t t = 0; t < 3; ++t)
+             for (std::int64_t k = 0; k < 4; ++k) y[b] += a(b, t, k);
+         return y;
+       }},
+      {"Max", R"(, "axis": -1, "keepdims": false, "initial": null)", {3}, [](const At& a) {
+         std::vector<double> y;
+         for (std::int64_t b = 0; b < 2; ++b)
+           for (std::int64_t t = 0; t < 3; ++t)
+             y.push_back(std::max({a(b, t, 0), a(b, t, 1), a(b, t, 2), a(b, t, 3)}));
+         return y;
+       }},
+      {"Min", R"(, "axis": 1, "keepdims": true)", {1, 4}, [](const At& a) {
+         std::vector<double> y;
+         for (std::int64_t b = 0; b < 2; ++b)
+           for (std::int64_t k = 0; k < 4; ++k) y.push_back(std::min({a(b, 0, k), a(b, 1, k), a(b, 2, k)}));
+         return y;
+       }},
+      {"Transpose", R"(, "axes": [0, 2, 1])", {4, 3}, [](const At& a) {
+         std::vector<double> y;
+         for (std::int64_t b = 0; b < 2; ++b)
+           for (std::int64_t k = 0; k < 4; ++k)
+             for (std::int64_t t = 0; t < 3; ++t) y.push_back(a(b, t, k));
+         return y;
+       }},
+      {"ExpandDims", R"(, "axis": -2)", {3, 1, 4}, [](const At& a) {
+         std::vector<double> y;
+         for (std::int64_t i = 0; i < 24; ++i) y.push_back(a(i / 12, i / 4 % 3, i % 4));
+         return y;
+       }},
+  };
+  for (const Case& c : cases) {
+    auto layer = operation(c.op, R"(["T"])", "op", c.fields);
+    MergeLayer& m = built(*layer, {x}, c.out);
+    StepMask out_mask{1, 1, 1};
+    const Tensor y = merge(m, {x}, {{}}, out_mask);
+    Shape full{2};
+    full.insert(full.end(), c.out.begin(), c.out.end());
+    CHECK(y.shape == full && out_mask.empty());
+    expect_close(std::string(c.op) + c.fields + " values", max_relative_difference(y, c.reference(at)), 1e-6);
+    expect_close(std::string(c.op) + c.fields + " gradients", gradient_error(m, {x}, {{}}), 2e-3);
+  }
+  // Squeeze, with and without axes; concatenate along the steps.
+  auto squeeze = operation("Squeeze", R"(["T"])", "op", R"(, "axis": null)");
+  const Tensor column = random_tensor({2, 1, 4}, rng);
+  MergeLayer& all = built(*squeeze, {column}, {4});
+  StepMask out_mask;
+  CHECK((merge(all, {column}, {{}}, out_mask).values == column.values));
+  CHECK((merge(all, {Tensor({1, 1, 4})}, {{}}, out_mask).shape == Shape{1, 4}));  // a batch of 1 stays
+  auto named = operation("Squeeze", R"(["T"])", "op", R"(, "axis": [1])");
+  CHECK((merge_layer(*named).build_merge({{1, 4}}) == Shape{4}));
+  auto joined = operation("Concatenate", R"(["T", "T"])", "op", R"(, "axis": 1)");
+  const std::vector<Tensor> parts{random_tensor({2, 3, 4}, rng), random_tensor({2, 2, 4}, rng)};
+  MergeLayer& j = built(*joined, parts, {5, 4});
+  const Tensor y = merge(j, parts, {{1, 0, 1}, {}}, out_mask);
+  CHECK(y.shape == (Shape{2, 5, 4}) && out_mask.empty());  // an operation's output has no mask
+  CHECK(y.values[(0 * 5 + 3) * 4 + 1] == parts[1].values[(0 * 2 + 0) * 4 + 1]);
+  expect_close("Concatenate gradients", gradient_error(j, parts, {{}, {}}), 2e-3);
+  // Tied maxima share the gradient evenly.
+  auto top = operation("Max", R"(["T"])", "op", R"(, "axis": 1)");
+  Tensor tied({1, 4}, {1.0f, 3.0f, 3.0f, 2.0f});
+  MergeLayer& t = built(*top, {tied}, {});
+  rnnkit::TrainingStep step{rng, nullptr};
+  merge(t, {tied}, {{}}, out_mask, &step);
+  CHECK((t.unmerge(*step.cache, Tensor({1}, {1.0f}))[0].values == std::vector<float>{0.0f, 0.5f, 0.5f, 0.0f}));
+}
+
 void test_operation_refusals() {
+  expect_refusal([] { operation("Mean", R"(["T"])", "op", R"(, "axis": null)"); },
+                 "keeps the batch axis: reduce over given feature axes");
+  expect_refusal([] { merge_layer(*operation("Sum", R"(["T"])", "op", R"(, "axis": 0)")).build_merge({{4}}); },
+                 "layer op (Sum) the C++ model API keeps the batch axis");
+  expect_refusal([] { merge_layer(*operation("Max", R"(["T"])", "op", R"(, "axis": 2)")).build_merge({{4}}); },
+                 "layer op (Max) axis 2 is out of range for a tensor of rank 2");
+  expect_refusal([] { merge_layer(*operation("ExpandDims", R"(["T"])", "op", R"(, "axis": 0)")).build_merge({{4}}); },
+                 "keeps the batch axis");
+  expect_refusal([] { merge_layer(*operation("Transpose", R"(["T"])", "op", R"(, "axes": [1, 0, 2])"))
+                          .build_merge({{3, 4}}); },
+                 "axes must start with 0");
+  expect_refusal([] { merge_layer(*operation("Transpose", R"(["T"])", "op", R"(, "axes": [0, 1, 1])"))
+                          .build_merge({{3, 4}}); },
+                 "axes are not a permutation");
+  expect_refusal([] { merge_layer(*operation("Squeeze", R"(["T"])", "op", R"(, "axis": 1)")).build_merge({{3}}); },
+                 "cannot squeeze axis 1 of size 3");
+  expect_refusal([] { merge_layer(*operation("Concatenate", R"(["T", "T"])", "op", R"(, "axis": 0)"))
+                          .build_merge({{3}, {3}}); },
+                 "is not a feature axis");
+  expect_refusal([] { operation("Max", R"(["T"])", "op", R"(, "axis": 1, "initial": 0.0)"); },
+                 "initial= is not supported");
+  expect_refusal([] { operation("Mean", R"(["T", 2])", "op", R"(, "axis": 1)"); }, "expects one tensor");
   expect_refusal([] { merge_layer(*operation("GetItem", R"(["T", 0])")).build_merge({{4}}); },
                  "layer op (GetItem) the C++ model API keeps the batch axis");
   expect_refusal([] { merge_layer(*operation("GetItem", R"(["T", [null, )" + kAll + "]]")).build_merge({{4}}); },
@@ -671,6 +782,7 @@ void test_operation_refusals() {
 int main() {
   test_operation_elementwise();
   test_operation_extremum_ties();
+  test_operation_shapes();
   test_operation_get_item();
   test_operation_refusals();
   test_names_and_configs();

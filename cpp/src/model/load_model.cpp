@@ -1,5 +1,6 @@
 // rnnkit::load_model: a .rnnkit file's model_config (Sequential or functional) turned into a Model whose weights
 // come from the file, in Keras' model.weights order.
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -171,7 +172,8 @@ std::vector<TensorRef> node_arguments(const Json& node, const std::string& where
   return refs;
 }
 
-// An operation node's arguments in order: null for each tensor (whose reference goes to `refs`), else the constant.
+// An operation node's arguments in order: null for each tensor (whose reference goes to `refs`), also for each
+// tensor of a list of them (concatenate's), else the constant.
 std::vector<const Json*> operation_arguments(const Json& node, const std::string& where, std::vector<TensorRef>& refs) {
   const Json* args = node.find("args");
   const Json* kwargs = node.find("kwargs");
@@ -179,12 +181,25 @@ std::vector<const Json*> operation_arguments(const Json& node, const std::string
   if (kwargs && kwargs->kind == Json::Kind::object && !kwargs->object.empty())
     fail(where, "call argument \"" + kwargs->object[0].first + "\" is not supported by the C++ model API");
   std::vector<const Json*> arguments;
+  // Python writes a reference as ["__keras_tensor__", layer, node, index], Keras as an object.
+  auto is_ref = [](const Json& arg, TensorRef& ref) {
+    return (arg.kind == Json::Kind::object || arg.array.size() == 4) && parse_ref(arg, ref);
+  };
   for (const Json& arg : args->array) {
     TensorRef ref;
-    const bool tensor = parse_ref(arg, ref) && arg.kind != Json::Kind::array;
-    const bool listed_ref = arg.kind == Json::Kind::array && arg.array.size() == 4 && parse_ref(arg, ref);
-    if (tensor || listed_ref) refs.push_back(ref);
-    arguments.push_back(tensor || listed_ref ? nullptr : &arg);
+    const bool listed = arg.kind == Json::Kind::array && !arg.array.empty() && !is_ref(arg, ref) &&
+                        std::all_of(arg.array.begin(), arg.array.end(), [&](const Json& a) { return is_ref(a, ref); });
+    if (listed) {
+      for (const Json& item : arg.array) {
+        is_ref(item, ref);
+        refs.push_back(ref);
+        arguments.push_back(nullptr);
+      }
+      continue;
+    }
+    const bool tensor = is_ref(arg, ref);
+    if (tensor) refs.push_back(ref);
+    arguments.push_back(tensor ? nullptr : &arg);
   }
   return arguments;
 }
@@ -240,7 +255,8 @@ std::unique_ptr<Model::Impl> functional(const Json& config, const std::string& p
       const std::string where = path + ": layer " + layer->name();
       if (inbound == nullptr || inbound->kind != Json::Kind::array) fail(where, "has no inbound_nodes list");
       for (std::size_t k = 0; k < inbound->array.size(); ++k)
-        pending.push_back(Pending{index, where, node_arguments(inbound->array[k], where), static_cast<std::int64_t>(k)});
+        pending.push_back(
+            Pending{index, where, node_arguments(inbound->array[k], where), static_cast<std::int64_t>(k)});
     }
     layer_index[layer->name()] = index;
     impl->layers.push_back(std::move(layer));

@@ -1,56 +1,22 @@
-// The operation nodes of functional configs (Keras' keras.src.ops.numpy: GetItem, Add, Subtract, Multiply,
-// TrueDivide, Negative), which Python and Keras write for x[...], x + y, 1.0 - x, x * y, x / 2 and -x on symbolic
-// tensors: layers over the node's tensors whose constant operands come from the node's arguments. Forward next to
-// backward; outputs carry no mask, as in Keras.
+// The operation nodes of functional configs (Keras' keras.src.ops.numpy and .nn), which Python and Keras write for
+// x + y, 1.0 - x, ops.tanh(x), ... on symbolic tensors: layers over the node's tensors whose constant operands come
+// from the node's arguments. The element-wise ones here, forward next to backward; indexing, reductions and shape
+// changes in operation_shape_layers.cpp. Outputs carry no mask, as in Keras.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "model/operation_walk.hpp"
 #include "model/support.hpp"
 
 namespace rnnkit {
 namespace model_detail {
 namespace {
 
-// Every element of an output of shape `out`, each operand k read at base[k] + Σ index[a] * strides[k][a] (a
-// stride 0 where the operand is broadcast along that axis).
-struct Walk {
-  Shape out;
-  std::vector<std::vector<std::int64_t>> strides;
-  std::vector<std::int64_t> base;
-
-  template <class Visit>
-  void run(Visit visit) const {
-    const std::size_t rank = out.size(), operands = strides.size();
-    const std::int64_t total = element_count(out);
-    std::vector<std::int64_t> index(rank, 0), offset = base;
-    for (std::int64_t i = 0; i < total; ++i) {
-      visit(i, offset);
-      for (std::size_t a = rank; a-- > 0;) {
-        ++index[a];
-        for (std::size_t k = 0; k < operands; ++k) offset[k] += strides[k][a];
-        if (index[a] < out[a]) break;
-        for (std::size_t k = 0; k < operands; ++k) offset[k] -= strides[k][a] * out[a];
-        index[a] = 0;
-      }
-    }
-  }
-};
-
-std::vector<std::int64_t> row_major_strides(const Shape& shape) {
-  std::vector<std::int64_t> strides(shape.size(), 1);
-  for (std::size_t a = shape.size(); a-- > 1;) strides[a - 1] = strides[a] * shape[a];
-  return strides;
-}
-
 struct InputsCache final : LayerCache {
   std::vector<Tensor> inputs;
-};
-
-struct ShapeCache final : LayerCache {
-  Shape shape;
 };
 
 // ---- x + y, x / y, maximum(x, y), tanh(x), ... over tensors and numbers, broadcast as numpy --------------------
@@ -221,186 +187,6 @@ class ElementwiseLayer final : public MergeLayer {
   std::size_t tensors_ = 0;
 };
 
-// ---- x[key]: integers, slices, None (a new axis) and one Ellipsis, numpy's basic indexing ----------------------
-
-struct KeyItem {
-  enum class Kind { index, slice, new_axis, ellipsis } kind = Kind::index;
-  std::int64_t index = 0;
-  bool has_start = false, has_stop = false;
-  std::int64_t start = 0, stop = 0, step = 1;
-};
-
-// Python's slice.indices(length) and the number of elements it selects.
-struct SliceRange {
-  std::int64_t start, step, count;
-};
-SliceRange resolve(const KeyItem& item, std::int64_t length) {
-  const std::int64_t step = item.step;
-  const std::int64_t lower = step > 0 ? 0 : -1, upper = step > 0 ? length : length - 1;
-  auto bound = [&](bool given, std::int64_t v, std::int64_t fallback) {
-    if (!given) return fallback;
-    return v < 0 ? std::max(v + length, lower) : std::min(v, upper);
-  };
-  const std::int64_t start = bound(item.has_start, item.start, step > 0 ? lower : upper);
-  const std::int64_t stop = bound(item.has_stop, item.stop, step > 0 ? upper : lower);
-  const std::int64_t span = step > 0 ? stop - start : start - stop, magnitude = step > 0 ? step : -step;
-  return {start, step, span > 0 ? (span + magnitude - 1) / magnitude : 0};
-}
-
-class GetItemLayer final : public MergeLayer {
- public:
-  GetItemLayer(std::string name, std::vector<KeyItem> key) : MergeLayer(std::move(name)), key_(std::move(key)) {}
-  const char* class_name() const override { return "GetItem"; }
-  std::string config_json() const override { return "{\"name\": " + json_quote(name()) + "}"; }
-
-  Shape build_merge(const std::vector<Shape>& inputs) override {
-    if (inputs.size() != 1) fail_layer(*this, "expects one tensor, received " + std::to_string(inputs.size()));
-    Shape full{-1};
-    full.insert(full.end(), inputs[0].begin(), inputs[0].end());
-    const std::vector<const KeyItem*> items = expanded(full.size());
-    // The model's batch axis must stay its first: Keras' x[:, ...] or x[..., k] keep it, x[0] or x[None] do not.
-    if (items[0] == nullptr || items[0]->kind != KeyItem::Kind::slice || items[0]->has_start || items[0]->has_stop ||
-        items[0]->step != 1)
-      fail_layer(*this, "the C++ model API keeps the batch axis: index it with ':' (as x[:, -1]) or an Ellipsis");
-    Shape out;
-    std::size_t axis = 0;
-    for (const KeyItem* item : items) {
-      if (item == nullptr) {
-        out.push_back(1);
-        continue;
-      }
-      const std::int64_t length = full[axis++];
-      if (item->kind == KeyItem::Kind::slice) out.push_back(length < 0 ? -1 : resolve(*item, length).count);
-      else if (length >= 0) index_in(*item, length, full);
-    }
-    return Shape(out.begin() + 1, out.end());
-  }
-
-  Tensor merge(const std::vector<const Tensor*>& xs, const std::vector<const StepMask*>&, StepMask& out_mask,
-               TrainingStep* training) const override {
-    const Walk walk = plan(xs[0]->shape);
-    Tensor y(walk.out);
-    walk.run([&](std::int64_t i, const std::vector<std::int64_t>& at) { y.values[i] = xs[0]->values[at[0]]; });
-    out_mask.clear();
-    if (training) {
-      auto cache = std::make_unique<ShapeCache>();
-      cache->shape = xs[0]->shape;
-      training->cache = std::move(cache);
-    }
-    return y;
-  }
-
-  std::vector<Tensor> unmerge(const LayerCache& base, const Tensor& d_y) const override {
-    Tensor d_x(static_cast<const ShapeCache&>(base).shape);  // zeros of the input's shape
-    plan(d_x.shape).run(
-        [&](std::int64_t i, const std::vector<std::int64_t>& at) { d_x.values[at[0]] += d_y.values[i]; });
-    return {std::move(d_x)};
-  }
-
- private:
-  // One entry per axis of the result of indexing a tensor of `rank` axes: the key item that consumes the next
-  // input axis (a slice or an index, the Ellipsis expanded into full slices) or null for a new axis.
-  std::vector<const KeyItem*> expanded(std::size_t rank) const {
-    const auto consuming = static_cast<std::size_t>(std::count_if(key_.begin(), key_.end(), [](const KeyItem& k) {
-      return k.kind == KeyItem::Kind::index || k.kind == KeyItem::Kind::slice;
-    }));
-    if (consuming > rank)
-      fail_layer(*this, "indexes " + std::to_string(consuming) + " axes of a tensor of " + std::to_string(rank));
-    const bool has_ellipsis =
-        std::any_of(key_.begin(), key_.end(), [](const KeyItem& k) { return k.kind == KeyItem::Kind::ellipsis; });
-    std::vector<const KeyItem*> items;
-    auto fill = [&] { items.insert(items.end(), rank - consuming, &full_slice_); };
-    for (const KeyItem& item : key_) {
-      if (item.kind == KeyItem::Kind::ellipsis) fill();
-      else items.push_back(item.kind == KeyItem::Kind::new_axis ? nullptr : &item);
-    }
-    if (!has_ellipsis) fill();
-    return items;
-  }
-
-  std::int64_t index_in(const KeyItem& item, std::int64_t length, const Shape& shape) const {
-    if (item.index < -length || item.index >= length)
-      fail_layer(*this, "index " + std::to_string(item.index) + " is out of range for an axis of size " +
-                            std::to_string(length) + " (tensor shape " + shape_text(shape) + ")");
-    return item.index < 0 ? item.index + length : item.index;
-  }
-
-  Walk plan(const Shape& shape) const {
-    const std::vector<std::int64_t> strides = row_major_strides(shape);
-    Walk walk;
-    walk.strides.emplace_back();
-    walk.base.push_back(0);
-    std::size_t axis = 0;
-    for (const KeyItem* item : expanded(shape.size())) {
-      if (item == nullptr) {
-        walk.out.push_back(1);
-        walk.strides[0].push_back(0);
-        continue;
-      }
-      const std::int64_t length = shape[axis], stride = strides[axis++];
-      if (item->kind == KeyItem::Kind::index) {
-        walk.base[0] += index_in(*item, length, shape) * stride;
-        continue;
-      }
-      const SliceRange range = resolve(*item, length);
-      walk.out.push_back(range.count);
-      walk.strides[0].push_back(range.step * stride);
-      if (range.count > 0) walk.base[0] += range.start * stride;
-    }
-    return walk;
-  }
-
-  std::vector<KeyItem> key_;
-  KeyItem full_slice_{KeyItem::Kind::slice};
-};
-
-// ---- reading a node's arguments --------------------------------------------------------------------------------
-
-std::int64_t key_integer(const Json& value, const std::string& where) {
-  if (!value.is_integer) fail(where, "expected an integer in the index, received another value");
-  return value.integer;
-}
-
-KeyItem key_item(const Json& value, const std::string& where) {
-  KeyItem item;
-  if (value.kind == Json::Kind::null) {
-    item.kind = KeyItem::Kind::new_axis;
-  } else if (value.kind == Json::Kind::object) {
-    const Json* name = value.find("class_name");
-    const std::string kind = name && name->kind == Json::Kind::string ? name->string : "";
-    if (kind == "__ellipsis__") {
-      item.kind = KeyItem::Kind::ellipsis;
-    } else if (kind == "__slice__") {
-      item.kind = KeyItem::Kind::slice;
-      const Json* config = value.find("config");
-      auto part = [&](const char* key, bool& given, std::int64_t& out) {
-        const Json* v = config ? config->find(key) : nullptr;
-        given = v && v->kind != Json::Kind::null;
-        if (given) out = key_integer(*v, where);
-      };
-      bool has_step = false;
-      part("start", item.has_start, item.start);
-      part("stop", item.has_stop, item.stop);
-      part("step", has_step, item.step);
-      if (item.step == 0) fail(where, "slice step cannot be zero");
-    } else {
-      fail(where, "expected integers, slices, None and Ellipsis in the index");
-    }
-  } else {
-    item.index = key_integer(value, where);
-  }
-  return item;
-}
-
-std::vector<KeyItem> index_key(const Json& key, const std::string& where) {
-  std::vector<KeyItem> items;
-  if (key.kind != Json::Kind::array) return {key_item(key, where)};
-  for (const Json& value : key.array) items.push_back(key_item(value, where));
-  if (std::count_if(items.begin(), items.end(), [](const KeyItem& k) { return k.kind == KeyItem::Kind::ellipsis; }) > 1)
-    fail(where, "an index may hold one Ellipsis");
-  return items;
-}
-
 }  // namespace
 
 bool is_operation_entry(const Json& entry) {
@@ -410,11 +196,7 @@ bool is_operation_entry(const Json& entry) {
 
 std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const std::vector<const Json*>& arguments) {
   const std::string& kind = config.class_name();
-  if (kind == "GetItem") {
-    if (arguments.size() != 2 || arguments[0] != nullptr || arguments[1] == nullptr)
-      fail(config.where(), "expects a tensor and an index as its arguments");
-    return std::make_unique<GetItemLayer>(config.name(), index_key(*arguments[1], config.where()));
-  }
+  if (auto layer = shape_operation_from_config(config, arguments)) return layer;
   static const std::pair<const char*, Elementwise> kinds[] = {
       {"Add", Elementwise::add},         {"Subtract", Elementwise::subtract}, {"Multiply", Elementwise::multiply},
       {"TrueDivide", Elementwise::divide}, {"Divide", Elementwise::divide},   {"Maximum", Elementwise::maximum},
@@ -424,9 +206,9 @@ std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const s
       {"Absolute", Elementwise::absolute}};
   const auto found = std::find_if(std::begin(kinds), std::end(kinds), [&](const auto& k) { return kind == k.first; });
   if (found == std::end(kinds))
-    fail(config.where(), "operation " + kind + " is not supported by the C++ model API (GetItem, Add, Subtract, "
-                         "Multiply, TrueDivide, Divide, Maximum, Minimum, Negative, Tanh, Sigmoid, Relu, Exp, Log, "
-                         "Sqrt, Square, Absolute)");
+    fail(config.where(), "operation " + kind + " is not supported by the C++ model API (GetItem, Mean, Sum, Max, "
+                         "Min, ExpandDims, Squeeze, Transpose, Concatenate, Add, Subtract, Multiply, TrueDivide, "
+                         "Divide, Maximum, Minimum, Negative, Tanh, Sigmoid, Relu, Exp, Log, Sqrt, Square, Absolute)");
   const std::size_t expected = found->second < Elementwise::negative ? 2 : 1;
   if (arguments.size() != expected)
     fail(config.where(), "expects " + std::to_string(expected) + " operands, received " +

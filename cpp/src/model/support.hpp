@@ -135,10 +135,14 @@ std::unique_ptr<Layer> minimum_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> dot_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> layer_from_entry(const Json& entry, const std::string& source);  // any of the above
 
-// Operation nodes (module keras.src.ops.numpy: x[...], x + y, ...): built from the config and the node's arguments,
-// null where an argument is one of the node's tensors.
+// Operation nodes (modules keras.src.ops.*: x[...], x + y, ops.mean(x, axis=1), ...): built from the config and the
+// node's arguments, null where an argument is one of the node's tensors (each tensor of a list of them too).
 bool is_operation_entry(const Json& entry);
 std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const std::vector<const Json*>& arguments);
+// The indexing, reduction and shape operations among them (GetItem, Mean, Sum, Max, Min, ExpandDims, Squeeze,
+// Transpose, Concatenate); null for any other class.
+std::unique_ptr<Layer> shape_operation_from_config(const ConfigReader& config,
+                                                  const std::vector<const Json*>& arguments);
 
 // A layer with several inputs (Concatenate, Add, Subtract, Average, Multiply, Maximum, Minimum, Dot): only
 // functional models feed it; forward() refuses one tensor.
