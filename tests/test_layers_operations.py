@@ -98,6 +98,13 @@ def test_values_shapes_and_gradients_match_numpy(case):
     np.testing.assert_allclose(d_x, numeric, rtol=1e-4, atol=1e-5)
 
 
+def test_numpy_scalars_are_numbers():
+    x = layers.Input((3,))
+    model = rnnkit.Model(x, x * np.float32(2.0) + np.int64(1))
+    assert model.get_config()["layers"][1]["inbound_nodes"][0]["args"][1] == 2.0
+    np.testing.assert_array_equal(model.predict(np.ones((2, 3), np.float32), verbose=0), np.full((2, 3), 3.0))
+
+
 def test_unknown_sizes_stay_unknown_and_known_ones_are_computed():
     x = layers.Input((None, 6))
     assert x[:, -1].shape == (None, 6)
@@ -126,6 +133,8 @@ def test_bad_expressions_are_refused_when_written():
         x[..., 0, ...]
     with pytest.raises(TypeError, match="tensors and Python numbers"):
         x + np.ones(3)
+    with pytest.raises(TypeError, match="tensors and Python numbers"):
+        np.ones(3) * x  # not an object array of three nodes
     with pytest.raises(ValueError, match="cannot broadcast"):
         x + layers.Input((4, 3))
     with pytest.raises(TypeError, match="cannot be iterated"):

@@ -34,6 +34,9 @@ class KerasTensor:
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
     # Expressions on symbolic tensors become operation nodes of the graph (rnnkit.layers.operations), as in Keras.
+    # numpy arrays defer to them (array * x is x.__rmul__(array)), rather than making an object array of nodes.
+    __array_ufunc__ = None
+
     def __getitem__(self, key):
         return _operation("GetItem", self, key)
 

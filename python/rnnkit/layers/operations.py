@@ -64,10 +64,12 @@ class Operation(Layer):
         return output
 
     def _check_constant(self, value):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        import numpy as np
+
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise TypeError(f"operation '{self.name}': expected tensors and Python numbers as operands, received "
                             f"{value!r}")
-        return value
+        return value.item() if isinstance(value, np.generic) else value  # a number a config can hold
 
     @property
     def _tensor_positions(self):
