@@ -58,7 +58,16 @@ CASES.update({
     "divide_functions": ((5, 3), lambda x: ops.divide(x, 4.0) + ops.true_divide(2.0, x * x + 1.0)
                          + ops.add(x, 1.0) * ops.subtract(1.0, x) * ops.multiply(x, 0.5),
                          lambda x: x / 4.0 + 2.0 / (x * x + 1.0) + (x + 1.0) * (1.0 - x) * (x * 0.5)),
+    "matmul_softmax": ((5, 3), lambda x: ops.softmax(ops.matmul(x, ops.transpose(x, (0, 2, 1))), axis=1),
+                       lambda x: _softmax(x @ np.transpose(x, (0, 2, 1)), axis=1)),
+    "reshape_stack_cast": ((5, 3), lambda x: ops.cast(ops.reshape(ops.stack([x, -x], axis=1), (-1, 30)), "float32"),
+                           lambda x: np.stack([x, -x], axis=1).reshape(-1, 30)),
 })
+
+
+def _softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def spaced(shape):
@@ -115,6 +124,9 @@ def test_unknown_sizes_stay_unknown_and_known_ones_are_computed():
     ids = layers.Input((7,), dtype="int32")
     assert ids[:, 1:].dtype == "int32" and (ids + 1).dtype == "int32"
     assert (ids + 1.0).dtype == "float32" and (ids / 2).dtype == "float32"
+    assert ops.cast(ids, "float32").dtype == "float32" and ops.cast(x, "int32").dtype == "int32"
+    assert ops.matmul(x, layers.Input((6, 2))).shape == (None, None, 2)
+    assert ops.reshape(x, (-1, 3, 2)).shape == (None, 3, 2) and ops.stack([x, x]).shape == (2, None, None, 6)
 
 
 def test_bad_expressions_are_refused_when_written():
@@ -212,7 +224,9 @@ def test_cpp_loader_refuses_what_it_cannot_run(tmp_path):
                              (inputs + inputs[:, 0], "tensors of equal rank"),
                              (ops.mean(inputs), "reduce over given feature axes"),
                              (ops.transpose(inputs), "keeps the batch axis first"),
-                             (ops.log(inputs) * inputs[0, 0, 0], "keeps the batch axis")):
+                             (ops.log(inputs) * inputs[0, 0, 0], "keeps the batch axis"),
+                             (ops.matmul(inputs, ops.transpose(inputs, (0, 2, 1))),
+                              "operation Matmul is not supported")):
         path = tmp_path / "operation.rnnkit"
         rnnkit.Model(inputs, outputs).save(path)
         with pytest.raises(ValueError, match=message):
@@ -222,7 +236,8 @@ def test_cpp_loader_refuses_what_it_cannot_run(tmp_path):
 def test_ops_compute_at_once_on_arrays():
     """rnnkit.ops' Keras functions on numpy arrays give numpy's results (Keras' eager ops)."""
     x, y = spaced((3, 4)), spaced((3, 4))
-    np.testing.assert_allclose(ops.mean(x, axis=1, keepdims=True), x.mean(axis=1, keepdims=True), rtol=1e-6)
+    np.testing.assert_allclose(ops.mean(x, axis=1, keepdims=True), x.astype(np.float64).mean(axis=1, keepdims=True),
+                               rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(ops.max(x, axis=0), x.max(axis=0))
     np.testing.assert_allclose(ops.maximum(x, y) + ops.sigmoid(x), np.maximum(x, y) + _sigmoid(x.astype(np.float64)),
                                rtol=1e-6)
@@ -243,6 +258,14 @@ def test_ops_refuse_what_keras_refuses():
         ops.concatenate([x, layers.Input((4, 2))], axis=1)
     with pytest.raises(ValueError, match="initial= is not supported"):
         ops.max(x, initial=0.0)
+    with pytest.raises(ValueError, match="inner sizes 3 and 4"):
+        ops.matmul(x, layers.Input((4, 2)))
+    with pytest.raises(ValueError, match=r"cannot reshape \(2, 5, 3\) to \(-1, 4\)"):
+        ops.reshape(layers.Input((5, 3), batch_size=2), (-1, 4))
+    with pytest.raises(ValueError, match=r"cannot reshape an array of shape \(2, 5, 3\)"):
+        ops.reshape(np.ones((2, 5, 3), np.float32), (-1, 4))
+    with pytest.raises(ValueError, match="casts to"):
+        ops.cast(x, "float64")
     with pytest.raises(ValueError, match="cannot reduce an empty axis"):
         ops.max(np.zeros((0, 3), np.float32), axis=0)
 

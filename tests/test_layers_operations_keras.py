@@ -42,7 +42,10 @@ def build_with_functions(lib):
     gated = ops.sigmoid(pooled) * ops.tanh(pooled) + ops.relu(pooled) - ops.abs(ops.minimum(pooled, 0.1))
     scaled = ops.sqrt(ops.square(gated) + 1.0) + ops.log(ops.exp(gated) + 1.0) - ops.maximum(gated, -0.2)
     steps = ops.sum(ops.transpose(ops.expand_dims(hidden, -1), (0, 2, 1, 3)), axis=(2, 3))
-    head = lib.layers.Dense(2)(ops.concatenate([scaled, ops.squeeze(ops.expand_dims(steps, 1), 1)], axis=1))
+    attended = ops.matmul(ops.softmax(ops.matmul(hidden, ops.transpose(hidden, (0, 2, 1))), axis=-1), hidden)
+    flat = ops.reshape(ops.stack([attended, hidden], axis=1), (-1, 48))
+    head = lib.layers.Dense(2)(ops.concatenate([scaled, ops.squeeze(ops.expand_dims(steps, 1), 1),
+                                                ops.cast(flat, "float32")], axis=1))
     return lib.Model(inputs, ops.divide(head, 2.0))
 
 

@@ -126,7 +126,7 @@ def functional_operations():
     an LSTM's sequence read at two steps and mixed with numbers, broadcasts, a reversed new-axis slice, reductions,
     expand_dims, squeeze, transpose and concatenate."""
     inputs = layers.Input(shape=(8,))
-    embedded = layers.Embedding(11, 4)(inputs[:, 1:])
+    embedded = layers.Embedding(11, 4)(ops.cast(inputs, "int32")[:, 1:])
     hidden = layers.LSTM(3, return_sequences=True)(embedded)
     last, first = hidden[:, -1], hidden[..., 0, :]
     mixed = (last + 1.0) * first - last / 2.0 + 0.5 * (2.0 - first) / (first * first + 1.0)

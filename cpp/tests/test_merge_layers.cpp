@@ -712,6 +712,16 @@ void test_operation_shapes() {
   CHECK(y.shape == (Shape{2, 5, 4}) && out_mask.empty());  // an operation's output has no mask
   CHECK(y.values[(0 * 5 + 3) * 4 + 1] == parts[1].values[(0 * 2 + 0) * 4 + 1]);
   expect_close("Concatenate gradients", gradient_error(j, parts, {{}, {}}), 2e-3);
+  // Cast: float32 as it is; to an integer type truncated toward zero, with no gradient through it.
+  auto to_float = operation("Cast", R"(["T"])", "op", R"(, "dtype": "float32")");
+  auto to_int = operation("Cast", R"(["T"])", "op", R"(, "dtype": "int32")");
+  const Tensor mixed({1, 3}, {1.7f, -2.5f, 3.0f});
+  CHECK((merge(built(*to_float, {mixed}, {3}), {mixed}, {{}}, out_mask).values == mixed.values));
+  MergeLayer& truncating = built(*to_int, {mixed}, {3});
+  rnnkit::TrainingStep cast_step{rng, nullptr};
+  CHECK((merge(truncating, {mixed}, {{}}, out_mask, &cast_step).values == std::vector<float>{1.0f, -2.0f, 3.0f}));
+  CHECK((truncating.unmerge(*cast_step.cache, Tensor({1, 3}, {1.0f, 1.0f, 1.0f}))[0].values ==
+         std::vector<float>(3, 0.0f)));
   // Tied maxima share the gradient evenly.
   auto top = operation("Max", R"(["T"])", "op", R"(, "axis": 1)");
   Tensor tied({1, 4}, {1.0f, 3.0f, 3.0f, 2.0f});
@@ -744,6 +754,8 @@ void test_operation_refusals() {
   expect_refusal([] { operation("Max", R"(["T"])", "op", R"(, "axis": 1, "initial": 0.0)"); },
                  "initial= is not supported");
   expect_refusal([] { operation("Mean", R"(["T", 2])", "op", R"(, "axis": 1)"); }, "expects one tensor");
+  expect_refusal([] { operation("Cast", R"(["T"])", "op", R"(, "dtype": "float16")"); },
+                 "casts to float32, int32 or int64");
   expect_refusal([] { merge_layer(*operation("GetItem", R"(["T", 0])")).build_merge({{4}}); },
                  "layer op (GetItem) the C++ model API keeps the batch axis");
   expect_refusal([] { merge_layer(*operation("GetItem", R"(["T", [null, )" + kAll + "]]")).build_merge({{4}}); },

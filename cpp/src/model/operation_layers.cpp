@@ -207,8 +207,9 @@ std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const s
   const auto found = std::find_if(std::begin(kinds), std::end(kinds), [&](const auto& k) { return kind == k.first; });
   if (found == std::end(kinds))
     fail(config.where(), "operation " + kind + " is not supported by the C++ model API (GetItem, Mean, Sum, Max, "
-                         "Min, ExpandDims, Squeeze, Transpose, Concatenate, Add, Subtract, Multiply, TrueDivide, "
-                         "Divide, Maximum, Minimum, Negative, Tanh, Sigmoid, Relu, Exp, Log, Sqrt, Square, Absolute)");
+                         "Min, ExpandDims, Squeeze, Transpose, Concatenate, Cast, Add, Subtract, Multiply, "
+                         "TrueDivide, Divide, Maximum, Minimum, Negative, Tanh, Sigmoid, Relu, Exp, Log, Sqrt, "
+                         "Square, Absolute)");
   const std::size_t expected = found->second < Elementwise::negative ? 2 : 1;
   if (arguments.size() != expected)
     fail(config.where(), "expects " + std::to_string(expected) + " operands, received " +

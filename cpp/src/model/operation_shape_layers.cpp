@@ -1,6 +1,7 @@
-// The shape operations of functional configs (Keras' keras.src.ops.numpy): x[key] (GetItem); mean, sum, max and
-// min over axes; expand_dims, squeeze, transpose and concatenate. Layers over the node's tensors, forward next to
-// backward, that keep the model's batch axis first (the C++ graph's invariant); outputs carry no mask, as in Keras.
+// The shape operations of functional configs (Keras' keras.src.ops.numpy and .core): x[key] (GetItem); mean, sum,
+// max and min over axes; expand_dims, squeeze, transpose, concatenate and cast. Layers over the node's tensors,
+// forward next to backward, that keep the model's batch axis first (the C++ graph's invariant); outputs carry no
+// mask, as in Keras.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -378,6 +379,41 @@ class SqueezeLayer final : public ReshapingOperation {
   std::vector<std::int64_t> axes_;
 };
 
+// ---- cast: to float32 the values as they are, to an integer type truncated (and no gradient through it) ----------
+
+class CastLayer final : public MergeLayer {
+ public:
+  CastLayer(std::string name, bool to_integer) : MergeLayer(std::move(name)), to_integer_(to_integer) {}
+  const char* class_name() const override { return "Cast"; }
+  std::string config_json() const override { return "{\"name\": " + json_quote(name()) + "}"; }
+
+  Shape build_merge(const std::vector<Shape>& inputs) override {
+    require_one(*this, inputs.size());
+    return inputs[0];
+  }
+
+  Tensor merge(const std::vector<const Tensor*>& xs, const std::vector<const StepMask*>&, StepMask& out_mask,
+               TrainingStep* training) const override {
+    Tensor y = *xs[0];
+    if (to_integer_)
+      for (float& v : y.values) v = std::trunc(v);
+    out_mask.clear();
+    if (training) {
+      auto cache = std::make_unique<ShapeCache>();
+      cache->shape = y.shape;
+      training->cache = std::move(cache);
+    }
+    return y;
+  }
+
+  std::vector<Tensor> unmerge(const LayerCache& base, const Tensor& d_y) const override {
+    return {to_integer_ ? Tensor(static_cast<const ShapeCache&>(base).shape) : d_y};
+  }
+
+ private:
+  bool to_integer_;
+};
+
 // ---- transpose: a permutation of the feature axes -----------------------------------------------------------------
 
 class TransposeLayer final : public MergeLayer {
@@ -546,6 +582,7 @@ std::unique_ptr<Layer> shape_operation_from_config(const ConfigReader& config,
   static const std::pair<const char*, Reduce> reductions[] = {
       {"Mean", Reduce::mean}, {"Sum", Reduce::sum}, {"Max", Reduce::max}, {"Min", Reduce::min}};
   const bool is_shape_op = kind == "ExpandDims" || kind == "Squeeze" || kind == "Transpose" || kind == "Concatenate" ||
+                           kind == "Cast" ||
                            std::any_of(std::begin(reductions), std::end(reductions),
                                        [&](const auto& r) { return kind == r.first; });
   if (!is_shape_op) return nullptr;
@@ -562,6 +599,12 @@ std::unique_ptr<Layer> shape_operation_from_config(const ConfigReader& config,
     return std::make_unique<ReductionLayer>(config.name(), name, op, std::move(axes), config.flag("keepdims", false));
   }
   if (kind == "ExpandDims") return std::make_unique<ExpandDimsLayer>(config.name(), config.integer("axis", 0));
+  if (kind == "Cast") {
+    const std::string dtype = config.text("dtype", "");
+    if (dtype != "float32" && dtype != "int32" && dtype != "int64")
+      fail(config.where(), "casts to float32, int32 or int64, received \"" + dtype + "\"");
+    return std::make_unique<CastLayer>(config.name(), dtype != "float32");
+  }
   if (kind == "Squeeze") {
     std::vector<std::int64_t> axes = axis_list(config, "axis", given);
     return std::make_unique<SqueezeLayer>(config.name(), !given, std::move(axes));

@@ -140,7 +140,7 @@ std::unique_ptr<Layer> layer_from_entry(const Json& entry, const std::string& so
 bool is_operation_entry(const Json& entry);
 std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const std::vector<const Json*>& arguments);
 // The indexing, reduction and shape operations among them (GetItem, Mean, Sum, Max, Min, ExpandDims, Squeeze,
-// Transpose, Concatenate); null for any other class.
+// Transpose, Concatenate, Cast); null for any other class.
 std::unique_ptr<Layer> shape_operation_from_config(const ConfigReader& config,
                                                   const std::vector<const Json*>& arguments);
 

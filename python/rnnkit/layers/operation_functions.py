@@ -5,7 +5,7 @@ from rnnkit.layers.operations import call
 
 __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "maximum", "minimum", "tanh",
            "sigmoid", "relu", "exp", "log", "sqrt", "square", "abs", "absolute", "mean", "sum", "max", "min",
-           "expand_dims", "squeeze", "transpose", "concatenate"]
+           "expand_dims", "squeeze", "transpose", "concatenate", "matmul", "softmax", "reshape", "stack", "cast"]
 
 
 def add(x1, x2):
@@ -105,3 +105,23 @@ def transpose(x, axes=None):
 
 def concatenate(xs, axis=0):
     return call("Concatenate", list(xs), axis=axis)
+
+
+def matmul(x1, x2):
+    return call("Matmul", x1, x2)
+
+
+def softmax(x, axis=-1):
+    return call("Softmax", x, axis=axis)
+
+
+def reshape(x, newshape):
+    return call("Reshape", x, newshape=newshape)
+
+
+def stack(x, axis=0):
+    return call("Stack", list(x), axis=axis)
+
+
+def cast(x, dtype):
+    return call("Cast", x, dtype=dtype)

@@ -4,7 +4,8 @@ Keras 3 records each such expression in a functional graph as a node of an opera
 or keras.src.ops.nn: GetItem, Add, Mean, Tanh, ...), whose options (axis, keepdims) are its config and whose
 constant operands (a number, the indexing key) sit in the node's arguments beside the tensors. rnnkit does the
 same, so such models run, train, save and load, and Keras' own configs of them load. As in Keras, an operation's
-output carries no mask. The operations themselves are in operations_elementwise.py and operations_shape.py.
+output carries no mask. The operations themselves are in operations_elementwise.py, operations_shape.py and
+operations_linear.py.
 """
 from rnnkit.layers.layer import Layer
 
@@ -111,9 +112,9 @@ class Operation(Layer):
 
 
 def _registry():
-    from rnnkit.layers import operations_elementwise, operations_shape
+    from rnnkit.layers import operations_elementwise, operations_linear, operations_shape
 
-    return {**operations_elementwise.OPERATIONS, **operations_shape.OPERATIONS}
+    return {**operations_elementwise.OPERATIONS, **operations_shape.OPERATIONS, **operations_linear.OPERATIONS}
 
 
 def serialize(operation):
