@@ -19,6 +19,14 @@ struct ShapeCache final : LayerCache {
   Shape shape;
 };
 
+// In training, the input's shape for the backward (all an operation that only moves values needs).
+void keep_shape(TrainingStep* training, const Shape& shape) {
+  if (!training) return;
+  auto cache = std::make_unique<ShapeCache>();
+  cache->shape = shape;
+  training->cache = std::move(cache);
+}
+
 // A tensor's shape from its per-example shape: the batch axis (size unknown, -1) in front.
 Shape full_shape(const Shape& per_example) {
   Shape full{-1};
@@ -112,11 +120,7 @@ class GetItemLayer final : public MergeLayer {
     Tensor y(walk.out);
     walk.run([&](std::int64_t i, const std::vector<std::int64_t>& at) { y.values[i] = xs[0]->values[at[0]]; });
     out_mask.clear();
-    if (training) {
-      auto cache = std::make_unique<ShapeCache>();
-      cache->shape = xs[0]->shape;
-      training->cache = std::move(cache);
-    }
+    keep_shape(training, xs[0]->shape);
     return y;
   }
 
@@ -301,11 +305,7 @@ class ReshapingOperation : public MergeLayer {
                TrainingStep* training) const override {
     require_one(*this, xs.size());
     out_mask.clear();
-    if (training) {
-      auto cache = std::make_unique<ShapeCache>();
-      cache->shape = xs[0]->shape;
-      training->cache = std::move(cache);
-    }
+    keep_shape(training, xs[0]->shape);
     return Tensor(reshaped(xs[0]->shape), xs[0]->values);
   }
 
@@ -398,11 +398,7 @@ class CastLayer final : public MergeLayer {
     if (to_integer_)
       for (float& v : y.values) v = std::trunc(v);
     out_mask.clear();
-    if (training) {
-      auto cache = std::make_unique<ShapeCache>();
-      cache->shape = y.shape;
-      training->cache = std::move(cache);
-    }
+    keep_shape(training, y.shape);
     return y;
   }
 
@@ -439,11 +435,7 @@ class TransposeLayer final : public MergeLayer {
     Tensor y(w.out);
     w.run([&](std::int64_t i, const std::vector<std::int64_t>& at) { y.values[i] = x.values[at[0]]; });
     out_mask.clear();
-    if (training) {
-      auto cache = std::make_unique<ShapeCache>();
-      cache->shape = x.shape;
-      training->cache = std::move(cache);
-    }
+    keep_shape(training, x.shape);
     return y;
   }
 

@@ -7,6 +7,7 @@ import numpy as np
 from rnnkit.layers.merging import _unbroadcast
 from rnnkit.layers.operations import NN_MODULE, Operation
 from rnnkit.layers.operations_elementwise import _broadcast_shape
+from rnnkit.layers.operations_shape import _Reshaping
 
 CORE_MODULE = "keras.src.ops.core"
 
@@ -80,7 +81,7 @@ class Softmax(_TensorsOnly):
         return {"name": self.name, "axis": self.axis}
 
 
-class Reshape(_TensorsOnly):
+class Reshape(_Reshaping, _TensorsOnly):
     """numpy's reshape to `newshape`, batch axis included (one size may be -1)."""
 
     def __init__(self, newshape, name=None, **kwargs):
@@ -88,9 +89,6 @@ class Reshape(_TensorsOnly):
         self.newshape = [int(size) for size in newshape]
         if sum(size == -1 for size in self.newshape) > 1 or any(size < -1 for size in self.newshape):
             raise ValueError(f"Reshape: expected sizes >= 0 and at most one -1, received {newshape!r}")
-
-    def output_dtype(self, input_dtypes):
-        return input_dtypes[0]
 
     def output_shape(self, values):
         (shape,) = values
@@ -109,9 +107,6 @@ class Reshape(_TensorsOnly):
             raise ValueError(f"{self.name}: cannot reshape an array of shape {np.shape(x)} to "
                              f"{tuple(self.newshape)}") from None
         return y, (np.shape(x) if training else None)
-
-    def backward(self, ctx, d_outputs):
-        return [np.reshape(np.asarray(d_outputs, np.float32), ctx)], []
 
     def get_config(self):
         return {"name": self.name, "newshape": list(self.newshape)}

@@ -164,10 +164,13 @@ class Min(_Extreme):
 
 
 class _Reshaping(Operation):
-    """An operation that only moves values: its backward undoes the move on the gradient."""
+    """An operation that only reshapes: its forward keeps the input's shape as ctx, its backward reshapes back."""
 
     def output_dtype(self, input_dtypes):
         return input_dtypes[0]
+
+    def backward(self, ctx, d_outputs):
+        return [np.reshape(np.asarray(d_outputs, np.float32), ctx)], []
 
 
 class ExpandDims(_Reshaping):
@@ -188,9 +191,6 @@ class ExpandDims(_Reshaping):
     def forward(self, inputs, *, training=False, mask=None):
         (x,) = self._values(inputs)
         return np.expand_dims(x, self._axis(np.ndim(x))), (np.shape(x) if training else None)
-
-    def backward(self, ctx, d_outputs):
-        return [np.reshape(np.asarray(d_outputs, np.float32), ctx)], []
 
     def get_config(self):
         return {"name": self.name, "axis": self.axis}
@@ -223,17 +223,17 @@ class Squeeze(_Reshaping):
             raise ValueError(f"{self.name}: cannot squeeze axes {axes} of a tensor of shape {np.shape(x)}") from None
         return y, (np.shape(x) if training else None)
 
-    def backward(self, ctx, d_outputs):
-        return [np.reshape(np.asarray(d_outputs, np.float32), ctx)], []
-
     def get_config(self):
         return {"name": self.name, "axis": self.axis}
 
 
-class Transpose(_Reshaping):
+class Transpose(Operation):
     def __init__(self, axes=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.axes = None if axes is None else [int(a) for a in axes]
+
+    def output_dtype(self, input_dtypes):
+        return input_dtypes[0]
 
     def _order(self, rank):
         order = list(range(rank))[::-1] if self.axes is None else [a % rank if -rank <= a < rank else -1
