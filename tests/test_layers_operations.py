@@ -264,6 +264,10 @@ def test_ops_refuse_what_keras_refuses():
         ops.reshape(layers.Input((5, 3), batch_size=2), (-1, 4))
     with pytest.raises(ValueError, match=r"cannot reshape an array of shape \(2, 5, 3\)"):
         ops.reshape(np.ones((2, 5, 3), np.float32), (-1, 4))
+    with pytest.raises(ValueError, match="Mean: expected axis to be an integer, a list of integers or None"):
+        ops.mean(x, axis="1")
+    with pytest.raises(ValueError, match="Softmax: expected axis to be an integer, received"):
+        ops.softmax(x, axis=None)
     with pytest.raises(ValueError, match="casts to"):
         ops.cast(x, "float64")
     with pytest.raises(ValueError, match="cannot reduce an empty axis"):

@@ -93,7 +93,7 @@ class GetItemLayer final : public MergeLayer {
   std::string config_json() const override { return "{\"name\": " + json_quote(name()) + "}"; }
 
   Shape build_merge(const std::vector<Shape>& inputs) override {
-    if (inputs.size() != 1) fail_layer(*this, "expects one tensor, received " + std::to_string(inputs.size()));
+    require_one(*this, inputs.size());
     const Shape full = full_shape(inputs[0]);
     const std::vector<const KeyItem*> items = expanded(full.size());
     // The model's batch axis must stay its first: Keras' x[:, ...] or x[..., k] keep it, x[0] or x[None] do not.
@@ -187,7 +187,6 @@ class GetItemLayer final : public MergeLayer {
   std::vector<KeyItem> key_;
   KeyItem full_slice_{KeyItem::Kind::slice};
 };
-
 
 // ---- mean, sum, max, min over feature axes ----------------------------------------------------------------------
 

@@ -111,6 +111,20 @@ class Operation(Layer):
         return cls(**config)
 
 
+def checked_axes(operation, key, value, *, several=True, optional=True):
+    """A config's axis argument as Keras gives it: an integer, a list of integers (`several`) or None (`optional`);
+    anything else a ValueError naming the operation."""
+    def is_int(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if (value is None and optional) or is_int(value):
+        return value
+    if several and isinstance(value, (list, tuple)) and all(is_int(v) for v in value):
+        return list(value)
+    raise ValueError(f"{operation}: expected {key} to be an integer{', a list of integers' if several else ''}"
+                     f"{' or None' if optional else ''}, received {value!r}")
+
+
 def _registry():
     from rnnkit.layers import operations_elementwise, operations_linear, operations_shape
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from rnnkit.layers.merging import _unbroadcast
-from rnnkit.layers.operations import NN_MODULE, Operation
+from rnnkit.layers.operations import NN_MODULE, Operation, checked_axes
 from rnnkit.layers.operations_elementwise import _broadcast_shape
 from rnnkit.layers.operations_shape import _Reshaping
 
@@ -53,9 +53,7 @@ class Softmax(_TensorsOnly):
 
     def __init__(self, axis=-1, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        if not isinstance(axis, int):
-            raise ValueError(f"Softmax: rnnkit takes one axis, received {axis!r}")
-        self.axis = axis
+        self.axis = checked_axes("Softmax", "axis", axis, several=False, optional=False)
 
     def output_dtype(self, input_dtypes):
         return "float32"
@@ -86,7 +84,8 @@ class Reshape(_Reshaping, _TensorsOnly):
 
     def __init__(self, newshape, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        self.newshape = [int(size) for size in newshape]
+        self.newshape = checked_axes("Reshape", "newshape", newshape, optional=False)
+        self.newshape = [self.newshape] if isinstance(self.newshape, int) else self.newshape
         if sum(size == -1 for size in self.newshape) > 1 or any(size < -1 for size in self.newshape):
             raise ValueError(f"Reshape: expected sizes >= 0 and at most one -1, received {newshape!r}")
 
@@ -117,7 +116,7 @@ class Stack(_TensorsOnly):
 
     def __init__(self, axis=0, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        self.axis = int(axis)
+        self.axis = checked_axes("Stack", "axis", axis, several=False, optional=False)
 
     def output_dtype(self, input_dtypes):
         return "float32" if "float32" in input_dtypes else input_dtypes[0]

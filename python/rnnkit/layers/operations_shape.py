@@ -3,7 +3,7 @@ keepdims), expand_dims, squeeze, transpose and concatenate, as Keras' classes of
 the gradient evenly among tied maxima (torch.amax's rule, Keras on torch)."""
 import numpy as np
 
-from rnnkit.layers.operations import Operation, serialize_constant
+from rnnkit.layers.operations import Operation, checked_axes, serialize_constant
 
 
 def _axes(name, axis, rank):
@@ -84,7 +84,7 @@ class GetItem(Operation):
 class _Reduction(Operation):
     def __init__(self, axis=None, keepdims=False, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
+        self.axis = checked_axes(type(self).__name__, "axis", axis)
         self.keepdims = bool(keepdims)
 
     def output_dtype(self, input_dtypes):
@@ -176,7 +176,7 @@ class _Reshaping(Operation):
 class ExpandDims(_Reshaping):
     def __init__(self, axis, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        self.axis = axis
+        self.axis = checked_axes("ExpandDims", "axis", axis, several=False, optional=False)
 
     def _axis(self, rank):
         if not -rank - 1 <= self.axis <= rank:
@@ -199,7 +199,7 @@ class ExpandDims(_Reshaping):
 class Squeeze(_Reshaping):
     def __init__(self, axis=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
+        self.axis = checked_axes("Squeeze", "axis", axis)
         self._squeezed = None  # with axis None: the axes of size 1 in the symbolic shape
 
     def output_shape(self, values):
@@ -230,7 +230,7 @@ class Squeeze(_Reshaping):
 class Transpose(Operation):
     def __init__(self, axes=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        self.axes = None if axes is None else [int(a) for a in axes]
+        self.axes = checked_axes("Transpose", "axes", [axes] if isinstance(axes, int) else axes)
 
     def output_dtype(self, input_dtypes):
         return input_dtypes[0]
@@ -263,7 +263,7 @@ class Concatenate(Operation):
 
     def __init__(self, axis=0, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        self.axis = int(axis)
+        self.axis = checked_axes("Concatenate", "axis", axis, several=False, optional=False)
 
     def _check_constant(self, value):
         raise TypeError(f"{self.name}: expected a list of tensors to concatenate, received {value!r}")
