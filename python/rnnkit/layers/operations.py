@@ -45,24 +45,30 @@ class Operation(Layer):
         self._arguments = None
 
     def __call__(self, *arguments):
-        if self._arguments is not None:
-            raise ValueError(f"operation '{self.name}' was already called; each call is a new operation")
-        tensors = []
-
-        def place(value):
-            if _is_tensor(value):
-                tensors.append(value)
-                return _TENSOR
-            if isinstance(value, (list, tuple)) and value and all(_is_tensor(item) for item in value):
-                return _Tensors(place(item) for item in value)
-            return self._check_constant(value)
-
-        self._arguments = [place(argument) for argument in arguments]
+        tensors = self._take_arguments(arguments, _is_tensor)
         if not tensors:
             raise TypeError(f"operation '{self.name}': expected at least one symbolic tensor among its arguments")
         output = self._call_symbolic(tensors)
         output.dtype = self.output_dtype([tensor.dtype for tensor in tensors])
         return output
+
+    def _take_arguments(self, arguments, is_tensor):
+        """Keeps the arguments' constants, with the places of the tensors (is_tensor; alone or in a list), and
+        returns the tensors in order."""
+        if self._arguments is not None:
+            raise ValueError(f"operation '{self.name}' was already called; each call is a new operation")
+        tensors = []
+
+        def place(value):
+            if is_tensor(value):
+                tensors.append(value)
+                return _TENSOR
+            if isinstance(value, (list, tuple)) and value and all(is_tensor(item) for item in value):
+                return _Tensors(place(item) for item in value)
+            return self._check_constant(value)
+
+        self._arguments = [place(argument) for argument in arguments]
+        return tensors
 
     def _check_constant(self, value):
         import numpy as np
@@ -153,17 +159,8 @@ def call(class_name, *arguments, **config):
     operation = _registry()[class_name](**config)
     if any(_is_tensor(a) or (isinstance(a, (list, tuple)) and any(_is_tensor(i) for i in a)) for a in arguments):
         return operation(*arguments)
-    arrays = []
-
-    def place(value):
-        if isinstance(value, np.ndarray):
-            arrays.append(value if value.dtype.kind in "iub" else value.astype(np.float32, copy=False))
-            return _TENSOR
-        if isinstance(value, (list, tuple)) and value and all(isinstance(item, np.ndarray) for item in value):
-            return _Tensors(place(item) for item in value)
-        return operation._check_constant(value)
-
-    operation._arguments = [place(argument) for argument in arguments]
+    arrays = operation._take_arguments(arguments, lambda value: isinstance(value, np.ndarray))
+    arrays = [a if a.dtype.kind in "iub" else a.astype(np.float32, copy=False) for a in arrays]
     return operation.forward(arrays)[0]
 
 
