@@ -225,8 +225,8 @@ def test_cpp_loader_refuses_what_it_cannot_run(tmp_path):
                              (ops.mean(inputs), "reduce over given feature axes"),
                              (ops.transpose(inputs), "keeps the batch axis first"),
                              (ops.log(inputs) * inputs[0, 0, 0], "keeps the batch axis"),
-                             (ops.matmul(inputs, ops.transpose(inputs, (0, 2, 1))),
-                              "operation Matmul is not supported")):
+                             (ops.reshape(inputs, (2, -1)), r"reshapes to \(-1, sizes...\)"),
+                             (ops.softmax(inputs, axis=0), "takes the softmax over a feature axis")):
         path = tmp_path / "operation.rnnkit"
         rnnkit.Model(inputs, outputs).save(path)
         with pytest.raises(ValueError, match=message):

@@ -124,7 +124,7 @@ CASES["functional_multiply_maximum_minimum_dot"] = functional_multiply_maximum_m
 def functional_operations():
     """x[...], arithmetic and rnnkit.ops on symbolic tensors (Keras' operation nodes): sliced ids into an Embedding,
     an LSTM's sequence read at two steps and mixed with numbers, broadcasts, a reversed new-axis slice, reductions,
-    expand_dims, squeeze, transpose and concatenate."""
+    expand_dims, squeeze, transpose, concatenate, attention-like matmul and softmax, stack and reshape."""
     inputs = layers.Input(shape=(8,))
     embedded = layers.Embedding(11, 4)(ops.cast(inputs, "int32")[:, 1:])
     hidden = layers.LSTM(3, return_sequences=True)(embedded)
@@ -137,8 +137,10 @@ def functional_operations():
     pooled = ops.concatenate([ops.mean(hidden, axis=1), ops.max(hidden, axis=-1), lowest], axis=-1)
     shaped = ops.sum(ops.transpose(ops.expand_dims(hidden, -1), (0, 2, 1, 3)), axis=-1)
     shaped = shaped + ops.squeeze(steps[:, :1, :, :1], axis=3)
+    attended = ops.matmul(ops.softmax(ops.matmul(hidden, ops.transpose(hidden, (0, 2, 1))), axis=-1), hidden)
+    flat = ops.reshape(ops.stack([attended, hidden], axis=-1), (-1, 42))
     outputs = layers.Concatenate()([layers.Dense(2)(-mixed), layers.Flatten()(steps), pooled,
-                                    layers.Flatten()(ops.squeeze(ops.expand_dims(shaped, 1)))])
+                                    layers.Flatten()(ops.squeeze(ops.expand_dims(shaped, 1))), flat])
     return randomize(models.Model(inputs, outputs)), ids(3, 8, 11)
 
 

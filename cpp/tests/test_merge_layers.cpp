@@ -731,7 +731,68 @@ void test_operation_shapes() {
   CHECK((t.unmerge(*step.cache, Tensor({1}, {1.0f}))[0].values == std::vector<float>{0.0f, 0.5f, 0.5f, 0.0f}));
 }
 
+// matmul, softmax, reshape and stack against references computed here, gradients by finite differences.
+void test_operation_linear() {
+  std::mt19937_64 rng(10);
+  const Tensor a = random_tensor({2, 3, 4}, rng), b = random_tensor({2, 4, 5}, rng);
+  auto product = operation("Matmul", R"(["T", "T"])");
+  MergeLayer& mm = built(*product, {a, b}, {3, 5});
+  StepMask out_mask;
+  std::vector<double> expected;
+  for (std::int64_t n = 0; n < 2; ++n)
+    for (std::int64_t i = 0; i < 3; ++i)
+      for (std::int64_t j = 0; j < 5; ++j) {
+        double total = 0;
+        for (std::int64_t k = 0; k < 4; ++k)
+          total += double(a.values[(n * 3 + i) * 4 + k]) * b.values[(n * 4 + k) * 5 + j];
+        expected.push_back(total);
+      }
+  expect_close("Matmul values", max_relative_difference(merge(mm, {a, b}, {{}, {}}, out_mask), expected), 1e-6);
+  expect_close("Matmul gradients", gradient_error(mm, {a, b}, {{}, {}}), 2e-3);
+
+  auto softmax = operation("Softmax", R"(["T"])", "op", R"(, "axis": 1)");
+  MergeLayer& sm = built(*softmax, {a}, {3, 4});
+  expected.clear();
+  for (std::int64_t n = 0; n < 2; ++n)
+    for (std::int64_t i = 0; i < 3; ++i)
+      for (std::int64_t k = 0; k < 4; ++k) {
+        double total = 0;
+        for (std::int64_t r = 0; r < 3; ++r) total += std::exp(double(a.values[(n * 3 + r) * 4 + k]));
+        expected.push_back(std::exp(double(a.values[(n * 3 + i) * 4 + k])) / total);
+      }
+  expect_close("Softmax axis 1 values", max_relative_difference(merge(sm, {a}, {{}}, out_mask), expected), 1e-6);
+  expect_close("Softmax axis 1 gradients", gradient_error(sm, {a}, {{}}), 2e-3);
+
+  auto reshape = operation("Reshape", R"(["T"])", "op", R"(, "newshape": [-1, 2, 6])");
+  MergeLayer& rs = built(*reshape, {a}, {2, 6});
+  const Tensor reshaped = merge(rs, {a}, {{}}, out_mask);
+  CHECK(reshaped.shape == (Shape{2, 2, 6}) && reshaped.values == a.values);
+  expect_close("Reshape gradients", gradient_error(rs, {a}, {{}}), 2e-3);
+
+  auto stack = operation("Stack", R"(["T", "T"])", "op", R"(, "axis": -1)");
+  const Tensor c = random_tensor({2, 3, 4}, rng);
+  MergeLayer& st = built(*stack, {a, c}, {3, 4, 2});
+  const Tensor stacked = merge(st, {a, c}, {{}, {}}, out_mask);
+  for (std::size_t i = 0; i < a.values.size(); ++i)
+    CHECK(stacked.values[2 * i] == a.values[i] && stacked.values[2 * i + 1] == c.values[i]);
+  expect_close("Stack gradients", gradient_error(st, {a, c}, {{}, {}}), 2e-3);
+}
+
 void test_operation_refusals() {
+  expect_refusal([] { merge_layer(*operation("Matmul", R"(["T", "T"])")).build_merge({{3, 4}, {5, 2}}); },
+                 "layer op (Matmul) cannot multiply (3, 4) by (5, 2): inner sizes 4 and 5");
+  expect_refusal([] { merge_layer(*operation("Matmul", R"(["T", "T"])")).build_merge({{3, 4}, {4}}); },
+                 "multiplies tensors of equal rank 3 or more");
+  expect_refusal([] { merge_layer(*operation("Softmax", R"(["T"])", "op", R"(, "axis": 0)")).build_merge({{4}}); },
+                 "takes the softmax over a feature axis");
+  expect_refusal([] { operation("Reshape", R"(["T"])", "op", R"(, "newshape": [2, -1])"); },
+                 "reshapes to (-1, sizes...)");
+  expect_refusal([] { merge_layer(*operation("Reshape", R"(["T"])", "op", R"(, "newshape": [-1, 5])"))
+                          .build_merge({{2, 3}}); },
+                 "cannot reshape");
+  expect_refusal([] { merge_layer(*operation("Stack", R"(["T", "T"])", "op", R"(, "axis": 0)"))
+                          .build_merge({{3}, {3}}); },
+                 "stacks along a feature axis");
   expect_refusal([] { operation("Mean", R"(["T"])", "op", R"(, "axis": null)"); },
                  "keeps the batch axis: reduce over given feature axes");
   expect_refusal([] { merge_layer(*operation("Sum", R"(["T"])", "op", R"(, "axis": 0)")).build_merge({{4}}); },
@@ -781,8 +842,8 @@ void test_operation_refusals() {
   expect_refusal([] { operation("Add", R"(["T", "x"])"); }, "expects tensors and numbers as operands");
   expect_refusal([] { operation("Add", R"([1, 2])"); }, "expects at least one tensor");
   expect_refusal([] { operation("Negative", R"(["T", 2])"); }, "expects 1 operands, received 2");
-  expect_refusal([] { operation("Matmul", R"(["T", "T"])"); },
-                 "operation Matmul is not supported by the C++ model API");
+  expect_refusal([] { operation("Einsum", R"(["T", "T"])"); },
+                 "operation Einsum is not supported by the C++ model API");
   expect_refusal([] { rnnkit::model_detail::layer_from_entry(
                           rnnkit::parse_json(R"({"module": "keras.src.ops.numpy", "class_name": "Add", )"
                                              R"("config": {"name": "a"}})", "test"), "test"); },
@@ -795,6 +856,7 @@ int main() {
   test_operation_elementwise();
   test_operation_extremum_ties();
   test_operation_shapes();
+  test_operation_linear();
   test_operation_get_item();
   test_operation_refusals();
   test_names_and_configs();

@@ -8,16 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "model/operation_walk.hpp"
+#include "model/operation_support.hpp"
 #include "model/support.hpp"
 
 namespace rnnkit {
 namespace model_detail {
 namespace {
-
-struct InputsCache final : LayerCache {
-  std::vector<Tensor> inputs;
-};
 
 // ---- x + y, x / y, maximum(x, y), tanh(x), ... over tensors and numbers, broadcast as numpy --------------------
 
@@ -39,7 +35,7 @@ class ElementwiseLayer final : public MergeLayer {
   }
 
   const char* class_name() const override { return class_name_; }
-  std::string config_json() const override { return "{\"name\": " + json_quote(name()) + "}"; }
+  std::string config_json() const override { return operation_config(*this); }
 
   Shape build_merge(const std::vector<Shape>& inputs) override {
     check_tensor_count(inputs.size());
@@ -62,11 +58,7 @@ class ElementwiseLayer final : public MergeLayer {
       y.values[i] = apply(value(0, xs, at), operands_.size() > 1 ? value(1, xs, at) : 0.0f);
     });
     out_mask.clear();
-    if (training) {
-      auto cache = std::make_unique<InputsCache>();
-      for (const Tensor* x : xs) cache->inputs.push_back(*x);
-      training->cache = std::move(cache);
-    }
+    keep_tensors(training, xs);
     return y;
   }
 
@@ -197,6 +189,7 @@ bool is_operation_entry(const Json& entry) {
 std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const std::vector<const Json*>& arguments) {
   const std::string& kind = config.class_name();
   if (auto layer = shape_operation_from_config(config, arguments)) return layer;
+  if (auto layer = linear_operation_from_config(config, arguments)) return layer;
   static const std::pair<const char*, Elementwise> kinds[] = {
       {"Add", Elementwise::add},         {"Subtract", Elementwise::subtract}, {"Multiply", Elementwise::multiply},
       {"TrueDivide", Elementwise::divide}, {"Divide", Elementwise::divide},   {"Maximum", Elementwise::maximum},
@@ -207,9 +200,9 @@ std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const s
   const auto found = std::find_if(std::begin(kinds), std::end(kinds), [&](const auto& k) { return kind == k.first; });
   if (found == std::end(kinds))
     fail(config.where(), "operation " + kind + " is not supported by the C++ model API (GetItem, Mean, Sum, Max, "
-                         "Min, ExpandDims, Squeeze, Transpose, Concatenate, Cast, Add, Subtract, Multiply, "
-                         "TrueDivide, Divide, Maximum, Minimum, Negative, Tanh, Sigmoid, Relu, Exp, Log, Sqrt, "
-                         "Square, Absolute)");
+                         "Min, ExpandDims, Squeeze, Transpose, Concatenate, Cast, Matmul, Softmax, Reshape, Stack, "
+                         "Add, Subtract, Multiply, TrueDivide, Divide, Maximum, Minimum, Negative, Tanh, Sigmoid, "
+                         "Relu, Exp, Log, Sqrt, Square, Absolute)");
   const std::size_t expected = found->second < Elementwise::negative ? 2 : 1;
   if (arguments.size() != expected)
     fail(config.where(), "expects " + std::to_string(expected) + " operands, received " +

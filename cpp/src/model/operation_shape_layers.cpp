@@ -8,24 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "model/operation_walk.hpp"
+#include "model/operation_support.hpp"
 #include "model/support.hpp"
 
 namespace rnnkit {
 namespace model_detail {
 namespace {
-
-struct ShapeCache final : LayerCache {
-  Shape shape;
-};
-
-// In training, the input's shape for the backward (all an operation that only moves values needs).
-void keep_shape(TrainingStep* training, const Shape& shape) {
-  if (!training) return;
-  auto cache = std::make_unique<ShapeCache>();
-  cache->shape = shape;
-  training->cache = std::move(cache);
-}
 
 // A tensor's shape from its per-example shape: the batch axis (size unknown, -1) in front.
 Shape full_shape(const Shape& per_example) {
@@ -90,7 +78,7 @@ class GetItemLayer final : public MergeLayer {
  public:
   GetItemLayer(std::string name, std::vector<KeyItem> key) : MergeLayer(std::move(name)), key_(std::move(key)) {}
   const char* class_name() const override { return "GetItem"; }
-  std::string config_json() const override { return "{\"name\": " + json_quote(name()) + "}"; }
+  std::string config_json() const override { return operation_config(*this); }
 
   Shape build_merge(const std::vector<Shape>& inputs) override {
     require_one(*this, inputs.size());
@@ -201,7 +189,7 @@ class ReductionLayer final : public MergeLayer {
   ReductionLayer(std::string name, const char* class_name, Reduce op, std::vector<std::int64_t> axes, bool keepdims)
       : MergeLayer(std::move(name)), class_name_(class_name), op_(op), axes_(std::move(axes)), keepdims_(keepdims) {}
   const char* class_name() const override { return class_name_; }
-  std::string config_json() const override { return "{\"name\": " + json_quote(name()) + "}"; }
+  std::string config_json() const override { return operation_config(*this); }
 
   Shape build_merge(const std::vector<Shape>& inputs) override {
     require_one(*this, inputs.size());
@@ -295,27 +283,6 @@ class ReductionLayer final : public MergeLayer {
 
 // ---- expand_dims, squeeze: the same values in another shape ------------------------------------------------------
 
-class ReshapingOperation : public MergeLayer {
- public:
-  using MergeLayer::MergeLayer;
-  std::string config_json() const override { return "{\"name\": " + json_quote(name()) + "}"; }
-
-  Tensor merge(const std::vector<const Tensor*>& xs, const std::vector<const StepMask*>&, StepMask& out_mask,
-               TrainingStep* training) const override {
-    require_one(*this, xs.size());
-    out_mask.clear();
-    keep_shape(training, xs[0]->shape);
-    return Tensor(reshaped(xs[0]->shape), xs[0]->values);
-  }
-
-  std::vector<Tensor> unmerge(const LayerCache& base, const Tensor& d_y) const override {
-    return {Tensor(static_cast<const ShapeCache&>(base).shape, d_y.values)};
-  }
-
- protected:
-  virtual Shape reshaped(const Shape& full) const = 0;  // the output's shape for an input of this one
-};
-
 class ExpandDimsLayer final : public ReshapingOperation {
  public:
   ExpandDimsLayer(std::string name, std::int64_t axis) : ReshapingOperation(std::move(name)), axis_(axis) {}
@@ -384,7 +351,7 @@ class CastLayer final : public MergeLayer {
  public:
   CastLayer(std::string name, bool to_integer) : MergeLayer(std::move(name)), to_integer_(to_integer) {}
   const char* class_name() const override { return "Cast"; }
-  std::string config_json() const override { return "{\"name\": " + json_quote(name()) + "}"; }
+  std::string config_json() const override { return operation_config(*this); }
 
   Shape build_merge(const std::vector<Shape>& inputs) override {
     require_one(*this, inputs.size());
@@ -416,7 +383,7 @@ class TransposeLayer final : public MergeLayer {
   TransposeLayer(std::string name, std::vector<std::int64_t> axes)
       : MergeLayer(std::move(name)), axes_(std::move(axes)) {}
   const char* class_name() const override { return "Transpose"; }
-  std::string config_json() const override { return "{\"name\": " + json_quote(name()) + "}"; }
+  std::string config_json() const override { return operation_config(*this); }
 
   Shape build_merge(const std::vector<Shape>& inputs) override {
     require_one(*this, inputs.size());
@@ -481,7 +448,7 @@ class ConcatenateOperation final : public MergeLayer {
   ConcatenateOperation(std::string name, std::unique_ptr<Layer> layer)
       : MergeLayer(std::move(name)), layer_(std::move(layer)), merge_(dynamic_cast<MergeLayer&>(*layer_)) {}
   const char* class_name() const override { return "Concatenate"; }
-  std::string config_json() const override { return "{\"name\": " + json_quote(name()) + "}"; }
+  std::string config_json() const override { return operation_config(*this); }
   Shape build_merge(const std::vector<Shape>& inputs) override { return merge_.build_merge(inputs); }
 
   Tensor merge(const std::vector<const Tensor*>& xs, const std::vector<const StepMask*>&, StepMask& out_mask,

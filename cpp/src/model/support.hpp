@@ -143,6 +143,9 @@ std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const s
 // Transpose, Concatenate, Cast); null for any other class.
 std::unique_ptr<Layer> shape_operation_from_config(const ConfigReader& config,
                                                   const std::vector<const Json*>& arguments);
+// Matmul, Softmax, Reshape and Stack; null for any other class.
+std::unique_ptr<Layer> linear_operation_from_config(const ConfigReader& config,
+                                                   const std::vector<const Json*>& arguments);
 
 // A layer with several inputs (Concatenate, Add, Subtract, Average, Multiply, Maximum, Minimum, Dot): only
 // functional models feed it; forward() refuses one tensor.
