@@ -226,7 +226,7 @@ def test_cpp_loader_refuses_what_it_cannot_run(tmp_path):
                              (ops.transpose(inputs), "keeps the batch axis first"),
                              (ops.log(inputs) * inputs[0, 0, 0], "keeps the batch axis"),
                              (ops.reshape(inputs, (2, -1)), r"reshapes to \(-1, sizes...\)"),
-                             (ops.softmax(inputs, axis=0), "takes the softmax over a feature axis")):
+                             (ops.softmax(inputs, axis=0), "takes the softmax along a feature axis")):
         path = tmp_path / "operation.rnnkit"
         rnnkit.Model(inputs, outputs).save(path)
         with pytest.raises(ValueError, match=message):

@@ -784,7 +784,7 @@ void test_operation_refusals() {
   expect_refusal([] { merge_layer(*operation("Matmul", R"(["T", "T"])")).build_merge({{3, 4}, {4}}); },
                  "multiplies tensors of equal rank 3 or more");
   expect_refusal([] { merge_layer(*operation("Softmax", R"(["T"])", "op", R"(, "axis": 0)")).build_merge({{4}}); },
-                 "takes the softmax over a feature axis");
+                 "takes the softmax along a feature axis");
   expect_refusal([] { operation("Reshape", R"(["T"])", "op", R"(, "newshape": [2, -1])"); },
                  "reshapes to (-1, sizes...)");
   expect_refusal([] { merge_layer(*operation("Reshape", R"(["T"])", "op", R"(, "newshape": [-1, 5])"))

@@ -91,7 +91,7 @@ class SoftmaxOperation final : public MergeLayer {
   std::string config_json() const override { return operation_config(*this); }
 
   Shape build_merge(const std::vector<Shape>& inputs) override {
-    if (inputs.size() != 1) fail_layer(*this, "expects one tensor, received " + std::to_string(inputs.size()));
+    require_one(*this, inputs.size());
     axis(inputs[0].size() + 1);
     return inputs[0];
   }
@@ -134,13 +134,7 @@ class SoftmaxOperation final : public MergeLayer {
   }
 
  private:
-  std::size_t axis(std::size_t rank) const {
-    const std::int64_t a = axis_ < 0 ? axis_ + static_cast<std::int64_t>(rank) : axis_;
-    if (a <= 0 || a >= static_cast<std::int64_t>(rank))
-      fail_layer(*this, "the C++ model API takes the softmax over a feature axis, received axis " +
-                            std::to_string(axis_) + " of a tensor of rank " + std::to_string(rank));
-    return static_cast<std::size_t>(a);
-  }
+  std::size_t axis(std::size_t rank) const { return feature_axis(*this, axis_, rank, "takes the softmax"); }
 
   // visit(first, stride, length) for every line of values along the axis.
   template <class Visit>
@@ -164,7 +158,7 @@ class ReshapeOperation final : public ReshapingOperation {
   const char* class_name() const override { return "Reshape"; }
 
   Shape build_merge(const std::vector<Shape>& inputs) override {
-    if (inputs.size() != 1) fail_layer(*this, "expects one tensor, received " + std::to_string(inputs.size()));
+    require_one(*this, inputs.size());
     if (std::none_of(inputs[0].begin(), inputs[0].end(), [](std::int64_t d) { return d < 0; }))
       check(element_count(inputs[0]), inputs[0]);
     return shape_;
@@ -231,13 +225,8 @@ class StackOperation final : public MergeLayer {
   }
 
  private:
-  // The stacking axis among `rank` axes (the input's rank + 1, batch included): a feature axis.
-  std::size_t axis(std::size_t rank) const {
-    const std::int64_t a = axis_ < 0 ? axis_ + static_cast<std::int64_t>(rank) : axis_;
-    if (a <= 0 || a >= static_cast<std::int64_t>(rank))
-      fail_layer(*this, "the C++ model API stacks along a feature axis, received axis " + std::to_string(axis_));
-    return static_cast<std::size_t>(a);
-  }
+  // The stacking axis among `rank` axes (the input's rank + 1, batch included).
+  std::size_t axis(std::size_t rank) const { return feature_axis(*this, axis_, rank, "stacks"); }
 
   // The shape of `count` stacked tensors of shape `input` (batch first).
   Shape stacked(const Shape& input, std::int64_t count) const {

@@ -43,11 +43,6 @@ bool contains(const std::vector<std::size_t>& axes, std::size_t a) {
   return std::find(axes.begin(), axes.end(), a) != axes.end();
 }
 
-// A layer's one tensor, refused otherwise.
-void require_one(const Layer& layer, std::size_t count) {
-  if (count != 1) fail_layer(layer, "expects one tensor, received " + std::to_string(count));
-}
-
 // ---- x[key]: integers, slices, None (a new axis) and one Ellipsis, numpy's basic indexing ----------------------
 
 struct KeyItem {

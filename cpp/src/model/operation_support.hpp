@@ -41,6 +41,21 @@ inline std::vector<std::int64_t> row_major_strides(const Shape& shape) {
   return strides;
 }
 
+// A layer's one tensor, refused otherwise.
+inline void require_one(const Layer& layer, std::size_t count) {
+  if (count != 1) fail_layer(layer, "expects one tensor, received " + std::to_string(count));
+}
+
+// Keras' `axis` (negative from the end) among `rank` axes, batch included, which must be a feature axis: the C++
+// graph keeps the batch axis first and whole. `what` says what the operation does along it.
+inline std::size_t feature_axis(const Layer& layer, std::int64_t axis, std::size_t rank, const std::string& what) {
+  const std::int64_t a = axis < 0 ? axis + static_cast<std::int64_t>(rank) : axis;
+  if (a <= 0 || a >= static_cast<std::int64_t>(rank))
+    fail_layer(layer, "the C++ model API " + what + " along a feature axis, received axis " + std::to_string(axis) +
+                          " of a tensor of rank " + std::to_string(rank));
+  return static_cast<std::size_t>(a);
+}
+
 // A training cache of an operation's inputs, or of what its backward reads.
 struct InputsCache final : LayerCache {
   std::vector<Tensor> inputs;
@@ -77,7 +92,7 @@ class ReshapingOperation : public MergeLayer {
 
   Tensor merge(const std::vector<const Tensor*>& xs, const std::vector<const StepMask*>&, StepMask& out_mask,
                TrainingStep* training) const override {
-    if (xs.size() != 1) fail_layer(*this, "expects one tensor, received " + std::to_string(xs.size()));
+    require_one(*this, xs.size());
     out_mask.clear();
     keep_shape(training, xs[0]->shape);
     return Tensor(reshaped(xs[0]->shape), xs[0]->values);
