@@ -1,4 +1,5 @@
 """Symbolic tensors and graph nodes: ``Input`` makes a KerasTensor, layers called on KerasTensors add Nodes."""
+from rnnkit.layers import operation_functions as functions, operations
 from rnnkit.layers.layer import Layer
 
 
@@ -33,48 +34,43 @@ class KerasTensor:
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
-    # Expressions on symbolic tensors become operation nodes of the graph (rnnkit.layers.operations), as in Keras.
-    # numpy arrays defer to them (array * x is x.__rmul__(array)), rather than making an object array of nodes.
+    # Expressions on symbolic tensors become operation nodes of the graph, as in Keras: each operator is the
+    # rnnkit.ops function of the same operation. numpy arrays defer to them (array * x is x.__rmul__(array)),
+    # rather than making an object array of nodes.
     __array_ufunc__ = None
 
     def __getitem__(self, key):
-        return _operation("GetItem", self, key)
+        return operations.call("GetItem", self, key)
 
     def __add__(self, other):
-        return _operation("Add", self, other)
+        return functions.add(self, other)
 
     def __radd__(self, other):
-        return _operation("Add", other, self)
+        return functions.add(other, self)
 
     def __sub__(self, other):
-        return _operation("Subtract", self, other)
+        return functions.subtract(self, other)
 
     def __rsub__(self, other):
-        return _operation("Subtract", other, self)
+        return functions.subtract(other, self)
 
     def __mul__(self, other):
-        return _operation("Multiply", self, other)
+        return functions.multiply(self, other)
 
     def __rmul__(self, other):
-        return _operation("Multiply", other, self)
+        return functions.multiply(other, self)
 
     def __truediv__(self, other):
-        return _operation("TrueDivide", self, other)
+        return functions.true_divide(self, other)
 
     def __rtruediv__(self, other):
-        return _operation("TrueDivide", other, self)
+        return functions.true_divide(other, self)
 
     def __neg__(self):
-        return _operation("Negative", self)
+        return functions.negative(self)
 
     def __iter__(self):  # or Python would iterate through __getitem__ without end over an unknown batch size
         raise TypeError(f"a symbolic tensor cannot be iterated over: {self!r}")
-
-
-def _operation(class_name, *arguments):
-    from rnnkit.layers import operations
-
-    return operations.call(class_name, *arguments)
 
 
 class InputLayer(Layer):
