@@ -101,8 +101,8 @@ void check_packed(int64_t M, int64_t N, int64_t K, bool ta, bool tb, int64_t n_b
 
 // Columns regrouped in blocks while packing (one partial block, one empty) give the same product as packing
 // the regrouped matrix built by hand: the padding never reaches C, and B's NaN padding is never read.
-void check_packed_column_blocks(std::mt19937& rng) {
-  const int64_t M = 5, K = 37, block = 2 * rnnkit::packed_panel_width(rnnkit::active_isa()), src_cols = 3 * block;
+void check_packed_column_blocks(int64_t K, std::mt19937& rng) {
+  const int64_t M = 5, block = 2 * rnnkit::packed_panel_width(rnnkit::active_isa()), src_cols = 3 * block;
   const auto a = random_strided(M, K, rng), b = random_strided(K, src_cols, rng);
   const int64_t first[] = {block, 0, 2 * block + 3, 5}, count[] = {block, block - 7, 11, 0}, blocks = 4;
   std::vector<float> regrouped(K * blocks * block, 0.f);
@@ -270,7 +270,8 @@ int main() {
       check_shared_right(20, 20, 40, 30, ta, rng);      // short K: two separate products
     }
     check_packed_column_split_across_team(rng);
-    check_packed_column_blocks(rng);
+    check_packed_column_blocks(37, rng);
+    check_packed_column_blocks(1500, rng);  // enough rows for the packing to be shared by two threads
     check_sgemm_inside_team(rng);
     for (const bool ta : {false, true})
       for (const bool tb : {false, true}) {

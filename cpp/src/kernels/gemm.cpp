@@ -548,16 +548,22 @@ PackedMatrix pack_b_column_blocks(int64_t K, const float* B, int64_t ldb, int64_
   packed.panels_.reset(allocate_aligned(checked_mul(packed.cols_, K, "pack_b_column_blocks"), "pack_b_column_blocks")
                            .release());
   const int64_t panel_floats = K * mk.nr;
-  for (int64_t i = 0; i < blocks; ++i) {
+  for (int64_t i = 0; i < blocks; ++i)
     require(0 <= count[i] && count[i] <= block && first[i] >= 0, "pack_b_column_blocks", [&] {
       return "expected 0 <= count <= block and first >= 0, got first=" + std::to_string(first[i]) +
              " count=" + std::to_string(count[i]) + " for block " + std::to_string(i);
     });
-    float* dst = packed.panels_.get() + i * (block / mk.nr) * panel_floats;
-    const int64_t filled = ceil_div(count[i], mk.nr);
-    if (count[i] > 0) pack_b_panels(mk, {B, ldb, false}, 0, K, first[i], count[i], dst, panel_floats);
-    std::fill(dst + filled * panel_floats, dst + (block / mk.nr) * panel_floats, 0.0f);
-  }
+  // Shared like pack_b: packed serially, a recurrent forward's U (4 MiB at H = 512) held the second thread idle
+  // for ~2% of an LSTM (64,50,256,512) forward.
+  run_team(threads_for(1, packed.cols_, K), [&] {
+    for (int64_t i = 0; i < blocks; ++i) {
+      float* dst = packed.panels_.get() + i * (block / mk.nr) * panel_floats;
+      const int64_t filled = ceil_div(count[i], mk.nr);
+      if (count[i] > 0) pack_b_panels(mk, {B, ldb, false}, 0, K, first[i], count[i], dst, panel_floats);
+      RNNKIT_OMP(omp single nowait)
+      std::fill(dst + filled * panel_floats, dst + (block / mk.nr) * panel_floats, 0.0f);
+    }
+  });
   return packed;
 }
 
