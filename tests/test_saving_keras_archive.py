@@ -1,6 +1,7 @@
 """Models Keras 3 saved as `.keras` archives, loaded by rnnkit.saving.load_model: same predictions for the same
 weights (Keras on torch is the oracle), compile settings restored, and malformed archives refused clearly."""
 import json
+import warnings
 import zipfile
 
 import numpy as np
@@ -160,7 +161,7 @@ def rnnkit_models():
     return [(stack, floats(4, 3, 6, 4)), (graph, ids(5, batch=3)), (shaping, floats(6, 3, 6, 4))]
 
 
-@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")  # its state is not written
+@pytest.mark.filterwarnings("error:Skipping variable loading for optimizer")  # its state is written in full
 @pytest.mark.parametrize("index", [0, 1, 2])
 def test_keras_loads_what_rnnkit_saves_as_keras(tmp_path, index):
     """model.save("....keras") writes Keras 3's archive: Keras' load_model rebuilds the model and predicts the
@@ -205,3 +206,47 @@ def test_keras_loads_weights_rnnkit_saves_as_weights_h5(tmp_path):
     theirs.load_weights(tmp_path / "m.weights.h5")
     np.testing.assert_allclose(theirs.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
+
+
+OPTIMIZERS = {
+    "adam_amsgrad": lambda lib: lib.optimizers.Adam(0.01, amsgrad=True),
+    "adamw": lambda lib: lib.optimizers.AdamW(0.01, weight_decay=0.05),
+    "rmsprop": lambda lib: lib.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    "sgd": lambda lib: lib.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+    "adagrad": lambda lib: lib.optimizers.Adagrad(0.1),
+}
+
+
+def optimizer_model(lib, optimizer):
+    model = lib.Sequential([lib.Input((5, 3)), lib.layers.LSTM(4, return_sequences=True),
+                            lib.layers.GRU(3), lib.layers.Dense(2)])
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_training_resumes_across_keras_and_rnnkit_with_the_optimizer_state(tmp_path, name):
+    """Keras trains and saves; rnnkit loads and both train on: the same weights. Then rnnkit saves and Keras loads,
+    and again both train on to the same weights. Without the optimizer's state the two would part (checked)."""
+    x, y = floats(10, 16, 5, 3), floats(11, 16, 2)
+    fit = dict(batch_size=8, shuffle=False, verbose=0)
+    theirs = optimizer_model(keras, OPTIMIZERS[name](keras))
+    theirs.fit(x, y, epochs=2, **fit)
+    theirs.save(tmp_path / "keras.keras")
+    ours = saving.load_model(tmp_path / "keras.keras")
+    restarted = optimizer_model(rnnkit, OPTIMIZERS[name](rnnkit))
+    restarted.set_weights([np.asarray(w) for w in theirs.get_weights()])
+    for model in (theirs, ours, restarted):
+        model.fit(x, y, epochs=2, **fit)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-4, atol=1e-5)
+    assert max(np.abs(a - np.asarray(b)).max() for a, b in zip(restarted.get_weights(), theirs.get_weights())) > 1e-3
+    ours.save(tmp_path / "rnnkit.keras")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Skipping variable loading")
+        back = keras.models.load_model(tmp_path / "rnnkit.keras")
+    assert int(back.optimizer.iterations) == int(ours.optimizer.iterations) == 8
+    for model in (back, ours):
+        model.fit(x, y, epochs=1, **fit)
+    for a, b in zip(ours.get_weights(), back.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-4, atol=1e-5)

@@ -41,6 +41,9 @@ class Optimizer:
     """Base of SGD, Adam, RMSprop and Adagrad. ``_slot_names`` lists the per-variable state kinds in order."""
 
     _slot_names = ()
+    # The slot kinds Keras 3 creates together, alternating variable by variable in its saved state
+    # (rnnkit.saving.keras_optimizer).
+    _keras_interleaved_slots = ()
 
     def __init__(self, learning_rate, name, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,

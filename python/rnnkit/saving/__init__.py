@@ -28,8 +28,7 @@ def _named(prefix, variables):
 
 def save_model(model, path):
     """Writes architecture, weights, compile config and optimizer state to `path` (".rnnkit") atomically. A
-    ".keras" path gets Keras 3's archive instead (architecture, weights, compile config; h5py needed), which
-    Keras' load_model reads."""
+    ".keras" path gets Keras 3's archive instead (the same four; h5py needed), which Keras' load_model reads."""
     _require_suffix(path, (MODEL_SUFFIX, ".keras"), "save_model")
     if str(path).endswith(".keras"):
         from rnnkit.saving.keras_archive import keras_weights_bytes, write_keras_archive
@@ -104,24 +103,33 @@ def _compile_from_config(model, compile_config):
 
 
 def _assign_keras_weights(model, weights_file, path):
-    """The model's weights from a Keras 3 weights file (a path or a file object read from `path`)."""
-    from rnnkit.saving.keras_h5 import read_keras_weights
+    """The model's weights from a Keras 3 weights file (a path or a file object read from `path`), and when the
+    model has an optimizer the optimizer state the file holds (built on the model's trainable variables)."""
+    from rnnkit.saving.keras_h5 import read_keras_optimizer_values, read_keras_weights
+    from rnnkit.saving.keras_optimizer import assign_keras_optimizer_values
 
     values = read_keras_weights(weights_file, model, source=path)
     names = [f"{i}" for i in range(len(values))]
     _assign_all(model.weights, names, dict(zip(names, values)), path, "weights")
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        if hasattr(weights_file, "seek"):
+            weights_file.seek(0)
+        state = read_keras_optimizer_values(weights_file, source=path)
+        if state is not None:
+            assign_keras_optimizer_values(optimizer, model.trainable_variables, state, path)
 
 
 def _load_keras_archive(path, custom_objects, compile):
     """A model Keras 3 saved with `model.save("....keras")`: its architecture and weights (h5py needed), and with
-    `compile` its compile settings; the optimizer starts afresh (its state is not read)."""
+    `compile` its compile settings and optimizer state."""
     from rnnkit.saving.keras_archive import read_keras_archive
 
     config, weights_file = read_keras_archive(path)
     model = _model_from_config(config, custom_objects, path)
-    _assign_keras_weights(model, weights_file, path)
     if compile and config.get("compile_config"):
         _compile_from_config(model, config["compile_config"])
+    _assign_keras_weights(model, weights_file, path)
     return model
 
 
@@ -145,7 +153,8 @@ def load_model(path, custom_objects=None, compile=True):
 
 def save_weights(model, path):
     """Writes the model's weights (no optimizer state) to `path` (".weights.rnnkit") atomically; a ".weights.h5"
-    path gets Keras 3's weights file (h5py needed), which Keras' load_weights reads."""
+    path gets Keras 3's weights file (h5py needed), which Keras' load_weights reads: like Keras', it also holds a
+    compiled model's optimizer state."""
     _require_suffix(path, (WEIGHTS_SUFFIX, ".weights.h5"), "save_weights")
     if str(path).endswith(".h5"):
         from rnnkit.saving.keras_archive import keras_weights_bytes
@@ -160,7 +169,8 @@ def save_weights(model, path):
 
 
 def load_weights(model, path):
-    """Loads weights from a ".weights.rnnkit" file, or from a Keras 3 ".weights.h5" file (extra "h5")."""
+    """Loads weights from a ".weights.rnnkit" file, or from a Keras 3 ".weights.h5" file (extra "h5"), with the
+    optimizer state such a file holds when the model has an optimizer."""
     _require_suffix(path, (WEIGHTS_SUFFIX, MODEL_SUFFIX, ".weights.h5"), "load_weights")
     if str(path).endswith(".h5"):
         _assign_keras_weights(model, path, path)

@@ -75,11 +75,11 @@ def keras_model_config(model):
     return config
 
 
-def _write_vars(h5py_group, name, variables):
+def _write_vars(h5py_group, name, values):
     own = h5py_group.create_group("vars")
     own.attrs["name"] = name
-    for index, variable in enumerate(variables):
-        own.create_dataset(str(index), data=variable.value)
+    for index, value in enumerate(values):
+        own.create_dataset(str(index), data=value)
 
 
 def _write_variables(h5py_group, layer):
@@ -91,19 +91,22 @@ def _write_variables(h5py_group, layer):
     if groups:  # weights rnnkit holds itself where Keras holds them in sub-layers, evenly split in that order
         share = len(layer._weights) // len(groups)
         for position, name in enumerate(groups):
-            _write_vars(h5py_group.create_group(name), name, layer._weights[position * share:(position + 1) * share])
+            weights = layer._weights[position * share:(position + 1) * share]
+            _write_vars(h5py_group.create_group(name), name, [w.value for w in weights])
         own = []
     else:
         own = layer._weights
-    _write_vars(h5py_group, layer.name, own)
+    _write_vars(h5py_group, layer.name, [w.value for w in own])
     for attribute, value in vars(layer).items():
         if isinstance(value, Layer):
             _write_variables(h5py_group.create_group(attribute), value)
 
 
 def keras_weights_bytes(model):
-    """The model.weights.h5 member: layers named as Keras numbers them (class name in snake case, then _1, _2...)."""
+    """The model.weights.h5 member: layers named as Keras numbers them (class name in snake case, then _1, _2...),
+    and a compiled model's optimizer state in Keras' order, as Keras' `save` and `save_weights` write them."""
     from rnnkit.saving.keras_h5 import import_h5py, keras_layer_groups
+    from rnnkit.saving.keras_optimizer import keras_optimizer_values
 
     h5py = import_h5py()
     buffer = io.BytesIO()
@@ -112,6 +115,10 @@ def keras_weights_bytes(model):
         layers = file.create_group("layers")
         for name, layer in keras_layer_groups(model):
             _write_variables(layers.create_group(name), layer)
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None:
+            _write_vars(file.create_group("optimizer"), optimizer.name,
+                        keras_optimizer_values(optimizer, model.trainable_variables))
     return buffer.getvalue()
 
 

@@ -1,4 +1,4 @@
-"""Weights from Keras 3 `.weights.h5` files, in rnnkit's `model.weights` order.
+"""Weights from Keras 3 `.weights.h5` files, in rnnkit's `model.weights` order, and the optimizer state they hold.
 
 Keras 3 stores each layer of a model under `layers/<snake_case class name>[_<n>]` (names independent of the
 layers' own names), the layer's own variables as datasets `vars/0`, `vars/1`, ... and sub-layers in groups
@@ -6,6 +6,8 @@ named after the attribute holding them (`cell`, `forward_layer`, `backward_layer
 """
 import os
 import re
+
+import numpy as np
 
 # The order in which rnnkit (like Keras) lists a wrapper's weights: RNN cell, Bidirectional, TimeDistributed,
 # MultiHeadAttention's projections.
@@ -49,13 +51,17 @@ def keras_layer_groups(model):
         yield (base if counts[base] == 0 else f"{base}_{counts[base]}"), layer
 
 
+def _opened(path, source):
+    """(what h5py opens, the name errors give): a path, or a binary file object read from `source`."""
+    return (path, source) if hasattr(path, "read") else (os.fspath(path), path)
+
+
 def read_keras_weights(path, model, source=None):
     """The arrays of a Keras 3 weights file (a path, or a binary file object named by `source`) for `model`,
     aligned with `model.weights`."""
     h5py = import_h5py()
     values = []
-    opened = path if hasattr(path, "read") else os.fspath(path)
-    path = source if hasattr(path, "read") else path
+    opened, path = _opened(path, source)
     with h5py.File(opened, "r") as file:
         for name, layer in keras_layer_groups(model):
             key = f"layers/{name}"
@@ -64,4 +70,24 @@ def read_keras_weights(path, model, source=None):
             elif layer.weights:
                 raise ValueError(f"{os.fspath(path)!r}: no group {key!r} for layer {layer.name!r}; "
                                  "the file was saved from a different architecture")
+    return values
+
+
+def read_keras_optimizer_values(path, source=None):
+    """The optimizer state a Keras 3 weights file holds (`optimizer/vars/0`, `1`, ...), or None when it holds
+    none; `path` and `source` as for read_keras_weights."""
+    h5py = import_h5py()
+    opened, path = _opened(path, source)
+    with h5py.File(opened, "r") as file:
+        group = file.get("optimizer/vars")
+        if not isinstance(group, h5py.Group):
+            return None
+        try:
+            keys = sorted(group, key=int)
+        except ValueError:
+            raise ValueError(f"{os.fspath(path)!r}: optimizer/vars holds names other than 0, 1, 2, ...") from None
+        values = [group[key][()] if isinstance(group[key], h5py.Dataset) else None for key in keys]
+    for key, value in zip(keys, values):
+        if value is None or np.asarray(value).dtype.kind not in "biuf":
+            raise ValueError(f"{os.fspath(path)!r}: optimizer/vars/{key} is not an array of numbers")
     return values
