@@ -62,6 +62,17 @@ CASES.update({
                        lambda x: _softmax(x @ np.transpose(x, (0, 2, 1)), axis=1)),
     "reshape_stack_cast": ((5, 3), lambda x: ops.cast(ops.reshape(ops.stack([x, -x], axis=1), (-1, 30)), "float32"),
                            lambda x: np.stack([x, -x], axis=1).reshape(-1, 30)),
+    "power": ((5, 3), lambda x: (x * x + 1.0) ** 1.5 + ops.power(2.0, x) - ops.power(x * x + 0.5, x[:, :1]),
+              lambda x: (x * x + 1.0) ** 1.5 + np.power(2.0, x) - np.power(x * x + 0.5, x[:, :1])),
+    "clip": ((5, 3), lambda x: ops.clip(x, -0.2, 0.3) * x, lambda x: np.clip(x, -0.2, 0.3) * x),
+    "where_comparisons": ((5, 3), lambda x: ops.where(x > 0.1, x * x, -x) + ops.where(ops.less_equal(x, -0.2), 1.0, x)
+                          + ops.cast(ops.greater_equal(x, 0.0), "float32") * ops.where(x < x[:, ::-1], x, 2.0),
+                          lambda x: np.where(x > 0.1, x * x, -x) + np.where(x <= -0.2, 1.0, x)
+                          + (x >= 0) * np.where(x < x[:, ::-1], x, 2.0)),
+    "logical": ((5, 3), lambda x: ops.where((x > -0.3) & ~(x > 0.4) | ops.equal(x, x[:, :1]), x, 0.5 * x)
+                + ops.cast(ops.logical_and(x != 0.0, ops.logical_or(x < -1.0, ops.logical_not(x < 1.0))), "float32"),
+                lambda x: np.where((x > -0.3) & ~(x > 0.4) | (x == x[:, :1]), x, 0.5 * x)
+                + ((x != 0) & ((x < -1) | ~(x < 1))).astype(np.float64)),
 })
 
 
@@ -282,3 +293,32 @@ def test_squeeze_without_axis_keeps_a_batch_of_one():
     assert model.outputs[0].shape == (None, 3)
     assert model.predict(np.ones((1, 1, 3), np.float32), verbose=0).shape == (1, 3)
     assert ops.squeeze(np.ones((1, 1, 3))).shape == (3,)  # on an array, every axis of 1, as numpy
+
+
+def test_comparisons_logic_where_clip_and_power_dtypes_and_refusals():
+    x, ids = layers.Input((5, 3)), layers.Input((7,), dtype="int32")
+    assert (x > 0).dtype == "bool" and ops.equal(ids, 0).dtype == "bool" and (~(x < 1) & (x > 0)).dtype == "bool"
+    assert ops.where(x > 0, x, 0).dtype == "float32" and ops.where(ids > 2, ids, 0).dtype == "int32"
+    assert ops.where(ids > 2, ids, 0.5).dtype == "float32" and ops.where(x > 0, x, 0).shape == (None, 5, 3)
+    assert ops.clip(ids, 1, 4).dtype == "int32" and ops.clip(ids > 1, 0, 1).dtype == "int32"
+    assert (x ** 2).dtype == "float32" and (ids ** 2).dtype == "int32" and (2 ** x).shape == (None, 5, 3)
+    assert abs(x).node.layer.__class__.__name__ == "Absolute" and (x @ layers.Input((3, 2))).shape == (None, 5, 2)
+    assert x == x and not (x == layers.Input((5, 3)))  # == stays identity, as in Keras: tensors are dict keys
+    with pytest.raises(TypeError, match="cannot be used as a boolean"):
+        bool(x > 0)
+    with pytest.raises(ValueError, match="takes both x1 and x2"):
+        ops.where(x > 0)
+    with pytest.raises(ValueError, match="Clip: expected x_min to be a number"):
+        ops.clip(x, "0", 1)
+    model = rnnkit.Model([x, ids], [ops.where(x > 0.0, x, -1.0), ops.clip(ids, 2, 5), ids > 3])
+    values, tokens = spaced((2, 5, 3)), np.arange(14, dtype=np.int32).reshape(2, 7)
+    where, clipped, above = model.predict([values, tokens], verbose=0)
+    np.testing.assert_array_equal(where, np.where(values > 0, values, -1.0))
+    assert clipped.dtype == np.int32 and above.dtype == np.bool_
+    np.testing.assert_array_equal(clipped, np.clip(tokens, 2, 5))
+    np.testing.assert_array_equal(above, tokens > 3)
+    rebuilt = rnnkit.Model.from_config(json.loads(json.dumps(model.get_config())))
+    for ours, theirs in zip(rebuilt.predict([values, tokens], verbose=0), (where, clipped, above)):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(ops.where(values > 0, 1.0, values), np.where(values > 0, 1.0, values))
+    np.testing.assert_array_equal(ops.logical_not(values > 0), values <= 0)

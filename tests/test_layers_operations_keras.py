@@ -49,6 +49,21 @@ def build_with_functions(lib):
     return lib.Model(inputs, ops.divide(head, 2.0))
 
 
+def build_with_conditions(lib):
+    """Comparisons, logical operators, where, clip and powers (functions and operators) in either library."""
+    ops = lib.ops
+    inputs = lib.Input((6, 3))
+    hidden = lib.layers.LSTM(4, return_sequences=True)(inputs)
+    inside = (hidden > -0.2) & ~(hidden >= 0.3) | ops.equal(hidden, 0.0)
+    chosen = ops.where(inside, hidden ** 2, ops.clip(hidden, -0.1, 0.1)) + ops.where(hidden < 0.0, 1.0, hidden)
+    counted = ops.cast(ops.logical_or(ops.less_equal(hidden, -0.3), ops.not_equal(hidden, hidden[:, :1])),
+                       "float32")
+    flags = ops.cast(ops.logical_and(ops.greater(hidden, 0.0), ops.logical_not(ops.less(hidden, 0.1))), "float32")
+    powered = ops.power(ops.square(hidden) + 1.0, 0.5) - 2.0 ** hidden + ops.power(1.5, ops.abs(hidden))
+    mixed = ops.mean(chosen * counted + flags + powered, axis=1) + ops.sum(ops.greater_equal(hidden, 0.2), axis=1)
+    return lib.Model(inputs, lib.layers.Dense(2)(mixed))
+
+
 def ids(seed):
     return np.random.default_rng(seed).integers(0, 12, size=(6, 8)).astype(np.int32)
 
@@ -75,13 +90,14 @@ def floats(seed, *shape):
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
-def test_keras_archive_with_ops_functions_loads_and_predicts_as_keras(tmp_path):
-    model = build_with_functions(keras)
+@pytest.mark.parametrize("builder", [build_with_functions, build_with_conditions])
+def test_keras_archive_with_ops_functions_loads_and_predicts_as_keras(tmp_path, builder):
+    model = builder(keras)
     model.save(tmp_path / "keras_ops.keras")
     loaded = saving.load_model(tmp_path / "keras_ops.keras")
     np.testing.assert_allclose(loaded.predict(floats(6, 5, 6, 3), verbose=0),
                                model.predict(floats(6, 5, 6, 3), verbose=0), rtol=1e-5, atol=1e-6)
-    ours = build_with_functions(rnnkit)
+    ours = builder(rnnkit)
     ours.save(tmp_path / "rnnkit_ops.keras")
     theirs = keras.models.load_model(tmp_path / "rnnkit_ops.keras")
     np.testing.assert_allclose(theirs.predict(floats(7, 5, 6, 3), verbose=0),
@@ -96,7 +112,8 @@ def test_reduction_shapes_are_keras_shapes(function, axis, keepdims):
 
 
 @pytest.mark.parametrize("builder,data", [(build, lambda seed: ids(seed)),
-                                          (build_with_functions, lambda seed: floats(seed, 6, 6, 3))])
+                                          (build_with_functions, lambda seed: floats(seed, 6, 6, 3)),
+                                          (build_with_conditions, lambda seed: floats(seed, 6, 6, 3))])
 def test_one_training_step_moves_the_weights_as_keras_does(builder, data):
     theirs, ours = builder(keras), builder(rnnkit)
     ours.set_weights(theirs.get_weights())

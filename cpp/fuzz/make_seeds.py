@@ -99,8 +99,8 @@ def _tensor(layer):
 
 
 def _functional_operations():
-    """x[:, -1], x[..., ::-1, None], 2.0 * x, -(a / b), sigmoid, maximum, mean and concatenate as Keras' operation
-    nodes, into a Dense."""
+    """x[:, -1], x[..., ::-1, None], 2.0 * x, -(a / b), sigmoid, maximum, x > 0.5, clip, where, x ** 2, mean and
+    concatenate as Keras' operation nodes, into a Dense."""
     def operation(class_name, name, *args):
         return {"module": "keras.src.ops.numpy", "class_name": class_name, "config": {"name": name},
                 "registered_name": class_name, "name": name, "inbound_nodes": _node(*args)}
@@ -115,8 +115,12 @@ def _functional_operations():
         operation("Negative", "negated", _tensor("ratio")),
         {**operation("Sigmoid", "squashed", _tensor("negated")), "module": "keras.src.ops.nn"},
         operation("Maximum", "larger", _tensor("squashed"), 0.25),
+        operation("Greater", "positive", _tensor("larger"), 0.5),
+        {**operation("Clip", "clipped", _tensor("ratio")), "config": {"name": "clipped", "x_min": -1.0, "x_max": 1.0}},
+        operation("Where", "chosen", _tensor("positive"), _tensor("larger"), _tensor("clipped")),
+        operation("Power", "raised", _tensor("chosen"), 2.0),
         {**operation("Mean", "mean", _tensor("x")), "config": {"name": "mean", "axis": [1], "keepdims": False}},
-        {**operation("Concatenate", "joined", [_tensor("larger"), _tensor("mean")]),
+        {**operation("Concatenate", "joined", [_tensor("raised"), _tensor("mean")]),
          "config": {"name": "joined", "axis": -1}},
         {**_layer("Dense", name="d", units=2), "name": "d", "inbound_nodes": _node(_tensor("joined"))},
     ]

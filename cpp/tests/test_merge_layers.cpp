@@ -569,6 +569,83 @@ void test_operation_elementwise() {
   }
 }
 
+// Power, clip, comparisons, logical operations and where against references computed here; gradients against
+// finite differences (comparisons and logical operations are piecewise constant and pass none).
+void test_operation_conditions() {
+  std::mt19937_64 rng(12);
+  Tensor a = random_tensor({2, 3, 4}, rng), b = random_tensor({2, 1, 4}, rng);
+  for (float& v : a.values) v += v < 0 ? -0.5f : 0.5f;       // |a| >= 0.5
+  for (float& v : b.values) v = 0.2f * v / (std::fabs(v) + 1.0f);  // |b| < 0.2: never within a probe of a
+  const Tensor base = [&] {  // positive bases for power
+    Tensor t = a;
+    for (float& v : t.values) v = std::fabs(v) + 0.1f;
+    return t;
+  }();
+  struct Case {
+    const char* op;
+    std::string args, fields;
+    std::vector<Tensor> xs;
+    double (*reference)(double, double);
+  };
+  const Case cases[] = {
+      {"Power", R"(["T", "T"])", "", {base, b}, [](double x, double y) { return std::pow(x, y); }},
+      {"Power", R"(["T", 1.5])", "", {base}, [](double x, double) { return std::pow(x, 1.5); }},
+      {"Power", R"([2.0, "T"])", "", {a}, [](double y, double) { return std::pow(2.0, y); }},
+      {"Clip", R"(["T"])", R"(, "x_min": -0.8, "x_max": 1.1)", {a},
+       [](double x, double) { return std::min(std::max(x, -0.8), 1.1); }},
+      {"Greater", R"(["T", "T"])", "", {a, b}, [](double x, double y) { return double(x > y); }},
+      {"GreaterEqual", R"(["T", 0.7])", "", {a}, [](double x, double) { return double(x >= 0.7); }},
+      {"Less", R"(["T", "T"])", "", {b, a}, [](double x, double y) { return double(x < y); }},
+      {"LessEqual", R"([-0.9, "T"])", "", {a}, [](double x, double) { return double(-0.9 <= x); }},
+      {"Equal", R"(["T", "T"])", "", {a, a}, [](double x, double y) { return double(x == y); }},
+      {"NotEqual", R"(["T", "T"])", "", {a, b}, [](double x, double y) { return double(x != y); }},
+      {"LogicalAnd", R"(["T", "T"])", "", {a, b}, [](double x, double y) { return double(x != 0 && y != 0); }},
+      {"LogicalOr", R"(["T", 0])", "", {a}, [](double x, double) { return double(x != 0); }},
+      {"LogicalNot", R"(["T"])", "", {a}, [](double x, double) { return double(x == 0); }},
+      {"Where", R"([1, "T", "T"])", "", {a, b}, [](double x, double) { return x; }},
+      {"Where", R"([0.0, "T", -2.5])", "", {a}, [](double, double) { return -2.5; }},
+  };
+  for (const Case& c : cases) {
+    auto layer = operation(c.op, c.args, "op", c.fields);
+    MergeLayer& m = built(*layer, c.xs, {3, 4});
+    StepMask out_mask;
+    const Tensor y = merge(m, c.xs, std::vector<StepMask>(c.xs.size()), out_mask);
+    CHECK(y.shape == (Shape{2, 3, 4}));
+    std::vector<double> expected;
+    for (std::int64_t i = 0; i < 24; ++i) {
+      const std::vector<std::int64_t> index{i / 12, i / 4 % 3, i % 4};
+      const double x = c.xs[0].values[broadcast_offset(c.xs[0].shape, index)];
+      expected.push_back(c.reference(x, c.xs.size() > 1 ? c.xs[1].values[broadcast_offset(c.xs[1].shape, index)] : 0));
+    }
+    expect_close(std::string(c.op) + " " + c.args + " values", max_relative_difference(y, expected), 1e-6);
+    expect_close(std::string(c.op) + " " + c.args + " gradients",
+                 gradient_error(m, c.xs, std::vector<StepMask>(c.xs.size())), 2e-3);
+  }
+  // where(condition, x1, x2) with the condition a tensor: x1's gradient where it is non-zero, x2's elsewhere,
+  // none to the condition.
+  Tensor condition({2, 3, 1});
+  for (std::size_t k = 0; k < condition.values.size(); ++k) condition.values[k] = k % 3 == 1 ? 0.0f : -1.5f;
+  auto where = operation("Where", R"(["T", "T", "T"])");
+  MergeLayer& m = built(*where, {condition, a, b}, {3, 4});
+  StepMask out_mask;
+  rnnkit::TrainingStep step{rng, nullptr};
+  const Tensor y = merge(m, {condition, a, b}, {{}, {}, {}}, out_mask, &step);
+  const Tensor d_y = random_tensor(y.shape, rng);
+  const std::vector<Tensor> d = m.unmerge(*step.cache, d_y);
+  std::vector<float> d_b(b.values.size(), 0.0f);
+  for (std::int64_t i = 0; i < 24; ++i) {
+    const std::vector<std::int64_t> index{i / 12, i / 4 % 3, i % 4};
+    const bool chosen = condition.values[broadcast_offset(condition.shape, index)] != 0.0f;
+    CHECK(y.values[i] == (chosen ? a.values[i] : b.values[broadcast_offset(b.shape, index)]));
+    CHECK(d[1].values[i] == (chosen ? d_y.values[i] : 0.0f));
+    if (!chosen) d_b[broadcast_offset(b.shape, index)] += d_y.values[i];
+  }
+  CHECK(d[2].values == d_b);
+  CHECK(std::all_of(d[0].values.begin(), d[0].values.end(), [](float v) { return v == 0.0f; }));
+  expect_refusal([] { operation("Clip", R"(["T"])", "op", R"(, "x_min": 0)"); }, "expects a number as x_max");
+  expect_refusal([] { operation("Where", R"(["T", "T"])"); }, "expects 3 operands, received 2");
+}
+
 // maximum(x, x) and minimum(x, x): each operand gets half the gradient (PyTorch's rule, Keras on torch).
 void test_operation_extremum_ties() {
   for (const char* op : {"Maximum", "Minimum"}) {
@@ -855,6 +932,7 @@ void test_operation_refusals() {
 int main() {
   test_operation_elementwise();
   test_operation_extremum_ties();
+  test_operation_conditions();
   test_operation_shapes();
   test_operation_linear();
   test_operation_get_item();

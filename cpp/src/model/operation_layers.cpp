@@ -15,11 +15,15 @@ namespace rnnkit {
 namespace model_detail {
 namespace {
 
-// ---- x + y, x / y, maximum(x, y), tanh(x), ... over tensors and numbers, broadcast as numpy --------------------
+// ---- x + y, x / y, maximum(x, y), tanh(x), x > y, where(c, x, y), ... over tensors and numbers, broadcast as numpy -
+// Comparisons and logical operations give 1 or 0 (the C++ graph's values are float32) and pass no gradient.
 
 enum class Elementwise {
-  add, subtract, multiply, divide, maximum, minimum,                          // two operands
-  negative, tanh, sigmoid, relu, exp, log, sqrt, square, absolute             // one
+  add, subtract, multiply, divide, maximum, minimum, power,                                      // two operands
+  greater, greater_equal, less, less_equal, equal, not_equal, logical_and, logical_or,           // two, no gradient
+  negative, tanh, sigmoid, relu, exp, log, sqrt, square, absolute, logical_not,                  // one
+  clip,                                                                                          // x, x_min, x_max
+  where                                                                                          // condition, x1, x2
 };
 
 struct Operand {
@@ -55,7 +59,7 @@ class ElementwiseLayer final : public MergeLayer {
     const Walk walk = plan(xs);
     Tensor y(walk.out);
     walk.run([&](std::int64_t i, const std::vector<std::int64_t>& at) {
-      y.values[i] = apply(value(0, xs, at), operands_.size() > 1 ? value(1, xs, at) : 0.0f);
+      y.values[i] = apply(value(0, xs, at), value(1, xs, at), value(2, xs, at));
     });
     out_mask.clear();
     keep_tensors(training, xs);
@@ -70,9 +74,9 @@ class ElementwiseLayer final : public MergeLayer {
     std::vector<Tensor> d;
     for (const Tensor& x : inputs) d.emplace_back(x.shape);
     walk.run([&](std::int64_t i, const std::vector<std::int64_t>& at) {
-      const float a = value(0, xs, at), b = operands_.size() > 1 ? value(1, xs, at) : 0.0f, g = d_y.values[i];
+      const float a = value(0, xs, at), b = value(1, xs, at), c = value(2, xs, at), g = d_y.values[i];
       for (std::size_t p = 0; p < operands_.size(); ++p)
-        if (operands_[p].tensor) d[tensor_slot_[p]].values[at[tensor_slot_[p]]] += partial(p, a, b, g);
+        if (operands_[p].tensor) d[tensor_slot_[p]].values[at[tensor_slot_[p]]] += partial(p, a, b, c, g);
     });
     return d;
   }
@@ -113,14 +117,15 @@ class ElementwiseLayer final : public MergeLayer {
     return walk;
   }
 
-  // Operand p's value at the walk's offsets `at` (one per tensor, in order).
+  // Operand p's value at the walk's offsets `at` (one per tensor, in order); 0 past the operation's operands.
   float value(std::size_t p, const std::vector<const Tensor*>& xs, const std::vector<std::int64_t>& at) const {
+    if (p >= operands_.size()) return 0.0f;
     if (!operands_[p].tensor) return operands_[p].number;
     const std::size_t k = tensor_slot_[p];
     return xs[k]->values[at[k]];
   }
 
-  float apply(float a, float b) const {
+  float apply(float a, float b, float c) const {
     switch (op_) {
       case Elementwise::add: return a + b;
       case Elementwise::subtract: return a - b;
@@ -128,6 +133,15 @@ class ElementwiseLayer final : public MergeLayer {
       case Elementwise::divide: return a / b;
       case Elementwise::maximum: return a > b || std::isnan(a) ? a : b;  // NaN wins, as numpy's maximum
       case Elementwise::minimum: return a < b || std::isnan(a) ? a : b;
+      case Elementwise::power: return std::pow(a, b);
+      case Elementwise::greater: return a > b;
+      case Elementwise::greater_equal: return a >= b;
+      case Elementwise::less: return a < b;
+      case Elementwise::less_equal: return a <= b;
+      case Elementwise::equal: return a == b;
+      case Elementwise::not_equal: return a != b;
+      case Elementwise::logical_and: return a != 0.0f && b != 0.0f;
+      case Elementwise::logical_or: return a != 0.0f || b != 0.0f;
       case Elementwise::negative: return -a;
       case Elementwise::tanh: return std::tanh(a);
       case Elementwise::sigmoid: return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(a))));
@@ -136,13 +150,18 @@ class ElementwiseLayer final : public MergeLayer {
       case Elementwise::log: return std::log(a);
       case Elementwise::sqrt: return std::sqrt(a);
       case Elementwise::square: return a * a;
-      default: return std::fabs(a);
+      case Elementwise::absolute: return std::fabs(a);
+      case Elementwise::logical_not: return a == 0.0f;
+      case Elementwise::clip: return std::min(std::max(a, b), c);  // numpy's clip: the bounds in that order
+      default: return a != 0.0f ? b : c;
     }
   }
 
   // d(op)/d(operand p) times g, in the order Python's float32 numpy computes it (ties of maximum and minimum
-  // share g half and half, PyTorch's rule; relu and |x| have slope 0 at 0).
-  float partial(std::size_t p, float a, float b, float g) const {
+  // share g half and half, PyTorch's rule; relu and |x| have slope 0 at 0; power's masks are PyTorch's: nothing
+  // to the base where the exponent is 0, nothing to the exponent where the base is 0 and the exponent not
+  // negative; clip passes g on between its bounds, bounds included).
+  float partial(std::size_t p, float a, float b, float c, float g) const {
     switch (op_) {
       case Elementwise::add: return g;
       case Elementwise::subtract: return p == 0 ? g : -g;
@@ -154,21 +173,29 @@ class ElementwiseLayer final : public MergeLayer {
         const bool a_wins = op_ == Elementwise::maximum ? a > b : a < b;
         return (p == 0) == a_wins ? g : 0.0f;
       }
+      case Elementwise::power:
+        if (p == 0) return b == 0.0f ? 0.0f : g * b * std::pow(a, b - 1.0f);
+        return a == 0.0f && b >= 0.0f ? 0.0f : g * apply(a, b, c) * std::log(a);
       case Elementwise::negative: return -g;
       case Elementwise::tanh: {
-        const float y = apply(a, b);
+        const float y = apply(a, b, c);
         return g * (1.0f - y * y);
       }
       case Elementwise::sigmoid: {
-        const float y = apply(a, b);
+        const float y = apply(a, b, c);
         return g * y * (1.0f - y);
       }
       case Elementwise::relu: return a > 0.0f ? g : 0.0f;
-      case Elementwise::exp: return g * apply(a, b);
+      case Elementwise::exp: return g * apply(a, b, c);
       case Elementwise::log: return g / a;
-      case Elementwise::sqrt: return g / (2.0f * apply(a, b));
+      case Elementwise::sqrt: return g / (2.0f * apply(a, b, c));
       case Elementwise::square: return 2.0f * g * a;
-      default: return a > 0.0f ? g : (a < 0.0f ? -g : 0.0f);
+      case Elementwise::absolute: return a > 0.0f ? g : (a < 0.0f ? -g : 0.0f);
+      case Elementwise::clip: return p == 0 && a >= b && a <= c ? g : 0.0f;
+      case Elementwise::where:
+        if (p == 0) return 0.0f;
+        return (a != 0.0f) == (p == 1) ? g : 0.0f;
+      default: return 0.0f;  // comparisons and logical operations
     }
   }
 
@@ -191,19 +218,25 @@ std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const s
   if (auto layer = shape_operation_from_config(config, arguments)) return layer;
   if (auto layer = linear_operation_from_config(config, arguments)) return layer;
   static const std::pair<const char*, Elementwise> kinds[] = {
-      {"Add", Elementwise::add},         {"Subtract", Elementwise::subtract}, {"Multiply", Elementwise::multiply},
-      {"TrueDivide", Elementwise::divide}, {"Divide", Elementwise::divide},   {"Maximum", Elementwise::maximum},
-      {"Minimum", Elementwise::minimum}, {"Negative", Elementwise::negative}, {"Tanh", Elementwise::tanh},
-      {"Sigmoid", Elementwise::sigmoid}, {"Relu", Elementwise::relu},         {"Exp", Elementwise::exp},
-      {"Log", Elementwise::log},         {"Sqrt", Elementwise::sqrt},         {"Square", Elementwise::square},
-      {"Absolute", Elementwise::absolute}};
+      {"Add", Elementwise::add},           {"Subtract", Elementwise::subtract},   {"Multiply", Elementwise::multiply},
+      {"TrueDivide", Elementwise::divide}, {"Divide", Elementwise::divide},       {"Maximum", Elementwise::maximum},
+      {"Minimum", Elementwise::minimum},   {"Power", Elementwise::power},         {"Greater", Elementwise::greater},
+      {"GreaterEqual", Elementwise::greater_equal}, {"Less", Elementwise::less}, {"LessEqual", Elementwise::less_equal},
+      {"Equal", Elementwise::equal},       {"NotEqual", Elementwise::not_equal},  {"LogicalAnd", Elementwise::logical_and},
+      {"LogicalOr", Elementwise::logical_or}, {"Negative", Elementwise::negative}, {"Tanh", Elementwise::tanh},
+      {"Sigmoid", Elementwise::sigmoid},   {"Relu", Elementwise::relu},           {"Exp", Elementwise::exp},
+      {"Log", Elementwise::log},           {"Sqrt", Elementwise::sqrt},           {"Square", Elementwise::square},
+      {"Absolute", Elementwise::absolute}, {"LogicalNot", Elementwise::logical_not}, {"Clip", Elementwise::clip},
+      {"Where", Elementwise::where}};
   const auto found = std::find_if(std::begin(kinds), std::end(kinds), [&](const auto& k) { return kind == k.first; });
-  if (found == std::end(kinds))
-    fail(config.where(), "operation " + kind + " is not supported by the C++ model API (GetItem, Mean, Sum, Max, "
-                         "Min, ExpandDims, Squeeze, Transpose, Concatenate, Cast, Matmul, Softmax, Reshape, Stack, "
-                         "Add, Subtract, Multiply, TrueDivide, Divide, Maximum, Minimum, Negative, Tanh, Sigmoid, "
-                         "Relu, Exp, Log, Sqrt, Square, Absolute)");
-  const std::size_t expected = found->second < Elementwise::negative ? 2 : 1;
+  if (found == std::end(kinds)) {
+    std::string supported = "GetItem, Mean, Sum, Max, Min, ExpandDims, Squeeze, Transpose, Concatenate, Cast, Matmul, "
+                            "Softmax, Reshape, Stack";
+    for (const auto& k : kinds) supported += std::string(", ") + k.first;
+    fail(config.where(), "operation " + kind + " is not supported by the C++ model API (" + supported + ")");
+  }
+  const Elementwise op = found->second;
+  const std::size_t expected = op == Elementwise::where ? 3 : op < Elementwise::negative ? 2 : 1;
   if (arguments.size() != expected)
     fail(config.where(), "expects " + std::to_string(expected) + " operands, received " +
                              std::to_string(arguments.size()));
@@ -218,6 +251,13 @@ std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const s
   }
   if (std::none_of(operands.begin(), operands.end(), [](const Operand& o) { return o.tensor; }))
     fail(config.where(), "expects at least one tensor among its operands");
+  if (op == Elementwise::clip) {  // the bounds are the config's, as in Keras: operands 1 and 2 here
+    for (const char* key : {"x_min", "x_max"}) {
+      const double bound = config.number(key, std::nan(""));
+      if (std::isnan(bound)) fail(config.where(), std::string("expects a number as ") + key);
+      operands.push_back({false, static_cast<float>(bound)});
+    }
+  }
   return std::make_unique<ElementwiseLayer>(config.name(), found->first, found->second, std::move(operands));
 }
 

@@ -69,6 +69,55 @@ class KerasTensor:
     def __neg__(self):
         return functions.negative(self)
 
+    def __abs__(self):
+        return functions.absolute(self)
+
+    def __pow__(self, other):
+        return functions.power(self, other)
+
+    def __rpow__(self, other):
+        return functions.power(other, self)
+
+    def __matmul__(self, other):
+        return functions.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return functions.matmul(other, self)
+
+    # As in Keras, == stays identity (tensors are dictionary keys); the other comparisons are operations.
+    def __lt__(self, other):
+        return functions.less(self, other)
+
+    def __le__(self, other):
+        return functions.less_equal(self, other)
+
+    def __gt__(self, other):
+        return functions.greater(self, other)
+
+    def __ge__(self, other):
+        return functions.greater_equal(self, other)
+
+    def __ne__(self, other):
+        return functions.not_equal(self, other)
+
+    def __and__(self, other):
+        return functions.logical_and(self, other)
+
+    def __rand__(self, other):
+        return functions.logical_and(other, self)
+
+    def __or__(self, other):
+        return functions.logical_or(self, other)
+
+    def __ror__(self, other):
+        return functions.logical_or(other, self)
+
+    def __invert__(self):
+        return functions.logical_not(self)
+
+    def __bool__(self):  # `if x > 0:` on a symbolic tensor has no answer until the model runs
+        raise TypeError(f"a symbolic tensor cannot be used as a boolean: {self!r}")
+
     def __iter__(self):  # or Python would iterate through __getitem__ without end over an unknown batch size
         raise TypeError(f"a symbolic tensor cannot be iterated over: {self!r}")
 

@@ -5,7 +5,9 @@ from rnnkit.layers.operations import call
 
 __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "maximum", "minimum", "tanh",
            "sigmoid", "relu", "exp", "log", "sqrt", "square", "abs", "absolute", "mean", "sum", "max", "min",
-           "expand_dims", "squeeze", "transpose", "concatenate", "matmul", "softmax", "reshape", "stack", "cast"]
+           "expand_dims", "squeeze", "transpose", "concatenate", "matmul", "softmax", "reshape", "stack", "cast",
+           "power", "clip", "where", "greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
+           "logical_and", "logical_or", "logical_not"]
 
 
 def add(x1, x2):
@@ -125,3 +127,54 @@ def stack(x, axis=0):
 
 def cast(x, dtype):
     return call("Cast", x, dtype=dtype)
+
+
+def power(x1, x2):
+    return call("Power", x1, x2)
+
+
+def clip(x, x_min, x_max):
+    return call("Clip", x, x_min=x_min, x_max=x_max)
+
+
+def where(condition, x1=None, x2=None):
+    if x1 is None or x2 is None:
+        raise ValueError("where: rnnkit takes both x1 and x2 (Keras' where(condition) alone, the indices of its "
+                         "true elements, has a shape the data decide)")
+    return call("Where", condition, x1, x2)
+
+
+def greater(x1, x2):
+    return call("Greater", x1, x2)
+
+
+def greater_equal(x1, x2):
+    return call("GreaterEqual", x1, x2)
+
+
+def less(x1, x2):
+    return call("Less", x1, x2)
+
+
+def less_equal(x1, x2):
+    return call("LessEqual", x1, x2)
+
+
+def equal(x1, x2):
+    return call("Equal", x1, x2)
+
+
+def not_equal(x1, x2):
+    return call("NotEqual", x1, x2)
+
+
+def logical_and(x1, x2):
+    return call("LogicalAnd", x1, x2)
+
+
+def logical_or(x1, x2):
+    return call("LogicalOr", x1, x2)
+
+
+def logical_not(x):
+    return call("LogicalNot", x)

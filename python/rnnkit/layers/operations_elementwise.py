@@ -1,11 +1,12 @@
-"""Element-wise operations over tensors and numbers, broadcast as numpy: x + y, x - y, x * y, x / y, -x and
-rnnkit.ops' maximum, minimum, tanh, sigmoid, relu, exp, log, sqrt, square, abs (Keras' classes of the same
-names). Gradients as Keras on torch computes them: ties of maximum/minimum share it half and half, |x| and relu
-have slope 0 at 0."""
+"""Element-wise operations over tensors and numbers, broadcast as numpy: x + y, x - y, x * y, x / y, -x, x ** y,
+x > y (and <, <=, >=, !=), x & y, x | y, ~x and rnnkit.ops' maximum, minimum, tanh, sigmoid, relu, exp, log, sqrt,
+square, abs, power, clip, where, greater ... not_equal, logical_and, logical_or, logical_not (Keras' classes of
+the same names). Gradients as Keras on torch computes them: ties of maximum/minimum share it half and half, |x| and
+relu have slope 0 at 0, clip passes it on at its bounds, comparisons and logical operations pass none."""
 import numpy as np
 
 from rnnkit.layers.merging import _unbroadcast
-from rnnkit.layers.operations import NN_MODULE, Operation
+from rnnkit.layers.operations import _TENSOR, NN_MODULE, Operation
 
 
 def _broadcast_shape(name, shapes):
@@ -212,5 +213,88 @@ class Absolute(_Elementwise):
         return (d_y * np.sign(a),)
 
 
+class Power(_Elementwise):
+    @staticmethod
+    def compute(a, b):
+        return np.power(a, b)
+
+    @staticmethod
+    def gradients(d_y, y, a, b):
+        # PyTorch's masks: no gradient to the base where the exponent is 0 (0 * inf otherwise at a = 0), none to
+        # the exponent where the base is 0 and the exponent not negative (log 0).
+        a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+        d_a = np.where(b == 0, 0.0, d_y * b * np.power(a, b - 1))
+        d_b = np.where((a == 0) & (b >= 0), 0.0, d_y * y * np.log(a))
+        return d_a, d_b
+
+
+class Clip(_Elementwise):
+    """ops.clip(x, x_min, x_max): the bounds are the operation's config, as in Keras; the gradient passes where
+    x_min <= x <= x_max, bounds included (PyTorch's clamp)."""
+
+    def __init__(self, x_min, x_max, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        for key, value in (("x_min", x_min), ("x_max", x_max)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise ValueError(f"Clip: expected {key} to be a number, received {value!r}")
+        self.x_min, self.x_max = (v.item() if isinstance(v, np.generic) else v for v in (x_min, x_max))
+
+    def output_dtype(self, input_dtypes):
+        return "int32" if input_dtypes[0] == "bool" else input_dtypes[0]
+
+    def compute(self, a):
+        a = np.asarray(a)
+        return np.clip(a, self.x_min, self.x_max).astype(np.int32 if a.dtype == bool else a.dtype)
+
+    def gradients(self, d_y, y, a):
+        return (d_y * ((np.asarray(a) >= self.x_min) & (np.asarray(a) <= self.x_max)),)
+
+    def get_config(self):
+        return {"name": self.name, "x_min": self.x_min, "x_max": self.x_max}
+
+
+class Where(_Elementwise):
+    """ops.where(condition, x1, x2): x1 where the condition holds (is non-zero), else x2; the gradient goes to the
+    chosen operand, none to the condition."""
+
+    def output_dtype(self, input_dtypes):
+        dtypes = iter(input_dtypes)
+        kinds = [next(dtypes) if argument is _TENSOR else ("float32" if isinstance(argument, float) else "int32")
+                 for argument in self._arguments]
+        return "float32" if "float32" in kinds[1:] else kinds[1]
+
+    @staticmethod
+    def compute(condition, a, b):
+        return np.where(np.asarray(condition, bool), a, b)
+
+    @staticmethod
+    def gradients(d_y, y, condition, a, b):
+        chosen = np.asarray(condition, bool)
+        return np.zeros_like(d_y), d_y * chosen, d_y * ~chosen
+
+
+class _NoGradient(_Elementwise):
+    """Comparisons and logical operations: a bool tensor, through which no gradient flows."""
+
+    def output_dtype(self, input_dtypes):
+        return "bool"
+
+    def backward(self, ctx, d_outputs):
+        return [None] * len(self._tensor_positions), []
+
+
+def _no_gradient(name, function):
+    return type(name, (_NoGradient,), {"compute": staticmethod(function), "__module__": __name__})
+
+
+Greater, GreaterEqual, Less, LessEqual, Equal, NotEqual, LogicalAnd, LogicalOr, LogicalNot = (
+    _no_gradient(name, function) for name, function in (
+        ("Greater", np.greater), ("GreaterEqual", np.greater_equal), ("Less", np.less),
+        ("LessEqual", np.less_equal), ("Equal", np.equal), ("NotEqual", np.not_equal),
+        ("LogicalAnd", np.logical_and), ("LogicalOr", np.logical_or), ("LogicalNot", np.logical_not)))
+
+
 OPERATIONS = {cls.__name__: cls for cls in (Add, Subtract, Multiply, TrueDivide, Divide, Maximum, Minimum, Negative,
-                                            Tanh, Sigmoid, Relu, Exp, Log, Sqrt, Square, Absolute)}
+                                            Tanh, Sigmoid, Relu, Exp, Log, Sqrt, Square, Absolute, Power, Clip, Where,
+                                            Greater, GreaterEqual, Less, LessEqual, Equal, NotEqual, LogicalAnd,
+                                            LogicalOr, LogicalNot)}

@@ -125,8 +125,13 @@ class Functional(Model):
         from rnnkit.layers import deserialize
 
         layers, tensors, zero_masks = {}, {}, {}
+        data_keys = _data_keys(config)
+
+        def is_mask_op(layer_config):  # a NotEqual node read only by mask= arguments
+            return layer_config.get("class_name") == _KERAS_MASK_OP and (layer_config["name"], 0, 0) not in data_keys
+
         for layer_config in config["layers"]:
-            if layer_config.get("class_name") == _KERAS_MASK_OP:
+            if is_mask_op(layer_config):
                 continue
             layer = (operations.deserialize(layer_config) if operations.is_operation_entry(layer_config)
                      else deserialize(layer_config, custom_objects))
@@ -135,7 +140,7 @@ class Functional(Model):
                 tensors[(layer.name, 0, 0)] = layer.output
         pending = []
         for layer_config in config["layers"]:
-            if layer_config.get("class_name") == _KERAS_MASK_OP:
+            if is_mask_op(layer_config):
                 zero_masks[(layer_config["name"], 0, 0)] = _zero_mask_source(layer_config)
                 continue
             layer = layers[layer_config["name"]]
@@ -210,8 +215,28 @@ def _operation_arguments(args, tensors):
     return [decode(arg) for arg in args]
 
 
-# The op Keras 3 records in a functional config for Embedding(mask_zero=True)'s mask: NotEqual(ids, 0).
+# The op Keras 3 records in a functional config for Embedding(mask_zero=True)'s mask: NotEqual(ids, 0), read only
+# by mask= arguments (a NotEqual whose output other nodes read is an operation like any other).
 _KERAS_MASK_OP = "NotEqual"
+
+
+def _data_keys(config):
+    """The keys of the tensors a config's nodes read as arguments or its model gives as outputs (mask= aside)."""
+    keys = set()
+
+    def collect(value):
+        key = _tensor_key(value)
+        if key is not None:
+            keys.add(key)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for layer_config in config["layers"]:
+        for node in layer_config.get("inbound_nodes", []):
+            collect(node.get("args", []))
+    keys.update(tuple(ref) for ref in _endpoint_refs(config.get("output_layers") or []))
+    return keys
 
 
 def _endpoint_refs(refs):
