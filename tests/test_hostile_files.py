@@ -247,8 +247,11 @@ def _layer(class_name, **config):
 MODEL_CASES = {
     "model_config_not_an_object": ("just text", r"s|model"),
     "unknown_model_class": ({"class_name": "os.system", "config": {}}, "Unknown layer class 'os.system'"),
-    "unknown_layer_class": (_sequential(_layer("InputLayer", batch_shape=[None, 3]), _layer("Lambda", function="x")),
-                            "Unknown layer class 'Lambda'"),
+    "unknown_layer_class": (_sequential(_layer("InputLayer", batch_shape=[None, 3]), _layer("PyFunc", function="x")),
+                            "Unknown layer class 'PyFunc'"),
+    "lambda_with_code_only": (_sequential(_layer("InputLayer", batch_shape=[None, 3]), _layer(
+        "Lambda", function={"class_name": "__lambda__", "config": {"code": "YQ==", "defaults": None, "closure": None}})),
+        "does not run from a file"),
     "module_path_class": (_sequential(_layer("InputLayer", batch_shape=[None, 3]),
                                       {"module": "builtins", "class_name": "eval", "config": {}}),
                           "Unknown layer class 'eval'"),

@@ -10,6 +10,7 @@ from rnnkit.layers.core import Activation, Dropout, Masking, SpatialDropout1D
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import Input, InputLayer
+from rnnkit.layers.lambda_layer import Lambda
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.layer_normalization import LayerNormalization
 from rnnkit.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
@@ -30,4 +31,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "Permute", "SpatialDropout1D", "BatchNormalization", "ReLU", "LeakyReLU", "ELU", "Softmax",
            "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
-           "PositionEmbedding", "TransformerEncoder", "TransformerDecoder"]
+           "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda"]

@@ -60,12 +60,25 @@ def _keras_node_args(args, tensors):
     return args
 
 
+def _without_traced_graphs(value):
+    """Drops the traced graphs rnnkit keeps in Lambda configs, which Keras' Lambda does not take."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "Lambda" and isinstance(value.get("config"), dict):
+            value["config"].pop("graph", None)
+        for item in value.values():
+            _without_traced_graphs(item)
+    elif isinstance(value, list):
+        for item in value:
+            _without_traced_graphs(item)
+
+
 def keras_model_config(model):
     """The model's config as Keras 3 deserialises it: Functional under Keras' module, inbound tensors in Keras'
-    dict form."""
+    dict form, Lambda layers with their function only."""
     from rnnkit.saving import _model_config
 
     config = json.loads(json.dumps(_model_config(model)))  # a deep copy of plain JSON data
+    _without_traced_graphs(config)
     if config.get("class_name") in ("Functional", "Model"):  # where Keras 3 finds its functional class
         config.update(module="keras.src.models.functional", class_name="Functional", registered_name="Functional")
         tensors = {tuple(model._tensor_ref(t)[1:]): t for node in model._nodes for t in node.output_tensors}
