@@ -123,11 +123,24 @@ def test_a_keras_lambda_without_the_traced_graph_is_refused():
         layers.Lambda.from_config(config)
 
 
-def test_the_cpp_model_api_refuses_lambda_by_name(tmp_path):
+def test_the_cpp_model_api_runs_the_traced_graph_and_refuses_code_only(tmp_path):
+    """(Its predictions are checked against Python's in test_model_cpp_parity.py.)"""
     inputs = layers.Input((3,))
-    rnnkit.Model(inputs, layers.Dense(2)(layers.Lambda(lambda t: t + 1.0)(inputs))).save(tmp_path / "m.rnnkit")
-    with pytest.raises(ValueError, match='layer class "Lambda" is not supported by the C\\+\\+ model API'):
-        _core.CppModel(str(tmp_path / "m.rnnkit"))
+    model = rnnkit.Model(inputs, layers.Dense(2)(layers.Lambda(lambda t: t + 1.0)(inputs)))
+    model.save(tmp_path / "m.rnnkit")
+    cpp = _core.CppModel(str(tmp_path / "m.rnnkit"))
+    np.testing.assert_allclose(cpp.predict(np.ones((2, 3), np.float32)), model.predict(np.ones((2, 3)), verbose=0),
+                               rtol=1e-6)
+    from rnnkit.saving.file_format import read_model_file, write_model_file
+
+    with pytest.raises(ValueError, match=r"only Sequential models without operations \(or Lambda layers\)"):
+        cpp.save(str(tmp_path / "from_cpp.rnnkit"))
+    header, tensors = read_model_file(tmp_path / "m.rnnkit")
+    header["model_config"]["config"]["layers"][1]["config"].pop("graph")  # what Keras writes: the code only
+    with open(tmp_path / "code_only.rnnkit", "wb") as stream:
+        write_model_file(stream, tensors, model_config=header["model_config"], weights=header["weights"])
+    with pytest.raises(ValueError, match="holds its function only as Python code"):
+        _core.CppModel(str(tmp_path / "code_only.rnnkit"))
 
 
 def test_a_traced_graph_with_weights_in_a_file_is_refused():
@@ -137,3 +150,13 @@ def test_a_traced_graph_with_weights_in_a_file_is_refused():
     config["graph"] = rnnkit.Model(weighted, layers.Dense(2, name="smuggled")(weighted)).get_config()
     with pytest.raises(ValueError, match=r"calls layers with weights \(\['smuggled'\]\)"):
         layers.Lambda.from_config(config)
+
+
+def test_weightless_layers_in_a_lambda_run_in_python_and_are_refused_by_cpp(tmp_path):
+    inputs = layers.Input((4,))
+    model = rnnkit.Model(inputs, layers.Lambda(lambda t: layers.Activation("relu")(t) * 2.0)(inputs))
+    x = spaced((3, 4))
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.maximum(x, 0) * 2.0, rtol=1e-6)
+    model.save(tmp_path / "m.rnnkit")
+    with pytest.raises(ValueError, match="runs Lambda layers whose function only calls operations"):
+        _core.CppModel(str(tmp_path / "m.rnnkit"))

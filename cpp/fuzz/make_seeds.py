@@ -88,6 +88,14 @@ def model_seeds():
                           _layer("Softmax", name="s", axis=-1))
     yield "model_conv_pooling_activations", windows, [(2, 2, 3), (3,)]
     yield "model_functional_operations", _functional_operations(), [(6, 2), (2,)]
+    lambda_graph = _functional_operations()["config"]  # a Lambda's traced operations: its Dense left out
+    lambda_graph["layers"] = lambda_graph["layers"][:-1]
+    lambda_graph["output_layers"] = [["joined", 0, 0]]
+    with_lambda = _sequential(_layer("InputLayer", batch_shape=[None, 4, 3], name="x"),
+                              _layer("Lambda", name="lam", function={"class_name": "__lambda__", "config": {}},
+                                     arguments={}, graph=lambda_graph),
+                              _layer("Dense", name="head", units=1))
+    yield "model_sequential_lambda", with_lambda, [(6, 1), (1,)]
 
 
 def _node(*args):

@@ -143,7 +143,7 @@ class Model {
   Tensor forward_train(const Tensor& x, Trace& trace);
   std::vector<Tensor> backward(const Trace& trace, const Tensor& d_output) const;
 
-  bool is_sequential() const;  // a chain of single-input layers, as save_model writes
+  bool is_sequential() const;  // a chain of single-input layers without operations, as save_model writes
   struct Impl;  // layers and the graph that connects them (cpp/src/model/graph.hpp)
   explicit Model(std::unique_ptr<Impl> impl);
 

@@ -20,6 +20,7 @@ struct Model::Impl {
   std::vector<std::unique_ptr<Layer>> layers;  // Keras' model.layers order, which is the weights' order
   std::vector<GraphNode> nodes;                // topological order
   std::size_t output_slot = 0;
+  bool has_operations = false;                 // operation nodes (of a functional graph or a Lambda's)
   Shape output_shape;
   std::mt19937_64 rng;                         // dropout draws while training
 

@@ -98,6 +98,22 @@ bool is_input_layer(const Json& entry) {
   return c && c->kind == Json::Kind::string && c->string == "InputLayer";
 }
 
+// A Lambda layer's traced graph of operations (a functional config Python writes beside Keras' form of the
+// function), or null for any other entry. A Lambda without one (Keras' own) holds only Python code: refused.
+const Json* lambda_graph(const Json& entry, const std::string& path) {
+  const Json* c = entry.find("class_name");
+  if (c == nullptr || c->kind != Json::Kind::string || c->string != "Lambda") return nullptr;
+  const ConfigReader reader(entry, path);
+  const Json* graph = reader.get("graph");
+  if (graph == nullptr || graph->kind != Json::Kind::object)
+    fail(reader.where(), "holds its function only as Python code (no traced operations), which is not run");
+  return graph;
+}
+
+// add_functional's input_slot for a model's own graph (its input is value slot 0); a Lambda's graph reads another.
+constexpr std::size_t kModelInput = static_cast<std::size_t>(-1);
+std::size_t add_functional(Model::Impl& impl, const Json& config, const std::string& path, std::size_t input_slot);
+
 std::unique_ptr<Model::Impl> sequential(const Json& config, const std::string& path) {
   const Json* entries = config.find("layers");
   if (entries == nullptr || entries->kind != Json::Kind::array) fail(path, "Sequential config has no \"layers\" list");
@@ -107,18 +123,24 @@ std::unique_ptr<Model::Impl> sequential(const Json& config, const std::string& p
     impl->input_shape = shape_without_batch(*built, path);
     shape_known = true;
   }
+  std::size_t slot = 0;  // the value the next layer reads
   for (const Json& entry : entries->array) {
     if (is_input_layer(entry)) {
       impl->input_shape = input_layer_shape(entry, path);
       shape_known = true;
       continue;
     }
+    if (const Json* graph = lambda_graph(entry, path)) {
+      slot = add_functional(*impl, *graph, path, slot);
+      continue;
+    }
     const std::size_t index = impl->layers.size();
     impl->layers.push_back(model_detail::layer_from_entry(entry, path));
-    impl->nodes.push_back(GraphNode{index, {index}});
+    impl->nodes.push_back(GraphNode{index, {slot}});
+    slot = impl->nodes.size();
   }
   if (!shape_known) fail(path, "the model's input shape is unknown (no InputLayer and no build_input_shape)");
-  impl->output_slot = impl->nodes.size();
+  impl->output_slot = slot;
   return impl;
 }
 
@@ -204,7 +226,10 @@ std::vector<const Json*> operation_arguments(const Json& node, const std::string
   return arguments;
 }
 
-std::unique_ptr<Model::Impl> functional(const Json& config, const std::string& path) {
+// The layers and nodes of a functional config added to `impl`, its one InputLayer standing for value slot
+// `input_slot` (kModelInput: the model's input, slot 0, whose shape it gives); returns the slot of its one output.
+// A Lambda adds the graph it was traced into, once per call of it.
+std::size_t add_functional(Model::Impl& impl, const Json& config, const std::string& path, std::size_t input_slot) {
   const Json* entries = config.find("layers");
   const Json* inputs = config.find("input_layers");
   const Json* outputs = config.find("output_layers");
@@ -214,33 +239,41 @@ std::unique_ptr<Model::Impl> functional(const Json& config, const std::string& p
     TensorRef ref;
     if (parse_ref(list, ref)) return ref;
     if (list.kind != Json::Kind::array || list.array.size() != 1 || !parse_ref(list.array[0], ref))
-      fail(path, std::string("the C++ model API supports models with exactly one ") + what);
+      fail(path, std::string("the C++ model API supports models (and Lambda layers) with exactly one ") + what);
     return ref;
   };
   const TensorRef input = single(*inputs, "input"), output = single(*outputs, "output");
 
-  auto impl = std::make_unique<Model::Impl>();
   std::map<std::pair<std::string, std::int64_t>, std::size_t> slot_of;  // (layer, node) -> value slot
+  constexpr std::size_t kNoLayer = static_cast<std::size_t>(-1);
   struct Pending {
-    std::size_t layer;
-    std::string where;
+    std::size_t layer;     // into impl.layers, or kNoLayer for a Lambda
+    const Json* graph;     // a Lambda's traced graph, else null
+    std::string name, where;
     std::vector<TensorRef> args;
     std::int64_t node_index;
   };
   std::vector<Pending> pending;
-  std::map<std::string, std::size_t> layer_index;
   bool input_found = false;
   for (const Json& entry : entries->array) {
     if (is_input_layer(entry)) {
       const ConfigReader reader(entry, path);
       if (reader.name() != input.layer) fail(path, "the C++ model API supports models with exactly one input");
-      impl->input_shape = input_layer_shape(entry, path);
-      slot_of[{reader.name(), 0}] = 0;
+      if (input_slot == kModelInput) impl.input_shape = input_layer_shape(entry, path);
+      slot_of[{reader.name(), 0}] = input_slot == kModelInput ? 0 : input_slot;
       input_found = true;
       continue;
     }
     const Json* inbound = entry.find("inbound_nodes");
-    const std::size_t index = impl->layers.size();
+    const std::size_t index = impl.layers.size();
+    if (const Json* graph = lambda_graph(entry, path)) {
+      const ConfigReader reader(entry, path);
+      if (inbound == nullptr || inbound->kind != Json::Kind::array) fail(reader.where(), "has no inbound_nodes list");
+      for (std::size_t k = 0; k < inbound->array.size(); ++k)
+        pending.push_back(Pending{kNoLayer, graph, reader.name(), reader.where(),
+                                  node_arguments(inbound->array[k], reader.where()), static_cast<std::int64_t>(k)});
+      continue;
+    }
     std::unique_ptr<Layer> layer;
     if (model_detail::is_operation_entry(entry)) {
       const ConfigReader reader(entry, path);
@@ -249,17 +282,20 @@ std::unique_ptr<Model::Impl> functional(const Json& config, const std::string& p
       std::vector<TensorRef> refs;
       const std::vector<const Json*> arguments = operation_arguments(inbound->array[0], reader.where(), refs);
       layer = model_detail::operation_from_config(reader, arguments);
-      pending.push_back(Pending{index, reader.where(), std::move(refs), 0});
+      impl.has_operations = true;
+      pending.push_back(Pending{index, nullptr, layer->name(), reader.where(), std::move(refs), 0});
     } else {
+      if (input_slot != kModelInput)  // as Python's, where a Lambda's graph has no weights: here no layers at all
+        fail(ConfigReader(entry, path).where(), "the C++ model API runs Lambda layers whose function only calls "
+                                                "operations");
       layer = model_detail::layer_from_entry(entry, path);
       const std::string where = path + ": layer " + layer->name();
       if (inbound == nullptr || inbound->kind != Json::Kind::array) fail(where, "has no inbound_nodes list");
       for (std::size_t k = 0; k < inbound->array.size(); ++k)
-        pending.push_back(
-            Pending{index, where, node_arguments(inbound->array[k], where), static_cast<std::int64_t>(k)});
+        pending.push_back(Pending{index, nullptr, layer->name(), where, node_arguments(inbound->array[k], where),
+                                  static_cast<std::int64_t>(k)});
     }
-    layer_index[layer->name()] = index;
-    impl->layers.push_back(std::move(layer));
+    impl.layers.push_back(std::move(layer));
   }
   if (!input_found) fail(path, "the functional config has no InputLayer named " + input.layer);
   // Nodes are placed once all their inputs exist (Keras' from_config does the same with a queue).
@@ -278,8 +314,13 @@ std::unique_ptr<Model::Impl> functional(const Json& config, const std::string& p
         ++it;
         continue;
       }
-      impl->nodes.push_back(GraphNode{it->layer, slots});
-      slot_of[{impl->layers[it->layer]->name(), it->node_index}] = impl->nodes.size();
+      if (it->graph != nullptr) {
+        if (slots.size() != 1) fail(it->where, "the C++ model API runs Lambda layers of one input");
+        slot_of[{it->name, it->node_index}] = add_functional(impl, *it->graph, path, slots[0]);
+      } else {
+        impl.nodes.push_back(GraphNode{it->layer, slots});
+        slot_of[{it->name, it->node_index}] = impl.nodes.size();
+      }
       it = pending.erase(it);
       progress = true;
     }
@@ -287,7 +328,12 @@ std::unique_ptr<Model::Impl> functional(const Json& config, const std::string& p
   }
   const auto out = slot_of.find({output.layer, output.node});
   if (out == slot_of.end() || output.index != 0) fail(path, "the model output " + output.layer + " is not produced");
-  impl->output_slot = out->second;
+  return out->second;
+}
+
+std::unique_ptr<Model::Impl> functional(const Json& config, const std::string& path) {
+  auto impl = std::make_unique<Model::Impl>();
+  impl->output_slot = add_functional(*impl, config, path, kModelInput);
   return impl;
 }
 

@@ -140,6 +140,7 @@ Model::Trace::~Trace() = default;
 const StepMask& Model::Trace::output_mask() const { return data_->output_mask; }
 
 bool Model::is_sequential() const {
+  if (impl_->has_operations) return false;
   for (std::size_t n = 0; n < impl_->nodes.size(); ++n)
     if (impl_->nodes[n].layer != n || impl_->nodes[n].inputs != std::vector<std::size_t>{n}) return false;
   return impl_->output_slot == impl_->nodes.size();

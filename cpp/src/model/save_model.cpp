@@ -40,7 +40,8 @@ void append_le(std::vector<char>& out, const std::vector<float>& values) {
 
 void save_model(const Model& model, const std::string& path) {
   if (!model.is_sequential())
-    throw std::invalid_argument("rnnkit::save_model: " + path + ": only Sequential models can be saved from C++");
+    throw std::invalid_argument("rnnkit::save_model: " + path +
+                                ": only Sequential models without operations (or Lambda layers) can be saved from C++");
   std::string tensors, names;
   std::vector<char> data;
   const std::vector<const Weight*> weights = model.weights();
