@@ -15,7 +15,7 @@ class Linear(Layer):
         self.units = units
 
     def build(self, input_shape):
-        self.w = self.add_weight("w", (input_shape[-1], self.units), "glorot_uniform")
+        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform", name="w")
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

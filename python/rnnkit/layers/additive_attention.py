@@ -18,7 +18,7 @@ class AdditiveAttention(Attention):
         self._check_shapes(input_shape)
         self.scale = None
         if self.use_scale:
-            self.scale = self.add_weight("scale", (input_shape[0][-1],), initializers.get("glorot_uniform"))
+            self.scale = self.add_weight((input_shape[0][-1],), initializers.get("glorot_uniform"), name="scale")
         self.built = True
 
     def _additive_score(self):

@@ -61,9 +61,9 @@ class Attention(Layer):
         self._check_shapes(input_shape)
         self.scale = self.concat_score_weight = None
         if self.use_scale:
-            self.scale = self.add_weight("scale", (), initializers.get("ones"))
+            self.scale = self.add_weight((), initializers.get("ones"), name="scale")
         if self.score_mode == "concat":
-            self.concat_score_weight = self.add_weight("concat_score_weight", (), initializers.get("ones"))
+            self.concat_score_weight = self.add_weight((), initializers.get("ones"), name="concat_score_weight")
         self.built = True
 
     def compute_output_shape(self, input_shape):

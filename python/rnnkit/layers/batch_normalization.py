@@ -43,11 +43,12 @@ class BatchNormalization(Layer):
         channels = input_shape[-1]
         if channels is None:
             raise ValueError(f"{self.name}: the last dimension of the input must be known, received {input_shape}")
-        self.gamma = self.add_weight("gamma", (channels,), self.gamma_initializer) if self.scale else None
-        self.beta = self.add_weight("beta", (channels,), self.beta_initializer) if self.center else None
-        self.moving_mean = self.add_weight("moving_mean", (channels,), self.moving_mean_initializer, trainable=False)
-        self.moving_variance = self.add_weight("moving_variance", (channels,), self.moving_variance_initializer,
-                                               trainable=False)
+        self.gamma = self.add_weight((channels,), self.gamma_initializer, name="gamma") if self.scale else None
+        self.beta = self.add_weight((channels,), self.beta_initializer, name="beta") if self.center else None
+        self.moving_mean = self.add_weight((channels,), self.moving_mean_initializer, trainable=False,
+                                           name="moving_mean")
+        self.moving_variance = self.add_weight((channels,), self.moving_variance_initializer, trainable=False,
+                                               name="moving_variance")
         self.built = True
 
     def compute_output_shape(self, input_shape):

@@ -41,8 +41,9 @@ class Conv1D(Layer):
         _, channels = _windows.steps_and_channels(input_shape, self.data_format)
         if channels is None:
             raise ValueError(f"{self.name}: the channel dimension of the input must be known, received {input_shape}")
-        self.kernel = self.add_weight("kernel", (self.kernel_size, channels, self.filters), self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+        self.kernel = self.add_weight((self.kernel_size, channels, self.filters), self.kernel_initializer,
+                                      name="kernel")
+        self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias") if self.use_bias else None
         self.built = True
 
     def _steps_out(self, steps):

@@ -27,8 +27,8 @@ class Dense(Layer):
         expect_min_rank(self.name, input_shape, 2)
         if input_shape[-1] is None:
             raise ValueError(f"{self.name}: the last dimension of the input must be known, received {input_shape}")
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
+        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, name="kernel")
+        self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias") if self.use_bias else None
         self.built = True
 
     def compute_output_shape(self, input_shape):

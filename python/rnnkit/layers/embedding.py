@@ -23,8 +23,8 @@ class Embedding(Layer):
         self._initial_weights = weights
 
     def build(self, input_shape=None):
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          self.embeddings_initializer)
+        self.embeddings = self.add_weight((self.input_dim, self.output_dim), self.embeddings_initializer,
+                                          name="embeddings")
         self.built = True
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)

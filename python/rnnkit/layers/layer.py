@@ -81,8 +81,21 @@ class Layer:
     def build(self, input_shape):
         self.built = True
 
-    def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True):
-        shape = tuple(int(d) for d in shape)
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, autocast=True, regularizer=None,
+                   constraint=None, aggregation="none", overwrite_with_gradient=False, name=None):
+        """Keras 3's add_weight: a float32 Variable of `shape` (() when None) drawn by `initializer`
+        (glorot_uniform when None), kept as this layer's weight."""
+        unsupported = {"regularizer": regularizer, "constraint": constraint,
+                       "overwrite_with_gradient": overwrite_with_gradient}
+        for argument, value in unsupported.items():
+            if value:
+                raise NotImplementedError(f"{self.name}: add_weight's {argument} is not supported by rnnkit, "
+                                          f"received {value!r}")
+        if dtype is not None and str(dtype) != "float32":
+            raise ValueError(f"{self.name}: rnnkit's weights are float32, received dtype={dtype!r}")
+        name = name or f"variable_{len(self._weights)}"
+        shape = tuple(int(d) for d in (shape or ()))
+        initializer = "glorot_uniform" if initializer is None else initializer
         weight_size(self.name, name, shape)
         try:
             value = initializers.get(initializer)(shape)

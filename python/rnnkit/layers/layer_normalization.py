@@ -35,8 +35,8 @@ class LayerNormalization(Layer):
         features = input_shape[-1]
         if features is None:
             raise ValueError(f"{self.name}: the last dimension of the input must be known, received {input_shape}")
-        self.gamma = self.add_weight("gamma", (features,), self.gamma_initializer) if self.scale else None
-        self.beta = self.add_weight("beta", (features,), self.beta_initializer) if self.center else None
+        self.gamma = self.add_weight((features,), self.gamma_initializer, name="gamma") if self.scale else None
+        self.beta = self.add_weight((features,), self.beta_initializer, name="beta") if self.center else None
         self.built = True
 
     def compute_output_shape(self, input_shape):

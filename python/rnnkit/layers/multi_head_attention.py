@@ -114,11 +114,11 @@ class MultiHeadAttention(Layer):
                        ("value", value_shape[-1], self.value_dim))
         self._projections = []
         for name, features, dim in projections:
-            w = self.add_weight(f"{name}/kernel", (features, heads, dim), kernel)
-            b = self.add_weight(f"{name}/bias", (heads, dim), bias) if self.use_bias else None
+            w = self.add_weight((features, heads, dim), kernel, name=f"{name}/kernel")
+            b = self.add_weight((heads, dim), bias, name=f"{name}/bias") if self.use_bias else None
             self._projections.append((w, b))
-        self.output_kernel = self.add_weight("attention_output/kernel", (heads, self.value_dim, out_dim), kernel)
-        self.output_bias = self.add_weight("attention_output/bias", (out_dim,), bias) if self.use_bias else None
+        self.output_kernel = self.add_weight((heads, self.value_dim, out_dim), kernel, name="attention_output/kernel")
+        self.output_bias = self.add_weight((out_dim,), bias, name="attention_output/bias") if self.use_bias else None
         self.built = True
 
     def compute_output_shape(self, input_shape):

@@ -67,8 +67,8 @@ class PositionEmbedding(Layer):
 
     def build(self, input_shape):
         expect_min_rank(self.name, input_shape, 2)
-        self.position_embeddings = self.add_weight("embeddings", (self.sequence_length, input_shape[-1]),
-                                                   self.initializer)
+        self.position_embeddings = self.add_weight((self.sequence_length, input_shape[-1]), self.initializer,
+                                                   name="embeddings")
         self.built = True
 
     def compute_output_shape(self, input_shape):

@@ -61,10 +61,11 @@ class _RecurrentCell(Layer):
         if input_dim is None:
             raise ValueError(f"{self.name}: the feature size of the input must be known, received {input_shape}")
         width = self.units * self.gates
-        self.kernel = self.add_weight("kernel", (input_dim, width), self.kernel_initializer)
-        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
-                                                self.recurrent_initializer)
-        self.bias = self.add_weight("bias", self._bias_shape(), self._bias_initial_value) if self.use_bias else None
+        self.kernel = self.add_weight((input_dim, width), self.kernel_initializer, name="kernel")
+        self.recurrent_kernel = self.add_weight((self.units, width), self.recurrent_initializer,
+                                                name="recurrent_kernel")
+        self.bias = (self.add_weight(self._bias_shape(), self._bias_initial_value, name="bias") if self.use_bias
+                     else None)
         self.built = True
 
     def _bias_shape(self):
@@ -145,9 +146,8 @@ class PeepholeLSTMCell(LSTMCell):
 
     def build(self, input_shape):
         super().build(input_shape)
-        self.peephole_weights = self.add_weight(
-            "peephole_weights", (3, self.units),
-            lambda shape, dtype=None: np.stack([self.kernel_initializer((self.units,)) for _ in range(3)]))
+        rows = lambda shape, dtype=None: np.stack([self.kernel_initializer((self.units,)) for _ in range(3)])  # noqa: E731
+        self.peephole_weights = self.add_weight((3, self.units), rows, name="peephole_weights")
 
     def core_weights(self):
         return {**super().core_weights(), "peephole": self.peephole_weights.value}
