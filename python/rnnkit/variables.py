@@ -36,3 +36,36 @@ class Variable:
 
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"
+
+    # As Keras' variables: arithmetic on a Variable is the rnnkit.ops operation, which inside a traced call() is a
+    # node reading the Variable and outside one computes on its value. numpy defers to these (array * variable).
+    __array_ufunc__ = None
+
+    def __array__(self, dtype=None, copy=None):
+        return self.value if dtype is None else self.value.astype(dtype)
+
+    def __getitem__(self, key):
+        from rnnkit.layers import operations
+
+        return operations.call("GetItem", self, key)
+
+    def __neg__(self):
+        from rnnkit.layers import operation_functions
+
+        return operation_functions.negative(self)
+
+
+def _binary_operator(function_name, reflected):
+    def apply(self, other):
+        from rnnkit.layers import operation_functions
+
+        function = getattr(operation_functions, function_name)
+        return function(other, self) if reflected else function(self, other)
+
+    return apply
+
+
+for _name, _function in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "true_divide"),
+                         ("pow", "power"), ("matmul", "matmul")):
+    setattr(Variable, f"__{_name}__", _binary_operator(_function, reflected=False))
+    setattr(Variable, f"__r{_name}__", _binary_operator(_function, reflected=True))

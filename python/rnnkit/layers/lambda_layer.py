@@ -70,26 +70,17 @@ class Lambda(Layer):
         return graph
 
     def _trace_function(self, shapes, dtypes, listed):
-        from rnnkit.layers.input_layer import Input, KerasTensor
-        from rnnkit.models.functional import Functional
+        from rnnkit.layers.tracing import trace
 
         if self.function is None:
             raise ValueError(f"Lambda '{self.name}' has no function to trace")
-        placeholders = [Input(batch_shape=shape, dtype=dtype) for shape, dtype in zip(shapes, dtypes)]
-        argument = placeholders if listed else placeholders[0]
         try:
-            outputs = self.function(argument, **self.arguments)
+            graph = trace(self.function, shapes, dtypes, listed, f"Lambda '{self.name}'", **self.arguments)
         except (TypeError, ValueError, AttributeError, NotImplementedError) as error:
             raise TypeError(f"Lambda '{self.name}': its function must be written with rnnkit.ops and tensor operators "
                             "(x[:, -1], x + y, x > 0, ops.mean(x, axis=1), ...), which rnnkit traces into "
                             f"operations; calling it on a symbolic tensor failed: {type(error).__name__}: {error}"
                             ) from error
-        results = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-        if not results or not all(isinstance(result, KerasTensor) for result in results):
-            raise TypeError(f"Lambda '{self.name}': its function must return symbolic tensors computed from its "
-                            f"input, returned {outputs!r}")
-        graph = Functional(argument, results if isinstance(outputs, (list, tuple)) else results[0],
-                           name=f"{self.name}_function")
         self._check_weightless(graph)
         self._check_output_shape(graph, shapes)
         return graph

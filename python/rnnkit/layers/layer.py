@@ -150,18 +150,42 @@ class Layer:
     def count_params(self):
         return int(sum(int(np.prod(variable.shape)) for variable in self.weights))
 
+    # A subclass defines forward and backward (rnnkit's contract) or, as in Keras, call() written with rnnkit.ops,
+    # which is then traced into operations that do both (layers/tracing.py).
+    def _traced_call(self):
+        if not hasattr(self, "call"):
+            return None
+        if getattr(self, "_traced", None) is None:
+            from rnnkit.layers.tracing import TracedCall
+
+            self._traced = TracedCall(self)
+        return self._traced
+
     def compute_output_shape(self, input_shape):
-        raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) does not define "
-                                  f"compute_output_shape")
+        traced = self._traced_call()
+        if traced is None:
+            raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) defines neither "
+                                      "compute_output_shape nor call")
+        listed = isinstance(input_shape, list)
+        shapes = input_shape if listed else [input_shape]
+        graph = traced.graph([tuple(s) for s in shapes], ["float32"] * len(shapes), listed, training=False)
+        output_shapes = [tensor.shape for tensor in graph.outputs]
+        return output_shapes if isinstance(graph._nested_outputs, list) else output_shapes[0]
 
     def compute_mask(self, inputs, mask):
         return mask if self.supports_masking else None
 
     def forward(self, inputs, *, training, mask):
-        raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) does not define forward")
+        traced = self._traced_call()
+        if traced is None:
+            raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) defines neither forward nor call")
+        return traced.forward(inputs, training)
 
     def backward(self, ctx, d_outputs):
-        raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) does not define backward")
+        traced = self._traced_call()
+        if traced is None:
+            raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) does not define backward")
+        return traced.backward(ctx, d_outputs)
 
     def __call__(self, inputs, training=None, mask=None, **kwargs):
         if kwargs:
@@ -185,12 +209,20 @@ class Layer:
         if not self.built:
             self.build(input_shape)
             self.built = True
-        output_shape = self.compute_output_shape(input_shape)
-        has_mask = any(tensor.has_mask for tensor in (inputs if isinstance(inputs, (list, tuple)) else [inputs]))
+        traced = self._traced_call()
+        if traced is not None and type(self).compute_output_shape is Layer.compute_output_shape:
+            graph = traced.graph_for(inputs, training=False)
+            shapes, dtypes = [t.shape for t in graph.outputs], [t.dtype for t in graph.outputs]
+            output_shape = shapes if isinstance(graph._nested_outputs, list) else shapes[0]
+            has_mask = False  # as Keras' layers without supports_masking
+        else:
+            output_shape = self.compute_output_shape(input_shape)
+            has_mask = any(tensor.has_mask for tensor in (inputs if isinstance(inputs, (list, tuple)) else [inputs]))
+            dtypes = None
         several = isinstance(output_shape, list)
         shapes = output_shape if several else [output_shape]
-        outputs = [KerasTensor(shape, name=self.name, index=index, has_mask=has_mask)
-                   for index, shape in enumerate(shapes)]
+        outputs = [KerasTensor(shape, dtype=dtypes[index] if dtypes else "float32", name=self.name, index=index,
+                               has_mask=has_mask) for index, shape in enumerate(shapes)]
         node = Node(self, list(inputs) if isinstance(inputs, (list, tuple)) else inputs,
                     outputs if several else outputs[0])
         for tensor in outputs:

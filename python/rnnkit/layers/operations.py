@@ -156,6 +156,9 @@ def call(class_name, *arguments, **config):
     among the arguments (the rest being constants, as in a graph)."""
     import numpy as np
 
+    from rnnkit.layers.tracing import operand
+
+    arguments = [operand(argument) for argument in arguments]  # a layer's Variables: tensors of a trace, or values
     operation = _registry()[class_name](**config)
     if any(_is_tensor(a) or (isinstance(a, (list, tuple)) and any(_is_tensor(i) for i in a)) for a in arguments):
         return operation(*arguments)

@@ -15,8 +15,11 @@ def serialize(layer):
 
     if not isinstance(layer, Layer):
         raise TypeError(f"serialize expects a Layer, received {layer!r}")
-    return {"module": "keras.layers", "class_name": type(layer).__name__, "config": layer.get_config(),
-            "registered_name": None}
+    name = type(layer).__name__
+    if _layer_classes().get(name) is type(layer):
+        return {"module": "keras.layers", "class_name": name, "config": layer.get_config(), "registered_name": None}
+    # A custom layer as Keras writes one: its module and its registered name, which custom_objects look up.
+    return {"module": type(layer).__module__, "class_name": name, "config": layer.get_config(), "registered_name": name}
 
 
 def deserialize(config, custom_objects=None):

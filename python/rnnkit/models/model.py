@@ -27,7 +27,7 @@ class Model(Layer):
         if cls is Model:
             from rnnkit.models.functional import Functional
 
-            return Functional(*args, **kwargs)
+            return super().__new__(Functional)  # Python then runs Functional.__init__ on it, once
         return super().__new__(cls)
 
     @classmethod
