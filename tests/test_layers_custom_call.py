@@ -157,3 +157,37 @@ def test_what_cannot_be_traced_is_refused_clearly():
         layers.Layer().add_weight(shape=(2,), regularizer="l2")
     with pytest.raises(ValueError, match="weights are float32"):
         layers.Layer().add_weight(shape=(2,), dtype="float64")
+
+
+class MaskedMean(layers.Layer):
+    """The mean over the kept steps: call(inputs, mask) sees the Embedding's mask_zero mask."""
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.mean(inputs, axis=1)
+        kept = ops.expand_dims(ops.cast(mask, "float32"), -1)
+        return ops.sum(inputs * kept, axis=1) / ops.maximum(ops.sum(kept, axis=1), 1.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+def test_a_mask_reaches_call_and_its_gradient_respects_it():
+    ids = layers.Input((5,), dtype="int32")
+    embedded = layers.Embedding(7, 3, mask_zero=True)(ids)
+    pooled = MaskedMean()(embedded)
+    assert not pooled.has_mask
+    model = rnnkit.Model(ids, pooled)
+    tokens = np.array([[1, 2, 0, 0, 0], [3, 4, 5, 6, 1]], np.int32)
+    table = model.layers[1].embeddings.value.astype(np.float64)
+    expected = np.stack([table[[1, 2]].mean(axis=0), table[[3, 4, 5, 6, 1]].mean(axis=0)])
+    np.testing.assert_allclose(model.predict(tokens, verbose=0), expected, rtol=1e-6)
+    _, ctx = model.forward(tokens, training=True)
+    _, (d_table,) = model.backward(ctx, np.ones((2, 3), np.float32))
+    counts = np.zeros(7)
+    np.add.at(counts, [1, 2], 1 / 2)
+    np.add.at(counts, [3, 4, 5, 6, 1], 1 / 5)
+    np.testing.assert_allclose(d_table, np.repeat(counts[:, None], 3, axis=1), rtol=1e-6)  # padding: no gradient
+    plain = layers.Input((5, 3))  # no mask: call gets mask=None
+    np.testing.assert_allclose(rnnkit.Model(plain, MaskedMean()(plain)).predict(table[tokens], verbose=0),
+                               table[tokens].mean(axis=1), rtol=1e-6)

@@ -73,3 +73,48 @@ def test_keras_archives_with_a_custom_layer_both_ways(tmp_path):
     back = saving.load_model(tmp_path / "keras.keras",
                              custom_objects={"AttentionPooling": attention_pooling_class(rnnkit)})
     np.testing.assert_allclose(back.predict(x, verbose=0), ours.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def masked_pooling_class(lib):
+    ops = lib.ops
+
+    class MaskedAttention(lib.layers.Layer):
+        """Attention pooling over the steps an Embedding's mask keeps."""
+
+        def build(self, input_shape):
+            self.v = self.add_weight(shape=(input_shape[-1], 1), initializer="glorot_uniform", name="v")
+
+        def call(self, inputs, mask=None):
+            scores = ops.squeeze(ops.matmul(inputs, self.v), -1)
+            if mask is not None:
+                scores = ops.where(mask, scores, -1e9)
+            weights = ops.expand_dims(ops.softmax(scores, axis=1), -1)
+            return ops.sum(weights * inputs, axis=1)
+
+        def compute_mask(self, inputs, mask=None):
+            return None
+
+    return MaskedAttention
+
+
+def test_a_masked_custom_layer_predicts_and_trains_as_keras():
+    def build_masked(lib):
+        ids = lib.Input((6,), dtype="int32")
+        hidden = lib.layers.LSTM(4, return_sequences=True)(lib.layers.Embedding(9, 3, mask_zero=True)(ids))
+        return lib.Model(ids, lib.layers.Dense(1)(masked_pooling_class(lib)(name="attend")(hidden)))
+
+    theirs, ours = build_masked(keras), build_masked(rnnkit)
+    values = [np.random.default_rng(i).standard_normal(w.shape).astype(np.float32) * 0.5
+              for i, w in enumerate(theirs.weights)]
+    theirs.set_weights(values), ours.set_weights(values)
+    tokens = np.random.default_rng(3).integers(1, 9, size=(5, 6)).astype(np.int32)
+    tokens[0, 3:] = 0
+    tokens[2, 1:] = 0
+    np.testing.assert_allclose(ours.predict(tokens, verbose=0), theirs.predict(tokens, verbose=0), rtol=1e-5,
+                               atol=1e-6)
+    y = np.random.default_rng(4).standard_normal((5, 1)).astype(np.float32)
+    for model, lib in ((theirs, keras), (ours, rnnkit)):
+        model.compile(optimizer=lib.optimizers.SGD(0.5), loss="mse")
+        model.train_on_batch(tokens, y)
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, np.asarray(reference), rtol=1e-4, atol=1e-6)

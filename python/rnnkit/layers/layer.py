@@ -168,7 +168,7 @@ class Layer:
                                       "compute_output_shape nor call")
         listed = isinstance(input_shape, list)
         shapes = input_shape if listed else [input_shape]
-        graph = traced.graph([tuple(s) for s in shapes], ["float32"] * len(shapes), listed, training=False)
+        graph, _ = traced.graph([tuple(s) for s in shapes], ["float32"] * len(shapes), listed, training=False)
         output_shapes = [tensor.shape for tensor in graph.outputs]
         return output_shapes if isinstance(graph._nested_outputs, list) else output_shapes[0]
 
@@ -179,7 +179,7 @@ class Layer:
         traced = self._traced_call()
         if traced is None:
             raise NotImplementedError(f"Layer '{self.name}' ({type(self).__name__}) defines neither forward nor call")
-        return traced.forward(inputs, training)
+        return traced.forward(inputs, training, mask)
 
     def backward(self, ctx, d_outputs):
         traced = self._traced_call()
@@ -210,14 +210,13 @@ class Layer:
             self.build(input_shape)
             self.built = True
         traced = self._traced_call()
+        has_mask = any(tensor.has_mask for tensor in (inputs if isinstance(inputs, (list, tuple)) else [inputs]))
         if traced is not None and type(self).compute_output_shape is Layer.compute_output_shape:
-            graph = traced.graph_for(inputs, training=False)
+            graph, _ = traced.graph_for(inputs, training=False, masked=has_mask)
             shapes, dtypes = [t.shape for t in graph.outputs], [t.dtype for t in graph.outputs]
             output_shape = shapes if isinstance(graph._nested_outputs, list) else shapes[0]
-            has_mask = False  # as Keras' layers without supports_masking
         else:
             output_shape = self.compute_output_shape(input_shape)
-            has_mask = any(tensor.has_mask for tensor in (inputs if isinstance(inputs, (list, tuple)) else [inputs]))
             dtypes = None
         several = isinstance(output_shape, list)
         shapes = output_shape if several else [output_shape]

@@ -83,48 +83,56 @@ def takes(function, parameter):
 
 class TracedCall:
     """forward, backward and shapes of a layer whose subclass defines call(inputs[, training][, mask]) with
-    rnnkit.ops: call is traced for each input shape and mode it meets (once: it must be a function of its inputs
-    and the layer's weights), and the graph does the rest. Masks do not reach call (it gets mask=None) and the
-    output carries none."""
+    rnnkit.ops: call is traced for each input shape, mode and presence of a mask it meets (once: it must be a
+    function of its inputs, mask and the layer's weights), and the graph does the rest. A mask reaches call only
+    for a single input (a bool (batch, steps) tensor, else None); the output's mask is compute_mask's."""
 
     def __init__(self, layer):
         self.layer = layer
         self.graphs = {}
 
-    def graph(self, shapes, dtypes, listed, training):
+    def graph(self, shapes, dtypes, listed, training, masked=False):
         layer = self.layer
-        by_mode = takes(layer.call, "training")
-        key = (tuple(tuple(shape[1:]) for shape in shapes), tuple(dtypes), listed, bool(training) and by_mode)
+        by_mode, takes_mask = takes(layer.call, "training"), takes(layer.call, "mask")
+        masked = masked and takes_mask and not listed
+        key = (tuple(tuple(shape[1:]) for shape in shapes), tuple(dtypes), listed, bool(training) and by_mode, masked)
         if key not in self.graphs:
             kwargs = {"training": bool(training)} if by_mode else {}
-            if takes(layer.call, "mask"):
-                kwargs["mask"] = None
             batch = [(None,) + tuple(shape[1:]) for shape in shapes]
+            if masked:  # the mask as the graph's second input
+                function, batch, dtypes = (lambda pair, **kw: layer.call(pair[0], mask=pair[1], **kw),
+                                           batch + [(None, shapes[0][1])], list(dtypes) + ["bool"])
+            else:
+                function = layer.call
+                if takes_mask:
+                    kwargs["mask"] = None
             try:
-                self.graphs[key] = trace(layer.call, batch, dtypes, listed, layer.name, **kwargs)
+                self.graphs[key] = trace(function, batch, dtypes, listed or masked, layer.name, **kwargs)
             except (TypeError, ValueError, AttributeError, NotImplementedError) as error:
                 raise TypeError(f"Layer '{layer.name}' ({type(layer).__name__}): its call() must be written with "
                                 "rnnkit.ops and tensor operators, which rnnkit traces into operations (it defines no "
                                 f"forward/backward); tracing it failed: {type(error).__name__}: {error}") from error
-        return self.graphs[key]
+        return self.graphs[key], masked
 
-    def graph_for(self, inputs, training):
-        """The graph for symbolic tensors or arrays `inputs` (one, or a list)."""
+    def graph_for(self, inputs, training, masked=False):
+        """The graph for symbolic tensors or arrays `inputs` (one, or a list), and whether it reads a mask."""
         listed = isinstance(inputs, (list, tuple))
         items = list(inputs) if listed else [inputs]
         dtypes = [str(getattr(item, "dtype", "float32")) for item in items]
-        return self.graph([tuple(item.shape) for item in items], dtypes, listed, training)
+        return self.graph([tuple(item.shape) for item in items], dtypes, listed, training, masked)
 
-    def forward(self, inputs, training):
-        graph = self.graph_for(inputs, training)
-        outputs, ctx = graph.forward(inputs, training=training)
-        return outputs, ((graph, ctx) if training else None)
+    def forward(self, inputs, training, mask=None):
+        graph, masked = self.graph_for(inputs, training, masked=mask is not None)
+        outputs, ctx = graph.forward([inputs, mask] if masked else inputs, training=training)
+        return outputs, ((graph, masked, ctx) if training else None)
 
     def backward(self, ctx, d_outputs):
         from rnnkit.engine import graph as engine
 
-        graph, contexts = ctx
+        graph, masked, contexts = ctx
         grads, d_inputs = engine.run_backward(graph._nodes, contexts, graph.inputs, graph.outputs,
                                               d_outputs if isinstance(d_outputs, list) else [d_outputs])
         d_weights = [grads.get(id(variable)) for variable in self.layer.trainable_weights]
+        if masked:
+            return d_inputs[0], d_weights
         return (d_inputs if isinstance(graph._nested_inputs, list) else d_inputs[0]), d_weights
