@@ -5,30 +5,14 @@ import numpy as np
 import pytest
 
 import rnnkit
+from reference.custom_layers import attention_pooling_class
+from reference.gradient_check import reference_gradients
 from rnnkit import layers, ops, saving
 
 RNG = np.random.default_rng(21)
 
 
-class AttentionPooling(layers.Layer):
-    """Additive attention over time steps, the course notes' pooling: softmax_t(v . tanh(h_t W + b)) weighted sum."""
-
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    def build(self, input_shape):
-        self.W = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform", name="W")
-        self.b = self.add_weight(shape=(self.units,), initializer="zeros", name="b")
-        self.v = self.add_weight(shape=(self.units, 1), initializer="glorot_uniform", name="v")
-
-    def call(self, inputs):
-        scores = ops.matmul(ops.tanh(ops.matmul(inputs, self.W) + self.b), self.v)
-        weights = ops.softmax(scores, axis=1)
-        return ops.sum(weights * inputs, axis=1)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
+AttentionPooling = attention_pooling_class(rnnkit)
 
 
 def attention_reference(x, W, b, v):
@@ -51,18 +35,9 @@ def test_values_and_gradients_to_inputs_and_weights_match_numpy():
     weights = RNG.standard_normal(y.shape)
     _, ctx = model.forward(x, training=True)
     d_x, d_params = model.backward(ctx, weights.astype(np.float32))
-    for position, analytic in [(None, d_x)] + list(enumerate(d_params)):
-        base = x.astype(np.float64) if position is None else params[position]
-        numeric, eps = np.zeros(base.shape), 1e-6
-        for index in np.ndindex(*base.shape):
-            values = []
-            for step in (eps, -eps):
-                probe = base.copy()
-                probe[index] += step
-                args = [probe if position == k else p for k, p in enumerate(params)]
-                values.append(attention_reference(probe if position is None else x.astype(np.float64), *args))
-            numeric[index] = np.sum(weights * (values[0] - values[1])) / (2 * eps)
-        np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-5)
+    numeric = reference_gradients(attention_reference, [x] + params, weights)
+    for analytic, expected in zip([d_x] + list(d_params), numeric):
+        np.testing.assert_allclose(analytic, expected, rtol=1e-4, atol=1e-5)
 
 
 class NoisyScale(layers.Layer):

@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch", reason="the Keras oracle needs torch (pip i
 keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip install keras)")
 
 import rnnkit  # noqa: E402
+from reference.keras_steps import assert_same_predictions_and_step, share_random_weights  # noqa: E402
 from rnnkit import saving  # noqa: E402
 
 
@@ -26,14 +27,8 @@ def data(seed):
 
 def test_same_predictions_and_training_step_as_keras():
     theirs, ours = build(keras), build(rnnkit)
-    ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
-    x, y = data(1)
-    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
-    for model, lib in ((theirs, keras), (ours, rnnkit)):
-        model.compile(optimizer=lib.optimizers.SGD(0.5), loss="mse")
-        model.train_on_batch(x, y)
-    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(mine, np.asarray(reference), rtol=1e-4, atol=1e-6)
+    share_random_weights(theirs, ours)
+    assert_same_predictions_and_step(theirs, ours, *data(1), keras, rnnkit)
 
 
 def test_keras_archives_with_lambda_both_ways(tmp_path):

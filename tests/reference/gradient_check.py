@@ -33,6 +33,17 @@ def numeric_gradient(loss, array, eps, where=None):
     return gradient
 
 
+def reference_gradients(reference, arrays, projection, eps=1e-6):
+    """d sum(projection * reference(*arrays)) / d each array, by central differences of a float64 reference
+    function (the arrays are copied to float64 first)."""
+    arrays = [np.array(a, np.float64) for a in arrays]
+
+    def loss():
+        return float(np.sum(projection * reference(*arrays)))
+
+    return [numeric_gradient(loss, array, eps) for array in arrays]
+
+
 def check_layer_gradients(layer, inputs, mask=None, eps=1e-2, rtol=2e-2, atol=2e-3, seed=0, input_where=None):
     """Compare ``layer.backward`` with finite differences for every float input and every trainable weight.
 
