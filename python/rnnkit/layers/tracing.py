@@ -7,11 +7,18 @@ reads (a custom layer's Variables) enter the graph through a WeightRead node eac
 Variable its gradient.
 """
 import inspect
+import threading
 
 from rnnkit.layers.layer import Layer
 from rnnkit.variables import Variable
 
-_traces = []  # the traces being recorded, innermost last
+_recording = threading.local()  # per thread (two threads may trace at once): .traces, innermost last
+
+
+def _traces():
+    if not hasattr(_recording, "traces"):
+        _recording.traces = []
+    return _recording.traces
 
 
 class WeightRead(Layer):
@@ -48,7 +55,8 @@ def operand(value):
     """An operation's argument as the graph sees it: a Variable read inside a trace is a tensor of that trace, outside
     one its current value; anything else as it is."""
     if isinstance(value, Variable):
-        return _traces[-1].tensor_of(value) if _traces else value.value
+        traces = _traces()
+        return traces[-1].tensor_of(value) if traces else value.value
     if isinstance(value, (list, tuple)) and any(isinstance(item, Variable) for item in value):
         return type(value)(operand(item) for item in value)
     return value
@@ -62,11 +70,11 @@ def trace(function, shapes, dtypes, listed, name, **kwargs):
     from rnnkit.models.functional import Functional
 
     placeholders = [Input(batch_shape=shape, dtype=dtype) for shape, dtype in zip(shapes, dtypes)]
-    _traces.append(_Trace(placeholders[0]))
+    _traces().append(_Trace(placeholders[0]))
     try:
         outputs = function(placeholders if listed else placeholders[0], **kwargs)
     finally:
-        _traces.pop()
+        _traces().pop()
     results = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     if not results or not all(isinstance(result, KerasTensor) for result in results):
         raise TypeError(f"'{name}': expected symbolic tensors computed from the input, received {outputs!r}")
