@@ -38,6 +38,11 @@ class Model(Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        if hasattr(self, "call"):
+            raise NotImplementedError(
+                f"{type(self).__name__}: subclassed models (a Model with call()) are not supported by rnnkit; build "
+                "the same layers into a functional model (rnnkit.Model(inputs, outputs)) or a Sequential one, or "
+                "put the body of call() in a custom Layer's call(), which rnnkit traces (docs/layers.md)")
         self.optimizer = None
         self.loss = None
         self.compiled = False
