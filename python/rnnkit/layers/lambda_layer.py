@@ -28,7 +28,7 @@ def _keras_function_config(function):
             "registered_name": name}
 
 
-class _Trace:
+class _TracedGraph:
     """The traced graph (a Functional model of operations), held outside the layer's attributes: it is not a
     sub-layer with weights of its own, in Keras' files or in `layer.weights`."""
 
@@ -61,7 +61,7 @@ class Lambda(Layer):
     def _traced(self, shapes, dtypes, listed):
         """The graph of the function on inputs of these (batch-inclusive) shapes, traced at the first call."""
         if self._trace is None:
-            self._trace = _Trace(self._trace_function(shapes, dtypes, listed))
+            self._trace = _TracedGraph(self._trace_function(shapes, dtypes, listed))
         graph = self._trace.graph
         expected = [tuple(tensor.shape[1:]) for tensor in graph.inputs]
         if [tuple(shape[1:]) for shape in shapes] != expected:
@@ -106,9 +106,10 @@ class Lambda(Layer):
     def compute_output_shape(self, input_shape):
         listed = isinstance(input_shape, list)
         shapes = input_shape if listed else [input_shape]
+        from rnnkit.layers.tracing import output_spec
+
         graph = self._traced([tuple(shape) for shape in shapes], ["float32"] * len(shapes), listed)
-        output_shapes = [tensor.shape for tensor in graph.outputs]
-        return output_shapes if isinstance(graph._nested_outputs, list) else output_shapes[0]
+        return output_spec(graph)[0]
 
     def _call_symbolic(self, inputs):
         listed = isinstance(inputs, (list, tuple))
@@ -168,6 +169,6 @@ class Lambda(Layer):
                              "or save it from rnnkit, which also writes the traced operations")
         layer = cls(lambda x: x, **config)
         layer.function, layer._saved_function = None, function
-        layer._trace = _Trace(Functional.from_config(graph))
+        layer._trace = _TracedGraph(Functional.from_config(graph))
         layer._check_weightless(layer._trace.graph)
         return layer

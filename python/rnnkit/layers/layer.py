@@ -169,8 +169,9 @@ class Layer:
         listed = isinstance(input_shape, list)
         shapes = input_shape if listed else [input_shape]
         graph, _ = traced.graph([tuple(s) for s in shapes], ["float32"] * len(shapes), listed, training=False)
-        output_shapes = [tensor.shape for tensor in graph.outputs]
-        return output_shapes if isinstance(graph._nested_outputs, list) else output_shapes[0]
+        from rnnkit.layers.tracing import output_spec
+
+        return output_spec(graph)[0]
 
     def compute_mask(self, inputs, mask):
         return mask if self.supports_masking else None
@@ -212,9 +213,9 @@ class Layer:
         traced = self._traced_call()
         has_mask = any(tensor.has_mask for tensor in (inputs if isinstance(inputs, (list, tuple)) else [inputs]))
         if traced is not None and type(self).compute_output_shape is Layer.compute_output_shape:
-            graph, _ = traced.graph_for(inputs, training=False, masked=has_mask)
-            shapes, dtypes = [t.shape for t in graph.outputs], [t.dtype for t in graph.outputs]
-            output_shape = shapes if isinstance(graph._nested_outputs, list) else shapes[0]
+            from rnnkit.layers.tracing import output_spec
+
+            output_shape, dtypes = output_spec(traced.graph_for(inputs, training=False, masked=has_mask)[0])
         else:
             output_shape = self.compute_output_shape(input_shape)
             dtypes = None

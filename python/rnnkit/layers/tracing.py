@@ -82,6 +82,12 @@ def trace(function, shapes, dtypes, listed, name, **kwargs):
                       results if isinstance(outputs, (list, tuple)) else results[0], name=f"{name}_graph")
 
 
+def output_spec(graph):
+    """A traced graph's output shape (a list of them when it gives several) and its outputs' dtypes."""
+    shapes = [tensor.shape for tensor in graph.outputs]
+    return (shapes if isinstance(graph._nested_outputs, list) else shapes[0]), [t.dtype for t in graph.outputs]
+
+
 def takes(function, parameter):
     try:
         return parameter in inspect.signature(function).parameters
