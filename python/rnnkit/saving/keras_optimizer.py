@@ -24,6 +24,11 @@ def _slot_runs(optimizer):
     return runs
 
 
+def _keras_slot_order(optimizer, count):
+    """(slot kind, variable index) of each slot in Keras' order, for `count` trainable variables."""
+    return [(name, i) for run in _slot_runs(optimizer) for i in range(count) for name in run]
+
+
 def _has_learning_rate_variable(optimizer):
     return isinstance(optimizer._learning_rate, float)
 
@@ -40,8 +45,7 @@ def keras_optimizer_values(optimizer, trainable_variables):
         variables = list(trainable_variables)
         count = len(variables)
         slot = lambda name, i: np.full(variables[i].shape, optimizer._slot_initial_value(name), np.float32)  # noqa: E731
-    for run in _slot_runs(optimizer):
-        values.extend(slot(name, i) for i in range(count) for name in run)
+    values.extend(slot(name, i) for name, i in _keras_slot_order(optimizer, count))
     return values
 
 
@@ -50,8 +54,8 @@ def assign_keras_optimizer_values(optimizer, trainable_variables, values, source
     `trainable_variables` first. A different number of values is Keras' warning and nothing assigned, as in Keras;
     a value of the wrong shape is a ValueError."""
     optimizer.build(trainable_variables)
-    slots = [optimizer._slots[name][i] for run in _slot_runs(optimizer)
-             for i in range(len(optimizer._trainable_variables)) for name in run]
+    slots = [optimizer._slots[name][i]
+             for name, i in _keras_slot_order(optimizer, len(optimizer._trainable_variables))]
     with_rate = _has_learning_rate_variable(optimizer)
     expected = 1 + with_rate + len(slots)
     if len(values) != expected:
