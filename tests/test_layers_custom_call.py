@@ -166,16 +166,3 @@ def test_a_mask_reaches_call_and_its_gradient_respects_it():
     plain = layers.Input((5, 3))  # no mask: call gets mask=None
     np.testing.assert_allclose(rnnkit.Model(plain, MaskedMean()(plain)).predict(table[tokens], verbose=0),
                                table[tokens].mean(axis=1), rtol=1e-6)
-
-
-def test_a_subclassed_model_is_refused_with_what_to_do_instead():
-    class Subclassed(rnnkit.Model):
-        def __init__(self):
-            super().__init__()
-            self.dense = layers.Dense(1)
-
-        def call(self, inputs):
-            return self.dense(inputs)
-
-    with pytest.raises(NotImplementedError, match=r"subclassed models \(a Model with call\(\)\) are not supported"):
-        Subclassed()

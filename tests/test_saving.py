@@ -124,12 +124,11 @@ def test_keras_weights_h5_arrays_come_in_keras_weight_order(tmp_path):
                                   keras.layers.Dense(1)])
     reference.save_weights(tmp_path / "k.weights.h5")
 
-    class StandIn:  # only the class name and whether the layer has weights matter to the reader
-        weights = [None]
-        name = "stand_in"
+    import rnnkit
 
-    layers = [type(name, (StandIn,), {})() for name in ("LSTM", "Bidirectional", "Dense", "Dense")]
-    model = type("Model", (), {"layers": layers})()
+    model = rnnkit.Sequential([rnnkit.layers.Input(shape=(6, 3)), rnnkit.layers.LSTM(5, return_sequences=True),
+                               rnnkit.layers.Bidirectional(rnnkit.layers.GRU(3)), rnnkit.layers.Dense(2),
+                               rnnkit.layers.Dense(1)])
     loaded = read_keras_weights(tmp_path / "k.weights.h5", model)
     expected = reference.get_weights()
     assert len(loaded) == len(expected) == 13
@@ -143,6 +142,8 @@ def test_keras_weights_h5_for_another_architecture_is_refused(tmp_path):
 
     with h5py.File(tmp_path / "k.weights.h5", "w") as file:
         file.create_dataset("layers/dense/vars/0", data=np.zeros((2, 2), np.float32))
-    layer = type("GRU", (), {"weights": [None], "name": "gru_7"})()
+    import rnnkit
+
+    model = rnnkit.Sequential([rnnkit.layers.Input(shape=(4, 2)), rnnkit.layers.GRU(3, name="gru_7")])
     with pytest.raises(ValueError, match=r"k\.weights\.h5.*no group 'layers/gru' for layer 'gru_7'"):
-        read_keras_weights(tmp_path / "k.weights.h5", type("Model", (), {"layers": [layer]})())
+        read_keras_weights(tmp_path / "k.weights.h5", model)

@@ -15,9 +15,13 @@ def batches_per_epoch(x, batch_size):
 
 
 def as_array_list(data, names, model_name, what):
-    """``data`` (array, list or dict keyed by ``names``) as a list of arrays in ``names`` order."""
+    """``data`` (array, list or dict keyed by ``names``) as a list of arrays in ``names`` order; ``names`` None
+    (a subclassed model's inputs) takes an array or a list of them, as many as given."""
     if data is None:
         return None
+    if isinstance(data, dict) and names is None:
+        raise ValueError(f"Model '{model_name}': {what} as a dict is not supported for a subclassed model by rnnkit; "
+                         "pass an array or a list of arrays")
     if isinstance(data, dict):
         missing = [name for name in names if name not in data]
         if missing:
@@ -30,7 +34,7 @@ def as_array_list(data, names, model_name, what):
     if scalars:
         raise ValueError(f"Model '{model_name}': expected {what} arrays with a leading sample axis, received a "
                          f"scalar at position {scalars[0]}")
-    if len(arrays) != len(names):
+    if names is not None and len(arrays) != len(names):
         raise ValueError(f"Model '{model_name}' expects {len(names)} {what} array(s), received {len(arrays)}")
     return arrays
 

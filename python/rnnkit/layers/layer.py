@@ -128,8 +128,13 @@ class Layer:
         return _unique(own + [v for layer in self._sublayers() for v in layer.non_trainable_weights])
 
     def _sublayers(self):
-        """Layers held as attributes (RNN cells, wrapped layers), whose weights count as this layer's."""
-        return [value for value in vars(self).values() if isinstance(value, Layer)]
+        """Layers held as attributes (RNN cells, wrapped layers), directly or in a list, tuple or dict as Keras
+        tracks them, in the order they were assigned; their weights count as this layer's."""
+        layers = []
+        for value in vars(self).values():
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            layers += [item for item in items if isinstance(item, Layer) and all(item is not l for l in layers)]
+        return layers
 
     def get_weights(self):
         return [variable.numpy() for variable in self.weights]

@@ -38,11 +38,6 @@ class Model(Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        if hasattr(self, "call"):
-            raise NotImplementedError(
-                f"{type(self).__name__}: subclassed models (a Model with call()) are not supported by rnnkit; build "
-                "the same layers into a functional model (rnnkit.Model(inputs, outputs)) or a Sequential one, or "
-                "put the body of call() in a custom Layer's call(), which rnnkit traces (docs/layers.md)")
         self.optimizer = None
         self.loss = None
         self.compiled = False
@@ -65,13 +60,19 @@ class Model(Layer):
             optimizer = optimizers.get(optimizer)
         self.optimizer = optimizer
         self.loss = loss
-        self._losses = [_resolve_loss(item) for item in self._per_output(loss, "loss")]
-        self._loss_weights = [1.0 if w is None else float(w) for w in self._per_output(loss_weights, "loss_weights")]
         self._metric_identifiers = metrics
         self._weighted_metric_identifiers = weighted_metrics
         self._loss_weights_argument = loss_weights
+        self._resolve_per_output_losses()
         self._metrics = None
         self.compiled = True
+
+    def _resolve_per_output_losses(self):
+        """Each output's loss and loss weight from compile's arguments (again once a subclassed model's first
+        trace shows how many outputs it has)."""
+        self._losses = [_resolve_loss(item) for item in self._per_output(self.loss, "loss")]
+        self._loss_weights = [1.0 if w is None else float(w)
+                              for w in self._per_output(self._loss_weights_argument, "loss_weights")]
 
     @property
     def compile_config(self):
@@ -216,14 +217,21 @@ class Model(Layer):
 
     def _dataset_batch(self, batch):
         bx, by, bw = (tuple(batch) + (None,))[:3] if isinstance(batch, (tuple, list)) else (batch, None, None)
-        return (data.as_array_list(bx, self.input_names, self.name, "input"),
-                data.as_array_list(by, self.output_names, self.name, "target"),
+        x = self._built_on(data.as_array_list(bx, self.input_names, self.name, "input"))
+        return (x, data.as_array_list(by, self.output_names, self.name, "target"),
                 data.as_array_list(bw, self.output_names, self.name, "sample_weight"))
+
+    def _built_on(self, x):
+        """x, once the model is built on it: the targets' count is the outputs' (a subclassed model's first trace
+        tells it)."""
+        if not self.built and x:
+            self._ensure_built(x)
+        return x
 
     def _arrays(self, x, y, sample_weight):
         if data.is_dataset(x):
             return x, None, None
-        x = data.as_array_list(x, self.input_names, self.name, "input")
+        x = self._built_on(data.as_array_list(x, self.input_names, self.name, "input"))
         y = data.as_array_list(y, self.output_names, self.name, "target")
         if sample_weight is not None:
             sample_weight = data.as_array_list(sample_weight, self.output_names, self.name, "sample_weight")
@@ -403,6 +411,63 @@ class Model(Layer):
         outputs, _, _ = self._forward(arrays, training=bool(training))
         return outputs[0] if len(outputs) == 1 else outputs
 
+    # -- subclassed models: a Model subclass with call(), traced into a functional graph per input signature and
+    # mode (layers/tracing.py) the first time it meets them; Functional and Sequential override all of these. ------
+    def _traced_graph(self, shapes, dtypes, training):
+        if not hasattr(self, "call"):
+            raise NotImplementedError(f"Model '{self.name}' ({type(self).__name__}): a subclass of Model needs a "
+                                      "call() method, or build a functional model with Model(inputs, outputs)")
+        graph, _ = self._traced_call().graph(shapes, dtypes, len(shapes) > 1, training)
+        if not self.built:
+            self.built = True
+            if self.compiled:  # compile knew no outputs yet
+                self._resolve_per_output_losses()
+        return graph
+
+    def _first_trace(self):
+        """call()'s first traced graph (what summary and the outputs' count describe), or None before it."""
+        traced = getattr(self, "_traced", None)
+        return next(iter(traced.graphs.values()), None) if traced is not None else None
+
+    def _graph_for(self, x, training):
+        return self._traced_graph([a.shape for a in x], [str(a.dtype) for a in x], training)
+
+    def _ensure_built(self, x):
+        self._graph_for(x, training=False)
+
+    def _forward(self, x, training):
+        graph = self._graph_for(x, training)
+        outputs, masks, contexts = graph._forward(x, training)
+        return outputs, masks, (graph, contexts)
+
+    def _backward(self, state, d_outputs):
+        graph, contexts = state
+        return graph._backward(contexts, d_outputs)
+
+    def build(self, input_shape=None):
+        """Keras' build of a subclassed model: call() traced on inputs of this shape (a list of shapes for
+        several inputs), which builds every layer it calls."""
+        if not hasattr(self, "call"):
+            return super().build(input_shape)
+        if input_shape is None:
+            raise ValueError(f"Model '{self.name}'.build needs the input shape, e.g. (None, steps, features)")
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        self._traced_graph([tuple(shape) for shape in shapes], ["float32"] * len(shapes), training=False)
+
+    @property
+    def layers(self):
+        """The layers the model holds as attributes (directly or in lists and dicts), in the order assigned."""
+        return self._sublayers()
+
+    @property
+    def input_names(self):
+        return None  # call() takes an array or a list of them, as many as given
+
+    @property
+    def output_names(self):
+        graph = self._first_trace()
+        return [f"output_{index}" for index in range(len(graph.outputs) if graph is not None else 1)]
+
     def get_layer(self, name=None, index=None):
         """The layer called ``name``, or the one at ``index`` in ``self.layers`` (Keras 3: exactly one of them)."""
         if (name is None) == (index is None):
@@ -432,6 +497,10 @@ class Model(Layer):
 
     # -- saving (the saving module owns the format) ----------------------------------------------------------------
     def save(self, filepath):
+        if hasattr(self, "call"):
+            raise NotImplementedError(
+                f"Model '{self.name}' ({type(self).__name__}): rnnkit saves the architecture of functional and "
+                "Sequential models only; save a subclassed model's weights with save_weights and rebuild it in code")
         if not _writes_files():
             return None
         from rnnkit import saving
@@ -446,6 +515,9 @@ class Model(Layer):
         return saving.save_weights(self, filepath)
 
     def load_weights(self, filepath):
+        if not self.built:  # a subclassed model's layers make their weights when call() first runs
+            raise ValueError(f"Model '{self.name}' is not built yet, so it has no weights to load into: call it on "
+                             "data or call model.build(input_shape) first (as Keras requires)")
         from rnnkit import saving
 
         return saving.load_weights(self, filepath)

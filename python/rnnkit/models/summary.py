@@ -24,9 +24,15 @@ def _is_sequential(model):
     return isinstance(model, Sequential)
 
 
+def _is_subclassed(model):
+    from rnnkit.models.functional import Functional
+
+    return not isinstance(model, Functional)
+
+
 def print_summary(model, line_length=None, positions=None, print_fn=None):
     print_fn = print_fn or print
-    sequential = _is_sequential(model)
+    sequential = _is_sequential(model) or _is_subclassed(model)  # Keras: both without "Connected to"
     line_length = line_length or (65 if sequential else 98)
     fractions = positions or ([0.45, 0.85, 1.0] if sequential else [0.33, 0.55, 0.67, 1.0])
     columns = [int(line_length * f) if f <= 1 else int(f) for f in fractions]
@@ -51,6 +57,8 @@ def _rows(model, sequential):
     if not model.built:
         return [[f"{layer.name} ({type(layer).__name__})", "(unbuilt)", layer.count_params()]
                 for layer in model.layers]
+    if _is_subclassed(model):
+        return [_subclassed_row(model, layer) for layer in model.layers]
     rows = []
     for node in model._nodes:
         layer = node.layer
@@ -72,3 +80,13 @@ def _first_node(model, layer):
 
 def _node_position(model, node):
     return [n for n in model._nodes if n.layer is node.layer].index(node)
+
+
+def _subclassed_row(model, layer):
+    """A subclassed model's layer with its output in call()'s first trace ("?" when that trace never called it)."""
+    node = next((node for node in model._first_trace()._nodes if node.layer is layer), None)
+    if node is None:
+        return [f"{layer.name} ({type(layer).__name__})", "?", str(layer.count_params())]
+    shapes = [tensor.shape for tensor in node.output_tensors]
+    return [f"{layer.name} ({type(layer).__name__})", _shape_text(shapes if len(shapes) > 1 else shapes[0]),
+            str(layer.count_params())]

@@ -97,8 +97,8 @@ def _write_vars(h5py_group, name, values):
 
 def _write_variables(h5py_group, layer):
     """Keras' layout of one layer's weights: its own in vars/0, vars/1, ..., each held layer (RNN cell, wrapped
-    layer, attention projection) in a group named after the attribute holding it."""
-    from rnnkit.layers.layer import Layer
+    layer, attention projection) in a group named after the attribute holding it (attribute_paths)."""
+    from rnnkit.saving.keras_h5 import attribute_paths
 
     groups = getattr(layer, "keras_weight_groups", None)
     if groups:  # weights rnnkit holds itself where Keras holds them in sub-layers, evenly split in that order
@@ -110,24 +110,22 @@ def _write_variables(h5py_group, layer):
     else:
         own = layer._weights
     _write_vars(h5py_group, layer.name, [w.value for w in own])
-    for attribute, value in vars(layer).items():
-        if isinstance(value, Layer):
-            _write_variables(h5py_group.create_group(attribute), value)
+    for path, held in attribute_paths(layer):
+        _write_variables(h5py_group.create_group(path), held)
 
 
 def keras_weights_bytes(model):
     """The model.weights.h5 member: layers named as Keras numbers them (class name in snake case, then _1, _2...),
     and a compiled model's optimizer state in Keras' order, as Keras' `save` and `save_weights` write them."""
-    from rnnkit.saving.keras_h5 import import_h5py, keras_layer_groups
+    from rnnkit.saving.keras_h5 import import_h5py, keras_layer_paths
     from rnnkit.saving.keras_optimizer import keras_optimizer_values
 
     h5py = import_h5py()
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as file:
-        file.create_group("vars").attrs["name"] = model.name
-        layers = file.create_group("layers")
-        for name, layer in keras_layer_groups(model):
-            _write_variables(layers.create_group(name), layer)
+        _write_vars(file, model.name, [w.value for w in model._weights])  # a subclassed model's add_weight
+        for path, layer in keras_layer_paths(model):
+            _write_variables(file.create_group(path), layer)
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None:
             _write_vars(file.create_group("optimizer"), optimizer.name,

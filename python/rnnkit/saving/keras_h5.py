@@ -1,8 +1,9 @@
 """Weights from Keras 3 `.weights.h5` files, in rnnkit's `model.weights` order, and the optimizer state they hold.
 
-Keras 3 stores each layer of a model under `layers/<snake_case class name>[_<n>]` (names independent of the
-layers' own names), the layer's own variables as datasets `vars/0`, `vars/1`, ... and sub-layers in groups
-named after the attribute holding them (`cell`, `forward_layer`, `backward_layer`, `layer`).
+Keras 3 stores each layer of a functional model under `layers/<snake_case class name>[_<n>]` (names independent of
+the layers' own names; a subclassed model's layers as keras_layer_paths says), the layer's own variables as datasets
+`vars/0`, `vars/1`, ... and sub-layers in groups named after the attribute holding them (`cell`, `forward_layer`,
+`backward_layer`, `layer`).
 """
 import os
 import re
@@ -30,11 +31,13 @@ def keras_group_name(class_name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
 
 
+def _own_values(group):
+    own = group.get("vars")
+    return [] if own is None else [own[key][()] for key in sorted(own, key=int)]
+
+
 def _group_values(h5py, group):
-    values = []
-    if "vars" in group:
-        own = group["vars"]
-        values.extend(own[key][()] for key in sorted(own, key=int))
+    values = _own_values(group)
     children = [name for name in group if name != "vars" and isinstance(group[name], h5py.Group)]
     ordered = [n for n in _SUBLAYER_ORDER if n in children] + sorted(set(children) - set(_SUBLAYER_ORDER))
     for name in ordered:
@@ -42,13 +45,49 @@ def _group_values(h5py, group):
     return values
 
 
-def keras_layer_groups(model):
-    """(group name, layer) of each of the model's layers, named as Keras 3's weight files name them."""
+def keras_layer_paths(model):
+    """(group path, layer) of each of the model's layers as Keras 3's weight files place them: a functional or
+    Sequential model's under `layers/<snake_case class name>[_<n>]`, a subclassed model's as attribute_paths
+    finds them, its `layers` list (all its layers) taken as one more attribute."""
+    from rnnkit.models.functional import Functional
+
+    if isinstance(model, Functional):
+        return list(_numbered("layers", model.layers))
+    return attribute_paths(model, [("layers", model.layers)])
+
+
+def attribute_paths(owner, extra=()):
+    """(group path, layer) of the layers an object holds, as Keras walks its attributes (public names sorted, then
+    private ones): a layer under its attribute's name, the layers of a list or dict under
+    `<attribute>/<snake_case class name>[_<n>]`; each layer where the walk first meets it."""
+    from rnnkit.layers.layer import Layer
+
+    attributes = [(name, value) for name, value in vars(owner).items() if not name.startswith("__")] + list(extra)
+    met, paths = set(), []
+    for name, value in sorted(attributes, key=lambda item: ("~" if item[0].startswith("_") else "") + item[0]):
+        if isinstance(value, Layer):
+            placed = [(name, value)]
+        elif isinstance(value, (list, tuple, dict)):
+            placed = _numbered(name, value.values() if isinstance(value, dict) else value)
+        else:
+            continue
+        for path, layer in placed:
+            if id(layer) not in met:
+                met.add(id(layer))
+                paths.append((path, layer))
+    return paths
+
+
+def _numbered(parent, items):
+    """(parent/<snake_case class name>[_<n>], layer) for the layers among items, numbered per class name."""
+    from rnnkit.layers.layer import Layer
+
     counts = {}
-    for layer in model.layers:
-        base = keras_group_name(type(layer).__name__)
-        counts[base] = counts.get(base, -1) + 1
-        yield (base if counts[base] == 0 else f"{base}_{counts[base]}"), layer
+    for item in items:
+        if isinstance(item, Layer):
+            base = keras_group_name(type(item).__name__)
+            counts[base] = counts.get(base, -1) + 1
+            yield f"{parent}/{base}" if counts[base] == 0 else f"{parent}/{base}_{counts[base]}", item
 
 
 def _opened(path, source):
@@ -60,17 +99,29 @@ def read_keras_weights(path, model, source=None):
     """The arrays of a Keras 3 weights file (a path, or a binary file object named by `source`) for `model`,
     aligned with `model.weights`."""
     h5py = import_h5py()
-    values = []
     opened, path = _opened(path, source)
     with h5py.File(opened, "r") as file:
-        for name, layer in keras_layer_groups(model):
-            key = f"layers/{name}"
-            if key in file:
-                values.extend(_group_values(h5py, file[key]))
-            elif layer.weights:
-                raise ValueError(f"{os.fspath(path)!r}: no group {key!r} for layer {layer.name!r}; "
-                                 "the file was saved from a different architecture")
-    return values
+        return _held_values(h5py, file, model, keras_layer_paths(model), os.fspath(path))
+
+
+def _held_values(h5py, group, owner, paths, path):
+    """owner.weights' values: its own variables (`vars`), then each held layer's, in owner.weights' order (the
+    order the layers were assigned), whatever order the file lists their groups in."""
+    per_layer = {}
+    for key, layer in paths:
+        if key in group:
+            per_layer[id(layer)] = _layer_values(h5py, group[key], layer, path)
+        elif layer.weights:
+            raise ValueError(f"{path!r}: no group {(group.name + '/' + key).lstrip('/')!r} for layer {layer.name!r}; "
+                             "the file was saved from a different architecture")
+    own = _own_values(group) if owner._weights else []
+    return own + [value for layer in owner._sublayers() for value in per_layer.get(id(layer), [])]
+
+
+def _layer_values(h5py, group, layer, path):
+    if type(layer).__module__.startswith("rnnkit."):  # Keras' own layers: their sub-layers in Keras' order
+        return _group_values(h5py, group)
+    return _held_values(h5py, group, layer, attribute_paths(layer), path)
 
 
 def read_keras_optimizer_values(path, source=None):
