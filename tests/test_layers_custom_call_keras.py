@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch", reason="the Keras oracle needs torch (pip i
 keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip install keras)")
 
 import rnnkit  # noqa: E402
-from reference.custom_layers import attention_pooling_class, masked_attention_class  # noqa: E402
+from reference.custom_layers import attention_pooling_class, gated_sum_class, masked_attention_class  # noqa: E402
 from reference.keras_steps import assert_same_predictions_and_step, share_random_weights  # noqa: E402
 from rnnkit import saving  # noqa: E402
 
@@ -59,3 +59,22 @@ def test_a_masked_custom_layer_predicts_and_trains_as_keras():
     tokens[2, 1:] = 0
     y = np.random.default_rng(4).standard_normal((5, 1)).astype(np.float32)
     assert_same_predictions_and_step(theirs, ours, tokens, y, keras, rnnkit)
+
+
+def test_held_layers_in_lists_and_out_of_alphabetical_order_as_keras(tmp_path):
+    def build_gated(lib):
+        inputs = lib.Input((5,))
+        return lib.Model(inputs, gated_sum_class(lib)(3, name="gated")(inputs))
+
+    theirs, ours = build_gated(keras), build_gated(rnnkit)
+    assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
+    share_random_weights(theirs, ours)
+    x = np.random.default_rng(5).standard_normal((6, 5)).astype(np.float32)
+    ours.save(tmp_path / "rnnkit.keras")
+    theirs.save(tmp_path / "keras.keras")
+    keras_read = keras.models.load_model(tmp_path / "rnnkit.keras", custom_objects={"GatedSum": gated_sum_class(keras)})
+    ours_read = saving.load_model(tmp_path / "keras.keras", custom_objects={"GatedSum": gated_sum_class(rnnkit)})
+    for model in (keras_read, ours_read):
+        for value, reference in zip(model.get_weights(), ours.get_weights()):
+            np.testing.assert_array_equal(np.asarray(value), reference)
+    assert_same_predictions_and_step(theirs, ours, x, np.ones((6, 3), np.float32), keras, rnnkit)

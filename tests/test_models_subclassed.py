@@ -166,3 +166,25 @@ def test_what_is_not_supported_says_so(tmp_path):
 
     with pytest.raises(NotImplementedError, match="needs a call\\(\\) method"):
         NoCall().predict(x, verbose=0)
+
+
+class DoubledTanh(rnnkit.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(3, activation="tanh")
+
+    def call(self, x):
+        return self.dense(x) * 2.0
+
+
+def test_a_subclassed_model_inside_a_functional_one_predicts_and_trains():
+    x, y = random((5, 4), 0), random((5, 1), 1)
+    inputs = layers.Input((4,))
+    inner = DoubledTanh()
+    model = rnnkit.Model(inputs, layers.Dense(1)(inner(inputs)))
+    (kernel, bias), (head_kernel, head_bias) = inner.dense.get_weights(), model.layers[-1].get_weights()
+    expected = (np.tanh(x.astype(np.float64) @ kernel + bias) * 2) @ head_kernel + head_bias
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    model.compile(optimizer="sgd", loss="mse")
+    model.train_on_batch(x, y)
+    assert not np.array_equal(inner.dense.get_weights()[0], kernel)

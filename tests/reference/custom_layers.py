@@ -47,3 +47,25 @@ def masked_attention_class(lib):
             return None
 
     return MaskedAttention
+
+
+def gated_sum_class(lib):
+    class GatedSum(lib.layers.Layer):
+        """Held layers in an order the alphabet does not follow (`value` before `gate`) and in a list, whose weights
+        Keras' files place by attribute name (`gate`, `parts/dense`, `parts/dense_1`, `value`)."""
+
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.value = lib.layers.Dense(units)
+            self.gate = lib.layers.Dense(units, activation="sigmoid")
+            self.parts = [lib.layers.Dense(units), lib.layers.Dense(units, use_bias=False)]
+
+        def call(self, inputs):
+            mixed = self.parts[0](inputs) + self.parts[1](inputs)
+            return self.gate(inputs) * self.value(inputs) + mixed
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    return GatedSum

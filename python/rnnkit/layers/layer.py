@@ -132,8 +132,11 @@ class Layer:
         tracks them, in the order they were assigned; their weights count as this layer's."""
         layers = []
         for value in vars(self).values():
-            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
-            layers += [item for item in items if isinstance(item, Layer) and all(item is not l for l in layers)]
+            if isinstance(value, dict):
+                value = list(value.values())
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, Layer) and all(item is not held for held in layers):
+                    layers.append(item)
         return layers
 
     def get_weights(self):

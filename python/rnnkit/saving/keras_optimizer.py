@@ -44,7 +44,8 @@ def keras_optimizer_values(optimizer, trainable_variables):
     else:
         variables = list(trainable_variables)
         count = len(variables)
-        slot = lambda name, i: np.full(variables[i].shape, optimizer._slot_initial_value(name), np.float32)  # noqa: E731
+        slot = lambda name, i: np.full(  # noqa: E731
+            variables[i].shape, optimizer._slot_initial_value(name), np.float32)
     values.extend(slot(name, i) for name, i in _keras_slot_order(optimizer, count))
     return values
 
