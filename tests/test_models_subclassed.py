@@ -153,11 +153,49 @@ def test_weights_files_round_trip(tmp_path, suffix):
     np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
+class Widened(rnnkit.Model):
+    """Made with plain arguments and no get_config: its config is those arguments, as Keras 3's automatic one."""
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(units, activation=activation)
+
+    def call(self, x):
+        return self.dense(x)
+
+
+def test_a_saved_model_comes_back_from_its_class_built_compiled_and_with_its_weights(tmp_path):
+    x, y = random((6, 3), 0), random((6, 4), 1)
+    model = Widened(4, activation="relu", name="widened")
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=2, verbose=0)
+    assert model.get_config() == {"name": "widened", "trainable": True, "dtype": "float32", "units": 4,
+                                  "activation": "relu"}
+    assert model.build_config == {"input_shape": [None, 3]}
+    model.save(tmp_path / "m.rnnkit")
+    back = rnnkit.saving.load_model(tmp_path / "m.rnnkit", custom_objects={"Widened": Widened})
+    assert type(back) is Widened and back.dense.units == 4 and back.name == "widened"
+    np.testing.assert_array_equal(back.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert int(back.optimizer.iterations.value) == int(model.optimizer.iterations.value) == 2
+    for saved, restored in zip(model.optimizer.variables, back.optimizer.variables):
+        np.testing.assert_array_equal(restored.value, saved.value)
+
+
+class HoldsALayer(rnnkit.Model):
+    def __init__(self, inner, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = inner
+
+    def call(self, x):
+        return self.inner(x)
+
+
 def test_what_is_not_supported_says_so(tmp_path):
     x = random((5, 3), 0)
-    model, *_ = scaled_dense(x)
-    with pytest.raises(NotImplementedError, match="saves the architecture of functional and Sequential models only"):
-        model.save(tmp_path / "m.keras")
+    model = HoldsALayer(layers.Dense(2))
+    model(x)
+    with pytest.raises(NotImplementedError, match="no automatic config: define get_config"):
+        model.save(tmp_path / "m.rnnkit")
     with pytest.raises(ValueError, match="as a dict is not supported for a subclassed model"):
         model.predict({"x": x}, verbose=0)
 

@@ -70,3 +70,25 @@ def test_weights_files_both_ways(tmp_path, writer):
         np.testing.assert_array_equal(np.asarray(mine), np.asarray(reference))
     np.testing.assert_allclose(np.asarray(target.predict(x, verbose=0)), np.asarray(source.predict(x, verbose=0)),
                                rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("writer", ["keras", "rnnkit"])
+def test_keras_archives_both_ways(tmp_path, writer):
+    x, y = data(4)
+    source_lib, target_lib = (keras, rnnkit) if writer == "keras" else (rnnkit, keras)
+    source = sequence_classifier_class(source_lib)(VOCABULARY, dropout=0.25)
+    source.compile(optimizer=source_lib.optimizers.Adam(0.01), loss="mse")
+    source.fit(x, y, epochs=2, verbose=0)  # the archive then holds the optimizer's state too
+    source.save(tmp_path / "model.keras")
+    load = keras.models.load_model if target_lib is keras else rnnkit.saving.load_model
+    target = load(tmp_path / "model.keras",
+                  custom_objects={"SequenceClassifier": sequence_classifier_class(target_lib)})
+    assert type(target).__name__ == "SequenceClassifier" and target.dropout.rate == 0.25
+    np.testing.assert_allclose(np.asarray(target.predict(x, verbose=0)), np.asarray(source.predict(x, verbose=0)),
+                               rtol=1e-5, atol=1e-6)
+    # training goes on from the same optimizer state in both (without the dropout, whose masks differ)
+    for model in (source, target):
+        model.dropout.rate = 0.0
+        model.fit(x, y, epochs=1, shuffle=False, verbose=0)
+    for mine, reference in zip(target.get_weights(), source.get_weights()):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(reference), rtol=1e-4, atol=1e-6)

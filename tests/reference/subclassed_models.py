@@ -14,6 +14,7 @@ def sequence_classifier_class(lib):
             self.embed = lib.layers.Embedding(vocabulary, 8)
             self.rnn = lib.layers.LSTM(6)
             self.blocks = [lib.layers.Dense(5, activation="tanh"), lib.layers.Dense(4, activation="tanh")]
+            self.vocabulary = vocabulary
             self.dropout = lib.layers.Dropout(dropout)
             self.head = lib.layers.Dense(1)
             self.scale = self.add_weight(shape=(1,), initializer="ones", name="scale")
@@ -25,5 +26,8 @@ def sequence_classifier_class(lib):
             if training:
                 hidden = self.dropout(hidden, training=training)
             return self.head(hidden) * self.scale
+
+        def get_config(self):  # Keras 3 finds no automatic config for a model made with arguments
+            return {**super().get_config(), "vocabulary": self.vocabulary, "dropout": self.dropout.rate}
 
     return SequenceClassifier

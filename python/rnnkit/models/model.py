@@ -11,6 +11,7 @@ from rnnkit.engine import data
 from rnnkit.engine.progbar import Progbar
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.rnn import token_table
+from rnnkit.models import auto_config
 
 
 class _CompiledMetric(NamedTuple):
@@ -28,10 +29,15 @@ class Model(Layer):
             from rnnkit.models.functional import Functional
 
             return super().__new__(Functional)  # Python then runs Functional.__init__ on it, once
-        return super().__new__(cls)
+        model = super().__new__(cls)
+        if hasattr(cls, "call"):  # a subclassed model: its config is its __init__ arguments unless it says otherwise
+            model._init_arguments = auto_config.init_arguments(cls, args, kwargs)
+        return model
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        if hasattr(cls, "call"):
+            return cls(**auto_config.accepted(cls, config))
         from rnnkit.models.functional import Functional
 
         return Functional.from_config(config, custom_objects)
@@ -451,8 +457,32 @@ class Model(Layer):
             return super().build(input_shape)
         if input_shape is None:
             raise ValueError(f"Model '{self.name}'.build needs the input shape, e.g. (None, steps, features)")
-        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
-        self._traced_graph([tuple(shape) for shape in shapes], ["float32"] * len(shapes), training=False)
+        several = isinstance(input_shape, (list, tuple)) and all(isinstance(s, (list, tuple)) for s in input_shape)
+        shapes = [tuple(shape) for shape in (input_shape if several else [input_shape])]
+        self._traced_graph(shapes, ["float32"] * len(shapes), training=False)
+
+    def get_config(self):
+        """A subclassed model's: the layer's config and the arguments __init__ took, as Keras 3 writes it when the
+        class defines no get_config of its own."""
+        config = super().get_config()
+        if type(self).get_config is not Model.get_config:  # the subclass writes its own config on top of this
+            return config
+        arguments = getattr(self, "_init_arguments", None)
+        if arguments is None:
+            raise NotImplementedError(
+                f"Model '{self.name}' ({type(self).__name__}) was made with arguments that are not plain values (or "
+                "positional-only ones), so it has no automatic config: define get_config() returning what "
+                "__init__ takes, as in Keras")
+        return {**config, **arguments}
+
+    @property
+    def build_config(self):
+        """The input shape(s) of call()'s first trace, with which a loader builds the model before its weights."""
+        graph = self._first_trace()
+        if graph is None:
+            return None
+        shapes = [list(tensor.shape) for tensor in graph.inputs]
+        return {"input_shape": shapes if len(shapes) > 1 else shapes[0]}
 
     @property
     def layers(self):
@@ -497,10 +527,6 @@ class Model(Layer):
 
     # -- saving (the saving module owns the format) ----------------------------------------------------------------
     def save(self, filepath):
-        if hasattr(self, "call"):
-            raise NotImplementedError(
-                f"Model '{self.name}' ({type(self).__name__}): rnnkit saves the architecture of functional and "
-                "Sequential models only; save a subclassed model's weights with save_weights and rebuild it in code")
         if not _writes_files():
             return None
         from rnnkit import saving

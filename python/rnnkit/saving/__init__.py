@@ -17,6 +17,12 @@ def _require_suffix(path, suffixes, function):
 
 
 def _model_config(model):
+    from rnnkit.models.functional import Functional
+
+    if not isinstance(model, Functional):  # a subclassed model: found again by its class, built, then filled
+        from rnnkit.layers import serialize
+
+        return {**serialize(model), "build_config": model.build_config}
     return {"module": "keras", "class_name": type(model).__name__, "config": model.get_config(),
             "registered_name": None}
 
@@ -58,7 +64,11 @@ def _model_from_config(config, custom_objects, path):
     try:
         if model_class is not None:
             return model_class.from_config(dict(config.get("config") or {}), custom_objects=custom_objects)
-        return rnnkit.layers.deserialize(config, custom_objects=custom_objects)
+        model = rnnkit.layers.deserialize(config, custom_objects=custom_objects)
+        build_config = config.get("build_config")
+        if isinstance(model, rnnkit.models.Model) and isinstance(build_config, dict):
+            model.build(build_config["input_shape"])
+        return model
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
         # A file from elsewhere may hold any JSON here: whatever breaks, the error names the file and the field.
         raise ValueError(f"load_model: {os.fspath(path)!r} has a model_config rnnkit cannot rebuild: "
