@@ -132,6 +132,35 @@ def test_dropout_rejects_rates_outside_unit_interval(rate):
         layers.Dropout(rate)
 
 
+@pytest.mark.parametrize("make, shift, deviation, additive", [
+    (lambda: layers.GaussianNoise(0.5, seed=3), 0.0, 0.5, True),
+    (lambda: layers.GaussianDropout(0.2, seed=3), 1.0, 0.5, False),  # deviation sqrt(0.2 / 0.8)
+])
+def test_gaussian_noise_and_dropout_draw_their_noise_in_training_only(make, shift, deviation, additive):
+    layer = make()
+    x = np.full((200, 100), 2.0, np.float32)
+    np.testing.assert_array_equal(layer.forward(x, training=False)[0], x)
+    outputs, ctx = layer.forward(x, training=True)
+    noise = outputs - x if additive else outputs / x
+    # 20,000 draws: mean within 4 standard errors, deviation within 4 of its own
+    assert abs(noise.mean() - shift) < 4 * deviation / np.sqrt(noise.size)
+    assert abs(noise.std() - deviation) < 4 * deviation / np.sqrt(2 * noise.size)
+    assert len(np.unique(noise)) > noise.size * 0.99  # a draw per entry
+    d_outputs = random_array(np.random.default_rng(6), 200, 100)
+    d_inputs, d_weights = layer.backward(ctx, d_outputs)
+    np.testing.assert_allclose(d_inputs, d_outputs if additive else d_outputs * noise, rtol=1e-6)
+    assert d_weights == []
+
+
+def test_gaussian_noise_arguments_are_checked_as_keras_does():
+    with pytest.raises(ValueError, match="stddev in \\[0, 1\\]"):
+        layers.GaussianNoise(1.5)
+    with pytest.raises(ValueError, match="rate in \\[0, 1\\)"):
+        layers.GaussianDropout(1.0)
+    assert layers.GaussianNoise(0.1, seed=4).get_config()["stddev"] == 0.1
+    assert layers.GaussianDropout(0.3).get_config()["rate"] == 0.3
+
+
 def test_flatten_and_its_gradient():
     x = random_array(np.random.default_rng(8), 2, 3, 4)
     flatten = layers.Flatten()

@@ -162,7 +162,8 @@ def test_keras_configs_load_into_rnnkit():
     lambda: keras.layers.Permute((2, 1)), lambda: keras.layers.SpatialDropout1D(0.25, seed=2),
     lambda: keras.layers.BatchNormalization(momentum=0.9, center=False),
     lambda: keras.layers.ReLU(max_value=2.0, negative_slope=0.1, threshold=0.3), lambda: keras.layers.LeakyReLU(),
-    lambda: keras.layers.ELU(alpha=0.5), lambda: keras.layers.Softmax()])
+    lambda: keras.layers.ELU(alpha=0.5), lambda: keras.layers.Softmax(),
+    lambda: keras.layers.GaussianNoise(0.3, seed=5), lambda: keras.layers.GaussianDropout(0.2)])
 def test_window_and_shape_layers_write_every_key_keras_writes(keras_layer):
     keras_layer = keras_layer()
     keras_config = keras_layer.get_config()
@@ -228,6 +229,8 @@ def test_window_and_activation_layers_match_keras(make):
     ("reshape", lambda m: m.Reshape((2, -1)), (BATCH, STEPS, FEATURES), False),
     ("permute", lambda m: m.Permute((2, 1)), (BATCH, STEPS, FEATURES), False),
     ("spatial_dropout_at_inference", lambda m: m.SpatialDropout1D(0.5), (BATCH, STEPS, FEATURES), False),
+    ("gaussian_noise_at_inference", lambda m: m.GaussianNoise(0.5), (BATCH, STEPS, FEATURES), False),
+    ("gaussian_dropout_at_inference", lambda m: m.GaussianDropout(0.5), (BATCH, STEPS, FEATURES), False),
     ("average_pooling", lambda m: m.GlobalAveragePooling1D(), (BATCH, STEPS, FEATURES), True),
     ("max_pooling", lambda m: m.GlobalMaxPooling1D(), (BATCH, STEPS, FEATURES), False),
 ])

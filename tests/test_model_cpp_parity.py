@@ -51,6 +51,8 @@ CASES = {
         layers.Flatten()), SEQ),
     "simple_rnn_go_backwards": lambda: (sequential((6, 4), layers.SimpleRNN(5, go_backwards=True,
                                                                             return_sequences=True)), SEQ),
+    "gaussian_noise_layers": lambda: (sequential((6, 4), layers.GaussianNoise(0.2), layers.GRU(5),
+                                                 layers.GaussianDropout(0.3), layers.Dense(2)), SEQ),
     "lstm_stack_dropout": lambda: (sequential((6, 4), layers.LSTM(5, return_sequences=True, dropout=0.3),
                                               layers.Dropout(0.5), layers.LSTM(3)), SEQ),
     "peephole_lstm": lambda: (sequential((6, 4), layers.PeepholeLSTM(4), layers.Dense(1, activation="sigmoid")),

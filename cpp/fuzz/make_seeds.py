@@ -68,6 +68,8 @@ def model_seeds():
                             _layer("Reshape", name="r", target_shape=[-1, 3]),
                             _layer("Permute", name="p", dims=[2, 1]),
                             _layer("SpatialDropout1D", name="s", rate=0.25, seed=None),
+                            _layer("GaussianNoise", name="n", stddev=0.1, seed=None),
+                            _layer("GaussianDropout", name="g", rate=0.2, seed=None),
                             _layer("Dense", name="d", units=2))
     yield "model_reshape_permute", reshaping, [(8, 2), (2,)]
     normalized = _sequential(_layer("InputLayer", batch_shape=[None, 5, 2], name="x"),

@@ -6,6 +6,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "check.hpp"
@@ -310,6 +311,55 @@ void test_spatial_dropout() {
 
 // Dropout's noise_shape: one keep factor per entry of the noise shape (None: the input's size), the same along
 // every axis where it is 1, forward and backward alike; shapes that do not broadcast are refused.
+// GaussianNoise adds N(0, stddev) and GaussianDropout multiplies by N(1, sqrt(rate / (1 - rate))) while training,
+// each entry its own draw (sample mean and deviation within 4 standard errors of 20,000 draws); GaussianNoise's
+// gradient passes unchanged, GaussianDropout's is scaled by the same factors; both are the identity at inference
+// and keep the mask.
+void test_gaussian_noise() {
+  const std::int64_t n = 20000;
+  const Tensor ones({2, n / 2}, std::vector<float>(n, 1.0f));
+  const auto moments = [&](const std::vector<float>& v, double shift) {
+    double sum = 0, squares = 0;
+    for (float x : v) sum += x - shift, squares += (x - shift) * (x - shift);
+    const double mean = sum / double(n);
+    return std::pair<double, double>{mean, std::sqrt(squares / double(n) - mean * mean)};
+  };
+  struct Case {
+    std::unique_ptr<Layer> layer;
+    double mean, deviation;  // of y - x for the additive layer, of y / x for the multiplicative one
+    bool additive;
+  };
+  Case cases[] = {{rnnkit::layers::GaussianNoise(0.5f), 0.0, 0.5, true},
+                  {rnnkit::layers::GaussianDropout(0.2f), 1.0, 0.5, false}};  // sqrt(0.2 / 0.8)
+  for (Case& c : cases) {
+    CHECK((c.layer->build({n / 2}, nullptr) == Shape{n / 2}));
+    rnnkit::StepMask mask{1, 0};
+    const rnnkit::StepMask given = mask;
+    CHECK(c.layer->forward(ones, mask, nullptr).values == ones.values);
+    std::mt19937_64 rng(3);
+    rnnkit::TrainingStep step{rng, nullptr};
+    const Tensor y = c.layer->forward(ones, mask, &step);
+    CHECK(mask == given);
+    const auto [mean, deviation] = moments(y.values, c.additive ? 1.0 : 0.0);
+    CHECK(std::fabs(mean - c.mean) < 4 * c.deviation / std::sqrt(double(n)));
+    CHECK(std::fabs(deviation - c.deviation) < 4 * c.deviation / std::sqrt(2.0 * double(n)));
+    Tensor d_y({2, n / 2});
+    for (std::int64_t i = 0; i < n; ++i) d_y.values[i] = 0.001f * static_cast<float>(i % 97);
+    const Tensor d_x = c.layer->backward(*step.cache, d_y).d_x;
+    for (std::int64_t i = 0; i < n; ++i)
+      CHECK(d_x.values[i] == (c.additive ? d_y.values[i] : d_y.values[i] * y.values[i]));
+  }
+  CHECK_THROWS(rnnkit::layers::GaussianNoise(1.5f));
+  CHECK_THROWS(rnnkit::layers::GaussianNoise(-0.1f));
+  CHECK_THROWS(rnnkit::layers::GaussianDropout(1.0f));
+  // stddev 0: training leaves the input as it is
+  const auto silent = rnnkit::layers::GaussianNoise(0.0f);
+  std::mt19937_64 rng(4);
+  rnnkit::TrainingStep step{rng, nullptr};
+  rnnkit::StepMask none;
+  CHECK(silent->forward(ones, none, &step).values == ones.values);
+}
+
 void test_dropout_noise_shape() {
   const float rate = 0.5f;
   const std::int64_t batch = 3, steps = 4, features = 60;
@@ -464,6 +514,7 @@ int main() {
   test_recurrent();
   test_masking_and_dropout();
   test_spatial_dropout();
+  test_gaussian_noise();
   test_dropout_noise_shape();
   test_batch_normalization_gradients();
   test_batch_normalization_statistics();

@@ -31,6 +31,10 @@ std::unique_ptr<Layer> Softmax(const std::string& name = "");                  /
 std::unique_ptr<Layer> Dropout(float rate, const std::string& name = "", Shape noise_shape = {});
 // Dropout of whole channels of a (steps, channels) input: one keep factor per sample and channel for every step.
 std::unique_ptr<Layer> SpatialDropout1D(float rate, const std::string& name = "");
+// While training: adds N(0, stddev), stddev in [0, 1] (GaussianNoise), or multiplies by N(1, sqrt(rate / (1 - rate)))
+// (GaussianDropout). The identity at inference.
+std::unique_ptr<Layer> GaussianNoise(float stddev, const std::string& name = "");
+std::unique_ptr<Layer> GaussianDropout(float rate, const std::string& name = "");
 std::unique_ptr<Layer> Masking(float mask_value = 0.0f, const std::string& name = "");
 std::unique_ptr<Layer> Flatten(const std::string& name = "");
 std::unique_ptr<Layer> RepeatVector(std::int64_t n, const std::string& name = "");

@@ -1,5 +1,5 @@
-// Dense, Activation, the activation layers with arguments (ReLU, LeakyReLU, ELU, Softmax), Dropout, SpatialDropout1D
-// and Masking: forward next to backward, with their factories and from_config.
+// Dense, Activation, the activation layers with arguments (ReLU, LeakyReLU, ELU, Softmax), Dropout, SpatialDropout1D,
+// GaussianNoise, GaussianDropout and Masking: forward next to backward, with their factories and from_config.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -306,6 +306,64 @@ class DropoutLayer final : public Layer {
   bool spatial_;
 };
 
+// Gaussian noise while training, the identity at inference; both keep the mask, as Keras'. GaussianNoise adds
+// N(0, stddev) (its gradient passes unchanged); GaussianDropout multiplies by N(1, sqrt(rate / (1 - rate))), and
+// its backward scales by the same factors.
+class GaussianNoiseLayer final : public Layer {
+ public:
+  enum class Kind { additive, multiplicative };
+  GaussianNoiseLayer(std::string name, Kind kind, float amount) : Layer(std::move(name)), kind_(kind), amount_(amount) {
+    const bool additive = kind == Kind::additive;
+    if (!(amount >= 0.0f && (additive ? amount <= 1.0f : amount < 1.0f)))
+      fail_layer(*this, std::string(additive ? "stddev must be in [0, 1]" : "rate must be in [0, 1)") +
+                            ", received " + json_number(amount));
+  }
+  const char* class_name() const override {
+    return kind_ == Kind::additive ? "GaussianNoise" : "GaussianDropout";
+  }
+  std::string config_json() const override {
+    return config_object(*this, std::string(kind_ == Kind::additive ? "\"stddev\": " : "\"rate\": ") +
+                                    json_number(amount_) + ", \"seed\": null");
+  }
+  Shape build(const Shape& input, std::mt19937_64*) override { return input; }
+
+  // The training cache holds GaussianDropout's factors; it is empty where the gradient passes unchanged.
+  Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
+    if (!training) return x;
+    const bool additive = kind_ == Kind::additive;
+    Tensor y = x, factors;
+    if (amount_ > 0.0f) {
+      std::normal_distribution<float> normal(additive ? 0.0f : 1.0f,
+                                             additive ? amount_ : std::sqrt(amount_ / (1.0f - amount_)));
+      if (!additive) factors = Tensor(x.shape);
+      for (std::size_t i = 0; i < y.values.size(); ++i) {
+        const float draw = normal(training->rng);
+        if (additive) {
+          y.values[i] += draw;
+        } else {
+          factors.values[i] = draw;
+          y.values[i] *= draw;
+        }
+      }
+    }
+    training->cache = std::make_unique<TensorCache>(std::move(factors));
+    return y;
+  }
+  LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const override {
+    LayerGradients g{d_y, {}};
+    const Tensor& factors = static_cast<const TensorCache&>(cache).tensor;
+    for (std::size_t i = 0; i < factors.values.size(); ++i) g.d_x.values[i] *= factors.values[i];
+    return g;
+  }
+
+ protected:
+  void collect_weights(std::vector<Weight*>&) override {}
+
+ private:
+  Kind kind_;
+  float amount_;  // GaussianNoise's stddev, GaussianDropout's rate
+};
+
 // Steps whose features all equal mask_value are masked (and zeroed); the mask reaches the layers after it.
 class MaskingLayer final : public Layer {
  public:
@@ -400,6 +458,13 @@ std::unique_ptr<Layer> dropout_from_config(const ConfigReader& c) {
 std::unique_ptr<Layer> spatial_dropout_1d_from_config(const ConfigReader& c) {
   return std::make_unique<DropoutLayer>(c.name(), static_cast<float>(c.number("rate", 0.0)), kSpatialNoise, true);
 }
+std::unique_ptr<Layer> gaussian_noise_from_config(const ConfigReader& c) {
+  return std::make_unique<GaussianNoiseLayer>(c.name(), GaussianNoiseLayer::Kind::additive, argument(c, "stddev", 0.0));
+}
+std::unique_ptr<Layer> gaussian_dropout_from_config(const ConfigReader& c) {
+  return std::make_unique<GaussianNoiseLayer>(c.name(), GaussianNoiseLayer::Kind::multiplicative,
+                                              argument(c, "rate", 0.0));
+}
 std::unique_ptr<Layer> masking_from_config(const ConfigReader& c) {
   return std::make_unique<MaskingLayer>(c.name(), static_cast<float>(c.number("mask_value", 0.0)));
 }
@@ -433,6 +498,16 @@ std::unique_ptr<Layer> Softmax(const std::string& name) {
 std::unique_ptr<Layer> Dropout(float rate, const std::string& name, Shape noise_shape) {
   return std::make_unique<model_detail::DropoutLayer>(name.empty() ? model_detail::auto_name("dropout") : name, rate,
                                                       std::move(noise_shape), false);
+}
+std::unique_ptr<Layer> GaussianNoise(float stddev, const std::string& name) {
+  return std::make_unique<model_detail::GaussianNoiseLayer>(
+      name.empty() ? model_detail::auto_name("gaussian_noise") : name, model_detail::GaussianNoiseLayer::Kind::additive,
+      stddev);
+}
+std::unique_ptr<Layer> GaussianDropout(float rate, const std::string& name) {
+  return std::make_unique<model_detail::GaussianNoiseLayer>(
+      name.empty() ? model_detail::auto_name("gaussian_dropout") : name,
+      model_detail::GaussianNoiseLayer::Kind::multiplicative, rate);
 }
 std::unique_ptr<Layer> SpatialDropout1D(float rate, const std::string& name) {
   return std::make_unique<model_detail::DropoutLayer>(

@@ -22,6 +22,8 @@ LayerFactory factory_for(const std::string& class_name) {
       {"Softmax", softmax_from_config},
       {"Dropout", dropout_from_config},
       {"SpatialDropout1D", spatial_dropout_1d_from_config},
+      {"GaussianNoise", gaussian_noise_from_config},
+      {"GaussianDropout", gaussian_dropout_from_config},
       {"BatchNormalization", batch_normalization_from_config},
       {"Masking", masking_from_config},
       {"Flatten", flatten_from_config},

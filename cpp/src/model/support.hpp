@@ -115,6 +115,8 @@ std::unique_ptr<Layer> repeat_vector_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> reshape_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> permute_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> spatial_dropout_1d_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> gaussian_noise_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> gaussian_dropout_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> batch_normalization_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> embedding_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> global_average_pooling_from_config(const ConfigReader& config);

@@ -6,7 +6,7 @@ from rnnkit.layers.attention import Attention
 from rnnkit.layers.attention_blocks import TransformerDecoder, TransformerEncoder
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.convolutional import Conv1D
-from rnnkit.layers.core import Activation, Dropout, Masking, SpatialDropout1D
+from rnnkit.layers.core import Activation, Dropout, GaussianDropout, GaussianNoise, Masking, SpatialDropout1D
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.input_layer import Input, InputLayer
@@ -28,7 +28,8 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "PeepholeLSTMCell", "Bidirectional", "TimeDistributed", "Concatenate", "Add", "Subtract", "Average",
            "Multiply", "Maximum", "Minimum", "Dot",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Conv1D", "MaxPooling1D", "AveragePooling1D", "Reshape",
-           "Permute", "SpatialDropout1D", "BatchNormalization", "ReLU", "LeakyReLU", "ELU", "Softmax",
+           "Permute", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "BatchNormalization", "ReLU",
+           "LeakyReLU", "ELU", "Softmax",
            "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda"]

@@ -1,4 +1,4 @@
-"""Element-wise layers: Activation, Dropout, SpatialDropout1D and Masking."""
+"""Element-wise layers: Activation, Dropout, SpatialDropout1D, GaussianNoise, GaussianDropout and Masking."""
 import numpy as np
 
 from rnnkit import activations
@@ -95,6 +95,72 @@ class SpatialDropout1D(Dropout):
 
     def get_config(self):  # Keras' keys, which leave out noise_shape and trainable (its __init__ takes neither)
         return {"name": self.name, "dtype": self.dtype, "rate": self.rate, "seed": self.seed}
+
+
+class _GaussianNoiseBase(Layer):
+    """Noise drawn from a normal distribution in training (``_apply`` says how it meets the input); the identity
+    at inference. Keeps the mask, as Keras' do."""
+
+    def __init__(self, stddev, seed, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self._stddev = stddev
+        self._seed_stream = None if seed is None else np.random.default_rng(seed)
+        self.supports_masking = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def forward(self, inputs, *, training=False, mask=None):
+        x = float_input(self.name, inputs)
+        if not training or self._stddev == 0.0:
+            return x, None
+        noise = random_stream(self._seed_stream).standard_normal(x.shape).astype(np.float32) * np.float32(self._stddev)
+        return self._apply(x, noise)
+
+    def backward(self, ctx, d_outputs):
+        d_y = np.asarray(d_outputs, dtype=np.float32)
+        return (d_y if ctx is None else d_y * ctx).astype(np.float32), []
+
+
+class GaussianNoise(_GaussianNoiseBase):
+    """Adds zero-mean Gaussian noise of standard deviation ``stddev`` in training."""
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        stddev = _unit_interval(kwargs.get("name") or "gaussian_noise", "stddev", stddev)
+        super().__init__(stddev, seed, **kwargs)
+        self.stddev = stddev
+
+    def _apply(self, x, noise):
+        return x + noise, None  # the gradient passes unchanged
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+class GaussianDropout(_GaussianNoiseBase):
+    """Multiplies by Gaussian noise of mean 1 and standard deviation sqrt(rate / (1 - rate)) in training."""
+
+    def __init__(self, rate, seed=None, **kwargs):
+        rate = fraction(kwargs.get("name") or "gaussian_dropout", "rate", rate)
+        super().__init__(float(np.sqrt(rate / (1.0 - rate))), seed, **kwargs)
+        self.rate = rate
+
+    def _apply(self, x, noise):
+        factor = noise + np.float32(1.0)
+        return x * factor, factor
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+def _unit_interval(layer, arg, value):
+    """A float in [0, 1], as Keras checks GaussianNoise's stddev."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{layer}: expected {arg} to be a float in [0, 1], received {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{layer}: expected {arg} in [0, 1], received {arg}={value}")
+    return float(value)
 
 
 class Masking(Layer):
