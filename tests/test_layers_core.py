@@ -161,6 +161,29 @@ def test_gaussian_noise_arguments_are_checked_as_keras_does():
     assert layers.GaussianDropout(0.3).get_config()["rate"] == 0.3
 
 
+@pytest.mark.parametrize("layer, steps", [(lambda: layers.ZeroPadding1D((1, 2)), 7), (lambda: layers.Cropping1D(1), 2),
+                                          (lambda: layers.UpSampling1D(3), 12), (lambda: layers.Identity(), 4)])
+def test_steps_resizing_values_and_gradients(layer, steps):
+    x = random_array(np.random.default_rng(9), 2, 4, 3)
+    made = layer()
+    outputs, _ = made.forward(x, training=False)
+    assert outputs.shape == (2, steps, 3) and made.compute_output_shape((None, 4, 3)) == (None, steps, 3)
+    expected = {"ZeroPadding1D": lambda: np.pad(x, ((0, 0), (1, 2), (0, 0))), "Cropping1D": lambda: x[:, 1:3],
+                "UpSampling1D": lambda: np.repeat(x, 3, axis=1), "Identity": lambda: x}[type(made).__name__]()
+    np.testing.assert_array_equal(outputs, expected)
+    check_layer_gradients(made, x)
+
+
+def test_zero_padding_channels_first_pads_the_last_axis_and_bad_arguments_are_refused():
+    x = random_array(np.random.default_rng(10), 2, 3, 4)
+    outputs, _ = layers.ZeroPadding1D(2, data_format="channels_first").forward(x, training=False)
+    np.testing.assert_array_equal(outputs, np.pad(x, ((0, 0), (0, 0), (2, 2))))
+    with pytest.raises(ValueError, match="non-negative int or a pair"):
+        layers.ZeroPadding1D((1, -1))
+    with pytest.raises(ValueError, match="leaves no step"):
+        layers.Cropping1D((2, 2)).forward(x, training=False)
+
+
 def test_flatten_and_its_gradient():
     x = random_array(np.random.default_rng(8), 2, 3, 4)
     flatten = layers.Flatten()

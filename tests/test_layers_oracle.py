@@ -163,7 +163,9 @@ def test_keras_configs_load_into_rnnkit():
     lambda: keras.layers.BatchNormalization(momentum=0.9, center=False),
     lambda: keras.layers.ReLU(max_value=2.0, negative_slope=0.1, threshold=0.3), lambda: keras.layers.LeakyReLU(),
     lambda: keras.layers.ELU(alpha=0.5), lambda: keras.layers.Softmax(),
-    lambda: keras.layers.GaussianNoise(0.3, seed=5), lambda: keras.layers.GaussianDropout(0.2)])
+    lambda: keras.layers.GaussianNoise(0.3, seed=5), lambda: keras.layers.GaussianDropout(0.2),
+    lambda: keras.layers.ZeroPadding1D((2, 1)), lambda: keras.layers.ZeroPadding1D(3, data_format="channels_first"),
+    lambda: keras.layers.Cropping1D(2), lambda: keras.layers.UpSampling1D(4), lambda: keras.layers.Identity()])
 def test_window_and_shape_layers_write_every_key_keras_writes(keras_layer):
     keras_layer = keras_layer()
     keras_config = keras_layer.get_config()
@@ -231,6 +233,10 @@ def test_window_and_activation_layers_match_keras(make):
     ("spatial_dropout_at_inference", lambda m: m.SpatialDropout1D(0.5), (BATCH, STEPS, FEATURES), False),
     ("gaussian_noise_at_inference", lambda m: m.GaussianNoise(0.5), (BATCH, STEPS, FEATURES), False),
     ("gaussian_dropout_at_inference", lambda m: m.GaussianDropout(0.5), (BATCH, STEPS, FEATURES), False),
+    ("zero_padding", lambda m: m.ZeroPadding1D((2, 1)), (BATCH, STEPS, FEATURES), False),
+    ("cropping", lambda m: m.Cropping1D((1, 2)), (BATCH, STEPS, FEATURES), False),
+    ("up_sampling", lambda m: m.UpSampling1D(2), (BATCH, STEPS, FEATURES), False),
+    ("identity", lambda m: m.Identity(), (BATCH, STEPS, FEATURES), False),
     ("average_pooling", lambda m: m.GlobalAveragePooling1D(), (BATCH, STEPS, FEATURES), True),
     ("max_pooling", lambda m: m.GlobalMaxPooling1D(), (BATCH, STEPS, FEATURES), False),
 ])

@@ -70,6 +70,10 @@ def model_seeds():
                             _layer("SpatialDropout1D", name="s", rate=0.25, seed=None),
                             _layer("GaussianNoise", name="n", stddev=0.1, seed=None),
                             _layer("GaussianDropout", name="g", rate=0.2, seed=None),
+                            _layer("ZeroPadding1D", name="z", padding=[1, 2], data_format="channels_last"),
+                            _layer("UpSampling1D", name="u", size=2),
+                            _layer("Cropping1D", name="c", cropping=[1, 1]),
+                            _layer("Identity", name="i"),
                             _layer("Dense", name="d", units=2))
     yield "model_reshape_permute", reshaping, [(8, 2), (2,)]
     normalized = _sequential(_layer("InputLayer", batch_shape=[None, 5, 2], name="x"),

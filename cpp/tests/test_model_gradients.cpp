@@ -211,6 +211,50 @@ void test_reshape_and_permute() {
   CHECK_THROWS(Permute({2, 1})->build({2, 3, 4}, &rng));
 }
 
+// ZeroPadding1D, Cropping1D and UpSampling1D move whole steps (zeros where padded), each drops the mask, and their
+// backward adds each copy's gradient into its source; Identity keeps values and mask.
+void test_steps_resizing() {
+  using namespace rnnkit::layers;
+  expect_close("ZeroPadding1D(1, 2)", gradient_error(*ZeroPadding1D(1, 2), {3, 2}, 2, {}, true));
+  expect_close("Cropping1D(1, 1)", gradient_error(*Cropping1D(1, 1), {4, 2}, 2, {}, true));
+  expect_close("UpSampling1D(3)", gradient_error(*UpSampling1D(3), {3, 2}, 2, {}, true));
+  expect_close("Identity", gradient_error(*Identity(), {3, 2}, 2, {}, true));
+  std::mt19937_64 rng(6);
+  const Tensor x = random_tensor({2, 3, 2}, rng);  // batch 2, steps 3, features 2
+  const auto at = [](const Tensor& t, std::int64_t b, std::int64_t s, std::int64_t f) {
+    return t.values[static_cast<std::size_t>((b * t.shape[1] + s) * t.shape[2] + f)];
+  };
+  struct Case {
+    std::unique_ptr<Layer> layer;
+    std::int64_t steps;
+    std::function<std::int64_t(std::int64_t)> source;  // the input step an output step copies, -1 for zeros
+  };
+  Case cases[] = {{ZeroPadding1D(1, 2), 6, [](std::int64_t s) { return s >= 1 && s < 4 ? s - 1 : -1; }},
+                  {Cropping1D(1, 1), 1, [](std::int64_t s) { return s + 1; }},
+                  {UpSampling1D(2), 6, [](std::int64_t s) { return s / 2; }}};
+  for (Case& c : cases) {
+    CHECK((c.layer->build({3, 2}, &rng) == Shape{c.steps, 2}));
+    rnnkit::StepMask mask{1, 1, 0, 1, 0, 0};
+    const Tensor y = c.layer->forward(x, mask, nullptr);
+    CHECK(mask.empty());
+    CHECK((y.shape == Shape{2, c.steps, 2}));
+    bool placed = true;
+    for (std::int64_t b = 0; b < 2; ++b)
+      for (std::int64_t s = 0; s < c.steps; ++s)
+        for (std::int64_t f = 0; f < 2; ++f)
+          placed = placed && at(y, b, s, f) == (c.source(s) < 0 ? 0.0f : at(x, b, c.source(s), f));
+    CHECK(placed);
+  }
+  rnnkit::StepMask kept{1, 0, 1, 1, 1, 0};
+  const rnnkit::StepMask given = kept;
+  CHECK(Identity()->forward(x, kept, nullptr).values == x.values);
+  CHECK(kept == given);
+  CHECK_THROWS(Cropping1D(2, 1)->build({3, 2}, &rng));  // nothing left
+  CHECK_THROWS(ZeroPadding1D(-1, 1));
+  CHECK_THROWS(UpSampling1D(0));
+  CHECK_THROWS(UpSampling1D(2)->build({3}, &rng));
+}
+
 void test_embedding() {
   Tensor ids({2, 4}, {1, 2, 0, 3, 4, 4, 1, 0});
   expect_close("Embedding", gradient_error(*rnnkit::layers::Embedding(5, 3), {4}, 2, {}, false, &ids));
@@ -515,6 +559,7 @@ int main() {
   test_masking_and_dropout();
   test_spatial_dropout();
   test_gaussian_noise();
+  test_steps_resizing();
   test_dropout_noise_shape();
   test_batch_normalization_gradients();
   test_batch_normalization_statistics();

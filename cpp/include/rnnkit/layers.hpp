@@ -36,6 +36,12 @@ std::unique_ptr<Layer> SpatialDropout1D(float rate, const std::string& name = ""
 std::unique_ptr<Layer> GaussianNoise(float stddev, const std::string& name = "");
 std::unique_ptr<Layer> GaussianDropout(float rate, const std::string& name = "");
 std::unique_ptr<Layer> Masking(float mask_value = 0.0f, const std::string& name = "");
+// Resizing the steps of a (steps, features) input: zeros before and after, steps cropped from the start and the
+// end, each step repeated `size` times. Identity passes its input and mask on.
+std::unique_ptr<Layer> ZeroPadding1D(std::int64_t before = 1, std::int64_t after = 1, const std::string& name = "");
+std::unique_ptr<Layer> Cropping1D(std::int64_t start = 1, std::int64_t end = 1, const std::string& name = "");
+std::unique_ptr<Layer> UpSampling1D(std::int64_t size = 2, const std::string& name = "");
+std::unique_ptr<Layer> Identity(const std::string& name = "");
 std::unique_ptr<Layer> Flatten(const std::string& name = "");
 std::unique_ptr<Layer> RepeatVector(std::int64_t n, const std::string& name = "");
 // (batch, ...) to (batch, *target_shape); one entry may be -1, inferred from the size of an example.

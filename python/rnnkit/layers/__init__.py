@@ -21,6 +21,7 @@ from rnnkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from rnnkit.layers.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, PeepholeLSTM, PeepholeLSTMCell, SimpleRNN,
                                SimpleRNNCell)
 from rnnkit.layers.serialization import deserialize, get, serialize
+from rnnkit.layers.steps_resizing import Cropping1D, Identity, UpSampling1D, ZeroPadding1D
 from rnnkit.layers.time_distributed import TimeDistributed
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "RepeatVector", "Masking",
@@ -32,4 +33,5 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "LeakyReLU", "ELU", "Softmax",
            "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
-           "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda"]
+           "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda", "ZeroPadding1D", "Cropping1D",
+           "UpSampling1D", "Identity"]
