@@ -61,16 +61,10 @@ struct InputsCache final : LayerCache {
   std::vector<Tensor> inputs;
 };
 
-struct ShapeCache final : LayerCache {
-  Shape shape;
-};
-
 // In training, the input's shape for the backward (all an operation that only moves values needs).
 inline void keep_shape(TrainingStep* training, const Shape& shape) {
   if (!training) return;
-  auto cache = std::make_unique<ShapeCache>();
-  cache->shape = shape;
-  training->cache = std::move(cache);
+  training->cache = std::make_unique<ShapeCache>(shape);
 }
 
 // In training, copies of the tensors the backward reads (an operation's inputs or its output).

@@ -10,11 +10,6 @@ namespace rnnkit {
 namespace model_detail {
 namespace {
 
-struct ShapeCache final : LayerCache {
-  explicit ShapeCache(Shape s) : shape(std::move(s)) {}
-  Shape shape;
-};
-
 // x's values in `shape`, the mask dropped; in training the input's shape is kept for reshaped_back.
 Tensor reshaped(const Tensor& x, Shape shape, StepMask& mask, TrainingStep* training) {
   Tensor y = x;

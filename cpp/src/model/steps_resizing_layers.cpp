@@ -11,11 +11,6 @@ namespace rnnkit {
 namespace model_detail {
 namespace {
 
-struct ShapeCache final : LayerCache {
-  explicit ShapeCache(Shape s) : shape(std::move(s)) {}
-  Shape shape;
-};
-
 class StepsResizingLayer final : public Layer {
  public:
   enum class Kind { zero_padding, cropping, up_sampling };

@@ -201,4 +201,10 @@ struct TensorCache final : LayerCache {
   Tensor tensor;
 };
 
+// A cache that only remembers the input's shape (all a layer that only moves values needs for its backward).
+struct ShapeCache final : LayerCache {
+  explicit ShapeCache(Shape s) : shape(std::move(s)) {}
+  Shape shape;
+};
+
 }  // namespace rnnkit::model_detail
