@@ -226,3 +226,26 @@ def test_argument_and_shape_errors():
         layer.forward(np.zeros((2, 4, 5), np.float32), training=False)
     with pytest.raises(ValueError, match=r"enc.*2 initial state"):
         layer.forward([np.zeros((2, 4, 3), np.float32), np.zeros((2, UNITS), np.float32)], training=False)
+
+
+def test_in_a_model_initial_state_leaves_the_sequence_mask_out_of_the_computation_as_keras_does():
+    """Keras 3 fills in a call's mask only when the call has one tensor argument: an LSTM called with initial_state
+    runs over the padded steps as well (unless given mask= itself), and its output still carries the mask."""
+    import rnnkit
+
+    ids = rnnkit.Input((5,), dtype="int32")
+    embedded = layers.Embedding(9, 3, mask_zero=True)(ids)
+    lstm = layers.LSTM(4, return_sequences=True)
+    state = layers.Dense(4)(layers.GlobalAveragePooling1D()(embedded))
+    decoded = lstm(embedded, initial_state=[state, state])
+    model = rnnkit.Model(ids, [decoded, layers.GlobalAveragePooling1D()(decoded)])
+    tokens = np.array([[1, 2, 0, 0, 0], [3, 4, 5, 6, 7]], np.int32)
+    sequences, pooled = model.predict(tokens, verbose=0)
+    inner = rnnkit.Model(ids, [embedded, state]).predict(tokens, verbose=0)
+    unmasked = lstm([inner[0], inner[1], inner[1]])  # the layer eagerly, no mask
+    np.testing.assert_allclose(sequences, unmasked, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(sequences[0, 2], sequences[0, 1])  # padded steps computed, not carried
+    kept = (tokens != 0)[..., None]
+    np.testing.assert_allclose(pooled, (sequences * kept).sum(1) / kept.sum(1), rtol=1e-5)  # the mask reaches on
+    masked = lstm([inner[0], inner[1], inner[1]], mask=[tokens != 0, None, None])  # given mask=: applied
+    np.testing.assert_allclose(masked[0, 2:], np.repeat(masked[0, 1:2], 3, axis=0), rtol=1e-6)

@@ -280,3 +280,11 @@ def test_unsupported_options_are_clear_errors(tmp_path):
     saving.save_model(model, str(path))
     with pytest.raises(ValueError, match=r"state\.rnnkit.*return_state=true is not supported"):
         _core.CppModel(str(path))
+
+    inputs = layers.Input(shape=(6, 4))
+    state = layers.Dense(3)(layers.GlobalAveragePooling1D()(inputs))
+    model = models.Model(inputs, layers.GRU(3)(inputs, initial_state=[state]))
+    path = tmp_path / "initial.rnnkit"
+    saving.save_model(model, str(path))
+    with pytest.raises(ValueError, match=r"initial\.rnnkit: layer gru.*\"initial_state\" is not supported"):
+        _core.CppModel(str(path))

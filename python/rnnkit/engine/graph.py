@@ -103,7 +103,8 @@ def run_forward(nodes, inputs, input_values, outputs, *, training, token_fed=Non
             result, ctx = TokenIds(node.layer.ids(node_inputs), node.layer), None
         else:
             # call_kwargs: per-call options recorded at the symbolic call (use_causal_mask, return_attention_scores).
-            result, ctx = node.layer.forward(node_inputs, training=training, mask=mask, **node.call_kwargs)
+            result, ctx = node.layer.forward(node_inputs, training=training,
+                                             mask=mask if node.mask_reaches_call else None, **node.call_kwargs)
         out_mask = node.layer.compute_mask(node_inputs, mask)
         for index, tensor in enumerate(node.output_tensors):
             values[id(tensor)] = _as_list(result)[index] if isinstance(node.outputs, list) else result

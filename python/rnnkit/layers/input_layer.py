@@ -11,6 +11,10 @@ class Node:
         self.inputs = inputs
         self.outputs = outputs
         self.call_kwargs = dict(call_kwargs or {})
+        # Whether the layer computes with its inputs' mask. Keras 3 fills in a call's mask only when the call has
+        # one tensor argument: a recurrent layer given initial_state (more tensor arguments) runs unmasked unless
+        # passed mask= itself, while its output still carries the sequence's mask (RNN.__call__ clears this).
+        self.mask_reaches_call = True
         # Flat tuples, built once: every forward and backward pass walks them.
         self.input_tensors = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
         self.output_tensors = tuple(outputs) if isinstance(outputs, (list, tuple)) else (outputs,)

@@ -4,6 +4,7 @@ import collections
 from rnnkit.engine import graph
 from rnnkit.layers import operations
 from rnnkit.layers.input_layer import InputLayer, KerasTensor
+from rnnkit.layers.rnn import RNN
 from rnnkit.models.model import Model
 
 
@@ -101,6 +102,8 @@ class Functional(Model):
                 args = [self._tensor_ref(tensor) for tensor in node.input_tensors]
                 if isinstance(layer, operations.Operation):
                     inbound.append({"args": layer.node_arguments(args), "kwargs": {}})
+                elif isinstance(layer, RNN) and len(args) > 1:  # Keras' form: the states as initial_state=
+                    inbound.append({"args": args[:1], "kwargs": {**node.call_kwargs, "initial_state": args[1:]}})
                 elif args:
                     listed = isinstance(node.inputs, list) and not layer.positional_inputs
                     inbound.append({"args": [args] if listed else args,
@@ -147,6 +150,7 @@ class Functional(Model):
             for position, node in enumerate(layer_config.get("inbound_nodes", [])):
                 keys, form = ((_operation_keys(node["args"]), "operation") if isinstance(layer, operations.Operation)
                               else _call_inputs(node["args"]))
+                keys = keys + _state_keys(node)
                 pending.append(_Call(layer, position, node, keys, form))
         # Layers are listed producers first, but a shared layer's later calls may read tensors of layers listed
         # after it (as in Keras' own configs): each call is made once its inputs exist.
@@ -159,7 +163,11 @@ class Functional(Model):
             for call in ready:
                 args = [tensors[key] for key in call.keys]
                 kwargs = dict(call.node.get("kwargs", {}))
-                if kwargs.get("mask") is not None:
+                states = _state_keys(call.node)
+                if states:  # a recurrent layer's initial_state tensors (the last keys)
+                    args, kwargs["initial_state"] = args[:-len(states)], args[-len(states):]
+                explicit_mask = kwargs.get("mask") is not None
+                if explicit_mask:
                     _check_implied_mask(call.layer.name, args[0], kwargs["mask"], zero_masks, tensors)
                 kwargs.pop("mask", None)
                 if call.form == "operation":
@@ -168,6 +176,8 @@ class Functional(Model):
                     outputs = call.layer(*args, **kwargs)
                 else:
                     outputs = call.layer(args if call.form == "list" else args[0], **kwargs)
+                if states and explicit_mask:  # the mask Keras passed reaches the computation (Node.mask_reaches_call)
+                    _as_list(outputs)[0].node.mask_reaches_call = True
                 for index, tensor in enumerate(_as_list(outputs)):
                     tensors[(call.layer.name, call.position, index)] = tensor
             pending = [call for call in pending if all(call is not done for done in ready)]
@@ -189,6 +199,17 @@ def _call_inputs(args):
     if _tensor_key(args[0]) is None:
         return [_tensor_key(ref) for ref in args[0]], "list"
     return [_tensor_key(args[0])], "one"
+
+
+def _state_keys(node):
+    """The keys of the tensors an inbound node passes as initial_state= (Keras' form for recurrent layers)."""
+    states = (node.get("kwargs") or {}).get("initial_state")
+    if states is None:
+        return []
+    keys = [_tensor_key(ref) for ref in (states if isinstance(states, list) else [states])]
+    if None in keys:
+        raise ValueError(f"initial_state must be tensors of the model, received {states!r}")
+    return keys
 
 
 def _operation_keys(args):
@@ -276,7 +297,8 @@ def _check_implied_mask(layer_name, tensor, mask_ref, zero_masks, tensors):
                 if producer.mask_zero and tensor.node.input_tensors[0] is tensors[ids_key]:
                     return
                 break
-            if len(tensor.node.input_tensors) != 1 or not producer.supports_masking:
+            # a recurrent layer's output mask is its sequence's, whatever initial_state it is given
+            if (len(tensor.node.input_tensors) != 1 and not isinstance(producer, RNN)) or not producer.supports_masking:
                 break
             tensor = tensor.node.input_tensors[0]
     raise ValueError(f"layer {layer_name!r}: an explicit mask= argument is supported only where it is the "

@@ -50,13 +50,15 @@ def read_keras_archive(path):
 
 def _keras_node_args(args, tensors):
     """rnnkit's tensor references ["__keras_tensor__", layer, node, index] in Keras 3's form, which also states
-    each tensor's shape and dtype."""
+    each tensor's shape and dtype (in an inbound node's args or kwargs)."""
     if isinstance(args, list) and len(args) == 4 and args[0] == "__keras_tensor__":
         tensor = tensors[tuple(args[1:])]
         return {"class_name": "__keras_tensor__",
                 "config": {"shape": list(tensor.shape), "dtype": tensor.dtype, "keras_history": list(args[1:])}}
     if isinstance(args, list):
         return [_keras_node_args(item, tensors) for item in args]
+    if isinstance(args, dict):  # keyword arguments (a recurrent layer's initial_state)
+        return {key: _keras_node_args(value, tensors) for key, value in args.items()}
     return args
 
 
@@ -85,6 +87,7 @@ def keras_model_config(model):
         for layer in config["config"]["layers"]:
             for node in layer.get("inbound_nodes", []):
                 node["args"] = _keras_node_args(node["args"], tensors)
+                node["kwargs"] = _keras_node_args(node.get("kwargs", {}), tensors)
     return config
 
 

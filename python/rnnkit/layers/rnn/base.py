@@ -10,6 +10,7 @@ from rnnkit import ops
 from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import expect_last_dim, expect_rank, first_input, float_input, sequences_shape
 from rnnkit.layers.core import dropout_keep_mask, random_stream
+from rnnkit.layers.input_layer import KerasTensor
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.rnn.cells import _RecurrentCell
 from rnnkit.layers.rnn import token_table
@@ -38,12 +39,16 @@ class RNN(Layer):
         self._token_table = None
 
     def __call__(self, inputs, initial_state=None, training=None, mask=None, **kwargs):
-        if initial_state is not None:
-            initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-            if mask is not None and not isinstance(mask, (list, tuple)):
-                mask = [mask] + [None] * len(initial_state)
-            inputs = [inputs, *initial_state]
-        return super().__call__(inputs, training=training, mask=mask, **kwargs)
+        if initial_state is None:
+            return super().__call__(inputs, training=training, mask=mask, **kwargs)
+        initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        explicit_mask = mask is not None
+        if explicit_mask and not isinstance(mask, (list, tuple)):
+            mask = [mask] + [None] * len(initial_state)
+        outputs = super().__call__([inputs, *initial_state], training=training, mask=mask, **kwargs)
+        if isinstance(first_input(outputs), KerasTensor):  # see Node.mask_reaches_call
+            first_input(outputs).node.mask_reaches_call = explicit_mask
+        return outputs
 
     def build(self, input_shape):
         shape = sequences_shape(input_shape)
