@@ -78,3 +78,26 @@ def test_held_layers_in_lists_and_out_of_alphabetical_order_as_keras(tmp_path):
         for value, reference in zip(model.get_weights(), ours.get_weights()):
             np.testing.assert_array_equal(np.asarray(value), reference)
     assert_same_predictions_and_step(theirs, ours, x, np.ones((6, 3), np.float32), keras, rnnkit)
+
+
+def test_registered_custom_layers_load_both_ways_without_custom_objects(tmp_path):
+    """Each library registers its class under the same "package>name", which Keras writes as the registered name;
+    the other library's loader finds its own class by it."""
+    theirs_class = keras.saving.register_keras_serializable(package="Oracle")(attention_pooling_class(keras))
+    ours_class = rnnkit.saving.register_keras_serializable(package="Oracle")(attention_pooling_class(rnnkit))
+
+    def build_registered(lib, pooling):
+        inputs = lib.Input((6, 3))
+        return lib.Model(inputs, lib.layers.Dense(2)(pooling(5, name="pool")(inputs)))
+
+    theirs, ours = build_registered(keras, theirs_class), build_registered(rnnkit, ours_class)
+    share_random_weights(theirs, ours)
+    theirs.save(tmp_path / "keras.keras")
+    ours.save(tmp_path / "rnnkit.keras")
+    x, _ = data(6)
+    from_keras = saving.load_model(tmp_path / "keras.keras")
+    from_rnnkit = keras.models.load_model(tmp_path / "rnnkit.keras")
+    assert type(from_keras.get_layer("pool")) is ours_class and type(from_rnnkit.get_layer("pool")) is theirs_class
+    for model in (from_keras, from_rnnkit):
+        np.testing.assert_allclose(np.asarray(model.predict(x, verbose=0)), ours.predict(x, verbose=0), rtol=1e-5,
+                                   atol=1e-6)

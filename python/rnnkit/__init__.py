@@ -3,7 +3,8 @@
 __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 
 from rnnkit._runtime import config, set_num_threads, get_num_threads  # noqa: E402
-from rnnkit import callbacks, distribution, layers, models, ops, preprocessing, random, saving, utils  # noqa: E402
+from rnnkit import backend, callbacks, distribution, layers, models, ops, preprocessing, random  # noqa: E402
+from rnnkit import saving, utils  # noqa: E402
 from rnnkit import losses, metrics, optimizers  # noqa: E402
 from rnnkit.layers import Input  # noqa: E402
 from rnnkit.models import Model, Sequential  # noqa: E402
@@ -11,7 +12,7 @@ from rnnkit.models import Model, Sequential  # noqa: E402
 __version__ = "0.1.0"
 __all__ = [
     "config", "set_num_threads", "get_num_threads", "__version__",
-    "callbacks", "distribution", "layers", "models", "ops", "preprocessing", "random", "saving", "utils",
+    "backend", "callbacks", "distribution", "layers", "models", "ops", "preprocessing", "random", "saving", "utils",
     "losses", "metrics", "optimizers",
     "Input", "Model", "Sequential",
 ]

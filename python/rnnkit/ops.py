@@ -12,6 +12,8 @@ Any float dtype/layout is accepted (converted once to float32 C-contiguous).
 """
 from typing import NamedTuple
 
+import numpy as np
+
 from rnnkit import _core
 
 CELLS = ("simple_rnn", "lstm", "gru")
@@ -85,6 +87,32 @@ def activation_grad(name, y, dy, x=None):
 def activation_needs_input(name):
     """True when ``activation_grad`` needs the activation's input x."""
     return _core.activation_needs_input(name)
+
+def convert_to_numpy(x):
+    """Keras' convert_to_numpy: a numpy array of the value (a Variable's a copy of its current value)."""
+    from rnnkit.layers.input_layer import KerasTensor
+    from rnnkit.variables import Variable
+
+    if isinstance(x, KerasTensor):
+        raise TypeError(f"convert_to_numpy: a symbolic tensor has no value yet, received {x!r}")
+    return x.numpy() if isinstance(x, Variable) else np.asarray(x)
+
+
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
+    """Keras' convert_to_tensor: rnnkit's tensors are numpy arrays (Python floats become float32, as in Keras); a
+    symbolic tensor is returned as it is."""
+    from rnnkit.layers.input_layer import KerasTensor
+    from rnnkit.variables import Variable
+
+    if sparse or ragged:
+        raise ValueError("convert_to_tensor: rnnkit has no sparse or ragged tensors")
+    if isinstance(x, KerasTensor):
+        return x
+    value = x.value if isinstance(x, Variable) else np.asarray(x)
+    if dtype is None and value.dtype == np.float64 and not isinstance(x, np.ndarray):
+        dtype = np.float32  # Python numbers and lists of them
+    return value if dtype is None else value.astype(dtype, copy=False)
+
 
 # Attention lives beside its layers (rnnkit/layers/attention_ops.py); exported here under PyTorch's name.
 from rnnkit.layers.attention_ops import (scaled_dot_product_attention,  # noqa: E402,F401

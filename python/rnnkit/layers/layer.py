@@ -17,10 +17,14 @@ def to_snake_case(class_name):
 
 
 def unique_name(base):
-    """``base`` the first time in this process, then ``base_1``, ``base_2``..."""
+    """``base`` the first time in this process (or since reset_names), then ``base_1``, ``base_2``..."""
     count = _name_counts.get(base, 0)
     _name_counts[base] = count + 1
     return base if count == 0 else f"{base}_{count}"
+
+
+def reset_names():
+    _name_counts.clear()
 
 
 def _is_symbolic(inputs):

@@ -1,6 +1,8 @@
 """Layer (de)serialization in Keras 3's format: {"module", "class_name", "config", "registered_name"}."""
 import difflib
 
+from rnnkit.saving.object_registry import get_registered_name, get_registered_object
+
 
 def _layer_classes():
     import rnnkit.layers as layers_module
@@ -18,21 +20,28 @@ def serialize(layer):
     name = type(layer).__name__
     if _layer_classes().get(name) is type(layer):
         return {"module": "keras.layers", "class_name": name, "config": layer.get_config(), "registered_name": None}
-    # A custom layer as Keras writes one: its module and its registered name, which custom_objects look up.
-    return {"module": type(layer).__module__, "class_name": name, "config": layer.get_config(), "registered_name": name}
+    # A custom layer as Keras writes one: its module and its registered name ("package>Name" when registered with
+    # register_keras_serializable), which loading looks up.
+    return {"module": type(layer).__module__, "class_name": name, "config": layer.get_config(),
+            "registered_name": get_registered_name(type(layer))}
 
 
 def deserialize(config, custom_objects=None):
-    """A new layer from ``serialize``'s dict (also Keras 3's). ``custom_objects`` maps extra class names."""
+    """A new layer from ``serialize``'s dict (also Keras 3's). A custom class is found by its registered name or
+    class name in a custom_object_scope, the register_keras_serializable registry or ``custom_objects``."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"deserialize expects a dict with 'class_name' and 'config', received {config!r}")
-    classes = {**_layer_classes(), **(custom_objects or {})}
     name = config["class_name"]
-    if name not in classes:
-        close = difflib.get_close_matches(name, list(classes), n=1)
+    names = [n for n in (config.get("registered_name"), name) if isinstance(n, str)]
+    custom = next((found for found in (get_registered_object(n, custom_objects) for n in names) if found), None)
+    cls = custom or _layer_classes().get(name)
+    if cls is None:
+        known = list(_layer_classes()) + list(custom_objects or {})
+        close = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown layer class {name!r}{hint}")
-    return classes[name].from_config(dict(config.get("config") or {}))
+        raise ValueError(f"Unknown layer class {name!r}{hint} (a custom class is found through custom_objects, "
+                         "custom_object_scope or register_keras_serializable)")
+    return cls.from_config(dict(config.get("config") or {}))
 
 
 def get(identifier):

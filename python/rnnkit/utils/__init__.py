@@ -1,6 +1,8 @@
 """Keras 3 `keras.utils` helpers."""
 from rnnkit.preprocessing.sequence import pad_sequences, to_categorical
 from rnnkit.preprocessing.timeseries import TimeseriesDataset, timeseries_dataset_from_array
+from rnnkit.saving.object_registry import (CustomObjectScope, custom_object_scope, get_custom_objects,
+                                           get_registered_name, get_registered_object, register_keras_serializable)
 from rnnkit.utils.py_dataset import PyDataset
 
 
@@ -20,4 +22,5 @@ def dataset_to_arrays(dataset):
 
 
 __all__ = ["pad_sequences", "to_categorical", "timeseries_dataset_from_array", "TimeseriesDataset",
-           "dataset_to_arrays", "set_random_seed", "PyDataset"]
+           "dataset_to_arrays", "set_random_seed", "PyDataset", "register_keras_serializable", "get_custom_objects",
+           "custom_object_scope", "CustomObjectScope", "get_registered_name", "get_registered_object"]

@@ -1,0 +1,41 @@
+"""Keras 3's `keras.backend` functions a model's code calls: the session reset, the fuzz factor and the float type.
+
+rnnkit computes in float32 on its own C++ core, so `backend()` names rnnkit and only float32 is accepted."""
+import numpy as np
+
+_EPSILON = 1e-7
+
+
+def clear_session():
+    """Resets Keras' global state as keras.backend.clear_session does: layer names start again from "dense",
+    "lstm", ... (models and layers already made keep theirs)."""
+    from rnnkit.layers import layer
+
+    layer.reset_names()
+
+
+def backend():
+    return "rnnkit"
+
+
+def epsilon():
+    """Keras' fuzz factor, 1e-7 unless set_epsilon changed it."""
+    return _EPSILON
+
+
+def set_epsilon(value):
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def floatx():
+    return "float32"
+
+
+def set_floatx(value):
+    if str(np.dtype(value)) != "float32":
+        raise ValueError(f"rnnkit computes in float32 only, received set_floatx({value!r})")
+
+
+def image_data_format():
+    return "channels_last"
