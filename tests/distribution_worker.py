@@ -33,11 +33,13 @@ def dense_model():
 
 
 def lstm_model(two_outputs=False):
-    # Embedding(mask_zero) feeds a mask through the LSTM to a per-step output: the loss is masked.
+    # Embedding(mask_zero) feeds a mask through the LSTM to a per-step output: the loss is masked. Regularized
+    # weights: their penalty joins the loss and its gradient once, whatever the number of processes.
     inputs = layers.Input(shape=(7,))
     hidden = layers.Embedding(12, 5, mask_zero=True)(inputs)
-    hidden = layers.LSTM(6, return_sequences=True)(hidden)
-    outputs = layers.Dense(3, activation="softmax")(hidden)
+    hidden = layers.LSTM(6, return_sequences=True, kernel_regularizer=rnnkit.regularizers.L2(0.01),
+                         recurrent_regularizer=rnnkit.regularizers.L1(0.001))(hidden)
+    outputs = layers.Dense(3, activation="softmax", bias_regularizer="l1")(hidden)
     if not two_outputs:
         model = rnnkit.Model(inputs, outputs)
         model.compile(optimizer=optimizers.Adam(0.01, global_clipnorm=0.5),

@@ -8,6 +8,8 @@ exact for uneven slices, sample weights and masks alike.
 """
 import numpy as np
 
+from rnnkit.models.model import _with_penalty
+
 
 def broadcast_state(comm, model):
     """Rank 0's weights and optimizer state on every process, so ranks that built or loaded different weights
@@ -40,15 +42,17 @@ def train_step(parallel, model, x, y, sample_weight):
         total = global_scalars[len(model._losses):2 * len(model._losses)].sum()
         buffer[:grad_size] /= np.float32(total if total > 0 else 1.0)
     offsets = np.cumsum([0] + [g.size for g in grads])
-    model.optimizer.apply([buffer[a:b].reshape(v.shape) for a, b, v in zip(offsets, offsets[1:], variables)],
-                          variables)
-    return loss, count
+    penalty, penalty_grads = model._weight_penalties()  # the same weights on every process: added once, after
+    model.optimizer.apply([_with_penalty(buffer[a:b].reshape(v.shape), penalty_grads, v)
+                           for a, b, v in zip(offsets, offsets[1:], variables)], variables)
+    return loss + penalty, count
 
 
 def test_step(parallel, model, x, y, sample_weight):
     _, numerators, divisors, _, metrics_before = _local_losses(model, x, y, sample_weight, False)
     scalars = np.concatenate([numerators, divisors, [len(x[0])], _metric_delta(model, metrics_before)])
-    return _set_globals(model, parallel.allreduce(scalars), metrics_before)
+    loss, count = _set_globals(model, parallel.allreduce(scalars), metrics_before)
+    return loss + model._weight_penalties()[0], count
 
 
 def loss_divisor(loss, y_true, y_pred, mask):

@@ -1,7 +1,7 @@
 """Conv1D over the steps axis, computed in the core as one GEMM over the unrolled windows (cpp/src/nn/conv1d.cpp)."""
 import numpy as np
 
-from rnnkit import _core, activations, initializers
+from rnnkit import _core, activations, initializers, regularizers
 from rnnkit.layers import _windows
 from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import expect_rank, float_input, positive_int, unsupported_options
@@ -32,8 +32,9 @@ class Conv1D(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        unsupported_options(self.name, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                            activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        unsupported_options(self.name, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                             bias_constraint=bias_constraint, lora_rank=lora_rank)
 
     def build(self, input_shape):
@@ -42,8 +43,9 @@ class Conv1D(Layer):
         if channels is None:
             raise ValueError(f"{self.name}: the channel dimension of the input must be known, received {input_shape}")
         self.kernel = self.add_weight((self.kernel_size, channels, self.filters), self.kernel_initializer,
-                                      name="kernel")
-        self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias") if self.use_bias else None
+                                      name="kernel", regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight((self.filters,), self.bias_initializer, name="bias",
+                                     regularizer=self.bias_regularizer) if self.use_bias else None)
         self.built = True
 
     def _steps_out(self, steps):
@@ -83,6 +85,7 @@ class Conv1D(Layer):
                 "dilation_rate": (self.dilation_rate,), "groups": 1,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer), "kernel_regularizer": None,
-                "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
-                "bias_constraint": None}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer), "activity_regularizer": None,
+                "kernel_constraint": None, "bias_constraint": None}

@@ -1,7 +1,7 @@
 """Dense: y = activation(x @ kernel + bias) on the last axis of an input of any rank >= 2."""
 import numpy as np
 
-from rnnkit import _core, activations, initializers
+from rnnkit import _core, activations, initializers, regularizers
 from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import (expect_last_dim, expect_min_rank, float_input, positive_int,
                                        unsupported_options)
@@ -18,8 +18,9 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        unsupported_options(self.name, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                            activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        unsupported_options(self.name, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                             bias_constraint=bias_constraint, lora_rank=lora_rank)
         self.supports_masking = True
 
@@ -27,8 +28,10 @@ class Dense(Layer):
         expect_min_rank(self.name, input_shape, 2)
         if input_shape[-1] is None:
             raise ValueError(f"{self.name}: the last dimension of the input must be known, received {input_shape}")
-        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, name="kernel")
-        self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias") if self.use_bias else None
+        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight((self.units,), self.bias_initializer, name="bias",
+                                     regularizer=self.bias_regularizer) if self.use_bias else None)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -56,5 +59,7 @@ class Dense(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer), "kernel_regularizer": None,
-                "bias_regularizer": None, "kernel_constraint": None, "bias_constraint": None}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer), "kernel_constraint": None,
+                "bias_constraint": None}

@@ -1,7 +1,7 @@
 """Embedding: integer ids -> rows of a (input_dim, output_dim) table; ids of 0 can mask the following layers."""
 import numpy as np
 
-from rnnkit import _core, initializers
+from rnnkit import _core, initializers, regularizers
 from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import positive_int, unsupported_options
 from rnnkit.layers.layer import Layer
@@ -18,13 +18,13 @@ class Embedding(Layer):
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
-        unsupported_options(self.name, embeddings_regularizer=embeddings_regularizer,
-                            embeddings_constraint=embeddings_constraint, lora_rank=lora_rank)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        unsupported_options(self.name, embeddings_constraint=embeddings_constraint, lora_rank=lora_rank)
         self._initial_weights = weights
 
     def build(self, input_shape=None):
         self.embeddings = self.add_weight((self.input_dim, self.output_dim), self.embeddings_initializer,
-                                          name="embeddings")
+                                          name="embeddings", regularizer=self.embeddings_regularizer)
         self.built = True
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
@@ -66,5 +66,6 @@ class Embedding(Layer):
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-                "embeddings_regularizer": None, "activity_regularizer": None, "embeddings_constraint": None,
+                "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+                "activity_regularizer": None, "embeddings_constraint": None,
                 "mask_zero": self.mask_zero}

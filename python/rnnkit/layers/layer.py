@@ -89,8 +89,7 @@ class Layer:
                    constraint=None, aggregation="none", overwrite_with_gradient=False, name=None):
         """Keras 3's add_weight: a float32 Variable of `shape` (() when None) drawn by `initializer`
         (glorot_uniform when None), kept as this layer's weight."""
-        unsupported = {"regularizer": regularizer, "constraint": constraint,
-                       "overwrite_with_gradient": overwrite_with_gradient}
+        unsupported = {"constraint": constraint, "overwrite_with_gradient": overwrite_with_gradient}
         for argument, value in unsupported.items():
             if value:
                 raise NotImplementedError(f"{self.name}: add_weight's {argument} is not supported by rnnkit, "
@@ -105,7 +104,10 @@ class Layer:
             value = initializers.get(initializer)(shape)
         except MemoryError as error:
             raise MemoryError(f"{self.name}: cannot allocate weight '{name}' of shape {shape}") from error
-        variable = Variable(value, name, f"{self.name}/{name}", trainable=trainable)
+        from rnnkit import regularizers
+
+        variable = Variable(value, name, f"{self.name}/{name}", trainable=trainable,
+                            regularizer=regularizers.get(regularizer))
         self._weights.append(variable)
         return variable
 
@@ -142,6 +144,11 @@ class Layer:
                 if isinstance(item, Layer) and all(item is not held for held in layers):
                     layers.append(item)
         return layers
+
+    @property
+    def losses(self):
+        """Keras' layer.losses: the penalties of this layer's regularized weights (its sublayers' included)."""
+        return [variable.regularizer(variable.value) for variable in self.trainable_weights if variable.regularizer]
 
     def get_weights(self):
         return [variable.numpy() for variable in self.weights]

@@ -167,10 +167,22 @@ class Model(Layer):
         loss, d_outputs, output_losses = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=True)
         weight_grads = self._backward(state, d_outputs)
         variables = self.trainable_variables
-        grads = [weight_grads.get(id(v), np.zeros(v.shape, np.float32)) for v in variables]
+        penalty, penalty_grads = self._weight_penalties()
+        grads = [_with_penalty(weight_grads.get(id(v), np.zeros(v.shape, np.float32)), penalty_grads, v)
+                 for v in variables]
         self.optimizer.apply(grads, variables)
         self._update_metrics(y, y_pred, sample_weight, masks, output_losses)
-        return loss, len(x[0])
+        return loss + penalty, len(x[0])
+
+    def _weight_penalties(self):
+        """Keras' regularization losses (model.losses): the summed penalty of the regularized trainable weights, which
+        the reported loss includes, and each such weight's gradient of it (by variable id), taken before the update."""
+        penalty, grads = 0.0, {}
+        for variable in self.trainable_variables:
+            if variable.regularizer is not None:
+                penalty += variable.regularizer(variable.value)
+                grads[id(variable)] = variable.regularizer.gradient(variable.value)
+        return penalty, grads
 
     def _test_step(self, x, y, sample_weight):
         shared = distribution.active()
@@ -181,7 +193,7 @@ class Model(Layer):
         self._ensure_metrics(y, y_pred)
         loss, _, output_losses = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=False)
         self._update_metrics(y, y_pred, sample_weight, masks, output_losses)
-        return loss, len(x[0])
+        return loss + self._weight_penalties()[0], len(x[0])
 
     def _update_metrics(self, y, y_pred, sample_weight, masks, output_losses):
         """output_losses: each output's unweighted loss on this batch (None without a loss), or None when the
@@ -559,6 +571,12 @@ def _writes_files():
     alone writes them."""
     shared = distribution.active()
     return shared is None or shared.is_chief
+
+
+def _with_penalty(gradient, penalty_grads, variable):
+    """A weight's loss gradient plus its regularizer's, when it has one."""
+    extra = penalty_grads.get(id(variable))
+    return gradient if extra is None else gradient + extra
 
 
 def _validates_after(epoch, validation_freq):

@@ -5,7 +5,7 @@ to use (``kind``) and with which weights. The equations are in docs/layers.md.
 """
 import numpy as np
 
-from rnnkit import activations, initializers
+from rnnkit import activations, initializers, regularizers
 from rnnkit.layers._validation import fraction, positive_int, unsupported_options
 from rnnkit.layers.layer import Layer
 
@@ -40,9 +40,10 @@ class _RecurrentCell(Layer):
         self.recurrent_dropout = fraction(self.name, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.seeded_stream = None if seed is None else np.random.default_rng(seed)
-        unsupported_options(self.name, kernel_regularizer=kernel_regularizer,
-                            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        unsupported_options(self.name, kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
                             bias_constraint=bias_constraint)
 
     @property
@@ -61,11 +62,12 @@ class _RecurrentCell(Layer):
         if input_dim is None:
             raise ValueError(f"{self.name}: the feature size of the input must be known, received {input_shape}")
         width = self.units * self.gates
-        self.kernel = self.add_weight((input_dim, width), self.kernel_initializer, name="kernel")
+        self.kernel = self.add_weight((input_dim, width), self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer)
         self.recurrent_kernel = self.add_weight((self.units, width), self.recurrent_initializer,
-                                                name="recurrent_kernel")
-        self.bias = (self.add_weight(self._bias_shape(), self._bias_initial_value, name="bias") if self.use_bias
-                     else None)
+                                                name="recurrent_kernel", regularizer=self.recurrent_regularizer)
+        self.bias = (self.add_weight(self._bias_shape(), self._bias_initial_value, name="bias",
+                                     regularizer=self.bias_regularizer) if self.use_bias else None)
         self.built = True
 
     def _bias_shape(self):
@@ -93,8 +95,10 @@ class _RecurrentCell(Layer):
                 "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer), "kernel_regularizer": None,
-                "recurrent_regularizer": None, "bias_regularizer": None, "kernel_constraint": None,
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer), "kernel_constraint": None,
                 "recurrent_constraint": None, "bias_constraint": None, "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
 
