@@ -128,8 +128,8 @@ def test_what_cannot_be_traced_is_refused_clearly():
         NumpyInside()(x)
     with pytest.raises(NotImplementedError, match="defines neither compute_output_shape nor call"):
         Nothing()(x)
-    with pytest.raises(NotImplementedError, match="constraint is not supported"):
-        layers.Layer().add_weight(shape=(2,), constraint="non_neg")
+    with pytest.raises(NotImplementedError, match="overwrite_with_gradient is not supported"):
+        layers.Layer().add_weight(shape=(2,), overwrite_with_gradient=True)
     with pytest.raises(ValueError, match="weights are float32"):
         layers.Layer().add_weight(shape=(2,), dtype="float64")
 

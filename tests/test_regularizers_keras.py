@@ -1,6 +1,6 @@
-"""Weight regularizers against Keras 3 on torch (the oracle): the same penalties (model.losses), evaluated and
-trained losses and weights for Embedding, LSTM, Conv1D, GRU and Dense regularizers, and `.keras` archives that
-keep them, both ways."""
+"""Weight regularizers and constraints against Keras 3 on torch (the oracle): the same penalties (model.losses),
+evaluated and trained losses and weights for Embedding, LSTM, Conv1D, GRU and Dense regularizers, the same weights
+after Adam steps with constraints, and `.keras` archives that keep them, both ways."""
 import numpy as np
 import pytest
 
@@ -57,3 +57,30 @@ def test_keras_archives_keep_the_regularizers_both_ways(tmp_path, writer):
     target = (rnnkit.saving.load_model if writer == "keras" else keras.models.load_model)(tmp_path / "model.keras")
     assert penalty(target) == pytest.approx(penalty(source), rel=1e-6)
     assert [type(layer).__name__ for layer in target.layers] == [type(layer).__name__ for layer in source.layers]
+
+
+def build_constrained(lib):
+    layers, constraints = lib.layers, lib.constraints
+    ids = lib.Input((6,), dtype="int32")
+    hidden = layers.Embedding(20, 4, embeddings_constraint=constraints.UnitNorm(axis=1))(ids)
+    hidden = layers.LSTM(5, kernel_constraint=constraints.MaxNorm(0.5), recurrent_constraint="non_neg",
+                         bias_constraint=constraints.MinMaxNorm(0.1, 0.3, rate=0.5), return_sequences=True)(hidden)
+    hidden = layers.Conv1D(3, 2, kernel_constraint=constraints.MaxNorm(1.0, axis=[0, 1]))(hidden)
+    return lib.Model(ids, layers.Dense(2, kernel_constraint=constraints.UnitNorm(), bias_constraint="non_neg")(
+        layers.GRU(4)(hidden)))
+
+
+def test_constraints_after_each_step_match_keras(tmp_path):
+    theirs, ours = build_constrained(keras), build_constrained(rnnkit)
+    share_random_weights(theirs, ours)
+    x, y = data()
+    for model, lib in ((theirs, keras), (ours, rnnkit)):
+        model.compile(optimizer=lib.optimizers.Adam(0.05), loss="mse")
+    theirs_history = theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    ours_history = ours.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(ours_history["loss"], theirs_history["loss"], rtol=1e-5)
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, np.asarray(reference), rtol=1e-4, atol=2e-5)
+    ours.save(tmp_path / "rnnkit.keras")
+    back = keras.models.load_model(tmp_path / "rnnkit.keras")
+    assert back.layers[-1].get_config()["kernel_constraint"]["class_name"] == "UnitNorm"

@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from rnnkit.saving import object_registry
+
 
 def _penalty_factor(value, name):
     if isinstance(value, bool) or not isinstance(value, (float, int)) or math.isinf(value) or math.isnan(value) \
@@ -72,36 +74,13 @@ _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2}
 
 def serialize(regularizer):
     """Keras 3's form: {"module", "class_name", "config", "registered_name"} (None for None)."""
-    if regularizer is None:
-        return None
-    cls = type(regularizer)
-    if _CLASSES.get(cls.__name__) is cls:
-        return {"module": "keras.regularizers", "class_name": cls.__name__, "config": regularizer.get_config(),
-                "registered_name": None}
-    from rnnkit.saving.object_registry import get_registered_name
-
-    return {"module": cls.__module__, "class_name": cls.__name__, "config": regularizer.get_config(),
-            "registered_name": get_registered_name(cls)}
+    return object_registry.serialize_object(regularizer, _CLASSES, "keras.regularizers")
 
 
 def deserialize(config, custom_objects=None):
-    from rnnkit.saving.object_registry import get_registered_object
-
-    name = config.get("class_name")
-    cls = get_registered_object(config.get("registered_name") or name, custom_objects) or _CLASSES.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown regularizer {name!r}; known: L1, L2, L1L2")
-    return cls.from_config(dict(config.get("config") or {}))
+    return object_registry.object_from_config(config, _CLASSES, "regularizer", custom_objects)
 
 
 def get(identifier):
-    """A regularizer from None, a name ("l1", "l2", "l1_l2", or the class names), a serialized dict or an
-    instance."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str) and identifier in _CLASSES:
-        return _CLASSES[identifier]()
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r} (rnnkit takes L1, L2, L1L2, their "
-                     "names or an instance of a Regularizer subclass)")
+    """A regularizer from None, one of its names, a serialized dict or an instance."""
+    return object_registry.get_object(identifier, Regularizer, _CLASSES, "regularizer")

@@ -8,13 +8,14 @@ class Variable:
     ``path`` is Keras 3's ``"<layer name>/<weight name>"``.
     """
 
-    def __init__(self, value, name, path=None, trainable=True, regularizer=None):
+    def __init__(self, value, name, path=None, trainable=True, regularizer=None, constraint=None):
         # np.require keeps 0-d weights 0-d (ascontiguousarray would make them shape (1,)).
         self.value = np.require(np.asarray(value, dtype=np.float32), requirements=["C", "W", "O"])
         self.name = name
         self.path = path or name
         self.trainable = trainable
         self.regularizer = regularizer  # rnnkit.regularizers: its penalty joins the training loss
+        self.constraint = constraint  # rnnkit.constraints: applied to the value after each optimizer step
 
     @property
     def shape(self):

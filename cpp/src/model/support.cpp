@@ -254,12 +254,12 @@ ConfigReader::ConfigReader(const Json& entry, const std::string& source) : sourc
   const Json* name = config_->find("name");
   name_ = name && name->kind == Json::Kind::string ? name->string : class_name_;
   where_ = source + ": layer " + name_ + " (" + class_name_ + ")";
-  // Regularizers change training: a model that has them is refused rather than trained without them.
-  const std::string suffix = "_regularizer";
-  for (const auto& [key, value] : config_->object)
-    if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-        value.kind != Json::Kind::null)
-      fail(where_, key + " is not supported by the C++ model API");
+  // Regularizers and constraints change training: a model that has them is refused rather than trained without.
+  for (const std::string suffix : {"_regularizer", "_constraint"})
+    for (const auto& [key, value] : config_->object)
+      if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+          value.kind != Json::Kind::null)
+        fail(where_, key + " is not supported by the C++ model API");
 }
 
 std::int64_t ConfigReader::positive_integer(const char* key) const {

@@ -1,7 +1,7 @@
 """Conv1D over the steps axis, computed in the core as one GEMM over the unrolled windows (cpp/src/nn/conv1d.cpp)."""
 import numpy as np
 
-from rnnkit import _core, activations, initializers, regularizers
+from rnnkit import _core, activations, constraints, initializers, regularizers
 from rnnkit.layers import _windows
 from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import expect_rank, float_input, positive_int, unsupported_options
@@ -34,8 +34,9 @@ class Conv1D(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        unsupported_options(self.name, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                            bias_constraint=bias_constraint, lora_rank=lora_rank)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        unsupported_options(self.name, activity_regularizer=activity_regularizer, lora_rank=lora_rank)
 
     def build(self, input_shape):
         expect_rank(self.name, input_shape, 3)
@@ -43,9 +44,11 @@ class Conv1D(Layer):
         if channels is None:
             raise ValueError(f"{self.name}: the channel dimension of the input must be known, received {input_shape}")
         self.kernel = self.add_weight((self.kernel_size, channels, self.filters), self.kernel_initializer,
-                                      name="kernel", regularizer=self.kernel_regularizer)
+                                      name="kernel", regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.bias = (self.add_weight((self.filters,), self.bias_initializer, name="bias",
-                                     regularizer=self.bias_regularizer) if self.use_bias else None)
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         self.built = True
 
     def _steps_out(self, steps):
@@ -88,4 +91,5 @@ class Conv1D(Layer):
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer), "activity_regularizer": None,
-                "kernel_constraint": None, "bias_constraint": None}
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}

@@ -1,7 +1,7 @@
 """Dense: y = activation(x @ kernel + bias) on the last axis of an input of any rank >= 2."""
 import numpy as np
 
-from rnnkit import _core, activations, initializers, regularizers
+from rnnkit import _core, activations, constraints, initializers, regularizers
 from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import (expect_last_dim, expect_min_rank, float_input, positive_int,
                                        unsupported_options)
@@ -20,8 +20,9 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        unsupported_options(self.name, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                            bias_constraint=bias_constraint, lora_rank=lora_rank)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        unsupported_options(self.name, activity_regularizer=activity_regularizer, lora_rank=lora_rank)
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -29,9 +30,10 @@ class Dense(Layer):
         if input_shape[-1] is None:
             raise ValueError(f"{self.name}: the last dimension of the input must be known, received {input_shape}")
         self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, name="kernel",
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.bias = (self.add_weight((self.units,), self.bias_initializer, name="bias",
-                                     regularizer=self.bias_regularizer) if self.use_bias else None)
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -61,5 +63,6 @@ class Dense(Layer):
                 "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer), "kernel_constraint": None,
-                "bias_constraint": None}
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}

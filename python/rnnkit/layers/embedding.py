@@ -1,7 +1,7 @@
 """Embedding: integer ids -> rows of a (input_dim, output_dim) table; ids of 0 can mask the following layers."""
 import numpy as np
 
-from rnnkit import _core, initializers, regularizers
+from rnnkit import _core, constraints, initializers, regularizers
 from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import positive_int, unsupported_options
 from rnnkit.layers.layer import Layer
@@ -19,12 +19,14 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        unsupported_options(self.name, embeddings_constraint=embeddings_constraint, lora_rank=lora_rank)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        unsupported_options(self.name, lora_rank=lora_rank)
         self._initial_weights = weights
 
     def build(self, input_shape=None):
         self.embeddings = self.add_weight((self.input_dim, self.output_dim), self.embeddings_initializer,
-                                          name="embeddings", regularizer=self.embeddings_regularizer)
+                                          name="embeddings", regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
         self.built = True
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
@@ -67,5 +69,6 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
                 "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-                "activity_regularizer": None, "embeddings_constraint": None,
+                "activity_regularizer": None,
+                "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
                 "mask_zero": self.mask_zero}

@@ -89,7 +89,7 @@ class Layer:
                    constraint=None, aggregation="none", overwrite_with_gradient=False, name=None):
         """Keras 3's add_weight: a float32 Variable of `shape` (() when None) drawn by `initializer`
         (glorot_uniform when None), kept as this layer's weight."""
-        unsupported = {"constraint": constraint, "overwrite_with_gradient": overwrite_with_gradient}
+        unsupported = {"overwrite_with_gradient": overwrite_with_gradient}
         for argument, value in unsupported.items():
             if value:
                 raise NotImplementedError(f"{self.name}: add_weight's {argument} is not supported by rnnkit, "
@@ -104,10 +104,10 @@ class Layer:
             value = initializers.get(initializer)(shape)
         except MemoryError as error:
             raise MemoryError(f"{self.name}: cannot allocate weight '{name}' of shape {shape}") from error
-        from rnnkit import regularizers
+        from rnnkit import constraints, regularizers
 
         variable = Variable(value, name, f"{self.name}/{name}", trainable=trainable,
-                            regularizer=regularizers.get(regularizer))
+                            regularizer=regularizers.get(regularizer), constraint=constraints.get(constraint))
         self._weights.append(variable)
         return variable
 

@@ -202,6 +202,9 @@ class Optimizer:
         values = [variable.value for _, variable in pairs]
         slots = {name: [self._slots[name][i].value for i in indices] for name in self._active_slot_names()}
         self._update(values, grads, slots, learning_rate)
+        for _, variable in pairs:  # Keras: constraints see each updated value
+            if getattr(variable, "constraint", None) is not None:
+                variable.value[...] = variable.constraint(variable.value)
         self._iterations.value += 1
 
     def _clip(self, grads):

@@ -66,3 +66,39 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
         if name in objects:
             return objects[name]
     return None
+
+
+def serialize_object(obj, builtin, module):
+    """Keras 3's {"module", "class_name", "config", "registered_name"} of a regularizer, constraint, ... (None for
+    None): a class of `builtin` (names to classes) under Keras' `module`, any other under its own module and
+    registered name."""
+    if obj is None:
+        return None
+    cls = type(obj)
+    if builtin.get(cls.__name__) is cls:
+        return {"module": module, "class_name": cls.__name__, "config": obj.get_config(), "registered_name": None}
+    return {"module": cls.__module__, "class_name": cls.__name__, "config": obj.get_config(),
+            "registered_name": get_registered_name(cls)}
+
+
+def object_from_config(config, builtin, what, custom_objects=None):
+    """The object serialize_object describes: its class found as a custom class first, then in `builtin`."""
+    name = config.get("class_name")
+    cls = get_registered_object(config.get("registered_name") or name, custom_objects) or builtin.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown {what} {name!r}; known: {sorted(n for n in builtin if n[0].isupper())}")
+    return cls.from_config(dict(config.get("config") or {}))
+
+
+def get_object(identifier, base, builtin, what):
+    """Keras' get(): None or an instance of `base` as it is, a serialized dict, or a name of `builtin` made with its
+    defaults."""
+    if identifier is None or isinstance(identifier, base):
+        return identifier
+    if isinstance(identifier, dict):
+        return object_from_config(identifier, builtin, what)
+    if isinstance(identifier, str) and identifier in builtin:
+        return builtin[identifier]()
+    raise ValueError(f"Could not interpret {what} identifier: {identifier!r} (rnnkit takes "
+                     f"{', '.join(sorted(n for n in builtin if n[0].isupper()))}, their names or an instance of a "
+                     f"{base.__name__} subclass)")

@@ -5,8 +5,8 @@ to use (``kind``) and with which weights. The equations are in docs/layers.md.
 """
 import numpy as np
 
-from rnnkit import activations, initializers, regularizers
-from rnnkit.layers._validation import fraction, positive_int, unsupported_options
+from rnnkit import activations, constraints, initializers, regularizers
+from rnnkit.layers._validation import fraction, positive_int
 from rnnkit.layers.layer import Layer
 
 
@@ -43,8 +43,9 @@ class _RecurrentCell(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        unsupported_options(self.name, kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                            bias_constraint=bias_constraint)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     @property
     def state_size(self):
@@ -63,11 +64,13 @@ class _RecurrentCell(Layer):
             raise ValueError(f"{self.name}: the feature size of the input must be known, received {input_shape}")
         width = self.units * self.gates
         self.kernel = self.add_weight((input_dim, width), self.kernel_initializer, name="kernel",
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight((self.units, width), self.recurrent_initializer,
-                                                name="recurrent_kernel", regularizer=self.recurrent_regularizer)
+                                                name="recurrent_kernel", regularizer=self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
         self.bias = (self.add_weight(self._bias_shape(), self._bias_initial_value, name="bias",
-                                     regularizer=self.bias_regularizer) if self.use_bias else None)
+                                     regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         self.built = True
 
     def _bias_shape(self):
@@ -98,8 +101,10 @@ class _RecurrentCell(Layer):
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
                 "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer), "kernel_constraint": None,
-                "recurrent_constraint": None, "bias_constraint": None, "dropout": self.dropout,
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint), "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
 
 
