@@ -53,6 +53,7 @@ CASES = {
                                                                             return_sequences=True)), SEQ),
     "gaussian_noise_layers": lambda: (sequential((6, 4), layers.GaussianNoise(0.2), layers.GRU(5),
                                                  layers.GaussianDropout(0.3), layers.Dense(2)), SEQ),
+    "functional_activation_operations": lambda: (functional_activation_operations(), SEQ),
     "steps_resizing": lambda: (sequential((6, 4), layers.ZeroPadding1D((1, 2)), layers.Conv1D(3, 2),
                                           layers.UpSampling1D(2), layers.Cropping1D((2, 1)), layers.Identity(),
                                           layers.ZeroPadding1D(1, data_format="channels_first"), layers.LSTM(3)), SEQ),
@@ -150,6 +151,18 @@ def functional_operations():
 
 
 CASES["functional_operations"] = functional_operations
+
+
+def functional_activation_operations():
+    inputs = layers.Input(shape=(6, 4))
+    hidden = layers.Dense(8)(inputs)
+    parts = [ops.silu(hidden), ops.relu6(hidden * 4.0), ops.softplus(hidden), ops.selu(hidden),
+             ops.hard_sigmoid(hidden * 3.0), ops.softsign(hidden), ops.elu(hidden, alpha=0.5),
+             ops.leaky_relu(hidden, negative_slope=0.1), ops.gelu(hidden), ops.gelu(hidden, approximate=False)]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return randomize(models.Model(inputs, layers.LSTM(3)(total)))
 
 
 def functional_conditions():

@@ -590,7 +590,7 @@ void test_batch_normalization_config() {
       {R"("center": true)", R"("center": false)", "holds 4 weights but the model's layers use 3"},
       {R"("scale": true)", R"("scale": 1)", "scale must be true or false"},
       {R"("gamma_regularizer": null)", R"("gamma_regularizer": {"class_name": "L2", "config": {"l2": 0.01}})",
-       nullptr},
+       "gamma_regularizer is not supported by the C++ model API"},  // refused rather than trained without
       {R"("trainable": true)", R"("trainable": false)", nullptr},  // a frozen layer (test_model_training)
   };
   expect_config_edits(path, batch_normalization_model_header(), data, edits);

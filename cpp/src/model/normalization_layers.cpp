@@ -141,8 +141,8 @@ class BatchNormalizationLayer final : public Layer {
 
 }  // namespace
 
-// The initializers only drew the first values, which the file replaces; like the other C++ layers, this one trains
-// without regularizers or constraints.
+// The initializers only drew the first values, which the file replaces. Regularizers and constraints are refused for
+// every layer when its config is read (ConfigReader).
 std::unique_ptr<Layer> batch_normalization_from_config(const ConfigReader& c) {
   c.require_default("synchronized", false);
   c.require_default("renorm", false);

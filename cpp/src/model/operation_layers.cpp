@@ -22,9 +22,17 @@ enum class Elementwise {
   add, subtract, multiply, divide, maximum, minimum, power,                                      // two operands
   greater, greater_equal, less, less_equal, equal, not_equal, logical_and, logical_or,           // two, no gradient
   negative, tanh, sigmoid, relu, exp, log, sqrt, square, absolute, logical_not,                  // one
+  silu, relu6, softplus, selu, hard_sigmoid, softsign,                                           // one
+  elu, leaky_relu, gelu,             // x and the config's alpha, negative_slope, approximate (1 or 0)
   clip,                                                                                          // x, x_min, x_max
   where                                                                                          // condition, x1, x2
 };
+
+// SELU constants (Klambauer et al. 2017), as Keras 3 uses them; sqrt(2 / pi) for gelu's tanh form.
+constexpr double kSeluAlpha = 1.67326324235437728, kSeluScale = 1.05070098735548049;
+constexpr double kSqrt2OverPi = 0.79788456080286536;
+
+double sigmoid_of(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 struct Operand {
   bool tensor = false;
@@ -152,6 +160,20 @@ class ElementwiseLayer final : public MergeLayer {
       case Elementwise::square: return a * a;
       case Elementwise::absolute: return std::fabs(a);
       case Elementwise::logical_not: return a == 0.0f;
+      case Elementwise::silu: return static_cast<float>(a * sigmoid_of(a));
+      case Elementwise::relu6: return std::min(std::max(a, 0.0f), 6.0f);
+      case Elementwise::softplus: return static_cast<float>(std::log1p(std::exp(-std::fabs(double(a)))) +
+                                                            std::max(double(a), 0.0));
+      case Elementwise::selu: return static_cast<float>(kSeluScale * (a > 0.0f ? a : kSeluAlpha * std::expm1(a)));
+      case Elementwise::hard_sigmoid: return static_cast<float>(std::clamp((a + 3.0) / 6.0, 0.0, 1.0));
+      case Elementwise::softsign: return a / (1.0f + std::fabs(a));
+      case Elementwise::elu: return a > 0.0f ? a : static_cast<float>(b * std::expm1(double(a)));
+      case Elementwise::leaky_relu: return a > 0.0f ? a : b * a;
+      case Elementwise::gelu: {
+        const double x = a;
+        return static_cast<float>(b != 0.0f ? 0.5 * x * (1.0 + std::tanh(kSqrt2OverPi * (x + 0.044715 * x * x * x)))
+                                            : 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))));
+      }
       case Elementwise::clip: return std::min(std::max(a, b), c);  // numpy's clip: the bounds in that order
       default: return a != 0.0f ? b : c;
     }
@@ -191,6 +213,26 @@ class ElementwiseLayer final : public MergeLayer {
       case Elementwise::sqrt: return g / (2.0f * apply(a, b, c));
       case Elementwise::square: return 2.0f * g * a;
       case Elementwise::absolute: return a > 0.0f ? g : (a < 0.0f ? -g : 0.0f);
+      case Elementwise::silu: {
+        const double s = sigmoid_of(a);
+        return static_cast<float>(g * s * (1.0 + a * (1.0 - s)));
+      }
+      case Elementwise::relu6: return a > 0.0f && a < 6.0f ? g : 0.0f;
+      case Elementwise::softplus: return static_cast<float>(g * sigmoid_of(a));
+      case Elementwise::selu: return static_cast<float>(g * kSeluScale * (a > 0.0f ? 1.0 : kSeluAlpha * std::exp(a)));
+      case Elementwise::hard_sigmoid: return a > -3.0f && a < 3.0f ? g / 6.0f : 0.0f;
+      case Elementwise::softsign: return g / ((1.0f + std::fabs(a)) * (1.0f + std::fabs(a)));
+      case Elementwise::elu: return a > 0.0f ? g : static_cast<float>(g * b * std::exp(double(a)));
+      case Elementwise::leaky_relu: return a > 0.0f ? g : g * b;
+      case Elementwise::gelu: {
+        const double x = a;
+        if (b == 0.0f)
+          return static_cast<float>(g * (0.5 * (1.0 + std::erf(x / std::sqrt(2.0))) +
+                                         x * std::exp(-0.5 * x * x) / std::sqrt(2.0 * 3.14159265358979324)));
+        const double t = std::tanh(kSqrt2OverPi * (x + 0.044715 * x * x * x));
+        return static_cast<float>(g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * kSqrt2OverPi *
+                                                             (1.0 + 3.0 * 0.044715 * x * x)));
+      }
       case Elementwise::clip: return p == 0 && a >= b && a <= c ? g : 0.0f;
       case Elementwise::where:
         if (p == 0) return 0.0f;
@@ -227,7 +269,10 @@ std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const s
       {"Sigmoid", Elementwise::sigmoid},   {"Relu", Elementwise::relu},           {"Exp", Elementwise::exp},
       {"Log", Elementwise::log},           {"Sqrt", Elementwise::sqrt},           {"Square", Elementwise::square},
       {"Absolute", Elementwise::absolute}, {"LogicalNot", Elementwise::logical_not}, {"Clip", Elementwise::clip},
-      {"Where", Elementwise::where}};
+      {"Where", Elementwise::where},       {"Silu", Elementwise::silu},           {"Relu6", Elementwise::relu6},
+      {"Softplus", Elementwise::softplus}, {"Selu", Elementwise::selu},           {"Softsign", Elementwise::softsign},
+      {"HardSigmoid", Elementwise::hard_sigmoid}, {"Elu", Elementwise::elu},     {"Gelu", Elementwise::gelu},
+      {"LeakyRelu", Elementwise::leaky_relu}};
   const auto found = std::find_if(std::begin(kinds), std::end(kinds), [&](const auto& k) { return kind == k.first; });
   if (found == std::end(kinds)) {
     std::string supported = "GetItem, Mean, Sum, Max, Min, ExpandDims, Squeeze, Transpose, Concatenate, Cast, Matmul, "
@@ -251,6 +296,11 @@ std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const s
   }
   if (std::none_of(operands.begin(), operands.end(), [](const Operand& o) { return o.tensor; }))
     fail(config.where(), "expects at least one tensor among its operands");
+  // elu's alpha, leaky_relu's negative_slope, gelu's approximate (as 1 or 0): the config's, operand 1 here
+  if (op == Elementwise::elu) operands.push_back({false, static_cast<float>(config.number("alpha", 1.0))});
+  if (op == Elementwise::leaky_relu)
+    operands.push_back({false, static_cast<float>(config.number("negative_slope", 0.2))});
+  if (op == Elementwise::gelu) operands.push_back({false, config.flag("approximate", true) ? 1.0f : 0.0f});
   if (op == Elementwise::clip) {  // the bounds are the config's, as in Keras: operands 1 and 2 here
     for (const char* key : {"x_min", "x_max"}) {
       const double bound = config.number(key, std::nan(""));

@@ -7,7 +7,8 @@ __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "
            "sigmoid", "relu", "exp", "log", "sqrt", "square", "abs", "absolute", "mean", "sum", "max", "min",
            "expand_dims", "squeeze", "transpose", "concatenate", "matmul", "softmax", "reshape", "stack", "cast",
            "power", "clip", "where", "greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
-           "logical_and", "logical_or", "logical_not"]
+           "logical_and", "logical_or", "logical_not", "silu", "swish", "relu6", "softplus", "selu", "hard_sigmoid",
+           "softsign", "elu", "leaky_relu", "gelu", "log_softmax"]
 
 
 def add(x1, x2):
@@ -178,3 +179,46 @@ def logical_or(x1, x2):
 
 def logical_not(x):
     return call("LogicalNot", x)
+
+
+def silu(x):
+    return call("Silu", x)
+
+
+swish = silu
+
+
+def relu6(x):
+    return call("Relu6", x)
+
+
+def softplus(x):
+    return call("Softplus", x)
+
+
+def selu(x):
+    return call("Selu", x)
+
+
+def hard_sigmoid(x):
+    return call("HardSigmoid", x)
+
+
+def softsign(x):
+    return call("Softsign", x)
+
+
+def elu(x, alpha=1.0):
+    return call("Elu", x, alpha=alpha)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return call("LeakyRelu", x, negative_slope=negative_slope)
+
+
+def gelu(x, approximate=True):
+    return call("Gelu", x, approximate=approximate)
+
+
+def log_softmax(x, axis=-1):
+    return call("LogSoftmax", x, axis=axis)

@@ -132,9 +132,10 @@ def checked_axes(operation, key, value, *, several=True, optional=True):
 
 
 def _registry():
-    from rnnkit.layers import operations_elementwise, operations_linear, operations_shape
+    from rnnkit.layers import operations_activations, operations_elementwise, operations_linear, operations_shape
 
-    return {**operations_elementwise.OPERATIONS, **operations_shape.OPERATIONS, **operations_linear.OPERATIONS}
+    return {**operations_elementwise.OPERATIONS, **operations_shape.OPERATIONS, **operations_linear.OPERATIONS,
+            **operations_activations.OPERATIONS}
 
 
 def serialize(operation):
