@@ -9,6 +9,7 @@ from rnnkit.layers.convolutional import Conv1D
 from rnnkit.layers.core import Activation, Dropout, GaussianDropout, GaussianNoise, Masking, SpatialDropout1D
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.embedding import Embedding
+from rnnkit.layers.feature_normalization import Normalization
 from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.lambda_layer import Lambda
 from rnnkit.layers.layer import Layer
@@ -34,4 +35,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda", "ZeroPadding1D", "Cropping1D",
-           "UpSampling1D", "Identity"]
+           "UpSampling1D", "Identity", "Normalization"]
