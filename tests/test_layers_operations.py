@@ -318,3 +318,27 @@ def test_comparisons_logic_where_clip_and_power_dtypes_and_refusals():
         np.testing.assert_array_equal(ours, theirs)
     np.testing.assert_array_equal(ops.where(values > 0, 1.0, values), np.where(values > 0, 1.0, values))
     np.testing.assert_array_equal(ops.logical_not(values > 0), values <= 0)
+
+
+def test_index_operations_against_numpy_and_the_cpp_refusal(tmp_path):
+    from reference.gradient_check import check_layer_gradients
+
+    x = np.random.default_rng(10).standard_normal((3, 4, 5)).astype(np.float32)
+    np.testing.assert_array_equal(rnnkit.ops.argmax(x, axis=1), np.argmax(x, axis=1))
+    np.testing.assert_array_equal(rnnkit.ops.argmin(x, axis=-1, keepdims=True), np.argmin(x, -1)[..., None])
+    ids = np.array([[0, 2, -1], [4, 1, 1]])
+    expected = np.zeros((2, 3, 3), np.float32)  # ids outside [0, 3) give rows of zeros
+    for (row, column), value in np.ndenumerate(ids):
+        if 0 <= value < 3:
+            expected[row, column, value] = 1.0
+    np.testing.assert_array_equal(rnnkit.ops.one_hot(ids, 3), expected)
+    np.testing.assert_allclose(rnnkit.ops.cumsum(x, axis=2), np.cumsum(x.astype(np.float64), axis=2), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_array_equal(rnnkit.ops.zeros_like(x), np.zeros_like(x))
+    inputs = rnnkit.Input((4, 5))
+    cumsum = rnnkit.ops.cumsum(inputs, axis=1).node.layer
+    check_layer_gradients(cumsum, [x])
+    model = rnnkit.Model(inputs, rnnkit.layers.Dense(2)(rnnkit.ops.cumsum(inputs, axis=1)))
+    rnnkit.saving.save_model(model, tmp_path / "m.rnnkit")
+    with pytest.raises(ValueError, match="operation Cumsum is not supported by the C\\+\\+ model API"):
+        _core.CppModel(str(tmp_path / "m.rnnkit"))

@@ -155,3 +155,51 @@ def test_activation_operations_match_keras_values_gradients_and_configs(name, kw
     for loaded in (keras.models.load_model(tmp_path / "rnnkit.keras"), saving.load_model(tmp_path / "keras.keras")):
         np.testing.assert_allclose(np.asarray(keras.ops.convert_to_numpy(loaded.predict(x, verbose=0))),
                                    theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+INDEX_OPS = [("argmax", "float", {"axis": -1}), ("argmin", "float", {"axis": 1, "keepdims": True}),
+             ("argmax", "float", {}), ("one_hot", "ids", {"num_classes": 6}),
+             ("one_hot", "ids", {"num_classes": 6, "axis": 1}), ("cumsum", "float", {"axis": 1}),
+             ("cumsum", "float", {}), ("zeros_like", "float", {}), ("ones_like", "ids", {})]
+
+
+@pytest.mark.parametrize("name,kind,kwargs", INDEX_OPS, ids=lambda v: str(v))
+def test_index_operations_match_keras_values_shapes_and_configs(name, kind, kwargs):
+    x = (np.random.default_rng(7).standard_normal((3, 5, 4)).astype(np.float32) if kind == "float"
+         else np.array([[1, 0, 5, 2], [3, 3, -1, 0]], np.int32))  # a negative id: zeros, in both
+    theirs = keras.ops.convert_to_numpy(getattr(keras.ops, name)(x, **kwargs))
+    ours = getattr(rnnkit.ops, name)(x, **kwargs)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+    symbolic_theirs = getattr(keras.ops, name)(keras.Input(x.shape[1:], dtype=str(x.dtype)), **kwargs)
+    symbolic_ours = getattr(rnnkit.ops, name)(rnnkit.Input(x.shape[1:], dtype=str(x.dtype)), **kwargs)
+    assert symbolic_ours.shape == tuple(symbolic_theirs.shape) and symbolic_ours.dtype == symbolic_theirs.dtype
+    config = symbolic_ours.node.layer.get_config()
+    assert {k: v for k, v in config.items() if k != "name"} == {
+        k: v for k, v in symbolic_theirs._keras_history[0].get_config().items() if k != "name"}
+
+
+def test_cumsum_gradient_and_a_model_with_index_operations_both_ways(tmp_path):
+    x = np.random.default_rng(8).standard_normal((2, 5, 3)).astype(np.float32)
+    projection = np.random.default_rng(9).standard_normal(x.shape).astype(np.float32)
+    tensor = torch.tensor(x, requires_grad=True)
+    (keras.ops.cumsum(tensor, axis=1) * torch.tensor(projection)).sum().backward()
+    inputs = rnnkit.Input((5, 3))
+    model = rnnkit.Model(inputs, rnnkit.ops.cumsum(inputs, axis=1))
+    _, _, contexts = graph.run_forward(model._nodes, model.inputs, [x], model.outputs, training=True)
+    _, d_inputs = graph.run_backward(model._nodes, contexts, model.inputs, model.outputs, [projection])
+    np.testing.assert_allclose(d_inputs[0], tensor.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+    def build(lib):
+        values = lib.Input((5, 3))
+        scores = lib.layers.Dense(4)(lib.ops.cumsum(values, axis=1))
+        best = lib.ops.one_hot(lib.ops.argmax(scores, axis=-1), 4)
+        return lib.Model(values, scores * best + lib.ops.ones_like(scores))
+
+    for writer, reader in ((keras, rnnkit.saving.load_model), (rnnkit, keras.models.load_model)):
+        source = build(writer)
+        source.save(tmp_path / f"{writer.__name__}.keras")
+        target = reader(tmp_path / f"{writer.__name__}.keras")
+        np.testing.assert_allclose(np.asarray(keras.ops.convert_to_numpy(target.predict(x, verbose=0))),
+                                   np.asarray(keras.ops.convert_to_numpy(source.predict(x, verbose=0))), rtol=1e-5,
+                                   atol=1e-6)

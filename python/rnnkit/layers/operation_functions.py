@@ -8,7 +8,8 @@ __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "
            "expand_dims", "squeeze", "transpose", "concatenate", "matmul", "softmax", "reshape", "stack", "cast",
            "power", "clip", "where", "greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
            "logical_and", "logical_or", "logical_not", "silu", "swish", "relu6", "softplus", "selu", "hard_sigmoid",
-           "softsign", "elu", "leaky_relu", "gelu", "log_softmax"]
+           "softsign", "elu", "leaky_relu", "gelu", "log_softmax", "argmax", "argmin", "one_hot", "cumsum",
+           "zeros_like", "ones_like"]
 
 
 def add(x1, x2):
@@ -222,3 +223,27 @@ def gelu(x, approximate=True):
 
 def log_softmax(x, axis=-1):
     return call("LogSoftmax", x, axis=axis)
+
+
+def argmax(x, axis=None, keepdims=False):
+    return call("Argmax", x, axis=axis, keepdims=keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    return call("Argmin", x, axis=axis, keepdims=keepdims)
+
+
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    return call("OneHot", x, num_classes=num_classes, axis=axis, dtype=dtype, sparse=sparse)
+
+
+def cumsum(x, axis=None, dtype=None):
+    return call("Cumsum", x, axis=axis, dtype=dtype)
+
+
+def zeros_like(x, dtype=None):
+    return call("ZerosLike", x, dtype=dtype)
+
+
+def ones_like(x, dtype=None):
+    return call("OnesLike", x, dtype=dtype)

@@ -132,10 +132,11 @@ def checked_axes(operation, key, value, *, several=True, optional=True):
 
 
 def _registry():
-    from rnnkit.layers import operations_activations, operations_elementwise, operations_linear, operations_shape
+    from rnnkit.layers import (operations_activations, operations_elementwise, operations_indices, operations_linear,
+                               operations_shape)
 
     return {**operations_elementwise.OPERATIONS, **operations_shape.OPERATIONS, **operations_linear.OPERATIONS,
-            **operations_activations.OPERATIONS}
+            **operations_activations.OPERATIONS, **operations_indices.OPERATIONS}
 
 
 def serialize(operation):
