@@ -42,7 +42,7 @@ def train_step(parallel, model, x, y, sample_weight):
         total = global_scalars[len(model._losses):2 * len(model._losses)].sum()
         buffer[:grad_size] /= np.float32(total if total > 0 else 1.0)
     offsets = np.cumsum([0] + [g.size for g in grads])
-    penalty, penalty_grads = model._weight_penalties()  # the same weights on every process: added once, after
+    penalty, penalty_grads = model._weight_penalties(variables)  # the same weights everywhere: added once, after
     model.optimizer.apply([_with_penalty(buffer[a:b].reshape(v.shape), penalty_grads, v)
                            for a, b, v in zip(offsets, offsets[1:], variables)], variables)
     return loss + penalty, count

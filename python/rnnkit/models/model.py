@@ -167,18 +167,19 @@ class Model(Layer):
         loss, d_outputs, output_losses = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=True)
         weight_grads = self._backward(state, d_outputs)
         variables = self.trainable_variables
-        penalty, penalty_grads = self._weight_penalties()
+        penalty, penalty_grads = self._weight_penalties(variables)
         grads = [_with_penalty(weight_grads.get(id(v), np.zeros(v.shape, np.float32)), penalty_grads, v)
                  for v in variables]
         self.optimizer.apply(grads, variables)
         self._update_metrics(y, y_pred, sample_weight, masks, output_losses)
         return loss + penalty, len(x[0])
 
-    def _weight_penalties(self):
-        """Keras' regularization losses (model.losses): the summed penalty of the regularized trainable weights, which
-        the reported loss includes, and each such weight's gradient of it (by variable id), taken before the update."""
+    def _weight_penalties(self, variables=None):
+        """Keras' regularization losses (model.losses): the summed penalty of the regularized trainable weights
+        (`variables`, the model's trainable ones when not given), which the reported loss includes, and each such
+        weight's gradient of it (by variable id), taken before the update."""
         penalty, grads = 0.0, {}
-        for variable in self.trainable_variables:
+        for variable in self.trainable_variables if variables is None else variables:
             if variable.regularizer is not None:
                 penalty += variable.regularizer(variable.value)
                 grads[id(variable)] = variable.regularizer.gradient(variable.value)
