@@ -1,7 +1,7 @@
 """Layer (de)serialization in Keras 3's format: {"module", "class_name", "config", "registered_name"}."""
 import difflib
 
-from rnnkit.saving.object_registry import get_registered_name, get_registered_object
+from rnnkit.saving.object_registry import find_class, serialize_object
 
 
 def _layer_classes():
@@ -17,13 +17,9 @@ def serialize(layer):
 
     if not isinstance(layer, Layer):
         raise TypeError(f"serialize expects a Layer, received {layer!r}")
-    name = type(layer).__name__
-    if _layer_classes().get(name) is type(layer):
-        return {"module": "keras.layers", "class_name": name, "config": layer.get_config(), "registered_name": None}
     # A custom layer as Keras writes one: its module and its registered name ("package>Name" when registered with
     # register_keras_serializable), which loading looks up.
-    return {"module": type(layer).__module__, "class_name": name, "config": layer.get_config(),
-            "registered_name": get_registered_name(type(layer))}
+    return serialize_object(layer, _layer_classes(), "keras.layers")
 
 
 def deserialize(config, custom_objects=None):
@@ -32,9 +28,7 @@ def deserialize(config, custom_objects=None):
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"deserialize expects a dict with 'class_name' and 'config', received {config!r}")
     name = config["class_name"]
-    names = [n for n in (config.get("registered_name"), name) if isinstance(n, str)]
-    custom = next((found for found in (get_registered_object(n, custom_objects) for n in names) if found), None)
-    cls = custom or _layer_classes().get(name)
+    cls = find_class(config, _layer_classes(), custom_objects)
     if cls is None:
         known = list(_layer_classes()) + list(custom_objects or {})
         close = difflib.get_close_matches(name, known, n=1)

@@ -6,9 +6,10 @@ the layers' own names; a subclassed model's layers as keras_layer_paths says), t
 `backward_layer`, `layer`).
 """
 import os
-import re
 
 import numpy as np
+
+from rnnkit.layers.layer import to_snake_case
 
 # The order in which rnnkit (like Keras) lists a wrapper's weights: RNN cell, Bidirectional, TimeDistributed,
 # MultiHeadAttention's projections.
@@ -25,10 +26,8 @@ def import_h5py():
     return h5py
 
 
-def keras_group_name(class_name):
-    """Keras' snake_case of a class name: "SimpleRNN" -> "simple_rnn", "GlobalAveragePooling1D" -> ..."""
-    words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
+# Keras names a layer's group by the snake case of its class name, its rule for layer names too.
+keras_group_name = to_snake_case
 
 
 def _own_values(group):

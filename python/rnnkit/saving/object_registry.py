@@ -81,10 +81,18 @@ def serialize_object(obj, builtin, module):
             "registered_name": get_registered_name(cls)}
 
 
+def find_class(config, builtin, custom_objects=None):
+    """The class a serialized config names: a custom class under its registered name or class name (see
+    get_registered_object), else the one of `builtin` (names to classes) of that class name; None when neither."""
+    names = [n for n in (config.get("registered_name"), config.get("class_name")) if isinstance(n, str)]
+    custom = next((found for found in (get_registered_object(n, custom_objects) for n in names) if found), None)
+    return custom or builtin.get(config.get("class_name"))
+
+
 def object_from_config(config, builtin, what, custom_objects=None):
-    """The object serialize_object describes: its class found as a custom class first, then in `builtin`."""
+    """The object serialize_object describes (its class from find_class)."""
     name = config.get("class_name")
-    cls = get_registered_object(config.get("registered_name") or name, custom_objects) or builtin.get(name)
+    cls = find_class(config, builtin, custom_objects)
     if cls is None:
         raise ValueError(f"Unknown {what} {name!r}; known: {sorted(n for n in builtin if n[0].isupper())}")
     return cls.from_config(dict(config.get("config") or {}))
