@@ -48,7 +48,18 @@ def convolution_and_merges():
     return keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(merged))), floats(3, 4, 8, 3)
 
 
-@pytest.mark.parametrize("build", [sequential_stack, embedding_bidirectional, convolution_and_merges])
+def masking_stack():
+    """Keras records Masking's mask as Any(NotEqual(x, mask_value), axis=-1) nodes feeding every later mask=."""
+    inputs = keras.Input((6, 3))
+    hidden = keras.layers.GRU(4, return_sequences=True)(keras.layers.Masking(0.5)(inputs))
+    outputs = keras.layers.Dense(1)(keras.layers.LSTM(3)(keras.layers.Dense(2)(hidden)))
+    x = floats(4, 4, 6, 3)
+    x[1, 3:] = 0.5
+    x[2, :2] = 0.5
+    return keras.Model(inputs, outputs), x
+
+
+@pytest.mark.parametrize("build", [sequential_stack, embedding_bidirectional, convolution_and_merges, masking_stack])
 def test_keras_archive_predicts_as_keras(tmp_path, build):
     model, x = build()
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
@@ -129,6 +140,31 @@ def test_only_the_mask_zero_op_node_is_taken(tmp_path):
 
     with pytest.raises(ValueError, match="explicit mask= argument is supported only where"):
         saving.load_model(rewritten(tmp_path / "m.keras", tmp_path / "unmasked.keras", unmasked_embedding))
+
+
+def test_masking_nodes_are_taken_only_for_the_masking_layer_they_stand_for(tmp_path):
+    model, x = masking_stack()
+    model.save(tmp_path / "m.keras")
+    unmasked = model.predict(np.where(x == 0.5, np.float32(0.25), x), verbose=0)
+    assert not np.allclose(saving.load_model(tmp_path / "m.keras").predict(x, verbose=0), unmasked)
+
+    def other_mask_value(config):
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "Masking":
+                layer["config"]["mask_value"] = 0.25
+        return config
+
+    with pytest.raises(ValueError, match="explicit mask= argument is supported only where"):
+        saving.load_model(rewritten(tmp_path / "m.keras", tmp_path / "other.keras", other_mask_value))
+
+    def summed_over_time(config):
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "Any":
+                layer["config"]["axis"] = 1
+        return config
+
+    with pytest.raises(ValueError, match=r"only Any\(NotEqual\(x, mask_value\), axis=-1\)"):
+        saving.load_model(rewritten(tmp_path / "m.keras", tmp_path / "axis.keras", summed_over_time))
 
 
 def test_keras_archive_is_read_without_extracting(tmp_path, monkeypatch):

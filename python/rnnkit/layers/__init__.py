@@ -20,14 +20,14 @@ from rnnkit.layers.pooling import AveragePooling1D, GlobalAveragePooling1D, Glob
 from rnnkit.layers.positional_encoding import PositionEmbedding, SinePositionEncoding
 from rnnkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from rnnkit.layers.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, PeepholeLSTM, PeepholeLSTMCell, SimpleRNN,
-                               SimpleRNNCell)
+                               SimpleRNNCell, StackedRNNCells)
 from rnnkit.layers.serialization import deserialize, get, serialize
 from rnnkit.layers.steps_resizing import Cropping1D, Identity, UpSampling1D, ZeroPadding1D
 from rnnkit.layers.time_distributed import TimeDistributed
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "RepeatVector", "Masking",
            "Embedding", "RNN", "SimpleRNN", "LSTM", "GRU", "PeepholeLSTM", "SimpleRNNCell", "LSTMCell", "GRUCell",
-           "PeepholeLSTMCell", "Bidirectional", "TimeDistributed", "Concatenate", "Add", "Subtract", "Average",
+           "PeepholeLSTMCell", "StackedRNNCells", "Bidirectional", "TimeDistributed", "Concatenate", "Add", "Subtract", "Average",
            "Multiply", "Maximum", "Minimum", "Dot",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Conv1D", "MaxPooling1D", "AveragePooling1D", "Reshape",
            "Permute", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "BatchNormalization", "ReLU",

@@ -5,6 +5,8 @@ from rnnkit.engine import graph
 from rnnkit.layers import operations
 from rnnkit.layers.input_layer import InputLayer, KerasTensor
 from rnnkit.layers.rnn import RNN
+from rnnkit.models.keras_mask_nodes import (check_implied_mask, endpoint_refs, mask_node_names, mask_sources,
+                                            tensor_key)
 from rnnkit.models.model import Model
 
 
@@ -123,18 +125,15 @@ class Functional(Model):
     def from_config(cls, config, custom_objects=None):
         """From rnnkit's config or Keras 3's (a `.keras` archive's): tensors referred to as
         ["__keras_tensor__", layer, node, index] or {"class_name": "__keras_tensor__", "config": {"keras_history":
-        [layer, node, index]}}, and Keras' NotEqual(ids, 0) nodes with the mask= arguments they feed, which stand
-        for the mask an Embedding(mask_zero=True) of those ids gives the layers after it, as rnnkit does itself."""
+        [layer, node, index]}}, and the mask nodes Keras records (keras_mask_nodes), which stand for the masks
+        rnnkit's Embedding and Masking layers hand on themselves."""
         from rnnkit.layers import deserialize
 
-        layers, tensors, zero_masks = {}, {}, {}
-        data_keys = _data_keys(config)
-
-        def is_mask_op(layer_config):  # a NotEqual node read only by mask= arguments
-            return layer_config.get("class_name") == _KERAS_MASK_OP and (layer_config["name"], 0, 0) not in data_keys
-
+        layers, tensors = {}, {}
+        masks = mask_sources(config)
+        mask_nodes = mask_node_names(masks, config)
         for layer_config in config["layers"]:
-            if is_mask_op(layer_config):
+            if layer_config["name"] in mask_nodes:
                 continue
             layer = (operations.deserialize(layer_config) if operations.is_operation_entry(layer_config)
                      else deserialize(layer_config, custom_objects))
@@ -143,8 +142,7 @@ class Functional(Model):
                 tensors[(layer.name, 0, 0)] = layer.output
         pending = []
         for layer_config in config["layers"]:
-            if is_mask_op(layer_config):
-                zero_masks[(layer_config["name"], 0, 0)] = _zero_mask_source(layer_config)
+            if layer_config["name"] in mask_nodes:
                 continue
             layer = layers[layer_config["name"]]
             for position, node in enumerate(layer_config.get("inbound_nodes", [])):
@@ -168,7 +166,7 @@ class Functional(Model):
                     args, kwargs["initial_state"] = args[:-len(states)], args[-len(states):]
                 explicit_mask = kwargs.get("mask") is not None
                 if explicit_mask:
-                    _check_implied_mask(call.layer.name, args[0], kwargs["mask"], zero_masks, tensors)
+                    check_implied_mask(call.layer.name, args[0], kwargs["mask"], masks, tensors)
                 kwargs.pop("mask", None)
                 if call.form == "operation":
                     outputs = call.layer(*_operation_arguments(call.node["args"], args))
@@ -181,8 +179,8 @@ class Functional(Model):
                 for index, tensor in enumerate(_as_list(outputs)):
                     tensors[(call.layer.name, call.position, index)] = tensor
             pending = [call for call in pending if all(call is not done for done in ready)]
-        inputs = [tensors[tuple(ref)] for ref in _endpoint_refs(config["input_layers"])]
-        outputs = [tensors[tuple(ref)] for ref in _endpoint_refs(config["output_layers"])]
+        inputs = [tensors[tuple(ref)] for ref in endpoint_refs(config["input_layers"])]
+        outputs = [tensors[tuple(ref)] for ref in endpoint_refs(config["output_layers"])]
         return cls(inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0],
                    name=config.get("name"))
 
@@ -195,10 +193,10 @@ _Call = collections.namedtuple("_Call", "layer position node keys form")
 def _call_inputs(args):
     """(tensor keys, form) of an inbound node's args."""
     if len(args) > 1:
-        return [_tensor_key(ref) for ref in args], "positional"
-    if _tensor_key(args[0]) is None:
-        return [_tensor_key(ref) for ref in args[0]], "list"
-    return [_tensor_key(args[0])], "one"
+        return [tensor_key(ref) for ref in args], "positional"
+    if tensor_key(args[0]) is None:
+        return [tensor_key(ref) for ref in args[0]], "list"
+    return [tensor_key(args[0])], "one"
 
 
 def _state_keys(node):
@@ -206,7 +204,7 @@ def _state_keys(node):
     states = (node.get("kwargs") or {}).get("initial_state")
     if states is None:
         return []
-    keys = [_tensor_key(ref) for ref in (states if isinstance(states, list) else [states])]
+    keys = [tensor_key(ref) for ref in (states if isinstance(states, list) else [states])]
     if None in keys:
         raise ValueError(f"initial_state must be tensors of the model, received {states!r}")
     return keys
@@ -216,9 +214,9 @@ def _operation_keys(args):
     """The keys of the tensors among an operation node's arguments (concatenate's in a list)."""
     keys = []
     for arg in args:
-        items = arg if isinstance(arg, list) and arg and _tensor_key(arg) is None and all(
-            _tensor_key(item) is not None for item in arg) else [arg]
-        keys += [key for key in map(_tensor_key, items) if key is not None]
+        items = arg if isinstance(arg, list) and arg and tensor_key(arg) is None and all(
+            tensor_key(item) is not None for item in arg) else [arg]
+        keys += [key for key in map(tensor_key, items) if key is not None]
     return keys
 
 
@@ -227,80 +225,10 @@ def _operation_arguments(args, tensors):
     tensors = iter(tensors)
 
     def decode(arg):
-        if _tensor_key(arg) is not None:
+        if tensor_key(arg) is not None:
             return next(tensors)
-        if isinstance(arg, list) and arg and all(_tensor_key(item) is not None for item in arg):
+        if isinstance(arg, list) and arg and all(tensor_key(item) is not None for item in arg):
             return [next(tensors) for _ in arg]
         return operations.deserialize_constant(arg)
 
     return [decode(arg) for arg in args]
-
-
-# The op Keras 3 records in a functional config for Embedding(mask_zero=True)'s mask: NotEqual(ids, 0), read only
-# by mask= arguments (a NotEqual whose output other nodes read is an operation like any other).
-_KERAS_MASK_OP = "NotEqual"
-
-
-def _data_keys(config):
-    """The keys of the tensors a config's nodes read as arguments or its model gives as outputs (mask= aside)."""
-    keys = set()
-
-    def collect(value):
-        key = _tensor_key(value)
-        if key is not None:
-            keys.add(key)
-        elif isinstance(value, list):
-            for item in value:
-                collect(item)
-
-    for layer_config in config["layers"]:
-        for node in layer_config.get("inbound_nodes", []):
-            collect(node.get("args", []))
-    keys.update(tuple(ref) for ref in _endpoint_refs(config.get("output_layers") or []))
-    return keys
-
-
-def _endpoint_refs(refs):
-    """A model's input or output references: a list of [layer, node, index], or Keras' single one unlisted."""
-    return [refs] if refs and isinstance(refs[0], str) else refs
-
-
-def _tensor_key(ref):
-    """(layer, node, index) of a tensor reference in either form, or None when `ref` is not one."""
-    if isinstance(ref, list) and len(ref) == 4 and ref[0] == "__keras_tensor__":
-        return tuple(ref[1:])
-    if isinstance(ref, dict) and ref.get("class_name") == "__keras_tensor__":
-        return tuple(ref["config"]["keras_history"])
-    return None
-
-
-def _zero_mask_source(layer_config):
-    """The key of the ids tensor a NotEqual(ids, 0) node compares with 0."""
-    nodes = layer_config.get("inbound_nodes", [])
-    args = nodes[0]["args"] if len(nodes) == 1 else []
-    if len(args) != 2 or _tensor_key(args[0]) is None or args[1] != 0:
-        raise ValueError(f"{layer_config.get('name')!r}: only NotEqual(ids, 0), an Embedding's mask_zero mask, is "
-                         f"supported among Keras' op nodes; received the arguments {args!r}")
-    return _tensor_key(args[0])
-
-
-def _check_implied_mask(layer_name, tensor, mask_ref, zero_masks, tensors):
-    """A mask= argument is dropped only where rnnkit's own mask is the same: `tensor` comes, through layers that
-    pass masks on, from an Embedding(mask_zero=True) of the very ids the NotEqual node compared with 0."""
-    ids_key = zero_masks.get(_tensor_key(mask_ref))
-    if ids_key is not None:
-        from rnnkit.layers.embedding import Embedding
-
-        while tensor.node.input_tensors:
-            producer = tensor.node.layer
-            if isinstance(producer, Embedding):
-                if producer.mask_zero and tensor.node.input_tensors[0] is tensors[ids_key]:
-                    return
-                break
-            # a recurrent layer's output mask is its sequence's, whatever initial_state it is given
-            if (len(tensor.node.input_tensors) != 1 and not isinstance(producer, RNN)) or not producer.supports_masking:
-                break
-            tensor = tensor.node.input_tensors[0]
-    raise ValueError(f"layer {layer_name!r}: an explicit mask= argument is supported only where it is the "
-                     f"mask_zero mask of the Embedding the layer's input comes from; received {mask_ref!r}")
-

@@ -3,19 +3,14 @@
 Keras 3 stores each layer of a functional model under `layers/<snake_case class name>[_<n>]` (names independent of
 the layers' own names; a subclassed model's layers as keras_layer_paths says), the layer's own variables as datasets
 `vars/0`, `vars/1`, ... and sub-layers in groups named after the attribute holding them (`cell`, `forward_layer`,
-`backward_layer`, `layer`).
+`backward_layer`, `layer`; a list's layers under `<attribute>/<snake_case class name>[_<n>]`, as StackedRNNCells'
+`cells`): attribute_paths.
 """
 import os
 
 import numpy as np
 
 from rnnkit.layers.layer import to_snake_case
-
-# The order in which rnnkit (like Keras) lists a wrapper's weights: RNN cell, Bidirectional, TimeDistributed,
-# MultiHeadAttention's projections.
-_SUBLAYER_ORDER = ("cell", "forward_layer", "backward_layer", "layer", "query_dense", "key_dense", "value_dense",
-                   "output_dense")
-
 
 def import_h5py():
     try:
@@ -33,15 +28,6 @@ keras_group_name = to_snake_case
 def _own_values(group):
     own = group.get("vars")
     return [] if own is None else [own[key][()] for key in sorted(own, key=int)]
-
-
-def _group_values(h5py, group):
-    values = _own_values(group)
-    children = [name for name in group if name != "vars" and isinstance(group[name], h5py.Group)]
-    ordered = [n for n in _SUBLAYER_ORDER if n in children] + sorted(set(children) - set(_SUBLAYER_ORDER))
-    for name in ordered:
-        values.extend(_group_values(h5py, group[name]))
-    return values
 
 
 def keras_layer_paths(model):
@@ -118,8 +104,13 @@ def _held_values(h5py, group, owner, paths, path):
 
 
 def _layer_values(h5py, group, layer, path):
-    if type(layer).__module__.startswith("rnnkit."):  # Keras' own layers: their sub-layers in Keras' order
-        return _group_values(h5py, group)
+    groups = getattr(layer, "keras_weight_groups", None)
+    if groups:  # weights rnnkit holds itself where Keras holds them in sub-layers, in that order
+        missing = [name for name in groups if name not in group]
+        if missing:
+            raise ValueError(f"{path!r}: no group {group.name.lstrip('/') + '/' + missing[0]!r} for layer "
+                             f"{layer.name!r}; the file was saved from a different architecture")
+        return _own_values(group) + [value for name in groups for value in _own_values(group[name])]
     return _held_values(h5py, group, layer, attribute_paths(layer), path)
 
 

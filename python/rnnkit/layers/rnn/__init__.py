@@ -1,7 +1,8 @@
-"""Recurrent layers: the RNN driver, its cells, and the SimpleRNN/LSTM/GRU/PeepholeLSTM layers."""
+"""Recurrent layers: the RNN driver, its cells (alone or stacked), and the SimpleRNN/LSTM/GRU/PeepholeLSTM layers."""
 from rnnkit.layers.rnn.base import RNN
 from rnnkit.layers.rnn.cells import GRUCell, LSTMCell, PeepholeLSTMCell, SimpleRNNCell
 from rnnkit.layers.rnn.layers import GRU, LSTM, PeepholeLSTM, SimpleRNN
+from rnnkit.layers.rnn.stacked_cells import StackedRNNCells
 
 __all__ = ["RNN", "SimpleRNN", "LSTM", "GRU", "PeepholeLSTM", "SimpleRNNCell", "LSTMCell", "GRUCell",
-           "PeepholeLSTMCell"]
+           "PeepholeLSTMCell", "StackedRNNCells"]

@@ -1,8 +1,10 @@
-"""RNN: runs a recurrent cell over (batch, time, features) in the C++ core, with Keras 3's call semantics.
+"""RNN: runs a recurrent cell, or a stack of them, over (batch, time, features) in the C++ core, with Keras 3's call
+semantics.
 
 Masks, ``go_backwards`` (outputs stay in processing order, as Keras returns them), ``initial_state``,
 ``return_sequences``/``return_state``, per-call dropout masks and ``stateful`` state variables are handled here;
-the time loop and its backward are ``rnnkit.ops.rnn_forward``/``rnn_backward``.
+the time loop and its backward are ``rnnkit.ops.rnn_forward``/``rnn_backward``, once per cell of a stack (cell k
+reads cell k-1's outputs in the order cell 0 produced them: reversed in time with go_backwards).
 """
 import numpy as np
 
@@ -13,6 +15,7 @@ from rnnkit.layers.core import dropout_keep_mask, random_stream
 from rnnkit.layers.input_layer import KerasTensor
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.rnn.cells import _RecurrentCell
+from rnnkit.layers.rnn.stacked_cells import StackedRNNCells
 from rnnkit.layers.rnn import token_table
 from rnnkit.layers.rnn.token_table import TokenIds, TokenRowsGradient, TokenTable
 from rnnkit.variables import Variable
@@ -22,9 +25,11 @@ class RNN(Layer):
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(cell, _RecurrentCell):
-            raise TypeError(f"{self.name}: expected a SimpleRNNCell, LSTMCell, GRUCell or PeepholeLSTMCell, "
-                            f"received {cell!r}")
+        if isinstance(cell, (list, tuple)):
+            cell = StackedRNNCells(cell)
+        if not isinstance(cell, (_RecurrentCell, StackedRNNCells)):
+            raise TypeError(f"{self.name}: expected a SimpleRNNCell, LSTMCell, GRUCell or PeepholeLSTMCell, a list "
+                            f"of them or StackedRNNCells, received {cell!r}")
         self.cell = cell
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -40,15 +45,35 @@ class RNN(Layer):
 
     def __call__(self, inputs, initial_state=None, training=None, mask=None, **kwargs):
         if initial_state is None:
-            return super().__call__(inputs, training=training, mask=mask, **kwargs)
-        initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            return self._nested_states(super().__call__(inputs, training=training, mask=mask, **kwargs))
+        initial_state = _flattened(initial_state)
         explicit_mask = mask is not None
         if explicit_mask and not isinstance(mask, (list, tuple)):
             mask = [mask] + [None] * len(initial_state)
         outputs = super().__call__([inputs, *initial_state], training=training, mask=mask, **kwargs)
         if isinstance(first_input(outputs), KerasTensor):  # see Node.mask_reaches_call
             first_input(outputs).node.mask_reaches_call = explicit_mask
-        return outputs
+        return self._nested_states(outputs)
+
+    def _cells(self):
+        """The cells the loop runs, in order: the stack's, or the one cell."""
+        return self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
+
+    @property
+    def _state_sizes(self):
+        """Every cell's state sizes, in order (the flat list forward and backward pass states in)."""
+        return [size for cell in self._cells() for size in cell.state_size]
+
+    def _nested_states(self, outputs):
+        """A stack's states as Keras 3 returns them: one entry per cell, a list where the cell has several."""
+        if not (self.return_state and isinstance(self.cell, StackedRNNCells)):
+            return outputs
+        nested, states = [outputs[0]], list(outputs[1:])
+        for cell in self._cells():
+            count = len(cell.state_size)
+            nested.append(states[:count] if count > 1 else states[0])
+            states = states[count:]
+        return nested
 
     def build(self, input_shape):
         shape = sequences_shape(input_shape)
@@ -58,14 +83,16 @@ class RNN(Layer):
                 self.cell.build((shape[0], shape[-1]))
             except (ValueError, MemoryError) as error:  # weights too large: name this layer, not its cell
                 raise type(error)(f"{self.name}: {error}") from error
-        for variable in self.cell.weights:
-            variable.path = f"{self.name}/{self.cell.name}/{variable.name}"
+        for cell in self._cells():
+            prefix = "/".join([self.name] + ([self.cell.name] if cell is not self.cell else []) + [cell.name])
+            for variable in cell.weights:
+                variable.path = f"{prefix}/{variable.name}"
         if self.stateful:
             if shape[0] is None:
                 raise ValueError(f"{self.name}: stateful=True needs a fixed batch size (pass batch_size= or "
                                  f"batch_shape= to the Input); received input shape {shape}")
             self.states = [Variable(np.zeros((shape[0], size), np.float32), "rnn_state",
-                                    f"{self.name}/rnn_state", trainable=False) for size in self.cell.state_size]
+                                    f"{self.name}/rnn_state", trainable=False) for size in self._state_sizes]
         self.built = True
 
     def reset_state(self):
@@ -79,22 +106,22 @@ class RNN(Layer):
         units = self.cell.output_size
         output = (batch, steps, units) if self.return_sequences else (batch, units)
         if self.return_state:
-            return [output] + [(batch, size) for size in self.cell.state_size]
+            return [output] + [(batch, size) for size in self._state_sizes]
         return output
 
     def compute_mask(self, inputs, mask=None):
         output_mask = first_input(mask) if self.return_sequences else None
         if self.return_state:
-            return [output_mask] + [None] * len(self.cell.state_size)
+            return [output_mask] + [None] * len(self._state_sizes)
         return output_mask
 
     def _initial_state(self, given, batch):
         if given:
-            if len(given) != len(self.cell.state_size):
-                raise ValueError(f"{self.name}: expected {len(self.cell.state_size)} initial state(s), received "
+            if len(given) != len(self._state_sizes):
+                raise ValueError(f"{self.name}: expected {len(self._state_sizes)} initial state(s), received "
                                  f"{len(given)}")
             states = [float_input(self.name, s, "initial_state") for s in given]
-            for state, size in zip(states, self.cell.state_size):
+            for state, size in zip(states, self._state_sizes):
                 if state.shape != (batch, size):
                     raise ValueError(f"{self.name}: expected an initial state of shape {(batch, size)}, received "
                                      f"{state.shape}")
@@ -106,8 +133,8 @@ class RNN(Layer):
             return [state.value.copy() for state in self.states]
         return None
 
-    def _dropout_masks(self, batch, input_dim, training):
-        cell = self.cell
+    @staticmethod
+    def _dropout_masks(cell, batch, input_dim, training):
         if not training:
             return None, None
         rng = random_stream(cell.seeded_stream) if (cell.dropout or cell.recurrent_dropout) else None
@@ -120,15 +147,15 @@ class RNN(Layer):
         """An Embedding's ids (rnnkit.layers.rnn.token_table): the embedded inputs, or the ids and the
         embeddings·kernel table (at inference once that table pays for itself; in training over the batch's
         distinct ids when they repeat enough and there is no input dropout), and the BatchTokens of training."""
-        ids = tokens.ids
+        ids, first = tokens.ids, self._cells()[0]
         if training:
-            batch = None if self.cell.dropout else token_table.batch_tokens(tokens, self.cell.kernel.value)
+            batch = None if first.dropout else token_table.batch_tokens(tokens, first.kernel.value)
             if batch is None:
                 return tokens.embedded(), {}, None
             return None, {"ids": batch.ids, "input_table": batch.table}, batch
         if self._token_table is None:
             self._token_table = TokenTable()
-        table = self._token_table.lookup(tokens.embedding.embeddings.value, self.cell.kernel.value, ids.size)
+        table = self._token_table.lookup(tokens.embedding.embeddings.value, first.kernel.value, ids.size)
         # Out-of-range ids take the plain path, so the Embedding reports them as it always does.
         if table is None or ids.size == 0 or ids.min() < 0 or ids.max() >= table.shape[0]:
             return tokens.embedded(), {}, None
@@ -140,12 +167,13 @@ class RNN(Layer):
         token_ids = x.ids if isinstance(x, TokenIds) else None
         if token_ids is not None:
             x, lookup, batch_tokens = self._token_lookup(x, training)
-        shape = lookup["ids"].shape + self.cell.kernel.shape[:1] if lookup else None
+        cells = self._cells()
+        shape = lookup["ids"].shape + cells[0].kernel.shape[:1] if lookup else None
         if not lookup:
             x = float_input(self.name, x)
             shape = x.shape
             expect_rank(self.name, shape, 3)
-            expect_last_dim(self.name, shape, self.cell.kernel.shape[0])
+            expect_last_dim(self.name, shape, cells[0].kernel.shape[0])
         if shape[1] == 0:
             raise ValueError(f"{self.name}: expected at least one timestep, received input of shape {shape}")
         if shape[0] == 0:
@@ -154,52 +182,70 @@ class RNN(Layer):
         step_mask = None if step_mask is None else np.asarray(step_mask, dtype=bool)
         if step_mask is not None and step_mask.shape != shape[:2]:
             raise ValueError(f"{self.name}: expected a mask of shape {shape[:2]}, received {step_mask.shape}")
-        input_dropout, recurrent_dropout = self._dropout_masks(shape[0], shape[2], training)
-        result = ops.rnn_forward(
-            self.cell.kind, x, **self.cell.core_weights(), initial_state=self._initial_state(given_states, shape[0]),
-            mask=step_mask, go_backwards=self.go_backwards, input_dropout_mask=input_dropout,
-            recurrent_dropout_mask=recurrent_dropout, training=bool(training), return_sequences=self.return_sequences,
-            **lookup)
+        initial_states = self._initial_state(given_states, shape[0])
+        results, features = [], shape[2]
+        for index, cell in enumerate(cells):
+            later = index > 0  # reads the previous cell's outputs, in processing order
+            input_dropout, recurrent_dropout = self._dropout_masks(cell, shape[0], features, training)
+            count = len(cell.state_size)
+            result = ops.rnn_forward(
+                cell.kind, x, **cell.core_weights(),
+                initial_state=None if initial_states is None else initial_states[:count],
+                mask=step_mask[:, ::-1] if later and self.go_backwards and step_mask is not None else step_mask,
+                go_backwards=self.go_backwards and not later, input_dropout_mask=input_dropout,
+                recurrent_dropout_mask=recurrent_dropout, training=bool(training),
+                return_sequences=self.return_sequences or cell is not cells[-1], **({} if later else lookup))
+            results.append(result)
+            x, features = result.outputs, cell.output_size
+            initial_states = None if initial_states is None else initial_states[count:]
+        states = [state for result in results for state in result.states]
         if self.stateful:
-            for variable, state in zip(self.states, result.states):
+            for variable, state in zip(self.states, states):
                 variable.assign(state)
-        output, output_mask = result.last_output, None
-        if self.return_sequences:
-            output = result.outputs
-            if self.zero_output_for_mask and step_mask is not None:
-                output_mask = (step_mask[:, ::-1] if self.go_backwards else step_mask)[..., None]
-                output = output * output_mask
-        outputs = [output, *result.states] if self.return_state else output
-        ctx = (result.cache, output_mask, len(given_states), token_ids, batch_tokens) if training else None
+        output, output_mask = results[-1].outputs if self.return_sequences else results[-1].last_output, None
+        if self.zero_output_for_mask and step_mask is not None:  # outputs in processing order; the last one too
+            output_mask = (step_mask[:, ::-1] if self.go_backwards else step_mask)[..., None]
+            output_mask = output_mask if self.return_sequences else output_mask[:, -1]
+            output = output * output_mask
+        outputs = [output, *states] if self.return_state else output
+        caches = [result.cache for result in results]
+        ctx = (caches, output_mask, len(given_states), token_ids, batch_tokens) if training else None
         return outputs, ctx
 
     def _empty_batch_outputs(self, steps):
         """Keras answers a batch of 0 samples with outputs of 0 samples; the core needs at least one."""
         units = self.cell.output_size
         output = np.zeros((0, steps, units) if self.return_sequences else (0, units), np.float32)
-        states = [np.zeros((0, size), np.float32) for size in self.cell.state_size]
+        states = [np.zeros((0, size), np.float32) for size in self._state_sizes]
         return [output, *states] if self.return_state else output
 
     def backward(self, ctx, d_outputs, input_gradients=True):
         """input_gradients=False (graph.run_backward, when the inputs are the model's own): the input sequence's
         gradient is None and never computed."""
-        cache, output_mask, given_states, token_ids, batch_tokens = ctx
+        caches, output_mask, given_states, token_ids, batch_tokens = ctx
         d_output, d_states = (d_outputs[0], list(d_outputs[1:])) if self.return_state else (d_outputs, None)
-        if d_states is not None and all(d is None for d in d_states):
-            d_states = None
         if d_output is not None and output_mask is not None:
             d_output = d_output * output_mask
-        gradients = ops.rnn_backward(
-            cache, d_outputs=d_output if self.return_sequences else None,
-            d_last_output=None if self.return_sequences else d_output, d_states=d_states,
-            x_gradient=input_gradients or token_ids is not None)
-        d_x = gradients["x"]
-        if batch_tokens is not None:  # the Embedding's gradient as rows, from the batch table's
-            gradients["kernel"], d_x = batch_tokens.gradients(gradients["input_table"])
-        elif token_ids is not None:  # the plain path on an Embedding's ids: its output's gradient as rows
-            d_x = TokenRowsGradient(token_ids.reshape(-1), d_x.reshape(-1, d_x.shape[-1]))
-        d_inputs = [d_x, *gradients["initial_state"]] if given_states else d_x
-        return d_inputs, for_trainable_weights(self, self.cell.weight_gradients(gradients))
+        cells = self._cells()
+        d_states = d_states or [None] * len(self._state_sizes)
+        d_sequence, d_last = (d_output, None) if self.return_sequences else (None, d_output)
+        pairs, d_initial_states = [], []
+        for index in reversed(range(len(cells))):
+            cell, count = cells[index], len(cells[index].state_size)
+            cell_d_states, d_states = d_states[len(d_states) - count:], d_states[:len(d_states) - count]
+            gradients = ops.rnn_backward(
+                caches[index], d_outputs=d_sequence, d_last_output=d_last,
+                d_states=None if all(d is None for d in cell_d_states) else cell_d_states,
+                x_gradient=index > 0 or input_gradients or token_ids is not None)
+            d_sequence, d_last = gradients["x"], None
+            if index == 0 and batch_tokens is not None:  # the Embedding's gradient as rows, from the batch table's
+                gradients["kernel"], d_sequence = batch_tokens.gradients(gradients["input_table"])
+            elif index == 0 and token_ids is not None:  # the plain path on an Embedding's ids: its output's rows
+                d_sequence = TokenRowsGradient(token_ids.reshape(-1), d_sequence.reshape(-1, d_sequence.shape[-1]))
+            pairs = cell.weight_gradients(gradients) + pairs
+            d_initial_states = list(gradients["initial_state"]) + d_initial_states
+        d_inputs = [d_sequence, *d_initial_states] if given_states else d_sequence
+        return d_inputs, for_trainable_weights(self, pairs)
 
     def get_config(self):
         from rnnkit.layers.serialization import serialize
@@ -217,3 +263,10 @@ class RNN(Layer):
 
         config = dict(config)
         return cls(deserialize(config.pop("cell")), **config)
+
+
+def _flattened(states):
+    """initial_state as one flat list (a stack's may be nested per cell, as Keras 3 returns its states)."""
+    if not isinstance(states, (list, tuple)):
+        return [states]
+    return [leaf for state in states for leaf in _flattened(state)]
