@@ -80,6 +80,21 @@ CASES = {
         layers.TimeDistributed(layers.Dense(2, activation="tanh")), layers.Flatten()), SEQ),
     "max_pooling": lambda: (sequential((6, 4), layers.SimpleRNN(3, return_sequences=True),
                                        layers.GlobalMaxPooling1D()), SEQ),
+    "zero_output_for_mask_last_output": lambda: (sequential(
+        (6, 4), layers.Masking(0.0), layers.LSTM(3, zero_output_for_mask=True)), SEQ_WITH_PADDING),
+    "rnn_over_one_cell": lambda: (sequential((6, 4), layers.RNN(layers.GRUCell(3, reset_after=False),
+                                                                return_sequences=True), layers.Flatten()), SEQ),
+    "stacked_cells_go_backwards_masked": lambda: (sequential(
+        (6, 4), layers.Masking(0.0),
+        layers.RNN([layers.LSTMCell(4), layers.GRUCell(3), layers.SimpleRNNCell(2, activation="relu")],
+                   go_backwards=True, return_sequences=True, zero_output_for_mask=True),
+        layers.GlobalAveragePooling1D()), SEQ_WITH_PADDING),
+    "embedding_stacked_cells": lambda: (sequential(
+        (7,), layers.Embedding(11, 4, mask_zero=True), layers.RNN([layers.GRUCell(3), layers.PeepholeLSTMCell(2)]),
+        layers.Dense(2)), ids(3, 7, 11)),
+    "bidirectional_stacked_cells": lambda: (sequential(
+        (6, 4), layers.Bidirectional(layers.RNN([layers.SimpleRNNCell(3), layers.LSTMCell(2)]), merge_mode="sum")),
+        SEQ),
 }
 
 

@@ -282,6 +282,24 @@ void test_recurrent() {
     expect_close((std::string("Bidirectional(LSTM) ") + merge).c_str(),
                  gradient_error(*Bidirectional(LSTM(3, seq), merge), {4, 2}, 2, mask, true));
   expect_close("Bidirectional(GRU) last output", gradient_error(*Bidirectional(GRU(2)), {3, 2}, 2, {}, true));
+  RecurrentOptions zero_last;
+  zero_last.zero_output_for_mask = true;
+  const rnnkit::StepMask last_masked{1, 0, 1, 1, 1, 1, 0, 0};  // the second row's last output is zero
+  expect_close("LSTM zero_output_for_mask last output",
+               gradient_error(*LSTM(3, zero_last), {4, 2}, 2, last_masked, true));
+}
+
+void test_stacked_cells() {
+  using namespace rnnkit::layers;
+  const std::vector<RecurrentCell> cells{{CellType::lstm, 3}, {CellType::gru, 2}, {CellType::simple_rnn, 2}};
+  const rnnkit::StepMask mask{1, 1, 1, 0, 1, 1, 0, 0};  // (batch 2, time 4)
+  RecurrentOptions back;
+  back.go_backwards = back.return_sequences = back.zero_output_for_mask = true;
+  expect_close("RNN(stacked cells) last output", gradient_error(*RNN(cells), {4, 2}, 2, {}, true));
+  expect_close("RNN(stacked cells) go_backwards masked", gradient_error(*RNN(cells, back), {4, 2}, 2, mask, true));
+  expect_close("Bidirectional(RNN(stacked cells))",
+               gradient_error(*Bidirectional(RNN({{CellType::peephole_lstm, 2}, {CellType::gru, 3}}, back)), {4, 2},
+                              2, mask, true));
 }
 
 void test_masking_and_dropout() {
@@ -556,6 +574,7 @@ int main() {
   test_reshape_and_permute();
   test_embedding();
   test_recurrent();
+  test_stacked_cells();
   test_masking_and_dropout();
   test_spatial_dropout();
   test_gaussian_noise();

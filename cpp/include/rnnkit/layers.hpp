@@ -98,6 +98,18 @@ std::unique_ptr<Layer> LSTM(std::int64_t units, const RecurrentOptions& options 
 std::unique_ptr<Layer> PeepholeLSTM(std::int64_t units, const RecurrentOptions& options = {});
 std::unique_ptr<Layer> GRU(std::int64_t units, const RecurrentOptions& options = {});
 
+// One cell of RNN: its type and size, and the cell's options of RecurrentOptions (activation, recurrent_activation,
+// use_bias, dropout, recurrent_dropout, unit_forget_bias, reset_after; name names the cell).
+enum class CellType { simple_rnn, lstm, peephole_lstm, gru };
+struct RecurrentCell {
+  CellType type = CellType::lstm;
+  std::int64_t units = 0;
+  RecurrentOptions options = {};
+};
+// Keras' RNN([cells]) (StackedRNNCells): at each step every cell reads the output of the one before it. `options`
+// gives the loop's return_sequences, go_backwards, zero_output_for_mask and name.
+std::unique_ptr<Layer> RNN(const std::vector<RecurrentCell>& cells, const RecurrentOptions& options = {});
+
 // A recurrent layer run forwards and a go_backwards copy of it; merge_mode concat, sum, mul or ave.
 std::unique_ptr<Layer> Bidirectional(std::unique_ptr<Layer> layer, const std::string& merge_mode = "concat",
                                      const std::string& name = "");

@@ -44,6 +44,7 @@ LayerFactory factory_for(const std::string& class_name) {
       {"LSTM", recurrent_from_config},
       {"PeepholeLSTM", recurrent_from_config},
       {"GRU", recurrent_from_config},
+      {"RNN", rnn_from_config},
       {"Bidirectional", bidirectional_from_config},
       {"TimeDistributed", time_distributed_from_config},
       {"Concatenate", concatenate_from_config},

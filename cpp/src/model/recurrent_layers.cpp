@@ -1,34 +1,29 @@
 // SimpleRNN, LSTM, PeepholeLSTM and GRU over the core's whole-sequence kernels (rnn_forward / rnn_backward).
 #include <algorithm>
 
-#include "model/support.hpp"
+#include "model/recurrent_layer.hpp"
 #include "rnnkit/activations.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/gemm.hpp"
-#include "rnnkit/layers.hpp"
-#include "rnnkit/rnn.hpp"
 
 namespace rnnkit {
 namespace model_detail {
 namespace {
 
-struct RecurrentSpec {
-  CellKind cell = CellKind::lstm;
-  bool peephole = false;
-  std::int64_t units = 0;
-  layers::RecurrentOptions options;
-};
-
 const char* class_of(const RecurrentSpec& s) {
-  if (s.cell == CellKind::simple_rnn) return "SimpleRNN";
-  if (s.cell == CellKind::gru) return "GRU";
-  return s.peephole ? "PeepholeLSTM" : "LSTM";
+  if (s.cell == CellKind::simple_rnn) return s.as_cell ? "SimpleRNNCell" : "SimpleRNN";
+  if (s.cell == CellKind::gru) return s.as_cell ? "GRUCell" : "GRU";
+  if (s.peephole) return s.as_cell ? "PeepholeLSTMCell" : "PeepholeLSTM";
+  return s.as_cell ? "LSTMCell" : "LSTM";
 }
 
-const char* default_name(const RecurrentSpec& s) {
-  if (s.cell == CellKind::simple_rnn) return "simple_rnn";
-  if (s.cell == CellKind::gru) return "gru";
-  return s.peephole ? "peephole_lstm" : "lstm";
+// Keras' default names, the snake case of the class names.
+std::string default_name(const RecurrentSpec& s) {
+  const std::string layer = s.cell == CellKind::simple_rnn ? "simple_rnn"
+                            : s.cell == CellKind::gru      ? "gru"
+                            : s.peephole                   ? "peephole_lstm"
+                                                           : "lstm";
+  return s.as_cell ? layer + "_cell" : layer;
 }
 
 Activation cell_activation(const std::string& name, const Layer& layer) {
@@ -69,12 +64,13 @@ class RecurrentLayer final : public RecurrentLayerBase {
     auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
     std::string fields = "\"units\": " + std::to_string(spec_.units) + ", \"activation\": " + json_quote(o.activation);
     if (spec_.cell != CellKind::simple_rnn) fields += ", \"recurrent_activation\": " + json_quote(o.recurrent_activation);
-    fields += ", \"use_bias\": " + flag(o.use_bias) + ", \"return_sequences\": " + flag(o.return_sequences) +
-              ", \"go_backwards\": " + flag(o.go_backwards) + ", \"zero_output_for_mask\": " +
-              flag(o.zero_output_for_mask) + ", \"dropout\": " + json_number(o.dropout) +
+    fields += ", \"use_bias\": " + flag(o.use_bias) + ", \"dropout\": " + json_number(o.dropout) +
               ", \"recurrent_dropout\": " + json_number(o.recurrent_dropout);
     if (spec_.cell == CellKind::lstm) fields += ", \"unit_forget_bias\": " + flag(o.unit_forget_bias);
     if (spec_.cell == CellKind::gru) fields += ", \"reset_after\": " + flag(o.reset_after);
+    if (!spec_.as_cell)
+      fields += ", \"return_sequences\": " + flag(o.return_sequences) + ", \"go_backwards\": " +
+                flag(o.go_backwards) + ", \"zero_output_for_mask\": " + flag(o.zero_output_for_mask);
     return config_object(*this, fields);
   }
 
@@ -186,12 +182,12 @@ class RecurrentLayer final : public RecurrentLayerBase {
     RnnCachePtr rnn = rnn_forward(config, in, out, training != nullptr);
 
     StepMask output_mask;
-    if (o.return_sequences && o.zero_output_for_mask && !mask.empty()) {
-      output_mask = mask;  // outputs are in processing order: reversed when going backwards
-      if (o.go_backwards)
-        for (std::int64_t b = 0; b < config.batch; ++b)
-          std::reverse(output_mask.begin() + b * config.time, output_mask.begin() + (b + 1) * config.time);
-      zero_masked(sequence, output_mask);
+    if (o.zero_output_for_mask && !mask.empty()) {  // Keras zeroes the last output too when the last step is masked
+      output_mask = processing_order(mask, config.batch, config.time, o.go_backwards);
+      if (!o.return_sequences)
+        for (std::int64_t b = 0; b < config.batch; ++b) output_mask[b] = output_mask[(b + 1) * config.time - 1];
+      output_mask.resize(o.return_sequences ? output_mask.size() : static_cast<std::size_t>(config.batch));
+      zero_masked(o.return_sequences ? sequence : last, output_mask);
     }
     if (!o.return_sequences) mask.clear();
     if (training) {
@@ -204,10 +200,11 @@ class RecurrentLayer final : public RecurrentLayerBase {
     return o.return_sequences ? std::move(sequence) : std::move(last);
   }
 
-  static void zero_masked(Tensor& sequence, const StepMask& mask) {
-    const std::int64_t width = sequence.shape.back();
-    for (std::size_t step = 0; step < mask.size(); ++step)
-      if (!mask[step]) std::fill_n(sequence.values.begin() + static_cast<std::int64_t>(step) * width, width, 0.0f);
+  // The rows of `outputs` ((batch, time, units) or (batch, units)) whose mask entry is 0, set to zero.
+  static void zero_masked(Tensor& outputs, const StepMask& mask) {
+    const std::int64_t width = outputs.shape.back();
+    for (std::size_t row = 0; row < mask.size(); ++row)
+      if (!mask[row]) std::fill_n(outputs.values.begin() + static_cast<std::int64_t>(row) * width, width, 0.0f);
   }
 
   RecurrentSpec spec_;
@@ -216,32 +213,57 @@ class RecurrentLayer final : public RecurrentLayerBase {
 };
 
 std::unique_ptr<Layer> make(CellKind cell, bool peephole, std::int64_t units, const layers::RecurrentOptions& o) {
-  RecurrentSpec spec{cell, peephole, units, o};
-  return std::make_unique<RecurrentLayer>(o.name.empty() ? auto_name(default_name(spec)) : o.name, spec);
+  return make_recurrent(RecurrentSpec{cell, peephole, units, o}, o.name);
 }
 
 }  // namespace
 
-std::unique_ptr<Layer> recurrent_from_config(const ConfigReader& c) {
+StepMask processing_order(const StepMask& mask, std::int64_t batch, std::int64_t time, bool backwards) {
+  StepMask ordered = mask;
+  if (backwards && !mask.empty())
+    for (std::int64_t b = 0; b < batch; ++b)
+      std::reverse(ordered.begin() + b * time, ordered.begin() + (b + 1) * time);
+  return ordered;
+}
+
+std::unique_ptr<RecurrentLayerBase> make_recurrent(const RecurrentSpec& spec, const std::string& name) {
+  return std::make_unique<RecurrentLayer>(name.empty() ? auto_name(default_name(spec)) : name, spec);
+}
+
+RecurrentSpec cell_spec_from_config(const ConfigReader& c) {
+  static const char* const classes[] = {"SimpleRNN", "LSTM", "PeepholeLSTM", "GRU",
+                                        "SimpleRNNCell", "LSTMCell", "PeepholeLSTMCell", "GRUCell"};
   const std::string& cls = c.class_name();
-  const CellKind cell = cls == "SimpleRNN" ? CellKind::simple_rnn : cls == "GRU" ? CellKind::gru : CellKind::lstm;
-  if (cell == CellKind::lstm && cls != "LSTM" && cls != "PeepholeLSTM")
-    fail(c.where(), "expected SimpleRNN, LSTM, PeepholeLSTM or GRU");
-  c.require_default("return_state", false);
-  c.require_default("stateful", false);
-  layers::RecurrentOptions o;
+  if (std::find(std::begin(classes), std::end(classes), cls) == std::end(classes))
+    fail(c.where(), "expected SimpleRNN, LSTM, PeepholeLSTM or GRU, or one of their cells");
+  RecurrentSpec spec;
+  spec.cell = cls.rfind("SimpleRNN", 0) == 0 ? CellKind::simple_rnn
+              : cls.rfind("GRU", 0) == 0     ? CellKind::gru
+                                             : CellKind::lstm;
+  spec.peephole = cls.rfind("PeepholeLSTM", 0) == 0;
+  spec.as_cell = cls.size() > 4 && cls.compare(cls.size() - 4, 4, "Cell") == 0;
+  spec.units = c.positive_integer("units");
+  layers::RecurrentOptions& o = spec.options;
   o.activation = c.text("activation", "tanh");
   o.recurrent_activation = c.text("recurrent_activation", "sigmoid");
   o.use_bias = c.flag("use_bias", true);
-  o.return_sequences = c.flag("return_sequences", false);
-  o.go_backwards = c.flag("go_backwards", false);
-  o.zero_output_for_mask = c.flag("zero_output_for_mask", false);
   o.dropout = static_cast<float>(c.number("dropout", 0.0));
   o.recurrent_dropout = static_cast<float>(c.number("recurrent_dropout", 0.0));
   o.unit_forget_bias = c.flag("unit_forget_bias", true);
   o.reset_after = c.flag("reset_after", true);
   o.name = c.name();
-  return make(cell, cls == "PeepholeLSTM", c.positive_integer("units"), o);
+  return spec;
+}
+
+std::unique_ptr<Layer> recurrent_from_config(const ConfigReader& c) {
+  c.require_default("return_state", false);
+  c.require_default("stateful", false);
+  RecurrentSpec spec = cell_spec_from_config(c);
+  if (spec.as_cell) fail(c.where(), "a cell runs inside an RNN layer");
+  spec.options.return_sequences = c.flag("return_sequences", false);
+  spec.options.go_backwards = c.flag("go_backwards", false);
+  spec.options.zero_output_for_mask = c.flag("zero_output_for_mask", false);
+  return make_recurrent(spec, spec.options.name);
 }
 
 }  // namespace model_detail

@@ -129,6 +129,7 @@ std::unique_ptr<Layer> conv1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> max_pooling_1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> average_pooling_1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> recurrent_from_config(const ConfigReader& config);  // SimpleRNN, LSTM, GRU, PeepholeLSTM
+std::unique_ptr<Layer> rnn_from_config(const ConfigReader& config);  // RNN over a cell or StackedRNNCells
 std::unique_ptr<Layer> bidirectional_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> time_distributed_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> concatenate_from_config(const ConfigReader& config);
