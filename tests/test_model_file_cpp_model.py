@@ -129,6 +129,23 @@ def test_configs_inconsistent_with_the_layers_are_refused(tmp_path):
         save(tmp_path / "r.rnnkit", (4, 3), [layer("RepeatVector", n=2)], [])
 
 
+@pytest.mark.parametrize("cell, message", [
+    (layer("StackedRNNCells", cells=[]), r"StackedRNNCells\): needs a non-empty list of cells"),
+    (layer("StackedRNNCells"), r"StackedRNNCells\): needs a non-empty list of cells"),
+    (layer("StackedRNNCells", cells=[layer("LSTM", units=2)]), "expected cells"),
+    (layer("StackedRNNCells", cells=[layer("StackedRNNCells", cells=[layer("GRUCell", units=2)])]),
+     "expected SimpleRNN, LSTM, PeepholeLSTM or GRU, or one of their cells"),
+    (layer("Dense", units=2), "expected SimpleRNN, LSTM, PeepholeLSTM or GRU, or one of their cells"),
+    (layer("LSTMCell", units=0), "needs a positive integer units"),
+    (layer("GRUCell", units=2, kernel_regularizer={"class_name": "L2", "config": {"l2": 0.1}}),
+     r"kernel_regularizer is not supported by the C\+\+ model API")])
+def test_malformed_rnn_cells_are_refused(tmp_path, cell, message):
+    with pytest.raises(ValueError, match=message):
+        save(tmp_path / "c.rnnkit", (4, 3), [layer("RNN", cell=cell)], [])
+    with pytest.raises(ValueError, match=r"layer rnn \(RNN\) has no \"cell\""):
+        save(tmp_path / "n.rnnkit", (4, 3), [layer("RNN")], [])
+
+
 @pytest.mark.parametrize("class_name, config, message", [
     ("ReLU", {"negative_slope": None}, "negative_slope must be a number, received null"),
     ("ReLU", {"threshold": None}, "threshold must be a number, received null"),

@@ -64,6 +64,11 @@ def model_seeds():
                          _layer("TimeDistributed", name="td", layer=_layer("Dense", name="d", units=2)),
                          _layer("Flatten", name="f"))
     yield "model_repeat_timedistributed", repeat, [(3, 2), (2, 2), (2,), (2, 2), (2,)]
+    cells = [_layer("LSTMCell", name="c0", units=2), _layer("GRUCell", name="c1", units=2, reset_after=False)]
+    stacked = _sequential(_layer("InputLayer", batch_shape=[None, 4, 3], name="x"),
+                          _layer("RNN", name="rnn", go_backwards=True, zero_output_for_mask=True,
+                                 cell=_layer("StackedRNNCells", name="stack", cells=cells)))
+    yield "model_stacked_cells", stacked, [(3, 8), (2, 8), (8,), (2, 6), (2, 6), (6,)]
     reshaping = _sequential(_layer("InputLayer", batch_shape=[None, 4, 6], name="x"),
                             _layer("Reshape", name="r", target_shape=[-1, 3]),
                             _layer("Permute", name="p", dims=[2, 1]),
