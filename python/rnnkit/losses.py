@@ -11,9 +11,11 @@ import numpy as np
 from rnnkit import _core
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy", "CategoricalCrossentropy",
-           "SparseCategoricalCrossentropy", "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
-           "categorical_crossentropy", "sparse_categorical_crossentropy", "mse", "mae", "MSE", "MAE",
-           "get", "serialize", "deserialize"]
+           "SparseCategoricalCrossentropy", "Huber", "LogCosh", "MeanSquaredLogarithmicError",
+           "MeanAbsolutePercentageError", "KLDivergence", "Poisson", "mean_squared_error", "mean_absolute_error",
+           "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy", "huber", "log_cosh",
+           "mean_squared_logarithmic_error", "mean_absolute_percentage_error", "kl_divergence", "poisson", "mse", "mae",
+           "msle", "mape", "kld", "MSE", "MAE", "MSLE", "MAPE", "KLD", "get", "serialize", "deserialize"]
 
 _REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
 
@@ -143,6 +145,69 @@ class MeanAbsoluteError(Loss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
 
+class Huber(Loss):
+    """mean(0.5 * e**2 where |e| <= delta, else delta * |e| - 0.5 * delta**2, axis=-1), e = y_pred - y_true."""
+
+    _kernel = "huber"
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.delta = float(delta)
+        if not self.delta > 0:
+            raise ValueError(f"Huber: delta must be positive, received {delta!r}")
+
+    def _kernel_options(self):
+        return {"delta": self.delta}
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+class LogCosh(Loss):
+    """mean(log(cosh(y_pred - y_true)), axis=-1)."""
+
+    _kernel = "log_cosh"
+
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+
+class MeanSquaredLogarithmicError(Loss):
+    """mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1)) ** 2, axis=-1), eps = 1e-7."""
+
+    _kernel = "mean_squared_logarithmic_error"
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+
+class MeanAbsolutePercentageError(Loss):
+    """100 * mean(|y_true - y_pred| / max(|y_true|, eps), axis=-1), eps = 1e-7."""
+
+    _kernel = "mean_absolute_percentage_error"
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+
+class KLDivergence(Loss):
+    """sum(y_true * log(y_true / y_pred), axis=-1), both clipped to [1e-7, 1]."""
+
+    _kernel = "kl_divergence"
+
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+
+class Poisson(Loss):
+    """mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)."""
+
+    _kernel = "poisson"
+
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+
 def _check_axis(cls, axis):
     if axis not in (-1,):
         raise NotImplementedError(f"{cls.__name__}: only axis=-1 (the last axis) is supported, received {axis!r}")
@@ -246,14 +311,30 @@ categorical_crossentropy = _function(CategoricalCrossentropy,
                                      "Per-sample categorical crossentropy (from_logits, label_smoothing).")
 sparse_categorical_crossentropy = _function(SparseCategoricalCrossentropy,
                                             "Per-sample sparse categorical crossentropy (from_logits).")
+huber = _function(Huber, "Per-sample Huber loss over the last axis (delta).")
+log_cosh = _function(LogCosh, "Per-sample mean log(cosh(error)) over the last axis.")
+mean_squared_logarithmic_error = _function(MeanSquaredLogarithmicError,
+                                           "Per-sample mean squared logarithmic error over the last axis.")
+mean_absolute_percentage_error = _function(MeanAbsolutePercentageError,
+                                           "Per-sample mean absolute percentage error over the last axis.")
+kl_divergence = _function(KLDivergence, "Per-sample Kullback-Leibler divergence over the last axis.")
+poisson = _function(Poisson, "Per-sample Poisson loss over the last axis.")
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+msle = MSLE = mean_squared_logarithmic_error
+mape = MAPE = mean_absolute_percentage_error
+kld = KLD = kl_divergence
 
 _CLASSES = {cls.__name__: cls for cls in (MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy,
-                                          CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+                                          CategoricalCrossentropy, SparseCategoricalCrossentropy, Huber, LogCosh,
+                                          MeanSquaredLogarithmicError, MeanAbsolutePercentageError, KLDivergence,
+                                          Poisson)}
 # Strings name functions in Keras; the engine needs gradients, so they resolve to the matching class.
 _FUNCTION_NAMES = {cls._kernel: cls for cls in _CLASSES.values()}
-_ALIASES = {"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError}
+_ALIASES = {"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+            "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
+            "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError, "kld": KLDivergence,
+            "KLD": KLDivergence}
 _BY_NAME = {**_CLASSES, **_FUNCTION_NAMES, **_ALIASES}
 
 

@@ -3,7 +3,8 @@
 // Shapes: y_pred is `rows` x `classes` (row-major; rows = product of every axis but the last, e.g. batch*time
 // for sequence outputs). y_true has the same shape, except for sparse categorical crossentropy where it holds
 // one class id per row (float-valued, must be an integer in [0, classes)). Each row yields one loss value: the
-// mean over the last axis (MSE, MAE, binary crossentropy) or the sum of -y_true*log(p) (categorical).
+// mean over the last axis (MSE, MAE, binary crossentropy, Huber, log-cosh, MSLE, MAPE, Poisson) or a sum over it
+// (categorical crossentropies: -y_true*log(p); KL divergence: y_true*log(y_true/p), both clipped to [1e-7, 1]).
 //
 // Reduction (Keras 3's reduce_weighted_values): with w[r] = sample_weight[r] (1 when nullptr),
 //   no mask:  value = sum_r w[r] * loss[r] / D
@@ -24,6 +25,12 @@ enum class LossKind {
   binary_crossentropy,
   categorical_crossentropy,
   sparse_categorical_crossentropy,
+  huber,
+  log_cosh,
+  mean_squared_logarithmic_error,
+  mean_absolute_percentage_error,
+  kl_divergence,
+  poisson,
 };
 
 enum class Reduction { sum_over_batch_size, sum };
@@ -33,6 +40,7 @@ struct LossConfig {
   bool from_logits = false;      // crossentropies only
   float label_smoothing = 0.0f;  // binary and categorical crossentropy only
   Reduction reduction = Reduction::sum_over_batch_size;
+  float delta = 1.0f;  // Huber only: quadratic below |error| = delta, linear above
 };
 
 // Returns the reduced loss. Optional outputs (nullptr to skip):

@@ -60,6 +60,67 @@ double bce_row(const float* t, const float* p, std::int64_t c, float* d, double 
   return sum / c;
 }
 
+// The element-wise losses averaged over the last axis: element(t, p, &derivative) gives one element's loss and
+// its derivative in p. Where a clip or maximum is active the derivative is 0, as in the reference autodiff.
+template <typename Element>
+double mean_row(const float* t, const float* p, std::int64_t c, float* d, double scale, Element element) {
+  double sum = 0.0;
+  for (std::int64_t j = 0; j < c; ++j) {
+    double derivative = 0.0;
+    sum += element(static_cast<double>(t[j]), static_cast<double>(p[j]), derivative);
+    if (d) d[j] = static_cast<float>(derivative / c * scale);
+  }
+  return sum / c;
+}
+
+double huber(double t, double p, double delta, double& derivative) {
+  const double e = p - t;
+  if (std::fabs(e) <= delta) {
+    derivative = e;
+    return 0.5 * e * e;
+  }
+  derivative = e > 0 ? delta : -delta;
+  return delta * std::fabs(e) - 0.5 * delta * delta;
+}
+
+double log_cosh(double t, double p, double& derivative) {
+  const double x = p - t;
+  derivative = std::tanh(x);
+  // x + softplus(-2x) - log 2, with softplus(z) = max(z, 0) + log1p(exp(-|z|)) so large |x| cannot overflow.
+  return x + std::max(-2.0 * x, 0.0) + std::log1p(std::exp(-std::fabs(2.0 * x))) - std::log(2.0);
+}
+
+double squared_log_error(double t, double p, double& derivative) {
+  const double e = std::log(std::max(p, static_cast<double>(kEpsilon)) + 1.0) -
+                   std::log(std::max(t, static_cast<double>(kEpsilon)) + 1.0);
+  derivative = p > kEpsilon ? 2.0 * e / (p + 1.0) : 0.0;
+  return e * e;
+}
+
+double absolute_percentage_error(double t, double p, double& derivative) {
+  const double scale = std::max(std::fabs(t), static_cast<double>(kEpsilon));
+  const double e = p - t;
+  derivative = 100.0 * (e > 0 ? 1.0 : e < 0 ? -1.0 : 0.0) / scale;
+  return 100.0 * std::fabs(e) / scale;
+}
+
+double poisson(double t, double p, double& derivative) {
+  derivative = 1.0 - t / (p + kEpsilon);
+  return p - t * std::log(p + kEpsilon);
+}
+
+// sum(t * log(t / p)) over the row with t and p clipped to [epsilon, 1].
+double kl_divergence_row(const float* t, const float* p, std::int64_t c, float* d, double scale) {
+  double sum = 0.0;
+  for (std::int64_t j = 0; j < c; ++j) {
+    const double y = std::min(std::max(static_cast<double>(t[j]), static_cast<double>(kEpsilon)), 1.0);
+    const double q = std::min(std::max(static_cast<double>(p[j]), static_cast<double>(kEpsilon)), 1.0);
+    sum += y * std::log(y / q);
+    if (d) d[j] = p[j] >= kEpsilon && p[j] <= 1.0f ? static_cast<float>(-y / q * scale) : 0.0f;
+  }
+  return sum;
+}
+
 // Categorical crossentropy on one row against a dense target `y` (already smoothed), in double.
 double cce_row(const double* y, const float* p, std::int64_t c, float* d, double scale, bool from_logits,
                std::vector<double>& work) {
@@ -104,6 +165,9 @@ void check_config(const LossConfig& config, std::int64_t rows, std::int64_t clas
   if (!(config.label_smoothing >= 0.0f && config.label_smoothing <= 1.0f))
     throw std::invalid_argument("loss_value_and_grad: label_smoothing must be in [0, 1], received " +
                                 std::to_string(config.label_smoothing));
+  if (config.kind == LossKind::huber && !(config.delta > 0.0f && std::isfinite(config.delta)))
+    throw std::invalid_argument("loss_value_and_grad: Huber's delta must be a positive number, received " +
+                                std::to_string(config.delta));
 }
 }  // namespace
 
@@ -165,6 +229,21 @@ double loss_value_and_grad(const LossConfig& config, const float* y_true, const 
           loss = cce_row(target.data(), p, c, d, scale, config.from_logits, work);
           break;
         }
+        case LossKind::huber: {
+          const double delta = config.delta;
+          loss = mean_row(y_true + r * c, p, c, d, scale,
+                          [delta](double t, double q, double& derivative) { return huber(t, q, delta, derivative); });
+          break;
+        }
+        case LossKind::log_cosh: loss = mean_row(y_true + r * c, p, c, d, scale, log_cosh); break;
+        case LossKind::mean_squared_logarithmic_error:
+          loss = mean_row(y_true + r * c, p, c, d, scale, squared_log_error);
+          break;
+        case LossKind::mean_absolute_percentage_error:
+          loss = mean_row(y_true + r * c, p, c, d, scale, absolute_percentage_error);
+          break;
+        case LossKind::poisson: loss = mean_row(y_true + r * c, p, c, d, scale, poisson); break;
+        case LossKind::kl_divergence: loss = kl_divergence_row(y_true + r * c, p, c, d, scale); break;
       }
       if (per_row) per_row[r] = static_cast<float>(loss);
       weighted[r] = weight * loss;
