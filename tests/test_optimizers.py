@@ -74,6 +74,29 @@ def _reference(kind, options, clip, weights, grad_steps):
             elif kind == "adagrad":
                 s["acc"] = s.get("acc", 0.1) + g * g
                 w -= lr * g / np.sqrt(s["acc"] + 1e-7)
+            elif kind == "nadam":
+                b1, b2, eps = 0.9, 0.999, 1e-7
+                u = [b1 * (1 - 0.5 * 0.96 ** t) for t in range(1, step + 2)]  # the schedule u_1 .. u_{t+1}
+                product = np.prod(u[:step])
+                s["m"] = b1 * s.get("m", 0.0) + (1 - b1) * g
+                s["v"] = b2 * s.get("v", 0.0) + (1 - b2) * g * g
+                m_hat = u[step] * s["m"] / (1 - product * u[step]) + (1 - u[step - 1]) * g / (1 - product)
+                w -= lr * m_hat / (np.sqrt(s["v"] / (1 - b2 ** step)) + eps)
+            elif kind == "adamax":
+                b1, b2, eps = 0.9, 0.999, 1e-7
+                s["m"] = b1 * s.get("m", 0.0) + (1 - b1) * g
+                s["u"] = np.maximum(b2 * s.get("u", 0.0), np.abs(g))
+                w -= lr * s["m"] / ((1 - b1 ** step) * (s["u"] + eps))
+            elif kind == "adadelta":
+                rho, eps = 0.95, 1e-7
+                s["g2"] = rho * s.get("g2", 0.0) + (1 - rho) * g * g
+                delta = -np.sqrt(s.get("d2", 0.0) + eps) * g / np.sqrt(s["g2"] + eps)
+                s["d2"] = rho * s.get("d2", 0.0) + (1 - rho) * delta * delta
+                w += lr * delta
+            elif kind == "lion":
+                b1, b2 = options.get("beta_1", 0.9), 0.99
+                w -= lr * np.sign(b1 * s.get("m", 0.0) + (1 - b1) * g)
+                s["m"] = b2 * s.get("m", 0.0) + (1 - b2) * g
     return weights
 
 
@@ -83,10 +106,13 @@ CASES = [
     ("rmsprop", {}), ("rmsprop", {"momentum": 0.5}), ("rmsprop", {"centered": True}),
     ("rmsprop", {"momentum": 0.5, "centered": True}),
     ("adagrad", {}), ("adagrad", {"learning_rate": 0.1}),
+    ("nadam", {}), ("nadam", {"learning_rate": 0.05}), ("adamax", {}), ("adamax", {"learning_rate": 0.05}),
+    ("adadelta", {}), ("adadelta", {"learning_rate": 1.0}), ("lion", {}), ("lion", {"beta_1": 0.5}),
 ]
 CLIPS = [{}, {"clipnorm": 1.0}, {"clipvalue": 0.5}, {"global_clipnorm": 1.5}]
 CLASSES = {"sgd": optimizers.SGD, "adam": optimizers.Adam, "rmsprop": optimizers.RMSprop,
-           "adagrad": optimizers.Adagrad}
+           "adagrad": optimizers.Adagrad, "nadam": optimizers.Nadam, "adamax": optimizers.Adamax,
+           "adadelta": optimizers.Adadelta, "lion": optimizers.Lion}
 
 
 def _run(optimizer, weights, grad_steps):
@@ -193,7 +219,8 @@ def test_apply_gradients_takes_pairs_and_counts_iterations():
     (optimizers.Adam(), ["momentum", "velocity"]), (optimizers.Adam(amsgrad=True), ["momentum", "velocity",
                                                                                     "velocity_hat"]),
     (optimizers.RMSprop(momentum=0.5, centered=True), ["velocity", "momentum", "average_gradient"]),
-    (optimizers.Adagrad(), ["accumulator"]),
+    (optimizers.Adagrad(), ["accumulator"]), (optimizers.Adamax(), ["momentum", "norm"]),
+    (optimizers.Adadelta(), ["accumulated_grad", "accumulated_delta_var"]), (optimizers.Lion(), ["momentum"]),
 ], ids=lambda x: type(x).__name__ if isinstance(x, optimizers.Optimizer) else str(len(x)))
 def test_variables_are_the_iteration_then_slots_by_kind(optimizer, slots):
     weights = [Variable(np.zeros((2, 3)), "kernel", "dense/kernel"), Variable(np.zeros(3), "bias", "dense/bias")]
@@ -204,15 +231,26 @@ def test_variables_are_the_iteration_then_slots_by_kind(optimizer, slots):
     assert [v.shape for v in optimizer.variables[1:]] == [w.shape for _ in slots for w in weights]
 
 
+def test_nadam_keeps_its_schedule_product_after_the_slots():
+    optimizer = optimizers.Nadam()
+    weights, grad_steps = _problem()
+    _run(optimizer, weights, grad_steps)
+    product = optimizer.variables[-1]
+    assert product.path == "nadam/u_product" and len(optimizer.variables) == 1 + 2 * 2 + 1
+    expected = np.prod([0.9 * (1 - 0.5 * 0.96 ** t) for t in range(1, STEPS + 1)])
+    assert float(product.value) == pytest.approx(expected, rel=1e-6)
+
+
 def test_adagrad_accumulator_starts_at_its_initial_value():
     optimizer = optimizers.Adagrad(initial_accumulator_value=0.25)
     optimizer.build([Variable(np.zeros(3), "w")])
     np.testing.assert_array_equal(optimizer.variables[1].value, np.full(3, 0.25, np.float32))
 
 
-def test_restoring_the_state_continues_identically():
+@pytest.mark.parametrize("make", [lambda: optimizers.Adam(amsgrad=True), optimizers.Nadam])
+def test_restoring_the_state_continues_identically(make):
     weights, grad_steps = _problem()
-    original = optimizers.Adam(amsgrad=True)
+    original = make()
     variables = _run(original, weights, grad_steps[:2])
     restored = optimizers.deserialize(optimizers.serialize(original))
     copies = [Variable(v.value.copy(), v.name, v.path) for v in variables]
@@ -284,6 +322,12 @@ def test_schedules_reject_nonpositive_decay_steps_and_mismatched_pieces():
                                      "centered": False, "name": "rmsprop"}),
     ("adagrad", optimizers.Adagrad, {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7,
                                      "name": "adagrad"}),
+    ("nadam", optimizers.Nadam, {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
+                                 "name": "nadam"}),
+    ("adamax", optimizers.Adamax, {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
+                                   "name": "adamax"}),
+    ("adadelta", optimizers.Adadelta, {"learning_rate": 0.001, "rho": 0.95, "epsilon": 1e-7, "name": "adadelta"}),
+    ("lion", optimizers.Lion, {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.99, "name": "lion"}),
 ])
 def test_get_by_name_gives_keras_defaults(name, cls, defaults):
     for identifier in (name, cls.__name__):
@@ -370,6 +414,8 @@ ORACLE_CASES = [
     ("RMSprop", {"learning_rate": 0.01}), ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True}),
     ("Adagrad", {"learning_rate": 0.1}),
     ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.1}), ("SGD", {"learning_rate": 0.1, "weight_decay": 0.05}),
+    ("Nadam", {"learning_rate": 0.01}), ("Adamax", {"learning_rate": 0.01}), ("Adadelta", {"learning_rate": 1.0}),
+    ("Lion", {"learning_rate": 0.01}), ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "weight_decay": 0.1}),
 ]
 
 

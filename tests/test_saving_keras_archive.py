@@ -250,6 +250,10 @@ OPTIMIZERS = {
     "rmsprop": lambda lib: lib.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
     "sgd": lambda lib: lib.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
     "adagrad": lambda lib: lib.optimizers.Adagrad(0.1),
+    "nadam": lambda lib: lib.optimizers.Nadam(0.01),
+    "adamax": lambda lib: lib.optimizers.Adamax(0.01),
+    "adadelta": lambda lib: lib.optimizers.Adadelta(1.0),
+    "lion": lambda lib: lib.optimizers.Lion(0.003),
 }
 
 

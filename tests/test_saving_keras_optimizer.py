@@ -58,7 +58,9 @@ def test_adam_state_is_written_in_keras_order(tmp_path):
     lambda: rnnkit.optimizers.SGD(0.05, momentum=0.9),
     lambda: rnnkit.optimizers.Adagrad(0.1),
     lambda: rnnkit.optimizers.AdamW(0.01, amsgrad=True),
-], ids=["adam", "rmsprop", "sgd", "adagrad", "adamw"])
+    lambda: rnnkit.optimizers.Nadam(0.01),
+    lambda: rnnkit.optimizers.Lion(0.003),
+], ids=["adam", "rmsprop", "sgd", "adagrad", "adamw", "nadam", "lion"])
 @pytest.mark.parametrize("suffix", [".keras", ".weights.h5"])
 def test_training_resumes_exactly_from_a_keras_file(tmp_path, optimizer, suffix):
     model, x, y = model_and_data(optimizer())

@@ -76,6 +76,34 @@ void test_optimizer_class_matches_free_functions() {
   CHECK_THROWS(optimizer.apply({w1.data()}, {g1.data()}, {3}));  // not the variables it was built on
 }
 
+void test_nadam_class_keeps_the_schedule_product() {
+  const std::vector<std::int64_t> sizes{3};
+  std::vector<float> w{0.1f, 0.2f, 0.3f}, g{1.0f, -2.0f, 0.5f};
+  std::vector<float> r = w, m(3, 0.f), v(3, 0.f);
+  NadamConfig config;
+  config.learning_rate = 0.01f;
+  Optimizer optimizer(config);
+  float product = 1.0f;
+  double expected = 1.0;
+  for (std::int64_t step = 0; step < 3; ++step) {
+    optimizer.apply({w.data()}, {g.data()}, sizes);
+    product = nadam_u_product(config, step, product);
+    nadam_update(config, step, product, r.data(), g.data(), m.data(), v.data(), 3);
+    expected *= 0.9 * (1.0 - 0.5 * std::pow(0.96, step + 1));
+  }
+  CHECK(w == r && optimizer.slots()[0] == m && optimizer.slots()[1] == v);
+  CHECK(optimizer.u_product() == product && close(product, expected, 1e-6, 0));
+}
+
+void test_lion_steps_by_the_sign() {
+  std::vector<float> w{1.0f, -2.0f, 0.5f}, g{0.5f, -3.0f, 0.0f}, m(3, 0.f);
+  Optimizer optimizer{LionConfig{0.1f, 0.9f, 0.99f}};
+  optimizer.apply({w.data()}, {g.data()}, {3});
+  CHECK(w[0] == 0.9f && w[1] == -1.9f && w[2] == 0.5f);  // a zero direction does not move
+  CHECK(close(optimizer.slots()[0][1], -0.03, 1e-6, 0));
+  CHECK_THROWS(lion_update(LionConfig{0.1f, 0.0f, 0.99f}, w.data(), g.data(), m.data(), 3));
+}
+
 void test_optimizer_errors() {
   std::vector<float> w(2), g(2);
   CHECK_THROWS(sgd_update(SGDConfig{0.1f, 0.9f, false}, w.data(), g.data(), nullptr, 2));  // missing slot
@@ -98,12 +126,15 @@ void test_loss_gradients_match_central_differences() {
   const std::uint8_t mask[] = {1, 0, 1};
   const LossKind kinds[] = {LossKind::mean_squared_error, LossKind::mean_absolute_error,
                             LossKind::binary_crossentropy, LossKind::categorical_crossentropy,
-                            LossKind::sparse_categorical_crossentropy};
+                            LossKind::sparse_categorical_crossentropy, LossKind::huber, LossKind::log_cosh,
+                            LossKind::mean_squared_logarithmic_error, LossKind::mean_absolute_percentage_error,
+                            LossKind::kl_divergence, LossKind::poisson};
   for (LossKind kind : kinds)
     for (bool logits : {false, true}) {
       LossConfig config;
       config.kind = kind;
       config.from_logits = logits;
+      config.delta = 0.3f;  // Huber: errors on both sides of delta
       const auto& t = kind == LossKind::sparse_categorical_crossentropy ? labels : dense;
       std::vector<float> grad(p.size());
       loss_value_and_grad(config, t.data(), p.data(), rows, classes, weights.data(), mask, grad.data(), nullptr);
@@ -148,6 +179,8 @@ int main() {
   test_sgd_momentum_closed_form();
   test_clipping_modes();
   test_optimizer_class_matches_free_functions();
+  test_nadam_class_keeps_the_schedule_product();
+  test_lion_steps_by_the_sign();
   test_optimizer_errors();
   test_loss_gradients_match_central_differences();
   test_mask_renormalises_and_sum_does_not();

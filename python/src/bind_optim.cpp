@@ -168,6 +168,61 @@ void bind_optimizers(pyb::module_& m) {
       },
       pyb::arg("variables"), pyb::arg("grads"), pyb::arg("accumulators"), pyb::arg("learning_rate"),
       pyb::arg("epsilon"), "One Adagrad step in place on every variable");
+
+  m.def(
+      "nadam_apply",
+      [](ArrayList variables, const ArrayList& grads, ArrayList momentums, ArrayList velocities,
+         std::int64_t iteration, float u_product, float learning_rate, float beta_1, float beta_2, float epsilon) {
+        NadamConfig config{learning_rate, beta_1, beta_2, epsilon};
+        auto targets = gather("nadam_apply", variables, grads, {&momentums, &velocities});
+        pyb::gil_scoped_release nogil;
+        const float advanced = nadam_u_product(config, iteration, u_product);
+        for (Target& t : targets)
+          nadam_update(config, iteration, advanced, t.variable, t.grad.data(), t.slots[0], t.slots[1], t.size);
+        return advanced;
+      },
+      pyb::arg("variables"), pyb::arg("grads"), pyb::arg("momentums"), pyb::arg("velocities"), pyb::arg("iteration"),
+      pyb::arg("u_product"), pyb::arg("learning_rate"), pyb::arg("beta_1"), pyb::arg("beta_2"), pyb::arg("epsilon"),
+      "One Nadam step in place; takes the momentum-schedule product before the step and returns it after");
+
+  m.def(
+      "adamax_apply",
+      [](ArrayList variables, const ArrayList& grads, ArrayList momentums, ArrayList norms, std::int64_t iteration,
+         float learning_rate, float beta_1, float beta_2, float epsilon) {
+        AdamaxConfig config{learning_rate, beta_1, beta_2, epsilon};
+        auto targets = gather("adamax_apply", variables, grads, {&momentums, &norms});
+        pyb::gil_scoped_release nogil;
+        for (Target& t : targets)
+          adamax_update(config, iteration, t.variable, t.grad.data(), t.slots[0], t.slots[1], t.size);
+      },
+      pyb::arg("variables"), pyb::arg("grads"), pyb::arg("momentums"), pyb::arg("norms"), pyb::arg("iteration"),
+      pyb::arg("learning_rate"), pyb::arg("beta_1"), pyb::arg("beta_2"), pyb::arg("epsilon"),
+      "One Adamax step in place; `iteration` is the optimizer's iteration count before the step");
+
+  m.def(
+      "adadelta_apply",
+      [](ArrayList variables, const ArrayList& grads, ArrayList accumulated_grads, ArrayList accumulated_delta_vars,
+         float learning_rate, float rho, float epsilon) {
+        AdadeltaConfig config{learning_rate, rho, epsilon};
+        auto targets = gather("adadelta_apply", variables, grads, {&accumulated_grads, &accumulated_delta_vars});
+        pyb::gil_scoped_release nogil;
+        for (Target& t : targets)
+          adadelta_update(config, t.variable, t.grad.data(), t.slots[0], t.slots[1], t.size);
+      },
+      pyb::arg("variables"), pyb::arg("grads"), pyb::arg("accumulated_grads"), pyb::arg("accumulated_delta_vars"),
+      pyb::arg("learning_rate"), pyb::arg("rho"), pyb::arg("epsilon"), "One Adadelta step in place");
+
+  m.def(
+      "lion_apply",
+      [](ArrayList variables, const ArrayList& grads, ArrayList momentums, float learning_rate, float beta_1,
+         float beta_2) {
+        LionConfig config{learning_rate, beta_1, beta_2};
+        auto targets = gather("lion_apply", variables, grads, {&momentums});
+        pyb::gil_scoped_release nogil;
+        for (Target& t : targets) lion_update(config, t.variable, t.grad.data(), t.slots[0], t.size);
+      },
+      pyb::arg("variables"), pyb::arg("grads"), pyb::arg("momentums"), pyb::arg("learning_rate"), pyb::arg("beta_1"),
+      pyb::arg("beta_2"), "One Lion step in place");
 }
 
 LossKind loss_kind(const std::string& name) {

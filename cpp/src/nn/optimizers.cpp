@@ -121,6 +121,92 @@ void adagrad_update(const AdagradConfig& c, float* variable, const float* grad, 
   }
 }
 
+namespace {
+// Nadam's momentum schedule u_t = beta_1 (1 - 0.5 * 0.96^t), in float32 as Keras evaluates it.
+float nadam_schedule(float beta_1, std::int64_t step) {
+  return beta_1 * (1.0f - 0.5f * std::pow(0.96f, static_cast<float>(step)));
+}
+}  // namespace
+
+float nadam_u_product(const NadamConfig& c, std::int64_t iteration, float u_product) {
+  return u_product * nadam_schedule(c.beta_1, iteration + 1);
+}
+
+void nadam_update(const NadamConfig& c, std::int64_t iteration, float u_product, float* variable, const float* grad,
+                  float* momentum, float* velocity, std::int64_t n) {
+  check_common("nadam_update", c.learning_rate, variable, grad, n);
+  if (iteration < 0)
+    throw std::invalid_argument("nadam_update: iteration must be >= 0, received " + std::to_string(iteration));
+  check_buffer("nadam_update", "momentum slot", momentum, n);
+  check_buffer("nadam_update", "velocity slot", velocity, n);
+  const float b1 = c.beta_1, b2 = c.beta_2, eps = c.epsilon, lr = c.learning_rate;
+  const float u_t = nadam_schedule(b1, iteration + 1), u_next = nadam_schedule(b1, iteration + 2);
+  const float m_scale = u_next / (1.0f - u_product * u_next), g_scale = (1.0f - u_t) / (1.0f - u_product);
+  const float v_correction = 1.0f - std::pow(b2, static_cast<float>(iteration + 1));
+#pragma omp parallel for num_threads(num_threads()) schedule(static) if (n > kParallelThreshold)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g = grad[i];
+    const float m = momentum[i] + (g - momentum[i]) * (1.0f - b1);
+    const float v = velocity[i] + (g * g - velocity[i]) * (1.0f - b2);
+    momentum[i] = m;
+    velocity[i] = v;
+    const float m_hat = m * m_scale + g * g_scale;
+    variable[i] -= (m_hat * lr) / (std::sqrt(v / v_correction) + eps);
+  }
+}
+
+void adamax_update(const AdamaxConfig& c, std::int64_t iteration, float* variable, const float* grad,
+                   float* momentum, float* norm, std::int64_t n) {
+  check_common("adamax_update", c.learning_rate, variable, grad, n);
+  if (iteration < 0)
+    throw std::invalid_argument("adamax_update: iteration must be >= 0, received " + std::to_string(iteration));
+  check_buffer("adamax_update", "momentum slot", momentum, n);
+  check_buffer("adamax_update", "norm slot", norm, n);
+  const float b1 = c.beta_1, b2 = c.beta_2, eps = c.epsilon, lr = c.learning_rate;
+  const float correction = 1.0f - std::pow(b1, static_cast<float>(iteration + 1));
+#pragma omp parallel for num_threads(num_threads()) schedule(static) if (n > kParallelThreshold)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g = grad[i];
+    const float m = momentum[i] + (g - momentum[i]) * (1.0f - b1);
+    const float u = std::max(b2 * norm[i], std::fabs(g));
+    momentum[i] = m;
+    norm[i] = u;
+    variable[i] -= (lr * m) / (correction * (u + eps));
+  }
+}
+
+void adadelta_update(const AdadeltaConfig& c, float* variable, const float* grad, float* accumulated_grad,
+                     float* accumulated_delta_var, std::int64_t n) {
+  check_common("adadelta_update", c.learning_rate, variable, grad, n);
+  check_buffer("adadelta_update", "accumulated_grad slot", accumulated_grad, n);
+  check_buffer("adadelta_update", "accumulated_delta_var slot", accumulated_delta_var, n);
+  const float rho = c.rho, eps = c.epsilon, lr = c.learning_rate;
+#pragma omp parallel for num_threads(num_threads()) schedule(static) if (n > kParallelThreshold)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g = grad[i];
+    const float a = rho * accumulated_grad[i] + (1.0f - rho) * (g * g);
+    accumulated_grad[i] = a;
+    const float delta = -(std::sqrt(accumulated_delta_var[i] + eps) * g) / std::sqrt(a + eps);
+    accumulated_delta_var[i] = rho * accumulated_delta_var[i] + (1.0f - rho) * (delta * delta);
+    variable[i] += lr * delta;
+  }
+}
+
+void lion_update(const LionConfig& c, float* variable, const float* grad, float* momentum, std::int64_t n) {
+  check_common("lion_update", c.learning_rate, variable, grad, n);
+  check_buffer("lion_update", "momentum slot", momentum, n);
+  if (!(c.beta_1 > 0.0f && c.beta_1 <= 1.0f))
+    throw std::invalid_argument("lion_update: beta_1 must be in (0, 1], received " + std::to_string(c.beta_1));
+  const float b1 = c.beta_1, b2 = c.beta_2, lr = c.learning_rate;
+#pragma omp parallel for num_threads(num_threads()) schedule(static) if (n > kParallelThreshold)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g = grad[i];
+    const float direction = momentum[i] * b1 + g * (1.0f - b1);
+    variable[i] -= lr * static_cast<float>((direction > 0.0f) - (direction < 0.0f));
+    momentum[i] = momentum[i] * b2 + g * (1.0f - b2);
+  }
+}
+
 void check_clipping(const GradientClipping& clipping) {
   const float values[] = {clipping.clipnorm, clipping.clipvalue, clipping.global_clipnorm};
   int set = 0;
@@ -218,6 +304,22 @@ Optimizer::Optimizer(const AdagradConfig& config, const GradientClipping& clippi
     : kind_(Kind::adagrad), name_("adagrad"), adagrad_(config), clipping_(clipping) {
   check_clipping(clipping);
 }
+Optimizer::Optimizer(const NadamConfig& config, const GradientClipping& clipping)
+    : kind_(Kind::nadam), name_("nadam"), nadam_(config), clipping_(clipping) {
+  check_clipping(clipping);
+}
+Optimizer::Optimizer(const AdamaxConfig& config, const GradientClipping& clipping)
+    : kind_(Kind::adamax), name_("adamax"), adamax_(config), clipping_(clipping) {
+  check_clipping(clipping);
+}
+Optimizer::Optimizer(const AdadeltaConfig& config, const GradientClipping& clipping)
+    : kind_(Kind::adadelta), name_("adadelta"), adadelta_(config), clipping_(clipping) {
+  check_clipping(clipping);
+}
+Optimizer::Optimizer(const LionConfig& config, const GradientClipping& clipping)
+    : kind_(Kind::lion), name_("lion"), lion_(config), clipping_(clipping) {
+  check_clipping(clipping);
+}
 
 int Optimizer::slot_kinds() const {
   switch (kind_) {
@@ -225,6 +327,10 @@ int Optimizer::slot_kinds() const {
     case Kind::adam: return adam_.amsgrad ? 3 : 2;
     case Kind::rmsprop: return 1 + (rmsprop_.momentum > 0.0f) + rmsprop_.centered;
     case Kind::adagrad: return 1;
+    case Kind::nadam: return 2;
+    case Kind::adamax: return 2;
+    case Kind::adadelta: return 2;
+    case Kind::lion: return 1;
   }
   return 0;
 }
@@ -235,6 +341,10 @@ float Optimizer::learning_rate() const {
     case Kind::adam: return adam_.learning_rate;
     case Kind::rmsprop: return rmsprop_.learning_rate;
     case Kind::adagrad: return adagrad_.learning_rate;
+    case Kind::nadam: return nadam_.learning_rate;
+    case Kind::adamax: return adamax_.learning_rate;
+    case Kind::adadelta: return adadelta_.learning_rate;
+    case Kind::lion: return lion_.learning_rate;
   }
   return 0.0f;
 }
@@ -244,6 +354,7 @@ void Optimizer::set_learning_rate(float learning_rate) {
     throw std::invalid_argument("Optimizer::set_learning_rate: expected a finite value, received " +
                                 std::to_string(learning_rate));
   sgd_.learning_rate = adam_.learning_rate = rmsprop_.learning_rate = adagrad_.learning_rate = learning_rate;
+  nadam_.learning_rate = adamax_.learning_rate = adadelta_.learning_rate = lion_.learning_rate = learning_rate;
 }
 
 void Optimizer::set_iterations(std::int64_t iterations) {
@@ -291,6 +402,7 @@ void Optimizer::apply(const std::vector<float*>& variables, const std::vector<co
     clip_gradients(clipping_, copies.data(), sizes.data(), static_cast<std::int64_t>(count));
   }
   auto slot = [&](int kind, std::size_t k) { return slots_[kind * count + k].data(); };
+  if (kind_ == Kind::nadam) u_product_ = nadam_u_product(nadam_, iterations_, u_product_);
   for (std::size_t k = 0; k < count; ++k) {
     switch (kind_) {
       case Kind::sgd:
@@ -309,6 +421,18 @@ void Optimizer::apply(const std::vector<float*>& variables, const std::vector<co
       }
       case Kind::adagrad:
         adagrad_update(adagrad_, variables[k], g[k], slot(0, k), sizes[k]);
+        break;
+      case Kind::nadam:
+        nadam_update(nadam_, iterations_, u_product_, variables[k], g[k], slot(0, k), slot(1, k), sizes[k]);
+        break;
+      case Kind::adamax:
+        adamax_update(adamax_, iterations_, variables[k], g[k], slot(0, k), slot(1, k), sizes[k]);
+        break;
+      case Kind::adadelta:
+        adadelta_update(adadelta_, variables[k], g[k], slot(0, k), slot(1, k), sizes[k]);
+        break;
+      case Kind::lion:
+        lion_update(lion_, variables[k], g[k], slot(0, k), sizes[k]);
         break;
     }
   }

@@ -2,17 +2,22 @@
 import difflib
 
 from rnnkit.optimizers import schedules
+from rnnkit.optimizers.adadelta import Adadelta
 from rnnkit.optimizers.adagrad import Adagrad
 from rnnkit.optimizers.adam import Adam
+from rnnkit.optimizers.adamax import Adamax
 from rnnkit.optimizers.adamw import AdamW
 from rnnkit.optimizers.base import Optimizer
+from rnnkit.optimizers.lion import Lion
+from rnnkit.optimizers.nadam import Nadam
 from rnnkit.optimizers.rmsprop import RMSprop
 from rnnkit.optimizers.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "schedules", "get", "serialize", "deserialize"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Nadam", "Adamax", "Adadelta", "Lion",
+           "schedules", "get", "serialize", "deserialize"]
 
-_CLASSES = {cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}
-# Keras looks names up by class name and by their lower-case form ("adam", "sgd", "rmsprop", "adagrad").
+_CLASSES = {cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Adadelta, Lion)}
+# Keras looks names up by class name and by their lower-case form ("adam", "sgd", "nadam", ...).
 _BY_NAME = {**_CLASSES, **{name.lower(): cls for name, cls in _CLASSES.items()}}
 
 
@@ -42,7 +47,7 @@ def deserialize(config, custom_objects=None):
 
 
 def get(identifier):
-    """An Optimizer from an instance, a name ('adam', 'sgd', 'rmsprop', 'adagrad') or a serialized dict."""
+    """An Optimizer from an instance, a name ('adam', 'sgd', 'rmsprop', 'nadam', ...) or a serialized dict."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, dict):

@@ -38,7 +38,7 @@ class IterationVariable(Variable):
 
 
 class Optimizer:
-    """Base of SGD, Adam, RMSprop and Adagrad. ``_slot_names`` lists the per-variable state kinds in order."""
+    """Base of the optimizers. ``_slot_names`` lists the per-variable state kinds in order."""
 
     _slot_names = ()
     # The slot kinds Keras 3 creates together, alternating variable by variable in its saved state
@@ -113,11 +113,17 @@ class Optimizer:
 
     @property
     def variables(self):
-        """The iteration counter, then every variable's first slot kind, then the second, ... (save/load order)."""
-        return [self._iterations] + [slot for name in self._active_slot_names() for slot in self._slots.get(name, [])]
+        """The iteration counter, then every variable's first slot kind, then the second, ..., then the scalars of
+        state some optimizers keep beside their slots (save/load order)."""
+        slots = [slot for name in self._active_slot_names() for slot in self._slots.get(name, [])]
+        return [self._iterations] + slots + self._scalar_variables()
 
     def _active_slot_names(self):
         return self._slot_names
+
+    def _scalar_variables(self):
+        """State beside the slots (Nadam's momentum-schedule product), in Keras' order after them."""
+        return []
 
     def _slot_initial_value(self, slot_name):
         return 0.0

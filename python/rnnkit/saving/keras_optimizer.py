@@ -4,7 +4,8 @@
 Keras lists an optimizer's variables as the iteration count, the learning rate (a variable unless it is a schedule
 or a callable), then the slots: a run of one kind over the model's trainable variables, kind after kind, except
 the kinds it creates together (Adam's momentum and velocity), which alternate variable by variable (m0, v0, m1,
-v1, ...). rnnkit keeps each kind's slots in a list of its own, so only the order differs.
+v1, ...), then any scalar of state (Nadam's momentum-schedule product). rnnkit keeps each kind's slots in a list
+of its own, so only the order differs.
 """
 import os
 import warnings
@@ -47,6 +48,7 @@ def keras_optimizer_values(optimizer, trainable_variables):
         slot = lambda name, i: np.full(  # noqa: E731
             variables[i].shape, optimizer._slot_initial_value(name), np.float32)
     values.extend(slot(name, i) for name, i in _keras_slot_order(optimizer, count))
+    values.extend(np.asarray(variable.value) for variable in optimizer._scalar_variables())
     return values
 
 
@@ -57,6 +59,7 @@ def assign_keras_optimizer_values(optimizer, trainable_variables, values, source
     optimizer.build(trainable_variables)
     slots = [optimizer._slots[name][i]
              for name, i in _keras_slot_order(optimizer, len(optimizer._trainable_variables))]
+    slots += optimizer._scalar_variables()
     with_rate = _has_learning_rate_variable(optimizer)
     expected = 1 + with_rate + len(slots)
     if len(values) != expected:
