@@ -102,6 +102,7 @@ class DataParallel:
 
     def train_step(self, model, x, y, sample_weight):
         model._ensure_built(x)
+        _refuse_activity_regularizers(model)
         if self._broadcast_pending:
             steps.broadcast_state(self.comm, model)
             self._broadcast_pending = False
@@ -109,6 +110,7 @@ class DataParallel:
 
     def test_step(self, model, x, y, sample_weight):
         model._ensure_built(x)
+        _refuse_activity_regularizers(model)
         return steps.test_step(self, model, x, y, sample_weight)
 
     def allreduce(self, buffer):
@@ -146,3 +148,12 @@ class _SharedPermutations:
         order = np.asarray(self.rng.permutation(count), np.int64) if self.comm.rank == 0 else np.empty(count, np.int64)
         self.comm.Bcast(order, root=0)
         return order
+
+
+def _refuse_activity_regularizers(model):
+    """A penalty on outputs divides by the batch size: over a split batch its sum and gradient need their own
+    reduction, which the distributed step does not make; refused rather than computed per slice."""
+    regularized = [layer.name for layer in model.layers if getattr(layer, "activity_regularizer", None) is not None]
+    if regularized:
+        raise ValueError(f"DataParallel: layer(s) {regularized} have an activity_regularizer, which is not supported "
+                         "over several processes; train them in one process")

@@ -12,6 +12,25 @@ def _mirror(template, values):
     return list(values) if isinstance(template, (list, tuple)) else values[0]
 
 
+class ActivityLosses:
+    """The activity regularizers' penalties of one forward pass (Keras 3: regularizer(output) / batch size for each
+    output of a layer that has one) and, for training, their gradients by output tensor, which run_backward adds
+    to what reaches those tensors from the loss."""
+
+    def __init__(self, with_gradients):
+        self.total = 0.0
+        self.gradients = {} if with_gradients else None
+
+    def add(self, regularizer, tensor, value):
+        value = np.asarray(value)
+        batch = value.shape[0] if value.ndim else 1
+        if batch == 0:  # Keras divides with divide_no_nan: an empty batch adds nothing
+            return
+        self.total += regularizer(value) / batch
+        if self.gradients is not None:
+            _accumulate(self.gradients, id(tensor), regularizer.gradient(value) / np.float32(batch))
+
+
 def ordered_nodes(outputs):
     """Nodes feeding ``outputs`` in topological order (inputs first), each once."""
     order, visited = [], set()
@@ -79,14 +98,16 @@ def embeddings_feeding_one_rnn(nodes, outputs):
         tensor = node.output_tensors[0]
         tensor_readers = readers.get(id(tensor), [])
         if (id(tensor) not in graph_outputs and len(tensor_readers) == 1 and tensor_readers[0][1] == 0
-                and getattr(tensor_readers[0][0].layer, "accepts_token_ids", False)):
+                and getattr(tensor_readers[0][0].layer, "accepts_token_ids", False)
+                and node.layer.activity_regularizer is None):  # its penalty needs the embedded values
             fused.add(id(node))
     return fused
 
 
-def run_forward(nodes, inputs, input_values, outputs, *, training, token_fed=None):
+def run_forward(nodes, inputs, input_values, outputs, *, training, token_fed=None, activity=None):
     """Values and masks of ``outputs``, plus one ctx per node when training. ``token_fed``: the result of
-    embeddings_feeding_one_rnn for these nodes, when the caller keeps it (computed here otherwise)."""
+    embeddings_feeding_one_rnn for these nodes, when the caller keeps it (computed here otherwise). ``activity``:
+    an ActivityLosses that collects the activity regularizers' penalties (ignored when None)."""
     values = {id(tensor): value for tensor, value in zip(inputs, input_values)}
     masks = {id(tensor): None for tensor in inputs}
     if token_fed is None:
@@ -109,19 +130,24 @@ def run_forward(nodes, inputs, input_values, outputs, *, training, token_fed=Non
         for index, tensor in enumerate(node.output_tensors):
             values[id(tensor)] = _as_list(result)[index] if isinstance(node.outputs, list) else result
             masks[id(tensor)] = _as_list(out_mask)[index] if isinstance(out_mask, (list, tuple)) else out_mask
+            if activity is not None and node.layer.activity_regularizer is not None:
+                activity.add(node.layer.activity_regularizer, tensor, values[id(tensor)])
         contexts.append(ctx)
     return [values[id(t)] for t in outputs], [masks[id(t)] for t in outputs], contexts
 
 
-def run_backward(nodes, contexts, inputs, outputs, d_outputs, input_gradients=True):
+def run_backward(nodes, contexts, inputs, outputs, d_outputs, input_gradients=True, activity=None):
     """From dL/d(outputs): gradients per trainable Variable id (summed over the nodes of a shared layer) and
     dL/d(inputs) (None for an input nothing depends on). input_gradients=False: dL/d(inputs) is not wanted
     (training a model, not a model nested in another), so layers reading only the inputs that can skip their
-    input gradient (skips_input_gradients: the recurrent layers, where it is a product as large as dL/dW) do."""
+    input gradient (skips_input_gradients: the recurrent layers, where it is a product as large as dL/dW) do.
+    ``activity``: the forward pass's ActivityLosses, whose penalties' gradients join the loss's."""
     graph_inputs = {id(tensor) for tensor in inputs}
     grads = {}
     for tensor, gradient in zip(outputs, d_outputs):
         _accumulate(grads, id(tensor), gradient)
+    for key, gradient in (activity.gradients if activity is not None else {}).items():
+        _accumulate(grads, key, gradient)
     weight_grads = {}
     for node, ctx in zip(reversed(nodes), reversed(contexts)):
         if not node.input_tensors:

@@ -1,5 +1,6 @@
 """Keras 3 layers (``rnnkit.layers`` is what ``keras.layers`` becomes under ``import rnnkit as keras``)."""
 from rnnkit.layers.activation_layers import ELU, LeakyReLU, ReLU, Softmax
+from rnnkit.layers.activity_regularization import ActivityRegularization
 from rnnkit.layers.additive_attention import AdditiveAttention
 from rnnkit.layers.batch_normalization import BatchNormalization
 from rnnkit.layers.attention import Attention
@@ -35,4 +36,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda", "ZeroPadding1D", "Cropping1D",
-           "UpSampling1D", "Identity", "Normalization"]
+           "UpSampling1D", "Identity", "Normalization", "ActivityRegularization"]

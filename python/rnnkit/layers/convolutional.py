@@ -16,7 +16,7 @@ class Conv1D(Layer):
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.filters = positive_int(self.name, "filters", filters)
         self.kernel_size = _windows.one_int(self.name, "kernel_size", kernel_size)
         self.strides = _windows.one_int(self.name, "strides", strides)
@@ -36,7 +36,7 @@ class Conv1D(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        unsupported_options(self.name, activity_regularizer=activity_regularizer, lora_rank=lora_rank)
+        unsupported_options(self.name, lora_rank=lora_rank)
 
     def build(self, input_shape):
         expect_rank(self.name, input_shape, 3)
@@ -90,6 +90,6 @@ class Conv1D(Layer):
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer), "activity_regularizer": None,
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer), "activity_regularizer": regularizers.serialize(self.activity_regularizer),
                 "kernel_constraint": constraints.serialize(self.kernel_constraint),
                 "bias_constraint": constraints.serialize(self.bias_constraint)}

@@ -3,7 +3,7 @@ import re
 
 import numpy as np
 
-from rnnkit import initializers
+from rnnkit import initializers, regularizers
 from rnnkit.layers._validation import weight_size
 from rnnkit.variables import Variable
 
@@ -61,9 +61,6 @@ class Layer:
                  batch_size=None, input_dim=None, activity_regularizer=None, quantization_config=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
-        if activity_regularizer is not None:
-            raise ValueError(f"{type(self).__name__}: activity_regularizer is not supported by rnnkit, received "
-                             f"{activity_regularizer!r}")
         if quantization_config is not None:  # Keras 3.10+ writes the key (None) into Dense/Embedding configs
             raise ValueError(f"{type(self).__name__}: quantization is not supported by rnnkit, received "
                              f"quantization_config={quantization_config!r}")
@@ -81,6 +78,9 @@ class Layer:
         self.built = False
         self.supports_masking = False
         self._weights = []
+        # Keras 3: a penalty on the layer's outputs over their batch size, added to the training loss
+        # (rnnkit.engine.graph.ActivityLosses).
+        self.activity_regularizer = regularizers.get(activity_regularizer)
 
     def build(self, input_shape):
         self.built = True
@@ -252,6 +252,8 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self.batch_input_shape is not None:
             config["batch_input_shape"] = list(self.batch_input_shape)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from rnnkit import _core, initializers
+from rnnkit import _core, initializers, regularizers
 from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import expect_rank, float_input, fraction, positive_int, unsupported_options
 from rnnkit.layers.attention_call import call_with_options, non_default
@@ -265,5 +265,6 @@ class MultiHeadAttention(Layer):
                 "output_shape": self.output_shape, "attention_axes": None, "sliding_window": None,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer), "kernel_regularizer": None,
-                "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
+                "bias_regularizer": None,
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer), "kernel_constraint": None,
                 "bias_constraint": None, "seed": self.seed}

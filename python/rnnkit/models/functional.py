@@ -68,14 +68,14 @@ class Functional(Model):
                                  f"(None, {', '.join(map(str, expected))}) per batch, received an array of shape "
                                  f"{array.shape}")
 
-    def _forward(self, x, training):
+    def _forward(self, x, training, activity=None):
         outputs, masks, contexts = graph.run_forward(self._nodes, self.inputs, x, self.outputs, training=training,
-                                                     token_fed=self._token_fed)
+                                                     token_fed=self._token_fed, activity=activity)
         return outputs, masks, contexts
 
-    def _backward(self, contexts, d_outputs):
+    def _backward(self, contexts, d_outputs, activity=None):
         weight_grads, _ = graph.run_backward(self._nodes, contexts, self.inputs, self.outputs, d_outputs,
-                                             input_gradients=False)
+                                             input_gradients=False, activity=activity)
         return weight_grads
 
     def compute_output_shape(self, input_shape):

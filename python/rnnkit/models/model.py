@@ -7,7 +7,7 @@ import numpy as np
 from rnnkit import callbacks as callbacks_module
 from rnnkit import distribution
 from rnnkit import random as rnnkit_random
-from rnnkit.engine import data
+from rnnkit.engine import data, graph
 from rnnkit.engine.progbar import Progbar
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.rnn import token_table
@@ -164,10 +164,12 @@ class Model(SubclassedGraph, Layer):
         if shared is not None:
             return shared.train_step(self, x, y, sample_weight)
         self._ensure_built(x)
-        y_pred, masks, state = self._forward(x, training=True)
+        activity = graph.ActivityLosses(with_gradients=True)
+        y_pred, masks, state = self._forward(x, training=True, activity=activity)
         self._ensure_metrics(y, y_pred)
         loss, d_outputs, output_losses = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=True)
-        weight_grads = self._backward(state, d_outputs)
+        loss += activity.total
+        weight_grads = self._backward(state, d_outputs, activity)
         variables = self.trainable_variables
         penalty, penalty_grads = self._weight_penalties(variables)
         grads = [_with_penalty(weight_grads.get(id(v), np.zeros(v.shape, np.float32)), penalty_grads, v)
@@ -192,11 +194,12 @@ class Model(SubclassedGraph, Layer):
         if shared is not None:
             return shared.test_step(self, x, y, sample_weight)
         self._ensure_built(x)
-        y_pred, masks, _ = self._forward(x, training=False)
+        activity = graph.ActivityLosses(with_gradients=False)
+        y_pred, masks, _ = self._forward(x, training=False, activity=activity)
         self._ensure_metrics(y, y_pred)
         loss, _, output_losses = self._batch_loss(y, y_pred, masks, sample_weight, with_grad=False)
         self._update_metrics(y, y_pred, sample_weight, masks, output_losses)
-        return loss + self._weight_penalties()[0], len(x[0])
+        return loss + activity.total + self._weight_penalties()[0], len(x[0])
 
     def _update_metrics(self, y, y_pred, sample_weight, masks, output_losses):
         """output_losses: each output's unweighted loss on this batch (None without a loss), or None when the

@@ -28,14 +28,14 @@ class SubclassedGraph:
     def _ensure_built(self, x):
         self._graph_for(x, training=False)
 
-    def _forward(self, x, training):
+    def _forward(self, x, training, activity=None):
         graph = self._graph_for(x, training)
-        outputs, masks, contexts = graph._forward(x, training)
+        outputs, masks, contexts = graph._forward(x, training, activity)
         return outputs, masks, (graph, contexts)
 
-    def _backward(self, state, d_outputs):
+    def _backward(self, state, d_outputs, activity=None):
         graph, contexts = state
-        return graph._backward(contexts, d_outputs)
+        return graph._backward(contexts, d_outputs, activity)
 
     def build(self, input_shape=None):
         """Keras' build of a subclassed model: call() traced on inputs of this shape (a list of shapes for

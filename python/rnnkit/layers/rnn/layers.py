@@ -3,7 +3,8 @@
 The cell arguments (units, activations, initializers, dropout, ...) go to the cell, named ``<layer>_cell`` as in
 Keras 3 so weight paths read "lstm/lstm_cell/kernel"; the loop arguments stay on the layer.
 """
-from rnnkit.layers._validation import fraction, positive_int, unsupported_options
+from rnnkit import regularizers
+from rnnkit.layers._validation import fraction, positive_int
 from rnnkit.layers.layer import to_snake_case
 from rnnkit.layers.rnn.base import RNN
 from rnnkit.layers.rnn.cells import GRUCell, LSTMCell, PeepholeLSTMCell, SimpleRNNCell
@@ -29,7 +30,6 @@ class _CellRNN(RNN):
         positive_int(label, "units", units)
         for rate in ("dropout", "recurrent_dropout"):
             fraction(label, rate, cell_kwargs.get(rate, 0.0))
-        unsupported_options(label, activity_regularizer=kwargs.pop("activity_regularizer", None))
         cell = self.cell_class(units, name=self.cell_name, trainable=kwargs.get("trainable", True), **cell_kwargs)
         super().__init__(cell, **loop_kwargs, **kwargs)
 
@@ -42,7 +42,7 @@ class _CellRNN(RNN):
     def get_config(self):
         cell_config = {k: v for k, v in self.cell.get_config().items() if k not in _BASE_CONFIG_KEYS}
         base = {k: v for k, v in super().get_config().items() if k != "cell"}
-        return {**base, **cell_config, "activity_regularizer": None}
+        return {**base, **cell_config, "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
 
     @classmethod
     def from_config(cls, config):
