@@ -1,121 +1,26 @@
 """rnnkit.metrics: Keras 3 stateful metrics (update_state / result / reset_state) and compile's metric lookup.
 
-Metrics only count and average on the host; the per-sample values of MSE/MAE come from the loss kernels.
+Metrics only count and average on the host; the per-sample values of MSE/MAE come from the loss kernels. The
+base classes live in metrics_base, the confusion-matrix metrics in metrics_confusion and metrics_auc.
 """
 import difflib
 
 import numpy as np
 
 from rnnkit import losses as losses_module
+from rnnkit.layers.layer import to_snake_case
+from rnnkit.metrics_auc import AUC
+from rnnkit.metrics_base import Mean, MeanMetricWrapper, Metric, masked_sample_weight
+from rnnkit.metrics_confusion import (FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives,
+                                      TruePositives)
 
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
-           "SparseCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError", "accuracy", "binary_accuracy",
-           "categorical_accuracy", "sparse_categorical_accuracy", "mean_squared_error", "mean_absolute_error",
-           "get", "serialize", "deserialize"]
-
-
-class Metric:
-    """Base class: subclasses implement update_state, result and reset_state."""
-
-    def __init__(self, name=None, dtype=None):
-        self.name = name or type(self).__name__.lower()
-        self.dtype = dtype or "float32"
-        self.reset_state()
-
-    def update_state(self, *args, **kwargs):
-        raise NotImplementedError
-
-    def result(self):
-        raise NotImplementedError
-
-    def reset_state(self):
-        raise NotImplementedError
-
-    def __call__(self, *args, **kwargs):
-        self.update_state(*args, **kwargs)
-        return self.result()
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        return f"<{type(self).__name__} name={self.name}>"
-
-
-def _samplewise(values, sample_weight):
-    """Keras' reduce_to_samplewise_values with mean: (per-sample values * weights, per-sample weights or None)."""
-    values = np.asarray(values, np.float64)
-    if sample_weight is not None:
-        weights = np.asarray(sample_weight, np.float64)
-        if weights.ndim == values.ndim + 1 and weights.shape[-1] == 1:
-            weights = weights[..., 0]
-        elif values.ndim == weights.ndim + 1 and values.shape[-1] == 1:
-            values = values[..., 0]
-        if values.ndim > weights.ndim:
-            values = values.mean(axis=tuple(range(weights.ndim, values.ndim)))
-        weights = np.broadcast_to(weights, values.shape)
-        values = values * weights
-        if weights.ndim > 1:
-            weights = weights.mean(axis=tuple(range(1, weights.ndim)))
-    else:
-        weights = None
-    if values.ndim > 1:
-        values = values.mean(axis=tuple(range(1, values.ndim)))
-    return values, weights
-
-
-class Mean(Metric):
-    """Weighted mean of the per-sample values seen since the last reset (0 before any update)."""
-
-    def __init__(self, name="mean", dtype=None):
-        super().__init__(name=name, dtype=dtype)
-
-    def reset_state(self):
-        self.total = 0.0
-        self.count = 0.0
-
-    def update_state(self, values, sample_weight=None):
-        values, weights = _samplewise(values, sample_weight)
-        self.total += float(np.sum(values))
-        if weights is not None:
-            self.count += float(np.sum(weights))
-        else:
-            self.count += values.shape[0] if values.ndim >= 1 else 1
-
-    def result(self):
-        return np.float32(0.0 if self.count == 0 else self.total / self.count)
-
-
-class MeanMetricWrapper(Mean):
-    """Mean of ``fn(y_true, y_pred, **kwargs)``; ``mask`` (the output mask) zero-weights masked positions."""
-
-    def __init__(self, fn, name=None, dtype=None, **kwargs):
-        self._fn = fn
-        self._fn_kwargs = kwargs
-        super().__init__(name=name or getattr(fn, "__name__", "mean_metric_wrapper"), dtype=dtype)
-
-    def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
-        values = self._fn(y_true, y_pred, **self._fn_kwargs)
-        if mask is not None:
-            mask = np.asarray(mask, np.float64)
-            if sample_weight is None:
-                sample_weight = mask
-            else:
-                sample_weight = np.asarray(sample_weight, np.float64)
-                sample_weight = sample_weight.reshape(sample_weight.shape + (1,) * (mask.ndim - sample_weight.ndim))
-                sample_weight = sample_weight * mask
-        super().update_state(values, sample_weight=sample_weight)
-
-    def get_config(self):
-        return {**super().get_config(), **self._fn_kwargs}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+           "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
+           "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "TruePositives", "FalsePositives",
+           "TrueNegatives", "FalseNegatives", "Precision", "Recall", "AUC", "accuracy", "binary_accuracy",
+           "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
+           "sparse_top_k_categorical_accuracy", "mean_squared_error", "mean_absolute_error", "get", "serialize",
+           "deserialize"]
 
 
 def _same_rank(y_true, y_pred):
@@ -148,6 +53,36 @@ def sparse_categorical_accuracy(y_true, y_pred):
     if matches.ndim > 1 and matches.shape[-1] == 1:
         matches = matches[..., 0]
     return matches
+
+
+def _in_top_k(labels, y_pred, k):
+    """1.0 where each label's prediction is at least the k-th largest of its row (ties at the k-th value
+    count as in the top k, as in Keras' in_top_k); rows are y_pred's last axis, labels match its other axes."""
+    labels = np.asarray(labels)
+    y_pred = np.asarray(y_pred, np.float32)
+    rows = y_pred.reshape(-1, y_pred.shape[-1])
+    flat = labels.reshape(-1).astype(np.int64)
+    if len(flat) != len(rows):
+        raise ValueError(f"{labels.shape} labels do not match y_pred of shape {y_pred.shape}")
+    k = min(k, rows.shape[1])  # k beyond the classes keeps them all (TF's in_top_k; torch's top_k would fail)
+    kth_largest = np.partition(rows, rows.shape[1] - k, axis=1)[:, rows.shape[1] - k]
+    return (rows[np.arange(len(rows)), flat] >= kth_largest).astype(np.float32).reshape(labels.shape)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1.0 where the argmax of the one-hot y_true is among the k largest predictions."""
+    return _in_top_k(np.argmax(np.asarray(y_true), axis=-1), y_pred, k)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """1.0 where the integer label is among the k largest predictions; with ``from_sorted_ids`` y_pred holds
+    class ids sorted by score, and the label must be among the first k. The result has y_true's shape."""
+    y_true = np.asarray(y_true)
+    if not from_sorted_ids:
+        return _in_top_k(y_true, y_pred, k)
+    y_pred = np.asarray(y_pred)
+    ids = y_pred.reshape(-1, y_pred.shape[-1])[:, :k]
+    return np.any(ids == y_true.reshape(-1, 1), axis=1).astype(np.float32).reshape(y_true.shape)
 
 
 mean_squared_error = losses_module.mean_squared_error
@@ -187,13 +122,48 @@ class MeanAbsoluteError(MeanMetricWrapper):
         super().__init__(mean_absolute_error, name=name, dtype=dtype)
 
 
-_CLASSES = {cls.__name__: cls for cls in (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy,
-                                          SparseCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError)}
-_FUNCTIONS = {fn.__name__: fn for fn in (accuracy, binary_accuracy, categorical_accuracy,
-                                         sparse_categorical_accuracy, mean_squared_error, mean_absolute_error)}
-# Keras maps these names to the metric classes (metrics.get("mse") is a MeanSquaredError instance).
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+        self.k = k
+
+
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None, from_sorted_ids=False):
+        super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k,
+                         from_sorted_ids=from_sorted_ids)
+        self.k = k
+        self.from_sorted_ids = from_sorted_ids
+
+    def get_config(self):
+        config = {"name": self.name, "dtype": self.dtype, "k": self.k}
+        return {**config, "from_sorted_ids": True} if self.from_sorted_ids else config
+
+
+class RootMeanSquaredError(Mean):
+    """sqrt of the weighted mean squared error. As in Keras it is a Mean of squared errors, not a wrapper, so
+    compile's training loop does not hand it the output mask (Keras does not weight masked steps out of it)."""
+
+    def __init__(self, name="root_mean_squared_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
+        y_true, y_pred = _same_rank(np.asarray(y_true, np.float32), np.asarray(y_pred, np.float32))
+        squared = np.square(y_pred.astype(np.float64) - y_true)
+        super().update_state(squared, sample_weight=masked_sample_weight(sample_weight, mask))
+
+    def result(self):
+        return np.float32(np.sqrt(super().result()))
+
+
+_CLASSES = {cls.__name__: cls for cls in (
+    Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, TruePositives,
+    FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC)}
+# Keras' lookup knows each class by its name and its snake-case name ("auc", "binary_accuracy": the class, not
+# the function of that name), and a few short aliases.
 _ALIASES = {"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError}
-_BY_NAME = {**_CLASSES, **_FUNCTIONS, **_ALIASES}
+_BY_NAME = {**_CLASSES, **{to_snake_case(name): cls for name, cls in _CLASSES.items()}, **_ALIASES}
 
 
 def serialize(metric):

@@ -114,9 +114,7 @@ def _set_globals(model, scalars, metrics_before):
     count = len(model._losses)
     numerators, divisors = scalars[:count], scalars[count:2 * count]
     loss = sum(weight * n / d for weight, n, d in zip(model._loss_weights, numerators, divisors) if d > 0)
-    states = metrics_before + scalars[2 * count + 1:]
-    for (metric, name), value in zip(_metric_fields(model), states):
-        setattr(metric, name, float(value))
+    _add_metric_updates(model, metrics_before, scalars[2 * count + 1:])
     samples = int(round(scalars[2 * count]))
     # Each output's loss over the global batch (its own divisor: masks may keep different counts per process).
     for compiled in model._metrics or []:
@@ -126,21 +124,42 @@ def _set_globals(model, scalars, metrics_before):
     return float(loss), samples
 
 
-def _metric_delta(model, metrics_before):
-    return _metric_state(model) - metrics_before
+def _metric_fields(model):
+    """(metric, attribute) of every compiled metric's additive state: sums over samples (a Mean's total and
+    count, confusion counts), so adding every process's update gives the update of the whole global batch."""
+    fields = []
+    for metric in (compiled.metric for compiled in model._metrics or []):
+        names = getattr(metric, "additive_state", None)
+        if not names:
+            raise ValueError(f"DataParallel: metric {metric.name!r} names no additive state (its additive_state "
+                             "attribute) to sum over processes")
+        fields += [(metric, name) for name in names]
+    return fields
 
 
 def _metric_state(model):
-    return np.array([getattr(metric, name) for metric, name in _metric_fields(model)], np.float64)
+    """A copy of each additive state (in place updates must not reach it); None where a metric has not built its
+    state yet (a multi-label AUC before its first batch), which counts as zeros."""
+    return [None if value is None else np.array(value, np.float64)
+            for value in (getattr(metric, name) for metric, name in _metric_fields(model))]
 
 
-def _metric_fields(model):
-    """(metric, attribute) of every compiled metric's state. Mean metrics (every metric compile creates) keep a
-    weighted total and a count, both sums, so adding every process's update gives the whole global batch."""
-    fields = []
-    for metric in (compiled.metric for compiled in model._metrics or []):
-        if not (hasattr(metric, "total") and hasattr(metric, "count")):
-            raise ValueError(f"DataParallel: metric {metric.name!r} keeps no (total, count) state to sum over "
-                             "processes")
-        fields += [(metric, "total"), (metric, "count")]
-    return fields
+def _metric_delta(model, metrics_before):
+    """This process's update of every additive state since ``metrics_before``, flattened into one vector."""
+    parts = [np.ravel(after - (0.0 if before is None else before))
+             for after, before in zip(_metric_state(model), metrics_before) if after is not None]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _add_metric_updates(model, metrics_before, updates):
+    """Sets each additive state to its value before the batch plus its slice of the summed ``updates``."""
+    offset = 0
+    for (metric, name), before in zip(_metric_fields(model), metrics_before):
+        current = getattr(metric, name)
+        if current is None:
+            continue
+        shape = np.shape(current)
+        size = int(np.prod(shape))
+        value = (0.0 if before is None else before) + np.reshape(updates[offset:offset + size], shape)
+        offset += size
+        setattr(metric, name, float(value) if shape == () else value)
