@@ -87,11 +87,11 @@ class Model(SubclassedGraph, Layer):
         """JSON-able compile arguments for the saving module (None before compile)."""
         if not self.compiled:
             return None
-        from rnnkit import losses, optimizers
+        from rnnkit import losses, metrics, optimizers
 
         return {"optimizer": optimizers.serialize(self.optimizer), "loss": _serialize(self.loss, losses),
-                "metrics": self._metric_identifiers, "loss_weights": self._loss_weights_argument,
-                "weighted_metrics": self._weighted_metric_identifiers}
+                "metrics": _serialize(self._metric_identifiers, metrics), "loss_weights": self._loss_weights_argument,
+                "weighted_metrics": _serialize(self._weighted_metric_identifiers, metrics)}
 
     def _per_output(self, value, what):
         names = self.output_names
@@ -225,7 +225,8 @@ class Model(SubclassedGraph, Layer):
     def _logs(self, loss_sum, sample_sum):
         logs = {"loss": loss_sum / max(sample_sum, 1)}
         for compiled in self._metrics or []:
-            logs[compiled.name] = float(compiled.metric.result())
+            value = compiled.metric.result()  # one value per threshold for Precision(thresholds=[...]) and its kin
+            logs[compiled.name] = float(value) if np.ndim(value) == 0 else np.asarray(value, np.float32)
         return logs
 
     # -- data --------------------------------------------------------------------------------------------------
@@ -521,8 +522,11 @@ def _resolve_loss(identifier):
 
 
 def _serialize(value, module):
-    if value is None or isinstance(value, (str, dict)):
+    """compile's argument with every object in it (per output, in lists or dicts) in its serialized form."""
+    if value is None or isinstance(value, str) or (isinstance(value, dict) and "class_name" in value):
         return value
+    if isinstance(value, dict):
+        return {key: _serialize(item, module) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_serialize(item, module) for item in value]
     return module.serialize(value)

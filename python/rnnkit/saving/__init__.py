@@ -158,8 +158,10 @@ def load_model(path, custom_objects=None, compile=True):
     _assign_all(model.weights, header["weights"], tensors, path, "weights")
     if compile and header.get("compile_config"):
         _compile_from_config(model, header["compile_config"])
-        if header["optimizer_variables"]:
+        # An optimizer saved before its first step holds no slots yet: built only when the file has them.
+        if len(header["optimizer_variables"]) > len(model.optimizer.variables):
             model.optimizer.build(model.trainable_variables)
+        if header["optimizer_variables"]:
             _assign_all(model.optimizer.variables, header["optimizer_variables"], tensors, path,
                         "optimizer variables")
     return model
