@@ -1,7 +1,8 @@
 """rnnkit.metrics: Keras 3 stateful metrics (update_state / result / reset_state) and compile's metric lookup.
 
 Metrics only count and average on the host; the per-sample values of MSE/MAE come from the loss kernels. The
-base classes live in metrics_base, the confusion-matrix metrics in metrics_confusion and metrics_auc.
+base classes live in metrics_base, the confusion-matrix metrics in metrics_confusion and metrics_auc, the means of
+the other losses in metrics_losses.
 """
 import difflib
 
@@ -13,11 +14,16 @@ from rnnkit.metrics_auc import AUC
 from rnnkit.metrics_base import Mean, MeanMetricWrapper, Metric, masked_sample_weight
 from rnnkit.metrics_confusion import (FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives,
                                       TruePositives)
+from rnnkit.metrics_losses import (BinaryCrossentropy, CategoricalCrossentropy, KLDivergence, LogCoshError,
+                                   MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Poisson,
+                                   SparseCategoricalCrossentropy)
 
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
            "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "TruePositives", "FalsePositives",
-           "TrueNegatives", "FalseNegatives", "Precision", "Recall", "AUC", "accuracy", "binary_accuracy",
+           "TrueNegatives", "FalseNegatives", "Precision", "Recall", "AUC", "MeanAbsolutePercentageError",
+           "MeanSquaredLogarithmicError", "LogCoshError", "Poisson", "KLDivergence", "BinaryCrossentropy",
+           "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "accuracy", "binary_accuracy",
            "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
            "sparse_top_k_categorical_accuracy", "mean_squared_error", "mean_absolute_error", "get", "serialize",
            "deserialize"]
@@ -159,10 +165,15 @@ class RootMeanSquaredError(Mean):
 _CLASSES = {cls.__name__: cls for cls in (
     Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
     SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, TruePositives,
-    FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC)}
+    FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, LogCoshError, Poisson, KLDivergence, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy)}
 # Keras' lookup knows each class by its name and its snake-case name ("auc", "binary_accuracy": the class, not
 # the function of that name), and a few short aliases.
-_ALIASES = {"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError}
+_ALIASES = {"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+            "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+            "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError, "bce": BinaryCrossentropy,
+            "BCE": BinaryCrossentropy}
 _BY_NAME = {**_CLASSES, **{to_snake_case(name): cls for name, cls in _CLASSES.items()}, **_ALIASES}
 
 
