@@ -18,6 +18,7 @@ class Node:
         # Flat tuples, built once: every forward and backward pass walks them.
         self.input_tensors = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
         self.output_tensors = tuple(outputs) if isinstance(outputs, (list, tuple)) else (outputs,)
+        layer._inbound_nodes.append(self)
 
 
 class KerasTensor:
@@ -137,8 +138,8 @@ class InputLayer(Layer):
             batch_shape = (batch_size,) + tuple(shape)
         self.batch_shape = tuple(None if size is None else int(size) for size in batch_shape)
         self.input_dtype = dtype or "float32"
-        self.output = KerasTensor(self.batch_shape, self.input_dtype, name=self.name)
-        self.output.node = Node(self, [], self.output)
+        output = KerasTensor(self.batch_shape, self.input_dtype, name=self.name)
+        output.node = Node(self, [], output)  # what self.output returns
         self.built = True
 
     def compute_output_shape(self, input_shape):

@@ -78,6 +78,7 @@ class Layer:
         self.built = False
         self.supports_masking = False
         self._weights = []
+        self._inbound_nodes = []  # its symbolic calls (Node), for layer.input / layer.output
         # Keras 3: a penalty on the layer's outputs over their batch size, added to the training loss
         # (rnnkit.engine.graph.ActivityLosses).
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -247,6 +248,22 @@ class Layer:
         for tensor in outputs:
             tensor.node = node
         return outputs if several else outputs[0]
+
+    @property
+    def input(self):
+        """The input of the layer's first symbolic call (Keras' layer.input)."""
+        return self._first_node("input").inputs
+
+    @property
+    def output(self):
+        """The output of the layer's first symbolic call (Keras' layer.output): model.get_layer(...).output makes
+        feature-extraction models."""
+        return self._first_node("output").outputs
+
+    def _first_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called and thus has no defined {what}.")
+        return self._inbound_nodes[0]
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}

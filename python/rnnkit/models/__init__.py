@@ -1,4 +1,5 @@
-"""Keras 3 models: Sequential, functional Model, load_model."""
+"""Keras 3 models: Sequential, functional Model, load_model, save_model, clone_model, model_from_json."""
+from rnnkit.models.cloning import clone_model, model_from_json
 from rnnkit.models.functional import Functional
 from rnnkit.models.model import Model
 from rnnkit.models.sequential import Sequential
@@ -11,4 +12,13 @@ def load_model(filepath, custom_objects=None, compile=True, **kwargs):
     return saving.load_model(filepath, custom_objects=custom_objects, compile=compile, **kwargs)
 
 
-__all__ = ["Model", "Functional", "Sequential", "load_model"]
+def save_model(model, filepath, overwrite=True):
+    """``model.save(filepath)``; with overwrite=False an existing file is an error (Keras asks instead)."""
+    import os
+
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"save_model: {os.fspath(filepath)!r} exists and overwrite=False")
+    return model.save(filepath)
+
+
+__all__ = ["Model", "Functional", "Sequential", "load_model", "save_model", "clone_model", "model_from_json"]

@@ -5,6 +5,7 @@ from rnnkit.engine import graph
 from rnnkit.layers import operations
 from rnnkit.layers.input_layer import InputLayer, KerasTensor
 from rnnkit.layers.rnn import RNN
+from rnnkit.layers.string_lookup import STRING_DTYPES
 from rnnkit.models.keras_mask_nodes import (check_implied_mask, endpoint_refs, mask_node_names, mask_sources,
                                             tensor_key)
 from rnnkit.models.model import Model
@@ -18,6 +19,15 @@ class Functional(Model):
     def __init__(self, inputs, outputs, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         self._init_graph(inputs, outputs)
+
+    @property
+    def input(self):
+        """The model's inputs as given to Model(...): with model.get_layer(...).output, a sub-model's inputs."""
+        return self._nested_inputs
+
+    @property
+    def output(self):
+        return self._nested_outputs
 
     def _init_graph(self, inputs, outputs):
         for tensor in _as_list(inputs) + _as_list(outputs):
@@ -60,7 +70,7 @@ class Functional(Model):
         return self.layers
 
     def _ensure_built(self, x):
-        for tensor, array in zip(self.inputs, x):
+        for tensor, array in zip(self.inputs, _string_ranks(self.inputs, x)):
             expected = tensor.shape[1:]
             received = array.shape[1:]
             if len(expected) != len(received) or any(e is not None and e != r for e, r in zip(expected, received)):
@@ -69,6 +79,7 @@ class Functional(Model):
                                  f"{array.shape}")
 
     def _forward(self, x, training, activity=None):
+        x = _string_ranks(self.inputs, x)
         outputs, masks, contexts = graph.run_forward(self._nodes, self.inputs, x, self.outputs, training=training,
                                                      token_fed=self._token_fed, activity=activity)
         return outputs, masks, contexts
@@ -183,6 +194,19 @@ class Functional(Model):
         outputs = [tensors[tuple(ref)] for ref in endpoint_refs(config["output_layers"])]
         return cls(inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0],
                    name=config.get("name"))
+
+
+def _string_ranks(inputs, arrays):
+    """Keras' rank adjustment, for string inputs: texts of shape (batch,) feed Input(shape=(1,), dtype="string")
+    (Keras' text classification examples) and texts of shape (batch, 1) feed Input(shape=(), dtype="string")."""
+    adjusted = []
+    for tensor, array in zip(inputs, arrays):
+        if tensor.dtype in STRING_DTYPES and array.ndim == len(tensor.shape) - 1 and tensor.shape[-1] == 1:
+            array = array[..., None]
+        elif tensor.dtype in STRING_DTYPES and array.ndim == len(tensor.shape) + 1 and array.shape[-1] == 1:
+            array = array[..., 0]
+        adjusted.append(array)
+    return adjusted
 
 
 # One call of a layer in a config: its inbound node, the keys of the tensors it reads and how it passes them ("one"

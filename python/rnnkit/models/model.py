@@ -464,6 +464,15 @@ class Model(SubclassedGraph, Layer):
         return ["loss"] + [m.name for m in self._metrics or []]
 
     # -- saving (the saving module owns the format) ----------------------------------------------------------------
+    def to_json(self, **kwargs):
+        """The model's architecture as JSON in Keras 3's form (what model_from_json reads, Keras' too; json.dumps'
+        keyword arguments)."""
+        import json
+
+        from rnnkit.saving.keras_archive import keras_model_config
+
+        return json.dumps(keras_model_config(self), **kwargs)
+
     def save(self, filepath):
         if not _writes_files():
             return None

@@ -53,7 +53,7 @@ class Sequential(Functional):
         if not self.built:
             if not self._layers:
                 raise ValueError(f"Sequential '{self.name}' has no layers")
-            self._input = Input(shape=x[0].shape[1:])
+            self._input = Input(shape=x[0].shape[1:], dtype="string" if _holds_text(x[0]) else None)
             self._build_graph()
         super()._ensure_built(x)
 
@@ -89,3 +89,9 @@ class Sequential(Functional):
         for layer_config in config["layers"]:
             model.add(deserialize(layer_config, custom_objects))
         return model
+
+
+def _holds_text(array):
+    """Whether the first batch is strings (then the input is declared dtype="string", for TextVectorization)."""
+    return array.dtype.kind in "US" or (array.dtype.kind == "O" and array.size > 0
+                                        and isinstance(array.flat[0], (str, bytes)))
