@@ -30,15 +30,21 @@ class Functional(Model):
         return self._nested_outputs
 
     def _init_graph(self, inputs, outputs):
-        for tensor in _as_list(inputs) + _as_list(outputs):
+        # Dicts of tensors are flattened in the order of their keys, as Keras 3 flattens them; data, losses and
+        # predictions are then keyed by those keys.
+        self._input_keys = sorted(inputs) if isinstance(inputs, dict) else None
+        self._output_keys = sorted(outputs) if isinstance(outputs, dict) else None
+        flat_inputs = [inputs[key] for key in self._input_keys] if self._input_keys else _as_list(inputs)
+        flat_outputs = [outputs[key] for key in self._output_keys] if self._output_keys else _as_list(outputs)
+        for tensor in flat_inputs + flat_outputs:
             if not isinstance(tensor, KerasTensor):
                 raise TypeError(f"Model '{self.name}': inputs and outputs must be KerasTensors (from Input and layer "
                                 f"calls), received {tensor!r}")
-        for tensor in _as_list(inputs):
+        for tensor in flat_inputs:
             if not isinstance(tensor.node.layer, InputLayer):
                 raise ValueError(f"Model '{self.name}': every input must come from Input(), received {tensor!r}")
         self._nested_inputs, self._nested_outputs = inputs, outputs
-        self.inputs, self.outputs = _as_list(inputs), _as_list(outputs)
+        self.inputs, self.outputs = flat_inputs, flat_outputs
         self._nodes = graph.ordered_nodes(self.outputs)
         given = {id(tensor.node) for tensor in self.inputs}
         for node in self._nodes:
@@ -60,11 +66,18 @@ class Functional(Model):
 
     @property
     def input_names(self):
-        return [tensor.node.layer.name for tensor in self.inputs]
+        """The keys of a dict of inputs, else the Input layers' names: what keys input data given as a dict."""
+        return list(self._input_keys) if self._input_keys else [tensor.node.layer.name for tensor in self.inputs]
 
     @property
     def output_names(self):
-        return [tensor.node.layer.name for tensor in self.outputs]
+        return list(self._output_keys) if self._output_keys else [tensor.node.layer.name for tensor in self.outputs]
+
+    def _structured_outputs(self, outputs):
+        """Per-output values as the model's outputs were given: a dict by their keys, one value, or a list."""
+        if self._output_keys:
+            return dict(zip(self._output_keys, outputs))
+        return outputs[0] if len(outputs) == 1 else list(outputs)
 
     def _sublayers(self):
         return self.layers
@@ -123,9 +136,11 @@ class Functional(Model):
                                     "kwargs": dict(node.call_kwargs)})
             entry = operations.serialize(layer) if isinstance(layer, operations.Operation) else serialize(layer)
             layer_configs.append({**entry, "name": layer.name, "inbound_nodes": inbound})
+        refs = lambda keys, tensors: ({key: self._tensor_ref(t)[1:] for key, t in zip(keys, tensors)} if keys  # noqa: E731
+                                      else [self._tensor_ref(t)[1:] for t in tensors])
         return {"name": self.name, "trainable": self.trainable, "layers": layer_configs,
-                "input_layers": [self._tensor_ref(t)[1:] for t in self.inputs],
-                "output_layers": [self._tensor_ref(t)[1:] for t in self.outputs]}
+                "input_layers": refs(self._input_keys, self.inputs),
+                "output_layers": refs(self._output_keys, self.outputs)}
 
     def _tensor_ref(self, tensor):
         producer = tensor.node.layer
@@ -190,10 +205,13 @@ class Functional(Model):
                 for index, tensor in enumerate(_as_list(outputs)):
                     tensors[(call.layer.name, call.position, index)] = tensor
             pending = [call for call in pending if all(call is not done for done in ready)]
-        inputs = [tensors[tuple(ref)] for ref in endpoint_refs(config["input_layers"])]
-        outputs = [tensors[tuple(ref)] for ref in endpoint_refs(config["output_layers"])]
-        return cls(inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0],
-                   name=config.get("name"))
+        def endpoints(refs):  # a dict of references (Keras' config of dict inputs or outputs), or a list
+            if isinstance(refs, dict):
+                return {key: tensors[tuple(ref)] for key, ref in refs.items()}
+            found = [tensors[tuple(ref)] for ref in endpoint_refs(refs)]
+            return found if len(found) > 1 else found[0]
+
+        return cls(endpoints(config["input_layers"]), endpoints(config["output_layers"]), name=config.get("name"))
 
 
 def _string_ranks(inputs, arrays):

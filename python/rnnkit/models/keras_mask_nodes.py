@@ -18,7 +18,10 @@ def tensor_key(ref):
 
 
 def endpoint_refs(refs):
-    """A model's input or output references: a list of [layer, node, index], or Keras' single one unlisted."""
+    """A model's input or output references: a list of [layer, node, index], Keras' single one unlisted, or the
+    values of a dict of them (a model's dict inputs or outputs)."""
+    if isinstance(refs, dict):
+        return list(refs.values())
     return [refs] if refs and isinstance(refs[0], str) else refs
 
 

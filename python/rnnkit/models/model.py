@@ -367,9 +367,9 @@ class Model(SubclassedGraph, Layer):
         with self._weights_fixed_unless_dataset(x):
             chunks = ([self.predict_on_batch(batch) for batch in batches] if shared is None
                       else shared.predict_chunks(self, batches, data.is_dataset(x)))
-        if len(self.output_names) == 1:
-            return np.concatenate(chunks, axis=0)
-        return [np.concatenate([chunk[i] for chunk in chunks], axis=0) for i in range(len(self.output_names))]
+        chunks = [self._output_list(chunk) for chunk in chunks]
+        return self._structured_outputs([np.concatenate([chunk[i] for chunk in chunks], axis=0)
+                                         for i in range(len(self.output_names))])
 
     @staticmethod
     def _weights_fixed_unless_dataset(x):
@@ -420,11 +420,21 @@ class Model(SubclassedGraph, Layer):
                                                                                     m.name == m.metric.name)]
         return [logs[name] for name in known if name in logs] + [logs[k] for k in sorted(logs) if k not in known]
 
+    def _structured_outputs(self, outputs):
+        """Per-output values as the model gives them: one value, or a list (a functional model: as its outputs)."""
+        return outputs[0] if len(outputs) == 1 else list(outputs)
+
+    def _output_list(self, value):
+        """_structured_outputs' value as a list in output_names' order."""
+        if isinstance(value, dict):
+            return [value[name] for name in self.output_names]
+        return list(value) if isinstance(value, list) else [value]
+
     def predict_on_batch(self, x):
         x = data.as_array_list(x, self.input_names, self.name, "input")
         self._ensure_built(x)
         outputs, _, _ = self._forward(x, training=False)
-        return outputs[0] if len(outputs) == 1 else outputs
+        return self._structured_outputs(outputs)
 
     def __call__(self, inputs, training=None, mask=None, **kwargs):
         from rnnkit.layers.layer import _is_symbolic
@@ -434,7 +444,7 @@ class Model(SubclassedGraph, Layer):
         arrays = data.as_array_list(inputs, self.input_names, self.name, "input")
         self._ensure_built(arrays)
         outputs, _, _ = self._forward(arrays, training=bool(training))
-        return outputs[0] if len(outputs) == 1 else outputs
+        return self._structured_outputs(outputs)
 
     def get_layer(self, name=None, index=None):
         """The layer called ``name``, or the one at ``index`` in ``self.layers`` (Keras 3: exactly one of them)."""
