@@ -2,6 +2,7 @@
 import numpy as np
 
 from rnnkit.preprocessing.sequence import pad_sequences, to_categorical
+from rnnkit.preprocessing.text_dataset import TextDataset, text_dataset_from_directory
 from rnnkit.preprocessing.timeseries import TimeseriesDataset, timeseries_dataset_from_array
 from rnnkit.saving.object_registry import (CustomObjectScope, custom_object_scope, get_custom_objects,
                                            get_registered_name, get_registered_object, register_keras_serializable)
@@ -60,4 +61,5 @@ def dataset_to_arrays(dataset):
 __all__ = ["pad_sequences", "to_categorical", "timeseries_dataset_from_array", "TimeseriesDataset",
            "dataset_to_arrays", "set_random_seed", "PyDataset", "register_keras_serializable", "get_custom_objects",
            "custom_object_scope", "CustomObjectScope", "get_registered_name", "get_registered_object", "Sequence",
-           "normalize", "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "clear_session"]
+           "normalize", "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "clear_session",
+           "text_dataset_from_directory", "TextDataset"]
