@@ -18,8 +18,26 @@ def _softmax_log(x):
     return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
 
 
-def ref_per_sample(kind, t, p, from_logits=False, label_smoothing=0.0, delta=1.0):
+def ref_per_sample(kind, t, p, from_logits=False, label_smoothing=0.0, delta=1.0, apply_class_balancing=False,
+                   alpha=0.25, gamma=2.0):
     t, p = np.asarray(t, np.float64), np.asarray(p, np.float64)
+    if kind in ("hinge", "squared_hinge"):
+        y = 2 * t - 1 if np.all((t == 0) | (t == 1)) else t
+        margin = np.maximum(1 - y * p, 0)
+        return (margin if kind == "hinge" else margin ** 2).mean(-1)
+    if kind == "categorical_hinge":
+        return np.maximum(((1 - t) * p).max(-1) - (t * p).sum(-1) + 1, 0)
+    if kind == "cosine_similarity":
+        unit = lambda v: v * np.minimum(1 / np.sqrt((v * v).sum(-1, keepdims=True)), 1e7)  # noqa: E731
+        return -(unit(t) * unit(p)).sum(-1)
+    if kind == "binary_focal_crossentropy":
+        t = t * (1 - label_smoothing) + 0.5 * label_smoothing
+        q = 1 / (1 + np.exp(-p)) if from_logits else p
+        clipped = np.clip(q, EPS, 1 - EPS)
+        bce = -(t * np.log(clipped) + (1 - t) * np.log(1 - clipped))
+        focal = (1 - (t * q + (1 - t) * (1 - q))) ** gamma * bce
+        weight = t * alpha + (1 - t) * (1 - alpha) if apply_class_balancing else 1
+        return (weight * focal).mean(-1)
     if kind == "mean_squared_error":
         return ((p - t) ** 2).mean(-1)
     if kind == "huber":
@@ -100,7 +118,13 @@ def _data(kind, shape=(4, 5, 3), seed=0, from_logits=False):
     if kind == "kl_divergence":
         t = rng.uniform(size=shape)
         return (t / t.sum(-1, keepdims=True)).astype(np.float32), rng.uniform(0.05, 1, shape).astype(np.float32)
-    if kind == "binary_crossentropy":
+    if kind in ("hinge", "squared_hinge"):
+        return rng.integers(0, 2, shape).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
+    if kind in ("categorical_hinge", "cosine_similarity"):
+        labels = np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], shape[:-1])]
+        t = labels if kind == "categorical_hinge" else rng.standard_normal(shape).astype(np.float32)
+        return t, rng.standard_normal(shape).astype(np.float32)
+    if kind in ("binary_crossentropy", "binary_focal_crossentropy"):
         t = rng.integers(0, 2, shape).astype(np.float32)
         p = rng.standard_normal(shape) * 2 if from_logits else rng.uniform(0.05, 0.95, shape)
         return t, p.astype(np.float32)
@@ -117,10 +141,15 @@ CLASSES = {"mean_squared_error": losses.MeanSquaredError, "mean_absolute_error":
            "sparse_categorical_crossentropy": losses.SparseCategoricalCrossentropy, "huber": losses.Huber,
            "log_cosh": losses.LogCosh, "mean_squared_logarithmic_error": losses.MeanSquaredLogarithmicError,
            "mean_absolute_percentage_error": losses.MeanAbsolutePercentageError,
-           "kl_divergence": losses.KLDivergence, "poisson": losses.Poisson}
+           "kl_divergence": losses.KLDivergence, "poisson": losses.Poisson, "hinge": losses.Hinge,
+           "squared_hinge": losses.SquaredHinge, "categorical_hinge": losses.CategoricalHinge,
+           "cosine_similarity": losses.CosineSimilarity, "binary_focal_crossentropy": losses.BinaryFocalCrossentropy}
 CASES = [("mean_squared_error", {}), ("mean_absolute_error", {}),
          ("huber", {}), ("huber", {"delta": 0.5}), ("log_cosh", {}), ("mean_squared_logarithmic_error", {}),
          ("mean_absolute_percentage_error", {}), ("kl_divergence", {}), ("poisson", {}),
+         ("hinge", {}), ("squared_hinge", {}), ("categorical_hinge", {}), ("cosine_similarity", {}),
+         ("binary_focal_crossentropy", {}), ("binary_focal_crossentropy", {"from_logits": True, "gamma": 1.5}),
+         ("binary_focal_crossentropy", {"apply_class_balancing": True, "alpha": 0.4, "label_smoothing": 0.1}),
          ("binary_crossentropy", {}), ("binary_crossentropy", {"from_logits": True}),
          ("binary_crossentropy", {"label_smoothing": 0.2}),
          ("categorical_crossentropy", {}), ("categorical_crossentropy", {"from_logits": True}),
@@ -305,3 +334,13 @@ def test_a_plain_python_loss_function_is_refused_at_compile_with_the_reason():
     model = rnnkit.Sequential([rnnkit.Input((3,)), rnnkit.layers.Dense(1)])
     with pytest.raises(TypeError, match="plain Python function.*value_and_grad"):
         model.compile(optimizer="sgd", loss=lambda y_true, y_pred: ((y_true - y_pred) ** 2).mean())
+
+
+def test_hinge_converts_labels_only_when_all_are_0_or_1():
+    p = np.array([[0.3, -0.8], [1.5, 0.2]], np.float32)
+    signed = np.array([[1.0, -1.0], [-1.0, 1.0]], np.float32)
+    binary = (signed + 1) / 2
+    assert losses.Hinge()(signed, p) == pytest.approx(losses.Hinge()(binary, p), rel=1e-6)
+    assert losses.Hinge()(signed, p) == pytest.approx(np.maximum(1 - signed * p, 0).mean(), rel=1e-6)
+    mixed = np.array([[1.0, 0.0], [-1.0, 1.0]], np.float32)  # a -1 among them: taken as they are
+    assert losses.Hinge()(mixed, p) == pytest.approx(np.maximum(1 - mixed * p, 0).mean(), rel=1e-6)

@@ -12,7 +12,9 @@ from rnnkit import _core
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "Huber", "LogCosh", "MeanSquaredLogarithmicError",
-           "MeanAbsolutePercentageError", "KLDivergence", "Poisson", "mean_squared_error", "mean_absolute_error",
+           "MeanAbsolutePercentageError", "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge",
+           "CosineSimilarity", "BinaryFocalCrossentropy", "hinge", "squared_hinge", "categorical_hinge",
+           "cosine_similarity", "binary_focal_crossentropy", "mean_squared_error", "mean_absolute_error",
            "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy", "huber", "log_cosh",
            "mean_squared_logarithmic_error", "mean_absolute_percentage_error", "kl_divergence", "poisson", "mse", "mae",
            "msle", "mape", "kld", "MSE", "MAE", "MSLE", "MAPE", "KLD", "get", "serialize", "deserialize"]
@@ -208,6 +210,67 @@ class Poisson(Loss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
 
+class Hinge(Loss):
+    """mean(max(1 - y_true * y_pred, 0), axis=-1); labels that are all 0 or 1 count as -1 and 1."""
+
+    _kernel = "hinge"
+
+    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+
+class SquaredHinge(Loss):
+    """mean(max(1 - y_true * y_pred, 0) ** 2, axis=-1); labels that are all 0 or 1 count as -1 and 1."""
+
+    _kernel = "squared_hinge"
+
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+
+class CategoricalHinge(Loss):
+    """max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0) over the last axis."""
+
+    _kernel = "categorical_hinge"
+
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+
+class CosineSimilarity(Loss):
+    """-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis=-1): -1 for the same direction."""
+
+    _kernel = "cosine_similarity"
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_axis(type(self), axis)
+        self.axis = axis
+
+
+class BinaryFocalCrossentropy(Loss):
+    """Binary crossentropy weighted by (1 - p_t) ** gamma per element (and by alpha for positives, 1 - alpha for
+    negatives with apply_class_balancing), averaged over the last axis."""
+
+    _kernel = "binary_focal_crossentropy"
+
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0,
+                 axis=-1, reduction="sum_over_batch_size", name="binary_focal_crossentropy", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_axis(type(self), axis)
+        self.apply_class_balancing, self.alpha, self.gamma = bool(apply_class_balancing), float(alpha), float(gamma)
+        self.from_logits, self.label_smoothing, self.axis = bool(from_logits), float(label_smoothing), axis
+
+    def _kernel_options(self):
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing, "gamma": self.gamma,
+                "alpha": self.alpha, "apply_class_balancing": self.apply_class_balancing}
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "axis": self.axis, "apply_class_balancing": self.apply_class_balancing, "alpha": self.alpha,
+                "gamma": self.gamma}
+
+
 def _check_axis(cls, axis):
     if axis not in (-1,):
         raise NotImplementedError(f"{cls.__name__}: only axis=-1 (the last axis) is supported, received {axis!r}")
@@ -319,6 +382,13 @@ mean_absolute_percentage_error = _function(MeanAbsolutePercentageError,
                                            "Per-sample mean absolute percentage error over the last axis.")
 kl_divergence = _function(KLDivergence, "Per-sample Kullback-Leibler divergence over the last axis.")
 poisson = _function(Poisson, "Per-sample Poisson loss over the last axis.")
+hinge = _function(Hinge, "Per-sample hinge loss over the last axis.")
+squared_hinge = _function(SquaredHinge, "Per-sample squared hinge loss over the last axis.")
+categorical_hinge = _function(CategoricalHinge, "Per-sample categorical hinge loss over the last axis.")
+cosine_similarity = _function(CosineSimilarity, "Per-sample negative cosine similarity over the last axis.")
+binary_focal_crossentropy = _function(BinaryFocalCrossentropy,
+                                      "Per-sample binary focal crossentropy (apply_class_balancing, alpha, gamma, "
+                                      "from_logits, label_smoothing).")
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 msle = MSLE = mean_squared_logarithmic_error
@@ -328,7 +398,8 @@ kld = KLD = kl_divergence
 _CLASSES = {cls.__name__: cls for cls in (MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy,
                                           CategoricalCrossentropy, SparseCategoricalCrossentropy, Huber, LogCosh,
                                           MeanSquaredLogarithmicError, MeanAbsolutePercentageError, KLDivergence,
-                                          Poisson)}
+                                          Poisson, Hinge, SquaredHinge, CategoricalHinge, CosineSimilarity,
+                                          BinaryFocalCrossentropy)}
 # Strings name functions in Keras; the engine needs gradients, so they resolve to the matching class.
 _FUNCTION_NAMES = {cls._kernel: cls for cls in _CLASSES.values()}
 _ALIASES = {"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,

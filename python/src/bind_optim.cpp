@@ -237,6 +237,11 @@ LossKind loss_kind(const std::string& name) {
   if (name == "mean_absolute_percentage_error") return LossKind::mean_absolute_percentage_error;
   if (name == "kl_divergence") return LossKind::kl_divergence;
   if (name == "poisson") return LossKind::poisson;
+  if (name == "hinge") return LossKind::hinge;
+  if (name == "squared_hinge") return LossKind::squared_hinge;
+  if (name == "categorical_hinge") return LossKind::categorical_hinge;
+  if (name == "cosine_similarity") return LossKind::cosine_similarity;
+  if (name == "binary_focal_crossentropy") return LossKind::binary_focal_crossentropy;
   throw pyb::value_error("loss_value_and_grad: unknown loss '" + name + "'");
 }
 
@@ -244,10 +249,11 @@ void bind_losses(pyb::module_& m) {
   m.def(
       "loss_value_and_grad",
       [](const std::string& name, FloatArray y_true, FloatArray y_pred, std::optional<FloatArray> sample_weight,
-         std::optional<MaskArray> mask, bool from_logits, float label_smoothing, float delta, bool sum_reduction,
-         bool with_grad, bool with_per_row) {
+         std::optional<MaskArray> mask, bool from_logits, float label_smoothing, float delta, float gamma, float alpha,
+         bool apply_class_balancing, bool sum_reduction, bool with_grad, bool with_per_row) {
         LossConfig config{loss_kind(name), from_logits, label_smoothing,
-                          sum_reduction ? Reduction::sum : Reduction::sum_over_batch_size, delta};
+                          sum_reduction ? Reduction::sum : Reduction::sum_over_batch_size, delta, gamma, alpha,
+                          apply_class_balancing};
         if (y_pred.ndim() < 1) throw pyb::value_error("loss_value_and_grad: y_pred must have rank >= 1");
         const std::int64_t classes = y_pred.shape(y_pred.ndim() - 1);
         const std::int64_t rows = classes == 0 ? 0 : y_pred.size() / classes;
@@ -287,7 +293,8 @@ void bind_losses(pyb::module_& m) {
       },
       pyb::arg("name"), pyb::arg("y_true"), pyb::arg("y_pred"), pyb::arg("sample_weight") = pyb::none(),
       pyb::arg("mask") = pyb::none(), pyb::arg("from_logits") = false, pyb::arg("label_smoothing") = 0.0f,
-      pyb::arg("delta") = 1.0f, pyb::arg("sum_reduction") = false, pyb::arg("with_grad") = true, pyb::arg("with_per_row") = false,
+      pyb::arg("delta") = 1.0f, pyb::arg("gamma") = 2.0f, pyb::arg("alpha") = 0.25f,
+      pyb::arg("apply_class_balancing") = false, pyb::arg("sum_reduction") = false, pyb::arg("with_grad") = true, pyb::arg("with_per_row") = false,
       "(value, dLoss/dy_pred or None, per-row losses or None) of a Keras 3 loss over rows of the last axis");
 }
 }  // namespace

@@ -31,6 +31,11 @@ enum class LossKind {
   mean_absolute_percentage_error,
   kl_divergence,
   poisson,
+  hinge,              // labels that are all 0 or 1 count as -1 and 1 (Keras' conversion, over the whole y_true)
+  squared_hinge,      // likewise
+  categorical_hinge,  // one value per row: max(max((1 - t) p) - sum(t p) + 1, 0)
+  cosine_similarity,  // one value per row: -sum(t / |t| * p / |p|), each norm at least 1e-7
+  binary_focal_crossentropy,
 };
 
 enum class Reduction { sum_over_batch_size, sum };
@@ -41,6 +46,11 @@ struct LossConfig {
   float label_smoothing = 0.0f;  // binary and categorical crossentropy only
   Reduction reduction = Reduction::sum_over_batch_size;
   float delta = 1.0f;  // Huber only: quadratic below |error| = delta, linear above
+  // Binary focal crossentropy only: (1 - p_t)^gamma weights each element's crossentropy, and with
+  // apply_class_balancing alpha (positives) or 1 - alpha (negatives) too.
+  float gamma = 2.0f;
+  float alpha = 0.25f;
+  bool apply_class_balancing = false;
 };
 
 // Returns the reduced loss. Optional outputs (nullptr to skip):

@@ -109,6 +109,84 @@ double poisson(double t, double p, double& derivative) {
   return p - t * std::log(p + kEpsilon);
 }
 
+// mean(max(1 - t p, 0)^power) over the row (power 1: hinge, 2: squared hinge), t already in {-1, 1} form.
+double hinge_row(const float* t, const float* p, std::int64_t c, float* d, double scale, int power, bool signed_t) {
+  double sum = 0.0;
+  for (std::int64_t j = 0; j < c; ++j) {
+    const double y = signed_t ? 2.0 * t[j] - 1.0 : t[j];
+    const double margin = std::max(1.0 - y * p[j], 0.0);
+    sum += power == 1 ? margin : margin * margin;
+    if (d) d[j] = margin > 0 ? static_cast<float>((power == 1 ? -y : -2.0 * margin * y) / c * scale) : 0.0f;
+  }
+  return sum / c;
+}
+
+// max(max_j (1 - t_j) p_j - sum_j t_j p_j + 1, 0); a tie for the max shares its gradient evenly, as torch's amax.
+double categorical_hinge_row(const float* t, const float* p, std::int64_t c, float* d, double scale) {
+  double positive = 0.0, negative = -INFINITY;
+  for (std::int64_t j = 0; j < c; ++j) {
+    positive += static_cast<double>(t[j]) * p[j];
+    negative = std::max(negative, (1.0 - t[j]) * p[j]);
+  }
+  const double loss = std::max(negative - positive + 1.0, 0.0);
+  if (d) {
+    std::int64_t ties = 0;
+    for (std::int64_t j = 0; j < c; ++j) ties += (1.0 - t[j]) * p[j] == negative;
+    for (std::int64_t j = 0; j < c; ++j) {
+      const double d_negative = (1.0 - t[j]) * p[j] == negative ? (1.0 - t[j]) / ties : 0.0;
+      d[j] = loss > 0 ? static_cast<float>((d_negative - t[j]) * scale) : 0.0f;
+    }
+  }
+  return loss;
+}
+
+// -sum(t * min(1/|t|, 1e7) * p * min(1/|p|, 1e7)): Keras' L2 normalisation, whose inverse norm stops at 1 / epsilon.
+double cosine_similarity_row(const float* t, const float* p, std::int64_t c, float* d, double scale) {
+  double tt = 0.0, pp = 0.0, tp = 0.0;
+  for (std::int64_t j = 0; j < c; ++j) {
+    tt += static_cast<double>(t[j]) * t[j];
+    pp += static_cast<double>(p[j]) * p[j];
+    tp += static_cast<double>(t[j]) * p[j];
+  }
+  const double limit = 1.0 / kEpsilon;
+  const double inv_t = std::min(1.0 / std::sqrt(tt), limit), inv_p = std::min(1.0 / std::sqrt(pp), limit);
+  const bool clamped = 1.0 / std::sqrt(pp) >= limit;
+  if (d)
+    for (std::int64_t j = 0; j < c; ++j) {
+      // d/dp of p / |p| is (I - u u^T) / |p| where the norm is not clamped.
+      const double direct = t[j] * inv_t * inv_p;
+      const double along = clamped ? 0.0 : tp * inv_t * inv_p * inv_p * inv_p * p[j];
+      d[j] = static_cast<float>(-(direct - along) * scale);
+    }
+  return -tp * inv_t * inv_p;
+}
+
+// mean over the row of w (1 - p_t)^gamma bce(t, q), q = sigmoid(p) with from_logits else p, p_t = t q + (1-t)(1-q).
+double binary_focal_row(const float* t, const float* p, std::int64_t c, float* d, double scale,
+                        const LossConfig& config) {
+  const double gamma = config.gamma, alpha = config.alpha, smoothing = config.label_smoothing;
+  double sum = 0.0;
+  for (std::int64_t j = 0; j < c; ++j) {
+    const double y = smoothing > 0 ? t[j] * (1.0 - smoothing) + 0.5 * smoothing : t[j];
+    const double q = config.from_logits ? 1.0 / (1.0 + std::exp(-static_cast<double>(p[j]))) : p[j];
+    const double clipped = std::min(std::max(q, static_cast<double>(kEpsilon)), 1.0 - kEpsilon);
+    const double bce = -(y * std::log(clipped) + (1.0 - y) * std::log(1.0 - clipped));
+    const double miss = 1.0 - (y * q + (1.0 - y) * (1.0 - q));  // 1 - p_t
+    const double focal = std::pow(miss, gamma);
+    const double weight = config.apply_class_balancing ? y * alpha + (1.0 - y) * (1.0 - alpha) : 1.0;
+    sum += weight * focal * bce;
+    if (d) {
+      const bool inside = q >= kEpsilon && q <= 1.0 - kEpsilon;
+      const double d_bce = inside ? (clipped - y) / (clipped * (1.0 - clipped)) : 0.0;
+      const double d_focal = miss > 0 ? -gamma * std::pow(miss, gamma - 1.0) * (2.0 * y - 1.0) : 0.0;
+      double grad = weight * (d_focal * bce + focal * d_bce);
+      if (config.from_logits) grad *= q * (1.0 - q);
+      d[j] = static_cast<float>(grad / c * scale);
+    }
+  }
+  return sum / c;
+}
+
 // sum(t * log(t / p)) over the row with t and p clipped to [epsilon, 1].
 double kl_divergence_row(const float* t, const float* p, std::int64_t c, float* d, double scale) {
   double sum = 0.0;
@@ -168,6 +246,16 @@ void check_config(const LossConfig& config, std::int64_t rows, std::int64_t clas
   if (config.kind == LossKind::huber && !(config.delta > 0.0f && std::isfinite(config.delta)))
     throw std::invalid_argument("loss_value_and_grad: Huber's delta must be a positive number, received " +
                                 std::to_string(config.delta));
+  if (config.kind == LossKind::binary_focal_crossentropy && !(config.gamma >= 0.0f && std::isfinite(config.gamma)))
+    throw std::invalid_argument("loss_value_and_grad: the focal gamma must be >= 0, received " +
+                                std::to_string(config.gamma));
+}
+
+// Keras' hinge losses read labels that are all 0 or 1 as -1 and 1.
+bool binary_labels(const float* y_true, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i)
+    if (y_true[i] != 0.0f && y_true[i] != 1.0f) return false;
+  return true;
 }
 }  // namespace
 
@@ -198,6 +286,8 @@ double loss_value_and_grad(const LossConfig& config, const float* y_true, const 
   const double divisor = config.reduction == Reduction::sum || rows == 0 ? 1.0 : static_cast<double>(rows);
   const std::int64_t c = classes;
   const float smoothing = config.label_smoothing;
+  const bool hinge_kind = config.kind == LossKind::hinge || config.kind == LossKind::squared_hinge;
+  const bool signed_labels = hinge_kind && binary_labels(y_true, rows * classes);
   // Weighted row losses are summed in row order afterwards so the value does not depend on the thread count.
   std::vector<double> weighted(static_cast<std::size_t>(rows));
 #pragma omp parallel num_threads(num_threads()) if (rows * classes > kParallelThreshold)
@@ -244,6 +334,13 @@ double loss_value_and_grad(const LossConfig& config, const float* y_true, const 
           break;
         case LossKind::poisson: loss = mean_row(y_true + r * c, p, c, d, scale, poisson); break;
         case LossKind::kl_divergence: loss = kl_divergence_row(y_true + r * c, p, c, d, scale); break;
+        case LossKind::hinge: loss = hinge_row(y_true + r * c, p, c, d, scale, 1, signed_labels); break;
+        case LossKind::squared_hinge: loss = hinge_row(y_true + r * c, p, c, d, scale, 2, signed_labels); break;
+        case LossKind::categorical_hinge: loss = categorical_hinge_row(y_true + r * c, p, c, d, scale); break;
+        case LossKind::cosine_similarity: loss = cosine_similarity_row(y_true + r * c, p, c, d, scale); break;
+        case LossKind::binary_focal_crossentropy:
+          loss = binary_focal_row(y_true + r * c, p, c, d, scale, config);
+          break;
       }
       if (per_row) per_row[r] = static_cast<float>(loss);
       weighted[r] = weight * loss;
