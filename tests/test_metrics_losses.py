@@ -27,19 +27,27 @@ def per_sample(name, t, p):
         return -(t * np.log(q) + (1 - t) * np.log(1 - q)).mean(-1)
     if name == "CategoricalCrossentropy":
         return -(t * np.log(np.clip(p / p.sum(-1, keepdims=True), EPS, 1 - EPS))).sum(-1)
+    if name in ("Hinge", "SquaredHinge"):
+        margin = np.maximum(1 - (2 * t - 1) * p, 0)  # 0/1 labels taken as -1/1
+        return margin.mean(-1) if name == "Hinge" else (margin ** 2).mean(-1)
+    if name == "CategoricalHinge":
+        return np.maximum(((1 - t) * p).max(-1) - (t * p).sum(-1) + 1, 0)
+    if name == "CosineSimilarity":
+        return (t * p).sum(-1) / np.linalg.norm(t, axis=-1) / np.linalg.norm(p, axis=-1)
     raise AssertionError(name)
 
 
 NAMES = ["MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "LogCoshError", "Poisson", "KLDivergence",
-         "BinaryCrossentropy", "CategoricalCrossentropy"]
+         "BinaryCrossentropy", "CategoricalCrossentropy", "Hinge", "SquaredHinge", "CategoricalHinge",
+         "CosineSimilarity"]
 
 
 def batches(name, seed=0):
     rng = np.random.default_rng(seed)
     for size in (4, 6):
-        if name in ("BinaryCrossentropy",):
+        if name in ("BinaryCrossentropy", "Hinge", "SquaredHinge"):
             t = rng.integers(0, 2, (size, 3)).astype(np.float32)
-        elif name in ("CategoricalCrossentropy", "KLDivergence"):
+        elif name in ("CategoricalCrossentropy", "KLDivergence", "CategoricalHinge"):
             t = np.eye(3, dtype=np.float32)[rng.integers(0, 3, size)]
         else:
             t = rng.uniform(0.5, 3, (size, 3)).astype(np.float32)

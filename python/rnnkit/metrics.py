@@ -14,16 +14,17 @@ from rnnkit.metrics_auc import AUC
 from rnnkit.metrics_base import Mean, MeanMetricWrapper, Metric, masked_sample_weight
 from rnnkit.metrics_confusion import (FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives,
                                       TruePositives)
-from rnnkit.metrics_losses import (BinaryCrossentropy, CategoricalCrossentropy, KLDivergence, LogCoshError,
-                                   MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Poisson,
-                                   SparseCategoricalCrossentropy)
+from rnnkit.metrics_losses import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge, CosineSimilarity,
+                                   Hinge, KLDivergence, LogCoshError, MeanAbsolutePercentageError,
+                                   MeanSquaredLogarithmicError, Poisson, SparseCategoricalCrossentropy, SquaredHinge)
 
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
            "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "TruePositives", "FalsePositives",
            "TrueNegatives", "FalseNegatives", "Precision", "Recall", "AUC", "MeanAbsolutePercentageError",
            "MeanSquaredLogarithmicError", "LogCoshError", "Poisson", "KLDivergence", "BinaryCrossentropy",
-           "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "accuracy", "binary_accuracy",
+           "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Hinge", "SquaredHinge", "CategoricalHinge",
+           "CosineSimilarity", "accuracy", "binary_accuracy",
            "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
            "sparse_top_k_categorical_accuracy", "mean_squared_error", "mean_absolute_error", "get", "serialize",
            "deserialize"]
@@ -167,7 +168,7 @@ _CLASSES = {cls.__name__: cls for cls in (
     SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, TruePositives,
     FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, LogCoshError, Poisson, KLDivergence, BinaryCrossentropy, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy)}
+    SparseCategoricalCrossentropy, Hinge, SquaredHinge, CategoricalHinge, CosineSimilarity)}
 # Keras' lookup knows each class by its name and its snake-case name ("auc", "binary_accuracy": the class, not
 # the function of that name), and a few short aliases.
 _ALIASES = {"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,

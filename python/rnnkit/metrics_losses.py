@@ -51,3 +51,32 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
+
+
+class Hinge(MeanMetricWrapper):
+    def __init__(self, name="hinge", dtype=None):
+        super().__init__(losses.hinge, name=name, dtype=dtype)
+
+
+class SquaredHinge(MeanMetricWrapper):
+    def __init__(self, name="squared_hinge", dtype=None):
+        super().__init__(losses.squared_hinge, name=name, dtype=dtype)
+
+
+class CategoricalHinge(MeanMetricWrapper):
+    def __init__(self, name="categorical_hinge", dtype=None):
+        super().__init__(losses.categorical_hinge, name=name, dtype=dtype)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Per-sample cosine similarity over the last axis (the loss of that name, which minimises its negative)."""
+    return -losses.cosine_similarity(y_true, y_pred, axis=axis)
+
+
+class CosineSimilarity(MeanMetricWrapper):
+    def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
+        losses._check_axis(type(self), axis)
+        super().__init__(cosine_similarity, name=name, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
