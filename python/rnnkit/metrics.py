@@ -17,6 +17,7 @@ from rnnkit.metrics_confusion import (FalseNegatives, FalsePositives, Precision,
 from rnnkit.metrics_losses import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge, CosineSimilarity,
                                    Hinge, KLDivergence, LogCoshError, MeanAbsolutePercentageError,
                                    MeanSquaredLogarithmicError, Poisson, SparseCategoricalCrossentropy, SquaredHinge)
+from rnnkit.metrics_scores import F1Score, FBetaScore, R2Score
 
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
@@ -24,7 +25,7 @@ __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", 
            "TrueNegatives", "FalseNegatives", "Precision", "Recall", "AUC", "MeanAbsolutePercentageError",
            "MeanSquaredLogarithmicError", "LogCoshError", "Poisson", "KLDivergence", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Hinge", "SquaredHinge", "CategoricalHinge",
-           "CosineSimilarity", "accuracy", "binary_accuracy",
+           "CosineSimilarity", "F1Score", "FBetaScore", "R2Score", "accuracy", "binary_accuracy",
            "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
            "sparse_top_k_categorical_accuracy", "mean_squared_error", "mean_absolute_error", "get", "serialize",
            "deserialize"]
@@ -168,7 +169,8 @@ _CLASSES = {cls.__name__: cls for cls in (
     SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, TruePositives,
     FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, LogCoshError, Poisson, KLDivergence, BinaryCrossentropy, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy, Hinge, SquaredHinge, CategoricalHinge, CosineSimilarity)}
+    SparseCategoricalCrossentropy, Hinge, SquaredHinge, CategoricalHinge, CosineSimilarity, F1Score, FBetaScore,
+    R2Score)}
 # Keras' lookup knows each class by its name and its snake-case name ("auc", "binary_accuracy": the class, not
 # the function of that name), and a few short aliases.
 _ALIASES = {"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
