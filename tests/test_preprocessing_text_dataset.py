@@ -83,3 +83,23 @@ def test_arguments_keras_refuses_are_refused(corpus):
         text_dataset_from_directory(directory, label_mode="binary", class_names=["pos"], verbose=False)
     with pytest.raises(ValueError, match="2 labels for 9 text files"):
         text_dataset_from_directory(directory, labels=[0, 1], verbose=False)
+
+
+def test_a_text_classifier_adapts_and_fits_on_the_datasets(corpus):
+    """The Keras 3 tutorial's pipeline: text files -> TextVectorization adapted on the training texts -> Embedding
+    -> LSTM, fit with the validation subset."""
+    import rnnkit
+
+    directory, _ = corpus
+    training, validation = rnnkit.utils.text_dataset_from_directory(directory, batch_size=3, seed=2,
+                                                                    validation_split=0.25, subset="both",
+                                                                    verbose=False)
+    vectorize = rnnkit.layers.TextVectorization(max_tokens=30, output_sequence_length=4)
+    vectorize.adapt(texts for texts, _ in training)
+    assert {"a", "film"} <= set(vectorize.get_vocabulary())
+    inputs = rnnkit.Input(shape=(1,), dtype="string")
+    hidden = rnnkit.layers.LSTM(4)(rnnkit.layers.Embedding(30, 3)(vectorize(inputs)))
+    model = rnnkit.Model(inputs, rnnkit.layers.Dense(1, activation="sigmoid")(hidden))
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(training, validation_data=validation, epochs=2, verbose=0)
+    assert len(history.history["val_accuracy"]) == 2 and np.isfinite(history.history["loss"]).all()

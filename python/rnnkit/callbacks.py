@@ -259,3 +259,84 @@ class ReduceLROnPlateau(_Monitoring):
                     self.model.optimizer.learning_rate = max(old * self.factor, self.min_lr)
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
+
+
+class LambdaCallback(Callback):
+    """A callback made of functions: on_epoch_begin/on_epoch_end(epoch, logs), on_train_batch_begin/
+    on_train_batch_end(batch, logs), on_train_begin/on_train_end(logs)."""
+
+    _HOOKS = ("on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end", "on_train_batch_begin",
+              "on_train_batch_end")
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+        super().__init__()
+        functions = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end, "on_train_begin": on_train_begin,
+                     "on_train_end": on_train_end, "on_train_batch_begin": on_train_batch_begin,
+                     "on_train_batch_end": on_train_batch_end, **kwargs}
+        unknown = sorted(set(functions) - set(self._HOOKS))
+        if unknown:
+            raise TypeError(f"LambdaCallback: unexpected hook(s) {unknown}")
+        for hook, function in functions.items():
+            if function is None:
+                continue
+            if hook in ("on_train_begin", "on_train_end"):  # Keras hands these their logs too
+                setattr(self, hook, lambda logs=None, function=function: function(logs))
+            else:
+                setattr(self, hook, lambda index, logs=None, function=function: function(index, logs))
+
+
+class BackupAndRestore(Callback):
+    """Backs up the model (weights and optimizer state) at the end of every epoch, so that a fit that died (an
+    exception, a killed process) resumes from its last finished epoch when fit is called again with this callback.
+    The backup is deleted when training ends normally (``delete_checkpoint``), kept after Ctrl-C."""
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True):
+        super().__init__()
+        if save_freq != "epoch":
+            raise NotImplementedError(f"BackupAndRestore: only save_freq='epoch' is supported, received {save_freq!r}")
+        if double_checkpoint:
+            raise NotImplementedError("BackupAndRestore: double_checkpoint is not supported (each backup replaces "
+                                      "the last one atomically)")
+        self.backup_dir = str(backup_dir)
+        self.save_freq, self.double_checkpoint, self.delete_checkpoint = save_freq, double_checkpoint, delete_checkpoint
+        self._model_path = f"{self.backup_dir}/latest.rnnkit"
+        self._epoch_path = f"{self.backup_dir}/training_metadata.json"
+
+    def on_train_begin(self, logs=None):
+        import json
+        import os
+
+        from rnnkit import saving
+
+        if not self.model.built:
+            raise ValueError("BackupAndRestore: the model must be built before fit (give it an Input)")
+        if os.path.exists(self._model_path) and os.path.exists(self._epoch_path):
+            saving.restore_model_state(self.model, self._model_path)
+            with open(self._epoch_path, encoding="utf-8") as stream:
+                self.model._initial_epoch = int(json.load(stream)["epoch"]) + 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        import json
+        import os
+
+        from rnnkit import distribution, saving
+        from rnnkit.saving.atomic import atomic_write
+
+        shared = distribution.active()
+        if shared is not None and not shared.is_chief:
+            return
+        os.makedirs(self.backup_dir, exist_ok=True)
+        saving.save_model(self.model, self._model_path)
+        with atomic_write(self._epoch_path) as stream:  # after the model: it never names an epoch not backed up
+            stream.write(json.dumps({"epoch": epoch}).encode("utf-8"))
+
+    def on_train_end(self, logs=None):
+        import shutil
+
+        from rnnkit import distribution
+
+        shared = distribution.active()
+        if self.delete_checkpoint and not getattr(self.model, "_fit_interrupted", False) and (
+                shared is None or shared.is_chief):
+            shutil.rmtree(self.backup_dir, ignore_errors=True)

@@ -23,7 +23,9 @@ from rnnkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from rnnkit.layers.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, PeepholeLSTM, PeepholeLSTMCell, SimpleRNN,
                                SimpleRNNCell, StackedRNNCells)
 from rnnkit.layers.serialization import deserialize, get, serialize
+from rnnkit.layers.string_lookup import StringLookup
 from rnnkit.layers.steps_resizing import Cropping1D, Identity, UpSampling1D, ZeroPadding1D
+from rnnkit.layers.text_vectorization import TextVectorization
 from rnnkit.layers.time_distributed import TimeDistributed
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "RepeatVector", "Masking",
@@ -36,4 +38,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda", "ZeroPadding1D", "Cropping1D",
-           "UpSampling1D", "Identity", "Normalization", "ActivityRegularization"]
+           "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization"]

@@ -286,8 +286,10 @@ class Model(SubclassedGraph, Layer):
         self.history = callbacks_module.History()
         callback_list = callbacks_module.CallbackList(list(callbacks or []) + [self.history], self,
                                                       {"epochs": epochs, "steps": steps, "verbose": verbose})
-        self.stop_training = False
+        self.stop_training = self._fit_interrupted = False
+        self._initial_epoch = None
         callback_list.on_train_begin()
+        initial_epoch = self._initial_epoch or initial_epoch  # where BackupAndRestore resumes
         try:
             for epoch in range(initial_epoch, epochs):
                 if verbose:
@@ -305,6 +307,7 @@ class Model(SubclassedGraph, Layer):
                 if self.stop_training:
                     break
         except KeyboardInterrupt:
+            self._fit_interrupted = True
             if shared is not None:
                 # Ctrl-C reaches the processes at different points of a step; continuing would pair unrelated
                 # collectives and hang, so the exception ends the MPI job (see rnnkit.distribution).
@@ -312,6 +315,9 @@ class Model(SubclassedGraph, Layer):
             # Ctrl-C (in a batch, validation or a callback) ends training: the weights stay as the last optimizer
             # step left them and History keeps the completed epochs.
             self.stop_training = True
+        except BaseException:
+            self._fit_interrupted = True  # on_train_end (below) must know that training did not finish
+            raise
         finally:
             callback_list.on_train_end()
         return self.history

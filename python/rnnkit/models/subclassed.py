@@ -23,7 +23,9 @@ class SubclassedGraph:
         return next(iter(traced.graphs.values()), None) if traced is not None else None
 
     def _graph_for(self, x, training):
-        return self._traced_graph([a.shape for a in x], [str(a.dtype) for a in x], training)
+        # Texts trace once as "string" inputs, as in Keras (numpy's dtype differs with the longest text).
+        dtypes = ["string" if a.dtype.kind in "US" else str(a.dtype) for a in x]
+        return self._traced_graph([a.shape for a in x], dtypes, training)
 
     def _ensure_built(self, x):
         self._graph_for(x, training=False)
@@ -40,13 +42,24 @@ class SubclassedGraph:
     def build(self, input_shape=None):
         """Keras' build of a subclassed model: call() traced on inputs of this shape (a list of shapes for
         several inputs), which builds every layer it calls."""
+        self._build_traced(input_shape, None)
+
+    def build_from_config(self, config):
+        """Keras' build_from_config, build(config["input_shape"]); the "input_dtype" rnnkit also writes for string
+        inputs (which Keras ignores) traces call() on strings, as a TextVectorization in it needs."""
+        dtypes = config.get("input_dtype")
+        if dtypes is None:
+            return self.build(config["input_shape"])
+        return self._build_traced(config["input_shape"], dtypes if isinstance(dtypes, list) else [dtypes])
+
+    def _build_traced(self, input_shape, dtypes):
         if not hasattr(self, "call"):
             return super().build(input_shape)
         if input_shape is None:
             raise ValueError(f"Model '{self.name}'.build needs the input shape, e.g. (None, steps, features)")
         several = isinstance(input_shape, (list, tuple)) and all(isinstance(s, (list, tuple)) for s in input_shape)
         shapes = [tuple(shape) for shape in (input_shape if several else [input_shape])]
-        self._traced_graph(shapes, ["float32"] * len(shapes), training=False)
+        self._traced_graph(shapes, dtypes or ["float32"] * len(shapes), training=False)
 
     def get_config(self):
         """A subclassed model's: the layer's config and the arguments __init__ took, as Keras 3 writes it when the
@@ -69,7 +82,11 @@ class SubclassedGraph:
         if graph is None:
             return None
         shapes = [list(tensor.shape) for tensor in graph.inputs]
-        return {"input_shape": shapes if len(shapes) > 1 else shapes[0]}
+        config = {"input_shape": shapes if len(shapes) > 1 else shapes[0]}
+        dtypes = [tensor.dtype for tensor in graph.inputs]
+        if "string" in dtypes:
+            config["input_dtype"] = dtypes if len(dtypes) > 1 else dtypes[0]
+        return config
 
     @property
     def layers(self):

@@ -12,7 +12,7 @@ WEIGHTS_SUFFIX = ".weights.rnnkit"
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "MODEL_SUFFIX", "WEIGHTS_SUFFIX",
            "register_keras_serializable", "get_custom_objects", "custom_object_scope", "CustomObjectScope",
-           "get_registered_name", "get_registered_object"]
+           "get_registered_name", "get_registered_object", "restore_model_state"]
 
 
 def _require_suffix(path, suffixes, function):
@@ -47,13 +47,15 @@ def save_model(model, path):
         with atomic_write(path) as stream:
             write_keras_archive(stream, model, weights)
         return
+    from rnnkit.saving.layer_assets import rnnkit_layer_assets
+
     weights = _named("weights", model.weights)
     optimizer = getattr(model, "optimizer", None)
     optimizer_state = _named("optimizer", optimizer.variables) if optimizer is not None else {}
     with atomic_write(path) as stream:
         write_model_file(stream, {**weights, **optimizer_state}, model_config=_model_config(model),
                          compile_config=getattr(model, "compile_config", None), weights=list(weights),
-                         optimizer_variables=list(optimizer_state))
+                         optimizer_variables=list(optimizer_state), layer_assets=rnnkit_layer_assets(model))
 
 
 def _model_from_config(config, custom_objects, path):
@@ -71,7 +73,7 @@ def _model_from_config(config, custom_objects, path):
         model = rnnkit.layers.deserialize(config, custom_objects=custom_objects)
         build_config = config.get("build_config")
         if isinstance(model, rnnkit.models.Model) and isinstance(build_config, dict):
-            model.build(build_config["input_shape"])
+            model.build_from_config(build_config)
         return model
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
         # A file from elsewhere may hold any JSON here: whatever breaks, the error names the file and the field.
@@ -137,13 +139,15 @@ def _assign_keras_weights(model, weights_file, path):
 def _load_keras_archive(path, custom_objects, compile):
     """A model Keras 3 saved with `model.save("....keras")`: its architecture and weights (h5py needed), and with
     `compile` its compile settings and optimizer state."""
-    from rnnkit.saving.keras_archive import read_keras_archive
+    from rnnkit.saving.keras_archive import read_keras_archive, read_keras_members
+    from rnnkit.saving.layer_assets import restore_keras_layer_assets
 
     config, weights_file = read_keras_archive(path)
     model = _model_from_config(config, custom_objects, path)
     if compile and config.get("compile_config"):
         _compile_from_config(model, config["compile_config"])
     _assign_keras_weights(model, weights_file, path)
+    restore_keras_layer_assets(model, weights_file, path, lambda names: read_keras_members(path, names))
     return model
 
 
@@ -155,16 +159,32 @@ def load_model(path, custom_objects=None, compile=True):
         return _load_keras_archive(path, custom_objects, compile)
     header, tensors = read_model_file(path)
     model = _model_from_config(header["model_config"], custom_objects, path)
-    _assign_all(model.weights, header["weights"], tensors, path, "weights")
     if compile and header.get("compile_config"):
         _compile_from_config(model, header["compile_config"])
-        # An optimizer saved before its first step holds no slots yet: built only when the file has them.
-        if len(header["optimizer_variables"]) > len(model.optimizer.variables):
-            model.optimizer.build(model.trainable_variables)
-        if header["optimizer_variables"]:
-            _assign_all(model.optimizer.variables, header["optimizer_variables"], tensors, path,
-                        "optimizer variables")
+    _assign_state(model, header, tensors, path)
     return model
+
+
+def restore_model_state(model, path):
+    """Sets `model`'s weights (and layer assets) and, when it has an optimizer, the optimizer state from a file
+    `model.save` wrote for a model of the same architecture (what BackupAndRestore resumes from)."""
+    header, tensors = read_model_file(path)
+    _assign_state(model, header, tensors, path)
+
+
+def _assign_state(model, header, tensors, path):
+    _assign_all(model.weights, header["weights"], tensors, path, "weights")
+    if header.get("layer_assets") is not None:  # vocabularies of text layers (saving.layer_assets)
+        from rnnkit.saving.layer_assets import restore_rnnkit_layer_assets
+
+        restore_rnnkit_layer_assets(model, header["layer_assets"], path)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not header["optimizer_variables"]:
+        return
+    # An optimizer saved before its first step holds no slots yet: built only when the file has them.
+    if len(header["optimizer_variables"]) > len(optimizer.variables):
+        optimizer.build(model.trainable_variables)
+    _assign_all(optimizer.variables, header["optimizer_variables"], tensors, path, "optimizer variables")
 
 
 def save_weights(model, path):
@@ -189,7 +209,10 @@ def load_weights(model, path):
     optimizer state such a file holds when the model has an optimizer."""
     _require_suffix(path, (WEIGHTS_SUFFIX, MODEL_SUFFIX, ".weights.h5"), "load_weights")
     if str(path).endswith(".h5"):
+        from rnnkit.saving.layer_assets import restore_keras_layer_assets
+
         _assign_keras_weights(model, path, path)
+        restore_keras_layer_assets(model, path, path)  # idf weights, as Keras' load_own_variables
         return
     header, tensors = read_model_file(path)
     _assign_all(model.weights, header["weights"], tensors, path, "weights")

@@ -34,8 +34,9 @@ def write_tensor_data(stream, arrays):
 
 
 def write_model_file(stream, tensors, *, model_config=None, compile_config=None, weights=(),
-                     optimizer_variables=()):
-    """Writes one .rnnkit file to a binary stream. `tensors` maps names to arrays, in file order."""
+                     optimizer_variables=(), layer_assets=None):
+    """Writes one .rnnkit file to a binary stream. `tensors` maps names to arrays, in file order; `layer_assets`
+    (layers' vocabularies, saving.layer_assets) goes into the header when given."""
     arrays = {name: _as_stored_array(name, value) for name, value in tensors.items()}
     entries, offset = {}, 0
     for name, array in arrays.items():
@@ -46,14 +47,17 @@ def write_model_file(stream, tensors, *, model_config=None, compile_config=None,
         missing = [n for n in names if n not in arrays]
         if missing:
             raise ValueError(f"write_model_file: {list_name} names tensors that are not stored: {missing}")
-    header = json.dumps({
+    header = {
         "format_version": FORMAT_VERSION,
         "model_config": model_config,
         "compile_config": compile_config,
         "tensors": entries,
         "weights": list(weights),
         "optimizer_variables": list(optimizer_variables),
-    }, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    }
+    if layer_assets is not None:
+        header["layer_assets"] = layer_assets
+    header = json.dumps(header, ensure_ascii=False, allow_nan=False).encode("utf-8")
     # Spaces are JSON whitespace: padding the header keeps the data section aligned in the file too.
     header += b" " * _padding(PREAMBLE_BYTES + len(header))
     stream.write(MAGIC + bytes([FORMAT_VERSION]) + struct.pack("<Q", len(header)))

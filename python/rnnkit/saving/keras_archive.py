@@ -48,6 +48,17 @@ def read_keras_archive(path):
     return config, io.BytesIO(weights)
 
 
+def read_keras_members(path, names):
+    """{name: bytes} of the members among `names` that the archive at `path` holds, each read as bounded as
+    read_keras_archive's."""
+    try:
+        with zipfile.ZipFile(os.fspath(path)) as archive:
+            held = set(archive.namelist())
+            return {name: _read_member(archive, name, path) for name in names if name in held}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError) as error:
+        raise ValueError(f"load_model: {os.fspath(path)!r} is not a readable .keras archive: {error}") from error
+
+
 def _keras_node_args(args, tensors):
     """rnnkit's tensor references ["__keras_tensor__", layer, node, index] in Keras 3's form, which also states
     each tensor's shape and dtype (in an inbound node's args or kwargs)."""
@@ -102,6 +113,7 @@ def _write_variables(h5py_group, layer):
     """Keras' layout of one layer's weights: its own in vars/0, vars/1, ..., each held layer (RNN cell, wrapped
     layer, attention projection) in a group named after the attribute holding it (attribute_paths)."""
     from rnnkit.saving.keras_h5 import attribute_paths
+    from rnnkit.saving.layer_assets import write_keras_own_variables
 
     groups = getattr(layer, "keras_weight_groups", None)
     if groups:  # weights rnnkit holds itself where Keras holds them in sub-layers, evenly split in that order
@@ -113,6 +125,7 @@ def _write_variables(h5py_group, layer):
     else:
         own = layer._weights
     _write_vars(h5py_group, layer.name, [w.value for w in own])
+    write_keras_own_variables(h5py_group["vars"], layer)
     for path, held in attribute_paths(layer):
         _write_variables(h5py_group.create_group(path), held)
 
@@ -138,11 +151,13 @@ def keras_weights_bytes(model):
 
 def write_keras_archive(stream, model, weights):
     """A `.keras` archive Keras 3's load_model reads: config.json, metadata.json, model.weights.h5 (`weights`,
-    from keras_weights_bytes)."""
+    from keras_weights_bytes) and the layers' assets (layer_assets: vocabularies)."""
     import datetime
 
     import rnnkit
+    from rnnkit.saving.layer_assets import keras_asset_members
 
+    assets = keras_asset_members(model)
     config = {**keras_model_config(model), "compile_config": getattr(model, "compile_config", None)}
     metadata = {"keras_version": "3", "rnnkit_version": rnnkit.__version__,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
@@ -150,3 +165,5 @@ def write_keras_archive(stream, model, weights):
         archive.writestr("metadata.json", json.dumps(metadata))
         archive.writestr(CONFIG_MEMBER, json.dumps(config))
         archive.writestr(WEIGHTS_MEMBER, weights)
+        for name, data in assets.items():
+            archive.writestr(name, data)
