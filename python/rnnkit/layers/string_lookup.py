@@ -16,7 +16,7 @@ import numpy as np
 from rnnkit.layers import index_encoding
 from rnnkit.layers.layer import Layer, _is_symbolic
 from rnnkit.layers.string_fingerprint import fingerprint64
-from rnnkit.layers.text_arrays import RaggedTokens, as_text_array, check_encoding
+from rnnkit.layers.text_arrays import RaggedTokens, adapt_batches, as_text_array, check_encoding
 from rnnkit.layers.token_counts import TokenCounts
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
@@ -226,18 +226,10 @@ class StringLookup(Layer):
         """Learns the vocabulary from `data`: an array or list of strings (each entry a document for tf_idf, each
         row when 2-D) or an iterable of such batches (each batch's rows documents, a 1-D batch one document), the
         first `steps` of them when given."""
-        if isinstance(data, (str, bytes)):
-            raise TypeError(f"{self.name}: adapt() expects an array or list of strings or an iterable of batches, "
-                            "received a single string (wrap it in a list)")
+        batches = adapt_batches(self.name, data, steps)
         self.reset_state()
-        if isinstance(data, (list, tuple, np.ndarray)):
-            texts = as_text_array(self.name, data)
-            self.update_state(texts[:, None] if texts.ndim == 1 else texts)
-        else:
-            for step, batch in enumerate(data):
-                if steps is not None and step >= steps:
-                    break
-                self.update_state(batch)
+        for batch in batches:
+            self.update_state(batch)
         self.finalize_state()
 
     def update_state(self, data):

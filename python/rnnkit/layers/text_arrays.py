@@ -5,6 +5,7 @@ of dtype str, bytes or object) and works on str throughout. UTF-8 only: bytes ar
 Keras assumes by default.
 """
 import codecs
+import itertools
 
 import numpy as np
 
@@ -73,3 +74,17 @@ class RaggedTokens:
             return self.rows
         size = int(np.prod(self.shape[1:]))
         return [[token for row in self.rows[i * size:(i + 1) * size] for token in row] for i in range(self.shape[0])]
+
+
+def adapt_batches(layer, data, steps=None, batch_size=None):
+    """The batches adapt() counts: an array or list of strings as rows of one text each (`batch_size` rows at a
+    time when given, which only bounds memory), or the first `steps` batches of an iterable of them."""
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"{layer}: adapt() expects an array or list of strings or an iterable of batches, received "
+                        "a single string (wrap it in a list)")
+    if not isinstance(data, (list, tuple, np.ndarray)):
+        return itertools.islice(data, steps)
+    texts = as_text_array(layer, data)
+    texts = texts.reshape(-1, 1) if texts.ndim <= 1 else texts
+    size = batch_size or max(len(texts), 1)
+    return (texts[start:start + size] for start in range(0, len(texts), size))

@@ -89,21 +89,10 @@ class TextVectorization(Layer):
         """Learns the vocabulary from texts: an array or list of strings (a batch_size at a time when given, which
         only bounds memory) or an iterable of batches of them (the first `steps` when given). Tokens rank by
         frequency, ties by descending code point order, as in Keras; tf_idf counts each text as a document."""
-        if isinstance(data, (str, bytes)):
-            raise TypeError(f"{self.name}: adapt() expects an array or list of strings or an iterable of batches, "
-                            "received a single string (wrap it in a list)")
+        batches = adapt_batches(self.name, data, steps, batch_size)
         self.reset_state()
-        if isinstance(data, (list, tuple, np.ndarray)):
-            texts = as_text_array(self.name, data)
-            texts = texts.reshape(-1, 1) if texts.ndim <= 1 else texts
-            size = batch_size or max(len(texts), 1)
-            for start in range(0, len(texts), size):
-                self.update_state(texts[start:start + size])
-        else:
-            for step, batch in enumerate(data):
-                if steps is not None and step >= steps:
-                    break
-                self.update_state(batch)
+        for batch in batches:
+            self.update_state(batch)
         self.finalize_state()
 
     def update_state(self, data):
