@@ -10,7 +10,7 @@ import numpy as np
 
 from rnnkit.layers.layer import Layer, _is_symbolic
 from rnnkit.layers.string_lookup import STRING_DTYPES, StringLookup, output_mode_of, refuse_vocabulary_path
-from rnnkit.layers.text_arrays import RaggedTokens, as_text_array
+from rnnkit.layers.text_arrays import RaggedTokens, adapt_batches, as_text_array
 from rnnkit.layers.text_tokenizing import (SPLIT_MODES, STANDARDIZE_MODES, ngram_count, ngram_widths, standardize,
                                            tokenize)
 from rnnkit.saving.object_registry import get_registered_name, get_registered_object
