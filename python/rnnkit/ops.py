@@ -99,19 +99,22 @@ def convert_to_numpy(x):
 
 
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
-    """Keras' convert_to_tensor: rnnkit's tensors are numpy arrays (Python floats become float32, as in Keras); a
-    symbolic tensor is returned as it is."""
+    """Keras' convert_to_tensor: rnnkit's tensors are numpy arrays, here a copy as a Constant, which operations on
+    symbolic tensors take as a constant operand (Python floats become float32, as in Keras). A symbolic tensor is
+    returned as it is, and so is a Variable read inside a traced call() (a tensor of the trace, not its value)."""
     from rnnkit.layers.input_layer import KerasTensor
-    from rnnkit.variables import Variable
+    from rnnkit.layers.operations_constants import constant
+    from rnnkit.layers.tracing import operand
 
     if sparse or ragged:
         raise ValueError("convert_to_tensor: rnnkit has no sparse or ragged tensors")
-    if isinstance(x, KerasTensor):
-        return x
-    value = x.value if isinstance(x, Variable) else np.asarray(x)
+    value = operand(x)
+    if isinstance(value, KerasTensor):
+        return value
+    value = np.asarray(value)
     if dtype is None and value.dtype == np.float64 and not isinstance(x, np.ndarray):
         dtype = np.float32  # Python numbers and lists of them
-    return value if dtype is None else value.astype(dtype, copy=False)
+    return constant(value, dtype)
 
 
 # Attention lives beside its layers (rnnkit/layers/attention_ops.py); exported here under PyTorch's name.

@@ -1,7 +1,9 @@
 """Keras 3's ops on tensors (keras.ops.<name>), re-exported by rnnkit.ops: called on symbolic tensors of a
 functional model each adds an operation node to the graph (rnnkit.layers.operations); called on numpy arrays it
-computes at once. Names shadow Python's builtins (sum, max, min, abs) as Keras' do."""
+computes at once, giving Constants (operations_constants.py). Names shadow Python's builtins (sum, max, min, abs,
+any, all, round) as Keras' do."""
 from rnnkit.layers.operations import call
+from rnnkit.layers.operations_constants import arange, eye, full, linspace, ones, zeros  # noqa: F401
 
 __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "maximum", "minimum", "tanh",
            "sigmoid", "relu", "exp", "log", "sqrt", "square", "abs", "absolute", "mean", "sum", "max", "min",
@@ -9,7 +11,10 @@ __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "
            "power", "clip", "where", "greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
            "logical_and", "logical_or", "logical_not", "silu", "swish", "relu6", "softplus", "selu", "hard_sigmoid",
            "softsign", "elu", "leaky_relu", "gelu", "log_softmax", "argmax", "argmin", "one_hot", "cumsum",
-           "zeros_like", "ones_like"]
+           "zeros_like", "ones_like", "sign", "floor", "ceil", "round", "floor_divide", "mod", "prod", "std", "var",
+           "norm", "any", "all", "flip", "roll", "tile", "repeat", "broadcast_to", "take", "take_along_axis", "split",
+           "pad", "dot", "einsum", "top_k", "sort", "argsort", "tril", "triu", "ones", "zeros", "full", "full_like",
+           "eye", "arange", "linspace"]
 
 
 def add(x1, x2):
@@ -247,3 +252,123 @@ def zeros_like(x, dtype=None):
 
 def ones_like(x, dtype=None):
     return call("OnesLike", x, dtype=dtype)
+
+
+def sign(x):
+    return call("Sign", x)
+
+
+def floor(x):
+    return call("Floor", x)
+
+
+def ceil(x):
+    return call("Ceil", x)
+
+
+def round(x, decimals=0):  # noqa: A001
+    return call("Round", x, decimals=decimals)
+
+
+def floor_divide(x1, x2):
+    return call("FloorDivide", x1, x2)
+
+
+def mod(x1, x2):
+    return call("Mod", x1, x2)
+
+
+def prod(x, axis=None, keepdims=False, dtype=None):
+    return call("Prod", x, axis=axis, keepdims=keepdims, dtype=dtype)
+
+
+def std(x, axis=None, keepdims=False):
+    return call("Std", x, axis=axis, keepdims=keepdims)
+
+
+def var(x, axis=None, keepdims=False):
+    return call("Var", x, axis=axis, keepdims=keepdims)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
+    return call("Norm", x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+def any(x, axis=None, keepdims=False):  # noqa: A001
+    return call("Any", x, axis=axis, keepdims=keepdims)
+
+
+def all(x, axis=None, keepdims=False):  # noqa: A001
+    return call("All", x, axis=axis, keepdims=keepdims)
+
+
+def flip(x, axis=None):
+    return call("Flip", x, axis=axis)
+
+
+def roll(x, shift, axis=None):
+    return call("Roll", x, shift=shift, axis=axis)
+
+
+def tile(x, repeats):
+    return call("Tile", x, repeats=repeats)
+
+
+def repeat(x, repeats, axis=None):
+    return call("Repeat", x, repeats=repeats, axis=axis)
+
+
+def broadcast_to(x, shape):
+    return call("BroadcastTo", x, shape=shape)
+
+
+def take(x, indices, axis=None):
+    return call("Take", x, indices, axis=axis)
+
+
+def take_along_axis(x, indices, axis=None):
+    return call("TakeAlongAxis", x, indices, axis=axis)
+
+
+def split(x, indices_or_sections, axis=0):
+    return call("Split", x, indices_or_sections=indices_or_sections, axis=axis)
+
+
+def pad(x, pad_width, mode="constant", constant_values=None):
+    # constant_values goes among the node's arguments (none when it is None, Keras' default): see Pad.
+    return call("Pad", x, *([] if constant_values is None else [constant_values]), pad_width=pad_width, mode=mode)
+
+
+def dot(x1, x2):
+    return call("Dot", x1, x2)
+
+
+def einsum(subscripts, *operands, **kwargs):
+    if kwargs:
+        raise TypeError(f"einsum: rnnkit takes the subscripts and operands only, received {sorted(kwargs)}")
+    return call("Einsum", *operands, subscripts=subscripts)
+
+
+def top_k(x, k, sorted=True):  # noqa: A002
+    values, indices = call("TopK", x, k=k, sorted=sorted)
+    return values, indices
+
+
+def sort(x, axis=-1):
+    return call("Sort", x, axis=axis)
+
+
+def argsort(x, axis=-1):
+    return call("Argsort", x, axis=axis)
+
+
+def tril(x, k=0):
+    return call("Tril", x, k=k)
+
+
+def triu(x, k=0):
+    return call("Triu", x, k=k)
+
+
+def full_like(x, fill_value, dtype=None):
+    return call("FullLike", x, fill_value, dtype=dtype)

@@ -4,8 +4,8 @@ Keras 3 records each such expression in a functional graph as a node of an opera
 or keras.src.ops.nn: GetItem, Add, Mean, Tanh, ...), whose options (axis, keepdims) are its config and whose
 constant operands (a number, the indexing key) sit in the node's arguments beside the tensors. rnnkit does the
 same, so such models run, train, save and load, and Keras' own configs of them load. As in Keras, an operation's
-output carries no mask. The operations themselves are in operations_elementwise.py, operations_shape.py and
-operations_linear.py.
+output carries no mask. The operations themselves are in the operations_*.py modules beside this one; values known
+when the graph is written (rnnkit.ops' creators) are operations_constants.py's Constant arrays.
 """
 from rnnkit.layers.layer import Layer
 
@@ -49,7 +49,10 @@ class Operation(Layer):
         if not tensors:
             raise TypeError(f"operation '{self.name}': expected at least one symbolic tensor among its arguments")
         output = self._call_symbolic(tensors)
-        output.dtype = self.output_dtype([tensor.dtype for tensor in tensors])
+        outputs = output if isinstance(output, list) else [output]  # split and top_k give several
+        dtypes = self.output_dtype([tensor.dtype for tensor in tensors])
+        for tensor, dtype in zip(outputs, dtypes if isinstance(dtypes, list) else [dtypes] * len(outputs)):
+            tensor.dtype = dtype
         return output
 
     def _take_arguments(self, arguments, is_tensor):
@@ -73,10 +76,19 @@ class Operation(Layer):
     def _check_constant(self, value):
         import numpy as np
 
+        from rnnkit.layers.operations_constants import Constant
+
+        if isinstance(value, Constant):
+            return value
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"operation '{self.name}': expected tensors and Python numbers as operands, received "
+            raise TypeError(f"operation '{self.name}': expected tensors and Python numbers as operands (or values "
+                            f"made by rnnkit.ops, such as ops.ones(...) or ops.convert_to_tensor(array)), received "
                             f"{value!r}")
         return value.item() if isinstance(value, np.generic) else value  # a number a config can hold
+
+    def _constants(self):
+        return [argument for argument in self._arguments if argument is not _TENSOR and
+                not isinstance(argument, _Tensors)]
 
     @property
     def _tensor_positions(self):
@@ -106,7 +118,7 @@ class Operation(Layer):
 
     def output_dtype(self, input_dtypes):
         """Integers stay integers (ids[:, 1:], ids + 1); anything with a float in it is float32."""
-        return "float32" if "float32" in input_dtypes or any(isinstance(v, float) for v in self._arguments) \
+        return "float32" if "float32" in input_dtypes or "float32" in map(constant_dtype, self._constants()) \
             else input_dtypes[0]
 
     def get_config(self):
@@ -131,12 +143,24 @@ def checked_axes(operation, key, value, *, several=True, optional=True):
                      f"{' or None' if optional else ''}, received {value!r}")
 
 
-def _registry():
-    from rnnkit.layers import (operations_activations, operations_elementwise, operations_indices, operations_linear,
-                               operations_shape)
+def constant_dtype(value):
+    """The dtype of a constant operand as Keras types Python numbers: float32 for floats, int32 for integers."""
+    import numpy as np
 
-    return {**operations_elementwise.OPERATIONS, **operations_shape.OPERATIONS, **operations_linear.OPERATIONS,
-            **operations_activations.OPERATIONS, **operations_indices.OPERATIONS}
+    kind = np.asarray(value).dtype.kind
+    return "float32" if kind == "f" else "bool" if kind == "b" else "int32"
+
+
+def _registry():
+    from rnnkit.layers import (operations_activations, operations_arrangement, operations_constants,
+                               operations_contraction, operations_elementwise, operations_gather, operations_indices,
+                               operations_linear, operations_norm, operations_reductions, operations_rounding,
+                               operations_shape, operations_sorting)
+
+    modules = (operations_elementwise, operations_shape, operations_linear, operations_activations, operations_indices,
+               operations_constants, operations_rounding, operations_reductions, operations_norm,
+               operations_arrangement, operations_gather, operations_sorting, operations_contraction)
+    return {name: cls for module in modules for name, cls in module.OPERATIONS.items()}
 
 
 def serialize(operation):
@@ -155,9 +179,10 @@ def deserialize(config):
 
 def call(class_name, *arguments, **config):
     """ops.<function>(...): a node of the graph when an argument is symbolic, else computed now on the numpy arrays
-    among the arguments (the rest being constants, as in a graph)."""
+    among the arguments (the rest being constants, as in a graph), giving Constants as Keras gives tensors."""
     import numpy as np
 
+    from rnnkit.layers.operations_constants import as_constants
     from rnnkit.layers.tracing import operand
 
     arguments = [operand(argument) for argument in arguments]  # a layer's Variables: tensors of a trace, or values
@@ -166,10 +191,14 @@ def call(class_name, *arguments, **config):
         return operation(*arguments)
     arrays = operation._take_arguments(arguments, lambda value: isinstance(value, np.ndarray))
     arrays = [a if a.dtype.kind in "iub" else a.astype(np.float32, copy=False) for a in arrays]
-    return operation.forward(arrays)[0]
+    return as_constants(operation.forward(arrays)[0])
 
 
 def serialize_constant(value):
+    from rnnkit.layers import operations_constants
+
+    if isinstance(value, operations_constants.Constant):
+        return operations_constants.serialize(value)
     if isinstance(value, slice):
         return {"class_name": "__slice__", "config": {"start": value.start, "stop": value.stop, "step": value.step}}
     if value is Ellipsis:
@@ -180,7 +209,12 @@ def serialize_constant(value):
 
 
 def deserialize_constant(value):
-    """A constant of a config's inbound node: Keras' slice and Ellipsis dicts, lists (indexing keys) as tuples."""
+    """A constant of a config's inbound node: Keras' slice and Ellipsis dicts, its tensors (Constants), lists
+    (indexing keys) as tuples."""
+    from rnnkit.layers import operations_constants
+
+    if isinstance(value, dict) and value.get("class_name") in ("__tensor__", "__numpy__"):
+        return operations_constants.deserialize(value.get("config") or {})
     if isinstance(value, dict) and value.get("class_name") == "__slice__":
         config = value.get("config") or {}
         return slice(config.get("start"), config.get("stop"), config.get("step"))

@@ -6,7 +6,7 @@ relu have slope 0 at 0, clip passes it on at its bounds, comparisons and logical
 import numpy as np
 
 from rnnkit.layers.merging import _unbroadcast
-from rnnkit.layers.operations import _TENSOR, NN_MODULE, Operation
+from rnnkit.layers.operations import _TENSOR, NN_MODULE, Operation, constant_dtype
 
 
 def _broadcast_shape(name, shapes):
@@ -27,7 +27,8 @@ class _Elementwise(Operation):
     """compute(*values) and gradients(d_y, y, *values) -> one partial per argument, numpy broadcasting."""
 
     def output_shape(self, values):
-        return _broadcast_shape(self.name, [v for v in values if isinstance(v, tuple)])
+        # Tensors' shapes are tuples; constants (numbers, Constant arrays) broadcast with theirs.
+        return _broadcast_shape(self.name, [v if isinstance(v, tuple) else np.shape(v) for v in values])
 
     def forward(self, inputs, *, training=False, mask=None):
         values = [np.asarray(v) if not isinstance(v, (int, float)) else v for v in self._values(inputs)]
@@ -259,8 +260,7 @@ class Where(_Elementwise):
 
     def output_dtype(self, input_dtypes):
         dtypes = iter(input_dtypes)
-        kinds = [next(dtypes) if argument is _TENSOR else ("float32" if isinstance(argument, float) else "int32")
-                 for argument in self._arguments]
+        kinds = [next(dtypes) if argument is _TENSOR else constant_dtype(argument) for argument in self._arguments]
         return "float32" if "float32" in kinds[1:] else kinds[1]
 
     @staticmethod

@@ -18,13 +18,19 @@ class _TensorsOnly(Operation):
 
 
 class Matmul(_TensorsOnly):
-    """numpy's matmul of tensors of rank 2 or more: the last two axes multiply, the others broadcast."""
+    """numpy's matmul of tensors of rank 2 or more: the last two axes multiply, the others broadcast. An operand
+    may be a Constant (x @ ops.eye(3)), as Keras keeps a tensor among a node's arguments."""
+
+    def _check_constant(self, value):
+        from rnnkit.layers.operations_constants import Constant
+
+        return value if isinstance(value, Constant) else super()._check_constant(value)
 
     def output_dtype(self, input_dtypes):
         return "float32"
 
     def output_shape(self, values):
-        a, b = values
+        a, b = (v if isinstance(v, tuple) else np.shape(v) for v in values)
         if len(a) < 2 or len(b) < 2:
             raise ValueError(f"{self.name}: rnnkit multiplies tensors of rank 2 or more, received {a} and {b}")
         if a[-1] is not None and b[-2] is not None and a[-1] != b[-2]:
@@ -45,7 +51,8 @@ class Matmul(_TensorsOnly):
         d_y = np.asarray(d_outputs, np.float32)
         d_a = np.matmul(d_y, np.swapaxes(b, -1, -2))
         d_b = np.matmul(np.swapaxes(a, -1, -2), d_y)
-        return [np.array(_unbroadcast(d_a, a.shape), np.float32), np.array(_unbroadcast(d_b, b.shape), np.float32)], []
+        gradients = [np.array(_unbroadcast(d_a, a.shape), np.float32), np.array(_unbroadcast(d_b, b.shape), np.float32)]
+        return [gradients[i] for i in self._tensor_positions], []
 
 
 class Softmax(_TensorsOnly):

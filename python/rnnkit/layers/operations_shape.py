@@ -73,7 +73,8 @@ class GetItem(Operation):
             y = x[key]
         except IndexError as error:
             raise ValueError(f"{self.name}: cannot index an array of shape {x.shape} with {key!r}: {error}") from None
-        return np.ascontiguousarray(y), (x.shape if training else None)
+        # reshape: ascontiguousarray alone makes a 0-d result (x[0] of a vector) 1-d.
+        return np.ascontiguousarray(y).reshape(np.shape(y)), (x.shape if training else None)
 
     def backward(self, ctx, d_outputs):
         d_x = np.zeros(ctx, np.float32)
