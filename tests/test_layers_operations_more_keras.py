@@ -47,14 +47,6 @@ def integers():
 DATA = {"kinked": (kinked_floats, (5, 3), "float32"), "smooth": (smooth_floats, (5, 3), "float32"),
         "int": (integers, (5,), "int32")}
 
-# Archives one library cannot read from the other, by spec and writer, with why (see docs/differences.md).
-_INFINITE_ORD = "rnnkit writes ord=inf as 'inf' (.rnnkit headers are strict JSON); Keras refuses that string"
-ARCHIVE_GAPS = {
-    **{(name, "rnnkit"): _INFINITE_ORD for name in ("norm_inf", "norm_minus_inf", "norm_rows_reversed",
-                                                     "norm_least_rows")},
-    ("pad_constant_values", "keras"): "rnnkit's functional loader drops an operation node's call kwargs, where "
-                                      "Keras writes pad's constant_values (models/functional.py, not in this change)",
-}
 # Where Keras 3.15.1 on torch fails to run an op.
 KERAS_RUNTIME_BUGS = {
     "repeat_counts": "Keras' torch repeat() calls its own ops.all on the list of counts: 'Invalid dtype: object'",
@@ -229,7 +221,7 @@ def test_eager_results_on_arrays_are_keras(name, kind, function):
 def archive_cases():
     for name, kind, _ in SPECS:
         for writer in ("keras", "rnnkit"):
-            reason = ARCHIVE_GAPS.get((name, writer)) or KERAS_RUNTIME_BUGS.get(name)
+            reason = KERAS_RUNTIME_BUGS.get(name)
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             yield pytest.param(name, kind, writer, marks=marks, id=f"{name}-{writer}")
 

@@ -198,6 +198,7 @@ class Pad(_Arrangement):
     constant_values is the node's second argument: Keras reads it there, and writes it as a call keyword."""
 
     MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+    keyword_operands = ("constant_values",)  # where Keras' configs write it (rnnkit.models.functional)
 
     def __init__(self, pad_width, mode="constant", name=None, **kwargs):
         super().__init__(name=name, **kwargs)

@@ -136,11 +136,18 @@ class Functional(Model):
                                     "kwargs": dict(node.call_kwargs)})
             entry = operations.serialize(layer) if isinstance(layer, operations.Operation) else serialize(layer)
             layer_configs.append({**entry, "name": layer.name, "inbound_nodes": inbound})
-        refs = lambda keys, tensors: ({key: self._tensor_ref(t)[1:] for key, t in zip(keys, tensors)} if keys  # noqa: E731
-                                      else [self._tensor_ref(t)[1:] for t in tensors])
         return {"name": self.name, "trainable": self.trainable, "layers": layer_configs,
-                "input_layers": refs(self._input_keys, self.inputs),
-                "output_layers": refs(self._output_keys, self.outputs)}
+                "input_layers": self._endpoint_config(self._nested_inputs),
+                "output_layers": self._endpoint_config(self._nested_outputs)}
+
+    def _endpoint_config(self, nested):
+        """The references of the model's inputs or outputs in the structure they were given in, as Keras writes
+        them: one [layer, node, index], a list or a dict of them."""
+        if isinstance(nested, dict):
+            return {key: self._tensor_ref(nested[key])[1:] for key in sorted(nested)}
+        if isinstance(nested, (list, tuple)):
+            return [self._tensor_ref(tensor)[1:] for tensor in nested]
+        return self._tensor_ref(nested)[1:]
 
     def _tensor_ref(self, tensor):
         producer = tensor.node.layer
@@ -195,7 +202,8 @@ class Functional(Model):
                     check_implied_mask(call.layer.name, args[0], kwargs["mask"], masks, tensors)
                 kwargs.pop("mask", None)
                 if call.form == "operation":
-                    outputs = call.layer(*_operation_arguments(call.node["args"], args))
+                    outputs = call.layer(*_operation_arguments(call.node["args"], args),
+                                         *_keyword_operands(call.layer, kwargs))
                 elif call.form == "positional":
                     outputs = call.layer(*args, **kwargs)
                 else:
@@ -260,6 +268,18 @@ def _operation_keys(args):
             tensor_key(item) is not None for item in arg) else [arg]
         keys += [key for key in map(tensor_key, items) if key is not None]
     return keys
+
+
+def _keyword_operands(operation, kwargs):
+    """The constants Keras writes as an operation node's call keywords (pad's constant_values), as the positional
+    operands rnnkit's operation takes after its tensors; any other keyword is refused, never dropped."""
+    kwargs = {key: value for key, value in kwargs.items() if key != "training" and value is not None}  # defaults
+    names = getattr(operation, "keyword_operands", ())
+    unknown = sorted(set(kwargs) - set(names))
+    if unknown:
+        raise ValueError(f"operation {operation.name!r} ({type(operation).__name__}): call argument(s) {unknown} "
+                         "are not supported by rnnkit")
+    return [operations.deserialize_constant(kwargs[name]) for name in names if name in kwargs]
 
 
 def _operation_arguments(args, tensors):

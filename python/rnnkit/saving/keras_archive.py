@@ -85,13 +85,26 @@ def _without_traced_graphs(value):
             _without_traced_graphs(item)
 
 
+def _with_infinite_norm_orders(value):
+    """norm's ord=inf as Keras writes it (JSON's Infinity), where rnnkit's strict-JSON configs hold "inf"."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "Norm" and value.get("config", {}).get("ord") in ("inf", "-inf"):
+            value["config"]["ord"] = float(value["config"]["ord"])
+        for item in value.values():
+            _with_infinite_norm_orders(item)
+    elif isinstance(value, list):
+        for item in value:
+            _with_infinite_norm_orders(item)
+
+
 def keras_model_config(model):
     """The model's config as Keras 3 deserialises it: Functional under Keras' module, inbound tensors in Keras'
-    dict form, Lambda layers with their function only."""
+    dict form, Lambda layers with their function only, norm's infinite orders as numbers."""
     from rnnkit.saving import _model_config
 
     config = json.loads(json.dumps(_model_config(model)))  # a deep copy of plain JSON data
     _without_traced_graphs(config)
+    _with_infinite_norm_orders(config)
     if config.get("class_name") in ("Functional", "Model"):  # where Keras 3 finds its functional class
         config.update(module="keras.src.models.functional", class_name="Functional", registered_name="Functional")
         tensors = {tuple(model._tensor_ref(t)[1:]): t for node in model._nodes for t in node.output_tensors}
