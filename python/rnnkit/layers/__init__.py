@@ -6,12 +6,16 @@ from rnnkit.layers.batch_normalization import BatchNormalization
 from rnnkit.layers.attention import Attention
 from rnnkit.layers.attention_blocks import TransformerDecoder, TransformerEncoder
 from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.category_encoding import CategoryEncoding
 from rnnkit.layers.convolutional import Conv1D
 from rnnkit.layers.core import Activation, Dropout, GaussianDropout, GaussianNoise, Masking, SpatialDropout1D
 from rnnkit.layers.dense import Dense
+from rnnkit.layers.discretization import Discretization
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.feature_normalization import Normalization
+from rnnkit.layers.hashing import Hashing
 from rnnkit.layers.input_layer import Input, InputLayer
+from rnnkit.layers.integer_lookup import IntegerLookup
 from rnnkit.layers.lambda_layer import Lambda
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.layer_normalization import LayerNormalization
@@ -38,4 +42,5 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda", "ZeroPadding1D", "Cropping1D",
-           "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization"]
+           "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization",
+           "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization"]

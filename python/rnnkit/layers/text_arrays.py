@@ -76,15 +76,16 @@ class RaggedTokens:
         return [[token for row in self.rows[i * size:(i + 1) * size] for token in row] for i in range(self.shape[0])]
 
 
-def adapt_batches(layer, data, steps=None, batch_size=None):
-    """The batches adapt() counts: an array or list of strings as rows of one text each (`batch_size` rows at a
-    time when given, which only bounds memory), or the first `steps` batches of an iterable of them."""
+def adapt_batches(layer, data, steps=None, batch_size=None, to_array=as_text_array):
+    """The batches adapt() counts: an array or list of strings (or of what `to_array(layer, data)` converts, the
+    lookups' tokens) as rows of one each (`batch_size` rows at a time when given, which only bounds memory), or
+    the first `steps` batches of an iterable of them."""
     if isinstance(data, (str, bytes)):
-        raise TypeError(f"{layer}: adapt() expects an array or list of strings or an iterable of batches, received "
-                        "a single string (wrap it in a list)")
+        raise TypeError(f"{layer}: adapt() expects an array or list or an iterable of batches, received a single "
+                        "string (wrap it in a list)")
     if not isinstance(data, (list, tuple, np.ndarray)):
         return itertools.islice(data, steps)
-    texts = as_text_array(layer, data)
-    texts = texts.reshape(-1, 1) if texts.ndim <= 1 else texts
-    size = batch_size or max(len(texts), 1)
-    return (texts[start:start + size] for start in range(0, len(texts), size))
+    rows = to_array(layer, data)
+    rows = rows.reshape(-1, 1) if rows.ndim <= 1 else rows
+    size = batch_size or max(len(rows), 1)
+    return (rows[start:start + size] for start in range(0, len(rows), size))

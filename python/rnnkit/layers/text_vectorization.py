@@ -8,8 +8,9 @@ output_sequence_length. Unlike Keras off TensorFlow, it also runs inside rnnkit 
 """
 import numpy as np
 
-from rnnkit.layers.layer import Layer, _is_symbolic
-from rnnkit.layers.string_lookup import STRING_DTYPES, StringLookup, output_mode_of, refuse_vocabulary_path
+from rnnkit.layers.index_lookup import output_mode_of, refuse_vocabulary_path
+from rnnkit.layers.preprocessing_layer import STRING_DTYPES, PreprocessingLayer
+from rnnkit.layers.string_lookup import StringLookup
 from rnnkit.layers.text_arrays import RaggedTokens, adapt_batches, as_text_array
 from rnnkit.layers.text_tokenizing import (SPLIT_MODES, STANDARDIZE_MODES, ngram_count, ngram_widths, standardize,
                                            tokenize)
@@ -48,7 +49,7 @@ def _function_from_config(layer, argument, value):
     return function
 
 
-class TextVectorization(Layer):
+class TextVectorization(PreprocessingLayer):
     def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation", split="whitespace", ngrams=None,
                  output_mode="int", output_sequence_length=None, pad_to_max_tokens=False, vocabulary=None,
                  idf_weights=None, sparse=False, ragged=False, encoding="utf-8", name=None, vocabulary_size=None,
@@ -126,21 +127,13 @@ class TextVectorization(Layer):
         texts = standardize(self.name, as_text_array(self.name, inputs), self._standardize)
         return tokenize(self.name, texts, self._split, self._ngrams)
 
-    def __call__(self, inputs, training=None, mask=None, **kwargs):
-        if _is_symbolic(inputs):
-            return super().__call__(inputs, training=training, mask=mask, **kwargs)
-        if kwargs:
-            raise TypeError(f"Layer '{self.name}': unexpected call argument(s) {sorted(kwargs)}")
-        return self.forward(inputs)[0]  # Layer.__call__ would take a list of strings for several inputs
-
-    def _call_symbolic(self, inputs):
-        dtype = str(getattr(inputs, "dtype", ""))
+    def check_symbolic_input(self, dtype):
         if dtype not in STRING_DTYPES:
             raise TypeError(f"{self.name}: expects string inputs, received a symbolic tensor of dtype {dtype}; "
                             "declare keras.Input(shape=(1,), dtype='string')")
-        outputs = super()._call_symbolic(inputs)
-        outputs.dtype = self._lookup_layer.output_dtype()
-        return outputs
+
+    def output_dtype(self):
+        return self._lookup_layer.output_dtype()
 
     def compute_output_shape(self, input_shape):
         shape, length = tuple(input_shape), self._output_sequence_length
@@ -175,9 +168,6 @@ class TextVectorization(Layer):
                              "received a single string")
         outputs = outputs[..., :length]
         return np.pad(outputs, [(0, 0)] * (outputs.ndim - 1) + [(0, length - outputs.shape[-1])])
-
-    def backward(self, ctx, d_outputs):
-        return None, []  # text has no gradient
 
     # -- config --------------------------------------------------------------------------------------------------
     def get_config(self):

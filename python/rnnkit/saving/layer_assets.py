@@ -1,11 +1,12 @@
-"""Layer state that is neither config nor weights: the vocabulary and idf weights of StringLookup and
+"""Layer state that is neither config nor weights: the vocabulary and idf weights of StringLookup, IntegerLookup and
 TextVectorization (their export_state() / import_state()), in both file formats.
 
-- `.rnnkit`: the header's "layer_assets" object, {layer path: {"vocabulary": [str] or null, "idf_weights":
+- `.rnnkit`: the header's "layer_assets" object, {layer path: {"vocabulary": [str or int] or null, "idf_weights":
   [float] or null}}; JSON keeps every token as it is.
 - `.keras`: where Keras' save_assets / save_own_variables put it, so that each side loads the other's archives:
-  `assets/<layer path>/vocabulary.txt` (the vocabulary, special tokens first, joined by "\\n") and the dataset
-  `<layer path>/vars/idf_weights` of model.weights.h5 (tf_idf only).
+  `assets/<layer path>/vocabulary.txt` (the vocabulary, special tokens first, as text joined by "\\n"; an
+  IntegerLookup parses its lines back into integers) and the dataset `<layer path>/vars/idf_weights` of
+  model.weights.h5 (tf_idf only).
 
 Layer paths are Keras' (keras_h5): a TextVectorization's state appears at its own path and again at its
 `_lookup_layer`'s, as Keras writes it.
@@ -77,7 +78,7 @@ def _import(layer, vocabulary, idf_weights, source, path):
 def keras_vocabulary_text(layer):
     """vocabulary.txt as Keras writes it; refused when Keras' reader (str.splitlines, trailing empty lines dropped)
     would not give the same tokens back, rather than write an archive Keras misreads."""
-    vocabulary = layer.get_vocabulary()
+    vocabulary = [str(token) for token in layer.get_vocabulary()]
     broken = [token for token in vocabulary if token.splitlines() not in ([token], [])]
     if broken or (vocabulary and vocabulary[-1] == ""):
         raise ValueError(f"Layer {layer.name!r}: its vocabulary holds tokens that Keras' vocabulary.txt cannot keep "
