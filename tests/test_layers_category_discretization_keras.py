@@ -8,6 +8,7 @@ pytest.importorskip("torch", reason="the Keras oracle needs torch (pip install t
 keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 on the torch backend (pip install keras)")
 
 import rnnkit  # noqa: E402
+from reference import preprocessing_oracle as oracle  # noqa: E402
 
 pytestmark = pytest.mark.oracle
 
@@ -15,24 +16,14 @@ RNG = np.random.default_rng(0)
 
 
 def assert_same(ours, theirs):
-    expected = np.asarray(keras.ops.convert_to_numpy(theirs))
-    assert ours.dtype == expected.dtype, (ours.dtype, expected.dtype)
-    assert ours.shape == expected.shape
-    np.testing.assert_allclose(ours, expected, rtol=1e-6)
+    oracle.assert_same(keras, ours, theirs)
 
 
 def both(name, options):
-    return getattr(rnnkit.layers, name)(**options), getattr(keras.layers, name)(**options)
+    return oracle.both(keras, name, options)
 
 
-def same_config(ours, theirs, ignored=("name",)):
-    """Equal configs, a dtype compared by name (Keras writes a DTypePolicy dict, rnnkit its name)."""
-    def plain(config):
-        dtype = config.get("dtype")
-        return {**config, "dtype": dtype["config"]["name"] if isinstance(dtype, dict) else dtype}
-
-    assert {k: v for k, v in plain(ours.get_config()).items() if k not in ignored} == \
-        {k: v for k, v in plain(theirs.get_config()).items() if k not in ignored}
+same_config = oracle.same_config
 
 
 CATEGORIES = [[3, 2, 0, 1], [[0, 1], [0, 0], [1, 2], [3, 1]], np.array([[0], [3]]), 2, np.array([[[0, 1], [2, 2]]]),

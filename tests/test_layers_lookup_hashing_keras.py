@@ -10,6 +10,7 @@ pytest.importorskip("tensorflow", reason="Keras' IntegerLookup, Hashing and Disc
 keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip install keras)")
 
 import rnnkit  # noqa: E402
+from reference import preprocessing_oracle as oracle  # noqa: E402
 
 pytestmark = pytest.mark.oracle
 
@@ -20,28 +21,18 @@ CALLS = [np.array([[12, 1138, 42], [42, 1000, 36]]), np.array([0, -1, -7, 99, 5,
 
 
 def numpy_of(value):
-    return np.asarray(keras.ops.convert_to_numpy(value))
+    return oracle.keras_numpy(keras, value)
 
 
 def assert_same(ours, theirs):
-    expected = numpy_of(theirs)
-    assert ours.dtype == expected.dtype, (ours.dtype, expected.dtype)
-    assert ours.shape == expected.shape
-    np.testing.assert_allclose(ours, expected, rtol=1e-6)
+    oracle.assert_same(keras, ours, theirs)
 
 
 def both(name, options):
-    return getattr(rnnkit.layers, name)(**options), getattr(keras.layers, name)(**options)
+    return oracle.both(keras, name, options)
 
 
-def same_config(ours, theirs, ignored=("name",)):
-    """Equal configs, a dtype compared by name (Keras writes a DTypePolicy dict, rnnkit its name)."""
-    def plain(config):
-        dtype = config.get("dtype")
-        return {**config, "dtype": dtype["config"]["name"] if isinstance(dtype, dict) else dtype}
-
-    assert {k: v for k, v in plain(ours.get_config()).items() if k not in ignored} == \
-        {k: v for k, v in plain(theirs.get_config()).items() if k not in ignored}
+same_config = oracle.same_config
 
 
 LOOKUP_CASES = [
