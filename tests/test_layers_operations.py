@@ -151,9 +151,7 @@ def test_bad_expressions_are_refused_when_written():
     with pytest.raises(ValueError, match="one Ellipsis"):
         x[..., 0, ...]
     with pytest.raises(TypeError, match="tensors and Python numbers"):
-        x + np.ones(3)
-    with pytest.raises(TypeError, match="tensors and Python numbers"):
-        np.ones(3) * x  # not an object array of three nodes
+        x + "three"
     with pytest.raises(ValueError, match="cannot broadcast"):
         x + layers.Input((4, 3))
     with pytest.raises(TypeError, match="cannot be iterated"):

@@ -68,6 +68,6 @@ def _binary_operator(function_name, reflected):
 
 
 for _name, _function in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "true_divide"),
-                         ("pow", "power"), ("matmul", "matmul")):
+                         ("floordiv", "floor_divide"), ("mod", "mod"), ("pow", "power"), ("matmul", "matmul")):
     setattr(Variable, f"__{_name}__", _binary_operator(_function, reflected=False))
     setattr(Variable, f"__r{_name}__", _binary_operator(_function, reflected=True))

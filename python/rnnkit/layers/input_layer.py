@@ -77,6 +77,18 @@ class KerasTensor:
     def __abs__(self):
         return functions.absolute(self)
 
+    def __floordiv__(self, other):
+        return functions.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return functions.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return functions.mod(self, other)
+
+    def __rmod__(self, other):
+        return functions.mod(other, self)
+
     def __pow__(self, other):
         return functions.power(self, other)
 

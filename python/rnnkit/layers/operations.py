@@ -76,10 +76,12 @@ class Operation(Layer):
     def _check_constant(self, value):
         import numpy as np
 
-        from rnnkit.layers.operations_constants import Constant
+        from rnnkit.layers.operations_constants import Constant, constant
 
         if isinstance(value, Constant):
             return value
+        if isinstance(value, np.ndarray):  # Keras takes numpy arrays as constants (its __numpy__); a copy is kept
+            return constant(value)
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise TypeError(f"operation '{self.name}': expected tensors and Python numbers as operands (or values "
                             f"made by rnnkit.ops, such as ops.ones(...) or ops.convert_to_tensor(array)), received "
