@@ -391,7 +391,7 @@ def test_vocabulary_file(tmp_path):
     (lambda: StringLookup(invert=True, output_mode="multi_hot"), "must be `'int'` when `invert`"),
     (lambda: StringLookup(output_mode="bogus"), "Allowed values"),
     (lambda: StringLookup(sparse=True, output_mode="multi_hot"), "sparse=True is not supported"),
-    (lambda: StringLookup(salt=3, num_oov_indices=2), "salt"),
+    (lambda: StringLookup(salt="pepper", num_oov_indices=2), "can only be a tuple of 2 integers"),
     (lambda: StringLookup(encoding="latin-1"), "UTF-8 only"),
     (lambda: TextVectorization(ragged=True), "ragged=True is not supported"),
     (lambda: TextVectorization(standardize="bogus"), "unknown value for `standardize`"),
@@ -476,3 +476,13 @@ def test_callable_config_needs_a_registered_function():
         assert TextVectorization.from_config(config)(["a"]).tolist() == [[2]]
     with pytest.raises(ValueError, match="cannot be saved"):
         TextVectorization(split=lambda texts: np.char.split(texts)).get_config()
+
+
+def test_salted_oov_buckets_are_siphash_of_the_utf8_keyed_by_the_salt():
+    from rnnkit.layers.string_siphash import siphash64
+
+    lookup = StringLookup(vocabulary=["a", "b"], num_oov_indices=4, salt=[3, 9])
+    tokens = ["zebra", "été", "q", "a"]
+    expected = [siphash64([3, 9], token.encode("utf-8")) % 4 for token in tokens[:3]] + [4]
+    assert lookup(tokens).tolist() == expected  # Keras' own buckets: the TensorFlow oracle's salt cases
+    assert StringLookup.from_config(lookup.get_config()).salt == [3, 9]

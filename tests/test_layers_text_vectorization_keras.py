@@ -35,6 +35,7 @@ LOOKUP_CASES = [
     {"mask_token": "m", "output_mode": "count"}, {"mask_token": "m", "output_mode": "one_hot"}, {"num_oov_indices": 3}, {"num_oov_indices": 2, "mask_token": ""},
     {"num_oov_indices": 2, "output_mode": "multi_hot"}, {"max_tokens": 3}, {"output_mode": "tf_idf"},
     {"output_mode": "tf_idf", "max_tokens": 6, "pad_to_max_tokens": True}, {"num_oov_indices": 0},
+    {"num_oov_indices": 3, "salt": 42}, {"num_oov_indices": 5, "salt": [7, -3], "mask_token": ""},
 ]
 LOOKUP_CALLS = [["m", "a", "zz", "", "c"], [["a", "b"], ["c", "q"]], [[["a"], ["b"]]], "c"]
 

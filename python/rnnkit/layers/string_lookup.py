@@ -1,8 +1,8 @@
 """StringLookup: Keras 3's map from strings to vocabulary indices (or back, invert=True), the IndexLookup of string
 tokens (rnnkit.layers.index_lookup, which holds the index layout, adapt and the output modes).
 
-An OOV string takes the OOV index or, with several, FarmHash64(its UTF-8) % num_oov_indices, TensorFlow's hash, so
-that the buckets are Keras'. It also indexes the RaggedTokens of TextVectorization's split step.
+An OOV string takes the OOV index or, with several, FarmHash64(its UTF-8) % num_oov_indices (SipHash-2-4 keyed by
+`salt` when given), TensorFlow's hashes, so that the buckets are Keras'. It also indexes the RaggedTokens of TextVectorization's split step.
 """
 import numpy as np
 
@@ -10,6 +10,7 @@ from rnnkit.layers import index_encoding
 from rnnkit.layers.index_lookup import IndexLookup
 from rnnkit.layers.preprocessing_layer import STRING_DTYPES
 from rnnkit.layers.string_fingerprint import fingerprint64
+from rnnkit.layers.string_siphash import salt_key, siphash64
 from rnnkit.layers.text_arrays import RaggedTokens, adapt_batches, as_text_array, check_encoding
 
 
@@ -25,10 +26,7 @@ class StringLookup(IndexLookup):
 
     # -- string tokens -------------------------------------------------------------------------------------------
     def checked_salt(self, salt):
-        if salt is not None:
-            raise ValueError(f"{self.name}: salt= (SipHash64 OOV buckets) is not supported by rnnkit's StringLookup; "
-                             "the default FarmHash64 buckets are")
-        return None
+        return salt_key(self.name, salt)
 
     def as_tokens(self, values):
         return as_text_array(self.name, values)
@@ -41,7 +39,10 @@ class StringLookup(IndexLookup):
         return vocabulary.tolist()
 
     def oov_buckets(self, tokens):
-        return [fingerprint64(token.encode("utf-8")) % self.num_oov_indices for token in tokens]
+        texts = [token.encode("utf-8") for token in tokens]
+        if self.salt is not None:
+            return [siphash64(self.salt, text) % self.num_oov_indices for text in texts]
+        return [fingerprint64(text) % self.num_oov_indices for text in texts]
 
     def inverted_table(self, entries):
         return np.array(entries, dtype=object).astype(str)
