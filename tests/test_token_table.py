@@ -227,7 +227,7 @@ def test_shared_embedding_output_is_not_fused():
     y = net.predict(x, verbose=0)
     lstm = [layer for layer in net.layers if isinstance(layer, layers.LSTM)][0]
     assert lstm._token_table is None
-    np.testing.assert_allclose(y, net(x), rtol=1e-6)
+    np.testing.assert_allclose(y, net(x), rtol=1e-5, atol=1e-6)  # predict batches by 32, the call by 64: other tiles
 
 
 def test_training_is_unaffected():
