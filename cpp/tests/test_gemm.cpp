@@ -204,6 +204,13 @@ void check_packed_serial(int64_t M, int64_t N, int64_t K, bool ta, bool tb, std:
   rnnkit::sgemm_packed_serial(Trans(ta), M, 1.f, a.data.data(), a.ld, packed, 0.f, d.data.data(), d.ld, 3,
                               std::min<int64_t>(N, 3 + width), workspace.data());
   CHECK(matches(a, ta, b, tb, c0, d, M, N, K, 1.f, 0.f, 3, std::min<int64_t>(N, 3 + width)));
+  // A range from inside the first panel to inside the last: partial panels at both ends, whole ones between.
+  if (N > 2 * width + 2) {
+    auto e = c0;
+    rnnkit::sgemm_packed_serial(Trans(ta), M, -1.5f, a.data.data(), a.ld, packed, 0.5f, e.data.data(), e.ld, 3, N - 2,
+                                workspace.data());
+    CHECK(matches(a, ta, b, tb, c0, e, M, N, K, -1.5f, 0.5f, 3, N - 2));
+  }
 }
 
 // Two left operands against one B: each product against the reference, C's padding untouched, and the two
@@ -276,6 +283,7 @@ int main() {
     for (const bool ta : {false, true})
       for (const bool tb : {false, true}) {
         check_packed_serial(1, 128, 128, ta, tb, rng);
+        check_packed_serial(1, 16 * 13 + 5, 300, ta, tb, rng);  // a row: several panels per pass, then single ones
         check_packed_serial(29, 200, 300, ta, tb, rng);
         check_packed_serial(13, 96 + 17, 600, ta, tb, rng);
         check_packed_serial(29, 200, 249, ta, tb, rng);  // rows 256 floats apart: row-major A packed

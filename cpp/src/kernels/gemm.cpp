@@ -644,16 +644,19 @@ void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64
   const MicroKernel& mk = microkernel_for(B.isa());
   const OperandView a{A, lda, ta == Trans::yes};
   const float* panels = B.panels_.get();
-  // A single contiguous row (batch 1: a matrix-vector product) is its own panel.
+  // A single contiguous row (batch 1: a matrix-vector product) is its own panel. Whole panels go straight to C;
+  // the partial ones at either end through a tile.
   if (M == 1 && (ta == Trans::no || lda == 1)) {
-    for (int64_t q = n_begin / mk.nr; q < ceil_div(n_end, mk.nr); ++q) {
+    const int64_t q_begin = n_begin / mk.nr, q_end = ceil_div(n_end, mk.nr);
+    const int64_t full_begin = ceil_div(n_begin, mk.nr), full_end = n_end / mk.nr;
+    if (full_begin < full_end)
+      mk.row_panels(K, A, panels + full_begin * K * mk.nr, K * mk.nr, full_end - full_begin, C + full_begin * mk.nr,
+                    alpha, beta);
+    for (int64_t q = q_begin; q < q_end; ++q) {
+      if (q >= full_begin && q < full_end) continue;
       const int64_t c0 = q * mk.nr;
       const int64_t lo = std::max(n_begin, c0) - c0, hi = std::min(n_end, c0 + mk.nr) - c0;
       float* c = C + c0;
-      if (lo == 0 && hi == mk.nr) {
-        mk.row(K, A, panels + q * K * mk.nr, mk.nr, c, ldc, alpha, beta, nullptr);
-        continue;
-      }
       alignas(64) float tile[64];
       mk.row(K, A, panels + q * K * mk.nr, mk.nr, tile, mk.nr, 1.f, 0.f, nullptr);
       for (int64_t j = lo; j < hi; ++j) c[j] = beta == 0.f ? alpha * tile[j] : alpha * tile[j] + beta * c[j];

@@ -54,9 +54,15 @@ void row_stream(std::int64_t K, std::int64_t n, const float* x, const float* B, 
     for (std::int64_t c = 0; c < n; ++c) y[c] += alpha * x[k] * B[k * ldb + c];
 }
 
+void row_panels(std::int64_t kc, const float* x, const float* panels, std::int64_t panel_stride, std::int64_t count,
+                float* c, float alpha, float beta) {
+  for (std::int64_t q = 0; q < count; ++q)
+    gemm_tile<1, 1>(kc, x, panels + q * panel_stride, kNr, c + q * kNr, kNr, alpha, beta, nullptr);
+}
+
 template <std::size_t... R>
 gemm_detail::MicroKernel make_microkernel(std::index_sequence<R...>) {
-  gemm_detail::MicroKernel k{kMr, kNr, {}, {}, {}, &gemm_tile<1, 1>, &pack_gather, &pack_copy, &row_stream};
+  gemm_detail::MicroKernel k{kMr, kNr, {}, {}, {}, &gemm_tile<1, 1>, &row_panels, &pack_gather, &pack_copy, &row_stream};
   ((k.by_rows[R + 1] = &gemm_tile<R + 1, kMr>), ...);
   ((k.direct[R + 1] = &gemm_tile_direct<R + 1>), ...);
   ((k.strip[R + 1] = {kNr, &gemm_tile<R + 1, kMr>}), ...);

@@ -28,6 +28,12 @@ using PackFn = void (*)(std::int64_t n, std::int64_t kc, const float* src, std::
 using RowStreamFn = void (*)(std::int64_t K, std::int64_t n, const float* x, const float* B, std::int64_t ldb,
                              float* y, float alpha, float beta, const float* bias);
 
+// c[0, count * nr) = alpha * x[0, kc) . (count consecutive packed panels [kc][nr], panel_stride floats apart) +
+// beta * c (beta == 0: c is not read): a row vector against packed B (batch 1), several panels per pass so each
+// broadcast of x[k] feeds several panels' FMAs and their streams from L2 overlap.
+using RowPanelsFn = void (*)(std::int64_t kc, const float* x, const float* panels, std::int64_t panel_stride,
+                             std::int64_t count, float* c, float alpha, float beta);
+
 constexpr int kMaxPanelRows = 16;
 
 // A kernel as wide as the register file allows for its row count: with B read where it lies and each of
@@ -44,6 +50,7 @@ struct MicroKernel {
   std::array<DirectKernelFn, kMaxPanelRows + 1> direct;  // the same with A unpacked
   std::array<StripKernel, kMaxPanelRows + 1> strip;      // strip[r]: r = 1..mr rows, `width` columns
   MicroKernelFn row;  // one row whose A "panel" is kc contiguous floats: a row vector needs no packing
+  RowPanelsFn row_panels;
   PackFn gather;
   PackFn copy;
   RowStreamFn row_stream;

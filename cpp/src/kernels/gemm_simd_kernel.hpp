@@ -182,12 +182,46 @@ inline void gemm_row_stream(std::int64_t K, std::int64_t n, const float* x, cons
   }
 }
 
+// RowPanelsFn: PANELS panels at a time, one accumulator per vector (PANELS * NVEC independent FMA chains, enough
+// to hide the FMA latency without splitting k), then one panel at a time through the row tile (PANELS = 1: only
+// that).
+template <int NVEC, int PANELS>
+void gemm_row_panels(std::int64_t kc, const float* x, const float* panels, std::int64_t panel_stride,
+                     std::int64_t count, float* c, float alpha, float beta) {
+  using Vec = typename Simd::Vec;
+  constexpr int W = Simd::width, NR = NVEC * W;
+  std::int64_t q = 0;
+  for (; PANELS > 1 && q + PANELS <= count; q += PANELS) {
+    const float* b = panels + q * panel_stride;
+    Vec acc[PANELS][NVEC];
+    for (int p = 0; p < PANELS; ++p)
+      for (int v = 0; v < NVEC; ++v) acc[p][v] = Simd::zero();
+#pragma GCC unroll 2
+    for (std::int64_t k = 0; k < kc; ++k) {
+      const Vec xk = Simd::broadcast(x[k]);
+      for (int p = 0; p < PANELS; ++p)
+        for (int v = 0; v < NVEC; ++v)
+          acc[p][v] = Simd::fma(xk, Simd::load(b + p * panel_stride + k * NR + v * W), acc[p][v]);
+    }
+    const Vec va = Simd::broadcast(alpha), vb = Simd::broadcast(beta);
+#pragma GCC unroll 16
+    for (int p = 0; p < PANELS; ++p)
+#pragma GCC unroll 16
+      for (int v = 0; v < NVEC; ++v) {
+        float* cp = c + (q + p) * NR + v * W;
+        Simd::store(cp, beta == 0.f ? Simd::mul(va, acc[p][v]) : Simd::fma(va, acc[p][v], Simd::mul(vb, Simd::load(cp))));
+      }
+  }
+  for (; q < count; ++q)
+    gemm_simd_tile<1, 1, NVEC>(kc, x, panels + q * panel_stride, NR, c + q * NR, NR, alpha, beta, nullptr);
+}
+
 // ACC: accumulator registers a strip tile may use (the rest hold B vectors and broadcast A elements).
-// PF: the strips' PREFETCH distance.
-template <int MR, int NVEC, int ACC, int PF, std::size_t... R>
+// PF: the strips' PREFETCH distance. ROW_PANELS: panels per pass of a row vector (gemm_row_panels).
+template <int MR, int NVEC, int ACC, int PF, int ROW_PANELS, std::size_t... R>
 gemm_detail::MicroKernel make_gemm_microkernel(std::index_sequence<R...>) {
-  gemm_detail::MicroKernel k{MR, NVEC * Simd::width, {}, {}, {}, &gemm_simd_tile<1, 1, NVEC>, &gemm_pack_gather,
-                             &gemm_pack_copy, &gemm_row_stream};
+  gemm_detail::MicroKernel k{MR, NVEC * Simd::width, {}, {}, {}, &gemm_simd_tile<1, 1, NVEC>,
+                             &gemm_row_panels<NVEC, ROW_PANELS>, &gemm_pack_gather, &gemm_pack_copy, &gemm_row_stream};
   ((k.by_rows[R + 1] = &gemm_simd_tile<R + 1, MR, NVEC>), ...);
   ((k.direct[R + 1] = &gemm_simd_tile_direct<R + 1, NVEC>), ...);
   ((k.strip[R + 1] = {strip_vectors(R + 1, NVEC, ACC) / NVEC * NVEC * Simd::width,
