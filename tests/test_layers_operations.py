@@ -70,9 +70,11 @@ CASES.update({
                           + ops.cast(ops.greater_equal(x, 0.0), "float32") * ops.where(x < x[:, ::-1], x, 2.0),
                           lambda x: np.where(x > 0.1, x * x, -x) + np.where(x <= -0.2, 1.0, x)
                           + (x >= 0) * np.where(x < x[:, ::-1], x, 2.0)),
-    "logical": ((5, 3), lambda x: ops.where((x > -0.3) & ~(x > 0.4) | ops.equal(x, x[:, :1]), x, 0.5 * x)
-                + ops.cast(ops.logical_and(x != 0.0, ops.logical_or(x < -1.0, ops.logical_not(x < 1.0))), "float32"),
-                lambda x: np.where((x > -0.3) & ~(x > 0.4) | (x == x[:, :1]), x, 0.5 * x)
+    "logical": ((5, 3), lambda x: ops.where((x > -0.3) & ~(x > 0.4) | ops.equal(x, x[:, :1]) ^ (x > 0.6), x, 0.5 * x)
+                + ops.cast(ops.logical_and(x != 0.0, ops.logical_or(x < -1.0, ops.logical_not(x < 1.0))), "float32")
+                + ops.cast(ops.logical_xor(x > 0.0, x < 0.5), "float32"),
+                lambda x: np.where((x > -0.3) & ~(x > 0.4) | (x == x[:, :1]) ^ (x > 0.6), x, 0.5 * x)
+                + ((x > 0) ^ (x < 0.5)).astype(np.float64)
                 + ((x != 0) & ((x < -1) | ~(x < 1))).astype(np.float64)),
 })
 

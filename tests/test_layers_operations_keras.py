@@ -55,11 +55,12 @@ def build_with_conditions(lib):
     ops = lib.ops
     inputs = lib.Input((6, 3))
     hidden = lib.layers.LSTM(4, return_sequences=True)(inputs)
-    inside = (hidden > -0.2) & ~(hidden >= 0.3) | ops.equal(hidden, 0.0)
+    inside = (hidden > -0.2) & ~(hidden >= 0.3) | ops.equal(hidden, 0.0) ^ (hidden < -0.4)
     chosen = ops.where(inside, hidden ** 2, ops.clip(hidden, -0.1, 0.1)) + ops.where(hidden < 0.0, 1.0, hidden)
     counted = ops.cast(ops.logical_or(ops.less_equal(hidden, -0.3), ops.not_equal(hidden, hidden[:, :1])),
                        "float32")
-    flags = ops.cast(ops.logical_and(ops.greater(hidden, 0.0), ops.logical_not(ops.less(hidden, 0.1))), "float32")
+    flags = ops.cast(ops.logical_and(ops.greater(hidden, 0.0), ops.logical_not(ops.less(hidden, 0.1))), "float32") \
+        + ops.cast(ops.logical_xor(hidden > -0.1, hidden < 0.2), "float32")
     powered = ops.power(ops.square(hidden) + 1.0, 0.5) - 2.0 ** hidden + ops.power(1.5, ops.abs(hidden))
     mixed = ops.mean(chosen * counted + flags + powered, axis=1) + ops.sum(ops.greater_equal(hidden, 0.2), axis=1)
     return lib.Model(inputs, lib.layers.Dense(2)(mixed))

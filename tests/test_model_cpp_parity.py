@@ -184,10 +184,10 @@ def functional_conditions():
     """Comparisons, logical operators, where, clip and powers on an LSTM's sequence (bool results cast to float)."""
     inputs = layers.Input(shape=(6, 4))
     hidden = layers.LSTM(3, return_sequences=True)(inputs)
-    inside = (hidden > -0.2) & ~(hidden >= 0.3) | ops.equal(hidden, hidden[:, :1])
+    inside = (hidden > -0.2) & ~(hidden >= 0.3) | ops.equal(hidden, hidden[:, :1]) ^ (hidden < -0.4)
     chosen = ops.where(inside, hidden ** 2, ops.clip(hidden, -0.1, 0.1)) + ops.where(hidden < 0.0, 1.0, hidden)
     flags = ops.cast(ops.logical_and(hidden != 0.0, ops.logical_or(hidden <= -0.3, ops.logical_not(hidden < 0.1))),
-                     "float32")
+                     "float32") + ops.cast(ops.logical_xor(hidden > -0.1, hidden < 0.2), "float32")
     powered = ops.power(ops.square(hidden) + 1.0, 0.5) - 2.0 ** hidden + ops.power(ops.abs(hidden) + 0.5, hidden)
     return randomize(models.Model(inputs, layers.Flatten()(chosen * flags + powered))), SEQ
 

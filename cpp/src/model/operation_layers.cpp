@@ -20,7 +20,7 @@ namespace {
 
 enum class Elementwise {
   add, subtract, multiply, divide, maximum, minimum, power,                                      // two operands
-  greater, greater_equal, less, less_equal, equal, not_equal, logical_and, logical_or,           // two, no gradient
+  greater, greater_equal, less, less_equal, equal, not_equal, logical_and, logical_or, logical_xor,  // two, no gradient
   negative, tanh, sigmoid, relu, exp, log, sqrt, square, absolute, logical_not,                  // one
   silu, relu6, softplus, selu, hard_sigmoid, softsign,                                           // one
   elu, leaky_relu, gelu,             // x and the config's alpha, negative_slope, approximate (1 or 0)
@@ -150,6 +150,7 @@ class ElementwiseLayer final : public MergeLayer {
       case Elementwise::not_equal: return a != b;
       case Elementwise::logical_and: return a != 0.0f && b != 0.0f;
       case Elementwise::logical_or: return a != 0.0f || b != 0.0f;
+      case Elementwise::logical_xor: return (a != 0.0f) != (b != 0.0f);
       case Elementwise::negative: return -a;
       case Elementwise::tanh: return std::tanh(a);
       case Elementwise::sigmoid: return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(a))));
@@ -264,8 +265,10 @@ std::unique_ptr<Layer> operation_from_config(const ConfigReader& config, const s
       {"TrueDivide", Elementwise::divide}, {"Divide", Elementwise::divide},       {"Maximum", Elementwise::maximum},
       {"Minimum", Elementwise::minimum},   {"Power", Elementwise::power},         {"Greater", Elementwise::greater},
       {"GreaterEqual", Elementwise::greater_equal}, {"Less", Elementwise::less}, {"LessEqual", Elementwise::less_equal},
-      {"Equal", Elementwise::equal},       {"NotEqual", Elementwise::not_equal},  {"LogicalAnd", Elementwise::logical_and},
-      {"LogicalOr", Elementwise::logical_or}, {"Negative", Elementwise::negative}, {"Tanh", Elementwise::tanh},
+      {"Equal", Elementwise::equal},       {"NotEqual", Elementwise::not_equal},
+      {"LogicalAnd", Elementwise::logical_and}, {"LogicalOr", Elementwise::logical_or},
+      {"LogicalXor", Elementwise::logical_xor},
+      {"Negative", Elementwise::negative}, {"Tanh", Elementwise::tanh},
       {"Sigmoid", Elementwise::sigmoid},   {"Relu", Elementwise::relu},           {"Exp", Elementwise::exp},
       {"Log", Elementwise::log},           {"Sqrt", Elementwise::sqrt},           {"Square", Elementwise::square},
       {"Absolute", Elementwise::absolute}, {"LogicalNot", Elementwise::logical_not}, {"Clip", Elementwise::clip},

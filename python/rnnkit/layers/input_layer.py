@@ -129,6 +129,12 @@ class KerasTensor:
     def __ror__(self, other):
         return functions.logical_or(other, self)
 
+    def __xor__(self, other):
+        return functions.logical_xor(self, other)
+
+    def __rxor__(self, other):
+        return functions.logical_xor(other, self)
+
     def __invert__(self):
         return functions.logical_not(self)
 

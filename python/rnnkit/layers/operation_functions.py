@@ -9,8 +9,9 @@ __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "
            "sigmoid", "relu", "exp", "log", "sqrt", "square", "abs", "absolute", "mean", "sum", "max", "min",
            "expand_dims", "squeeze", "transpose", "concatenate", "matmul", "softmax", "reshape", "stack", "cast",
            "power", "clip", "where", "greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
-           "logical_and", "logical_or", "logical_not", "silu", "swish", "relu6", "softplus", "selu", "hard_sigmoid",
-           "softsign", "elu", "leaky_relu", "gelu", "log_softmax", "argmax", "argmin", "one_hot", "cumsum",
+           "logical_and", "logical_or", "logical_xor", "logical_not", "silu", "swish", "relu6", "softplus", "selu",
+           "hard_sigmoid", "softsign", "elu", "leaky_relu", "gelu", "log_softmax", "argmax", "argmin", "one_hot",
+           "cumsum",
            "zeros_like", "ones_like", "sign", "floor", "ceil", "round", "floor_divide", "mod", "prod", "std", "var",
            "norm", "any", "all", "flip", "roll", "tile", "repeat", "broadcast_to", "take", "take_along_axis", "split",
            "pad", "dot", "einsum", "top_k", "sort", "argsort", "tril", "triu", "ones", "zeros", "full", "full_like",
@@ -181,6 +182,10 @@ def logical_and(x1, x2):
 
 def logical_or(x1, x2):
     return call("LogicalOr", x1, x2)
+
+
+def logical_xor(x1, x2):
+    return call("LogicalXor", x1, x2)
 
 
 def logical_not(x):

@@ -1,8 +1,8 @@
 """Element-wise operations over tensors and numbers, broadcast as numpy: x + y, x - y, x * y, x / y, -x, x ** y,
-x > y (and <, <=, >=, !=), x & y, x | y, ~x and rnnkit.ops' maximum, minimum, tanh, sigmoid, relu, exp, log, sqrt,
-square, abs, power, clip, where, greater ... not_equal, logical_and, logical_or, logical_not (Keras' classes of
-the same names). Gradients as Keras on torch computes them: ties of maximum/minimum share it half and half, |x| and
-relu have slope 0 at 0, clip passes it on at its bounds, comparisons and logical operations pass none."""
+x > y (and <, <=, >=, !=), x & y, x | y, x ^ y, ~x and rnnkit.ops' maximum, minimum, tanh, sigmoid, relu, exp, log,
+sqrt, square, abs, power, clip, where, greater ... not_equal, logical_and, logical_or, logical_xor, logical_not (Keras'
+classes of the same names). Gradients as Keras on torch computes them: ties of maximum/minimum share it half and half,
+|x| and relu have slope 0 at 0, clip passes it on at its bounds, comparisons and logical operations pass none."""
 import numpy as np
 
 from rnnkit.layers.merging import _unbroadcast
@@ -287,14 +287,15 @@ def _no_gradient(name, function):
     return type(name, (_NoGradient,), {"compute": staticmethod(function), "__module__": __name__})
 
 
-Greater, GreaterEqual, Less, LessEqual, Equal, NotEqual, LogicalAnd, LogicalOr, LogicalNot = (
+Greater, GreaterEqual, Less, LessEqual, Equal, NotEqual, LogicalAnd, LogicalOr, LogicalXor, LogicalNot = (
     _no_gradient(name, function) for name, function in (
         ("Greater", np.greater), ("GreaterEqual", np.greater_equal), ("Less", np.less),
         ("LessEqual", np.less_equal), ("Equal", np.equal), ("NotEqual", np.not_equal),
-        ("LogicalAnd", np.logical_and), ("LogicalOr", np.logical_or), ("LogicalNot", np.logical_not)))
+        ("LogicalAnd", np.logical_and), ("LogicalOr", np.logical_or), ("LogicalXor", np.logical_xor),
+        ("LogicalNot", np.logical_not)))
 
 
 OPERATIONS = {cls.__name__: cls for cls in (Add, Subtract, Multiply, TrueDivide, Divide, Maximum, Minimum, Negative,
                                             Tanh, Sigmoid, Relu, Exp, Log, Sqrt, Square, Absolute, Power, Clip, Where,
                                             Greater, GreaterEqual, Less, LessEqual, Equal, NotEqual, LogicalAnd,
-                                            LogicalOr, LogicalNot)}
+                                            LogicalOr, LogicalXor, LogicalNot)}
