@@ -1,5 +1,6 @@
 """Functional models: a graph from Input tensors to output tensors, run by rnnkit.engine.graph."""
 import collections
+import functools
 
 from rnnkit.engine import graph
 from rnnkit.layers import operations
@@ -160,6 +161,13 @@ class Functional(Model):
         ["__keras_tensor__", layer, node, index] or {"class_name": "__keras_tensor__", "config": {"keras_history":
         [layer, node, index]}}, and the mask nodes Keras records (keras_mask_nodes), which stand for the masks
         rnnkit's Embedding and Masking layers hand on themselves."""
+        return cls._replay(config, custom_objects)
+
+    @classmethod
+    def _replay(cls, config, custom_objects=None, make_layer=None, inputs=None, call_function=None):
+        """The model of `config`, its layers made by make_layer(name) where given (clone_model's clone_function;
+        input layers always from the config), its input layers' tensors replaced by `inputs` (by input layer name)
+        where given, and each layer called through call_function(layer, *args, **kwargs) where given."""
         from rnnkit.layers import deserialize
 
         layers, tensors = {}, {}
@@ -168,11 +176,15 @@ class Functional(Model):
         for layer_config in config["layers"]:
             if layer_config["name"] in mask_nodes:
                 continue
-            layer = (operations.deserialize(layer_config) if operations.is_operation_entry(layer_config)
-                     else deserialize(layer_config, custom_objects))
+            if make_layer is not None and layer_config.get("class_name") != "InputLayer":
+                layer = make_layer(layer_config["name"])
+            elif operations.is_operation_entry(layer_config):
+                layer = operations.deserialize(layer_config)
+            else:
+                layer = deserialize(layer_config, custom_objects)
             layers[layer_config["name"]] = layer
             if isinstance(layer, InputLayer):
-                tensors[(layer.name, 0, 0)] = layer.output
+                tensors[(layer_config["name"], 0, 0)] = (inputs or {}).get(layer_config["name"], layer.output)
         pending = []
         for layer_config in config["layers"]:
             if layer_config["name"] in mask_nodes:
@@ -182,7 +194,7 @@ class Functional(Model):
                 keys, form = ((_operation_keys(node["args"]), "operation") if isinstance(layer, operations.Operation)
                               else _call_inputs(node["args"]))
                 keys = keys + _state_keys(node)
-                pending.append(_Call(layer, position, node, keys, form))
+                pending.append(_Call(layer_config["name"], layer, position, node, keys, form))
         # Layers are listed producers first, but a shared layer's later calls may read tensors of layers listed
         # after it (as in Keras' own configs): each call is made once its inputs exist.
         while pending:
@@ -201,17 +213,18 @@ class Functional(Model):
                 if explicit_mask:
                     check_implied_mask(call.layer.name, args[0], kwargs["mask"], masks, tensors)
                 kwargs.pop("mask", None)
+                invoke = call.layer if call_function is None else functools.partial(call_function, call.layer)
                 if call.form == "operation":
-                    outputs = call.layer(*_operation_arguments(call.node["args"], args),
-                                         *_keyword_operands(call.layer, kwargs))
+                    outputs = invoke(*_operation_arguments(call.node["args"], args),
+                                     *_keyword_operands(call.layer, kwargs))
                 elif call.form == "positional":
-                    outputs = call.layer(*args, **kwargs)
+                    outputs = invoke(*args, **kwargs)
                 else:
-                    outputs = call.layer(args if call.form == "list" else args[0], **kwargs)
+                    outputs = invoke(args if call.form == "list" else args[0], **kwargs)
                 if states and explicit_mask:  # the mask Keras passed reaches the computation (Node.mask_reaches_call)
                     _as_list(outputs)[0].node.mask_reaches_call = True
                 for index, tensor in enumerate(_as_list(outputs)):
-                    tensors[(call.layer.name, call.position, index)] = tensor
+                    tensors[(call.name, call.position, index)] = tensor
             pending = [call for call in pending if all(call is not done for done in ready)]
         def endpoints(refs):  # a dict of references (Keras' config of dict inputs or outputs), or a list
             if isinstance(refs, dict):
@@ -235,9 +248,10 @@ def _string_ranks(inputs, arrays):
     return adjusted
 
 
-# One call of a layer in a config: its inbound node, the keys of the tensors it reads and how it passes them ("one"
-# tensor, a "list" as the merges take, or "positional" arguments as attention's query and value).
-_Call = collections.namedtuple("_Call", "layer position node keys form")
+# One call of a layer in a config: the layer's name there (a clone's own name may differ), the layer, its inbound
+# node, the keys of the tensors it reads and how it passes them ("one" tensor, a "list" as the merges take, or
+# "positional" arguments as attention's query and value).
+_Call = collections.namedtuple("_Call", "name layer position node keys form")
 
 
 def _call_inputs(args):
