@@ -1,6 +1,7 @@
 """BackupAndRestore: a fit that dies resumes from its last finished epoch to the same weights and optimizer state
 as an uninterrupted fit (shuffle=False: the batch order is the only randomness), the backup is deleted when
 training ends and kept when it does not; LambdaCallback calls its functions at Keras' hooks."""
+import json
 import os
 
 import numpy as np
@@ -61,6 +62,37 @@ def test_the_backup_is_kept_after_ctrl_c_and_on_request(tmp_path):
     model, _, _ = model_and_data()
     fit(model, x, y, [rnnkit.callbacks.BackupAndRestore(tmp_path / "b", delete_checkpoint=False)], epochs=1)
     assert os.path.exists(tmp_path / "b" / "training_metadata.json")
+
+
+def test_backups_every_few_batches_resume_the_epoch_they_were_made_in(tmp_path):
+    # 3 batches an epoch, a backup every 2 batches counted across epochs (as Keras 3 counts them): after batch 1 of
+    # epoch 0, then batches 0 and 2 of epoch 1; the fit dies as epoch 2 begins.
+    model, x, y = model_and_data()
+    seen = {}
+
+    def remember(batch, logs):
+        seen[(len(seen) // 3, batch)] = model.get_weights()
+
+    backup = rnnkit.callbacks.BackupAndRestore(tmp_path / "backup", save_freq=2)
+    with pytest.raises(RuntimeError, match="died in epoch 2"):
+        fit(model, x, y, [rnnkit.callbacks.LambdaCallback(on_train_batch_end=remember), backup, DiesAtEpoch(2)])
+    with open(tmp_path / "backup" / "training_metadata.json", encoding="utf-8") as stream:
+        assert json.load(stream) == {"epoch": 0, "batch": 2}  # epoch 0 the last finished one
+    resumed, _, _ = model_and_data()
+    restored = []
+    history = fit(resumed, x, y, [rnnkit.callbacks.BackupAndRestore(tmp_path / "backup", save_freq=2),
+                                  rnnkit.callbacks.LambdaCallback(  # after the restore: callbacks run in order
+                                      on_train_begin=lambda logs: restored.append(resumed.get_weights()))])
+    assert history.epoch == [1, 2, 3]  # epoch 1 again, from the weights of its last backup
+    for ours, expected in zip(restored[0], seen[(1, 2)]):
+        np.testing.assert_array_equal(ours, expected)
+    assert int(resumed.optimizer.iterations) == 6 + 9
+
+
+def test_backup_save_freq_must_be_epoch_or_a_positive_count():
+    for wrong in ("batch", 0, 1.5, True):
+        with pytest.raises(ValueError, match="save_freq"):
+            rnnkit.callbacks.BackupAndRestore("unused", save_freq=wrong)
 
 
 def test_lambda_callback_calls_its_functions_at_the_hooks():

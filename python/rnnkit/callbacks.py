@@ -287,14 +287,17 @@ class LambdaCallback(Callback):
 
 
 class BackupAndRestore(Callback):
-    """Backs up the model (weights and optimizer state) at the end of every epoch, so that a fit that died (an
-    exception, a killed process) resumes from its last finished epoch when fit is called again with this callback.
-    The backup is deleted when training ends normally (``delete_checkpoint``), kept after Ctrl-C."""
+    """Backs up the model (weights and optimizer state) at the end of every epoch, or every ``save_freq`` batches
+    when it is an integer, so that a fit that died (an exception, a killed process) resumes when fit is called again
+    with this callback: from the epoch after the last finished one, with the weights of the last backup (as Keras 3:
+    a backup made within an epoch restarts that epoch from the weights it had then). The backup is deleted when
+    training ends normally (``delete_checkpoint``), kept after Ctrl-C."""
 
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True):
         super().__init__()
-        if save_freq != "epoch":
-            raise NotImplementedError(f"BackupAndRestore: only save_freq='epoch' is supported, received {save_freq!r}")
+        if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool) or save_freq < 1):
+            raise ValueError(f"BackupAndRestore: expected save_freq 'epoch' or a positive integer (batches), "
+                             f"received {save_freq!r}")
         if double_checkpoint:
             raise NotImplementedError("BackupAndRestore: double_checkpoint is not supported (each backup replaces "
                                       "the last one atomically)")
@@ -302,6 +305,7 @@ class BackupAndRestore(Callback):
         self.save_freq, self.double_checkpoint, self.delete_checkpoint = save_freq, double_checkpoint, delete_checkpoint
         self._model_path = f"{self.backup_dir}/latest.rnnkit"
         self._epoch_path = f"{self.backup_dir}/training_metadata.json"
+        self._epoch, self._batches_since_backup = 0, 0
 
     def on_train_begin(self, logs=None):
         import json
@@ -316,7 +320,22 @@ class BackupAndRestore(Callback):
             with open(self._epoch_path, encoding="utf-8") as stream:
                 self.model._initial_epoch = int(json.load(stream)["epoch"]) + 1
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_backup += 1  # counted across epochs, as Keras counts them
+        if self._batches_since_backup >= self.save_freq:
+            self._batches_since_backup = 0
+            self._back_up(self._epoch - 1, batch)  # within epoch e: e - 1 is the last finished one
+
     def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._back_up(epoch, None)
+
+    def _back_up(self, finished_epoch, batch):
         import json
         import os
 
@@ -328,8 +347,8 @@ class BackupAndRestore(Callback):
             return
         os.makedirs(self.backup_dir, exist_ok=True)
         saving.save_model(self.model, self._model_path)
-        with atomic_write(self._epoch_path) as stream:  # after the model: it never names an epoch not backed up
-            stream.write(json.dumps({"epoch": epoch}).encode("utf-8"))
+        with atomic_write(self._epoch_path) as stream:  # after the model: it never names a state not backed up
+            stream.write(json.dumps({"epoch": finished_epoch, "batch": batch}).encode("utf-8"))
 
     def on_train_end(self, logs=None):
         import shutil
