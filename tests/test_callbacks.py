@@ -4,6 +4,7 @@ import csv
 import numpy as np
 import pytest
 
+import rnnkit
 from rnnkit import callbacks, layers
 from rnnkit.models import Sequential
 from engine_stand_ins import SGD, MeanSquaredError
@@ -91,6 +92,33 @@ def test_model_checkpoint_without_save_best_only_saves_the_model_every_epoch(tmp
     model.save = saved.append
     model.fit(x, y, epochs=2, verbose=0, callbacks=[callbacks.ModelCheckpoint(str(tmp_path / "m{epoch}.rnnkit"))])
     assert saved == [str(tmp_path / "m1.rnnkit"), str(tmp_path / "m2.rnnkit")]
+
+
+def checkpoint_paths_every_two_batches(lib, model, x, y):
+    """The paths a ModelCheckpoint(save_freq=2) writes over 2 epochs of 3 batches (model.save recorded, not run)."""
+    saved = []
+    model.save = lambda path, *args, **kwargs: saved.append(str(path))
+    checkpoint = lib.callbacks.ModelCheckpoint("m_{epoch}_{batch}.keras", monitor="loss", save_freq=2)
+    model.fit(x, y, batch_size=6, epochs=2, shuffle=False, verbose=0, callbacks=[checkpoint])
+    return saved
+
+
+def test_model_checkpoint_every_few_batches_counts_them_across_epochs():
+    x, y = _data()
+    # Batches of 6, 6 and 4 rows; a save after every second batch, counted across epochs, as Keras counts them.
+    assert checkpoint_paths_every_two_batches(rnnkit, _model(), x, y) == [
+        "m_1_2.keras", "m_2_1.keras", "m_2_3.keras"]
+    with pytest.raises(ValueError, match="save_freq"):
+        callbacks.ModelCheckpoint("m.keras", save_freq="batch")
+
+
+def test_oracle_model_checkpoint_batch_saves_match_keras():
+    keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip install keras)")
+    x, y = _data()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    assert checkpoint_paths_every_two_batches(keras, model, x, y) == checkpoint_paths_every_two_batches(
+        rnnkit, _model(), x, y)
 
 
 def test_terminate_on_nan_stops_at_the_first_nan_batch():

@@ -128,33 +128,70 @@ class EarlyStopping(_Monitoring):
         return bool(self.monitor_op(current - self.min_delta, self.baseline))
 
 
+class _SaveFrequency:
+    """save_freq of Keras' saving callbacks: "epoch", or a number of batches between saves, counted across epochs
+    as Keras counts them."""
+
+    def __init__(self, save_freq, owner):
+        if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool) or save_freq < 1):
+            raise ValueError(f"{owner}: expected save_freq 'epoch' or a positive integer (batches), "
+                             f"received {save_freq!r}")
+        self.by_epoch = save_freq == "epoch"
+        self.save_freq, self._batches = save_freq, 0
+
+    def batch_ends(self):
+        """Counts a finished batch; True when a save is due."""
+        if self.by_epoch:
+            return False
+        self._batches += 1
+        if self._batches < self.save_freq:
+            return False
+        self._batches = 0
+        return True
+
+
 class ModelCheckpoint(_Monitoring):
-    """Saves the model (or its weights) after each epoch; ``filepath`` may hold ``{epoch}`` and log names."""
+    """Saves the model (or its weights) after each epoch, or every ``save_freq`` batches; ``filepath`` may hold
+    ``{epoch}``, ``{batch}`` (batch saves) and log names."""
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
         super().__init__(monitor, mode, 0, "ModelCheckpoint")
-        if save_freq != "epoch":
-            raise ValueError(f"ModelCheckpoint: only save_freq='epoch' is supported, received {save_freq!r}")
+        self._frequency = _SaveFrequency(save_freq, "ModelCheckpoint")
+        self.save_freq = save_freq
         self.filepath = str(filepath)
         self.verbose = verbose
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
+        self._epoch = 0
         if initial_value_threshold is not None:
             self.best = initial_value_threshold
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._frequency.batch_ends():
+            self._save(self._epoch, batch, logs)
+
     def on_epoch_end(self, epoch, logs=None):
+        if self._frequency.by_epoch:
+            self._save(epoch, None, logs)
+
+    def _save(self, epoch, batch, logs):
         logs = logs or {}
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None or not self.is_improvement(current):
                 return
             self.best = current
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        numbers = {"epoch": epoch + 1} if batch is None or "batch" in logs else {"epoch": epoch + 1, "batch": batch + 1}
+        path = self.filepath.format(**numbers, **logs)
         if not _finite_state(logs, self.model):
             # A NaN/Inf step must not overwrite the last good checkpoint: it is what the user resumes from.
-            warnings.warn(f"ModelCheckpoint: epoch {epoch + 1} ended with a non-finite loss or weights; not "
-                          f"writing {path!r}, the last good checkpoint is kept", RuntimeWarning, stacklevel=2)
+            when = f"epoch {epoch + 1}" + ("" if batch is None else f", batch {batch + 1}")
+            warnings.warn(f"ModelCheckpoint: {when} ended with a non-finite loss or weights; not writing {path!r}, "
+                          "the last good checkpoint is kept", RuntimeWarning, stacklevel=2)
             return
         if self.save_weights_only:
             self.model.save_weights(path)
@@ -295,9 +332,7 @@ class BackupAndRestore(Callback):
 
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True):
         super().__init__()
-        if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool) or save_freq < 1):
-            raise ValueError(f"BackupAndRestore: expected save_freq 'epoch' or a positive integer (batches), "
-                             f"received {save_freq!r}")
+        self._frequency = _SaveFrequency(save_freq, "BackupAndRestore")
         if double_checkpoint:
             raise NotImplementedError("BackupAndRestore: double_checkpoint is not supported (each backup replaces "
                                       "the last one atomically)")
@@ -305,7 +340,7 @@ class BackupAndRestore(Callback):
         self.save_freq, self.double_checkpoint, self.delete_checkpoint = save_freq, double_checkpoint, delete_checkpoint
         self._model_path = f"{self.backup_dir}/latest.rnnkit"
         self._epoch_path = f"{self.backup_dir}/training_metadata.json"
-        self._epoch, self._batches_since_backup = 0, 0
+        self._epoch = 0
 
     def on_train_begin(self, logs=None):
         import json
@@ -324,15 +359,11 @@ class BackupAndRestore(Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        self._batches_since_backup += 1  # counted across epochs, as Keras counts them
-        if self._batches_since_backup >= self.save_freq:
-            self._batches_since_backup = 0
+        if self._frequency.batch_ends():
             self._back_up(self._epoch - 1, batch)  # within epoch e: e - 1 is the last finished one
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.save_freq == "epoch":
+        if self._frequency.by_epoch:
             self._back_up(epoch, None)
 
     def _back_up(self, finished_epoch, batch):
