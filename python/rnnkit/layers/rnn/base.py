@@ -1,5 +1,5 @@
 """RNN: runs a recurrent cell, or a stack of them, over (batch, time, features) in the C++ core, with Keras 3's call
-semantics.
+semantics (a cell of one's own runs step by step in Python instead: python_cell.py).
 
 Masks, ``go_backwards`` (outputs stay in processing order, as Keras returns them), ``initial_state``,
 ``return_sequences``/``return_state``, per-call dropout masks and ``stateful`` state variables are handled here;
@@ -16,7 +16,7 @@ from rnnkit.layers.input_layer import KerasTensor
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.rnn.cells import _RecurrentCell
 from rnnkit.layers.rnn.stacked_cells import StackedRNNCells
-from rnnkit.layers.rnn import token_table
+from rnnkit.layers.rnn import python_cell, token_table
 from rnnkit.layers.rnn.token_table import TokenIds, TokenRowsGradient, TokenTable
 from rnnkit.variables import Variable
 
@@ -27,9 +27,10 @@ class RNN(Layer):
         super().__init__(**kwargs)
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
-        if not isinstance(cell, (_RecurrentCell, StackedRNNCells)):
+        if not isinstance(cell, (_RecurrentCell, StackedRNNCells)) and not python_cell.is_python_cell(cell):
             raise TypeError(f"{self.name}: expected a SimpleRNNCell, LSTMCell, GRUCell or PeepholeLSTMCell, a list "
-                            f"of them or StackedRNNCells, received {cell!r}")
+                            "of them, StackedRNNCells or a cell of your own (a layer with state_size and "
+                            f"call(inputs, states)), received {cell!r}")
         self.cell = cell
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -38,7 +39,7 @@ class RNN(Layer):
         self.unroll = bool(unroll)  # accepted for Keras compatibility: the core loop is always used
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.supports_masking = True
-        self.accepts_token_ids = True
+        self.accepts_token_ids = not python_cell.is_python_cell(cell)
         self.skips_input_gradients = True  # see backward
         self.states = None
         self._token_table = None
@@ -62,7 +63,12 @@ class RNN(Layer):
     @property
     def _state_sizes(self):
         """Every cell's state sizes, in order (the flat list forward and backward pass states in)."""
-        return [size for cell in self._cells() for size in cell.state_size]
+        return [size for cell in self._cells() for size in python_cell.state_sizes(cell)]
+
+    @property
+    def _output_size(self):
+        cell = self._cells()[-1]
+        return python_cell.output_size(cell) if python_cell.is_python_cell(cell) else cell.output_size
 
     def _nested_states(self, outputs):
         """A stack's states as Keras 3 returns them: one entry per cell, a list where the cell has several."""
@@ -70,7 +76,7 @@ class RNN(Layer):
             return outputs
         nested, states = [outputs[0]], list(outputs[1:])
         for cell in self._cells():
-            count = len(cell.state_size)
+            count = len(python_cell.state_sizes(cell))
             nested.append(states[:count] if count > 1 else states[0])
             states = states[count:]
         return nested
@@ -83,6 +89,8 @@ class RNN(Layer):
                 self.cell.build((shape[0], shape[-1]))
             except (ValueError, MemoryError) as error:  # weights too large: name this layer, not its cell
                 raise type(error)(f"{self.name}: {error}") from error
+            self.cell.built = True  # a cell of one's own may not say so itself
+        self._input_size = shape[-1]
         for cell in self._cells():
             prefix = "/".join([self.name] + ([self.cell.name] if cell is not self.cell else []) + [cell.name])
             for variable in cell.weights:
@@ -103,7 +111,7 @@ class RNN(Layer):
 
     def compute_output_shape(self, input_shape):
         batch, steps = sequences_shape(input_shape)[:2]
-        units = self.cell.output_size
+        units = self._output_size
         output = (batch, steps, units) if self.return_sequences else (batch, units)
         if self.return_state:
             return [output] + [(batch, size) for size in self._state_sizes]
@@ -135,7 +143,7 @@ class RNN(Layer):
 
     @staticmethod
     def _dropout_masks(cell, batch, input_dim, training):
-        if not training:
+        if not training or python_cell.is_python_cell(cell):  # such a cell applies its own dropout
             return None, None
         rng = random_stream(cell.seeded_stream) if (cell.dropout or cell.recurrent_dropout) else None
         input_mask = dropout_keep_mask(rng, (batch, input_dim), cell.dropout) if cell.dropout else None
@@ -173,7 +181,7 @@ class RNN(Layer):
             x = float_input(self.name, x)
             shape = x.shape
             expect_rank(self.name, shape, 3)
-            expect_last_dim(self.name, shape, cells[0].kernel.shape[0])
+            expect_last_dim(self.name, shape, self._input_size)
         if shape[1] == 0:
             raise ValueError(f"{self.name}: expected at least one timestep, received input of shape {shape}")
         if shape[0] == 0:
@@ -184,6 +192,10 @@ class RNN(Layer):
             raise ValueError(f"{self.name}: expected a mask of shape {shape[:2]}, received {step_mask.shape}")
         initial_states = self._initial_state(given_states, shape[0])
         results, features = [], shape[2]
+        if python_cell.is_python_cell(self.cell):
+            cells = []
+            results.append(python_cell.forward(self.cell, x, initial_states, step_mask, self.go_backwards,
+                                               bool(training), self.return_sequences))
         for index, cell in enumerate(cells):
             later = index > 0  # reads the previous cell's outputs, in processing order
             input_dropout, recurrent_dropout = self._dropout_masks(cell, shape[0], features, training)
@@ -214,7 +226,7 @@ class RNN(Layer):
 
     def _empty_batch_outputs(self, steps):
         """Keras answers a batch of 0 samples with outputs of 0 samples; the core needs at least one."""
-        units = self.cell.output_size
+        units = self._output_size
         output = np.zeros((0, steps, units) if self.return_sequences else (0, units), np.float32)
         states = [np.zeros((0, size), np.float32) for size in self._state_sizes]
         return [output, *states] if self.return_state else output
@@ -229,6 +241,13 @@ class RNN(Layer):
         cells = self._cells()
         d_states = d_states or [None] * len(self._state_sizes)
         d_sequence, d_last = (d_output, None) if self.return_sequences else (None, d_output)
+        if python_cell.is_python_cell(self.cell):
+            gradients = python_cell.backward(caches[0], d_outputs=d_sequence, d_last_output=d_last,
+                                             d_states=None if all(d is None for d in d_states) else d_states,
+                                             x_gradient=input_gradients)
+            pairs = list(zip(self.cell.trainable_weights, gradients["weights"]))
+            d_inputs = [gradients["x"], *gradients["initial_state"]] if given_states else gradients["x"]
+            return d_inputs, for_trainable_weights(self, pairs)
         pairs, d_initial_states = [], []
         for index in reversed(range(len(cells))):
             cell, count = cells[index], len(cells[index].state_size)
