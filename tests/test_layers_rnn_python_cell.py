@@ -176,3 +176,17 @@ def test_a_stateful_layer_carries_its_states_from_call_to_call():
     whole.set_weights(set_weights(stateful))
     halves = np.concatenate([stateful.predict(X[:, :3], verbose=0), stateful.predict(X[:, 3:], verbose=0)], axis=1)
     np.testing.assert_allclose(halves, whole.predict(X, verbose=0), rtol=1e-6, atol=1e-6)
+
+
+def test_oracle_bidirectional_over_a_registered_cell_matches_keras():
+    keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip install keras)")
+    nets = {}
+    for lib in (keras, rnnkit):  # Bidirectional makes its backward copy from the layer's config, as Keras does
+        TanhCell, _ = cells(lib)
+        registered = lib.saving.register_keras_serializable(package=f"tests_bidirectional_{lib.__name__}")(TanhCell)
+        inputs = lib.Input((6, 3))
+        nets[lib] = lib.Model(inputs, lib.layers.Bidirectional(lib.layers.RNN(registered(4), return_sequences=True))(
+            inputs))
+        set_weights(nets[lib])
+    np.testing.assert_allclose(nets[rnnkit].predict(X, verbose=0), nets[keras].predict(X, verbose=0),
+                               rtol=1e-5, atol=1e-6)
