@@ -143,7 +143,7 @@ class RNN(Layer):
 
     @staticmethod
     def _dropout_masks(cell, batch, input_dim, training):
-        if not training or python_cell.is_python_cell(cell):  # such a cell applies its own dropout
+        if not training:
             return None, None
         rng = random_stream(cell.seeded_stream) if (cell.dropout or cell.recurrent_dropout) else None
         input_mask = dropout_keep_mask(rng, (batch, input_dim), cell.dropout) if cell.dropout else None
