@@ -137,12 +137,19 @@ class Layer:
     def _sublayers(self):
         """Layers held as attributes (RNN cells, wrapped layers), directly or in a list, tuple or dict as Keras
         tracks them, in the order they were assigned; their weights count as this layer's."""
-        layers = []
+        layers, held = [], set()
         for value in vars(self).values():
-            if isinstance(value, dict):
-                value = list(value.values())
-            for item in value if isinstance(value, (list, tuple)) else [value]:
-                if isinstance(item, Layer) and all(item is not held for held in layers):
+            if isinstance(value, Layer):
+                items = (value,)
+            elif isinstance(value, (list, tuple)):
+                items = value
+            elif isinstance(value, dict):
+                items = value.values()
+            else:
+                continue
+            for item in items:
+                if isinstance(item, Layer) and id(item) not in held:
+                    held.add(id(item))
                     layers.append(item)
         return layers
 

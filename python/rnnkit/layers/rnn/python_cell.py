@@ -12,13 +12,12 @@ import types
 import numpy as np
 
 from rnnkit.engine import graph as engine
+from rnnkit.layers.rnn.cells import _RecurrentCell
+from rnnkit.layers.rnn.stacked_cells import StackedRNNCells
 from rnnkit.layers.tracing import takes, trace
 
 
 def is_python_cell(cell):
-    from rnnkit.layers.rnn.cells import _RecurrentCell
-    from rnnkit.layers.rnn.stacked_cells import StackedRNNCells
-
     return (not isinstance(cell, (_RecurrentCell, StackedRNNCells)) and hasattr(cell, "state_size")
             and callable(getattr(cell, "call", None)))
 
