@@ -343,3 +343,33 @@ def test_backward_with_only_some_gradients_and_none_state_entries():
     for key in ("x", "kernel", "recurrent_kernel", "bias"):
         np.testing.assert_array_equal(only_c[key], both[key])
     assert np.abs(only_c["kernel"]).max() > 0
+
+
+# Inference keeps each thread's last few packings of U (cpp/src/cells/kept_packings.hpp), matched by U's bytes.
+def test_recurrent_kernel_changed_in_place_between_calls_is_used():
+    p = make_problem("lstm", batch=1, steps=5, inputs=4, units=16, seed=3)
+    check_forward("lstm", p)
+    p["recurrent_kernel"][2, 7] += 0.75  # same array, new values: the kept packing must not be taken
+    check_forward("lstm", p)
+    p["recurrent_kernel"] *= -1.0
+    check_forward("lstm", p)
+
+
+def test_more_kernels_than_kept_packings_and_one_u_in_two_layouts():
+    problems = [make_problem("gru", batch=1, steps=4, inputs=3, units=16, seed=seed) for seed in range(6)]
+    for _ in range(2):  # the second round finds some packings evicted, others kept
+        for p in problems:
+            check_forward("gru", p)
+    # GRU's U with reset_after=False is packed as [z r] only: the same bytes in another layout
+    p = dict(problems[0])
+    both_biases = p["bias"]
+    for reset_after in (False, True, False):
+        p["bias"] = both_biases if reset_after else both_biases[0]
+        check_forward("gru", p, reset_after=reset_after)
+
+
+def test_kept_packings_give_the_first_calls_outputs_exactly():
+    p = make_problem("simple_rnn", batch=1, steps=6, inputs=5, units=32, seed=4)
+    first = run_core("simple_rnn", p).outputs
+    for _ in range(3):
+        np.testing.assert_array_equal(run_core("simple_rnn", p).outputs, first)

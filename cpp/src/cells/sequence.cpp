@@ -18,6 +18,7 @@
 #endif
 
 #include "blocks.hpp"
+#include "kept_packings.hpp"
 #include "kernels/aligned_buffers.hpp"
 #include "kernels/flush_denormals.hpp"
 #include "kernels/prefetch_row.hpp"
@@ -396,7 +397,12 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
 
   const bool two_phase = cfg.cell == CellKind::gru && !cfg.reset_after;
   const int main_gates = two_phase ? 2 : gate_count(cfg.cell);
-  const PackedMatrix u_main = pack_interleaved(in.recurrent_kernel, GH, H, main_gates, width);
+  const auto pack_u = [&] { return pack_interleaved(in.recurrent_kernel, GH, H, main_gates, width); };
+  PackedMatrix u_packed_here;  // training packs its own: its U changes every step
+  const PackedMatrix& u_main =
+      !training && H * GH * int64_t(sizeof(float)) <= cells::kMaxKeptPackingBytes
+          ? cells::kept_packing(in.recurrent_kernel, H * GH, {isa, H, width, main_gates}, pack_u)
+          : (u_packed_here = pack_u());
   const PackedMatrix u_candidate =
       two_phase ? pack_b(Trans::no, H, H, in.recurrent_kernel + 2 * H, GH) : PackedMatrix();
 
