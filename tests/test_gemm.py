@@ -118,13 +118,14 @@ def test_sgemm_packed_rejects_bad_column_range():
 
 
 # sgemm's batch-sized paths: row panels with B read in place (one panel: M up to the panel height, 4 generic,
-# 6 AVX2, 12 AVX-512; several when K <= 64), and column-split per-thread packing (up to 128 rows); N off the panel
-# widths, K past one block.
+# 6 AVX2, 12 AVX-512; several when K <= 64, and B's rows lie under 512 floats apart or M <= 48), and column-split
+# per-thread packing (up to 128 rows); N off the panel widths, K past one block.
 SMALL_M = [1, 2, 3, 7, 8, 9, 12, 13, 17, 128]
 
 
 @pytest.mark.parametrize("m", SMALL_M)
-@pytest.mark.parametrize("n,k", [(4 * 70, 129), (3 * 64 + 5, 300), (17, 64), (3 * 64 + 5, 40), (4 * 64, 64)])
+@pytest.mark.parametrize("n,k", [(4 * 70, 129), (3 * 64 + 5, 300), (17, 64), (3 * 64 + 5, 40), (4 * 64, 64),
+                                 (4 * 128 + 5, 50)])
 @pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
 def test_sgemm_batch_rows_match_float64(isa, m, n, k, trans_a, trans_b):
     check_sgemm_against_float64(m, n, k, trans_a, trans_b, -0.5, 0.25)

@@ -36,6 +36,11 @@ constexpr int64_t kNc = 512;
 constexpr int64_t kSmallM = 128;
 // Longest K for which several row panels read row-major B in place instead of packing it.
 constexpr int64_t kInPlaceMaxK = 64;
+// ... but not beyond kInPlaceLongRowsMaxM rows of A when B's rows lie kLongRowFloats or more apart: on Zen 3 a
+// strip reading rows 2 KiB or more apart ran ~1.3x slower than over packed B (100 x 512 x 64, the input projection of a batch-1 LSTM
+// at H = 128: 131-142 us in place against 87-114 packed, 9 us to pack; 32 x 512 x 64 34 / 27 + 9; 12 x 512 x 64
+// 15.5 / 11.7 + 9; 100 x 384 x 64 level; one binary timing both alternately, medians of 41).
+constexpr int64_t kLongRowFloats = 512, kInPlaceLongRowsMaxM = 48;
 // Row strides (in floats) of A at which the row panels' reads of A in place crowd L1's sets, so A is packed:
 // rows a multiple of 1 KiB apart share a few sets (32 x 2048 x 512 ran 5% slower read in place, 32 x 512 x 128 1%
 // faster, 8 x 384 x 128 10%). Rows of at most kInPlaceMaxK floats (four lines) crowd them only a multiple of
@@ -420,8 +425,10 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
     return;
   }
   // Row-major B read in place by the strip kernel: always for one row panel, and for a few panels when K is
-  // short, where B (K rows) stays in L2 across the panels and packing it costs as much as the product.
-  if (!b.transposed && (M <= mk.mr || (M <= kSmallM && K <= kInPlaceMaxK))) {
+  // short, where B (K rows) stays in L2 across the panels and packing it costs as much as the product; but not
+  // for many panels over long rows of B (see kLongRowFloats).
+  const bool short_k_in_place = K <= kInPlaceMaxK && (ldb < kLongRowFloats || M <= kInPlaceLongRowsMaxM);
+  if (!b.transposed && (M <= mk.mr || (M <= kSmallM && short_k_in_place))) {
     const int64_t panels = ceil_div(M, mk.mr), panel_floats = checked_mul(mk.mr, K, "sgemm");
     float* a_panels = thread_scratch(kPackedA, checked_mul(panels, panel_floats, "sgemm"), "sgemm");
     for (int64_t p = 0; p < panels; ++p)
