@@ -42,6 +42,30 @@ def test_core_lookup_equals_embedded_inputs(cell, gates, with_bias):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("cell, gates", [("simple_rnn", 1), ("lstm", 4), ("gru", 3)])
+def test_core_lookup_on_two_threads_splitting_rows(cell, gates):
+    """A batch large enough for 2 threads to split its rows (each runs its rows as a batch of its own): every
+    row reads its own ids, mask, initial state and writes its own outputs."""
+    batch, steps, units = 24, 48, 64
+    embeddings, kernel = rand(VOCAB, EMBED, seed=2), rand(EMBED, gates * units, seed=3)
+    recurrent = 0.1 * rand(units, gates * units, seed=4)
+    tokens = np.random.default_rng(6).integers(0, VOCAB, size=(batch, steps)).astype(np.int64)
+    mask = tokens % 5 != 0
+    states = [rand(batch, units, seed=7 + i) for i in range(2 if cell == "lstm" else 1)]
+    previous = rnnkit.get_num_threads()
+    try:
+        rnnkit.set_num_threads(1)
+        expected = ops.rnn_forward(cell, embeddings[tokens], kernel, recurrent, mask=mask, initial_state=states)
+        rnnkit.set_num_threads(2)
+        got = ops.rnn_forward(cell, None, kernel, recurrent, mask=mask, initial_state=states, ids=tokens,
+                              input_table=embeddings @ kernel)
+    finally:
+        rnnkit.set_num_threads(previous)
+    np.testing.assert_allclose(got.outputs, expected.outputs, rtol=1e-5, atol=1e-5)
+    for a, b in zip(got.states, expected.states):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
 def test_core_refuses_misuse():
     kernel, recurrent, table = rand(EMBED, 4 * UNITS), rand(UNITS, 4 * UNITS), rand(VOCAB, 4 * UNITS)
     with pytest.raises(ValueError, match=r"expected ids in \[0, 50\), received 50"):
