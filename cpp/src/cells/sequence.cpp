@@ -418,17 +418,17 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
     if (lstm) cache->c_prev = Floats(cache->chained ? BH : BT * H), cache->c_new = Floats(BT * H);
   }
 
-  if (in.ids) check_ids(in, BT);
   const Isa isa = active_isa();
   const int64_t width = block_width(isa);
   cells::StepBarrier barrier;
   const Team team = plan_team(B, T, H, GH, width, barrier);
 #ifdef RNNKIT_HAVE_OPENMP
   if (!training && team.threads > 1 && !team.split_units) {
-    forward_row_slices(cfg, in, out, team.threads);
+    forward_row_slices(cfg, in, out, team.threads);  // each slice checks its own ids
     return cache;
   }
 #endif
+  if (in.ids) check_ids(in, BT);
 
   // The input projection x·W. When each thread owns whole rows it projects them step by step, just before
   // the step's product, so the gate kernels read x·W from cache; as one GEMM over all B*T rows it makes a

@@ -37,9 +37,10 @@ constexpr int64_t kSmallM = 128;
 // Longest K for which several row panels read row-major B in place instead of packing it.
 constexpr int64_t kInPlaceMaxK = 64;
 // ... but not beyond kInPlaceLongRowsMaxM rows of A when B's rows lie kLongRowFloats or more apart: on Zen 3 a
-// strip reading rows 2 KiB or more apart ran ~1.3x slower than over packed B (100 x 512 x 64, the input projection of a batch-1 LSTM
-// at H = 128: 131-142 us in place against 87-114 packed, 9 us to pack; 32 x 512 x 64 34 / 27 + 9; 12 x 512 x 64
-// 15.5 / 11.7 + 9; 100 x 384 x 64 level; one binary timing both alternately, medians of 41).
+// strip reading rows 2 KiB or more apart ran ~1.3x slower than over packed B (100 x 512 x 64, the input
+// projection of a batch-1 LSTM at H = 128: 131-142 us in place against 87-114 packed, 9 us to pack; 32 x 512 x 64
+// 34 / 27 + 9; 12 x 512 x 64 15.5 / 11.7 + 9; 100 x 384 x 64 level; one binary timing both alternately, medians
+// of 41).
 constexpr int64_t kLongRowFloats = 512, kInPlaceLongRowsMaxM = 48;
 // Row strides (in floats) of A at which the row panels' reads of A in place crowd L1's sets, so A is packed:
 // rows a multiple of 1 KiB apart share a few sets (32 x 2048 x 512 ran 5% slower read in place, 32 x 512 x 128 1%
