@@ -225,7 +225,8 @@ LAYOUTS = {"unit-blocks": (3, 4, 5, 300), "batch-rows": (24, 80, 5, 70), "batch-
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_threaded_time_loop(isa, cell, problem, options, variant, layout):
     """Forward against the float64 reference, BPTT along a random direction, and 2 threads agreeing with 1 (to
-    rounding: the microkernel's summation order depends on how many rows share its register tile)."""
+    rounding: the microkernel's summation order depends on how many rows share its register tile, and 2 threads
+    that split the rows sum each thread's weight gradients apart, so those agree to the scale of the whole sum)."""
     import rnnkit
     from rnnkit import _core
 
@@ -272,7 +273,8 @@ def test_threaded_time_loop(isa, cell, problem, options, variant, layout):
     np.testing.assert_allclose(two.outputs, one.outputs, rtol=1e-5, atol=1e-6)
     for key in ("x", "kernel", "recurrent_kernel", "bias", "peephole"):
         if g1.get(key) is not None:
-            np.testing.assert_allclose(g2[key], g1[key], rtol=1e-5, atol=1e-5, err_msg=key)
+            scale = float(np.abs(g1[key]).max())
+            np.testing.assert_allclose(g2[key], g1[key], rtol=1e-5, atol=1e-5 * max(scale, 1.0), err_msg=key)
     for a, b in zip(g2["initial_state"], g1["initial_state"]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 

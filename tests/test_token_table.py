@@ -66,6 +66,43 @@ def test_core_lookup_on_two_threads_splitting_rows(cell, gates):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("cell, gates", [("simple_rnn", 1), ("lstm", 4), ("gru", 3)])
+def test_core_training_on_ids_on_two_threads_splitting_rows(cell, gates):
+    """Training on a row-split team keeps each thread's rows as a cache of their own and runs their BPTT apart:
+    the table's gradient (the slices' added in slice order) chains to the embedded inputs' gradient on 1 thread,
+    and every row gets its own state gradients. Weight gradients agree to the scale of the whole sum."""
+    batch, steps, units = 24, 48, 64
+    embeddings, kernel = rand(VOCAB, EMBED, seed=2), rand(EMBED, gates * units, seed=3)
+    recurrent = 0.1 * rand(units, gates * units, seed=4)
+    bias = rand(2, gates * units, seed=5) if cell == "gru" else rand(gates * units, seed=5)
+    tokens = np.random.default_rng(6).integers(0, VOCAB, size=(batch, steps)).astype(np.int64)
+    mask = tokens % 5 != 0
+    states = [rand(batch, units, seed=7 + i) for i in range(2 if cell == "lstm" else 1)]
+    d_out = rand(batch, steps, units, seed=9)
+    d_states = [rand(batch, units, seed=10 + i) for i in range(len(states))]
+    args = dict(mask=mask, initial_state=states, training=True)
+    previous = rnnkit.get_num_threads()
+    try:
+        rnnkit.set_num_threads(1)
+        plain = ops.rnn_forward(cell, embeddings[tokens], kernel, recurrent, bias, **args)
+        expected = ops.rnn_backward(plain.cache, d_outputs=d_out, d_states=d_states)
+        rnnkit.set_num_threads(2)
+        on_ids = ops.rnn_forward(cell, None, kernel, recurrent, bias, ids=tokens, input_table=embeddings @ kernel,
+                                 **args)
+        got = ops.rnn_backward(on_ids.cache, d_outputs=d_out, d_states=d_states)
+    finally:
+        rnnkit.set_num_threads(previous)
+    np.testing.assert_allclose(on_ids.outputs, plain.outputs, rtol=1e-5, atol=1e-5)
+    d_embeddings = np.zeros((VOCAB, EMBED))
+    np.add.at(d_embeddings, tokens.ravel(), expected["x"].reshape(-1, EMBED))
+    scale = np.abs(d_embeddings).max()
+    np.testing.assert_allclose(got["input_table"] @ kernel.T, d_embeddings, rtol=1e-5, atol=1e-5 * scale)
+    for name in ("recurrent_kernel", "bias"):
+        np.testing.assert_allclose(got[name], expected[name], rtol=1e-5, atol=1e-5 * np.abs(expected[name]).max())
+    for a, b in zip(got["initial_state"], expected["initial_state"]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
 def test_out_of_range_id_in_the_second_threads_rows_is_reported():
     """Each thread checks its own rows' ids inside the parallel region; the error must reach the caller."""
     units = 64

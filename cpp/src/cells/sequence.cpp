@@ -361,29 +361,47 @@ RnnOutputs rows_from(const RnnOutputs& out, const RnnConfig& cfg, int64_t r0) {
           offset(out.c_last, r0 * H)};
 }
 
-// An inference whose team splits rows runs each thread's rows as a batch of their own: a nested rnn_forward,
-// which plans a team of one inside the parallel region, so that each thread's state, products and gate rows are
+// A team that splits rows runs each thread's rows as a batch of their own: a nested rnn_forward, which plans a
+// team of one inside the parallel region, so that each thread's state, products, gate rows and training cache are
 // allocations of its own. In buffers shared by the team one thread's rows lay next to the other's, and SimpleRNN
 // (16,200,64,64) forward on 2 threads took 1.3-1.6x as long as the same halves run as two independent batches on
 // two threads (Zen 3); 4 KiB between the threads' rows in every buffer removed the difference: one core's
 // hardware prefetchers pull the lines the other thread is about to write.
 #ifdef RNNKIT_HAVE_OPENMP
-void forward_row_slices(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out, int threads) {
+RnnCachePtr forward_row_slices(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out, int threads,
+                               bool training) {
+  RnnCachePtr whole;
+  if (training) {
+    whole.reset(new RnnCache);
+    whole->config = cfg, whole->has_bias = in.bias != nullptr, whole->table_rows = in.ids ? in.table_rows : 0;
+    copy_or_clear(whole->peephole, in.peephole, 3 * cfg.units);
+    whole->slices.resize(threads);
+    whole->slice_rows.resize(threads + 1);
+  }
   std::exception_ptr failure;
+  int team_size = 1;
 #pragma omp parallel num_threads(threads)
   {
     const int64_t B = cfg.batch, id = omp_get_thread_num(), size = omp_get_num_threads();
-    const int64_t r0 = B * id / size, r1 = B * (id + 1) / size;
+    const int64_t r0 = B * id / size, r1 = B * (id + 1) / size;  // plan_team gives every thread rows
+    if (id == 0) team_size = static_cast<int>(size);
     RnnConfig rows = cfg;
     rows.batch = r1 - r0;
     try {
-      if (r0 < r1) rnn_forward(rows, rows_from(in, cfg, r0), rows_from(out, cfg, r0), false);
+      RnnCachePtr slice = rnn_forward(rows, rows_from(in, cfg, r0), rows_from(out, cfg, r0), training);
+      if (training) whole->slices[id] = std::move(slice), whole->slice_rows[id] = r0;
     } catch (...) {
 #pragma omp critical(rnnkit_forward_row_slices)
       if (!failure) failure = std::current_exception();
     }
   }
   if (failure) std::rethrow_exception(failure);
+  if (training) {
+    whole->slices.resize(team_size);
+    whole->slice_rows.resize(team_size + 1);
+    whole->slice_rows[team_size] = cfg.batch;
+  }
+  return whole;
 }
 #endif
 
@@ -397,6 +415,15 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   const int64_t BT = checked_mul(B, T, "rnn_forward");
   const int64_t BH = checked_mul(B, H, "rnn_forward");
   const bool lstm = cfg.cell == CellKind::lstm;
+
+  const Isa isa = active_isa();
+  const int64_t width = block_width(isa);
+  cells::StepBarrier barrier;
+  const Team team = plan_team(B, T, H, GH, width, barrier);
+#ifdef RNNKIT_HAVE_OPENMP
+  if (team.threads > 1 && !team.split_units)
+    return forward_row_slices(cfg, in, out, team.threads, training);  // each slice checks its own ids
+#endif
 
   RnnCachePtr cache;
   if (training) {
@@ -418,16 +445,6 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
     if (lstm) cache->c_prev = Floats(cache->chained ? BH : BT * H), cache->c_new = Floats(BT * H);
   }
 
-  const Isa isa = active_isa();
-  const int64_t width = block_width(isa);
-  cells::StepBarrier barrier;
-  const Team team = plan_team(B, T, H, GH, width, barrier);
-#ifdef RNNKIT_HAVE_OPENMP
-  if (!training && team.threads > 1 && !team.split_units) {
-    forward_row_slices(cfg, in, out, team.threads);  // each slice checks its own ids
-    return cache;
-  }
-#endif
   if (in.ids) check_ids(in, BT);
 
   // The input projection x·W. When each thread owns whole rows it projects them step by step, just before
@@ -665,9 +682,65 @@ void input_table_gradient(const RnnCache& cache, const float* d_gates, int64_t d
     if (!written[id]) std::fill(d_table + id * GH, d_table + (id + 1) * GH, 0.0f);
 }
 
+#ifdef RNNKIT_HAVE_OPENMP
+// BPTT of a forward on row slices (forward_row_slices): each slice's rows on a thread of their own. The first
+// slice writes the weights' gradients into the caller's buffers, every other slice into buffers of its own, added
+// to them afterwards in slice order, so the result depends on the slicing but not on the threads that ran it.
+void backward_row_slices(const RnnCache& whole, const RnnGradInputs& in, const RnnGradients& out) {
+  const RnnConfig& cfg = whole.config;
+  const int64_t T = cfg.time, I = cfg.input, H = cfg.units, GH = gate_count(cfg.cell) * H;
+  const bool separate_recurrent = cfg.cell == CellKind::gru && cfg.reset_after;
+  const struct {
+    float* RnnGradients::*field;
+    int64_t size;
+    bool written;
+  } weights[] = {{&RnnGradients::d_kernel, I * GH, true},
+                 {&RnnGradients::d_input_table, whole.table_rows * GH, true},
+                 {&RnnGradients::d_recurrent_kernel, H * GH, true},
+                 {&RnnGradients::d_bias, (separate_recurrent ? 2 : 1) * GH, whole.has_bias},
+                 {&RnnGradients::d_peephole, 3 * H, cfg.cell == CellKind::lstm && !whole.peephole.empty()}};
+  int64_t weight_floats = 0;
+  for (const auto& w : weights)
+    if (out.*w.field && w.written) weight_floats += w.size;
+  const int slices = static_cast<int>(whole.slices.size());
+  std::vector<Floats> slice_sums(slices);
+  for (int i = 1; i < slices; ++i) slice_sums[i] = Floats(weight_floats);
+  std::exception_ptr failure;
+#pragma omp parallel num_threads(slices)
+  for (int i = omp_get_thread_num(); i < slices; i += omp_get_num_threads()) {
+    const int64_t r0 = whole.slice_rows[i];
+    const RnnGradInputs rows_in{offset(in.d_outputs, r0 * T * H), offset(in.d_last_output, r0 * H),
+                                offset(in.d_h_last, r0 * H), offset(in.d_c_last, r0 * H)};
+    RnnGradients rows_out = out;
+    rows_out.d_x = offset(out.d_x, r0 * T * I), rows_out.state_gradients = offset(out.state_gradients, r0 * T * H);
+    rows_out.d_h0 = offset(out.d_h0, r0 * H), rows_out.d_c0 = offset(out.d_c0, r0 * H);
+    if (i > 0) {
+      float* next = slice_sums[i].data();
+      for (const auto& w : weights)
+        if (out.*w.field && w.written) rows_out.*w.field = next, next += w.size;
+    }
+    try {
+      rnn_backward(*whole.slices[i], rows_in, rows_out);
+    } catch (...) {
+#pragma omp critical(rnnkit_backward_row_slices)
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+  for (int i = 1; i < slices; ++i) {
+    const float* next = slice_sums[i].data();
+    for (const auto& w : weights)
+      if (out.*w.field && w.written) add_into(out.*w.field, next, w.size), next += w.size;
+  }
+}
+#endif
+
 }  // namespace
 
 void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradients& out) {
+#ifdef RNNKIT_HAVE_OPENMP
+  if (!cache.slices.empty()) return backward_row_slices(cache, in, out);
+#endif
   const bool token_ids = !cache.ids.empty();
   if (token_ids ? out.d_x || out.d_kernel : out.d_input_table != nullptr)
     throw std::invalid_argument(token_ids ? "rnn_backward: the forward read token ids: there is no x or kernel "

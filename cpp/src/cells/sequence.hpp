@@ -57,6 +57,10 @@ struct RnnCache {
   // into the cache a second time: the forward writes h_t straight into h_prev's rows of the next step, and
   // c_prev holds only the initial cell state, c_{t-1} being the previous step's c_new rows.
   bool chained = false;
+  // A training forward on a row-split team (forward_row_slices) keeps each thread's rows as a cache of their own:
+  // slice i holds batch rows [slice_rows[i], slice_rows[i+1]), and the arrays above stay empty.
+  std::vector<RnnCachePtr> slices;
+  std::vector<std::int64_t> slice_rows;
 
   const float* recurrent_operand() const { return h_prev_eff.empty() ? h_prev.data() : h_prev_eff.data(); }
   // The (B, H) rows of the LSTM cell state before the step at time t.

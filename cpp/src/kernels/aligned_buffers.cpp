@@ -1,6 +1,7 @@
 #include "kernels/aligned_buffers.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <new>
 #include <vector>
 
@@ -47,18 +48,24 @@ struct KeptBlock {
   std::int64_t capacity;
 };
 
-// The calling thread's released blocks, oldest first, freed when the thread ends.
-struct KeptBlocks {
+}  // namespace
+
+// One thread's released blocks, oldest first. Locked: a block goes back to the pool of the thread that allocated
+// it, whichever thread releases it. Freed when the thread has ended and no block of its is still out.
+struct KeptPool {
+  std::mutex lock;
   std::vector<KeptBlock> blocks;
   std::int64_t bytes = 0;
-  ~KeptBlocks() {
+  ~KeptPool() {
     for (const KeptBlock& block : blocks) std::free(block.storage);
   }
 };
 
-KeptBlocks& kept_blocks() {
-  thread_local KeptBlocks kept;
-  return kept;
+namespace {
+
+const std::shared_ptr<KeptPool>& own_pool() {
+  thread_local const std::shared_ptr<KeptPool> pool = std::make_shared<KeptPool>();
+  return pool;
 }
 
 std::int64_t bytes_of(std::int64_t floats) { return floats * std::int64_t{sizeof(float)}; }
@@ -73,18 +80,20 @@ KeptFloats::KeptFloats(std::int64_t count, const char* what) {
   // Whole lines of floats; a count whose bytes overflow is refused before the rounding could overflow.
   const std::int64_t floats =
       (bytes_for(count, what) / std::int64_t{sizeof(float)} + kLineFloats - 1) / kLineFloats * kLineFloats;
-  KeptBlocks& kept = kept_blocks();
   if (kept_size(floats)) {
+    home_ = own_pool();
+    const std::lock_guard<std::mutex> hold(home_->lock);
+    std::vector<KeptBlock>& blocks = home_->blocks;
     // The smallest kept block that fits within an eighth, so a small request never pins a large block.
-    auto best = kept.blocks.end();
-    for (auto it = kept.blocks.begin(); it != kept.blocks.end(); ++it)
+    auto best = blocks.end();
+    for (auto it = blocks.begin(); it != blocks.end(); ++it)
       if (it->capacity >= floats && it->capacity - floats <= floats / 8 &&
-          (best == kept.blocks.end() || it->capacity < best->capacity))
+          (best == blocks.end() || it->capacity < best->capacity))
         best = it;
-    if (best != kept.blocks.end()) {
+    if (best != blocks.end()) {
       storage_ = best->storage, data_ = best->data, capacity_ = best->capacity;
-      kept.bytes -= bytes_of(capacity_);
-      kept.blocks.erase(best);
+      home_->bytes -= bytes_of(capacity_);
+      blocks.erase(best);
       return;
     }
   }
@@ -98,10 +107,17 @@ KeptFloats::KeptFloats(std::int64_t count, const char* what) {
   capacity_ = floats;
 }
 
+KeptFloats::KeptFloats(KeptFloats&& other) noexcept
+    : storage_(other.storage_), data_(other.data_), capacity_(other.capacity_), home_(std::move(other.home_)) {
+  other.storage_ = nullptr, other.data_ = nullptr;
+}
+
+KeptFloats::~KeptFloats() { release(); }
+
 KeptFloats& KeptFloats::operator=(KeptFloats&& other) noexcept {
   if (this != &other) {
     release();
-    storage_ = other.storage_, data_ = other.data_, capacity_ = other.capacity_;
+    storage_ = other.storage_, data_ = other.data_, capacity_ = other.capacity_, home_ = std::move(other.home_);
     other.storage_ = nullptr, other.data_ = nullptr;
   }
   return *this;
@@ -111,17 +127,18 @@ void KeptFloats::release() noexcept {
   if (!storage_) return;
   const KeptBlock block{storage_, data_, capacity_};
   storage_ = nullptr, data_ = nullptr;
-  if (!kept_size(block.capacity)) return std::free(block.storage);
-  KeptBlocks& kept = kept_blocks();
+  const std::shared_ptr<KeptPool> home = std::move(home_);
+  if (!home) return std::free(block.storage);
+  const std::lock_guard<std::mutex> hold(home->lock);
   const std::int64_t bytes = bytes_of(block.capacity);
-  while (!kept.blocks.empty() && kept.bytes + bytes > kKeptMaxBytes) {
-    std::free(kept.blocks.front().storage);
-    kept.bytes -= bytes_of(kept.blocks.front().capacity);
-    kept.blocks.erase(kept.blocks.begin());
+  while (!home->blocks.empty() && home->bytes + bytes > kKeptMaxBytes) {
+    std::free(home->blocks.front().storage);
+    home->bytes -= bytes_of(home->blocks.front().capacity);
+    home->blocks.erase(home->blocks.begin());
   }
   try {
-    kept.blocks.push_back(block);
-    kept.bytes += bytes;
+    home->blocks.push_back(block);
+    home->bytes += bytes;
   } catch (const std::bad_alloc&) {
     std::free(block.storage);
   }

@@ -23,10 +23,14 @@ enum class ScratchSlot { gemm_packed_a, gemm_packed_b, gate_gradients, recurrent
 // of a GRU training step.
 float* thread_scratch(ScratchSlot slot, std::int64_t count, const char* what);
 
+struct KeptPool;
+
 // A 64-byte aligned block of at least `count` floats, contents unspecified, for buffers whose lifetime is one call
 // or one training step (the recurrent loops' buffers and training cache). Blocks of kKeptMinBytes or more go, when
-// released, to the releasing thread's kept blocks (up to kKeptMaxBytes in all, the oldest freed first), and a later
-// request that fits one within an eighth takes it back. Freed to glibc, such blocks went back to the system at
+// released, to the kept blocks of the thread that allocated them (up to kKeptMaxBytes in all, the oldest freed
+// first), and a later request of that thread's that fits one within an eighth takes it back. Returned to the
+// releasing thread instead, the blocks of a training cache made by OpenMP workers and freed by the Python thread
+// left the workers to allocate afresh at every step (~300 page faults a GRU (16,200,64,64) training step). Freed to glibc, such blocks went back to the system at
 // every call or not, depending on the sizes of the process's other allocations (its mmap and trim thresholds move
 // with them), and the next call page-faulted them in anew: LSTM (128,20,32,64) forward 227 faults a call, a
 // quarter of its time; SimpleRNN (32,100,128,256) training 1,968; GRU (64,50,256,512) training on 2 threads 160
@@ -39,13 +43,11 @@ class KeptFloats {
 
   KeptFloats() = default;
   KeptFloats(std::int64_t count, const char* what);
-  KeptFloats(KeptFloats&& other) noexcept : storage_(other.storage_), data_(other.data_), capacity_(other.capacity_) {
-    other.storage_ = nullptr, other.data_ = nullptr;
-  }
+  KeptFloats(KeptFloats&& other) noexcept;
   KeptFloats& operator=(KeptFloats&& other) noexcept;
   KeptFloats(const KeptFloats&) = delete;
   KeptFloats& operator=(const KeptFloats&) = delete;
-  ~KeptFloats() { release(); }
+  ~KeptFloats();
   float* get() const { return data_; }
 
  private:
@@ -53,6 +55,7 @@ class KeptFloats {
   void* storage_ = nullptr;  // what malloc returned; data_ is its first cache line
   float* data_ = nullptr;
   std::int64_t capacity_ = 0;  // floats
+  std::shared_ptr<KeptPool> home_;  // the allocating thread's pool; null for a block too small or large to keep
 };
 
 }  // namespace rnnkit
