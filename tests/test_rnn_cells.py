@@ -279,6 +279,32 @@ def test_threaded_time_loop(isa, cell, problem, options, variant, layout):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("cell", ["simple_rnn", "gru", "lstm"])
+def test_backward_of_a_row_split_forward_on_any_thread_count(cell):
+    """A forward on 2 threads splitting rows keeps each thread's rows as a cache of their own; its backward adds
+    the slices' weight gradients in slice order whatever the backward's thread count: the same bits on 1 thread
+    as on 2."""
+    import rnnkit
+
+    B, T, I, H = LAYOUTS["batch-rows"]
+    p = make_problem(cell, B, T, I, H, initial_state=True)
+    rng = np.random.default_rng(5)
+    d_outputs = rng.normal(size=(B, T, H)).astype(np.float32)
+    previous = rnnkit.get_num_threads()
+    try:
+        rnnkit.set_num_threads(2)
+        cache = run_core(cell, p, training=True).cache
+        on_two = ops.rnn_backward(cache, d_outputs=d_outputs)
+        rnnkit.set_num_threads(1)
+        on_one = ops.rnn_backward(cache, d_outputs=d_outputs)
+    finally:
+        rnnkit.set_num_threads(previous)
+    for key in ("x", "kernel", "recurrent_kernel", "bias"):
+        np.testing.assert_array_equal(on_one[key], on_two[key], err_msg=key)
+    for a, b in zip(on_one["initial_state"], on_two["initial_state"]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_inputs_of_other_dtypes_and_layouts_are_converted():
     p = make_problem("lstm", initial_state=True)
     expected = run_core("lstm", p).outputs

@@ -103,7 +103,8 @@ def test_core_training_on_ids_on_two_threads_splitting_rows(cell, gates):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
-def test_out_of_range_id_in_the_second_threads_rows_is_reported():
+@pytest.mark.parametrize("training", [False, True])
+def test_out_of_range_id_in_the_second_threads_rows_is_reported(training):
     """Each thread checks its own rows' ids inside the parallel region; the error must reach the caller."""
     units = 64
     tokens = np.random.default_rng(6).integers(0, VOCAB, size=(24, 48)).astype(np.int64)
@@ -113,7 +114,7 @@ def test_out_of_range_id_in_the_second_threads_rows_is_reported():
         rnnkit.set_num_threads(2)
         with pytest.raises(ValueError, match=rf"expected ids in \[0, {VOCAB}\), received {VOCAB + 27}"):
             ops.rnn_forward("lstm", None, rand(EMBED, 4 * units), rand(units, 4 * units), ids=tokens,
-                            input_table=rand(VOCAB, 4 * units))
+                            input_table=rand(VOCAB, 4 * units), training=training)
     finally:
         rnnkit.set_num_threads(previous)
 

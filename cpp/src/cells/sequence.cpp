@@ -685,7 +685,8 @@ void input_table_gradient(const RnnCache& cache, const float* d_gates, int64_t d
 #ifdef RNNKIT_HAVE_OPENMP
 // BPTT of a forward on row slices (forward_row_slices): each slice's rows on a thread of their own. The first
 // slice writes the weights' gradients into the caller's buffers, every other slice into buffers of its own, added
-// to them afterwards in slice order, so the result depends on the slicing but not on the threads that ran it.
+// to them afterwards in slice order, so the result depends on the slicing (the forward's thread count) but not on
+// how many threads run the backward.
 void backward_row_slices(const RnnCache& whole, const RnnGradInputs& in, const RnnGradients& out) {
   const RnnConfig& cfg = whole.config;
   const int64_t T = cfg.time, I = cfg.input, H = cfg.units, GH = gate_count(cfg.cell) * H;
@@ -706,7 +707,7 @@ void backward_row_slices(const RnnCache& whole, const RnnGradInputs& in, const R
   std::vector<Floats> slice_sums(slices);
   for (int i = 1; i < slices; ++i) slice_sums[i] = Floats(weight_floats);
   std::exception_ptr failure;
-#pragma omp parallel num_threads(slices)
+#pragma omp parallel num_threads(std::min(slices, num_threads()))
   for (int i = omp_get_thread_num(); i < slices; i += omp_get_num_threads()) {
     const int64_t r0 = whole.slice_rows[i];
     const RnnGradInputs rows_in{offset(in.d_outputs, r0 * T * H), offset(in.d_last_output, r0 * H),
