@@ -95,8 +95,9 @@ template <typename T>
 T* offset(T* p, int64_t k) { return p ? p + k : nullptr; }
 
 // How the time loop is shared. With enough batch rows each thread owns a range of rows for the whole sequence
-// and the threads never wait for each other (at inference each runs its rows as a batch of its own:
-// forward_row_slices); with few rows (batch 1) each thread owns a range of unit blocks (`width` units) of every
+// and the threads never wait for each other (the forward runs each thread's rows as a batch of its own,
+// forward_row_slices, and so does the backward of its cache; a backward on more threads than its forward had
+// splits the rows here); with few rows (batch 1) each thread owns a range of unit blocks (`width` units) of every
 // row and the team meets at a barrier every step, where the next product needs every unit of the new state.
 // `threads` is what was asked for; member() is one thread of the team OpenMP actually started, which may be
 // smaller.
