@@ -19,26 +19,38 @@ constexpr std::int64_t kParallelThreshold = 1 << 14;
 bool inside_clip(float p) { return p >= kEpsilon && p <= 1.0f - kEpsilon; }
 float clip_probability(float p) { return std::min(std::max(p, kEpsilon), 1.0f - kEpsilon); }
 
+// sum(term(j)) over j < c as four interleaved partial sums. One chain of dependent double additions ran at the
+// addition's latency; with it (and a division per element, now a product by the row's step) a (1, 100, 128)
+// batch's loss and gradient took 25 us for MSE and 69 us for MAE, 17 and 29 us with this (Zen 3, the call's
+// ~5 us included).
+template <typename Term>
+double interleaved_sum(std::int64_t c, Term term) {
+  double sums[4] = {0.0, 0.0, 0.0, 0.0};
+  std::int64_t j = 0;
+  for (; j + 4 <= c; j += 4)
+    for (int k = 0; k < 4; ++k) sums[k] += term(j + k);
+  for (; j < c; ++j) sums[0] += term(j);
+  return (sums[0] + sums[1]) + (sums[2] + sums[3]);
+}
+
 // Each row function returns the row's loss and, when d != nullptr, writes dRowLoss/dy_pred[row] scaled by `scale`.
 double mse_row(const float* t, const float* p, std::int64_t c, float* d, double scale) {
-  double sum = 0.0;
-  for (std::int64_t j = 0; j < c; ++j) {
-    const double e = static_cast<double>(p[j]) - t[j];
-    sum += e * e;
-    if (d) d[j] = static_cast<float>(2.0 * e / c * scale);
-  }
-  return sum / c;
+  const double step = 2.0 * scale / c;
+  return interleaved_sum(c, [&](std::int64_t j) {
+           const double e = static_cast<double>(p[j]) - t[j];
+           if (d) d[j] = static_cast<float>(e * step);
+           return e * e;
+         }) / c;
 }
 
 double mae_row(const float* t, const float* p, std::int64_t c, float* d, double scale) {
-  double sum = 0.0;
-  for (std::int64_t j = 0; j < c; ++j) {
-    const double e = static_cast<double>(p[j]) - t[j];
-    sum += std::fabs(e);
-    // The derivative of |e| at 0 is taken as 0, as autodiff frameworks do.
-    if (d) d[j] = static_cast<float>((e > 0 ? 1.0 : e < 0 ? -1.0 : 0.0) / c * scale);
-  }
-  return sum / c;
+  const double step = scale / c;
+  return interleaved_sum(c, [&](std::int64_t j) {
+           const double e = static_cast<double>(p[j]) - t[j];
+           // The derivative of |e| at 0 is taken as 0, as autodiff frameworks do.
+           if (d) d[j] = static_cast<float>(step * ((e > 0) - (e < 0)));
+           return std::fabs(e);
+         }) / c;
 }
 
 double bce_row(const float* t, const float* p, std::int64_t c, float* d, double scale, bool from_logits,
