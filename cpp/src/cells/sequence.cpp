@@ -346,7 +346,8 @@ void check_ids(const RnnInputs& in, int64_t BT) {
                          std::to_string(in.ids[r]));
 }
 
-// Rows [r0, ...) of a batch's inputs and outputs, as a batch of their own.
+#ifdef RNNKIT_HAVE_OPENMP
+// Rows [r0, ...) of a batch's inputs and outputs (and their gradients), as a batch of their own.
 RnnInputs rows_from(const RnnInputs& in, const RnnConfig& cfg, int64_t r0) {
   const int64_t T = cfg.time, I = cfg.input, H = cfg.units;
   RnnInputs rows = in;
@@ -362,13 +363,27 @@ RnnOutputs rows_from(const RnnOutputs& out, const RnnConfig& cfg, int64_t r0) {
           offset(out.c_last, r0 * H)};
 }
 
+RnnGradInputs rows_from(const RnnGradInputs& in, const RnnConfig& cfg, int64_t r0) {
+  const int64_t H = cfg.units;
+  return {offset(in.d_outputs, r0 * cfg.time * H), offset(in.d_last_output, r0 * H), offset(in.d_h_last, r0 * H),
+          offset(in.d_c_last, r0 * H)};
+}
+
+// The per-row gradients only: the weights' gradients stay where they are.
+RnnGradients rows_from(const RnnGradients& out, const RnnConfig& cfg, int64_t r0) {
+  const int64_t T = cfg.time, I = cfg.input, H = cfg.units;
+  RnnGradients rows = out;
+  rows.d_x = offset(out.d_x, r0 * T * I), rows.state_gradients = offset(out.state_gradients, r0 * T * H);
+  rows.d_h0 = offset(out.d_h0, r0 * H), rows.d_c0 = offset(out.d_c0, r0 * H);
+  return rows;
+}
+
 // A team that splits rows runs each thread's rows as a batch of their own: a nested rnn_forward, which plans a
 // team of one inside the parallel region, so that each thread's state, products, gate rows and training cache are
 // allocations of its own. In buffers shared by the team one thread's rows lay next to the other's, and SimpleRNN
 // (16,200,64,64) forward on 2 threads took 1.3-1.6x as long as the same halves run as two independent batches on
 // two threads (Zen 3); 4 KiB between the threads' rows in every buffer removed the difference: one core's
 // hardware prefetchers pull the lines the other thread is about to write.
-#ifdef RNNKIT_HAVE_OPENMP
 RnnCachePtr forward_row_slices(const RnnConfig& cfg, const RnnInputs& in, const RnnOutputs& out, int threads,
                                bool training) {
   RnnCachePtr whole;
@@ -690,7 +705,7 @@ void input_table_gradient(const RnnCache& cache, const float* d_gates, int64_t d
 // how many threads run the backward.
 void backward_row_slices(const RnnCache& whole, const RnnGradInputs& in, const RnnGradients& out) {
   const RnnConfig& cfg = whole.config;
-  const int64_t T = cfg.time, I = cfg.input, H = cfg.units, GH = gate_count(cfg.cell) * H;
+  const int64_t I = cfg.input, H = cfg.units, GH = gate_count(cfg.cell) * H;
   const bool separate_recurrent = cfg.cell == CellKind::gru && cfg.reset_after;
   const struct {
     float* RnnGradients::*field;
@@ -711,18 +726,14 @@ void backward_row_slices(const RnnCache& whole, const RnnGradInputs& in, const R
 #pragma omp parallel num_threads(std::min(slices, num_threads()))
   for (int i = omp_get_thread_num(); i < slices; i += omp_get_num_threads()) {
     const int64_t r0 = whole.slice_rows[i];
-    const RnnGradInputs rows_in{offset(in.d_outputs, r0 * T * H), offset(in.d_last_output, r0 * H),
-                                offset(in.d_h_last, r0 * H), offset(in.d_c_last, r0 * H)};
-    RnnGradients rows_out = out;
-    rows_out.d_x = offset(out.d_x, r0 * T * I), rows_out.state_gradients = offset(out.state_gradients, r0 * T * H);
-    rows_out.d_h0 = offset(out.d_h0, r0 * H), rows_out.d_c0 = offset(out.d_c0, r0 * H);
+    RnnGradients rows_out = rows_from(out, cfg, r0);
     if (i > 0) {
       float* next = slice_sums[i].data();
       for (const auto& w : weights)
         if (out.*w.field && w.written) rows_out.*w.field = next, next += w.size;
     }
     try {
-      rnn_backward(*whole.slices[i], rows_in, rows_out);
+      rnn_backward(*whole.slices[i], rows_from(in, cfg, r0), rows_out);
     } catch (...) {
 #pragma omp critical(rnnkit_backward_row_slices)
       if (!failure) failure = std::current_exception();
