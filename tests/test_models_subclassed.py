@@ -121,6 +121,28 @@ def test_layers_held_in_lists_have_their_weights_tracked_and_trained():
     assert not np.array_equal(blocks.parts[1].get_weights()[0], k1)
 
 
+def test_weights_follow_layers_held_after_the_first_look():
+    """Layers assigned, appended, replaced in place or deleted after trainable_weights was read count at once
+    (the layer keeps which attributes hold layers, not the layers themselves)."""
+    blocks = Blocks()
+    blocks(random((2, 3), 0))
+    assert len(blocks.trainable_weights) == 4
+    extra = layers.Dense(3)
+    extra.build((None, 3))
+    blocks.parts.append(extra)
+    assert len(blocks.trainable_weights) == 6
+    blocks.parts[0] = layers.Embedding(5, 3)
+    blocks.parts[0].build((None,))
+    assert len(blocks.trainable_weights) == 5
+    blocks.by_name = {"head": layers.Dense(1)}
+    blocks.by_name["head"].build((None, 3))
+    assert len(blocks.trainable_weights) == 7
+    blocks.parts = None
+    assert [w.name for w in blocks.trainable_weights] == ["kernel", "bias"]
+    del blocks.by_name
+    assert blocks.trainable_weights == [] and blocks.weights == []
+
+
 def test_summary_lists_the_layers_with_their_traced_output_shapes():
     model, *_ = scaled_dense(random((5, 3), 0))
     lines = []

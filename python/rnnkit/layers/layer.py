@@ -134,11 +134,27 @@ class Layer:
         own = [variable for variable in self._weights if not variable.trainable]
         return _unique(own + [v for layer in self._sublayers() for v in layer.non_trainable_weights])
 
+    def __setattr__(self, name, value):
+        # Which attributes may hold layers changes only here (see _sublayers; a deleted one reads as None there).
+        holders = self.__dict__.get("_layer_holder_names")
+        if holders is not None and (name in holders or isinstance(value, _LAYER_HOLDER_TYPES)):
+            del self.__dict__["_layer_holder_names"]
+        object.__setattr__(self, name, value)
+
     def _sublayers(self):
         """Layers held as attributes (RNN cells, wrapped layers), directly or in a list, tuple or dict as Keras
-        tracks them, in the order they were assigned; their weights count as this layer's."""
+        tracks them, in the order they were assigned; their weights count as this layer's. The names of the
+        attributes that hold a layer or a container are kept between calls (trainable_weights asks for the
+        sublayers several times a training step, and a layer has dozens of plain attributes); the containers'
+        items are read anew each time, so a layer appended to a held list counts at once."""
+        attributes = self.__dict__
+        names = attributes.get("_layer_holder_names")
+        if names is None:
+            names = tuple(name for name, value in attributes.items() if isinstance(value, _LAYER_HOLDER_TYPES))
+            attributes["_layer_holder_names"] = names
         layers, held = [], set()
-        for value in vars(self).values():
+        for name in names:
+            value = attributes.get(name)
             if isinstance(value, Layer):
                 items = (value,)
             elif isinstance(value, (list, tuple)):
@@ -286,3 +302,7 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+# What _sublayers looks into for layers.
+_LAYER_HOLDER_TYPES = (Layer, list, tuple, dict)
