@@ -113,6 +113,22 @@ def test_multi_input_multi_output_dicts_and_loss_weights():
     assert list(logs) == ["loss", "out_sum_loss", "out_a_loss"]
 
 
+def test_weights_the_loss_does_not_reach_stay_put_under_plain_sgd():
+    """An output compiled without a loss gives its layer no gradient: plain SGD leaves that layer as it was
+    (zero gradient, as Keras on JAX; Keras on torch skips the variable), and trains the other."""
+    rng = np.random.default_rng(6)
+    inputs = layers.Input(shape=(2,))
+    trained, untouched = layers.Dense(1, name="trained"), layers.Dense(3, name="untouched")
+    model = Model(inputs, [trained(inputs), untouched(inputs)])
+    model.compile(optimizer=SGD(0.1), loss=[MeanSquaredError(), None])
+    before = [w.copy() for w in model.get_weights()]
+    x, y = rng.normal(size=(8, 2)).astype(np.float32), rng.normal(size=(8, 1)).astype(np.float32)
+    model.train_on_batch(x, [y, np.zeros((8, 3), np.float32)])
+    for weight, start in zip(untouched.get_weights(), before[2:]):
+        np.testing.assert_array_equal(weight, start)
+    assert not np.array_equal(trained.get_weights()[0], before[0])
+
+
 def test_fit_before_compile_and_sample_mismatch_are_clear_errors():
     model = Sequential([layers.Input(shape=(3,)), layers.Dense(1)], name="uncompiled")
     with pytest.raises(ValueError, match="uncompiled.*compile"):

@@ -8,7 +8,7 @@ exact for uneven slices, sample weights and masks alike.
 """
 import numpy as np
 
-from rnnkit.models.model import _with_penalty
+from rnnkit.models.model import _gradient_or_zeros, _with_penalty
 
 
 def broadcast_state(comm, model):
@@ -32,7 +32,7 @@ def train_step(parallel, model, x, y, sample_weight):
         d_outputs = [None if d is None else d / np.float32(max(total, 1e-30)) for d, total in zip(d_outputs, totals)]
     variables = model.trainable_variables
     weight_grads = model._backward(state, d_outputs) if state is not None else {}
-    grads = [weight_grads.get(id(v), np.zeros(v.shape, np.float32)) for v in variables]
+    grads = [_gradient_or_zeros(weight_grads, v) for v in variables]
     scalars = np.concatenate([numerators, divisors, [len(x[0])], _metric_delta(model, metrics_before)])
     buffer = parallel.allreduce(np.concatenate([g.ravel() for g in grads] + [scalars]).astype(np.float32))
     grad_size = sum(g.size for g in grads)

@@ -172,8 +172,7 @@ class Model(SubclassedGraph, Layer):
         weight_grads = self._backward(state, d_outputs, activity)
         variables = self.trainable_variables
         penalty, penalty_grads = self._weight_penalties(variables)
-        grads = [_with_penalty(weight_grads.get(id(v), np.zeros(v.shape, np.float32)), penalty_grads, v)
-                 for v in variables]
+        grads = [_with_penalty(_gradient_or_zeros(weight_grads, v), penalty_grads, v) for v in variables]
         self.optimizer.apply(grads, variables)
         self._update_metrics(y, y_pred, sample_weight, masks, output_losses)
         return loss + penalty, len(x[0])
@@ -522,6 +521,12 @@ def _writes_files():
     alone writes them."""
     shared = distribution.active()
     return shared is None or shared.is_chief
+
+
+def _gradient_or_zeros(weight_grads, variable):
+    """The variable's gradient, or zeros when nothing it feeds reached the loss (allocated only then)."""
+    gradient = weight_grads.get(id(variable))
+    return np.zeros(variable.shape, np.float32) if gradient is None else gradient
 
 
 def _with_penalty(gradient, penalty_grads, variable):
