@@ -35,7 +35,9 @@ def output_size(cell):
 def _step_graph(cell, input_size, training):
     """The graph of one step: inputs [x_t, *states], outputs [output, *new_states] (traced once per input size and
     mode, kept on the cell)."""
-    graphs = cell.__dict__.setdefault("_step_graphs", {})
+    graphs = cell.__dict__.get("_step_graphs")
+    if graphs is None:
+        cell._step_graphs = graphs = {}  # assigned, so the cell's Layer.__setattr__ sees a new container
     by_mode = takes(cell.call, "training")
     key = (input_size, bool(training) and by_mode)
     if key not in graphs:
