@@ -171,6 +171,38 @@ def test_every_isa_path(isa, cell, problem, options):
         _core.set_isa(previous)
 
 
+# The default activations' gate kernels take one vector of units, pairs or (AVX2) pairs of pairs at once, by
+# how many of them the block's units fill (cells_isa_body.hpp, vector_kernel); each width, and a block with no
+# whole vector, in inference and in training (which keeps the gates for BPTT).
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+@pytest.mark.parametrize("cell,problem,options", [CASES[0], CASES[2], CASES[3], CASES[5], CASES[6]],
+                         ids=[CASE_IDS[i] for i in (0, 2, 3, 5, 6)])
+@pytest.mark.parametrize("units", [8, 16, 24, 32, 64, 100])
+def test_gate_kernel_vector_widths(isa, cell, problem, options, units):
+    from rnnkit import _core
+
+    order = ["generic", "avx2", "avx512"]
+    if order.index(isa) > order.index(_core.detected_isa()):
+        pytest.skip(f"this CPU supports up to {_core.detected_isa()}, not {isa}")
+    p = make_problem(cell, 2, 3, 5, units, **problem, seed=units, initial_state=True)
+    p["recurrent_kernel"] *= np.float32(4 / units)  # pre-activations of order 1 at every width
+    rng = np.random.default_rng(units)
+    d_outputs = rng.normal(size=(2, 3, units))
+    d_last = rng.normal(size=(2, units))
+    d_states = [rng.normal(size=(2, units)) for _ in range(2 if cell == "lstm" else 1)]
+    previous = _core.isa()
+    _core.set_isa(isa)
+    try:
+        check_forward(cell, p, **options)
+        result = run_core(cell, p, training=True, **options)
+        grads = ops.rnn_backward(result.cache, d_outputs=d_outputs, d_last_output=d_last, d_states=d_states)
+    finally:
+        _core.set_isa(previous)
+    outputs, _, _ = run_reference(cell, p, **options)
+    assert reference.relative_error(result.outputs, outputs) < FORWARD_TOL
+    check_directional_gradient(cell, p, grads, d_outputs, d_last, d_states, **options)
+
+
 def check_directional_gradient(cell, p, grads, d_outputs, d_last, d_states, **options):
     """<grad, V> against a float64 central difference of the reference along one random direction V of every
     input: two reference forwards, so it stays cheap at sizes where per-element differences would not."""

@@ -54,9 +54,13 @@ template <class S = Simd>
 }
 using simd_math_vec_detail::sigmoid_v;
 using simd_math_vec_detail::tanh_v;
-// Runs kernel(S{}) with S the paired vectors (simd_paired.hpp) where the block's units allow, else one vector.
+// Runs kernel(S{}) with S as many interleaved vectors (simd_paired.hpp) as this ISA's Simd::gate_chains asks
+// for and the block's units allow, else fewer.
 template <class Kernel>
 void vector_kernel(const ForwardBlock& f, Kernel kernel) {
+  using Quad = Paired<Paired<Simd>>;
+  if constexpr (Simd::gate_chains >= 4)
+    if (f.n % Quad::width == 0) return kernel(Quad{});
   if (f.n % Paired<Simd>::width == 0) return kernel(Paired<Simd>{});
   kernel(Simd{});
 }

@@ -11,6 +11,9 @@ struct Simd {
   using Vec = __m512;
   using Mask = __mmask16;
   static constexpr int width = 16;
+  // Vectors of units a cell gate kernel interleaves (cells_isa_body.hpp): pairs, as measured on Zen 4; four
+  // (64 units, a whole block) were not measured on an AVX-512 machine.
+  static constexpr int gate_chains = 2;
   static Vec load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
   static Vec set1(float x) { return _mm512_set1_ps(x); }

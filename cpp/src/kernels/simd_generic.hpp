@@ -11,6 +11,7 @@ struct Simd {
   using Vec = float;
   using Mask = bool;
   static constexpr int width = 1;
+  static constexpr int gate_chains = 2;  // see simd_avx2.hpp
   static Vec load(const float* p) { return *p; }
   static void store(float* p, Vec v) { *p = v; }
   static Vec set1(float x) { return x; }

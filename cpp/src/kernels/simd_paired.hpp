@@ -2,7 +2,8 @@
 // instructions adjacent. A gate kernel's math for one vector of units is one long dependency chain (exp, a
 // reciprocal, and for LSTM the cell state's tanh after the gates': ~150 cycles on Zen 4), longer than the
 // out-of-order window can overlap with the next loop iteration's, so the core idles on latency; written over
-// pairs, the kernels hand it two independent chains side by side. Lane for lane the same arithmetic as S.
+// pairs, the kernels hand it two independent chains side by side (pairs of pairs, four, where the ISA's
+// Simd::gate_chains asks). Lane for lane the same arithmetic as S.
 // Included inside an ISA namespace after its `struct Simd`.
 template <class S>
 struct Paired {
