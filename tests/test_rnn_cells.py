@@ -173,7 +173,9 @@ def test_every_isa_path(isa, cell, problem, options):
 
 # The default activations' gate kernels take one vector of units, pairs or (AVX2) pairs of pairs at once, by
 # how many of them the block's units fill (cells_isa_body.hpp, vector_kernel); each width, and a block with no
-# whole vector, in inference and in training (which keeps the gates for BPTT).
+# whole vector, in inference and in training (which keeps the gates for BPTT). 40 rows: a forward kernel call
+# takes up to 256 units' worth of rows (blocks.hpp, kMaxUnitsPerCall), so every width has calls of several rows
+# and, at 8 units, a second call with the rest.
 @pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
 @pytest.mark.parametrize("cell,problem,options", [CASES[0], CASES[2], CASES[3], CASES[5], CASES[6]],
                          ids=[CASE_IDS[i] for i in (0, 2, 3, 5, 6)])
@@ -184,12 +186,13 @@ def test_gate_kernel_vector_widths(isa, cell, problem, options, units):
     order = ["generic", "avx2", "avx512"]
     if order.index(isa) > order.index(_core.detected_isa()):
         pytest.skip(f"this CPU supports up to {_core.detected_isa()}, not {isa}")
-    p = make_problem(cell, 2, 3, 5, units, **problem, seed=units, initial_state=True)
+    batch = 40
+    p = make_problem(cell, batch, 3, 5, units, **problem, seed=units, initial_state=True)
     p["recurrent_kernel"] *= np.float32(4 / units)  # pre-activations of order 1 at every width
     rng = np.random.default_rng(units)
-    d_outputs = rng.normal(size=(2, 3, units))
-    d_last = rng.normal(size=(2, units))
-    d_states = [rng.normal(size=(2, units)) for _ in range(2 if cell == "lstm" else 1)]
+    d_outputs = rng.normal(size=(batch, 3, units))
+    d_last = rng.normal(size=(batch, units))
+    d_states = [rng.normal(size=(batch, units)) for _ in range(2 if cell == "lstm" else 1)]
     previous = _core.isa()
     _core.set_isa(isa)
     try:

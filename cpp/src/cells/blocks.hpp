@@ -13,6 +13,9 @@ namespace rnnkit::cells {
 // product is whole panels, and as many as fit in this many units: each block is one kernel call, and at small
 // H its fixed cost is a good part of the step's element-wise work.
 constexpr std::int64_t kMaxBlock = 64;
+// Units (rows x block units) per forward kernel call: the rows of a call go through each of a kernel's passes in
+// turn, so their gates must still be in L1 for the next pass.
+constexpr std::int64_t kMaxUnitsPerCall = 256;
 
 // Unit j of the block, gate g: h·U pre-activation rec[g*rec_stride + j]; input projection x·W xp[g*H + j] and
 // its bias input_bias[g*H + j] (added here rather than copied into every row of the projection first); post-
@@ -62,7 +65,11 @@ struct BackwardBlock {
   float* direct;      // GRU: part of dL/dh_{t-1} not through U
 };
 
-using ForwardFn = void (*)(const ForwardBlock&);
+// A forward kernel takes `count` batch rows of one unit block (rows[r]: row r's pointers; n, H, the activations
+// and keep_gates the same in all). One row of a small block is a few vectors of units whose gate math is one long
+// dependency chain: alone in a call, the core waits it out; rows side by side in one loop give it independent
+// chains to overlap.
+using ForwardFn = void (*)(const ForwardBlock* rows, std::int64_t count);
 using BackwardFn = void (*)(const BackwardBlock&);
 
 // GRU reset_after=False needs r before its second product: *_zr / *_zh run before it, *_h / *_r after.

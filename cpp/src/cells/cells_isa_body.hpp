@@ -64,6 +64,13 @@ void vector_kernel(const ForwardBlock& f, Kernel kernel) {
   if (f.n % Paired<Simd>::width == 0) return kernel(Paired<Simd>{});
   kernel(Simd{});
 }
+// A forward kernel's rows, for range-for.
+struct RowSpan {
+  const ForwardBlock* rows;
+  std::int64_t count;
+  const ForwardBlock* begin() const { return rows; }
+  const ForwardBlock* end() const { return rows + count; }
+};
 #include "simple_rnn.hpp"
 #include "lstm.hpp"
 #include "gru.hpp"

@@ -11,38 +11,34 @@ V gru_mix(V z, V h, V candidate) {
 }
 
 template <class S, bool kKeepGates>
-void gru_forward_default(const ForwardBlock& f) {
+void gru_forward_default(const ForwardBlock* rows, std::int64_t count) {
   using Vec = typename S::Vec;
-  const std::int64_t H = f.H, rs = f.rec_stride;
-  const float* rb = f.recurrent_bias;
-  for (std::int64_t j = 0; j < f.n; j += S::width) {
-    prefetch_next_inputs<S>(f, 3, j);
-    Vec rec_z = S::load(f.rec + j), rec_r = S::load(f.rec + rs + j), rec_h = S::load(f.rec + 2 * rs + j);
-    if (rb) {
-      rec_z = S::add(rec_z, S::load(rb + j));
-      rec_r = S::add(rec_r, S::load(rb + H + j));
-      rec_h = S::add(rec_h, S::load(rb + 2 * H + j));
+  for (const ForwardBlock& f : RowSpan{rows, count}) {
+    const std::int64_t H = f.H, rs = f.rec_stride;
+    const float* rb = f.recurrent_bias;
+    for (std::int64_t j = 0; j < f.n; j += S::width) {
+      prefetch_next_inputs<S>(f, 3, j);
+      Vec rec_z = S::load(f.rec + j), rec_r = S::load(f.rec + rs + j), rec_h = S::load(f.rec + 2 * rs + j);
+      if (rb) {
+        rec_z = S::add(rec_z, S::load(rb + j));
+        rec_r = S::add(rec_r, S::load(rb + H + j));
+        rec_h = S::add(rec_h, S::load(rb + 2 * H + j));
+      }
+      const Vec z = sigmoid_v<S>(S::add(input_pre<S>(f, 0, j), rec_z));
+      const Vec r = sigmoid_v<S>(S::add(input_pre<S>(f, 1, j), rec_r));
+      const Vec candidate = tanh_v<S>(S::fma(r, rec_h, input_pre<S>(f, 2, j)));
+      if (kKeepGates) {
+        S::store(f.gates + j, z);
+        S::store(f.gates + H + j, r);
+        S::store(f.gates + 2 * H + j, candidate);
+        S::store(f.aux + j, rec_h);
+      }
+      S::store(f.h_new + j, gru_mix<S>(z, S::load(f.h + j), candidate));
     }
-    const Vec z = sigmoid_v<S>(S::add(input_pre<S>(f, 0, j), rec_z));
-    const Vec r = sigmoid_v<S>(S::add(input_pre<S>(f, 1, j), rec_r));
-    const Vec candidate = tanh_v<S>(S::fma(r, rec_h, input_pre<S>(f, 2, j)));
-    if (kKeepGates) {
-      S::store(f.gates + j, z);
-      S::store(f.gates + H + j, r);
-      S::store(f.gates + 2 * H + j, candidate);
-      S::store(f.aux + j, rec_h);
-    }
-    S::store(f.h_new + j, gru_mix<S>(z, S::load(f.h + j), candidate));
   }
 }
 
-void gru_forward(const ForwardBlock& f) {
-  if (vector_forward(f)) {
-    return vector_kernel(f, [&](auto s) {
-      using S = decltype(s);
-      f.keep_gates ? gru_forward_default<S, true>(f) : gru_forward_default<S, false>(f);
-    });
-  }
+void gru_forward_general(const ForwardBlock& f) {
   prefetch_next_inputs_all(f, 3);
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   const float *rec = f.rec, *rb = f.recurrent_bias;
@@ -60,49 +56,65 @@ void gru_forward(const ForwardBlock& f) {
   for (std::int64_t j = 0; j < n; ++j) f.h_new[j] = g[j] * f.h[j] + (1.0f - g[j]) * g[2 * H + j];
 }
 
-void gru_forward_zr(const ForwardBlock& f) {
-  if (vector_forward(f)) {
-    return vector_kernel(f, [&](auto s) {
+void gru_forward(const ForwardBlock* rows, std::int64_t count) {
+  if (vector_forward(rows[0])) {
+    return vector_kernel(rows[0], [&](auto s) {
       using S = decltype(s);
-      for (std::int64_t j = 0; j < f.n; j += S::width) {
-        prefetch_next_inputs<S>(f, 3, j);  // the candidate's too: gru_forward_h reads it in the same step
-        const typename S::Vec z = sigmoid_v<S>(S::add(input_pre<S>(f, 0, j), S::load(f.rec + j)));
-        const typename S::Vec r = sigmoid_v<S>(S::add(input_pre<S>(f, 1, j), S::load(f.rec + f.rec_stride + j)));
-        S::store(f.gates + j, z);
-        S::store(f.gates + f.H + j, r);
-        S::store(f.aux + j, S::mul(r, S::load(f.h_eff + j)));
-      }
+      rows[0].keep_gates ? gru_forward_default<S, true>(rows, count) : gru_forward_default<S, false>(rows, count);
     });
   }
-  prefetch_next_inputs_all(f, 3);
-  const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
-  float* g = f.gates;
-  float pre[2][kMaxBlock] = {};
-  for (std::int64_t j = 0; j < n; ++j)
-    pre[0][j] = input_pre_at(f, 0, j) + f.rec[j], pre[1][j] = input_pre_at(f, 1, j) + f.rec[rs + j];
-  activate(f.ract, pre[0], g, n);
-  activate(f.ract, pre[1], g + H, n);
-  for (std::int64_t j = 0; j < n; ++j) f.aux[j] = g[H + j] * f.h_eff[j];
+  for (const ForwardBlock& f : RowSpan{rows, count}) gru_forward_general(f);
+}
+
+void gru_forward_zr(const ForwardBlock* rows, std::int64_t count) {
+  if (vector_forward(rows[0])) {
+    return vector_kernel(rows[0], [&](auto s) {
+      using S = decltype(s);
+      for (const ForwardBlock& f : RowSpan{rows, count})
+        for (std::int64_t j = 0; j < f.n; j += S::width) {
+          prefetch_next_inputs<S>(f, 3, j);  // the candidate's too: gru_forward_h reads it in the same step
+          const typename S::Vec z = sigmoid_v<S>(S::add(input_pre<S>(f, 0, j), S::load(f.rec + j)));
+          const typename S::Vec r = sigmoid_v<S>(S::add(input_pre<S>(f, 1, j), S::load(f.rec + f.rec_stride + j)));
+          S::store(f.gates + j, z);
+          S::store(f.gates + f.H + j, r);
+          S::store(f.aux + j, S::mul(r, S::load(f.h_eff + j)));
+        }
+    });
+  }
+  for (const ForwardBlock& f : RowSpan{rows, count}) {
+    prefetch_next_inputs_all(f, 3);
+    const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
+    float* g = f.gates;
+    float pre[2][kMaxBlock] = {};
+    for (std::int64_t j = 0; j < n; ++j)
+      pre[0][j] = input_pre_at(f, 0, j) + f.rec[j], pre[1][j] = input_pre_at(f, 1, j) + f.rec[rs + j];
+    activate(f.ract, pre[0], g, n);
+    activate(f.ract, pre[1], g + H, n);
+    for (std::int64_t j = 0; j < n; ++j) f.aux[j] = g[H + j] * f.h_eff[j];
+  }
 }
 
 // rec: (r ⊙ h_eff)·U_h for this block.
-void gru_forward_h(const ForwardBlock& f) {
-  if (vector_forward(f)) {
-    return vector_kernel(f, [&](auto s) {
+void gru_forward_h(const ForwardBlock* rows, std::int64_t count) {
+  if (vector_forward(rows[0])) {
+    return vector_kernel(rows[0], [&](auto s) {
       using S = decltype(s);
-      for (std::int64_t j = 0; j < f.n; j += S::width) {
-        const typename S::Vec candidate = tanh_v<S>(S::add(input_pre<S>(f, 2, j), S::load(f.rec + j)));
-        S::store(f.gates + 2 * f.H + j, candidate);
-        S::store(f.h_new + j, gru_mix<S>(S::load(f.gates + j), S::load(f.h + j), candidate));
-      }
+      for (const ForwardBlock& f : RowSpan{rows, count})
+        for (std::int64_t j = 0; j < f.n; j += S::width) {
+          const typename S::Vec candidate = tanh_v<S>(S::add(input_pre<S>(f, 2, j), S::load(f.rec + j)));
+          S::store(f.gates + 2 * f.H + j, candidate);
+          S::store(f.h_new + j, gru_mix<S>(S::load(f.gates + j), S::load(f.h + j), candidate));
+        }
     });
   }
-  const std::int64_t n = f.n, H = f.H;
-  float* g = f.gates;
-  float pre[kMaxBlock] = {};  // zeroed: only n entries are written, GCC cannot tell
-  for (std::int64_t j = 0; j < n; ++j) pre[j] = input_pre_at(f, 2, j) + f.rec[j];
-  activate(f.act, pre, g + 2 * H, n);
-  for (std::int64_t j = 0; j < n; ++j) f.h_new[j] = g[j] * f.h[j] + (1.0f - g[j]) * g[2 * H + j];
+  for (const ForwardBlock& f : RowSpan{rows, count}) {
+    const std::int64_t n = f.n, H = f.H;
+    float* g = f.gates;
+    float pre[kMaxBlock] = {};  // zeroed: only n entries are written, GCC cannot tell
+    for (std::int64_t j = 0; j < n; ++j) pre[j] = input_pre_at(f, 2, j) + f.rec[j];
+    activate(f.act, pre, g + 2 * H, n);
+    for (std::int64_t j = 0; j < n; ++j) f.h_new[j] = g[j] * f.h[j] + (1.0f - g[j]) * g[2 * H + j];
+  }
 }
 
 // dz and dpre_h (the candidate first: its gradient feeds dr), and the direct path dh ⊙ z.

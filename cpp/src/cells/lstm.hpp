@@ -2,52 +2,55 @@
 //   c_t = f⊙c_{t-1} + i⊙c~,  h_t = o⊙act(c_t). Forward next to backward. Included by cells_isa_body.hpp inside
 // its ISA namespace (after activate/activate_grad and the Simd helpers), so the loops use that ISA.
 
-// Two passes over the block (in L1): c_t from i, f and c~ first, then o and h_t. In one pass a vector's math is
+// Gate g's pre-activation x·W + b + h·U at units [j, j + S::width).
+template <class S>
+typename S::Vec lstm_pre(const ForwardBlock& f, int gate, std::int64_t j) {
+  return S::add(input_pre<S>(f, gate, j), S::load(f.rec + gate * f.rec_stride + j));
+}
+
+// Two passes over the rows' blocks (in L1): c_t from i, f and c~ first, then o and h_t. In one pass a vector's math is
 // a chain (a gate's exp and reciprocal, then c_t's tanh) of more micro-ops than the out-of-order window holds,
 // so the next vector could hardly start before it was done; each pass's chains are shorter. With the AVX2
 // division (simd_avx2.hpp), 64 rows x 128 units in L1: 5.3-5.9 -> 3.5-4.9 ns a unit (Zen 3, noisy host).
 template <class S, bool kKeepGates>
-void lstm_forward_default(const ForwardBlock& f) {
+void lstm_forward_default(const ForwardBlock* rows, std::int64_t count) {
   using Vec = typename S::Vec;
-  const std::int64_t H = f.H, rs = f.rec_stride;
-  const float *p = f.peephole;
-  auto pre = [&](int gate, std::int64_t j) { return S::add(input_pre<S>(f, gate, j), S::load(f.rec + gate * rs + j)); };
-  for (std::int64_t j = 0; j < f.n; j += S::width) {
-    prefetch_next_inputs<S>(f, 4, j);
-    const Vec c_prev = S::load(f.c + j);
-    Vec pre_i = pre(0, j), pre_f = pre(1, j);
-    if (p) {
-      pre_i = S::fma(S::load(p + j), c_prev, pre_i);
-      pre_f = S::fma(S::load(p + H + j), c_prev, pre_f);
+  for (const ForwardBlock& f : RowSpan{rows, count}) {
+    const float* p = f.peephole;
+    for (std::int64_t j = 0; j < f.n; j += S::width) {
+      prefetch_next_inputs<S>(f, 4, j);
+      const Vec c_prev = S::load(f.c + j);
+      Vec pre_i = lstm_pre<S>(f, 0, j), pre_f = lstm_pre<S>(f, 1, j);
+      if (p) {
+        pre_i = S::fma(S::load(p + j), c_prev, pre_i);
+        pre_f = S::fma(S::load(p + f.H + j), c_prev, pre_f);
+      }
+      const Vec i = sigmoid_v<S>(pre_i), fg = sigmoid_v<S>(pre_f), cc = tanh_v<S>(lstm_pre<S>(f, 2, j));
+      if (kKeepGates) {
+        S::store(f.gates + j, i);
+        S::store(f.gates + f.H + j, fg);
+        S::store(f.gates + 2 * f.H + j, cc);
+      }
+      S::store(f.c_new + j, S::add(S::mul(fg, c_prev), S::mul(i, cc)));
     }
-    const Vec i = sigmoid_v<S>(pre_i), fg = sigmoid_v<S>(pre_f), cc = tanh_v<S>(pre(2, j));
-    if (kKeepGates) {
-      S::store(f.gates + j, i);
-      S::store(f.gates + H + j, fg);
-      S::store(f.gates + 2 * H + j, cc);
-    }
-    S::store(f.c_new + j, S::add(S::mul(fg, c_prev), S::mul(i, cc)));
   }
-  for (std::int64_t j = 0; j < f.n; j += S::width) {
-    const Vec c_new = S::load(f.c_new + j);
-    Vec pre_o = pre(3, j);
-    if (p) pre_o = S::fma(S::load(p + 2 * H + j), c_new, pre_o);
-    const Vec o = sigmoid_v<S>(pre_o), act_c = tanh_v<S>(c_new);
-    if (kKeepGates) {
-      S::store(f.gates + 3 * H + j, o);
-      S::store(f.aux + j, act_c);
+  for (const ForwardBlock& f : RowSpan{rows, count}) {
+    const float* p = f.peephole;
+    for (std::int64_t j = 0; j < f.n; j += S::width) {
+      const Vec c_new = S::load(f.c_new + j);
+      Vec pre_o = lstm_pre<S>(f, 3, j);
+      if (p) pre_o = S::fma(S::load(p + 2 * f.H + j), c_new, pre_o);
+      const Vec o = sigmoid_v<S>(pre_o), act_c = tanh_v<S>(c_new);
+      if (kKeepGates) {
+        S::store(f.gates + 3 * f.H + j, o);
+        S::store(f.aux + j, act_c);
+      }
+      S::store(f.h_new + j, S::mul(o, act_c));
     }
-    S::store(f.h_new + j, S::mul(o, act_c));
   }
 }
 
-void lstm_forward(const ForwardBlock& f) {
-  if (vector_forward(f)) {
-    return vector_kernel(f, [&](auto s) {
-      using S = decltype(s);
-      f.keep_gates ? lstm_forward_default<S, true>(f) : lstm_forward_default<S, false>(f);
-    });
-  }
+void lstm_forward_general(const ForwardBlock& f) {
   prefetch_next_inputs_all(f, 4);
   const std::int64_t n = f.n, H = f.H, rs = f.rec_stride;
   const float *rec = f.rec, *c = f.c, *p = f.peephole;
@@ -70,6 +73,16 @@ void lstm_forward(const ForwardBlock& f) {
   activate(f.ract, pre[3], g + 3 * H, n);
   activate(f.act, f.c_new, f.aux, n);
   for (std::int64_t j = 0; j < n; ++j) f.h_new[j] = g[3 * H + j] * f.aux[j];
+}
+
+void lstm_forward(const ForwardBlock* rows, std::int64_t count) {
+  if (vector_forward(rows[0])) {
+    return vector_kernel(rows[0], [&](auto s) {
+      using S = decltype(s);
+      rows[0].keep_gates ? lstm_forward_default<S, true>(rows, count) : lstm_forward_default<S, false>(rows, count);
+    });
+  }
+  for (const ForwardBlock& f : RowSpan{rows, count}) lstm_forward_general(f);
 }
 
 // One pass, derivatives through the outputs: sigmoid' = y(1-y), tanh' = 1-y². `omp simd`: the buffers never

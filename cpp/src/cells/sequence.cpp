@@ -235,6 +235,8 @@ struct ForwardLoop {
     const bool lstm = cfg.cell == CellKind::lstm;
     const bool chained = cache && cache->chained;
     const bool keep_gates = cache || two_phase();  // see ForwardBlock::keep_gates
+    const int64_t rows_per_call = std::max<int64_t>(1, cells::kMaxUnitsPerCall / std::min(width, H));
+    std::vector<cells::ForwardBlock> call_rows(std::max<int64_t>(1, std::min(rows_per_call, rows)));
     for (int64_t s = 0; s < T; ++s) {
       const int64_t t = cfg.go_backwards ? T - 1 - s : s, t_next = cfg.go_backwards ? t - 1 : t + 1;
       const float* h_cur = chained ? &cache->h_prev[t * BH] : h + (s & 1) * BH;
@@ -273,14 +275,24 @@ struct ForwardLoop {
       if (rows && u0 < u1)
         sgemm_packed_serial(Trans::no, rows, 1.0f, h_eff_cur + r0 * H, H, u_main, 0.0f, rec + r0 * rec_ld, rec_ld,
                             u0 * main_gates * width, u1 * main_gates * width, ws);
-      for (int64_t b = r0; b < r1; ++b)
-        for (int64_t u = u0; u < u1; ++u) first(block(b, u, rec + b * rec_ld + u * main_gates * width, width));
+      // Each of this thread's unit blocks, rows_per_call rows a kernel call; the product of block u, row b is at
+      // products + b * ld + u * block_ld (its gates rec_stride apart).
+      auto run_kernel = [&](cells::ForwardFn kernel, const float* products, int64_t ld, int64_t block_ld,
+                            int64_t rec_stride) {
+        for (int64_t u = u0; u < u1; ++u)
+          for (int64_t b = r0; b < r1; b += rows_per_call) {
+            const int64_t count = std::min(rows_per_call, r1 - b);
+            for (int64_t i = 0; i < count; ++i)
+              call_rows[i] = block(b + i, u, products + (b + i) * ld + u * block_ld, rec_stride);
+            kernel(call_rows.data(), count);
+          }
+      };
+      run_kernel(first, rec, rec_ld, main_gates * width, width);
       if (two_phase()) {
         team.sync_units();
         if (rows && u0 < u1)
           sgemm_packed_serial(Trans::no, rows, 1.0f, aux[r0], aux.ld, u_candidate, 0.0f, rec_h + r0 * H, H, j0, j1, ws);
-        for (int64_t b = r0; b < r1; ++b)
-          for (int64_t u = u0; u < u1; ++u) kernels.gru_forward_h(block(b, u, rec_h + b * H + u * width, 0));
+        run_kernel(kernels.gru_forward_h, rec_h, H, width, 0);
       }
       // Keras masking: a masked row carries its state and repeats its previous output.
       const int64_t n = j1 - j0;
