@@ -84,10 +84,12 @@ constexpr double kMaxPrefetchStepBytes = 64 * 1024;
 // step's row (a step of products and gate math ahead); otherwise for the row this many rows ahead in the step.
 constexpr int64_t kPrefetchRows = 2;
 
-// Units per kernel call and per thread's share of a unit-split step (see cells::kMaxBlock).
-int64_t block_width(Isa isa) {
+// Units per kernel call and per thread's share of a unit-split step (see cells::kMaxBlock), and no more whole
+// panels than H fills: every gate's block is this wide in the interleaved product, zeros past H.
+int64_t block_width(Isa isa, int64_t H) {
   const int64_t panel = packed_panel_width(isa);
-  return std::max<int64_t>(1, cells::kMaxBlock / panel) * panel;
+  const int64_t widest = std::max<int64_t>(1, cells::kMaxBlock / panel) * panel;
+  return std::min(widest, std::max<int64_t>(1, ceil_div(H, panel)) * panel);
 }
 
 // p + k, or null for an absent buffer (no arithmetic on null pointers).
@@ -445,7 +447,7 @@ RnnCachePtr rnn_forward(const RnnConfig& cfg, const RnnInputs& in, const RnnOutp
   const bool lstm = cfg.cell == CellKind::lstm;
 
   const Isa isa = active_isa();
-  const int64_t width = block_width(isa);
+  const int64_t width = block_width(isa, H);
   cells::StepBarrier barrier;
   const Team team = plan_team(B, T, H, GH, width, barrier);
 #ifdef RNNKIT_HAVE_OPENMP
@@ -784,7 +786,7 @@ void rnn_backward(const RnnCache& cache, const RnnGradInputs& in, const RnnGradi
   const PackedMatrix u_t = pack_b(Trans::yes, two_phase ? 2 * H : GH, H, U, GH);
   const PackedMatrix u_candidate_t = two_phase ? pack_b(Trans::yes, H, H, U + 2 * H, GH) : PackedMatrix();
   cells::StepBarrier barrier;
-  const Team team = plan_team(B, T, H, GH, block_width(isa), barrier);
+  const Team team = plan_team(B, T, H, GH, block_width(isa, H), barrier);
   const int64_t workspace_size = packed_serial_workspace(isa, B, GH);
   // dL/dx as the forward made x·W: step by step (straight into x's batch-major rows) or as one GEMM afterwards.
   const bool dx_per_step = out.d_x && input_products_per_step(team, I, GH);
