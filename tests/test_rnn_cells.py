@@ -173,9 +173,9 @@ def test_every_isa_path(isa, cell, problem, options):
 
 # The default activations' gate kernels take one vector of units, pairs or (AVX2) pairs of pairs at once, by
 # how many of them the block's units fill (cells_isa_body.hpp, vector_kernel); each width, and a block with no
-# whole vector, in inference and in training (which keeps the gates for BPTT). 40 rows: a forward kernel call
-# takes up to 256 units' worth of rows (blocks.hpp, kMaxUnitsPerCall), so every width has calls of several rows
-# and, at 8 units, a second call with the rest.
+# whole vector, in inference and in training (which keeps the gates for BPTT). 43 rows: a forward kernel call
+# takes up to 64 units' worth of rows (blocks.hpp, kMaxUnitsPerCall), so at 8-32 units the calls have several
+# rows each and the last one fewer.
 @pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
 @pytest.mark.parametrize("cell,problem,options", [CASES[0], CASES[2], CASES[3], CASES[5], CASES[6]],
                          ids=[CASE_IDS[i] for i in (0, 2, 3, 5, 6)])
@@ -186,7 +186,7 @@ def test_gate_kernel_vector_widths(isa, cell, problem, options, units):
     order = ["generic", "avx2", "avx512"]
     if order.index(isa) > order.index(_core.detected_isa()):
         pytest.skip(f"this CPU supports up to {_core.detected_isa()}, not {isa}")
-    batch = 40
+    batch = 43
     p = make_problem(cell, batch, 3, 5, units, **problem, seed=units, initial_state=True)
     p["recurrent_kernel"] *= np.float32(4 / units)  # pre-activations of order 1 at every width
     rng = np.random.default_rng(units)

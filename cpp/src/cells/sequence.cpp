@@ -277,12 +277,12 @@ struct ForwardLoop {
       if (rows && u0 < u1)
         sgemm_packed_serial(Trans::no, rows, 1.0f, h_eff_cur + r0 * H, H, u_main, 0.0f, rec + r0 * rec_ld, rec_ld,
                             u0 * main_gates * width, u1 * main_gates * width, ws);
-      // Each of this thread's unit blocks, rows_per_call rows a kernel call; the product of block u, row b is at
-      // products + b * ld + u * block_ld (its gates rec_stride apart).
+      // This thread's rows, rows_per_call at a time, through each of its unit blocks, one kernel call each; the
+      // product of block u, row b is at products + b * ld + u * block_ld (its gates rec_stride apart).
       auto run_kernel = [&](cells::ForwardFn kernel, const float* products, int64_t ld, int64_t block_ld,
                             int64_t rec_stride) {
-        for (int64_t u = u0; u < u1; ++u)
-          for (int64_t b = r0; b < r1; b += rows_per_call) {
+        for (int64_t b = r0; b < r1; b += rows_per_call)
+          for (int64_t u = u0; u < u1; ++u) {
             const int64_t count = std::min(rows_per_call, r1 - b);
             for (int64_t i = 0; i < count; ++i)
               call_rows[i] = block(b + i, u, products + (b + i) * ld + u * block_ld, rec_stride);
