@@ -1,5 +1,5 @@
-// The element-wise math of one step for one batch row and one block of consecutive units, compiled once per
-// ISA (cells_generic/avx2/avx512.cpp) and dispatched once per call. The sequence driver gives each thread a
+// The element-wise math of one step for a block of consecutive units of one batch row (forward: of a few rows),
+// compiled once per ISA (cells_generic/avx2/avx512.cpp) and dispatched once per call. The sequence driver gives each thread a
 // range of unit blocks, so a block's gates stay in L1 from the product h·U to the new state.
 #pragma once
 #include <cstdint>
@@ -10,8 +10,8 @@
 namespace rnnkit::cells {
 
 // Units per block: whole packed panels (32 columns on AVX-512), so that a block's slice of the interleaved h·U
-// product is whole panels, and as many as fit in this many units: each block is one kernel call, and at small
-// H its fixed cost is a good part of the step's element-wise work.
+// product is whole panels, and as many as fit in this many units: a row's block is a backward kernel call, and
+// at small H its fixed cost is a good part of the step's element-wise work.
 constexpr std::int64_t kMaxBlock = 64;
 // Units (rows x block units) per forward kernel call: a call of several rows pays where a row is a vector or two
 // (H = 8: forward 1.07-1.23x), but 4 rows of 64 units a call ran the LSTM (64,50,256,512) forward 5-7% slower
