@@ -32,6 +32,7 @@ SHAPES = [  # (M, N, K): each of 1, 3, 17, 255, 1000 in every position, non-squa
     (1, 1, 1), (3, 17, 255), (17, 255, 3), (255, 3, 17), (1, 1000, 17), (1000, 1, 3),
     (3, 255, 1000), (255, 1000, 1), (17, 3, 1000), (1000, 255, 17), (64, 96, 257),
     (301, 600, 300),  # tall on two threads: each packs its own rows, two k blocks and two column blocks
+    (301, 500, 600),  # ... and all of N in one column block: A packed a panel at a time, or (transposed) a block
 ]
 TRANSPOSES = [(False, False), (False, True), (True, False), (True, True)]
 
