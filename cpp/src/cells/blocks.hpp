@@ -1,6 +1,6 @@
 // The element-wise math of one step for a block of consecutive units of one batch row (forward: of a few rows),
-// compiled once per ISA (cells_generic/avx2/avx512.cpp) and dispatched once per call. The sequence driver gives each thread a
-// range of unit blocks, so a block's gates stay in L1 from the product h·U to the new state.
+// compiled once per ISA (cells_generic/avx2/avx512.cpp) and dispatched once per call. The sequence driver gives
+// each thread a range of unit blocks, so a block's gates stay in L1 from the product h·U to the new state.
 #pragma once
 #include <cstdint>
 

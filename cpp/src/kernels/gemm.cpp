@@ -466,7 +466,7 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t M, int64_t N, int64_t K, float 
   // transposed A: a panel of it is mr floats of every stored row, each row in another page, which the prefetchers
   // do not follow; the whole block packed a stored row at a time reads each row front to back (Aᵀ·B 512³ 1.07x,
   // 256 x 512 x 3200 1.13x, 200 x 100 x 5000 1.48x; a SimpleRNN (64,50,256,512) training step, whose dW and dU
-  // are such products, 1.05-1.08x; alternating in one process, medians of 21-41).
+  // are such products, 1.04-1.10x; alternating in one process, medians of 15-41).
   const bool a_by_panel = !a_in_place && N <= kNc && !a.transposed;
   run_team(threads, [&] {
     int64_t m0, m1;
