@@ -228,6 +228,25 @@ def test_argument_and_shape_errors():
         layer.forward([np.zeros((2, 4, 3), np.float32), np.zeros((2, UNITS), np.float32)], training=False)
 
 
+def test_a_cells_activation_set_after_construction_is_the_one_that_runs():
+    rng = np.random.default_rng(3)
+    layer = built(layers.SimpleRNN(UNITS, return_sequences=True))
+    randomize_weights(layer, rng)
+    x = random_array(rng, BATCH, STEPS, FEATURES)
+    layer.forward(x, training=False)  # a call with tanh first
+    layer.cell.activation = "relu"
+    kernel, recurrent, bias = (w.astype(np.float64) for w in layer.get_weights())
+    h, expected = np.zeros((BATCH, UNITS)), []
+    for t in range(STEPS):
+        h = np.maximum(x[:, t] @ kernel + h @ recurrent + bias, 0.0)
+        expected.append(h)
+    np.testing.assert_allclose(layer.forward(x, training=False)[0], np.stack(expected, axis=1), rtol=1e-5,
+                               atol=1e-6)
+    assert layer.get_config()["activation"] == "relu"
+    with pytest.raises(ValueError, match="not supported inside a recurrent cell"):
+        layer.cell.recurrent_activation = "softmax"
+
+
 def test_in_a_model_initial_state_leaves_the_sequence_mask_out_of_the_computation_as_keras_does():
     """Keras 3 fills in a call's mask only when the call has one tensor argument: an LSTM called with initial_state
     runs over the padded steps as well (unless given mask= itself), and its output still carries the mask."""

@@ -19,6 +19,8 @@ def as_array_list(data, names, model_name, what):
     (a subclassed model's inputs) takes an array or a list of them, as many as given."""
     if data is None:
         return None
+    if type(data) is np.ndarray and data.ndim > 0 and (names is None or len(names) == 1):
+        return [data]  # the common case, ahead of the general one below
     if isinstance(data, dict) and names is None:
         raise ValueError(f"Model '{model_name}': {what} as a dict is not supported for a subclassed model by rnnkit; "
                          "pass an array or a list of arrays")

@@ -42,6 +42,8 @@ def _shape_of(inputs):
 
 def _unique(variables):
     """Each Variable once (a layer shared inside a model holds the same Variables), first occurrence order."""
+    if len(set(map(id, variables))) == len(variables):  # the usual case, without a Python loop
+        return variables
     seen, unique = set(), []
     for variable in variables:
         if id(variable) not in seen:
@@ -150,8 +152,11 @@ class Layer:
         attributes = self.__dict__
         names = attributes.get("_layer_holder_names")
         if names is None:
-            names = tuple(name for name, value in attributes.items() if isinstance(value, _LAYER_HOLDER_TYPES))
+            names = tuple(name for name, value in attributes.items()
+                          if isinstance(value, _LAYER_HOLDER_TYPES) and name not in _BOOKKEEPING_ATTRIBUTES)
             attributes["_layer_holder_names"] = names
+        if not names:
+            return []
         layers, held = [], set()
         for name in names:
             value = attributes.get(name)
@@ -306,3 +311,5 @@ class Layer:
 
 # What _sublayers looks into for layers.
 _LAYER_HOLDER_TYPES = (Layer, list, tuple, dict)
+# Layer's own lists (its weights, its symbolic calls), which never hold layers: not walked for sublayers.
+_BOOKKEEPING_ATTRIBUTES = frozenset({"_weights", "_inbound_nodes"})

@@ -46,6 +46,7 @@ class Functional(Model):
                 raise ValueError(f"Model '{self.name}': every input must come from Input(), received {tensor!r}")
         self._nested_inputs, self._nested_outputs = inputs, outputs
         self.inputs, self.outputs = flat_inputs, flat_outputs
+        self._string_inputs = any(tensor.dtype in STRING_DTYPES for tensor in flat_inputs)  # see _string_ranks
         self._nodes = graph.ordered_nodes(self.outputs)
         given = {id(tensor.node) for tensor in self.inputs}
         for node in self._nodes:
@@ -84,16 +85,18 @@ class Functional(Model):
         return self.layers
 
     def _ensure_built(self, x):
-        for tensor, array in zip(self.inputs, _string_ranks(self.inputs, x)):
+        for tensor, array in zip(self.inputs, _string_ranks(self.inputs, x) if self._string_inputs else x):
             expected = tensor.shape[1:]
             received = array.shape[1:]
+            if expected == received:
+                continue
             if len(expected) != len(received) or any(e is not None and e != r for e, r in zip(expected, received)):
                 raise ValueError(f"Model '{self.name}': input '{tensor.node.layer.name}' expects shape "
                                  f"(None, {', '.join(map(str, expected))}) per batch, received an array of shape "
                                  f"{array.shape}")
 
     def _forward(self, x, training, activity=None):
-        x = _string_ranks(self.inputs, x)
+        x = _string_ranks(self.inputs, x) if self._string_inputs else x
         outputs, masks, contexts = graph.run_forward(self._nodes, self.inputs, x, self.outputs, training=training,
                                                      token_fed=self._token_fed, activity=activity)
         return outputs, masks, contexts

@@ -39,7 +39,8 @@ class RNN(Layer):
         self.unroll = bool(unroll)  # accepted for Keras compatibility: the core loop is always used
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.supports_masking = True
-        self.accepts_token_ids = not python_cell.is_python_cell(cell)
+        self._python_cell = python_cell.is_python_cell(cell)
+        self.accepts_token_ids = not self._python_cell
         self.skips_input_gradients = True  # see backward
         self.states = None
         self._token_table = None
@@ -170,29 +171,34 @@ class RNN(Layer):
         return None, {"ids": ids, "input_table": table}, None
 
     def forward(self, inputs, *, training=False, mask=None):
-        given_states = list(inputs[1:]) if isinstance(inputs, (list, tuple)) else []
-        x, lookup, batch_tokens = first_input(inputs), {}, None
-        token_ids = x.ids if isinstance(x, TokenIds) else None
-        if token_ids is not None:
+        # Written for few calls and attribute reads: a batch-1 predict_on_batch spent a quarter of its time in
+        # the Python around the core (the interpreter's caches are cold after the core's sweep over the weights).
+        x, given_states = (inputs[0], list(inputs[1:])) if isinstance(inputs, (list, tuple)) else (inputs, [])
+        lookup, batch_tokens, token_ids = {}, None, None
+        if isinstance(x, TokenIds):
+            token_ids = x.ids
             x, lookup, batch_tokens = self._token_lookup(x, training)
         cells = self._cells()
-        shape = lookup["ids"].shape + cells[0].kernel.shape[:1] if lookup else None
-        if not lookup:
+        if lookup:
+            shape = lookup["ids"].shape + cells[0].kernel.shape[:1]
+        else:
             x = float_input(self.name, x)
             shape = x.shape
-            expect_rank(self.name, shape, 3)
-            expect_last_dim(self.name, shape, self._input_size)
+            if len(shape) != 3 or shape[2] != self._input_size:
+                expect_rank(self.name, shape, 3)
+                expect_last_dim(self.name, shape, self._input_size)
         if shape[1] == 0:
             raise ValueError(f"{self.name}: expected at least one timestep, received input of shape {shape}")
         if shape[0] == 0:
             return self._empty_batch_outputs(shape[1]), None
-        step_mask = first_input(mask)
-        step_mask = None if step_mask is None else np.asarray(step_mask, dtype=bool)
-        if step_mask is not None and step_mask.shape != shape[:2]:
-            raise ValueError(f"{self.name}: expected a mask of shape {shape[:2]}, received {step_mask.shape}")
-        initial_states = self._initial_state(given_states, shape[0])
+        step_mask = None if mask is None else first_input(mask)
+        if step_mask is not None:
+            step_mask = np.asarray(step_mask, dtype=bool)
+            if step_mask.shape != shape[:2]:
+                raise ValueError(f"{self.name}: expected a mask of shape {shape[:2]}, received {step_mask.shape}")
+        initial_states = self._initial_state(given_states, shape[0]) if given_states or self.stateful else None
         results, features = [], shape[2]
-        if python_cell.is_python_cell(self.cell):
+        if self._python_cell:
             cells = []
             results.append(python_cell.forward(self.cell, x, initial_states, step_mask, self.go_backwards,
                                                bool(training), self.return_sequences))
@@ -220,9 +226,10 @@ class RNN(Layer):
             output_mask = output_mask if self.return_sequences else output_mask[:, -1]
             output = output * output_mask
         outputs = [output, *states] if self.return_state else output
-        caches = [result.cache for result in results]
-        ctx = (caches, output_mask, len(given_states), token_ids, batch_tokens) if training else None
-        return outputs, ctx
+        if not training:
+            return outputs, None
+        return outputs, ([result.cache for result in results], output_mask, len(given_states), token_ids,
+                         batch_tokens)
 
     def _empty_batch_outputs(self, steps):
         """Keras answers a batch of 0 samples with outputs of 0 samples; the core needs at least one."""
@@ -241,7 +248,7 @@ class RNN(Layer):
         cells = self._cells()
         d_states = d_states or [None] * len(self._state_sizes)
         d_sequence, d_last = (d_output, None) if self.return_sequences else (None, d_output)
-        if python_cell.is_python_cell(self.cell):
+        if self._python_cell:
             gradients = python_cell.backward(caches[0], d_outputs=d_sequence, d_last_output=d_last,
                                              d_states=None if all(d is None for d in d_states) else d_states,
                                              x_gradient=input_gradients)

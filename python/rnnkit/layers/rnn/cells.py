@@ -30,8 +30,8 @@ class _RecurrentCell(Layer):
         kwargs.pop("implementation", None)  # Keras' choice of step implementation: one core path here
         super().__init__(**kwargs)
         self.units = positive_int(self.name, "units", units)
-        self.activation = _cell_activation(self.name, "activation", activation)
-        self.recurrent_activation = _cell_activation(self.name, "recurrent_activation", recurrent_activation)
+        self.activation = activation
+        self.recurrent_activation = recurrent_activation
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
@@ -46,6 +46,25 @@ class _RecurrentCell(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+
+    # The activations are kept with their names, which every core call passes.
+    @property
+    def activation(self):
+        return self._activation
+
+    @activation.setter
+    def activation(self, identifier):
+        self._activation = _cell_activation(self.name, "activation", identifier)
+        self._activation_name = activations.serialize(self._activation)
+
+    @property
+    def recurrent_activation(self):
+        return self._recurrent_activation
+
+    @recurrent_activation.setter
+    def recurrent_activation(self, identifier):
+        self._recurrent_activation = _cell_activation(self.name, "recurrent_activation", identifier)
+        self._recurrent_activation_name = activations.serialize(self._recurrent_activation)
 
     @property
     def state_size(self):
@@ -80,8 +99,7 @@ class _RecurrentCell(Layer):
         """Keyword arguments of rnnkit.ops.rnn_forward carrying this cell's weights and equations."""
         return {"kernel": self.kernel.value, "recurrent_kernel": self.recurrent_kernel.value,
                 "bias": self.bias.value if self.use_bias else None,
-                "activation": activations.serialize(self.activation),
-                "recurrent_activation": activations.serialize(self.recurrent_activation)}
+                "activation": self._activation_name, "recurrent_activation": self._recurrent_activation_name}
 
     def weight_gradients(self, gradients):
         """(Variable, gradient) pairs from rnnkit.ops.rnn_backward's result."""
