@@ -152,10 +152,14 @@ class Model(SubclassedGraph, Layer):
                 values.append(None)
                 continue
             value, grad = loss.value_and_grad(y[index], y_pred[index], sample_weight=weight, mask=masks[index])
-            total += self._loss_weights[index] * float(value)
+            loss_weight = self._loss_weights[index]
+            total += loss_weight * float(value)
             values.append(float(value))
-            grads.append(None if not with_grad else np.asarray(grad, np.float32) * np.float32(
-                self._loss_weights[index]))
+            if with_grad:
+                grad = np.asarray(grad, np.float32)
+                grads.append(grad if loss_weight == 1.0 else grad * np.float32(loss_weight))  # no copy for 1
+            else:
+                grads.append(None)
         return total, grads, values
 
     def _train_step(self, x, y, sample_weight):
