@@ -18,6 +18,20 @@ def _cell_activation(layer_name, argument, identifier):
     return function
 
 
+def _kept_activation(argument):
+    """A cell's activation as a property that keeps the activation's name beside it (every core call passes the
+    name) and checks a reassigned one as the constructor does."""
+    def read(self):
+        return getattr(self, f"_{argument}")
+
+    def assign(self, identifier):
+        function = _cell_activation(self.name, argument, identifier)
+        setattr(self, f"_{argument}", function)
+        setattr(self, f"_{argument}_name", activations.serialize(function))
+
+    return property(read, assign)
+
+
 class _RecurrentCell(Layer):
     kind = None  # the cell name rnnkit.ops.rnn_forward takes
     gates = 1  # kernel columns per unit
@@ -47,24 +61,8 @@ class _RecurrentCell(Layer):
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
 
-    # The activations are kept with their names, which every core call passes.
-    @property
-    def activation(self):
-        return self._activation
-
-    @activation.setter
-    def activation(self, identifier):
-        self._activation = _cell_activation(self.name, "activation", identifier)
-        self._activation_name = activations.serialize(self._activation)
-
-    @property
-    def recurrent_activation(self):
-        return self._recurrent_activation
-
-    @recurrent_activation.setter
-    def recurrent_activation(self, identifier):
-        self._recurrent_activation = _cell_activation(self.name, "recurrent_activation", identifier)
-        self._recurrent_activation_name = activations.serialize(self._recurrent_activation)
+    activation = _kept_activation("activation")
+    recurrent_activation = _kept_activation("recurrent_activation")
 
     @property
     def state_size(self):
