@@ -289,6 +289,7 @@ int main() {
         check_packed_serial(29, 200, 249, ta, tb, rng);  // rows 256 floats apart: row-major A packed
         check_packed_serial(29, 200, 57, ta, tb, rng, 256);   // short rows 1 KiB apart: read in place
         check_packed_serial(29, 200, 57, ta, tb, rng, 1024);  // short rows 4 KiB apart: packed
+        check_packed_serial(13, 1100, 520, ta, tb, rng);  // B beyond 2 MiB: the next panel prefetched per tile
       }
     float c = NAN;
     const float one = 1.f;
