@@ -697,17 +697,16 @@ void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64
     const int64_t kc = std::min(kKc, K - k0);
     const float beta_block = k0 == 0 ? beta : 1.f;
     const ABlock a_block = in_place ? a_in_place_at(A + k0, lda) : packed_a(workspace + k0 * mk.mr, K * mk.mr);
-    // Floats of the next panel's block each tile prefetches: a whole number of 64-byte lines.
-    const int64_t next_floats = prefetch_next_panel ? kc * mk.nr : 0;
-    const int64_t share = ceil_div(ceil_div(next_floats, 16), row_panels) * 16;
+    // Floats of the next panel's kc x nr block each tile prefetches: a whole number of 64-byte lines.
+    const int64_t block_floats = kc * mk.nr, share = ceil_div(ceil_div(block_floats, 16), row_panels) * 16;
     for (int64_t q = n_begin / mk.nr; q < q_end; ++q) {
       const int64_t c0 = q * mk.nr;
       const int64_t lo = std::max(n_begin, c0) - c0, hi = std::min(n_end, c0 + mk.nr) - c0;
       const float* b_panel = panels + q * K * mk.nr + k0 * mk.nr;
-      const float* next_panel = q + 1 < q_end ? b_panel + K * mk.nr : nullptr;
+      const float* next_panel = prefetch_next_panel && q + 1 < q_end ? b_panel + K * mk.nr : nullptr;
       for (int64_t p = 0; p < row_panels; ++p) {
         if (next_panel)
-          for (int64_t f = p * share; f < std::min(next_floats, (p + 1) * share); f += 16)
+          for (int64_t f = p * share; f < std::min(block_floats, (p + 1) * share); f += 16)
             __builtin_prefetch(next_panel + f, 0, 2);
         const int rows = static_cast<int>(std::min<int64_t>(mk.mr, M - p * mk.mr));
         run_tile(mk, rows, kc, a_block, p, b_panel, C + p * mk.mr * ldc + c0, ldc, lo, hi, alpha, beta_block, nullptr);
