@@ -20,6 +20,18 @@ using std::int64_t;
 
 namespace {
 
+// The calling thread's number in its OpenMP team and the team's size (0 and 1 without OpenMP).
+struct TeamSeat {
+  int thread = 0, team = 1;
+};
+TeamSeat team_seat() {
+#ifdef _OPENMP
+  return {omp_get_thread_num(), omp_get_num_threads()};
+#else
+  return {};
+#endif
+}
+
 struct Strided {
   std::vector<float> data;
   int64_t ld;
@@ -132,11 +144,7 @@ void check_packed_column_split_across_team(std::mt19937& rng) {
 #pragma omp parallel num_threads(3)
 #endif
   {
-    int thread = 0, team = 1;
-#ifdef _OPENMP
-    thread = omp_get_thread_num();
-    team = omp_get_num_threads();
-#endif
+    const auto [thread, team] = team_seat();
     rnnkit::sgemm_packed(Trans::no, M, 1.f, a.data.data(), a.ld, packed, 0.f, c.data.data(), c.ld, N * thread / team,
                          N * (thread + 1) / team);
   }
@@ -156,10 +164,7 @@ void check_sgemm_inside_team(std::mt19937& rng) {
 #pragma omp parallel num_threads(3)
 #endif
     {
-      int thread = 0;
-#ifdef _OPENMP
-      thread = omp_get_thread_num();
-#endif
+      const int thread = team_seat().thread;
       rnnkit::sgemm(Trans::no, Trans::no, M, N, K, 1.f, a.data.data(), a.ld, b.data.data(), b.ld, 0.f,
                     c[thread].data.data(), c[thread].ld);
     }
@@ -188,11 +193,7 @@ void check_packed_serial(int64_t M, int64_t N, int64_t K, bool ta, bool tb, std:
 #pragma omp parallel num_threads(3)
 #endif
   {
-    int thread = 0, team = 1;
-#ifdef _OPENMP
-    thread = omp_get_thread_num();
-    team = omp_get_num_threads();
-#endif
+    const auto [thread, team] = team_seat();
     const int64_t begin = std::min(N, panels * thread / team * width);
     const int64_t end = std::min(N, panels * (thread + 1) / team * width);
     rnnkit::sgemm_packed_serial(Trans(ta), M, 0.75f, a.data.data(), a.ld, packed, -2.f, c.data.data(), c.ld, begin,

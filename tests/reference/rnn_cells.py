@@ -5,6 +5,8 @@ One step at a time, obviously correct and slow. Gradients come from float64 cent
 """
 import numpy as np
 
+from .gradient_check import numeric_gradient
+
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946  # Klambauer et al.
 ACTIVATIONS = {
     "tanh": np.tanh,
@@ -87,20 +89,7 @@ def forward(cell, x, weights, initial_state=None, mask=None, go_backwards=False,
 
 def numeric_gradients(loss, arrays, eps=1e-6):
     """Central differences of the float64 scalar loss() w.r.t. every entry of each float64 array (in place)."""
-    grads = []
-    for array in arrays:
-        g = np.zeros_like(array)
-        flat, flat_g = array.reshape(-1), g.reshape(-1)
-        for i in range(flat.size):
-            original = flat[i]
-            flat[i] = original + eps
-            plus = loss()
-            flat[i] = original - eps
-            minus = loss()
-            flat[i] = original
-            flat_g[i] = (plus - minus) / (2 * eps)
-        grads.append(g)
-    return grads
+    return [numeric_gradient(loss, array, eps) for array in arrays]
 
 
 def relative_error(actual, expected):
