@@ -147,6 +147,23 @@ def test_keras_initial_lstm_bias_and_config_keys():
         assert keras_keys - {"use_cudnn"} <= set(getattr(layers, class_name)(UNITS).get_config())
 
 
+def test_use_cudnn_taken_and_refused_where_keras_takes_and_refuses_it():
+    for class_name in ("LSTM", "GRU"):
+        theirs, ours = getattr(keras.layers, class_name), getattr(layers, class_name)
+        assert ours(UNITS).use_cudnn == theirs(UNITS).use_cudnn
+        for value in ("auto", True, False):
+            assert ours(UNITS, use_cudnn=value).use_cudnn == theirs(UNITS, use_cudnn=value).use_cudnn == value
+        for refused in ("yes", None):
+            with pytest.raises(ValueError, match="use_cudnn"):
+                theirs(UNITS, use_cudnn=refused)
+            with pytest.raises(ValueError, match="use_cudnn"):
+                ours(UNITS, use_cudnn=refused)
+    with pytest.raises(ValueError, match="use_cudnn"):
+        keras.layers.SimpleRNN(UNITS, use_cudnn=False)
+    with pytest.raises(TypeError, match="use_cudnn"):
+        layers.SimpleRNN(UNITS, use_cudnn=False)
+
+
 def test_keras_configs_load_into_rnnkit():
     for keras_layer in (keras.layers.LSTM(4, dropout=0.1, return_sequences=True), keras.layers.GRU(2),
                         keras.layers.Dense(3, activation="relu"), keras.layers.Embedding(5, 2, mask_zero=True),

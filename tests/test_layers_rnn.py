@@ -228,6 +228,25 @@ def test_argument_and_shape_errors():
         layer.forward([np.zeros((2, 4, 3), np.float32), np.zeros((2, UNITS), np.float32)], training=False)
 
 
+def test_use_cudnn_is_taken_by_lstm_and_gru_only_as_in_keras():
+    x = np.random.default_rng(5).standard_normal((2, 4, 3)).astype(np.float32)
+    for cls in (layers.LSTM, layers.GRU):
+        reference = cls(2)
+        assert reference.use_cudnn == "auto"
+        expected = np.asarray(reference(x))
+        for value in ("auto", True, False):
+            layer = cls(2, use_cudnn=value)
+            assert layer.use_cudnn == value and "use_cudnn" not in layer.get_config()
+            layer.build(x.shape)
+            layer.set_weights(reference.get_weights())
+            np.testing.assert_array_equal(np.asarray(layer(x)), expected)  # one CPU path whatever it says
+        with pytest.raises(ValueError, match="use_cudnn must be 'auto', True or False, got 'yes'"):
+            cls(2, use_cudnn="yes")
+    for cls in (layers.SimpleRNN, layers.PeepholeLSTM):
+        with pytest.raises(TypeError, match="unexpected keyword argument.*use_cudnn"):
+            cls(2, use_cudnn=False)
+
+
 def test_a_cells_activation_set_after_construction_is_the_one_that_runs():
     rng = np.random.default_rng(3)
     layer = built(layers.SimpleRNN(UNITS, return_sequences=True))

@@ -20,18 +20,25 @@ _BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
 class _CellRNN(RNN):
     cell_class = None
     cell_name = None
+    # Keras' LSTM and GRU take use_cudnn, a GPU choice, and keep it as an attribute outside their config; its
+    # SimpleRNN refuses it. The core has one CPU path whatever it says.
+    takes_use_cudnn = False
 
     def __init__(self, units, **kwargs):
         cell_kwargs = {k: kwargs.pop(k) for k in _CELL_ARGS if k in kwargs}
         loop_kwargs = {k: kwargs.pop(k) for k in _LOOP_ARGS if k in kwargs}
-        kwargs.pop("use_cudnn", None)  # a GPU choice in Keras; the core has one CPU path
         # Checked here too so the error names the layer the user wrote, not its inner "lstm_cell".
         label = kwargs.get("name") or to_snake_case(type(self).__name__)
+        use_cudnn = kwargs.pop("use_cudnn", "auto") if self.takes_use_cudnn else None
+        if self.takes_use_cudnn and use_cudnn not in ("auto", True, False):
+            raise ValueError(f"{label}: use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
         positive_int(label, "units", units)
         for rate in ("dropout", "recurrent_dropout"):
             fraction(label, rate, cell_kwargs.get(rate, 0.0))
         cell = self.cell_class(units, name=self.cell_name, trainable=kwargs.get("trainable", True), **cell_kwargs)
         super().__init__(cell, **loop_kwargs, **kwargs)
+        if self.takes_use_cudnn:
+            self.use_cudnn = use_cudnn
 
     def __getattr__(self, name):
         cell = self.__dict__.get("cell")
@@ -57,10 +64,12 @@ class SimpleRNN(_CellRNN):
 
 class LSTM(_CellRNN):
     cell_class, cell_name = LSTMCell, "lstm_cell"
+    takes_use_cudnn = True
 
 
 class GRU(_CellRNN):
     cell_class, cell_name = GRUCell, "gru_cell"
+    takes_use_cudnn = True
 
 
 class PeepholeLSTM(_CellRNN):
