@@ -1,4 +1,6 @@
 """Oracle: each rnnkit layer against Keras 3 (torch backend) with the same weights: outputs, gradients, paths."""
+import inspect
+
 import numpy as np
 import pytest
 
@@ -162,6 +164,89 @@ def test_use_cudnn_taken_and_refused_where_keras_takes_and_refuses_it():
         keras.layers.SimpleRNN(UNITS, use_cudnn=False)
     with pytest.raises(TypeError, match="use_cudnn"):
         layers.SimpleRNN(UNITS, use_cudnn=False)
+
+
+class Fresh:
+    """A required argument made anew for each construction (a layer or cell can be wrapped only once)."""
+
+    def __init__(self, make):
+        self.make = make
+
+
+# The arguments without a default that the layers both libraries have need, by name.
+REQUIRED = {
+    "Activation": {"activation": "relu"}, "AveragePooling1D": {"pool_size": 2},
+    "Bidirectional": {"layer": Fresh(lambda: layers.LSTM(2))}, "CategoryEncoding": {"num_tokens": 3},
+    "Conv1D": {"filters": 2, "kernel_size": 3}, "Dense": {"units": 2}, "Discretization": {"num_bins": 3},
+    "Dot": {"axes": 1}, "Dropout": {"rate": 0.1}, "Embedding": {"input_dim": 5, "output_dim": 2},
+    "GaussianDropout": {"rate": 0.1}, "GaussianNoise": {"stddev": 0.1}, "GRU": {"units": 2}, "GRUCell": {"units": 2},
+    "Hashing": {"num_bins": 4}, "InputLayer": {"shape": (2,)}, "Lambda": {"function": lambda x: x},
+    "LSTM": {"units": 2}, "LSTMCell": {"units": 2}, "MultiHeadAttention": {"num_heads": 2, "key_dim": 4},
+    "Permute": {"dims": (1,)}, "RepeatVector": {"n": 2}, "Reshape": {"target_shape": (2,)},
+    "RNN": {"cell": Fresh(lambda: layers.LSTMCell(2))}, "SimpleRNN": {"units": 2}, "SimpleRNNCell": {"units": 2},
+    "SpatialDropout1D": {"rate": 0.1}, "StackedRNNCells": {"cells": Fresh(lambda: [layers.LSTMCell(2)])},
+    "TimeDistributed": {"layer": Fresh(lambda: layers.Dense(2))},
+}
+SHARED_LAYERS = sorted(name for name in dir(layers)
+                       if name[:1].isupper() and inspect.isclass(getattr(keras.layers, name, None)))
+
+
+def positional_parameters(function):
+    return [name for name, p in inspect.signature(function).parameters.items()
+            if name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD]
+
+
+@pytest.mark.parametrize("name", SHARED_LAYERS)
+def test_constructor_takes_every_keras_argument_at_its_default_and_in_keras_positional_order(name):
+    theirs, ours = getattr(keras.layers, name), getattr(layers, name)
+    keras_order = positional_parameters(theirs.__init__)
+    # Layers that route their arguments by name declare Keras' order for the positional ones after the first.
+    our_order = positional_parameters(ours.__init__) + list(getattr(ours, "keras_positional_arguments", ()))
+    assert our_order[:len(keras_order)] == keras_order
+
+    def required():
+        return {key: value.make() if isinstance(value, Fresh) else value
+                for key, value in REQUIRED.get(name, {}).items()}
+
+    leading = keras_order[:len(REQUIRED.get(name, {}))]
+    if set(leading) == set(REQUIRED.get(name, {})):  # the required arguments by position, as Keras takes them
+        ours(*[required()[key] for key in leading])
+    for parameter, spec in inspect.signature(theirs.__init__).parameters.items():
+        if parameter not in ("self", *REQUIRED.get(name, {})) and spec.default is not spec.empty:
+            ours(**required(), **{parameter: spec.default})
+
+
+def test_input_takes_keras_arguments_in_keras_order():
+    assert positional_parameters(layers.Input) == positional_parameters(keras.Input)
+    for parameter, spec in inspect.signature(keras.Input).parameters.items():
+        if parameter != "shape":
+            layers.Input(shape=(2,), **{parameter: spec.default})
+    for flag in ("sparse", "ragged", "optional"):
+        with pytest.raises(ValueError, match=f"{flag}=True inputs are not supported"):
+            layers.Input(shape=(2,), **{flag: True})
+
+
+def test_recurrent_arguments_by_position_mean_what_they_mean_in_keras():
+    x = inputs()
+    shown = ("activation", "recurrent_activation", "use_bias", "kernel_initializer")
+    for class_name, arguments in [("LSTM", ("relu", "hard_sigmoid", False)),
+                                  ("GRU", ("relu", "sigmoid", True, "he_uniform")),
+                                  ("SimpleRNN", ("relu", False))]:
+        theirs = getattr(keras.layers, class_name)(UNITS, *arguments)
+        ours = getattr(layers, class_name)(UNITS, *arguments)
+        their_config, our_config = theirs.get_config(), ours.get_config()
+        for key in shown:
+            if key in their_config:
+                assert our_config[key] == their_config[key] or key == "kernel_initializer"
+        twin(theirs, ours, x.shape)
+        np.testing.assert_allclose(np.asarray(ours(x)), to_numpy(theirs(x)), rtol=1e-5, atol=1e-6)
+    assert layers.GRU(UNITS, "relu", "sigmoid", True, "he_uniform").cell.kernel_initializer.__class__.__name__ == \
+        "HeUniform"
+    for cell in ("LSTMCell", "GRUCell", "SimpleRNNCell"):
+        theirs, ours = getattr(keras.layers, cell)(UNITS, "relu"), getattr(layers, cell)(UNITS, "relu")
+        assert ours.get_config()["activation"] == theirs.get_config()["activation"] == "relu"
+    with pytest.raises(TypeError, match="two values for argument 'activation'"):
+        layers.GRU(UNITS, "relu", activation="tanh")
 
 
 def test_keras_configs_load_into_rnnkit():

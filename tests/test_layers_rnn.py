@@ -247,6 +247,24 @@ def test_use_cudnn_is_taken_by_lstm_and_gru_only_as_in_keras():
             cls(2, use_cudnn=False)
 
 
+def test_positional_arguments_bind_in_keras_order():
+    lstm = layers.LSTM(3, "relu", "hard_sigmoid", False, "zeros", "zeros", "ones", False)
+    assert (lstm.get_config()["activation"], lstm.get_config()["recurrent_activation"]) == ("relu", "hard_sigmoid")
+    assert lstm.use_bias is False and lstm.unit_forget_bias is False
+    gru = layers.GRU(3, "relu", "sigmoid", True, *["zeros"] * 3, *[None] * 7, 0.0, 0.0, 7, True, False, True)
+    assert (gru.seed, gru.return_sequences, gru.return_state, gru.go_backwards) == (7, True, False, True)
+    assert layers.SimpleRNN(3, "relu", False).get_config()["use_bias"] is False
+    cell = layers.LSTMCell(3, "relu")  # the second argument is the activation, not unit_forget_bias
+    assert cell.get_config()["activation"] == "relu" and cell.unit_forget_bias is True
+    cell = layers.GRUCell(3, "relu", "hard_sigmoid")
+    assert cell.get_config()["recurrent_activation"] == "hard_sigmoid" and cell.reset_after is True
+    assert layers.SimpleRNNCell(3, "relu", False).use_bias is False
+    with pytest.raises(TypeError, match="GRU: received two values for argument 'activation'"):
+        layers.GRU(3, "relu", activation="tanh")
+    with pytest.raises(TypeError, match="SimpleRNNCell: takes at most 15 positional arguments, received 16"):
+        layers.SimpleRNNCell(3, *[None] * 15)
+
+
 def test_a_cells_activation_set_after_construction_is_the_one_that_runs():
     rng = np.random.default_rng(3)
     layer = built(layers.SimpleRNN(UNITS, return_sequences=True))

@@ -41,6 +41,18 @@ def expect_last_dim(layer, shape, expected, what="input"):
         )
 
 
+def keras_positional(layer, names, args, kwargs):
+    """kwargs with the positional `args` that follow a layer's first argument bound to Keras' parameters `names`,
+    in Keras' order, as Python would bind them (for layers whose arguments rnnkit routes by name)."""
+    if len(args) > len(names):
+        raise TypeError(f"{layer}: takes at most {len(names) + 1} positional arguments, received {len(args) + 1}")
+    for name, value in zip(names, args):
+        if name in kwargs:
+            raise TypeError(f"{layer}: received two values for argument {name!r}")
+        kwargs[name] = value
+    return kwargs
+
+
 def unsupported_options(layer, **options):
     """Keras arguments rnnkit accepts for config compatibility but only at their default None."""
     given = sorted(name for name, value in options.items() if value is not None)

@@ -86,8 +86,8 @@ class SpatialDropout1D(Dropout):
     """Dropout of whole channels: one keep mask per (sample, channel), shared by every step of a (batch, steps,
     channels) input."""
 
-    def __init__(self, rate, seed=None, **kwargs):
-        super().__init__(rate, seed=seed, **kwargs)
+    def __init__(self, rate, seed=None, name=None, dtype=None, **kwargs):
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
 
     def _noise_shape(self, shape):
         expect_rank(self.name, shape, 3)

@@ -11,8 +11,9 @@ from rnnkit.layers.layer import Layer
 class Dense(Layer):
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
+                 lora_alpha=None, quantization_config=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, quantization_config=quantization_config, **kwargs)
         self.units = positive_int(self.name, "units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -22,7 +23,7 @@ class Dense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        unsupported_options(self.name, lora_rank=lora_rank)
+        unsupported_options(self.name, lora_rank=lora_rank)  # lora_alpha scales LoRA's update: no LoRA, no effect
         self.supports_masking = True
 
     def build(self, input_shape):

@@ -10,9 +10,9 @@ from rnnkit.layers.rnn.token_table import TokenRowsGradient
 
 class Embedding(Layer):
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, input_length=None,
-                 **kwargs):
-        super().__init__(**kwargs)
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, input_length=None, **kwargs):
+        super().__init__(quantization_config=quantization_config, **kwargs)
         self.input_dim = positive_int(self.name, "input_dim", input_dim)
         self.output_dim = positive_int(self.name, "output_dim", output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -20,7 +20,7 @@ class Embedding(Layer):
         self.supports_masking = self.mask_zero
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
-        unsupported_options(self.name, lora_rank=lora_rank)
+        unsupported_options(self.name, lora_rank=lora_rank)  # lora_alpha scales LoRA's update: no LoRA, no effect
         self._initial_weights = weights
 
     def build(self, input_shape=None):

@@ -146,10 +146,19 @@ class KerasTensor:
 
 
 class InputLayer(Layer):
-    """The layer behind ``Input``: it owns the graph's entry tensor."""
+    """The layer behind ``Input``: it owns the graph's entry tensor. Its arguments are Keras 3's, in its order;
+    rnnkit's inputs are dense, required arrays, so sparse, ragged and optional inputs and an input_tensor are
+    refused."""
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, **kwargs):
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, batch_shape=None,
+                 input_tensor=None, optional=False, name=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
+        for flag, value in (("sparse", sparse), ("ragged", ragged), ("optional", optional)):
+            if value:
+                raise ValueError(f"InputLayer '{self.name}': {flag}=True inputs are not supported by rnnkit")
+        if input_tensor is not None:
+            raise ValueError(f"InputLayer '{self.name}': input_tensor is not supported by rnnkit; pass shape= or "
+                             "batch_shape=")
         if batch_shape is None:
             if shape is None:
                 raise ValueError(f"InputLayer '{self.name}': pass shape= or batch_shape=, received neither")
@@ -173,16 +182,10 @@ class InputLayer(Layer):
         return {"batch_shape": list(self.batch_shape), "dtype": self.input_dtype, "sparse": False,
                 "name": self.name}
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        # Keras 3 writes these flags (False for a dense, required input: what rnnkit's inputs are).
-        for flag in ("sparse", "ragged", "optional"):
-            if config.pop(flag, False):
-                raise ValueError(f"InputLayer '{config.get('name')}': {flag}=True inputs are not supported by rnnkit")
-        return cls(**config)
 
-
-def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
-    """A symbolic model input of per-sample ``shape``; ``batch_size`` fixes the batch (stateful RNNs need it)."""
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name).output
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, batch_shape=None, name=None,
+          tensor=None, optional=False):
+    """A symbolic model input of per-sample ``shape``; ``batch_size`` fixes the batch (stateful RNNs need it).
+    Keras 3's arguments in its order (see InputLayer for what is refused)."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, ragged=ragged,
+                      batch_shape=batch_shape, input_tensor=tensor, optional=optional, name=name).output

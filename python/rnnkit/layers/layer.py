@@ -60,7 +60,9 @@ class Layer:
     positional_inputs = False
 
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
-                 batch_size=None, input_dim=None, activity_regularizer=None, quantization_config=None, **kwargs):
+                 batch_size=None, input_dim=None, activity_regularizer=None, quantization_config=None, autocast=True,
+                 **kwargs):
+        del autocast  # Keras' cast of inputs to a mixed-precision compute dtype: rnnkit computes in float32
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
         if quantization_config is not None:  # Keras 3.10+ writes the key (None) into Dense/Embedding configs

@@ -8,9 +8,9 @@ from rnnkit.layers.layer import Layer
 
 
 class LayerNormalization(Layer):
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False, beta_initializer="zeros",
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
-                 gamma_constraint=None, **kwargs):
+                 gamma_constraint=None, rms_scaling=False, **kwargs):
         super().__init__(**kwargs)
         axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
         if len(axes) != 1 or not isinstance(axes[0], (int, np.integer)):

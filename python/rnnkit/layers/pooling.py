@@ -12,8 +12,8 @@ class _Pooling1D(Layer):
     """A window of pool_size steps moved strides steps at a time (strides None: pool_size). Positions in the padding
     of padding='same' are left out of each window. Like Keras it drops an incoming mask."""
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
         self.pool_size = _windows.one_int(self.name, "pool_size", pool_size)
         self.strides = self.pool_size if strides is None else _windows.one_int(self.name, "strides", strides)
         self.padding = _windows.padding_name(self.name, padding, ("valid", "same"))
@@ -61,8 +61,9 @@ class MaxPooling1D(_Pooling1D):
 class AveragePooling1D(_Pooling1D):
     """The mean of each window over the steps it covers inside the input."""
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size=pool_size, strides=strides, padding=padding, data_format=data_format, **kwargs)
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size=pool_size, strides=strides, padding=padding, data_format=data_format, name=name,
+                         **kwargs)
 
     def forward(self, inputs, *, training=False, mask=None):
         x = self._input(inputs)

@@ -6,8 +6,15 @@ to use (``kind``) and with which weights. The equations are in docs/layers.md.
 import numpy as np
 
 from rnnkit import activations, constraints, initializers, regularizers
-from rnnkit.layers._validation import fraction, positive_int
+from rnnkit.layers._validation import fraction, keras_positional, positive_int
 from rnnkit.layers.layer import Layer
+
+# Keras' parameter groups, in the order its cells and recurrent layers list them (for positional arguments).
+INITIALIZER_ARGUMENTS = ("kernel_initializer", "recurrent_initializer", "bias_initializer")
+REGULARIZER_ARGUMENTS = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer")
+CONSTRAINT_ARGUMENTS = ("kernel_constraint", "recurrent_constraint", "bias_constraint")
+WEIGHT_ARGUMENTS = INITIALIZER_ARGUMENTS + REGULARIZER_ARGUMENTS + CONSTRAINT_ARGUMENTS
+DROPOUT_ARGUMENTS = ("dropout", "recurrent_dropout")
 
 
 def _cell_activation(layer_name, argument, identifier):
@@ -36,7 +43,7 @@ class _RecurrentCell(Layer):
     kind = None  # the cell name rnnkit.ops.rnn_forward takes
     gates = 1  # kernel columns per unit
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+    def __init__(self, units, *, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
@@ -127,9 +134,12 @@ class _RecurrentCell(Layer):
 class SimpleRNNCell(_RecurrentCell):
     kind = "simple_rnn"
 
-    def __init__(self, units, activation="tanh", **kwargs):
+    keras_positional_arguments = ("activation", "use_bias", *WEIGHT_ARGUMENTS, *DROPOUT_ARGUMENTS, "seed")
+
+    def __init__(self, units, *args, **kwargs):
+        kwargs = keras_positional(type(self).__name__, self.keras_positional_arguments, args, kwargs)
         kwargs.pop("recurrent_activation", None)
-        super().__init__(units, activation=activation, **kwargs)
+        super().__init__(units, **kwargs)
 
     def get_config(self):
         config = super().get_config()
@@ -143,7 +153,13 @@ class LSTMCell(_RecurrentCell):
     kind = "lstm"
     gates = 4
 
-    def __init__(self, units, unit_forget_bias=True, **kwargs):
+    keras_positional_arguments = ("activation", "recurrent_activation", "use_bias", *INITIALIZER_ARGUMENTS,
+                                  "unit_forget_bias", *REGULARIZER_ARGUMENTS, *CONSTRAINT_ARGUMENTS,
+                                  *DROPOUT_ARGUMENTS, "seed")
+
+    def __init__(self, units, *args, **kwargs):
+        kwargs = keras_positional(type(self).__name__, self.keras_positional_arguments, args, kwargs)
+        unit_forget_bias = kwargs.pop("unit_forget_bias", True)
         super().__init__(units, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
@@ -187,7 +203,12 @@ class GRUCell(_RecurrentCell):
     kind = "gru"
     gates = 3
 
-    def __init__(self, units, reset_after=True, **kwargs):
+    keras_positional_arguments = ("activation", "recurrent_activation", "use_bias", *WEIGHT_ARGUMENTS,
+                                  *DROPOUT_ARGUMENTS, "reset_after", "seed")
+
+    def __init__(self, units, *args, **kwargs):
+        kwargs = keras_positional(type(self).__name__, self.keras_positional_arguments, args, kwargs)
+        reset_after = kwargs.pop("reset_after", True)
         super().__init__(units, **kwargs)
         self.reset_after = bool(reset_after)
 

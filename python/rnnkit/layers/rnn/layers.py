@@ -4,12 +4,14 @@ The cell arguments (units, activations, initializers, dropout, ...) go to the ce
 Keras 3 so weight paths read "lstm/lstm_cell/kernel"; the loop arguments stay on the layer.
 """
 from rnnkit import regularizers
-from rnnkit.layers._validation import fraction, positive_int
+from rnnkit.layers._validation import fraction, keras_positional, positive_int
 from rnnkit.layers.layer import to_snake_case
 from rnnkit.layers.rnn.base import RNN
-from rnnkit.layers.rnn.cells import GRUCell, LSTMCell, PeepholeLSTMCell, SimpleRNNCell
+from rnnkit.layers.rnn.cells import (CONSTRAINT_ARGUMENTS, DROPOUT_ARGUMENTS, INITIALIZER_ARGUMENTS,
+                                     REGULARIZER_ARGUMENTS, GRUCell, LSTMCell, PeepholeLSTMCell, SimpleRNNCell)
 
-_LOOP_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask")
+_POSITIONAL_LOOP_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")  # Keras' order
+_LOOP_ARGS = _POSITIONAL_LOOP_ARGS + ("zero_output_for_mask",)
 _CELL_ARGS = ("units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
               "recurrent_initializer", "bias_initializer", "kernel_regularizer", "recurrent_regularizer",
               "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout",
@@ -23,8 +25,10 @@ class _CellRNN(RNN):
     # Keras' LSTM and GRU take use_cudnn, a GPU choice, and keep it as an attribute outside their config; its
     # SimpleRNN refuses it. The core has one CPU path whatever it says.
     takes_use_cudnn = False
+    keras_positional_arguments = ()  # after units, in Keras' order
 
-    def __init__(self, units, **kwargs):
+    def __init__(self, units, *args, **kwargs):
+        kwargs = keras_positional(type(self).__name__, self.keras_positional_arguments, args, kwargs)
         cell_kwargs = {k: kwargs.pop(k) for k in _CELL_ARGS if k in kwargs}
         loop_kwargs = {k: kwargs.pop(k) for k in _LOOP_ARGS if k in kwargs}
         # Checked here too so the error names the layer the user wrote, not its inner "lstm_cell".
@@ -60,17 +64,28 @@ class SimpleRNN(_CellRNN):
     """h_t = activation(x_t W + h_{t-1} U + b)."""
 
     cell_class, cell_name = SimpleRNNCell, "simple_rnn_cell"
+    keras_positional_arguments = ("activation", "use_bias", *INITIALIZER_ARGUMENTS, *REGULARIZER_ARGUMENTS,
+                                  "activity_regularizer", *CONSTRAINT_ARGUMENTS, *DROPOUT_ARGUMENTS,
+                                  *_POSITIONAL_LOOP_ARGS, "seed")
 
 
 class LSTM(_CellRNN):
     cell_class, cell_name = LSTMCell, "lstm_cell"
     takes_use_cudnn = True
+    keras_positional_arguments = ("activation", "recurrent_activation", "use_bias", *INITIALIZER_ARGUMENTS,
+                                  "unit_forget_bias", *REGULARIZER_ARGUMENTS, "activity_regularizer",
+                                  *CONSTRAINT_ARGUMENTS, *DROPOUT_ARGUMENTS, "seed", *_POSITIONAL_LOOP_ARGS,
+                                  "use_cudnn")
 
 
 class GRU(_CellRNN):
     cell_class, cell_name = GRUCell, "gru_cell"
     takes_use_cudnn = True
+    keras_positional_arguments = ("activation", "recurrent_activation", "use_bias", *INITIALIZER_ARGUMENTS,
+                                  *REGULARIZER_ARGUMENTS, "activity_regularizer", *CONSTRAINT_ARGUMENTS,
+                                  *DROPOUT_ARGUMENTS, "seed", *_POSITIONAL_LOOP_ARGS, "reset_after", "use_cudnn")
 
 
 class PeepholeLSTM(_CellRNN):
     cell_class, cell_name = PeepholeLSTMCell, "peephole_lstm_cell"
+    keras_positional_arguments = LSTM.keras_positional_arguments[:-1]  # not in Keras 3: LSTM's, without use_cudnn
