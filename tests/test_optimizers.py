@@ -453,3 +453,13 @@ def test_oracle_keras_schedule_values():
         assert ours.get_config() == theirs.get_config()
         for step in range(0, 20):
             assert ours(step) == pytest.approx(float(keras.ops.convert_to_numpy(theirs(step))), rel=1e-6), step
+
+
+def test_positional_arguments_are_keras_own_ones_and_the_shared_ones_go_by_name():
+    adam = optimizers.Adam(0.01, 0.8, 0.95, 1e-6, True)
+    assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon, adam.amsgrad) == (0.01, 0.8, 0.95, 1e-6, True)
+    assert optimizers.SGD(0.1, 0.9, True).nesterov is True
+    # Keras' sixth positional argument of Adam is weight_decay: rnnkit refuses it rather than bind it to name.
+    with pytest.raises(TypeError):
+        optimizers.Adam(0.01, 0.8, 0.95, 1e-6, True, 0.1)
+    assert optimizers.Adam(weight_decay=0.1, name="decayed").name == "decayed"

@@ -45,7 +45,7 @@ class Optimizer:
     # (rnnkit.saving.keras_optimizer).
     _keras_interleaved_slots = ()
 
-    def __init__(self, learning_rate, name, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+    def __init__(self, learning_rate, *, name, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, **kwargs):
         if kwargs:

@@ -6,7 +6,7 @@ from rnnkit.optimizers.base import Optimizer
 class Lion(Optimizer):
     _slot_names = ("momentum",)
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, name="lion", **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, *, name="lion", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         if not 0 < beta_1 <= 1:
             raise ValueError("Argument `beta_1` must be in the (0, 1] range (at 0 Lion degenerates to SignSGD). "

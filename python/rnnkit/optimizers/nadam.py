@@ -11,7 +11,7 @@ class Nadam(Optimizer):
     _keras_interleaved_slots = ("momentum", "velocity")
     _slot_names = ("momentum", "velocity")
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="nadam", **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, *, name="nadam", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self._u_product = Variable(np.ones((), np.float32), "u_product", f"{name}/u_product", trainable=False)

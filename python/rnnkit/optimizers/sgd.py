@@ -7,7 +7,7 @@ class SGD(Optimizer):
     """``m = momentum * m - lr * g``; ``w += m`` (Nesterov: ``w += momentum * m - lr * g``); plain
     ``w -= lr * g`` when momentum is 0."""
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, *, name="SGD", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         if not isinstance(momentum, (int, float)) or momentum < 0 or momentum > 1:
             raise ValueError(f"`momentum` must be a float between [0, 1]. Received: momentum={momentum}")
