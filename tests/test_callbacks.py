@@ -129,6 +129,17 @@ def test_terminate_on_nan_stops_at_the_first_nan_batch():
     assert history.epoch == [0] and np.isnan(history.history["loss"][0])
 
 
+def test_terminate_on_nan_with_raise_error_raises_at_the_nan_batch():
+    x, y = _data()
+    y[5] = np.nan  # batch 1 of batch size 4
+    batches = []
+    seen = callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: batches.append(batch))
+    with pytest.raises(RuntimeError, match="NaN or Inf loss encountered at batch 1"):
+        _model().fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0,
+                     callbacks=[callbacks.TerminateOnNaN(raise_error=True), seen])
+    assert batches == [0]  # the NaN batch's own hooks stop at TerminateOnNaN, listed first
+
+
 def test_csv_logger_writes_a_header_and_one_row_per_epoch(tmp_path):
     x, y = _data()
     path = tmp_path / "log.csv"

@@ -207,9 +207,19 @@ def _finite_state(logs, model):
 
 
 class TerminateOnNaN(Callback):
+    """Stops training after a batch whose loss is NaN or infinite; with raise_error=True (Keras 3.15) raises
+    RuntimeError there instead."""
+
+    def __init__(self, raise_error=False):
+        super().__init__()
+        self.raise_error = raise_error
+
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and (math.isnan(loss) or math.isinf(loss)):
+            if self.raise_error:
+                raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. "
+                                   "Terminating training immediately.")
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
