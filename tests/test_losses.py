@@ -344,3 +344,13 @@ def test_hinge_converts_labels_only_when_all_are_0_or_1():
     assert losses.Hinge()(signed, p) == pytest.approx(np.maximum(1 - signed * p, 0).mean(), rel=1e-6)
     mixed = np.array([[1.0, 0.0], [-1.0, 1.0]], np.float32)  # a -1 among them: taken as they are
     assert losses.Hinge()(mixed, p) == pytest.approx(np.maximum(1 - mixed * p, 0).mean(), rel=1e-6)
+
+
+def test_only_the_last_axis_and_sparse_categorical_takes_axis_as_keras_does():
+    labels, probs = np.array([0, 2]), np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], np.float32)
+    expected = losses.SparseCategoricalCrossentropy()(labels, probs)
+    assert losses.SparseCategoricalCrossentropy(False, None, "sum_over_batch_size", -1)(labels, probs) == expected
+    assert "axis" not in losses.SparseCategoricalCrossentropy().get_config()  # as Keras 3 leaves it out
+    for loss in (losses.SparseCategoricalCrossentropy, losses.CategoricalCrossentropy, losses.BinaryCrossentropy):
+        with pytest.raises(NotImplementedError, match="only axis=-1"):
+            loss(axis=0)

@@ -1,5 +1,7 @@
 """Keras 3's custom-object registry: register_keras_serializable, custom_object_scope, get_custom_objects; and
 keras.backend's session reset and constants, keras.ops' conversions."""
+import gc
+
 import numpy as np
 import pytest
 
@@ -78,6 +80,24 @@ def test_clear_session_restarts_layer_names_and_the_backend_constants():
     assert rnnkit.backend.backend() == "rnnkit" and rnnkit.backend.image_data_format() == "channels_last"
     with pytest.raises(ValueError, match="float32 only"):
         rnnkit.backend.set_floatx("float64")
+
+
+def test_clear_session_collects_garbage_unless_told_not_to():
+    collections = []
+
+    def count(phase, info):
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        rnnkit.backend.clear_session(free_memory=False)
+        assert 2 not in collections  # no full collection (an automatic young one may happen)
+        rnnkit.utils.clear_session()
+        assert 2 in collections  # a full collection: Keras' gc.collect()
+    finally:
+        gc.callbacks.remove(count)
+    assert layers.Dense(1).name == "dense"
 
 
 def test_convert_to_numpy_and_tensor():

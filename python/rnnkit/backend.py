@@ -1,17 +1,21 @@
 """Keras 3's `keras.backend` functions a model's code calls: the session reset, the fuzz factor and the float type.
 
 rnnkit computes in float32 on its own C++ core, so `backend()` names rnnkit and only float32 is accepted."""
+import gc
+
 import numpy as np
 
 _EPSILON = 1e-7
 
 
-def clear_session():
+def clear_session(free_memory=True):
     """Resets Keras' global state as keras.backend.clear_session does: layer names start again from "dense",
-    "lstm", ... (models and layers already made keep theirs)."""
+    "lstm", ... (models and layers already made keep theirs); free_memory runs Python's garbage collection."""
     from rnnkit.layers import layer
 
     layer.reset_names()
+    if free_memory:
+        gc.collect()
 
 
 def backend():

@@ -328,9 +328,10 @@ class SparseCategoricalCrossentropy(Loss):
 
     _kernel = "sparse_categorical_crossentropy"
 
-    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size", axis=-1,
                  name="sparse_categorical_crossentropy", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
+        _check_axis(type(self), axis)  # not in the config: Keras 3 leaves it out too
         self.from_logits, self.ignore_class = bool(from_logits), ignore_class
 
     def _prepare(self, y_true, y_pred):

@@ -44,11 +44,11 @@ def unpack_x_y_sample_weight(data):
     return data + (None,) * (3 - len(data))
 
 
-def clear_session():
+def clear_session(free_memory=True):
     """``rnnkit.backend.clear_session``: layer names start again."""
     from rnnkit import backend
 
-    return backend.clear_session()
+    return backend.clear_session(free_memory)
 
 
 def dataset_to_arrays(dataset):
