@@ -75,6 +75,33 @@ def test_weights_round_trip_between_models(tmp_path):
         np.testing.assert_array_equal(loaded.value, expected.value)
 
 
+def test_overwrite_false_refuses_to_replace_a_file(tmp_path):
+    path = tmp_path / "w.weights.rnnkit"
+    first, second = WeightsOnlyModel([(2,)], seed=0), WeightsOnlyModel([(2,)], seed=1)
+    saving.save_weights(first, path, overwrite=False)  # no file yet
+    with pytest.raises(FileExistsError, match=r"save_weights: .*w\.weights\.rnnkit' exists and overwrite=False"):
+        saving.save_weights(second, path, overwrite=False)
+    target = WeightsOnlyModel([(2,)], seed=2)
+    saving.load_weights(target, path)
+    np.testing.assert_array_equal(target.weights[0].value, first.weights[0].value)  # kept
+    saving.save_weights(second, path)
+    saving.load_weights(target, path)
+    np.testing.assert_array_equal(target.weights[0].value, second.weights[0].value)  # replaced
+
+
+def test_keras_file_arguments_rnnkit_does_not_implement_are_refused_by_name(tmp_path):
+    model = WeightsOnlyModel([(2,)], seed=0)
+    path = tmp_path / "w.weights.rnnkit"
+    with pytest.raises(NotImplementedError, match="max_shard_size"):
+        saving.save_weights(model, path, max_shard_size=1)
+    saving.save_weights(model, filepath=path)
+    with pytest.raises(NotImplementedError, match="skip_mismatch"):
+        saving.load_weights(model, path, skip_mismatch=True)
+    saving.load_weights(model, filepath=path, skip_mismatch=False)
+    with pytest.raises(NotImplementedError, match="zipped=False"):
+        saving.save_model(model, tmp_path / "m.rnnkit", zipped=False)
+
+
 def test_load_weights_refuses_a_different_architecture(tmp_path):
     path = tmp_path / "w.weights.rnnkit"
     saving.save_weights(WeightsOnlyModel([(3, 4)], seed=0), path)

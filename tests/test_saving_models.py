@@ -53,6 +53,20 @@ def test_model_save_delegates_to_the_rnnkit_file(tmp_path):
                                   model.predict(x, verbose=0))
 
 
+def test_keras_save_and_load_arguments_by_their_keras_names(tmp_path):
+    x, _ = data()
+    model, other = forecaster(), forecaster()
+    path = tmp_path / "m.rnnkit"
+    model.save(path, overwrite=True, zipped=True)
+    with pytest.raises(FileExistsError, match="overwrite=False"):
+        other.save(path, overwrite=False)  # the file keeps the first model
+    loaded = models.load_model(filepath=path, compile=True, safe_mode=False)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    model.save_weights(tmp_path / "w.weights.rnnkit", overwrite=True, max_shard_size=None)
+    other.load_weights(tmp_path / "w.weights.rnnkit", skip_mismatch=False)
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
 def test_keras_weights_h5_loads_into_the_same_architecture(tmp_path):
     pytest.importorskip("h5py", reason="h5py (extra 'h5') is not installed")
     keras = pytest.importorskip("keras", reason="the Keras oracle group is not installed")

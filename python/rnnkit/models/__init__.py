@@ -12,13 +12,10 @@ def load_model(filepath, custom_objects=None, compile=True, **kwargs):
     return saving.load_model(filepath, custom_objects=custom_objects, compile=compile, **kwargs)
 
 
-def save_model(model, filepath, overwrite=True):
-    """``model.save(filepath)``; with overwrite=False an existing file is an error (Keras asks instead)."""
-    import os
-
-    if not overwrite and os.path.exists(filepath):
-        raise FileExistsError(f"save_model: {os.fspath(filepath)!r} exists and overwrite=False")
-    return model.save(filepath)
+def save_model(model, filepath, overwrite=True, zipped=None):
+    """``model.save(filepath, overwrite, zipped)``; with overwrite=False an existing file is an error (Keras asks
+    instead)."""
+    return model.save(filepath, overwrite, zipped)
 
 
 __all__ = ["Model", "Functional", "Sequential", "load_model", "save_model", "clone_model", "model_from_json"]

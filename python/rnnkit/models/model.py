@@ -492,27 +492,27 @@ class Model(SubclassedGraph, Layer):
 
         return json.dumps(keras_model_config(self), **kwargs)
 
-    def save(self, filepath):
+    def save(self, filepath, overwrite=True, zipped=None):
         if not _writes_files():
             return None
         from rnnkit import saving
 
-        return saving.save_model(self, filepath)
+        return saving.save_model(self, filepath, overwrite, zipped)
 
-    def save_weights(self, filepath):
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
         if not _writes_files():
             return None
         from rnnkit import saving
 
-        return saving.save_weights(self, filepath)
+        return saving.save_weights(self, filepath, overwrite, max_shard_size)
 
-    def load_weights(self, filepath):
+    def load_weights(self, filepath, skip_mismatch=False):
         if not self.built:  # a subclassed model's layers make their weights when call() first runs
             raise ValueError(f"Model '{self.name}' is not built yet, so it has no weights to load into: call it on "
                              "data or call model.build(input_shape) first (as Keras requires)")
         from rnnkit import saving
 
-        return saving.load_weights(self, filepath)
+        return saving.load_weights(self, filepath, skip_mismatch)
 
     def summary(self, line_length=None, positions=None, print_fn=None, **unused_keras_options):
         from rnnkit.models.summary import print_summary

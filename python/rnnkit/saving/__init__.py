@@ -20,6 +20,13 @@ def _require_suffix(path, suffixes, function):
         raise ValueError(f"{function}: file {os.fspath(path)!r} must end with one of {list(suffixes)}")
 
 
+def _check_overwrite(filepath, overwrite, function):
+    """overwrite=False and the file exists: an error. Keras 3 asks on the terminal instead, which would block a
+    program that has no one at its terminal."""
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{function}: {os.fspath(filepath)!r} exists and overwrite=False")
+
+
 def _model_config(model):
     from rnnkit.models.functional import Functional
 
@@ -36,15 +43,20 @@ def _named(prefix, variables):
     return {f"{prefix}/{i:04d}/{v.path}": v.value for i, v in enumerate(variables)}
 
 
-def save_model(model, path):
-    """Writes architecture, weights, compile config and optimizer state to `path` (".rnnkit") atomically. A
-    ".keras" path gets Keras 3's archive instead (the same four; h5py needed), which Keras' load_model reads."""
-    _require_suffix(path, (MODEL_SUFFIX, ".keras"), "save_model")
-    if str(path).endswith(".keras"):
+def save_model(model, filepath, overwrite=True, zipped=None):
+    """Writes architecture, weights, compile config and optimizer state to `filepath` (".rnnkit") atomically. A
+    ".keras" path gets Keras 3's archive instead (the same four; h5py needed), which Keras' load_model reads.
+    overwrite=False refuses to replace a file."""
+    _require_suffix(filepath, (MODEL_SUFFIX, ".keras"), "save_model")
+    if zipped is False:
+        raise NotImplementedError("save_model: zipped=False (Keras' unzipped directory) is not supported by rnnkit, "
+                                  "which writes one file")
+    _check_overwrite(filepath, overwrite, "save_model")
+    if str(filepath).endswith(".keras"):
         from rnnkit.saving.keras_archive import keras_weights_bytes, write_keras_archive
 
         weights = keras_weights_bytes(model)
-        with atomic_write(path) as stream:
+        with atomic_write(filepath) as stream:
             write_keras_archive(stream, model, weights)
         return
     from rnnkit.saving.layer_assets import rnnkit_layer_assets
@@ -52,7 +64,7 @@ def save_model(model, path):
     weights = _named("weights", model.weights)
     optimizer = getattr(model, "optimizer", None)
     optimizer_state = _named("optimizer", optimizer.variables) if optimizer is not None else {}
-    with atomic_write(path) as stream:
+    with atomic_write(filepath) as stream:
         write_model_file(stream, {**weights, **optimizer_state}, model_config=_model_config(model),
                          compile_config=getattr(model, "compile_config", None), weights=list(weights),
                          optimizer_variables=list(optimizer_state), layer_assets=rnnkit_layer_assets(model))
@@ -151,17 +163,19 @@ def _load_keras_archive(path, custom_objects, compile):
     return model
 
 
-def load_model(path, custom_objects=None, compile=True):
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Rebuilds the model saved by `save_model`; with `compile`, training resumes exactly where it stopped. Also
-    reads Keras 3's `.keras` archives (needs h5py, the "h5" extra)."""
-    _require_suffix(path, (MODEL_SUFFIX, ".keras"), "load_model")
-    if str(path).endswith(".keras"):
-        return _load_keras_archive(path, custom_objects, compile)
-    header, tensors = read_model_file(path)
-    model = _model_from_config(header["model_config"], custom_objects, path)
+    reads Keras 3's `.keras` archives (needs h5py, the "h5" extra). rnnkit runs no code from a file whatever
+    `safe_mode` says: a Lambda Keras saved (its function as bytecode) is refused even with safe_mode=False."""
+    del safe_mode
+    _require_suffix(filepath, (MODEL_SUFFIX, ".keras"), "load_model")
+    if str(filepath).endswith(".keras"):
+        return _load_keras_archive(filepath, custom_objects, compile)
+    header, tensors = read_model_file(filepath)
+    model = _model_from_config(header["model_config"], custom_objects, filepath)
     if compile and header.get("compile_config"):
         _compile_from_config(model, header["compile_config"])
-    _assign_state(model, header, tensors, path)
+    _assign_state(model, header, tensors, filepath)
     return model
 
 
@@ -187,32 +201,39 @@ def _assign_state(model, header, tensors, path):
     _assign_all(optimizer.variables, header["optimizer_variables"], tensors, path, "optimizer variables")
 
 
-def save_weights(model, path):
-    """Writes the model's weights (no optimizer state) to `path` (".weights.rnnkit") atomically; a ".weights.h5"
-    path gets Keras 3's weights file (h5py needed), which Keras' load_weights reads: like Keras', it also holds a
-    compiled model's optimizer state."""
-    _require_suffix(path, (WEIGHTS_SUFFIX, ".weights.h5"), "save_weights")
-    if str(path).endswith(".h5"):
+def save_weights(model, filepath, overwrite=True, max_shard_size=None):
+    """Writes the model's weights (no optimizer state) to `filepath` (".weights.rnnkit") atomically; a
+    ".weights.h5" path gets Keras 3's weights file (h5py needed), which Keras' load_weights reads: like Keras', it
+    also holds a compiled model's optimizer state. overwrite=False refuses to replace a file."""
+    _require_suffix(filepath, (WEIGHTS_SUFFIX, ".weights.h5"), "save_weights")
+    if max_shard_size is not None:
+        raise NotImplementedError("save_weights: max_shard_size (Keras' sharded weights files) is not supported by "
+                                  "rnnkit, which writes one file")
+    _check_overwrite(filepath, overwrite, "save_weights")
+    if str(filepath).endswith(".h5"):
         from rnnkit.saving.keras_archive import keras_weights_bytes
 
         data = keras_weights_bytes(model)
-        with atomic_write(path) as stream:
+        with atomic_write(filepath) as stream:
             stream.write(data)
         return
     weights = _named("weights", model.weights)
-    with atomic_write(path) as stream:
+    with atomic_write(filepath) as stream:
         write_model_file(stream, weights, weights=list(weights))
 
 
-def load_weights(model, path):
+def load_weights(model, filepath, skip_mismatch=False):
     """Loads weights from a ".weights.rnnkit" file, or from a Keras 3 ".weights.h5" file (extra "h5"), with the
     optimizer state such a file holds when the model has an optimizer."""
-    _require_suffix(path, (WEIGHTS_SUFFIX, MODEL_SUFFIX, ".weights.h5"), "load_weights")
-    if str(path).endswith(".h5"):
+    _require_suffix(filepath, (WEIGHTS_SUFFIX, MODEL_SUFFIX, ".weights.h5"), "load_weights")
+    if skip_mismatch:
+        raise NotImplementedError("load_weights: skip_mismatch=True is not supported by rnnkit: every weight must "
+                                  "match the file's")
+    if str(filepath).endswith(".h5"):
         from rnnkit.saving.layer_assets import restore_keras_layer_assets
 
-        _assign_keras_weights(model, path, path)
-        restore_keras_layer_assets(model, path, path)  # idf weights, as Keras' load_own_variables
+        _assign_keras_weights(model, filepath, filepath)
+        restore_keras_layer_assets(model, filepath, filepath)  # idf weights, as Keras' load_own_variables
         return
-    header, tensors = read_model_file(path)
-    _assign_all(model.weights, header["weights"], tensors, path, "weights")
+    header, tensors = read_model_file(filepath)
+    _assign_all(model.weights, header["weights"], tensors, filepath, "weights")
