@@ -173,3 +173,15 @@ def test_validation_freq_picks_the_epochs_that_validate():
     assert len(every_second.history["loss"]) == 4 and len(every_second.history["val_loss"]) == 2
     named = model.fit(x, y, epochs=3, validation_data=(x, y), validation_freq=[1, 3], verbose=0)
     assert len(named.history["val_loss"]) == 2
+
+
+def test_validation_steps_evaluates_that_many_validation_batches():
+    x, y = _regression(samples=32)
+    vx, vy = _regression(samples=40, seed=3)
+    vy[16:] += 100.0  # batches 3 onward (batch size 8) would dominate the validation loss
+    model = _model()
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False, validation_data=(vx, vy),
+                        validation_steps=2, validation_batch_size=8)
+    first_two = model.evaluate(vx[:16], vy[:16], batch_size=8, verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(first_two, rel=1e-6)
+    assert history.history["val_loss"][0] < model.evaluate(vx, vy, batch_size=8, verbose=0) / 100

@@ -269,9 +269,10 @@ class Model(SubclassedGraph, Layer):
     # -- public training API -------------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_batch_size=None, validation_freq=1):
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Trains for ``epochs`` epochs; returns the History. Stateful RNNs: pass ``shuffle=False``
-        so batch i of every epoch continues the sequences of batch i of the previous one."""
+        so batch i of every epoch continues the sequences of batch i of the previous one. ``validation_steps``
+        batches of the validation data at most are evaluated after an epoch (all of them when None)."""
         self._require_compiled("fit")
         batch_size = batch_size or 32
         x, y, sample_weight = self._arrays(x, y, sample_weight)
@@ -302,7 +303,7 @@ class Model(SubclassedGraph, Layer):
                 validates = validation_data is not None and _validates_after(epoch, validation_freq)
                 self._fit_epoch(epoch, x, y, sample_weight, batch_size, shuffle, steps, verbose, callback_list,
                                 validation_data if validates else None, validation_batch_size or batch_size,
-                                steps_per_epoch)
+                                steps_per_epoch, validation_steps)
                 if hasattr(x, "on_epoch_end"):
                     x.on_epoch_end()
                 if shared is not None:
@@ -326,7 +327,7 @@ class Model(SubclassedGraph, Layer):
         return self.history
 
     def _fit_epoch(self, epoch, x, y, sample_weight, batch_size, shuffle, steps, verbose, callback_list,
-                   validation_data, validation_batch_size, steps_per_epoch=None):
+                   validation_data, validation_batch_size, steps_per_epoch=None, validation_steps=None):
         # `steps` (the progress bar's target) may come from a dataset's len(); only the user's steps_per_epoch
         # cuts an epoch short, so processes whose datasets differ in length still meet in the same collectives.
         callback_list.on_epoch_begin(epoch)
@@ -345,7 +346,7 @@ class Model(SubclassedGraph, Layer):
         logs = self._logs(loss_sum, sample_sum)
         if validation_data is not None:
             val_logs = self.evaluate(**_validation_arguments(validation_data), batch_size=validation_batch_size,
-                                     verbose=0, return_dict=True)
+                                     verbose=0, steps=validation_steps, return_dict=True)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
         progbar.target = step
         progbar.update(step, logs, finalize=True)
