@@ -61,3 +61,23 @@ def test_non_trainable_layers_are_counted_separately():
     model = Sequential([layers.Input(shape=(2,)), frozen, layers.Dense(1)])
     frozen.trainable = False
     assert _summary_lines(model)[-4:-1] == ["Total params: 17", "Trainable params: 5", "Non-trainable params: 12"]
+
+
+def test_show_trainable_adds_keras_trainable_column_and_the_unsupported_options_say_so():
+    import pytest
+
+    model = Sequential([layers.Input(shape=(3,)), layers.Dense(2, name="head"), layers.Dropout(0.1, name="drop"),
+                        layers.Dense(1, name="frozen", trainable=False)])
+    plain, marked = _summary_lines(model), _summary_lines(model, show_trainable=True)
+    assert len(marked[1]) == len(plain[1]) + 11 and marked[2].split()[-1] == "Trainable"
+    rows = {line.split()[0]: line.split()[-1] for line in marked if line.startswith((" head", " drop", " frozen"))}
+    assert rows == {"head": "Y", "drop": "-", "frozen": "N"}  # "-": no weights, as in Keras 3
+    for line in plain:  # the other columns keep their places
+        if line.startswith(" head"):
+            assert next(m for m in marked if m.startswith(" head")).startswith(line.rstrip())
+    assert _summary_lines(model, expand_nested=True) == plain  # nothing nested to expand
+    with pytest.raises(NotImplementedError, match="layer_range"):
+        model.summary(layer_range=["head", "frozen"])
+    outer = Sequential([layers.Input(shape=(3,)), model])
+    with pytest.raises(NotImplementedError, match="expand_nested"):
+        outer.summary(expand_nested=True)

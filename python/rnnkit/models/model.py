@@ -515,10 +515,11 @@ class Model(SubclassedGraph, Layer):
 
         return saving.load_weights(self, filepath, skip_mismatch)
 
-    def summary(self, line_length=None, positions=None, print_fn=None, **unused_keras_options):
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None):
         from rnnkit.models.summary import print_summary
 
-        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
+        print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range)
 
 
 def _writes_files():
