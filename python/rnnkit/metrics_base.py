@@ -13,7 +13,7 @@ class Metric:
 
     additive_state = ()
 
-    def __init__(self, name=None, dtype=None):
+    def __init__(self, dtype=None, name=None):  # Keras 3's order
         # Keras' auto_name: the snake-case class name, made unique per session (precision, precision_1, ...).
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.dtype = dtype or "float32"
