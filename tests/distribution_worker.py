@@ -118,10 +118,10 @@ elif args.scenario == "callbacks":
     out_dir = os.path.dirname(args.out)
     save_weights = rnnkit.saving.save_weights
 
-    def recording_save_weights(model, path):
+    def recording_save_weights(model, path, *options):
         with open(os.path.join(out_dir, f"writes-{rank}.txt"), "a") as log:
             log.write(f"{path}\n")
-        return save_weights(model, path)
+        return save_weights(model, path, *options)
 
     rnnkit.saving.save_weights = recording_save_weights
     history = model.fit(x, y, batch_size=8, epochs=20, validation_split=0.2, verbose=2, callbacks=[
