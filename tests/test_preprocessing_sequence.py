@@ -79,6 +79,7 @@ def test_to_categorical_shapes_and_dtype():
     assert to_categorical(np.array([[1, 0], [0, 1]])).shape == (2, 2, 2)
     assert to_categorical(np.array([1])).shape == (1, 2)  # 1-D of length one stays 1-D
     assert to_categorical(3, num_classes=5).tolist() == [0, 0, 0, 1, 0]
+    assert to_categorical(x=[1], num_classes=2).tolist() == [[0, 1]]  # Keras 3's keyword
 
 
 def test_to_categorical_errors():
@@ -110,6 +111,9 @@ def test_pad_sequences_matches_keras(keras_utils, options):
 def test_to_categorical_matches_keras(keras_utils):
     for labels in ([0, 2, 1], np.array([[1], [3]]), np.array([[0, 1], [2, 2]])):
         np.testing.assert_array_equal(to_categorical(labels), keras_utils.to_categorical(labels))
+    # Keras 3's keyword names
+    np.testing.assert_array_equal(to_categorical(x=[1, 0], num_classes=3),
+                                  keras_utils.to_categorical(x=[1, 0], num_classes=3))
 
 
 @pytest.mark.oracle

@@ -56,9 +56,10 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     return padded
 
 
-def to_categorical(y, num_classes=None):
-    """One-hot float32 matrix of integer labels; a trailing dimension of size 1 is replaced by the classes."""
-    labels = np.array(y, dtype="int64")
+def to_categorical(x, num_classes=None):
+    """One-hot float32 matrix of integer labels `x` (Keras 3's name; tf.keras 2 called it y); a trailing dimension
+    of size 1 is replaced by the classes."""
+    labels = np.array(x, dtype="int64")
     input_shape = labels.shape
     if len(input_shape) > 1 and input_shape[-1] == 1:
         input_shape = input_shape[:-1]
