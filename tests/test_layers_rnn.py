@@ -263,6 +263,9 @@ def test_positional_arguments_bind_in_keras_order():
         layers.GRU(3, "relu", activation="tanh")
     with pytest.raises(TypeError, match="SimpleRNNCell: takes at most 15 positional arguments, received 16"):
         layers.SimpleRNNCell(3, *[None] * 15)
+    for simple in (layers.SimpleRNN, layers.SimpleRNNCell):  # no gate: Keras refuses the argument too
+        with pytest.raises(TypeError, match=r"unexpected keyword argument.*recurrent_activation"):
+            simple(3, recurrent_activation="sigmoid")
 
 
 def test_a_cells_activation_set_after_construction_is_the_one_that_runs():

@@ -138,7 +138,8 @@ class SimpleRNNCell(_RecurrentCell):
 
     def __init__(self, units, *args, **kwargs):
         kwargs = keras_positional(type(self).__name__, self.keras_positional_arguments, args, kwargs)
-        kwargs.pop("recurrent_activation", None)
+        if "recurrent_activation" in kwargs:  # no gate to activate; Keras refuses it too
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) ['recurrent_activation']")
         super().__init__(units, **kwargs)
 
     def get_config(self):
