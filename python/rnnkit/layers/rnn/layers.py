@@ -33,9 +33,10 @@ class _CellRNN(RNN):
         loop_kwargs = {k: kwargs.pop(k) for k in _LOOP_ARGS if k in kwargs}
         # Checked here too so the error names the layer the user wrote, not its inner "lstm_cell".
         label = kwargs.get("name") or to_snake_case(type(self).__name__)
-        use_cudnn = kwargs.pop("use_cudnn", "auto") if self.takes_use_cudnn else None
-        if self.takes_use_cudnn and use_cudnn not in ("auto", True, False):
-            raise ValueError(f"{label}: use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
+        if self.takes_use_cudnn:
+            use_cudnn = kwargs.pop("use_cudnn", "auto")
+            if use_cudnn not in ("auto", True, False):
+                raise ValueError(f"{label}: use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
         positive_int(label, "units", units)
         for rate in ("dropout", "recurrent_dropout"):
             fraction(label, rate, cell_kwargs.get(rate, 0.0))
