@@ -13,6 +13,7 @@
 #include "kernels/gemm_microkernel.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/runtime.hpp"
+#include "runtime/cache_sizes.hpp"
 
 #ifdef RNNKIT_HAVE_OPENMP
 #include <omp.h>
@@ -56,12 +57,14 @@ bool a_rows_crowd_l1(int64_t lda, int64_t K) {
 // back (RowStreamFn): 1 x 2048 x 512 on 1 thread 11.3 -> 14 GFLOP/s, numpy 13.9 (2026-11-26). Below it B comes
 // from cache and the strip kernel, which keeps C in registers, is faster.
 constexpr double kRowStreamMinBytes = 1024.0 * 1024.0;
-// Per-step products against a packed B of more bytes than this (4x L2: an LSTM's or GRU's U at H = 512) read
-// each panel's kc x nr block from L3 on its first use, and the first row panel's tile waited for it; so the
-// next panel is prefetched into L2 a share per tile while the current one is used: Zen 3, 1 thread, 64 x 2048
-// x 512 1.11-1.17x, 32 x 2048 x 512 1.05-1.22x, 64 x 1536 x 512 1.08-1.11x; at 2 MiB and below 0.94-1.01x
-// (alternating, medians of 100-200).
-constexpr int64_t kPrefetchNextPanelMinBytes = 2 * 1024 * 1024;
+// Per-step products against a packed B of more than this many L2s (an LSTM's or GRU's U at H = 512 on a
+// 512 KiB L2) read each panel's kc x nr block from L3 on its first use, and the first row panel's tile waited for
+// it; so the next panel is prefetched into L2 a share per tile while the current one is used: Zen 3 (512 KiB L2),
+// 1 thread, 64 x 2048 x 512 1.11-1.17x, 32 x 2048 x 512 1.05-1.22x, 64 x 1536 x 512 1.08-1.11x; at 4 L2s and
+// below 0.94-1.01x (alternating, medians of 100-200). On an Intel Xeon with 2 MiB of L2 the prefetch bursts
+// stalled the tiles at 2 L2s (U of 4 MiB): without them LSTM / GRU (64,50,256,512) forward 1.03-1.04x on 1 thread,
+// 1.04x / GRU training 1.07x on 2 (alternating call by call, medians of 9-21).
+constexpr int64_t kPrefetchNextPanelMinL2s = 4;
 // Below this many flops per thread (~40 us), forking costs more than it saves when idle OpenMP threads sleep
 // (OMP_WAIT_POLICY=passive): waking one, or waiting for one the OS has descheduled on a busy machine, takes
 // tens of microseconds. Under the default policy they spin for a while after each region and join the next
@@ -702,7 +705,8 @@ void sgemm_packed_serial(Trans ta, int64_t M, float alpha, const float* A, int64
       pack_a_panel(mk, a, p * mk.mr, std::min<int64_t>(mk.mr, M - p * mk.mr), 0, K, workspace + p * K * mk.mr);
   const int64_t q_end = ceil_div(n_end, mk.nr);
   const bool prefetch_next_panel =
-      static_cast<double>(K) * static_cast<double>(B.cols()) * sizeof(float) > kPrefetchNextPanelMinBytes;
+      static_cast<double>(K) * static_cast<double>(B.cols()) * sizeof(float) >
+      static_cast<double>(kPrefetchNextPanelMinL2s * l2_cache_bytes());
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {
     const int64_t kc = std::min(kKc, K - k0);
     const float beta_block = k0 == 0 ? beta : 1.f;
