@@ -31,8 +31,9 @@ def assert_gemm_close(got, alpha, a64, b64, beta, c0):
 SHAPES = [  # (M, N, K): each of 1, 3, 17, 255, 1000 in every position, non-square
     (1, 1, 1), (3, 17, 255), (17, 255, 3), (255, 3, 17), (1, 1000, 17), (1000, 1, 3),
     (3, 255, 1000), (255, 1000, 1), (17, 3, 1000), (1000, 255, 17), (64, 96, 257),
-    (301, 600, 300),  # tall on two threads: each packs its own rows, two k blocks and two column blocks
-    (301, 500, 600),  # ... and all of N in one column block: A packed a panel at a time, or (transposed) a block
+    (301, 600, 300),  # tall on two threads: each packs its own rows, two column blocks (two k blocks of 256)
+    (301, 500, 600),  # ... and all of N in one column block, two k blocks: A packed a panel at a time, or
+                      # (transposed) a block
 ]
 TRANSPOSES = [(False, False), (False, True), (True, False), (True, True)]
 
@@ -81,9 +82,10 @@ def test_sgemm_rejects_mismatched_shapes():
 
 @pytest.mark.parametrize("m", [1, 2, 5, 8, 13, 100, 300])  # 300: tall, rows split between two threads
 @pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
-def test_sgemm_packed_matches_float64(isa, m, trans_a, trans_b):
-    k, n = 129, 4 * 70  # LSTM-shaped: N = 4H, K = H
-    rng = np.random.default_rng([m, trans_a, trans_b])
+@pytest.mark.parametrize("k", [129, 1100])  # 1100: several K blocks (of 256 or 512 by the L1d), C accumulated
+def test_sgemm_packed_matches_float64(isa, m, trans_a, trans_b, k):
+    n = 4 * 70  # LSTM-shaped: N = 4H, K = H
+    rng = np.random.default_rng([m, trans_a, trans_b, k])
     a, a64 = operand(rng, m, k, trans_a)
     b, b64 = operand(rng, k, n, trans_b)
     packed = _core.pack_b(trans_b, b)
