@@ -1,10 +1,12 @@
 """Activation functions with Keras 3 names, computed by the C++ core (``rnnkit.ops.activation``).
 
-Each function takes an array and returns float32 with Keras 3's default arguments (leaky_relu's slope 0.2, the
-exact gelu, ...); ``get`` resolves a name or one of these functions, ``serialize`` gives back the name Keras 3 writes
-into configs. Gradients go through :func:`gradient`: from the activation's output, and for the few whose
-derivative is not a function of it (``NEEDS_INPUT``) from its input too.
-"""
+Each function takes an array and returns float32. With Keras 3's default arguments (leaky_relu's slope 0.2, the
+exact gelu, softmax over the last axis, ...) the core computes it; the arguments Keras 3's functions take besides
+(relu's negative_slope / max_value / threshold, elu's alpha, gelu's approximate, softmax's axis, ...) are honoured
+too, element-wise in numpy or by moving the axis, and so are ``glu`` and ``threshold``. ``get`` resolves a name or one
+of these functions, ``serialize`` gives back the name Keras 3 writes into configs. Gradients go through
+:func:`gradient` (default arguments): from the activation's output, and for the few whose derivative is not a
+function of it (``NEEDS_INPUT``) from its input too."""
 import difflib
 
 import numpy as np
@@ -26,9 +28,13 @@ def _ops():
     return ops
 
 
+def _core(name, x):
+    return _ops().activation(name, np.asarray(x, dtype=np.float32))
+
+
 def _make(name):
     def activation(x):
-        return _ops().activation(name, np.asarray(x, dtype=np.float32))
+        return _core(name, x)
 
     activation.__name__ = activation.__qualname__ = name
     activation.__doc__ = f"Keras 3's `{name}` activation with its default arguments (element-wise; softmax, " \
@@ -38,6 +44,121 @@ def _make(name):
 
 _FUNCTIONS = {name: _make(name) for name in NAMES}
 globals().update(_FUNCTIONS)  # rnnkit.activations.relu, .gelu, ... as in keras.activations
+
+
+def _floats(x):
+    return np.asarray(x, dtype=np.float32)
+
+
+def relu_with_arguments(x, negative_slope, max_value, threshold):
+    """Keras' relu for float32 x: x above threshold (and 0, and at most max_value when set), else 0, minus
+    negative_slope * (threshold - x) below threshold."""
+    positive = np.where(x > threshold, x, np.float32(0)) if threshold else np.maximum(x, np.float32(0))
+    if max_value is not None:
+        positive = np.clip(positive, np.float32(0), np.float32(max_value))
+    return (positive - np.float32(negative_slope) * np.maximum(np.float32(threshold) - x, np.float32(0))).astype(
+        np.float32)
+
+
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return _core("relu", x)
+    return relu_with_arguments(_floats(x), negative_slope, max_value, threshold)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    if negative_slope == 0.2:
+        return _core("leaky_relu", x)
+    x = _floats(x)
+    return np.where(x >= 0, x, np.float32(negative_slope) * x).astype(np.float32)
+
+
+def elu(x, alpha=1.0):
+    if alpha == 1.0:
+        return _core("elu", x)
+    x = _floats(x)
+    return np.where(x > 0, x, np.float32(alpha) * np.expm1(np.minimum(x, np.float32(0)))).astype(np.float32)
+
+
+def celu(x, alpha=1.0):
+    if alpha == 1.0:
+        return _core("celu", x)
+    x, alpha = _floats(x), np.float32(alpha)
+    return (np.maximum(x, np.float32(0)) + np.minimum(np.float32(0), alpha * np.expm1(x / alpha))).astype(np.float32)
+
+
+def gelu(x, approximate=False):
+    if not approximate:
+        return _core("gelu", x)
+    x = _floats(x).astype(np.float64)  # the tanh form, rounded once
+    inner = np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)
+    return (0.5 * x * (1.0 + np.tanh(inner))).astype(np.float32)
+
+
+def soft_shrink(x, threshold=0.5):
+    if threshold == 0.5:
+        return _core("soft_shrink", x)
+    x, t = _floats(x), np.float32(threshold)
+    return np.where(x > t, x - t, np.where(x < -t, x + t, np.float32(0))).astype(np.float32)
+
+
+def hard_shrink(x, threshold=0.5):
+    if threshold == 0.5:
+        return _core("hard_shrink", x)
+    x = _floats(x)
+    return np.where(np.abs(x) > np.float32(threshold), x, np.float32(0)).astype(np.float32)
+
+
+def squareplus(x, b=4):
+    if b == 4:
+        return _core("squareplus", x)
+    x = _floats(x)
+    return ((x + np.sqrt(x * x + np.float32(b))) / np.float32(2)).astype(np.float32)
+
+
+def _over_axis(name, x, axis):
+    """Activation `name` normalising `axis` of x: the core normalises the last axis, so `axis` goes there and back."""
+    x = _floats(x)
+    if not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < max(x.ndim, 1):
+        raise ValueError(f"{name}: axis must be one axis of the input's {x.ndim}, received axis={axis!r}")
+    if x.ndim == 0 or axis % x.ndim == x.ndim - 1:
+        return _core(name, x)
+    moved = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+    return np.ascontiguousarray(np.moveaxis(_core(name, moved), -1, axis))
+
+
+def softmax(x, axis=-1):
+    return _over_axis("softmax", x, axis)
+
+
+def log_softmax(x, axis=-1):
+    return _over_axis("log_softmax", x, axis)
+
+
+def sparsemax(x, axis=-1):
+    return _over_axis("sparsemax", x, axis)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: x split in two halves along `axis`, the first times the sigmoid of the second."""
+    x = _floats(x)
+    if x.ndim == 0 or not -x.ndim <= axis < x.ndim or x.shape[axis] % 2:
+        raise ValueError(f"glu: the input's axis {axis} must exist and have an even size, received shape {x.shape}")
+    a, b = np.split(x, 2, axis=axis)
+    return (a * _core("sigmoid", b)).astype(np.float32)
+
+
+def threshold(x, threshold, default_value):  # noqa: F811 - Keras' name for both the function and its argument
+    """x where x > threshold, else default_value."""
+    x = _floats(x)
+    return np.where(x > np.float32(threshold), x, np.float32(default_value)).astype(np.float32)
+
+
+for _function in (relu, leaky_relu, elu, celu, gelu, soft_shrink, hard_shrink, squareplus, softmax, log_softmax,
+                  sparsemax):
+    _function.__doc__ = _function.__doc__ or (
+        f"Keras 3's `{_function.__name__}` activation; with the default arguments the C++ core computes it.")
+    _FUNCTIONS[_function.__name__] = _function
 swish, hard_swish = _FUNCTIONS["silu"], _FUNCTIONS["hard_silu"]
 
 

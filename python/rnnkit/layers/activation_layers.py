@@ -53,12 +53,8 @@ class ReLU(_ElementwiseActivation):
         self.negative_slope = _non_negative(self.name, "negative_slope", negative_slope)
         self.threshold = _non_negative(self.name, "threshold", threshold)
 
-    def _positive_part(self, x):
-        positive = np.where(x > self.threshold, x, 0.0) if self.threshold else np.maximum(x, 0.0)
-        return positive if self.max_value is None else np.clip(positive, 0.0, self.max_value)
-
     def _value(self, x):
-        return self._positive_part(x) - self.negative_slope * np.maximum(self.threshold - x, 0.0)
+        return activations.relu_with_arguments(x, self.negative_slope, self.max_value, self.threshold)
 
     def _slope(self, x):
         passes = (x > self.threshold) & (x > 0.0)
