@@ -39,4 +39,8 @@ def test_random_problems_match_reference(case):
     outputs, _, states = run_reference(cell, problem, **options)
     assume(all(np.all(np.abs(a) < 1e6) for a in [outputs, *states]))
     check_forward(cell, problem, **options)
-    check_gradients(cell, problem, **options)
+    # 3e-4, not the fixed problems' 1e-4: a random problem can leave a gradient array whose largest entry is small
+    # by cancellation, while its float32 sums round on the O(1) scale of their terms. Hypothesis found a GRU dx of
+    # one non-zero entry, -0.00864 (input dropout zeroed the rest), 1.1e-6 / 0.4e-6 / 1.2e-6 off on the AVX-512 /
+    # AVX2 / portable paths: 1.3e-4 / 0.5e-4 / 1.4e-4 of that entry.
+    check_gradients(cell, problem, tolerance=3e-4, **options)
