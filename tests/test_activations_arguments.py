@@ -122,6 +122,22 @@ class TestAgainstKeras:
             assert [(p.name, p.default) for p in ours.parameters.values()] == \
                 [(p.name, p.default) for p in theirs.parameters.values()], name
 
+    @pytest.mark.parametrize("name, kwargs", [("relu", {"max_value": 1.0, "negative_slope": 0.1}), ("gelu", {}),
+                                              ("softmax", {"axis": 1}), ("elu", {"alpha": 0.5})])
+    def test_functional_model_matches_keras(self, keras, name, kwargs):
+        import rnnkit
+
+        def build(lib):
+            inputs = lib.Input((3, 4))
+            return lib.Model(inputs, getattr(lib.activations, name)(lib.layers.Dense(4)(inputs), **kwargs))
+
+        theirs, ours = build(keras), build(rnnkit)
+        ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+        x = np.random.default_rng(5).standard_normal((5, 3, 4)).astype(np.float32)
+        np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+    # Not sparsemax: Keras up to 3.15 computes its threshold wrongly (keras-team/keras#23425; docs/differences.md),
+    # so it is checked above against the definition instead.
     @pytest.mark.parametrize("name, kwargs", [
         ("relu", {"negative_slope": 0.1}), ("relu", {"max_value": 2.5}), ("relu", {"threshold": 1.5}),
         ("relu", {"negative_slope": 0.2, "max_value": 4.0, "threshold": 1.0}), ("relu", {"max_value": 6.0}),
@@ -131,9 +147,33 @@ class TestAgainstKeras:
         ("glu", {"axis": 1}), ("glu", {}),
         ("threshold", {"threshold": 0.5, "default_value": -1.0}),
     ])
-    # Not sparsemax: Keras up to 3.15 computes its threshold wrongly (keras-team/keras#23425; docs/differences.md),
-    # so it is checked above against the definition instead.
     def test_values_match_keras(self, keras, name, kwargs):
         x = (2.5 * np.random.default_rng(3).standard_normal((6, 8))).astype(np.float32)
         expected = keras.ops.convert_to_numpy(getattr(keras.activations, name)(x, **kwargs))
         np.testing.assert_allclose(getattr(activations, name)(x, **kwargs), expected, rtol=2e-6, atol=2e-6)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("relu", {}), ("relu", {"max_value": 1.0, "negative_slope": 0.1}), ("leaky_relu", {"negative_slope": 0.05}),
+    ("elu", {"alpha": 0.5}), ("gelu", {}), ("gelu", {"approximate": True}), ("softmax", {}), ("softmax", {"axis": 1}),
+    ("log_softmax", {"axis": 1}), ("tanh", {}), ("mish", {})])
+def test_functional_models_take_the_functions_on_symbolic_tensors(name, kwargs):
+    import rnnkit
+
+    inputs = rnnkit.Input((3, 4))
+    hidden = rnnkit.layers.Dense(4)(inputs)
+    model = rnnkit.Model(inputs, getattr(activations, name)(hidden, **kwargs))
+    x = np.random.default_rng(4).standard_normal((5, 3, 4)).astype(np.float32)
+    before = rnnkit.Model(inputs, hidden).predict(x, verbose=0)
+    expected = getattr(activations, name)(before, **kwargs)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_arguments_without_a_symbolic_form_are_refused_on_symbolic_tensors():
+    import rnnkit
+
+    hidden = rnnkit.Input((4,))
+    with pytest.raises(NotImplementedError, match="celu"):
+        activations.celu(hidden, alpha=2.0)
+    with pytest.raises(NotImplementedError, match="glu"):
+        activations.glu(hidden)

@@ -32,22 +32,45 @@ def _core(name, x):
     return _ops().activation(name, np.asarray(x, dtype=np.float32))
 
 
+def _is_symbolic(x):
+    from rnnkit.layers.input_layer import KerasTensor
+
+    return isinstance(x, KerasTensor)
+
+
+def _apply(name, x, arguments=None, array_form=None, symbolic_form=None):
+    """Activation `name` of x. Arrays: with Keras' default arguments (`arguments` maps each to (value, default)),
+    the core; with others, array_form(float32 x, **values). A symbolic tensor of a functional model: an Activation
+    layer, or symbolic_form(x, **values) where the arguments differ (rnnkit's ReLU / ELU layers, its ops)."""
+    values = {key: value for key, (value, _) in (arguments or {}).items()}
+    defaults = all(value is default or value == default for value, default in (arguments or {}).values())
+    if _is_symbolic(x):
+        if defaults:
+            from rnnkit.layers import Activation
+
+            return Activation(name)(x)
+        if symbolic_form is None:
+            raise NotImplementedError(
+                f"rnnkit.activations.{name} with {values} takes arrays; a functional model takes it with its "
+                f"default arguments only")
+        return symbolic_form(x, **values)
+    if defaults:
+        return _core(name, x)
+    return array_form(np.asarray(x, dtype=np.float32), **values)
+
+
 def _make(name):
     def activation(x):
-        return _core(name, x)
+        return _apply(name, x)
 
     activation.__name__ = activation.__qualname__ = name
-    activation.__doc__ = f"Keras 3's `{name}` activation with its default arguments (element-wise; softmax, " \
-                         "log_softmax and sparsemax over the last axis)."
+    activation.__doc__ = f"Keras 3's `{name}` activation (element-wise; softmax, log_softmax and sparsemax over the " \
+                         "last axis)."
     return activation
 
 
 _FUNCTIONS = {name: _make(name) for name in NAMES}
 globals().update(_FUNCTIONS)  # rnnkit.activations.relu, .gelu, ... as in keras.activations
-
-
-def _floats(x):
-    return np.asarray(x, dtype=np.float32)
 
 
 def relu_with_arguments(x, negative_slope, max_value, threshold):
@@ -60,88 +83,103 @@ def relu_with_arguments(x, negative_slope, max_value, threshold):
         np.float32)
 
 
+def _layer(class_name):
+    def symbolic_form(x, **values):
+        from rnnkit import layers
+
+        return getattr(layers, class_name)(**values)(x)
+
+    return symbolic_form
+
+
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
-        return _core("relu", x)
-    return relu_with_arguments(_floats(x), negative_slope, max_value, threshold)
+    return _apply("relu", x, {"negative_slope": (negative_slope, 0.0), "max_value": (max_value, None),
+                              "threshold": (threshold, 0.0)}, relu_with_arguments, _layer("ReLU"))
 
 
 def leaky_relu(x, negative_slope=0.2):
-    if negative_slope == 0.2:
-        return _core("leaky_relu", x)
-    x = _floats(x)
-    return np.where(x >= 0, x, np.float32(negative_slope) * x).astype(np.float32)
+    return _apply("leaky_relu", x, {"negative_slope": (negative_slope, 0.2)},
+                  lambda x, negative_slope: np.where(x >= 0, x, np.float32(negative_slope) * x).astype(np.float32),
+                  lambda x, negative_slope: _ops().leaky_relu(x, negative_slope))
 
 
 def elu(x, alpha=1.0):
-    if alpha == 1.0:
-        return _core("elu", x)
-    x = _floats(x)
-    return np.where(x > 0, x, np.float32(alpha) * np.expm1(np.minimum(x, np.float32(0)))).astype(np.float32)
+    return _apply("elu", x, {"alpha": (alpha, 1.0)},
+                  lambda x, alpha: np.where(x > 0, x, np.float32(alpha) * np.expm1(np.minimum(x, np.float32(0))))
+                  .astype(np.float32), _layer("ELU"))
 
 
 def celu(x, alpha=1.0):
-    if alpha == 1.0:
-        return _core("celu", x)
-    x, alpha = _floats(x), np.float32(alpha)
-    return (np.maximum(x, np.float32(0)) + np.minimum(np.float32(0), alpha * np.expm1(x / alpha))).astype(np.float32)
+    def array_form(x, alpha):
+        alpha = np.float32(alpha)
+        return (np.maximum(x, np.float32(0)) + np.minimum(np.float32(0), alpha * np.expm1(x / alpha))).astype(
+            np.float32)
+
+    return _apply("celu", x, {"alpha": (alpha, 1.0)}, array_form)
+
+
+def _tanh_gelu(x, approximate):
+    x = x.astype(np.float64)  # the tanh form, rounded once
+    return (0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)))).astype(np.float32)
 
 
 def gelu(x, approximate=False):
-    if not approximate:
-        return _core("gelu", x)
-    x = _floats(x).astype(np.float64)  # the tanh form, rounded once
-    inner = np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)
-    return (0.5 * x * (1.0 + np.tanh(inner))).astype(np.float32)
+    return _apply("gelu", x, {"approximate": (approximate, False)}, _tanh_gelu,
+                  lambda x, approximate: _ops().gelu(x, approximate=True))
 
 
 def soft_shrink(x, threshold=0.5):
-    if threshold == 0.5:
-        return _core("soft_shrink", x)
-    x, t = _floats(x), np.float32(threshold)
-    return np.where(x > t, x - t, np.where(x < -t, x + t, np.float32(0))).astype(np.float32)
+    def array_form(x, threshold):
+        t = np.float32(threshold)
+        return np.where(x > t, x - t, np.where(x < -t, x + t, np.float32(0))).astype(np.float32)
+
+    return _apply("soft_shrink", x, {"threshold": (threshold, 0.5)}, array_form)
 
 
 def hard_shrink(x, threshold=0.5):
-    if threshold == 0.5:
-        return _core("hard_shrink", x)
-    x = _floats(x)
-    return np.where(np.abs(x) > np.float32(threshold), x, np.float32(0)).astype(np.float32)
+    return _apply("hard_shrink", x, {"threshold": (threshold, 0.5)},
+                  lambda x, threshold: np.where(np.abs(x) > np.float32(threshold), x, np.float32(0)))
 
 
 def squareplus(x, b=4):
-    if b == 4:
-        return _core("squareplus", x)
-    x = _floats(x)
-    return ((x + np.sqrt(x * x + np.float32(b))) / np.float32(2)).astype(np.float32)
+    return _apply("squareplus", x, {"b": (b, 4)},
+                  lambda x, b: ((x + np.sqrt(x * x + np.float32(b))) / np.float32(2)).astype(np.float32))
 
 
-def _over_axis(name, x, axis):
-    """Activation `name` normalising `axis` of x: the core normalises the last axis, so `axis` goes there and back."""
-    x = _floats(x)
-    if not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < max(x.ndim, 1):
-        raise ValueError(f"{name}: axis must be one axis of the input's {x.ndim}, received axis={axis!r}")
-    if x.ndim == 0 or axis % x.ndim == x.ndim - 1:
-        return _core(name, x)
-    moved = np.ascontiguousarray(np.moveaxis(x, axis, -1))
-    return np.ascontiguousarray(np.moveaxis(_core(name, moved), -1, axis))
+def _over_axis(name):
+    """The form of activation `name` normalising another axis: the core normalises the last, so `axis` goes there
+    and back."""
+
+    def array_form(x, axis):
+        if not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < max(x.ndim, 1):
+            raise ValueError(f"{name}: axis must be one axis of the input's {x.ndim}, received axis={axis!r}")
+        if x.ndim == 0 or axis % x.ndim == x.ndim - 1:
+            return _core(name, x)
+        moved = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+        return np.ascontiguousarray(np.moveaxis(_core(name, moved), -1, axis))
+
+    return array_form
 
 
 def softmax(x, axis=-1):
-    return _over_axis("softmax", x, axis)
+    return _apply("softmax", x, {"axis": (axis, -1)}, _over_axis("softmax"),
+                  lambda x, axis: _ops().softmax(x, axis=axis))
 
 
 def log_softmax(x, axis=-1):
-    return _over_axis("log_softmax", x, axis)
+    return _apply("log_softmax", x, {"axis": (axis, -1)}, _over_axis("log_softmax"),
+                  lambda x, axis: _ops().log_softmax(x, axis=axis))
 
 
 def sparsemax(x, axis=-1):
-    return _over_axis("sparsemax", x, axis)
+    return _apply("sparsemax", x, {"axis": (axis, -1)}, _over_axis("sparsemax"))
 
 
 def glu(x, axis=-1):
     """Gated linear unit: x split in two halves along `axis`, the first times the sigmoid of the second."""
-    x = _floats(x)
+    if _is_symbolic(x):
+        raise NotImplementedError("rnnkit.activations.glu takes arrays; a functional model has no glu operation")
+    x = np.asarray(x, dtype=np.float32)
     if x.ndim == 0 or not -x.ndim <= axis < x.ndim or x.shape[axis] % 2:
         raise ValueError(f"glu: the input's axis {axis} must exist and have an even size, received shape {x.shape}")
     a, b = np.split(x, 2, axis=axis)
@@ -150,14 +188,17 @@ def glu(x, axis=-1):
 
 def threshold(x, threshold, default_value):  # noqa: F811 - Keras' name for both the function and its argument
     """x where x > threshold, else default_value."""
-    x = _floats(x)
+    if _is_symbolic(x):
+        raise NotImplementedError("rnnkit.activations.threshold takes arrays; in a functional model use "
+                                  "rnnkit.ops.where")
+    x = np.asarray(x, dtype=np.float32)
     return np.where(x > np.float32(threshold), x, np.float32(default_value)).astype(np.float32)
 
 
 for _function in (relu, leaky_relu, elu, celu, gelu, soft_shrink, hard_shrink, squareplus, softmax, log_softmax,
                   sparsemax):
-    _function.__doc__ = _function.__doc__ or (
-        f"Keras 3's `{_function.__name__}` activation; with the default arguments the C++ core computes it.")
+    _function.__doc__ = (f"Keras 3's `{_function.__name__}` activation: with its default arguments the C++ core "
+                         "computes it, with others numpy.")
     _FUNCTIONS[_function.__name__] = _function
 swish, hard_swish = _FUNCTIONS["silu"], _FUNCTIONS["hard_silu"]
 
