@@ -175,3 +175,61 @@ def test_reduce_lr_on_plateau_multiplies_by_factor_after_patience():
                         callbacks=[_ScriptedLoss([1.0, 1.0, 1.0, 1.0, 1.0, 1.0]), reducer])
     assert model.optimizer.learning_rate == 0.3
     assert history.history["learning_rate"] == [1.0, 1.0, 1.0, 0.5, 0.5, 0.3]
+
+
+class _Scripted:
+    """A callback of `lib` that overwrites val_loss with a known sequence (Keras' or rnnkit's Callback base)."""
+
+    @staticmethod
+    def make(lib, values):
+        class Scripted(lib.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                logs["val_loss"] = values[epoch]
+
+        return Scripted()
+
+
+def verbose_messages(lib, model, x, y, capsys, tmp_path):
+    """The lines the four verbose callbacks print over a scripted fit (model.save_weights recorded, not run)."""
+    model.save_weights = lambda *args, **kwargs: None
+    scripted = [_Scripted.make(lib, [2.0, 3.0, 1.0, 1.5, 1.6, 1.7, 1.8])]
+    made = [lib.callbacks.ModelCheckpoint(str(tmp_path / "w.weights.h5"), save_best_only=True,
+                                          save_weights_only=True, verbose=1),
+            lib.callbacks.EarlyStopping(patience=3, restore_best_weights=True, verbose=1),
+            lib.callbacks.LearningRateScheduler(lambda epoch, lr: 0.5 ** epoch, verbose=1),
+            lib.callbacks.ReduceLROnPlateau(factor=0.5, patience=2, verbose=1)]
+    capsys.readouterr()
+    model.fit(x, y, epochs=7, verbose=0, batch_size=16, validation_data=(x, y), callbacks=scripted + made)
+    return [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+
+
+def test_verbose_callbacks_say_what_they_do(capsys, tmp_path):
+    x, y = _data()
+    lines = verbose_messages(rnnkit, _model(), x, y, capsys, tmp_path)
+    path = tmp_path / "w.weights.h5"
+    assert f"Epoch 1: val_loss improved from None to 2.00000, saving model to {path}" in lines
+    assert f"Epoch 1: finished saving model to {path}" in lines
+    assert "Epoch 2: val_loss did not improve from 2.00000" in lines
+    assert "Epoch 3: val_loss improved from 2.00000 to 1.00000, saving model to " + str(path) in lines
+    assert "Epoch 2: LearningRateScheduler setting learning rate to 0.5." in lines
+    assert "Epoch 6: early stopping" in lines
+    assert "Restoring model weights from the end of the best epoch: 3." in lines
+    assert any(line.startswith("Epoch 5: ReduceLROnPlateau reducing learning rate to ") for line in lines)
+
+
+def test_callbacks_are_silent_without_verbose(capsys):
+    x, y = _data()
+    capsys.readouterr()
+    _model().fit(x, y, epochs=4, verbose=0, validation_data=(x, y),
+                 callbacks=[_ScriptedLoss([2.0, 3.0, 3.0, 3.0]), callbacks.EarlyStopping(patience=1),
+                            callbacks.ReduceLROnPlateau(patience=1), callbacks.LearningRateScheduler(lambda e, lr: lr)])
+    assert capsys.readouterr().out == ""
+
+
+def test_oracle_verbose_callback_messages_match_keras(capsys, tmp_path):
+    keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip install keras)")
+    x, y = _data()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    theirs = verbose_messages(keras, model, x, y, capsys, tmp_path)
+    assert verbose_messages(rnnkit, _model(), x, y, capsys, tmp_path) == theirs

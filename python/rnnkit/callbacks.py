@@ -70,7 +70,15 @@ def _monitor_op(mode, monitor, name):
     return np.greater if mode == "max" else np.less
 
 
-class _Monitoring(Callback):
+class _Verbose:
+    """Keras' messages of a callback made with verbose > 0."""
+
+    def _say(self, message):
+        if self.verbose:
+            print(message)
+
+
+class _Monitoring(Callback, _Verbose):
     def __init__(self, monitor, mode, min_delta, name):
         super().__init__()
         self.monitor = monitor
@@ -120,8 +128,11 @@ class EarlyStopping(_Monitoring):
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0:
+            self._say(f"Epoch {self.stopped_epoch + 1}: early stopping")
         # Keras 3 restores the best epoch's weights at the end of every fit, stopped early or not.
         if self.restore_best_weights and self.best_weights is not None:
+            self._say(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
 
     def is_improvement_over_baseline(self, current):
@@ -180,13 +191,21 @@ class ModelCheckpoint(_Monitoring):
 
     def _save(self, epoch, batch, logs):
         logs = logs or {}
-        if self.save_best_only:
-            current = logs.get(self.monitor)
-            if current is None or not self.is_improvement(current):
-                return
-            self.best = current
         numbers = {"epoch": epoch + 1} if batch is None or "batch" in logs else {"epoch": epoch + 1, "batch": batch + 1}
         path = self.filepath.format(**numbers, **logs)
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                return
+            best = "None" if np.isinf(self.best) else f"{self.best:.5f}"  # Keras 3 starts from None
+            if not self.is_improvement(current):
+                self._say(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
+                return
+            self._say(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to {current:.5f}, saving model to "
+                      f"{path}")
+            self.best = current
+        else:
+            self._say(f"\nEpoch {epoch + 1}: saving model to {path}")
         if not _finite_state(logs, self.model):
             # A NaN/Inf step must not overwrite the last good checkpoint: it is what the user resumes from.
             when = f"epoch {epoch + 1}" + ("" if batch is None else f", batch {batch + 1}")
@@ -197,6 +216,7 @@ class ModelCheckpoint(_Monitoring):
             self.model.save_weights(path)
         else:
             self.model.save(path)
+        self._say(f"\nEpoch {epoch + 1}: finished saving model to {path}")
 
 
 def _finite_state(logs, model):
@@ -251,7 +271,7 @@ class CSVLogger(Callback):
         self.file.close()
 
 
-class LearningRateScheduler(Callback):
+class LearningRateScheduler(Callback, _Verbose):
     """Sets ``optimizer.learning_rate = schedule(epoch, current_lr)`` before each epoch."""
 
     def __init__(self, schedule, verbose=0):
@@ -264,6 +284,7 @@ class LearningRateScheduler(Callback):
         if not isinstance(learning_rate, (float, int, np.floating)):
             raise ValueError(f"LearningRateScheduler: the schedule must return a float, received {learning_rate!r}")
         self.model.optimizer.learning_rate = float(learning_rate)
+        self._say(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {learning_rate}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -303,7 +324,8 @@ class ReduceLROnPlateau(_Monitoring):
             if self.wait >= self.patience:
                 old = float(self.model.optimizer.learning_rate)
                 if old > self.min_lr:
-                    self.model.optimizer.learning_rate = max(old * self.factor, self.min_lr)
+                    self.model.optimizer.learning_rate = new = max(old * self.factor, self.min_lr)
+                    self._say(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
 
