@@ -10,10 +10,12 @@ import os
 
 import numpy as np
 
+from rnnkit.preprocessing.dataset_methods import DatasetMethods
+
 _LABEL_MODES = ("int", "categorical", "binary", None)
 
 
-class TextDataset:
+class TextDataset(DatasetMethods):
     """Yields (texts, labels) batches — texts a numpy array of str, labels int32 (batch,), float32 (batch, 1)
     ("binary") or float32 one-hot (batch, classes) ("categorical") — or texts alone without labels; one sample at
     a time when batch_size is None. ``class_names`` lists the classes in label order."""

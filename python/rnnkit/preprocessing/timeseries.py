@@ -1,13 +1,15 @@
 """Sliding windows over an array, batched, with Keras 3's `timeseries_dataset_from_array` semantics."""
 import numpy as np
 
+from rnnkit.preprocessing.dataset_methods import DatasetMethods
+
 
 def _check_positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"timeseries_dataset_from_array: `{name}` must be a positive integer, received {value!r}")
 
 
-class TimeseriesDataset:
+class TimeseriesDataset(DatasetMethods):
     """Re-iterable batches of windows: yields (x, y) numpy arrays, or x alone when built without targets.
 
     x has shape (batch, sequence_length, *data.shape[1:]); `len()` is the number of batches;
