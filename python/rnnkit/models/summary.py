@@ -2,9 +2,10 @@
 from rnnkit.layers.input_layer import InputLayer
 
 
-def _shape_text(shape):
+def shape_text(shape):
+    """A shape as Keras prints it: (None, 8), (None,), or a list of such for several outputs."""
     if isinstance(shape, list):
-        return "[" + ", ".join(_shape_text(item) for item in shape) + "]"
+        return "[" + ", ".join(shape_text(item) for item in shape) + "]"
     return "(" + ", ".join("None" if size is None else str(size) for size in shape) + ("," if len(shape) == 1 else "") \
         + ")"
 
@@ -82,7 +83,7 @@ def _rows(model, sequential):
         if sequential and isinstance(layer, InputLayer):
             continue
         shapes = [tensor.shape for tensor in node.output_tensors]
-        row = [f"{layer.name} ({type(layer).__name__})", _shape_text(shapes if len(shapes) > 1 else shapes[0]),
+        row = [f"{layer.name} ({type(layer).__name__})", shape_text(shapes if len(shapes) > 1 else shapes[0]),
                str(layer.count_params()) if node is _first_node(model, layer) else "0"]
         if not sequential:
             row.append(", ".join(f"{t.node.layer.name}[{_node_position(model, t.node)}][{t.index}]"
@@ -105,5 +106,5 @@ def _subclassed_row(model, layer):
     if node is None:
         return [f"{layer.name} ({type(layer).__name__})", "?", str(layer.count_params())]
     shapes = [tensor.shape for tensor in node.output_tensors]
-    return [f"{layer.name} ({type(layer).__name__})", _shape_text(shapes if len(shapes) > 1 else shapes[0]),
+    return [f"{layer.name} ({type(layer).__name__})", shape_text(shapes if len(shapes) > 1 else shapes[0]),
             str(layer.count_params())]
