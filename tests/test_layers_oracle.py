@@ -497,3 +497,15 @@ def test_keras_weights_file_of_a_branching_model(tmp_path):
     ours.load_weights(tmp_path / "m.weights.h5")
     x = [inputs(13, (4, 6, 3)), inputs(14, (4, 2))]
     assert_same_outputs(theirs.predict(x, verbose=0), ours.predict(x, verbose=0))
+
+
+def test_keras_other_names_for_shared_layers_are_rnnkit_names_too():
+    """Keras exports some classes under two names (MaxPool1D is MaxPooling1D): rnnkit has both where it has the
+    class."""
+    public = [name for name in dir(keras.layers) if name[:1].isupper()]
+    pairs = [(alias, name) for alias in public for name in public
+             if alias != name and getattr(keras.layers, alias) is getattr(keras.layers, name)
+             and getattr(keras.layers, name).__name__ == name and hasattr(layers, name)]
+    assert ("MaxPool1D", "MaxPooling1D") in pairs
+    for alias, name in pairs:
+        assert getattr(layers, alias, None) is getattr(layers, name), alias

@@ -32,6 +32,10 @@ from rnnkit.layers.steps_resizing import Cropping1D, Identity, UpSampling1D, Zer
 from rnnkit.layers.text_vectorization import TextVectorization
 from rnnkit.layers.time_distributed import TimeDistributed
 
+# Keras 3's other names for the same classes.
+AvgPool1D, MaxPool1D, Convolution1D = AveragePooling1D, MaxPooling1D, Conv1D
+GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
+
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "RepeatVector", "Masking",
            "Embedding", "RNN", "SimpleRNN", "LSTM", "GRU", "PeepholeLSTM", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "PeepholeLSTMCell", "StackedRNNCells", "Bidirectional", "TimeDistributed", "Concatenate", "Add", "Subtract", "Average",
@@ -43,4 +47,5 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda", "ZeroPadding1D", "Cropping1D",
            "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization",
-           "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization"]
+           "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization", "AvgPool1D", "MaxPool1D", "Convolution1D",
+           "GlobalAvgPool1D", "GlobalMaxPool1D"]
