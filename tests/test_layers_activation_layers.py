@@ -72,3 +72,27 @@ def test_arguments_keras_refuses_are_refused():
             make()
     with pytest.raises(ValueError, match="the last axis only"):
         layers.Softmax(axis=1)(np.zeros((2, 3, 4), np.float32))
+
+
+@pytest.mark.parametrize("shared_axes, alpha_shape", [(None, (3, 4)), ([1], (1, 4)), ([1, 2], (1, 1)), (2, (3, 1))])
+def test_prelu_learns_an_alpha_per_unshared_entry(shared_axes, alpha_shape):
+    rng = np.random.default_rng(5)
+    x = (rng.choice([-1.0, 1.0], (2, 3, 4)) * rng.uniform(0.1, 2.0, (2, 3, 4))).astype(np.float32)  # no kink at 0
+    layer = layers.PReLU(alpha_initializer="random_uniform", shared_axes=shared_axes)
+    layer.build(x.shape)
+    alpha = layer.alpha.value
+    assert alpha.shape == alpha_shape and layer.count_params() == int(np.prod(alpha_shape))
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(layer.forward(x, training=False)[0], np.where(x64 > 0, x64, alpha * x64), rtol=1e-6)
+    check_layer_gradients(layer, x)
+
+
+def test_prelu_starts_as_relu_and_refuses_bad_axes():
+    x = np.array([[-2.0, -0.5, 0.5, 2.0]], np.float32)
+    np.testing.assert_array_equal(layers.PReLU()(x), [[0.0, 0.0, 0.5, 2.0]])  # Keras' alpha_initializer "Zeros"
+    with pytest.raises(ValueError, match="shared_axes"):
+        layers.PReLU(shared_axes=[0])
+    with pytest.raises(ValueError, match="beyond"):
+        layers.PReLU(shared_axes=[3]).build((2, 4))
+    with pytest.raises(ValueError, match="known size"):
+        layers.PReLU().build((2, None, 4))

@@ -1,5 +1,5 @@
 """Keras 3 layers (``rnnkit.layers`` is what ``keras.layers`` becomes under ``import rnnkit as keras``)."""
-from rnnkit.layers.activation_layers import ELU, LeakyReLU, ReLU, Softmax
+from rnnkit.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from rnnkit.layers.activity_regularization import ActivityRegularization
 from rnnkit.layers.additive_attention import AdditiveAttention
 from rnnkit.layers.batch_normalization import BatchNormalization
@@ -42,7 +42,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "Multiply", "Maximum", "Minimum", "Dot",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Conv1D", "MaxPooling1D", "AveragePooling1D", "Reshape",
            "Permute", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "BatchNormalization", "ReLU",
-           "LeakyReLU", "ELU", "Softmax",
+           "LeakyReLU", "ELU", "PReLU", "Softmax",
            "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda", "ZeroPadding1D", "Cropping1D",

@@ -1,8 +1,9 @@
-"""Keras 3's activation layers with arguments: ReLU, LeakyReLU, ELU and Softmax. Element-wise numpy (no loop over
-steps); the backward reads the layer's input. Each keeps its input's mask."""
+"""Keras 3's activation layers with arguments: ReLU, LeakyReLU, ELU, PReLU and Softmax. Element-wise numpy (no loop
+over steps); the backward reads the layer's input. Each keeps its input's mask."""
 import numpy as np
 
-from rnnkit import activations
+from rnnkit import activations, constraints, initializers, regularizers
+from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import float_input
 from rnnkit.layers.layer import Layer
 
@@ -100,6 +101,54 @@ class ELU(_ElementwiseActivation):
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}
+
+
+class PReLU(_ElementwiseActivation):
+    """x above 0, alpha * x below, with alpha a learned weight of the input's shape without the batch axis (size 1
+    along `shared_axes`, counted from 1 for the axis after the batch's)."""
+
+    def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.alpha_initializer = initializers.get(alpha_initializer)
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
+        axes = [] if shared_axes is None else list(shared_axes) if isinstance(shared_axes, (list, tuple)) \
+            else [shared_axes]
+        if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) or a < 1 for a in axes):
+            raise ValueError(f"{self.name}: shared_axes are input axes after the batch's (1, 2, ...), received "
+                             f"{shared_axes!r}")
+        self.shared_axes = None if shared_axes is None else [int(a) for a in axes]
+
+    def build(self, input_shape):
+        shape = list(input_shape[1:])
+        for axis in self.shared_axes or []:
+            if axis > len(shape):
+                raise ValueError(f"{self.name}: shared axis {axis} is beyond the input's rank {len(input_shape)}")
+            shape[axis - 1] = 1
+        if any(size is None for size in shape):
+            raise ValueError(f"{self.name}: every axis not in shared_axes must have a known size, received input "
+                             f"shape {tuple(input_shape)}")
+        self.alpha = self.add_weight(tuple(shape), self.alpha_initializer, name="alpha",
+                                     regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
+        self.built = True
+
+    def _value(self, x):
+        return np.maximum(x, np.float32(0)) + self.alpha.value * np.minimum(x, np.float32(0))
+
+    def backward(self, x, d_outputs):
+        d_y = np.asarray(d_outputs, dtype=np.float32)
+        d_x = np.where(x > 0, d_y, self.alpha.value * d_y).astype(np.float32)
+        d_alpha = d_y * np.minimum(x, np.float32(0))
+        summed = tuple(axis for axis in range(x.ndim) if axis == 0 or x.shape[axis] != 1 and
+                       self.alpha.value.shape[axis - 1] == 1)
+        d_alpha = d_alpha.sum(axis=summed, keepdims=True).reshape(self.alpha.value.shape).astype(np.float32)
+        return d_x, for_trainable_weights(self, [(self.alpha, d_alpha)])
+
+    def get_config(self):
+        return {**super().get_config(), "alpha_initializer": initializers.serialize(self.alpha_initializer),
+                "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+                "alpha_constraint": constraints.serialize(self.alpha_constraint), "shared_axes": self.shared_axes}
 
 
 # What Keras adds to the masked logits of a float32 softmax.
