@@ -15,6 +15,7 @@ from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.feature_normalization import Normalization
 from rnnkit.layers.hashing import Hashing
 from rnnkit.layers.input_layer import Input, InputLayer
+from rnnkit.layers.input_spec import InputSpec
 from rnnkit.layers.integer_lookup import IntegerLookup
 from rnnkit.layers.lambda_layer import Lambda
 from rnnkit.layers.layer import Layer
@@ -48,4 +49,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda", "ZeroPadding1D", "Cropping1D",
            "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization",
            "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization", "AvgPool1D", "MaxPool1D", "Convolution1D",
-           "GlobalAvgPool1D", "GlobalMaxPool1D"]
+           "GlobalAvgPool1D", "GlobalMaxPool1D", "InputSpec"]

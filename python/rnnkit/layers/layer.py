@@ -58,6 +58,9 @@ class Layer:
     # Whether a call takes several inputs as positional arguments (Keras' MultiHeadAttention(query, value)) rather
     # than one list (the merges): functional configs record the call that way.
     positional_inputs = False
+    # What the layer accepts (an InputSpec, or a list of them, one per input), checked on every call; a custom
+    # layer sets it, as in Keras.
+    input_spec = None
 
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, batch_input_shape=None,
                  batch_size=None, input_dim=None, activity_regularizer=None, quantization_config=None, autocast=True,
@@ -242,16 +245,24 @@ class Layer:
         if kwargs:
             raise TypeError(f"Layer '{self.name}': unexpected call argument(s) {sorted(kwargs)}")
         if _is_symbolic(inputs):
+            self._check_input_spec(inputs)
             return self._call_symbolic(inputs)
         if isinstance(inputs, (list, tuple)):
             inputs = [np.asarray(item) for item in inputs]
         else:
             inputs = np.asarray(inputs)
+        self._check_input_spec(inputs)
         if not self.built:
             self.build(_shape_of(inputs))
             self.built = True
         outputs, _ = self.forward(inputs, training=bool(training), mask=mask)
         return outputs
+
+    def _check_input_spec(self, inputs):
+        if self.input_spec is not None:
+            from rnnkit.layers.input_spec import check_inputs
+
+            check_inputs(self, inputs, lambda x: x.shape, lambda x: getattr(x, "dtype", None))
 
     def _call_symbolic(self, inputs):
         from rnnkit.layers.input_layer import KerasTensor, Node
