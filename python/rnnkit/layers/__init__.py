@@ -25,6 +25,7 @@ from rnnkit.layers.multi_head_attention import MultiHeadAttention
 from rnnkit.layers.pooling import AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
 from rnnkit.layers.positional_encoding import PositionEmbedding, SinePositionEncoding
 from rnnkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from rnnkit.layers.scale_normalization import RMSNormalization, UnitNormalization
 from rnnkit.layers.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, PeepholeLSTM, PeepholeLSTMCell, SimpleRNN,
                                SimpleRNNCell, StackedRNNCells)
 from rnnkit.layers.serialization import deserialize, get, serialize
@@ -49,4 +50,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda", "ZeroPadding1D", "Cropping1D",
            "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization",
            "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization", "AvgPool1D", "MaxPool1D", "Convolution1D",
-           "GlobalAvgPool1D", "GlobalMaxPool1D", "InputSpec"]
+           "GlobalAvgPool1D", "GlobalMaxPool1D", "InputSpec", "UnitNormalization", "RMSNormalization"]
