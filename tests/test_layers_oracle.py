@@ -185,7 +185,7 @@ REQUIRED = {
     "Permute": {"dims": (1,)}, "RepeatVector": {"n": 2}, "Reshape": {"target_shape": (2,)},
     "RNN": {"cell": Fresh(lambda: layers.LSTMCell(2))}, "SimpleRNN": {"units": 2}, "SimpleRNNCell": {"units": 2},
     "SpatialDropout1D": {"rate": 0.1}, "StackedRNNCells": {"cells": Fresh(lambda: [layers.LSTMCell(2)])},
-    "TimeDistributed": {"layer": Fresh(lambda: layers.Dense(2))},
+    "TimeDistributed": {"layer": Fresh(lambda: layers.Dense(2))}, "Wrapper": {"layer": Fresh(lambda: layers.Dense(2))},
 }
 SHARED_LAYERS = sorted(name for name in dir(layers)  # each class once: not under its other names (MaxPool1D)
                        if name[:1].isupper() and inspect.isclass(getattr(keras.layers, name, None))

@@ -134,3 +134,27 @@ def test_time_distributed_dense_per_step_and_gradients():
     assert layer.compute_mask(x, MASK) is MASK
     config = layer.get_config()
     assert layers.TimeDistributed.from_config(config).get_config() == config
+
+
+def test_a_users_wrapper_subclass_builds_trains_and_round_trips_its_config():
+    import rnnkit
+
+    @rnnkit.utils.register_keras_serializable(package="tests")
+    class Doubled(layers.Wrapper):
+        def call(self, inputs):
+            return 2.0 * self.layer(inputs)
+
+    wrapper = Doubled(layers.Dense(3, name="inner"), name="doubled")
+    assert isinstance(layers.TimeDistributed(layers.Dense(2)), layers.Wrapper)
+    model = rnnkit.Sequential([rnnkit.Input((4,)), wrapper])
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    kernel, bias = wrapper.layer.get_weights()
+    np.testing.assert_allclose(model.predict(x, verbose=0), 2.0 * (x @ kernel + bias), rtol=1e-5, atol=1e-6)
+    assert [w.shape for w in wrapper.weights] == [(4, 3), (3,)]
+    model.compile("sgd", "mse")
+    model.fit(x, np.zeros((5, 3), np.float32), epochs=1, verbose=0)
+    assert not np.allclose(wrapper.layer.get_weights()[0], kernel)  # the wrapped layer's weights train
+    again = layers.deserialize(layers.serialize(wrapper))
+    assert type(again) is Doubled and again.layer.get_config()["units"] == 3 and again.name == "doubled"
+    with pytest.raises(ValueError, match="Layer instance"):
+        Doubled("dense")

@@ -33,6 +33,7 @@ from rnnkit.layers.string_lookup import StringLookup
 from rnnkit.layers.steps_resizing import Cropping1D, Identity, UpSampling1D, ZeroPadding1D
 from rnnkit.layers.text_vectorization import TextVectorization
 from rnnkit.layers.time_distributed import TimeDistributed
+from rnnkit.layers.wrapper import Wrapper
 
 # Keras 3's other names for the same classes.
 AvgPool1D, MaxPool1D, Convolution1D = AveragePooling1D, MaxPooling1D, Conv1D
@@ -50,4 +51,5 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda", "ZeroPadding1D", "Cropping1D",
            "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization",
            "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization", "AvgPool1D", "MaxPool1D", "Convolution1D",
-           "GlobalAvgPool1D", "GlobalMaxPool1D", "InputSpec", "UnitNormalization", "RMSNormalization"]
+           "GlobalAvgPool1D", "GlobalMaxPool1D", "InputSpec", "UnitNormalization", "RMSNormalization",
+           "Wrapper"]

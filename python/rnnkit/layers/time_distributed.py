@@ -1,15 +1,12 @@
 """TimeDistributed: applies a layer to every time step by folding (batch, time) into one batch axis."""
 from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import expect_min_rank, float_input
-from rnnkit.layers.layer import Layer
+from rnnkit.layers.wrapper import Wrapper
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     def __init__(self, layer, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(layer, Layer):
-            raise ValueError(f"{self.name}: expected a Layer instance, received {layer!r}")
-        self.layer = layer
+        super().__init__(layer, **kwargs)
         self.supports_masking = True
 
     @staticmethod
@@ -43,15 +40,3 @@ class TimeDistributed(Layer):
         d_x, d_weights = self.layer.backward(inner_ctx, d_y)
         gradients = list(zip(self.layer.trainable_weights, d_weights))
         return d_x.reshape(input_shape), for_trainable_weights(self, gradients)
-
-    def get_config(self):
-        from rnnkit.layers.serialization import serialize
-
-        return {**super().get_config(), "layer": serialize(self.layer)}
-
-    @classmethod
-    def from_config(cls, config):
-        from rnnkit.layers.serialization import deserialize
-
-        config = dict(config)
-        return cls(deserialize(config.pop("layer")), **config)
