@@ -5,6 +5,8 @@ dtypes against the computed ones, integer inputs, eager calls on arrays, and wha
 Tolerances: values rtol 1e-5 / atol 1e-5 (float32 against float64), gradients rtol 1e-4 / atol 1e-5 (central
 differences of the float64 reference with step 1e-6). Inputs are spaced 0.05 apart (spaced()): no ties, and no
 step of floor, ceil, round, floor_divide or mod within 1e-3 of a value, where a difference quotient would jump."""
+import math
+
 import numpy as np
 import pytest
 
@@ -151,6 +153,18 @@ CASES = {
                   + ops.full_like(x, 2.0) * x + ops.arange(0.5, 2.0, 0.5) + (x @ ops.eye(3)) * 2.0,
                   lambda x: x * np.arange(3) + np.eye(5, 3, k=1) - 0.5 + np.linspace(0.0, 1.0, 3) + 2.0 * x
                   + np.arange(0.5, 2.0, 0.5) + x * 2.0),
+    "unary_math": ((5, 3), lambda x: ops.sin(x) + ops.cos(x) * 0.5 + ops.tan(x * 0.4) + ops.arcsin(ops.tanh(x) * 0.9)
+                   + ops.arccos(ops.tanh(x) * 0.9) + ops.arctan(x) + ops.sinh(x) + ops.cosh(x) + ops.arcsinh(x)
+                   + ops.arccosh(x * x + 1.5) + ops.arctanh(ops.tanh(x) * 0.9) + ops.log1p(x * x) + ops.expm1(x)
+                   + ops.log2(x * x + 0.5) + ops.log10(x * x + 0.5) + ops.exp2(x) + ops.cbrt(x * x + 0.5)
+                   + ops.reciprocal(x * x + 0.5) + ops.deg2rad(x) + ops.rad2deg(x) * 0.01 + ops.rsqrt(x * x + 0.5)
+                   + ops.erf(x) + ops.trunc(x * 3.0),
+                   lambda x: np.sin(x) + np.cos(x) * 0.5 + np.tan(x * 0.4) + np.arcsin(np.tanh(x) * 0.9)
+                   + np.arccos(np.tanh(x) * 0.9) + np.arctan(x) + np.sinh(x) + np.cosh(x) + np.arcsinh(x)
+                   + np.arccosh(x * x + 1.5) + np.arctanh(np.tanh(x) * 0.9) + np.log1p(x * x) + np.expm1(x)
+                   + np.log2(x * x + 0.5) + np.log10(x * x + 0.5) + np.exp2(x) + np.cbrt(x * x + 0.5)
+                   + 1.0 / (x * x + 0.5) + x * np.pi / 180.0 + x * 1.8 / np.pi + 1.0 / np.sqrt(x * x + 0.5)
+                   + np.vectorize(math.erf)(x) + np.trunc(x * 3.0)),
 }
 
 
@@ -321,3 +335,15 @@ def test_errors_the_data_decide_are_refused_when_the_model_runs():
                                     "cannot take the top 3")):
         with pytest.raises(ValueError, match=message):
             rnnkit.Model(x, outputs).predict(data, verbose=0)
+
+
+def test_isnan_isinf_isfinite_give_bool_without_gradient():
+    x = np.array([[1.0, np.nan, np.inf, -np.inf, 0.0]], np.float32)
+    np.testing.assert_array_equal(ops.isnan(x), np.isnan(x))
+    np.testing.assert_array_equal(ops.isinf(x), np.isinf(x))
+    np.testing.assert_array_equal(ops.isfinite(x), np.isfinite(x))
+    inputs = layers.Input((5,))
+    flags = ops.isfinite(inputs)
+    assert flags.dtype == "bool"
+    model = rnnkit.Model(inputs, ops.where(flags, inputs, 0.0) * 2.0)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), [[2.0, 0.0, 0.0, 0.0, 0.0]])

@@ -126,6 +126,22 @@ SPECS = [
     ("full_like_dtype", "kinked", lambda o, x: o.full_like(x, 2, dtype="int32")),
     ("captured_constants", "smooth", lambda o, x: x * o.arange(3) + o.eye(5, 3, k=1) + o.linspace(0.0, 1.0, 3)
      - o.full((3,), 2) + o.zeros((3,)) + o.ones((5, 1), dtype="int32")),
+    # Unary math (operations_math.py), each on inputs inside its domain.
+    ("sin", "smooth", lambda o, x: o.sin(x)), ("cos", "smooth", lambda o, x: o.cos(x)),
+    ("tan", "smooth", lambda o, x: o.tan(x * 0.4)), ("arcsin", "smooth", lambda o, x: o.arcsin(o.tanh(x) * 0.9)),
+    ("arccos", "smooth", lambda o, x: o.arccos(o.tanh(x) * 0.9)), ("arctan", "smooth", lambda o, x: o.arctan(x)),
+    ("sinh", "smooth", lambda o, x: o.sinh(x)), ("cosh", "smooth", lambda o, x: o.cosh(x)),
+    ("arcsinh", "smooth", lambda o, x: o.arcsinh(x)), ("arccosh", "smooth", lambda o, x: o.arccosh(x * x + 1.5)),
+    ("arctanh", "smooth", lambda o, x: o.arctanh(o.tanh(x) * 0.9)), ("log1p", "smooth", lambda o, x: o.log1p(x * x)),
+    ("expm1", "smooth", lambda o, x: o.expm1(x)), ("log2", "smooth", lambda o, x: o.log2(x * x + 0.5)),
+    ("log10", "smooth", lambda o, x: o.log10(x * x + 0.5)), ("exp2", "smooth", lambda o, x: o.exp2(x)),
+    ("cbrt", "smooth", lambda o, x: o.cbrt(x * x + 0.5)),
+    ("reciprocal", "smooth", lambda o, x: o.reciprocal(x * x + 0.5)),
+    ("deg2rad", "smooth", lambda o, x: o.deg2rad(x)), ("rad2deg", "smooth", lambda o, x: o.rad2deg(x)),
+    ("trunc", "kinked", lambda o, x: o.trunc(x * 1.3)), ("rsqrt", "smooth", lambda o, x: o.rsqrt(x * x + 0.5)),
+    ("erf", "smooth", lambda o, x: o.erf(x)), ("isnan", "kinked", lambda o, x: o.isnan(o.log(x))),
+    ("isinf", "kinked", lambda o, x: o.isinf(o.log(o.abs(x)))),
+    ("isfinite", "kinked", lambda o, x: o.isfinite(o.log(x))),
 ]
 
 

@@ -5,6 +5,12 @@ any, all, round) as Keras' do."""
 from rnnkit.layers.operations import call
 from rnnkit.layers.operations_constants import arange, eye, full, linspace, ones, zeros  # noqa: F401
 
+# ops.<name> and its operation class (operations_math.py).
+_UNARY_MATH = [(name, name.capitalize()) for name in (
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "log1p",
+    "expm1", "log2", "log10", "exp2", "cbrt", "reciprocal", "deg2rad", "rad2deg", "trunc", "rsqrt", "erf", "isnan",
+    "isinf", "isfinite")]
+
 __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "maximum", "minimum", "tanh",
            "sigmoid", "relu", "exp", "log", "sqrt", "square", "abs", "absolute", "mean", "sum", "max", "min",
            "expand_dims", "squeeze", "transpose", "concatenate", "matmul", "softmax", "reshape", "stack", "cast",
@@ -15,7 +21,7 @@ __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "
            "zeros_like", "ones_like", "sign", "floor", "ceil", "round", "floor_divide", "mod", "prod", "std", "var",
            "norm", "any", "all", "flip", "roll", "tile", "repeat", "broadcast_to", "take", "take_along_axis", "split",
            "pad", "dot", "einsum", "top_k", "sort", "argsort", "tril", "triu", "ones", "zeros", "full", "full_like",
-           "eye", "arange", "linspace"]
+           "eye", "arange", "linspace"] + [name for name, _ in _UNARY_MATH]
 
 
 def add(x1, x2):
@@ -377,3 +383,15 @@ def triu(x, k=0):
 
 def full_like(x, fill_value, dtype=None):
     return call("FullLike", x, fill_value, dtype=dtype)
+
+
+def _unary_math(class_name, name):
+    def function(x):
+        return call(class_name, x)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"Keras' ops.{name}, element-wise."
+    return function
+
+
+globals().update({name: _unary_math(class_name, name) for name, class_name in _UNARY_MATH})

@@ -156,12 +156,12 @@ def constant_dtype(value):
 def _registry():
     from rnnkit.layers import (operations_activations, operations_arrangement, operations_constants,
                                operations_contraction, operations_elementwise, operations_gather, operations_indices,
-                               operations_linear, operations_norm, operations_reductions, operations_rounding,
-                               operations_shape, operations_sorting)
+                               operations_linear, operations_math, operations_norm, operations_reductions,
+                               operations_rounding, operations_shape, operations_sorting)
 
     modules = (operations_elementwise, operations_shape, operations_linear, operations_activations, operations_indices,
                operations_constants, operations_rounding, operations_reductions, operations_norm,
-               operations_arrangement, operations_gather, operations_sorting, operations_contraction)
+               operations_arrangement, operations_gather, operations_sorting, operations_contraction, operations_math)
     return {name: cls for module in modules for name, cls in module.OPERATIONS.items()}
 
 
