@@ -165,6 +165,15 @@ CASES = {
                    + np.log2(x * x + 0.5) + np.log10(x * x + 0.5) + np.exp2(x) + np.cbrt(x * x + 0.5)
                    + 1.0 / (x * x + 0.5) + x * np.pi / 180.0 + x * 1.8 / np.pi + 1.0 / np.sqrt(x * x + 0.5)
                    + np.vectorize(math.erf)(x) + np.trunc(x * 3.0)),
+    "logsumexp_axes": ((5, 3), lambda x: ops.logsumexp(x * 20.0, axis=1) + ops.logsumexp(x, axis=(1, 2))[:, None]
+                       + ops.logaddexp(x, x * x)[:, 0] + ops.arctan2(x, x * x + 0.5)[:, 1] + ops.hypot(x, 0.7)[:, 2],
+                       lambda x: np.log(np.sum(np.exp(x * 20.0), axis=1))
+                       + np.log(np.sum(np.exp(x), axis=(1, 2)))[:, None]
+                       + np.logaddexp(x, x * x)[:, 0] + np.arctan2(x, x * x + 0.5)[:, 1] + np.hypot(x, 0.7)[:, 2]),
+    "moveaxis_swapaxes": ((5, 3, 2), lambda x: ops.moveaxis(x, 1, 3) * 2.0 + ops.swapaxes(ops.swapaxes(x, 1, 3), 1, 2)
+                          + ops.moveaxis(x * x, [1, 2], [3, 1]),
+                          lambda x: np.moveaxis(x, 1, 3) * 2.0 + np.swapaxes(np.swapaxes(x, 1, 3), 1, 2)
+                          + np.moveaxis(x * x, [1, 2], [3, 1])),
 }
 
 

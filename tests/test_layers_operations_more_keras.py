@@ -142,6 +142,15 @@ SPECS = [
     ("erf", "smooth", lambda o, x: o.erf(x)), ("isnan", "kinked", lambda o, x: o.isnan(o.log(x))),
     ("isinf", "kinked", lambda o, x: o.isinf(o.log(o.abs(x)))),
     ("isfinite", "kinked", lambda o, x: o.isfinite(o.log(x))),
+    ("logsumexp", "smooth", lambda o, x: o.logsumexp(x, axis=1)),
+    ("logsumexp_keepdims", "smooth", lambda o, x: o.logsumexp(x * 30.0, axis=(1, 2), keepdims=True)),
+    ("moveaxis", "smooth", lambda o, x: o.moveaxis(x, 1, 2)),
+    ("moveaxis_int", "int", lambda o, x: o.moveaxis(x, 0, 1)),
+    ("swapaxes", "smooth", lambda o, x: o.swapaxes(x, -1, 1)),
+    ("logaddexp", "smooth", lambda o, x: o.logaddexp(x, x * x)),
+    ("arctan2", "smooth", lambda o, x: o.arctan2(x, x * x + 0.5)),
+    ("hypot", "smooth", lambda o, x: o.hypot(x, x * x + 0.7)),
+    ("stop_gradient", "smooth", lambda o, x: o.stop_gradient(x) * x),
 ]
 
 

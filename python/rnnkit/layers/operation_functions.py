@@ -21,7 +21,8 @@ __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "
            "zeros_like", "ones_like", "sign", "floor", "ceil", "round", "floor_divide", "mod", "prod", "std", "var",
            "norm", "any", "all", "flip", "roll", "tile", "repeat", "broadcast_to", "take", "take_along_axis", "split",
            "pad", "dot", "einsum", "top_k", "sort", "argsort", "tril", "triu", "ones", "zeros", "full", "full_like",
-           "eye", "arange", "linspace"] + [name for name, _ in _UNARY_MATH]
+           "eye", "arange", "linspace", "logsumexp", "moveaxis", "swapaxes", "logaddexp", "arctan2", "hypot",
+           "stop_gradient"] + [name for name, _ in _UNARY_MATH]
 
 
 def add(x1, x2):
@@ -395,3 +396,31 @@ def _unary_math(class_name, name):
 
 
 globals().update({name: _unary_math(class_name, name) for name, class_name in _UNARY_MATH})
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    return call("Logsumexp", x, axis=axis, keepdims=keepdims)
+
+
+def moveaxis(x, source, destination):
+    return call("Moveaxis", x, source=source, destination=destination)
+
+
+def swapaxes(x, axis1, axis2):
+    return call("Swapaxes", x, axis1=axis1, axis2=axis2)
+
+
+def logaddexp(x1, x2):
+    return call("Logaddexp", x1, x2)
+
+
+def arctan2(x1, x2):
+    return call("Arctan2", x1, x2)
+
+
+def hypot(x1, x2):
+    return call("Hypot", x1, x2)
+
+
+def stop_gradient(variable):
+    return call("StopGradient", variable)

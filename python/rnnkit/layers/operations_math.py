@@ -1,12 +1,13 @@
-"""Unary math of Keras' ops: sin, cos, tan, their inverses and hyperbolic forms, log1p, expm1, log2, log10, exp2,
-cbrt, reciprocal, deg2rad, rad2deg, trunc (keras.src.ops.numpy), rsqrt, erf (keras.src.ops.math), and the bool
-isnan / isinf / isfinite. Each is its value and its derivative dy/da in terms of the output y and the input a (as
-PyTorch computes it: trunc's is zero), in float32 with numpy's inf and NaN where the function has them."""
+"""Element-wise math of Keras' ops: sin, cos, tan, their inverses and hyperbolic forms, log1p, expm1, log2, log10,
+exp2, cbrt, reciprocal, deg2rad, rad2deg, trunc (keras.src.ops.numpy), rsqrt, erf (keras.src.ops.math), the bool
+isnan / isinf / isfinite, the binary logaddexp, arctan2, hypot, and stop_gradient (keras.src.ops.core). Each is its
+value and its derivatives in terms of the output y and the inputs (as PyTorch computes them: trunc's is zero), in
+float32 with numpy's inf and NaN where the function has them."""
 import math
 
 import numpy as np
 
-from rnnkit.layers.operations_elementwise import _no_gradient, _Unary
+from rnnkit.layers.operations_elementwise import _Elementwise, _no_gradient, _Unary
 
 MATH_MODULE = "keras.src.ops.math"
 _erf = np.vectorize(math.erf, otypes=[np.float64])
@@ -51,4 +52,59 @@ CLASSES = [_unary(*spec) for spec in _UNARY]
 CLASSES += [_no_gradient(name, function) for name, function in
             (("Isnan", np.isnan), ("Isinf", np.isinf), ("Isfinite", np.isfinite))]
 
+
+
+class _FloatBinary(_Elementwise):
+    def output_dtype(self, input_dtypes):
+        return "float32"
+
+
+class Logaddexp(_FloatBinary):
+    @staticmethod
+    def compute(a, b):
+        return np.logaddexp(np.asarray(a, np.float64), np.asarray(b, np.float64))
+
+    @staticmethod
+    def gradients(d_y, y, a, b):
+        return d_y * np.exp(np.asarray(a, np.float64) - y), d_y * np.exp(np.asarray(b, np.float64) - y)
+
+
+class Arctan2(_FloatBinary):
+    @staticmethod
+    def compute(a, b):
+        return np.arctan2(np.asarray(a, np.float64), np.asarray(b, np.float64))
+
+    @staticmethod
+    def gradients(d_y, y, a, b):
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        squared = a * a + b * b
+        return d_y * b / squared, -d_y * a / squared
+
+
+class Hypot(_FloatBinary):
+    @staticmethod
+    def compute(a, b):
+        return np.hypot(np.asarray(a, np.float64), np.asarray(b, np.float64))
+
+    @staticmethod
+    def gradients(d_y, y, a, b):
+        return d_y * np.asarray(a, np.float64) / y, d_y * np.asarray(b, np.float64) / y
+
+
+class StopGradient(_Elementwise):
+    """Its input's value, through which no gradient flows."""
+    module = "keras.src.ops.core"
+
+    def output_dtype(self, input_dtypes):
+        return input_dtypes[0]
+
+    @staticmethod
+    def compute(a):
+        return a
+
+    def backward(self, ctx, d_outputs):
+        return [None], []
+
+
+CLASSES += [Logaddexp, Arctan2, Hypot, StopGradient]
 OPERATIONS = {cls.__name__: cls for cls in CLASSES}

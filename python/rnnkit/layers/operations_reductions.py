@@ -1,7 +1,7 @@
-"""rnnkit.ops' prod, std, var, any and all over axes (with keepdims), as Keras' classes of the same names. std and var
-are the population ones (numpy's and Keras' ddof 0); where all reduced values are equal std's gradient is zero, as
-PyTorch masks it. prod's gradient is the product of the other factors, exact where some are zero. any and all give
-bools and pass no gradient."""
+"""rnnkit.ops' prod, std, var, logsumexp, any and all over axes (with keepdims), as Keras' classes of the same
+names. std and var are the population ones (numpy's and Keras' ddof 0); where all reduced values are equal std's
+gradient is zero, as PyTorch masks it. prod's gradient is the product of the other factors, exact where some are
+zero; logsumexp's the softmax over the axes. any and all give bools and pass no gradient."""
 import numpy as np
 
 from rnnkit.layers.operations_constants import checked_dtype
@@ -72,6 +72,23 @@ class Var(_Reduction):
         return d_y * 2.0 * (x - np.mean(x, axis=axes, keepdims=True)) / _reduced_count(x, axes)
 
 
+class Logsumexp(_Reduction):
+    """log(sum(exp(x))) over the axes, shifted by their maximum so that large values do not overflow."""
+    float_output, needs_elements = True, True
+    module = "keras.src.ops.math"
+
+    @staticmethod
+    def reduce(x, axes):
+        x = np.asarray(x, np.float64)
+        peak = np.max(x, axis=axes, keepdims=True)
+        peak = np.where(np.isfinite(peak), peak, 0.0)
+        return peak + np.log(np.sum(np.exp(x - peak), axis=axes, keepdims=True))
+
+    @staticmethod
+    def spread(d_y, x, y, axes):
+        return d_y * np.exp(np.asarray(x, np.float64) - y)  # the softmax over the axes
+
+
 class _Truth(_Reduction):
     float_output, needs_elements = False, False
 
@@ -90,4 +107,4 @@ class All(_Truth):
     reduce = staticmethod(lambda x, axes: np.all(x, axis=axes, keepdims=True))
 
 
-OPERATIONS = {cls.__name__: cls for cls in (Prod, Std, Var, Any, All)}
+OPERATIONS = {cls.__name__: cls for cls in (Prod, Std, Var, Logsumexp, Any, All)}

@@ -259,6 +259,50 @@ class Transpose(Operation):
         return {"name": self.name, "axes": self.axes}
 
 
+class Moveaxis(Transpose):
+    """numpy's moveaxis: the `source` axes moved to `destination`, the others kept in order."""
+
+    def __init__(self, source, destination, name=None, **kwargs):
+        Operation.__init__(self, name=name, **kwargs)
+        self.source, self.destination = source, destination
+        self._source = checked_axes("Moveaxis", "source", [source] if isinstance(source, int) else source)
+        self._destination = checked_axes("Moveaxis", "destination",
+                                         [destination] if isinstance(destination, int) else destination)
+        if len(self._source) != len(self._destination):
+            raise ValueError(f"{self.name}: source {source} and destination {destination} must name as many axes")
+
+    def _order(self, rank):
+        source = [a % rank if -rank <= a < rank else -1 for a in self._source]
+        destination = [a % rank if -rank <= a < rank else -1 for a in self._destination]
+        if -1 in source + destination or len(set(source)) < len(source) or len(set(destination)) < len(source):
+            raise ValueError(f"{self.name}: source {self.source} and destination {self.destination} must be "
+                             f"distinct axes of a tensor of rank {rank}")
+        order = [axis for axis in range(rank) if axis not in source]
+        for to, axis in sorted(zip(destination, source)):
+            order.insert(to, axis)
+        return order
+
+    def get_config(self):
+        return {"name": self.name, "source": self.source, "destination": self.destination}
+
+
+class Swapaxes(Transpose):
+    def __init__(self, axis1, axis2, name=None, **kwargs):
+        Operation.__init__(self, name=name, **kwargs)
+        self.axis1, self.axis2 = int(axis1), int(axis2)
+
+    def _order(self, rank):
+        if not (-rank <= self.axis1 < rank and -rank <= self.axis2 < rank):
+            raise ValueError(f"{self.name}: axes {self.axis1} and {self.axis2} are not both axes of a tensor of rank "
+                             f"{rank}")
+        order = list(range(rank))
+        order[self.axis1], order[self.axis2] = order[self.axis2], order[self.axis1]
+        return order
+
+    def get_config(self):
+        return {"name": self.name, "axis1": self.axis1, "axis2": self.axis2}
+
+
 class Concatenate(Operation):
     """ops.concatenate(xs, axis=0): note Keras' default axis, the batch axis."""
 
@@ -303,5 +347,5 @@ class Concatenate(Operation):
         return {"name": self.name, "axis": self.axis}
 
 
-OPERATIONS = {cls.__name__: cls for cls in (GetItem, Mean, Sum, Max, Min, ExpandDims, Squeeze, Transpose,
-                                            Concatenate)}
+OPERATIONS = {cls.__name__: cls for cls in (GetItem, Mean, Sum, Max, Min, ExpandDims, Squeeze, Transpose, Moveaxis,
+                                            Swapaxes, Concatenate)}
