@@ -3,6 +3,7 @@ and config, its values and input gradient (PyTorch's at kinks: zeros, ties, cons
 eager result on arrays, `.keras` archives of it both ways; then the same models built with keras.ops and rnnkit.ops
 (a functional model through every op, a Lambda, a custom layer with captured constants): predictions, one SGD step,
 archives. Tolerances: rtol 1e-5 / atol 1e-5 on values and gradients (float32 both), the shared step checks'."""
+import inspect
 import json
 import math
 
@@ -344,3 +345,14 @@ def test_keras_archives_of_a_custom_layer_with_constants_both_ways(tmp_path):
     for loaded in (from_ours, from_theirs):
         np.testing.assert_allclose(np.asarray(keras.ops.convert_to_numpy(loaded.predict(x, verbose=0))),
                                    ours.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_every_shared_op_takes_kerass_parameters():
+    from rnnkit.layers import operation_functions
+
+    shared = [name for name in operation_functions.__all__ if hasattr(keras.ops, name)]
+    assert len(shared) >= 120 and {"sin", "logsumexp", "moveaxis", "hypot", "stop_gradient"} <= set(shared)
+    for name in shared:
+        theirs = [(p.name, p.default) for p in inspect.signature(getattr(keras.ops, name)).parameters.values()]
+        ours = [(p.name, p.default) for p in inspect.signature(getattr(rnnkit.ops, name)).parameters.values()]
+        assert ours == theirs, name

@@ -5,11 +5,11 @@ any, all, round) as Keras' do."""
 from rnnkit.layers.operations import call
 from rnnkit.layers.operations_constants import arange, eye, full, linspace, ones, zeros  # noqa: F401
 
-# ops.<name> and its operation class (operations_math.py).
-_UNARY_MATH = [(name, name.capitalize()) for name in (
+# ops.<name> and its operation class (operations_math.py): one operand, or two for logaddexp, arctan2, hypot.
+_ELEMENTWISE_MATH = [(name, name.capitalize()) for name in (
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "log1p",
     "expm1", "log2", "log10", "exp2", "cbrt", "reciprocal", "deg2rad", "rad2deg", "trunc", "rsqrt", "erf", "isnan",
-    "isinf", "isfinite")]
+    "isinf", "isfinite", "logaddexp", "arctan2", "hypot")]
 
 __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "maximum", "minimum", "tanh",
            "sigmoid", "relu", "exp", "log", "sqrt", "square", "abs", "absolute", "mean", "sum", "max", "min",
@@ -21,8 +21,8 @@ __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "
            "zeros_like", "ones_like", "sign", "floor", "ceil", "round", "floor_divide", "mod", "prod", "std", "var",
            "norm", "any", "all", "flip", "roll", "tile", "repeat", "broadcast_to", "take", "take_along_axis", "split",
            "pad", "dot", "einsum", "top_k", "sort", "argsort", "tril", "triu", "ones", "zeros", "full", "full_like",
-           "eye", "arange", "linspace", "logsumexp", "moveaxis", "swapaxes", "logaddexp", "arctan2", "hypot",
-           "stop_gradient"] + [name for name, _ in _UNARY_MATH]
+           "eye", "arange", "linspace", "logsumexp", "moveaxis", "swapaxes", "stop_gradient"] + [
+               name for name, _ in _ELEMENTWISE_MATH]
 
 
 def add(x1, x2):
@@ -386,16 +386,20 @@ def full_like(x, fill_value, dtype=None):
     return call("FullLike", x, fill_value, dtype=dtype)
 
 
-def _unary_math(class_name, name):
-    def function(x):
-        return call(class_name, x)
+def _elementwise_math(class_name, name):
+    if name in ("logaddexp", "arctan2", "hypot"):
+        def function(x1, x2):
+            return call(class_name, x1, x2)
+    else:
+        def function(x):
+            return call(class_name, x)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"Keras' ops.{name}, element-wise."
     return function
 
 
-globals().update({name: _unary_math(class_name, name) for name, class_name in _UNARY_MATH})
+globals().update({name: _elementwise_math(class_name, name) for name, class_name in _ELEMENTWISE_MATH})
 
 
 def logsumexp(x, axis=None, keepdims=False):
@@ -408,18 +412,6 @@ def moveaxis(x, source, destination):
 
 def swapaxes(x, axis1, axis2):
     return call("Swapaxes", x, axis1=axis1, axis2=axis2)
-
-
-def logaddexp(x1, x2):
-    return call("Logaddexp", x1, x2)
-
-
-def arctan2(x1, x2):
-    return call("Arctan2", x1, x2)
-
-
-def hypot(x1, x2):
-    return call("Hypot", x1, x2)
 
 
 def stop_gradient(variable):

@@ -59,36 +59,20 @@ class _FloatBinary(_Elementwise):
         return "float32"
 
 
-class Logaddexp(_FloatBinary):
-    @staticmethod
-    def compute(a, b):
-        return np.logaddexp(np.asarray(a, np.float64), np.asarray(b, np.float64))
+def _binary(name, compute, slopes):
+    """An operation class `name`: y = compute(a, b) in float64, (dL/da, dL/db) = dL/dy * slopes(y, a, b)."""
 
-    @staticmethod
     def gradients(d_y, y, a, b):
-        return d_y * np.exp(np.asarray(a, np.float64) - y), d_y * np.exp(np.asarray(b, np.float64) - y)
+        return tuple(d_y * slope for slope in slopes(y, np.asarray(a, np.float64), np.asarray(b, np.float64)))
+
+    return type(name, (_FloatBinary,), {
+        "compute": staticmethod(lambda a, b: compute(np.asarray(a, np.float64), np.asarray(b, np.float64))),
+        "gradients": staticmethod(gradients), "__module__": __name__})
 
 
-class Arctan2(_FloatBinary):
-    @staticmethod
-    def compute(a, b):
-        return np.arctan2(np.asarray(a, np.float64), np.asarray(b, np.float64))
-
-    @staticmethod
-    def gradients(d_y, y, a, b):
-        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-        squared = a * a + b * b
-        return d_y * b / squared, -d_y * a / squared
-
-
-class Hypot(_FloatBinary):
-    @staticmethod
-    def compute(a, b):
-        return np.hypot(np.asarray(a, np.float64), np.asarray(b, np.float64))
-
-    @staticmethod
-    def gradients(d_y, y, a, b):
-        return d_y * np.asarray(a, np.float64) / y, d_y * np.asarray(b, np.float64) / y
+Logaddexp = _binary("Logaddexp", np.logaddexp, lambda y, a, b: (np.exp(a - y), np.exp(b - y)))
+Arctan2 = _binary("Arctan2", np.arctan2, lambda y, a, b: (b / (a * a + b * b), -a / (a * a + b * b)))
+Hypot = _binary("Hypot", np.hypot, lambda y, a, b: (a / y, b / y))
 
 
 class StopGradient(_Elementwise):
