@@ -39,3 +39,24 @@ def test_positional_parameters_are_keras_own(module, name):
         assert theirs[:len(ours)] == ours
     else:
         assert ours[:len(theirs)] == theirs
+
+
+@pytest.mark.parametrize("module", ["initializers", "metrics", "layers", "losses", "optimizers"])
+def test_keras_other_names_of_shared_objects_are_rnnkit_names_too(module):
+    """Keras exports some objects under two names (IdentityInitializer is Identity) and some of another module's
+    (metrics.hinge is losses.hinge): rnnkit has both names where it has the object."""
+    ours, theirs = getattr(rnnkit, module), getattr(keras, module)
+    public = [name for name in dir(theirs) if not name.startswith("_")]
+    for alias in public:
+        for name in public:
+            if alias != name and getattr(theirs, alias) is getattr(theirs, name) and hasattr(ours, name):
+                assert getattr(ours, alias, None) is getattr(ours, name), f"{module}.{alias}"
+    if module == "metrics":
+        for name in public:
+            if getattr(theirs, name) is getattr(keras.losses, name, None) and hasattr(rnnkit.losses, name):
+                assert getattr(ours, name, None) is getattr(rnnkit.losses, name), f"metrics.{name}"
+
+
+def test_is_keras_tensor():
+    assert rnnkit.backend.is_keras_tensor(rnnkit.Input((3,))) and rnnkit.utils.is_keras_tensor(rnnkit.Input((3,)))
+    assert not rnnkit.backend.is_keras_tensor(rnnkit.ops.ones((3,)))

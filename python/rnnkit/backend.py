@@ -43,3 +43,10 @@ def set_floatx(value):
 
 def image_data_format():
     return "channels_last"
+
+
+def is_keras_tensor(x):
+    """True for a symbolic tensor of a functional model (keras.Input's and what layers make of it)."""
+    from rnnkit.layers.input_layer import KerasTensor
+
+    return isinstance(x, KerasTensor)

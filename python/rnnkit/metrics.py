@@ -19,6 +19,11 @@ from rnnkit.metrics_losses import (BinaryCrossentropy, CategoricalCrossentropy, 
                                    MeanSquaredLogarithmicError, Poisson, SparseCategoricalCrossentropy, SquaredHinge)
 from rnnkit.metrics_scores import F1Score, FBetaScore, R2Score
 
+# The loss functions Keras 3 exports as metric functions too: the same functions.
+LOSS_FUNCTIONS = ("mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+                  "mean_squared_logarithmic_error", "binary_crossentropy", "binary_focal_crossentropy",
+                  "categorical_crossentropy", "sparse_categorical_crossentropy", "categorical_hinge", "hinge",
+                  "squared_hinge", "huber", "kl_divergence", "log_cosh", "poisson")
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
            "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "TruePositives", "FalsePositives",
@@ -27,8 +32,7 @@ __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", 
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Hinge", "SquaredHinge", "CategoricalHinge",
            "CosineSimilarity", "F1Score", "FBetaScore", "R2Score", "accuracy", "binary_accuracy",
            "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
-           "sparse_top_k_categorical_accuracy", "mean_squared_error", "mean_absolute_error", "get", "serialize",
-           "deserialize"]
+           "sparse_top_k_categorical_accuracy", "get", "serialize", "deserialize", *LOSS_FUNCTIONS]
 
 
 def _same_rank(y_true, y_pred):
@@ -93,8 +97,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
     return np.any(ids == y_true.reshape(-1, 1), axis=1).astype(np.float32).reshape(y_true.shape)
 
 
-mean_squared_error = losses_module.mean_squared_error
-mean_absolute_error = losses_module.mean_absolute_error
+globals().update({name: getattr(losses_module, name) for name in LOSS_FUNCTIONS})  # metrics.hinge, ...
 
 
 class Accuracy(MeanMetricWrapper):

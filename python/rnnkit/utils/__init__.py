@@ -52,6 +52,13 @@ def clear_session(free_memory=True):
     return backend.clear_session(free_memory)
 
 
+def is_keras_tensor(x):
+    """``rnnkit.backend.is_keras_tensor``: True for a functional model's symbolic tensor."""
+    from rnnkit import backend
+
+    return backend.is_keras_tensor(x)
+
+
 def dataset_to_arrays(dataset):
     """Whole contents of a TimeseriesDataset as arrays: (x, y), or x when it has no targets."""
     if not isinstance(dataset, TimeseriesDataset):
@@ -63,4 +70,4 @@ __all__ = ["pad_sequences", "to_categorical", "timeseries_dataset_from_array", "
            "dataset_to_arrays", "set_random_seed", "PyDataset", "register_keras_serializable", "get_custom_objects",
            "custom_object_scope", "CustomObjectScope", "get_registered_name", "get_registered_object", "Sequence",
            "normalize", "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "clear_session",
-           "text_dataset_from_directory", "TextDataset", "plot_model", "model_to_dot"]
+           "text_dataset_from_directory", "TextDataset", "plot_model", "model_to_dot", "is_keras_tensor"]
