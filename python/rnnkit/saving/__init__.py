@@ -4,6 +4,7 @@ import os
 
 from rnnkit.saving.atomic import atomic_write
 from rnnkit.saving.file_format import read_model_file, write_model_file
+from rnnkit.saving.keras_objects import deserialize_keras_object, serialize_keras_object
 from rnnkit.saving.object_registry import (CustomObjectScope, custom_object_scope, get_custom_objects,
                                            get_registered_name, get_registered_object, register_keras_serializable)
 
@@ -12,7 +13,8 @@ WEIGHTS_SUFFIX = ".weights.rnnkit"
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "MODEL_SUFFIX", "WEIGHTS_SUFFIX",
            "register_keras_serializable", "get_custom_objects", "custom_object_scope", "CustomObjectScope",
-           "get_registered_name", "get_registered_object", "restore_model_state"]
+           "get_registered_name", "get_registered_object", "restore_model_state", "serialize_keras_object",
+           "deserialize_keras_object"]
 
 
 def _require_suffix(path, suffixes, function):

@@ -4,6 +4,7 @@ import numpy as np
 from rnnkit.preprocessing.sequence import pad_sequences, to_categorical
 from rnnkit.preprocessing.text_dataset import TextDataset, text_dataset_from_directory
 from rnnkit.preprocessing.timeseries import TimeseriesDataset, timeseries_dataset_from_array
+from rnnkit.saving.keras_objects import deserialize_keras_object, serialize_keras_object
 from rnnkit.saving.object_registry import (CustomObjectScope, custom_object_scope, get_custom_objects,
                                            get_registered_name, get_registered_object, register_keras_serializable)
 from rnnkit.utils.model_plot import model_to_dot, plot_model
@@ -70,4 +71,5 @@ __all__ = ["pad_sequences", "to_categorical", "timeseries_dataset_from_array", "
            "dataset_to_arrays", "set_random_seed", "PyDataset", "register_keras_serializable", "get_custom_objects",
            "custom_object_scope", "CustomObjectScope", "get_registered_name", "get_registered_object", "Sequence",
            "normalize", "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "clear_session",
-           "text_dataset_from_directory", "TextDataset", "plot_model", "model_to_dot", "is_keras_tensor"]
+           "text_dataset_from_directory", "TextDataset", "plot_model", "model_to_dot", "is_keras_tensor",
+           "serialize_keras_object", "deserialize_keras_object"]
