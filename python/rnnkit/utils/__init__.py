@@ -8,6 +8,7 @@ from rnnkit.saving.keras_objects import deserialize_keras_object, serialize_kera
 from rnnkit.saving.object_registry import (CustomObjectScope, custom_object_scope, get_custom_objects,
                                            get_registered_name, get_registered_object, register_keras_serializable)
 from rnnkit.utils.model_plot import model_to_dot, plot_model
+from rnnkit.utils.progbar import Progbar
 from rnnkit.utils.py_dataset import PyDataset
 
 Sequence = PyDataset  # Keras 2's name, kept by Keras 3
@@ -72,4 +73,4 @@ __all__ = ["pad_sequences", "to_categorical", "timeseries_dataset_from_array", "
            "custom_object_scope", "CustomObjectScope", "get_registered_name", "get_registered_object", "Sequence",
            "normalize", "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "clear_session",
            "text_dataset_from_directory", "TextDataset", "plot_model", "model_to_dot", "is_keras_tensor",
-           "serialize_keras_object", "deserialize_keras_object"]
+           "serialize_keras_object", "deserialize_keras_object", "Progbar"]
