@@ -47,7 +47,7 @@ def test_rms_normalization_matches_its_definition_and_learns_its_scale(axis, sca
 def test_axes_are_checked():
     with pytest.raises(TypeError, match="axis"):
         layers.UnitNormalization(axis="last")
-    with pytest.raises(ValueError, match="out of bounds"):
+    with pytest.raises(ValueError, match="out of range"):
         layers.RMSNormalization(axis=3).build((2, 4))
 
 

@@ -5,6 +5,7 @@ import numpy as np
 from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import float_input
 from rnnkit.layers.layer import Layer
+from rnnkit.layers.operations_shape import _axes as _positive_axes
 
 # Keras' lower bound on the norm UnitNormalization divides by.
 _UNIT_NORM_FLOOR = 1e-12
@@ -16,12 +17,6 @@ def _axes(layer, axis):
         raise TypeError(f"{layer}: invalid value for `axis`: expected an int or a list/tuple of ints, received "
                         f"axis={axis!r}")
     return [int(a) for a in axes]
-
-
-def _positive_axes(layer, axes, rank):
-    if any(not -rank <= a < rank for a in axes):
-        raise ValueError(f"{layer}: axis {axes} is out of bounds for an input of rank {rank}")
-    return tuple(sorted(a % rank for a in axes))
 
 
 class UnitNormalization(Layer):

@@ -11,20 +11,20 @@ class DatasetMethods:
         """The first `count` elements (all of them when count is -1)."""
         count = _count("take", count)
         return _Derived(lambda: itertools.islice(iter(self), None if count < 0 else count),
-                        lambda: _length(self) if count < 0 else min(count, _length(self)))
+                        lambda: len(self) if count < 0 else min(count, len(self)))
 
     def skip(self, count):
         """Every element after the first `count` (none when count is -1)."""
         count = _count("skip", count)
-        return _Derived(lambda: itertools.islice(iter(self), max(_length(self), 0) if count < 0 else count, None),
-                        lambda: 0 if count < 0 else max(_length(self) - count, 0))
+        return _Derived(lambda: itertools.islice(iter(self), len(self) if count < 0 else count, None),
+                        lambda: 0 if count < 0 else max(len(self) - count, 0))
 
     def map(self, map_func, num_parallel_calls=None, deterministic=None, name=None):
         """map_func of each element; a tuple element is passed as positional arguments, as tf.data does."""
         if not callable(map_func):
             raise TypeError(f"map: map_func must be callable, received {map_func!r}")
         return _Derived(lambda: (map_func(*element) if isinstance(element, tuple) else map_func(element)
-                                 for element in self), lambda: _length(self))
+                                 for element in self), lambda: len(self))
 
     def cache(self, filename="", name=None):
         """The same elements. Batches are made from arrays in memory (or read from small files) on every pass, so
@@ -55,7 +55,3 @@ def _count(method, count):
     if isinstance(count, bool) or not isinstance(count, int) or count < -1:
         raise ValueError(f"{method}: count must be an int >= -1, received {count!r}")
     return count
-
-
-def _length(dataset):
-    return len(dataset)
