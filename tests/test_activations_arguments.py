@@ -123,7 +123,9 @@ class TestAgainstKeras:
                 [(p.name, p.default) for p in theirs.parameters.values()], name
 
     @pytest.mark.parametrize("name, kwargs", [("relu", {"max_value": 1.0, "negative_slope": 0.1}), ("gelu", {}),
-                                              ("softmax", {"axis": 1}), ("elu", {"alpha": 0.5})])
+                                              ("softmax", {"axis": 1}), ("elu", {"alpha": 0.5}),
+                                              ("celu", {"alpha": 2.0}), ("glu", {}),
+                                              ("soft_shrink", {"threshold": 0.3})])
     def test_functional_model_matches_keras(self, keras, name, kwargs):
         import rnnkit
 
@@ -156,7 +158,9 @@ class TestAgainstKeras:
 @pytest.mark.parametrize("name, kwargs", [
     ("relu", {}), ("relu", {"max_value": 1.0, "negative_slope": 0.1}), ("leaky_relu", {"negative_slope": 0.05}),
     ("elu", {"alpha": 0.5}), ("gelu", {}), ("gelu", {"approximate": True}), ("softmax", {}), ("softmax", {"axis": 1}),
-    ("log_softmax", {"axis": 1}), ("tanh", {}), ("mish", {})])
+    ("log_softmax", {"axis": 1}), ("tanh", {}), ("mish", {}), ("celu", {"alpha": 2.0}),
+    ("soft_shrink", {"threshold": 0.3}), ("hard_shrink", {"threshold": 0.3}), ("squareplus", {"b": 1.0}),
+    ("glu", {}), ("glu", {"axis": 2}), ("threshold", {"threshold": 0.1, "default_value": -1.0})])
 def test_functional_models_take_the_functions_on_symbolic_tensors(name, kwargs):
     import rnnkit
 
@@ -173,7 +177,7 @@ def test_arguments_without_a_symbolic_form_are_refused_on_symbolic_tensors():
     import rnnkit
 
     hidden = rnnkit.Input((4,))
-    with pytest.raises(NotImplementedError, match="celu"):
-        activations.celu(hidden, alpha=2.0)
-    with pytest.raises(NotImplementedError, match="glu"):
-        activations.glu(hidden)
+    with pytest.raises(NotImplementedError, match="sparsemax"):
+        activations.sparsemax(hidden, axis=0)
+    with pytest.raises(ValueError, match="even size"):
+        activations.glu(rnnkit.Input((3,)))

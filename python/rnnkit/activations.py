@@ -109,13 +109,16 @@ def elu(x, alpha=1.0):
                   .astype(np.float32), _layer("ELU"))
 
 
-def celu(x, alpha=1.0):
-    def array_form(x, alpha):
-        alpha = np.float32(alpha)
-        return (np.maximum(x, np.float32(0)) + np.minimum(np.float32(0), alpha * np.expm1(x / alpha))).astype(
-            np.float32)
+def _forms(form):
+    """(array form, symbolic form) of form(m, x, **arguments), written once over numpy's and rnnkit.ops' functions of
+    the same names (where, maximum, minimum, expm1, sqrt, abs)."""
+    return (lambda x, **values: np.asarray(form(np, x, **values), np.float32),
+            lambda x, **values: form(_ops(), x, **values))
 
-    return _apply("celu", x, {"alpha": (alpha, 1.0)}, array_form)
+
+def celu(x, alpha=1.0):
+    return _apply("celu", x, {"alpha": (alpha, 1.0)}, *_forms(
+        lambda m, x, alpha: m.maximum(x, 0.0) + m.minimum(0.0, alpha * m.expm1(x / alpha))))
 
 
 def _tanh_gelu(x, approximate):
@@ -129,21 +132,17 @@ def gelu(x, approximate=False):
 
 
 def soft_shrink(x, threshold=0.5):
-    def array_form(x, threshold):
-        t = np.float32(threshold)
-        return np.where(x > t, x - t, np.where(x < -t, x + t, np.float32(0))).astype(np.float32)
-
-    return _apply("soft_shrink", x, {"threshold": (threshold, 0.5)}, array_form)
+    return _apply("soft_shrink", x, {"threshold": (threshold, 0.5)}, *_forms(
+        lambda m, x, threshold: m.where(x > threshold, x - threshold, m.where(x < -threshold, x + threshold, 0.0))))
 
 
 def hard_shrink(x, threshold=0.5):
-    return _apply("hard_shrink", x, {"threshold": (threshold, 0.5)},
-                  lambda x, threshold: np.where(np.abs(x) > np.float32(threshold), x, np.float32(0)))
+    return _apply("hard_shrink", x, {"threshold": (threshold, 0.5)}, *_forms(
+        lambda m, x, threshold: m.where(m.abs(x) > threshold, x, 0.0)))
 
 
 def squareplus(x, b=4):
-    return _apply("squareplus", x, {"b": (b, 4)},
-                  lambda x, b: ((x + np.sqrt(x * x + np.float32(b))) / np.float32(2)).astype(np.float32))
+    return _apply("squareplus", x, {"b": (b, 4)}, *_forms(lambda m, x, b: (x + m.sqrt(x * x + b)) / 2.0))
 
 
 def _over_axis(name):
@@ -177,28 +176,32 @@ def sparsemax(x, axis=-1):
 
 def glu(x, axis=-1):
     """Gated linear unit: x split in two halves along `axis`, the first times the sigmoid of the second."""
-    if _is_symbolic(x):
-        raise NotImplementedError("rnnkit.activations.glu takes arrays; a functional model has no glu operation")
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 0 or not -x.ndim <= axis < x.ndim or x.shape[axis] % 2:
-        raise ValueError(f"glu: the input's axis {axis} must exist and have an even size, received shape {x.shape}")
+    symbolic = _is_symbolic(x)
+    x = x if symbolic else np.asarray(x, dtype=np.float32)
+    rank, size = len(x.shape), None
+    if rank and -rank <= axis < rank:
+        size = x.shape[axis]
+    if size is None or size % 2:
+        raise ValueError(f"glu: the input's axis {axis} must exist and have an even size, received shape "
+                         f"{tuple(x.shape)}")
+    if symbolic:
+        a, b = _ops().split(x, 2, axis=axis)
+        return a * _ops().sigmoid(b)
     a, b = np.split(x, 2, axis=axis)
     return (a * _core("sigmoid", b)).astype(np.float32)
 
 
 def threshold(x, threshold, default_value):  # noqa: F811 - Keras' name for both the function and its argument
     """x where x > threshold, else default_value."""
-    if _is_symbolic(x):
-        raise NotImplementedError("rnnkit.activations.threshold takes arrays; in a functional model use "
-                                  "rnnkit.ops.where")
-    x = np.asarray(x, dtype=np.float32)
-    return np.where(x > np.float32(threshold), x, np.float32(default_value)).astype(np.float32)
+    array_form, symbolic_form = _forms(lambda m, x, threshold, default_value: m.where(x > threshold, x, default_value))
+    form = symbolic_form if _is_symbolic(x) else array_form
+    return form(x if _is_symbolic(x) else np.asarray(x, np.float32), threshold=threshold, default_value=default_value)
 
 
 for _function in (relu, leaky_relu, elu, celu, gelu, soft_shrink, hard_shrink, squareplus, softmax, log_softmax,
                   sparsemax):
     _function.__doc__ = (f"Keras 3's `{_function.__name__}` activation: with its default arguments the C++ core "
-                         "computes it, with others numpy.")
+                         "computes it, with others numpy (rnnkit.ops on a symbolic tensor).")
     _FUNCTIONS[_function.__name__] = _function
 swish, hard_swish = _FUNCTIONS["silu"], _FUNCTIONS["hard_silu"]
 
