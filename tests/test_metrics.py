@@ -241,3 +241,26 @@ def test_a_callers_metric_object_keeps_its_name_under_an_output_prefix():
         model.compile(optimizer="sgd", loss="mse", metrics={"a": [mae]})
         history = model.fit(x, y, verbose=0).history
     assert mae.name == own and f"a_{own}" in history and f"a_a_{own}" not in history
+
+
+def test_sum_adds_each_samples_values_then_weights_them():
+    metric = metrics.Sum()
+    metric.update_state([1.0, 2.0, 3.0])
+    metric.update_state([[1.0, 2.0], [3.0, 4.0]], sample_weight=[1.0, 0.0])  # sample sums 3 and 7, weighted 1 and 0
+    assert metric.result() == np.float32(9.0) and metric.name == "sum"
+    metric.reset_state()
+    assert metric.result() == 0.0
+    assert metrics.get("sum").__class__ is metrics.Sum
+    assert metrics.deserialize(metrics.serialize(metrics.Sum(name="total"))).name == "total"
+
+
+@pytest.mark.oracle
+def test_oracle_sum_matches_keras():
+    keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip install keras)")
+    rng = np.random.default_rng(4)
+    values, weights = rng.standard_normal((6, 3, 2)), rng.uniform(size=(6, 3))
+    ours, theirs = metrics.Sum(), keras.metrics.Sum()
+    for metric in (ours, theirs):
+        metric.update_state(values[:3])
+        metric.update_state(values[3:], sample_weight=weights[3:])
+    np.testing.assert_allclose(ours.result(), keras.ops.convert_to_numpy(theirs.result()), rtol=1e-6)

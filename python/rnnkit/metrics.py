@@ -11,7 +11,7 @@ import numpy as np
 from rnnkit import losses as losses_module
 from rnnkit.layers.layer import to_snake_case
 from rnnkit.metrics_auc import AUC
-from rnnkit.metrics_base import Mean, MeanMetricWrapper, Metric, masked_sample_weight
+from rnnkit.metrics_base import Mean, MeanMetricWrapper, Metric, Sum, masked_sample_weight
 from rnnkit.metrics_confusion import (FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives,
                                       TruePositives)
 from rnnkit.metrics_losses import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge, CosineSimilarity,
@@ -24,7 +24,7 @@ LOSS_FUNCTIONS = ("mean_squared_error", "mean_absolute_error", "mean_absolute_pe
                   "mean_squared_logarithmic_error", "binary_crossentropy", "binary_focal_crossentropy",
                   "categorical_crossentropy", "sparse_categorical_crossentropy", "categorical_hinge", "hinge",
                   "squared_hinge", "huber", "kl_divergence", "log_cosh", "poisson")
-__all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
+__all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
            "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "TruePositives", "FalsePositives",
            "TrueNegatives", "FalseNegatives", "Precision", "Recall", "AUC", "MeanAbsolutePercentageError",
@@ -168,7 +168,7 @@ class RootMeanSquaredError(Mean):
 
 
 _CLASSES = {cls.__name__: cls for cls in (
-    Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
+    Mean, Sum, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
     SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, TruePositives,
     FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, LogCoshError, Poisson, KLDivergence, BinaryCrossentropy, CategoricalCrossentropy,

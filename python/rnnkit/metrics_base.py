@@ -55,8 +55,9 @@ def masked_sample_weight(sample_weight, mask):
     return sample_weight.reshape(sample_weight.shape + (1,) * (mask.ndim - sample_weight.ndim)) * mask
 
 
-def _samplewise(values, sample_weight):
-    """Keras' reduce_to_samplewise_values with mean: (per-sample values * weights, per-sample weights or None)."""
+def _samplewise(values, sample_weight, reduce=np.mean):
+    """Keras' reduce_to_samplewise_values with `reduce` (mean, or sum for Sum): (per-sample values * weights,
+    per-sample weights or None)."""
     values = np.asarray(values, np.float64)
     if sample_weight is not None:
         weights = np.asarray(sample_weight, np.float64)
@@ -65,15 +66,15 @@ def _samplewise(values, sample_weight):
         elif values.ndim == weights.ndim + 1 and values.shape[-1] == 1:
             values = values[..., 0]
         if values.ndim > weights.ndim:
-            values = values.mean(axis=tuple(range(weights.ndim, values.ndim)))
+            values = reduce(values, axis=tuple(range(weights.ndim, values.ndim)))
         weights = np.broadcast_to(weights, values.shape)
         values = values * weights
         if weights.ndim > 1:
-            weights = weights.mean(axis=tuple(range(1, weights.ndim)))
+            weights = reduce(weights, axis=tuple(range(1, weights.ndim)))
     else:
         weights = None
     if values.ndim > 1:
-        values = values.mean(axis=tuple(range(1, values.ndim)))
+        values = reduce(values, axis=tuple(range(1, values.ndim)))
     return values, weights
 
 
@@ -99,6 +100,25 @@ class Mean(Metric):
 
     def result(self):
         return np.float32(0.0 if self.count == 0 else self.total / self.count)
+
+
+class Sum(Metric):
+    """Weighted sum of the values seen since the last reset (each sample's values summed, then weighted)."""
+
+    additive_state = ("total",)
+
+    def __init__(self, name="sum", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def reset_state(self):
+        self.total = 0.0
+
+    def update_state(self, values, sample_weight=None):
+        values, _ = _samplewise(values, sample_weight, np.sum)
+        self.total += float(np.sum(values))
+
+    def result(self):
+        return np.float32(self.total)
 
 
 class MeanMetricWrapper(Mean):
