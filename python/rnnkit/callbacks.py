@@ -191,12 +191,12 @@ class ModelCheckpoint(_Monitoring):
 
     def _save(self, epoch, batch, logs):
         logs = logs or {}
+        current = logs.get(self.monitor)
+        if self.save_best_only and current is None:
+            return
         numbers = {"epoch": epoch + 1} if batch is None or "batch" in logs else {"epoch": epoch + 1, "batch": batch + 1}
         path = self.filepath.format(**numbers, **logs)
         if self.save_best_only:
-            current = logs.get(self.monitor)
-            if current is None:
-                return
             best = "None" if np.isinf(self.best) else f"{self.best:.5f}"  # Keras 3 starts from None
             if not self.is_improvement(current):
                 self._say(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")

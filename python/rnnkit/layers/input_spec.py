@@ -34,8 +34,9 @@ class InputSpec:
         return cls(**config)
 
 
-def check_inputs(layer, inputs, shape_of, dtype_of):
-    """Raises Keras' ValueError where `inputs` (one or a list) do not fit `layer.input_spec`."""
+def check_inputs(layer, inputs):
+    """Raises Keras' ValueError where `inputs` (one or a list of arrays or symbolic tensors) do not fit
+    `layer.input_spec`."""
     specs = layer.input_spec if isinstance(layer.input_spec, (list, tuple)) else [layer.input_spec]
     given = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     if len(specs) > 1 and len(given) != len(specs):
@@ -44,7 +45,7 @@ def check_inputs(layer, inputs, shape_of, dtype_of):
     for index, (spec, x) in enumerate(zip(specs, given)):
         if spec is None or (x is None and spec.optional):
             continue
-        shape, dtype = tuple(shape_of(x)), dtype_of(x)
+        shape, dtype = tuple(x.shape), getattr(x, "dtype", None)
         ndim = len(shape)
 
         def incompatible(detail):

@@ -262,7 +262,7 @@ class Layer:
         if self.input_spec is not None:
             from rnnkit.layers.input_spec import check_inputs
 
-            check_inputs(self, inputs, lambda x: x.shape, lambda x: getattr(x, "dtype", None))
+            check_inputs(self, inputs)
 
     def _call_symbolic(self, inputs):
         from rnnkit.layers.input_layer import KerasTensor, Node
