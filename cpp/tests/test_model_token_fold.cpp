@@ -1,6 +1,8 @@
 // Model::predict folds an Embedding into the recurrent layer it alone feeds (the input projection looked up in
 // embeddings · kernel). Reference: the same layers called one by one through Layer::forward, which multiplies
 // the embedded inputs by the kernel. Tolerance 1e-5 (the two paths sum the same products in a different order).
+// The table is kept between calls while the weights keep their bytes: the tests change weights in place between
+// predicts, as training does, and expect the new weights' results.
 #include <cmath>
 #include <memory>
 #include <random>
@@ -65,6 +67,35 @@ void test_folded_predict_equals_layer_by_layer() {
   }
 }
 
+// LSTM(64): 256 columns, so once 20 ids are seen a call of 32 * 20 / 256 = 2 or more ids takes the kept table.
+void test_kept_table_follows_weights_changed_in_place() {
+  rnnkit::Model model = embedding_model(rnnkit::layers::LSTM(64));
+  const Tensor many = token_ids(8, 5), few = token_ids(1, 6);  // 48 ids (>= 20 rows) and 6
+  for (int call = 0; call < 3; ++call) {
+    CHECK(max_difference(model.predict(many), layer_by_layer(model, many)) < 1e-5f);
+    CHECK(max_difference(model.predict(few), layer_by_layer(model, few)) < 1e-5f);
+    // Change one embedding row the ids read and one kernel entry, in place.
+    const std::int64_t id = static_cast<std::int64_t>(few.values[call]);
+    model.layer(0).weights()[0]->value.values[id * 5 + call] += 0.5f;
+    model.layer(1).weights()[0]->value.values[call] -= 0.25f;
+  }
+  CHECK(max_difference(model.predict(few), layer_by_layer(model, few)) < 1e-5f);
+  CHECK(max_difference(model.predict(many), layer_by_layer(model, many)) < 1e-5f);
+}
+
+// The kept table's result must be the one the layer computes now, not the one it computed before: a kernel
+// change large enough to move every output.
+void test_kept_table_is_not_stale() {
+  rnnkit::Model model = embedding_model(rnnkit::layers::GRU(64));
+  const Tensor x = token_ids(8, 8);
+  const Tensor before = model.predict(x);
+  model.predict(x);
+  for (float& w : model.layer(1).weights()[0]->value.values) w *= -1.0f;
+  const Tensor after = model.predict(x);
+  CHECK(max_difference(after, before) > 1e-3f);
+  CHECK(max_difference(after, layer_by_layer(model, x)) < 1e-5f);
+}
+
 void test_folded_predict_reports_bad_ids_as_the_embedding() {
   const rnnkit::Model model = embedding_model(rnnkit::layers::LSTM(4));
   Tensor x = token_ids(8, 4);
@@ -82,6 +113,8 @@ void test_folded_predict_reports_bad_ids_as_the_embedding() {
 
 int main() {
   test_folded_predict_equals_layer_by_layer();
+  test_kept_table_follows_weights_changed_in_place();
+  test_kept_table_is_not_stale();
   test_folded_predict_reports_bad_ids_as_the_embedding();
   return rnnkit_test::failures();
 }

@@ -1,11 +1,16 @@
 #include "kernels/aligned_buffers.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <mutex>
 #include <new>
 #include <vector>
 
 #include "rnnkit/checked.hpp"
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 namespace rnnkit {
 
@@ -25,6 +30,21 @@ AlignedFloats allocate_aligned(std::int64_t count, const char* what) {
   auto* p = static_cast<float*>(std::aligned_alloc(kLineBytes, static_cast<std::size_t>(bytes)));
   if (!p) throw std::bad_alloc();
   return AlignedFloats(p);
+}
+
+AlignedFloats allocate_random_access(std::int64_t count, const char* what) {
+#ifdef __linux__
+  constexpr std::int64_t kHugePageBytes = std::int64_t{2} << 20, kHugePageMinBytes = std::int64_t{4} << 20;
+  const std::int64_t bytes = bytes_for(count, what);
+  if (bytes >= kHugePageMinBytes && bytes <= std::numeric_limits<std::int64_t>::max() - kHugePageBytes) {
+    const std::int64_t rounded = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+    auto* p = static_cast<float*>(std::aligned_alloc(kHugePageBytes, static_cast<std::size_t>(rounded)));
+    if (!p) throw std::bad_alloc();
+    madvise(p, static_cast<std::size_t>(rounded), MADV_HUGEPAGE);  // advice only: ignored where THP is off
+    return AlignedFloats(p);
+  }
+#endif
+  return allocate_aligned(count, what);
 }
 
 float* thread_scratch(ScratchSlot slot, std::int64_t count, const char* what) {

@@ -14,6 +14,13 @@ using AlignedFloats = std::unique_ptr<float[], FreeDeleter>;
 // count floats (at least one), 64-byte aligned; `what` names the caller in the overflow error.
 AlignedFloats allocate_aligned(std::int64_t count, const char* what);
 
+// As allocate_aligned, for a table whose rows are read in random order (a token-id RNN's embeddings·kernel table):
+// on Linux a block of kHugePageMinBytes or more starts on a 2 MiB boundary and is advised to use transparent huge
+// pages, so its random row reads miss the TLB far less often. numpy does the same for its arrays of 4 MiB or more;
+// a table the core allocates itself (the C++ Model's) had none, and an Embedding -> LSTM(128) predict's gathers
+// from a 20 MB table walked the page tables for most rows.
+AlignedFloats allocate_random_access(std::int64_t count, const char* what);
+
 // The callers of thread_scratch, each with a buffer of its own.
 enum class ScratchSlot { gemm_packed_a, gemm_packed_b, gate_gradients, recurrent_gate_gradients, count };
 

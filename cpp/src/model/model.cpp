@@ -26,16 +26,15 @@ void add_into(Tensor& total, Tensor&& part) {
 }
 
 // At inference, an Embedding whose output only the next node reads, a recurrent layer: that layer takes the ids
-// and looks its input projection up in embeddings · kernel, when the ids outnumber the table's rows (below that,
-// computing the table costs more than the projection it replaces).
+// and looks its input projection up in embeddings · kernel, when it finds that the table pays (takes_ids).
 const RecurrentLayerBase* folded_reader(const Model::Impl& impl, std::size_t n, const Tensor& ids,
                                         const std::vector<std::size_t>& readers) {
   const auto* embedding = dynamic_cast<const EmbeddingLayerBase*>(impl.layers[impl.nodes[n].layer].get());
   if (!embedding || n + 1 >= impl.nodes.size() || readers[n + 1] != 1 || impl.output_slot == n + 1 ||
-      impl.nodes[n + 1].inputs != std::vector<std::size_t>{n + 1} || ids.shape.size() != 2 ||
-      ids.size() < embedding->embeddings().shape[0])
+      impl.nodes[n + 1].inputs != std::vector<std::size_t>{n + 1} || ids.shape.size() != 2)
     return nullptr;
-  return dynamic_cast<const RecurrentLayerBase*>(impl.layers[impl.nodes[n + 1].layer].get());
+  const auto* reader = dynamic_cast<const RecurrentLayerBase*>(impl.layers[impl.nodes[n + 1].layer].get());
+  return reader && reader->takes_ids(ids.size(), embedding->embeddings().shape[0]) ? reader : nullptr;
 }
 
 // The whole model's forward; with `trace`, every node keeps its cache there. The output's mask goes to `mask_out`.

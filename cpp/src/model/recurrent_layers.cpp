@@ -1,6 +1,7 @@
 // SimpleRNN, LSTM, PeepholeLSTM and GRU over the core's whole-sequence kernels (rnn_forward / rnn_backward).
 #include <algorithm>
 
+#include "model/kept_token_table.hpp"
 #include "model/recurrent_layer.hpp"
 #include "rnnkit/activations.hpp"
 #include "rnnkit/checked.hpp"
@@ -114,14 +115,15 @@ class RecurrentLayer final : public RecurrentLayerBase {
     return run(in, x.shape, mask, training);
   }
 
+  bool takes_ids(std::int64_t ids, std::int64_t table_rows) const override {
+    return token_table_.pays(ids, table_rows, weights_[0].value.shape[1]);
+  }
+
   Tensor forward_ids(const std::vector<std::int64_t>& ids, std::int64_t batch, std::int64_t time,
                      const Tensor& embeddings, StepMask& mask) const override {
-    const std::int64_t rows = embeddings.shape[0], width = weights_[0].value.shape[1];
-    std::vector<float> table(static_cast<std::size_t>(checked_mul(rows, width, name().c_str())));
-    sgemm(Trans::no, Trans::no, rows, width, config_.input, 1.0f, embeddings.values.data(), config_.input,
-          weights_[0].value.values.data(), width, 0.0f, table.data(), width);
+    const std::shared_ptr<const AlignedFloats> table = token_table_.table(embeddings, weights_[0].value);
     RnnInputs in = weight_inputs();
-    in.ids = ids.data(), in.input_table = table.data(), in.table_rows = rows;
+    in.ids = ids.data(), in.input_table = table->get(), in.table_rows = embeddings.shape[0];
     return run(in, {batch, time, config_.input}, mask, nullptr);
   }
 
@@ -210,6 +212,7 @@ class RecurrentLayer final : public RecurrentLayerBase {
   RecurrentSpec spec_;
   RnnConfig config_;
   std::vector<Weight> weights_;
+  KeptTokenTable token_table_;
 };
 
 std::unique_ptr<Layer> make(CellKind cell, bool peephole, std::int64_t units, const layers::RecurrentOptions& o) {

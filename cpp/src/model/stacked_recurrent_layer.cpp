@@ -70,6 +70,10 @@ class StackedRecurrentLayer final : public RecurrentLayerBase {
     return run(x, nullptr, mask, training);
   }
 
+  bool takes_ids(std::int64_t ids, std::int64_t table_rows) const override {
+    return stages_[0]->takes_ids(ids, table_rows);
+  }
+
   Tensor forward_ids(const std::vector<std::int64_t>& ids, std::int64_t batch, std::int64_t time,
                      const Tensor& embeddings, StepMask& mask) const override {
     const IdsInput first{ids, batch, time, embeddings};

@@ -180,8 +180,10 @@ class RecurrentLayerBase : public Layer {
   virtual bool return_sequences() const = 0;
   virtual std::unique_ptr<RecurrentLayerBase> reversed_copy(const std::string& name) const = 0;
   // Inference on (batch, time) token ids: forward() of embeddings[ids], with each step's input projection
-  // looked up in embeddings · kernel (rnn.hpp's RnnInputs::ids) instead of multiplied. Worth it when the ids
-  // outnumber the table's rows; the caller decides.
+  // looked up in embeddings · kernel (rnn.hpp's RnnInputs::ids) instead of multiplied; for the calls takes_ids
+  // accepts. takes_ids counts the ids it is asked about: the table pays once the layer has seen as many ids as
+  // it has rows.
+  virtual bool takes_ids(std::int64_t ids, std::int64_t table_rows) const = 0;
   virtual Tensor forward_ids(const std::vector<std::int64_t>& ids, std::int64_t batch, std::int64_t time,
                              const Tensor& embeddings, StepMask& mask) const = 0;
 };
