@@ -2,7 +2,7 @@
 from rnnkit import _core
 
 
-def config():
+def core_config():
     """Return a dict describing the core: ``isa`` in use, ``detected_isa``, ``num_threads``, ``openmp``, ``build``."""
     return {
         "isa": _core.isa(),

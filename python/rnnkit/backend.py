@@ -45,6 +45,11 @@ def image_data_format():
     return "channels_last"
 
 
+def set_image_data_format(data_format):
+    if str(data_format).lower() != "channels_last":
+        raise ValueError(f"rnnkit's layers take channels last only, received set_image_data_format({data_format!r})")
+
+
 def is_keras_tensor(x):
     """True for a symbolic tensor of a functional model (keras.Input's and what layers make of it)."""
     from rnnkit.layers.input_layer import KerasTensor
