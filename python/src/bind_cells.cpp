@@ -1,4 +1,5 @@
-// rnnkit._core bindings of the recurrent cells (rnn_forward / rnn_backward) and the vectorised exp.
+// rnnkit._core bindings of the recurrent cells (rnn_forward / rnn_backward, conv_lstm_forward / conv_lstm_backward)
+// and the vectorised exp.
 // Shape checks live here so each error names the Python-facing function, the expected and the received shape.
 #include <pybind11/stl.h>
 
@@ -9,6 +10,7 @@
 
 #include "bindings.hpp"
 #include "rnnkit/activations.hpp"
+#include "rnnkit/conv_lstm.hpp"
 #include "rnnkit/rnn.hpp"
 
 namespace rnnkit::py {
@@ -192,6 +194,101 @@ pyb::dict rnn_backward_py(const PyRnnCache& holder, OptArray d_outputs, OptArray
   return result;
 }
 
+struct PyConvLstmCache {
+  ConvLstmCachePtr cache;
+  Shape x_shape, state_shape;
+  std::int64_t time, kernel_floats, recurrent_floats, bias_floats;
+};
+
+// x (B, T, *S, C), kernel (*k, C, 4F); strides, dilation_rate one per spatial axis; padding "valid" or "same".
+pyb::tuple conv_lstm_forward_py(FloatArray x, FloatArray kernel, FloatArray recurrent_kernel, OptArray bias,
+                                OptArray h0, OptArray c0, const Shape& strides, const Shape& dilation_rate,
+                                const std::string& padding, bool go_backwards, const std::string& activation,
+                                const std::string& recurrent_activation, bool training, bool return_sequences) {
+  const char* fn = "conv_lstm_forward";
+  const std::int64_t rank = x.ndim() - 3;
+  if (rank < 1 || rank > 3 || kernel.ndim() != rank + 2 || recurrent_kernel.ndim() != rank + 2 ||
+      static_cast<std::int64_t>(strides.size()) != rank || static_cast<std::int64_t>(dilation_rate.size()) != rank)
+    throw std::invalid_argument(std::string(fn) + ": expected x (batch, time, 1 to 3 spatial axes, channels) with "
+                                "kernels of rank axes + 2 and a stride and dilation per axis, received x " +
+                                shape_str(shape_of(x)) + " and kernel " + shape_str(shape_of(kernel)));
+  const Shape xs = shape_of(x), ks = shape_of(kernel);
+  ConvLstmConfig cfg;
+  cfg.batch = xs[0], cfg.time = xs[1], cfg.channels = xs[rank + 2], cfg.filters = ks[rank + 1] / 4;
+  cfg.activation = parse_activation(activation, fn);
+  cfg.recurrent_activation = parse_activation(recurrent_activation, fn);
+  cfg.go_backwards = go_backwards;
+  Shape kernel_shape, recurrent_shape;
+  for (std::int64_t a = 0; a < rank; ++a) {
+    cfg.input_sizes.push_back(xs[a + 2]);
+    cfg.windows.push_back(window_1d(xs[a + 2], ks[a], strides[a], dilation_rate[a], padding));
+    kernel_shape.push_back(ks[a]), recurrent_shape.push_back(ks[a]);
+  }
+  const std::int64_t F = cfg.filters, G = 4 * F;
+  kernel_shape.insert(kernel_shape.end(), {cfg.channels, G});
+  recurrent_shape.insert(recurrent_shape.end(), {F, G});
+  if (ks[rank + 1] % 4 != 0 || F < 1)
+    throw std::invalid_argument(std::string(fn) + ": expected the kernel's last axis to be 4 * filters, received " +
+                                shape_str(ks));
+  expect_shape(fn, "kernel", kernel, kernel_shape);
+  expect_shape(fn, "recurrent_kernel", recurrent_kernel, recurrent_shape);
+  if (bias) expect_shape(fn, "bias", *bias, {G});
+  Shape state_shape{cfg.batch};
+  for (const std::int64_t size : conv_lstm_output_sizes(cfg)) state_shape.push_back(size);
+  state_shape.push_back(F);
+  if (h0) expect_shape(fn, "initial h state", *h0, state_shape);
+  if (c0) expect_shape(fn, "initial c state", *c0, state_shape);
+  Shape output_shape = state_shape;
+  output_shape.insert(output_shape.begin() + 1, cfg.time);
+  std::optional<pyb::array_t<float>> outputs;
+  if (return_sequences) outputs = new_array(output_shape);
+  auto h = new_array(state_shape), c = new_array(state_shape);
+  ConvLstmInputs in{x.data(), kernel.data(), recurrent_kernel.data(), data_or_null(bias), data_or_null(h0),
+                    data_or_null(c0)};
+  ConvLstmOutputs out{outputs ? outputs->mutable_data() : nullptr, h.mutable_data(), c.mutable_data()};
+  ConvLstmCachePtr cache;
+  {
+    pyb::gil_scoped_release nogil;
+    cache = conv_lstm_forward(cfg, in, out, training);
+  }
+  pyb::object cache_obj = pyb::none();
+  if (cache)
+    cache_obj = pyb::cast(PyConvLstmCache{std::move(cache), xs, state_shape, cfg.time, kernel.size(),
+                                          recurrent_kernel.size(), bias ? G : 0});
+  return pyb::make_tuple(outputs ? pyb::object(*outputs) : pyb::none(), h, c, cache_obj);
+}
+
+pyb::dict conv_lstm_backward_py(const PyConvLstmCache& holder, OptArray d_outputs, OptArray d_h, OptArray d_c,
+                                bool x_gradient) {
+  const char* fn = "conv_lstm_backward";
+  Shape output_shape = holder.state_shape;
+  output_shape.insert(output_shape.begin() + 1, holder.time);
+  if (d_outputs) expect_shape(fn, "d_outputs", *d_outputs, output_shape);
+  if (d_h) expect_shape(fn, "d_h", *d_h, holder.state_shape);
+  if (d_c) expect_shape(fn, "d_c", *d_c, holder.state_shape);
+  auto gradient = [](const Shape& shape, float*& slot) {
+    auto a = new_array(shape);
+    slot = a.mutable_data();
+    return pyb::object(a);
+  };
+  ConvLstmGradients out;
+  const pyb::object none = pyb::none();
+  const pyb::object dx = x_gradient ? gradient(holder.x_shape, out.d_x) : none;
+  const pyb::object dk = gradient({holder.kernel_floats}, out.d_kernel);
+  const pyb::object drk = gradient({holder.recurrent_floats}, out.d_recurrent_kernel);
+  const pyb::object db = holder.bias_floats ? gradient({holder.bias_floats}, out.d_bias) : none;
+  const pyb::object dh0 = gradient(holder.state_shape, out.d_h0), dc0 = gradient(holder.state_shape, out.d_c0);
+  ConvLstmGradInputs in{data_or_null(d_outputs), data_or_null(d_h), data_or_null(d_c)};
+  {
+    pyb::gil_scoped_release nogil;
+    conv_lstm_backward(*holder.cache, in, out);
+  }
+  pyb::dict result;
+  result["x"] = dx, result["kernel"] = dk, result["recurrent_kernel"] = drk, result["bias"] = db;
+  result["initial_state"] = pyb::make_tuple(dh0, dc0);
+  return result;
+}
+
 FloatArray exp_py(FloatArray x) {
   pyb::array_t<float> y(shape_of(x));
   {
@@ -214,6 +311,15 @@ void bind_cells(pyb::module_& m) {
   m.def("rnn_backward", &rnn_backward_py, pyb::arg("cache"), pyb::arg("d_outputs"), pyb::arg("d_last_output"),
         pyb::arg("d_h"), pyb::arg("d_c"), pyb::arg("return_state_gradients"), pyb::arg("x_gradient") = true,
         "BPTT through a training cache; returns a dict of gradients. See rnnkit.ops.");
+  pyb::class_<PyConvLstmCache>(m, "ConvLstmCache", "Opaque training cache of conv_lstm_forward.");
+  m.def("conv_lstm_forward", &conv_lstm_forward_py, pyb::arg("x"), pyb::arg("kernel"), pyb::arg("recurrent_kernel"),
+        pyb::arg("bias"), pyb::arg("h0"), pyb::arg("c0"), pyb::arg("strides"), pyb::arg("dilation_rate"),
+        pyb::arg("padding"), pyb::arg("go_backwards"), pyb::arg("activation"), pyb::arg("recurrent_activation"),
+        pyb::arg("training"), pyb::arg("return_sequences"),
+        "ConvLSTM over 1-3 spatial axes; returns (outputs or None, h, c, cache or None).");
+  m.def("conv_lstm_backward", &conv_lstm_backward_py, pyb::arg("cache"), pyb::arg("d_outputs"), pyb::arg("d_h"),
+        pyb::arg("d_c"), pyb::arg("x_gradient") = true,
+        "BPTT through a conv_lstm_forward cache; kernel gradients come flat (reshape to the kernels' shapes).");
   m.def("exp", &exp_py, pyb::arg("x"), "Vectorised float32 exp (input clamped to [-88, 88]).");
 }
 

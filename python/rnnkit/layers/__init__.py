@@ -26,8 +26,8 @@ from rnnkit.layers.pooling import AveragePooling1D, GlobalAveragePooling1D, Glob
 from rnnkit.layers.positional_encoding import PositionEmbedding, SinePositionEncoding
 from rnnkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from rnnkit.layers.scale_normalization import RMSNormalization, UnitNormalization
-from rnnkit.layers.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, PeepholeLSTM, PeepholeLSTMCell, SimpleRNN,
-                               SimpleRNNCell, StackedRNNCells)
+from rnnkit.layers.rnn import (GRU, LSTM, RNN, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, GRUCell, LSTMCell, PeepholeLSTM,
+                               PeepholeLSTMCell, SimpleRNN, SimpleRNNCell, StackedRNNCells)
 from rnnkit.layers.serialization import deserialize, get, serialize
 from rnnkit.layers.string_lookup import StringLookup
 from rnnkit.layers.steps_resizing import Cropping1D, Identity, UpSampling1D, ZeroPadding1D
@@ -52,4 +52,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization",
            "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization", "AvgPool1D", "MaxPool1D", "Convolution1D",
            "GlobalAvgPool1D", "GlobalMaxPool1D", "InputSpec", "UnitNormalization", "RMSNormalization",
-           "Wrapper"]
+           "Wrapper", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]

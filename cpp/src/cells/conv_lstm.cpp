@@ -1,0 +1,319 @@
+// ConvLSTM (rnnkit/conv_lstm.hpp): the LSTM's block kernels (blocks.hpp) over rows = (batch, output position),
+// units = filters, with the two products made as GEMMs over unrolled windows (im2col), forward next to backward.
+//
+// Buffer layouts, all row-major with a row per (batch b, position p), r = b * P + p:
+//   unrolled windows A (rows, K * ch): tap-major, as Keras' kernels (*kernel, ch, 4F) read flat (K * ch, 4F);
+//   x·W and h·U products (rows, 4F), gates [i f c o] F apart: what ForwardBlock reads with H = rec_stride = F;
+//   states h, c (B * P, F); the training cache per processed step s: h_{s-1}, c_{s-1}, the gates, act(c_s).
+// The adjoint of a convolution is a gather too: for each input position and tap, the output position that read it
+// (Taps::target). So dx and dL/dh_{t-1} are GEMMs over windows unrolled from dG with the transposed kernels, and
+// no two rows ever add into the same place.
+#include "rnnkit/conv_lstm.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "blocks.hpp"
+#include "kernels/flush_denormals.hpp"
+#include "rnnkit/checked.hpp"
+#include "rnnkit/gemm.hpp"
+
+namespace rnnkit {
+
+struct ConvLstmCache {
+  ConvLstmConfig cfg;
+  std::vector<float> x, kernel, recurrent_kernel;
+  bool has_bias = false;
+  std::vector<float> h_prev, c_prev, gates, act_c;  // per processed step s, (T, B * P, F or 4F)
+};
+
+void ConvLstmCacheDeleter::operator()(ConvLstmCache* cache) const { delete cache; }
+
+namespace {
+
+// Rows of unrolled windows per GEMM: bounded so that a large image's windows (B * P rows of K * ch floats) are
+// never unrolled at once.
+constexpr std::int64_t kChunkFloats = std::int64_t{1} << 20;
+
+// A convolution's taps: the input position under tap q of output position p (positions and taps row-major over
+// their axes), and the inverse map.
+struct Taps {
+  std::int64_t inputs = 1, outputs = 1, taps = 1;
+  std::vector<std::int64_t> source;  // [p * taps + q]: input position, or -1 in the padding
+  std::vector<std::int64_t> target;  // [i * taps + q]: output position whose tap q reads input i, or -1
+};
+
+Taps conv_taps(const std::vector<std::int64_t>& sizes, const std::vector<Window1d>& windows) {
+  Taps t;
+  const std::size_t rank = sizes.size();
+  for (std::size_t a = 0; a < rank; ++a)
+    t.inputs *= sizes[a], t.outputs *= windows[a].steps_out, t.taps *= windows[a].size;
+  t.source.assign(static_cast<std::size_t>(t.outputs * t.taps), -1);
+  t.target.assign(static_cast<std::size_t>(t.inputs * t.taps), -1);
+  std::vector<std::int64_t> o(rank), k(rank);
+  for (std::int64_t p = 0; p < t.outputs; ++p) {
+    for (std::int64_t rest = p, a = static_cast<std::int64_t>(rank) - 1; a >= 0; --a)
+      o[a] = rest % windows[a].steps_out, rest /= windows[a].steps_out;
+    for (std::int64_t q = 0; q < t.taps; ++q) {
+      for (std::int64_t rest = q, a = static_cast<std::int64_t>(rank) - 1; a >= 0; --a)
+        k[a] = rest % windows[a].size, rest /= windows[a].size;
+      std::int64_t i = 0;
+      bool inside = true;
+      for (std::size_t a = 0; a < rank; ++a) {
+        const Window1d& w = windows[a];
+        const std::int64_t s = o[a] * w.stride - w.pad_left + k[a] * w.dilation;
+        inside = inside && s >= 0 && s < sizes[a];
+        i = i * sizes[a] + s;
+      }
+      if (!inside) continue;
+      t.source[p * t.taps + q] = i;
+      t.target[i * t.taps + q] = p;
+    }
+  }
+  return t;
+}
+
+// Rows [r0, r1) of windows unrolled from `base`: row r = b * positions + p holds, tap after tap, the `channels`
+// floats of position table[p * taps + q] of batch b (base + b * batch_stride), or zeros.
+struct Windows {
+  const float* base;
+  std::int64_t batch_stride, channels, positions, taps;
+  const std::int64_t* table;
+  void unroll(std::int64_t r0, std::int64_t r1, float* rows) const {
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const std::int64_t b = r / positions, p = r % positions;
+      float* row = rows + (r - r0) * taps * channels;
+      for (std::int64_t q = 0; q < taps; ++q) {
+        const std::int64_t src = table[p * taps + q];
+        float* out = row + q * channels;
+        if (src < 0)
+          std::fill(out, out + channels, 0.0f);
+        else
+          std::copy_n(base + b * batch_stride + src * channels, channels, out);
+      }
+    }
+  }
+};
+
+std::int64_t chunk_rows(std::int64_t rows, std::int64_t width) {
+  return std::max<std::int64_t>(1, std::min(rows, kChunkFloats / std::max<std::int64_t>(width, 1)));
+}
+
+// The recurrent product's windows: "same" padding, stride 1, over the output's sizes.
+std::vector<Window1d> recurrent_windows(const ConvLstmConfig& cfg) {
+  std::vector<Window1d> windows;
+  for (const Window1d& w : cfg.windows) windows.push_back(window_1d(w.steps_out, w.size, 1, 1, "same"));
+  return windows;
+}
+
+// (K * rows_per_tap, 4F) kernel -> (K * 4F, rows_per_tap): each tap's block transposed, for the adjoint products.
+std::vector<float> transpose_taps(const float* kernel, std::int64_t taps, std::int64_t rows_per_tap,
+                                  std::int64_t width) {
+  std::vector<float> t(static_cast<std::size_t>(taps * rows_per_tap * width));
+  for (std::int64_t q = 0; q < taps; ++q)
+    for (std::int64_t c = 0; c < rows_per_tap; ++c)
+      for (std::int64_t g = 0; g < width; ++g)
+        t[(q * width + g) * rows_per_tap + c] = kernel[(q * rows_per_tap + c) * width + g];
+  return t;
+}
+
+void check_config(const ConvLstmConfig& cfg) {
+  const char* fn = "conv_lstm_forward";
+  const std::size_t rank = cfg.input_sizes.size();
+  if (rank < 1 || rank > 3 || cfg.windows.size() != rank)
+    throw std::invalid_argument(std::string(fn) + ": expected 1 to 3 spatial axes, each with its window");
+  if (cfg.batch < 0 || cfg.time < 1 || cfg.channels < 1 || cfg.filters < 1)
+    throw std::invalid_argument(std::string(fn) + ": expected batch >= 0, time, channels and filters >= 1");
+  for (std::size_t a = 0; a < rank; ++a) {
+    const Window1d& w = cfg.windows[a];
+    if (cfg.input_sizes[a] < 1 || w.size < 1 || w.stride < 1 || w.dilation < 1 || w.pad_left < 0)
+      throw std::invalid_argument(std::string(fn) + ": sizes, kernel sizes, strides and dilations must be positive");
+    if (w.steps_out < 1)
+      throw std::invalid_argument(std::string(fn) + ": spatial axis " + std::to_string(a) + " of size " +
+                                  std::to_string(cfg.input_sizes[a]) + " leaves no output position for a kernel of " +
+                                  std::to_string(w.size) + " taps");
+  }
+}
+
+struct Sizes {
+  std::int64_t B, T, C, F, G, P_in, P, K, BP;
+};
+
+Sizes sizes_of(const ConvLstmConfig& cfg) {
+  const char* fn = "conv_lstm";
+  Sizes s{cfg.batch, cfg.time, cfg.channels, cfg.filters, checked_mul(4, cfg.filters, fn), 1, 1, 1, 0};
+  for (std::size_t a = 0; a < cfg.input_sizes.size(); ++a) {
+    s.P_in = checked_mul(s.P_in, cfg.input_sizes[a], fn);
+    s.P = checked_mul(s.P, cfg.windows[a].steps_out, fn);
+    s.K = checked_mul(s.K, cfg.windows[a].size, fn);
+  }
+  s.BP = checked_mul(s.B, s.P, fn);
+  checked_mul(s.BP, s.T, s.G, fn);
+  checked_mul(s.B, s.T, s.P_in, s.C, fn);
+  checked_mul(s.K, std::max(s.C, s.G), s.G, fn);
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> conv_lstm_output_sizes(const ConvLstmConfig& cfg) {
+  std::vector<std::int64_t> out;
+  for (const Window1d& w : cfg.windows) out.push_back(w.steps_out);
+  return out;
+}
+
+ConvLstmCachePtr conv_lstm_forward(const ConvLstmConfig& cfg, const ConvLstmInputs& in, const ConvLstmOutputs& out,
+                                   bool training) {
+  check_config(cfg);
+  if (!in.x || !in.kernel || !in.recurrent_kernel)
+    throw std::invalid_argument("conv_lstm_forward: expected x, kernel and recurrent_kernel, received null");
+  const FlushDenormals flush;
+  const Sizes z = sizes_of(cfg);
+  const Taps x_taps = conv_taps(cfg.input_sizes, cfg.windows);
+  const Taps h_taps = conv_taps(conv_lstm_output_sizes(cfg), recurrent_windows(cfg));
+  const PackedMatrix w = pack_b(Trans::no, z.K * z.C, z.G, in.kernel, z.G);
+  const PackedMatrix u = pack_b(Trans::no, z.K * z.F, z.G, in.recurrent_kernel, z.G);
+  const cells::BlockKernels& kernels = cells::block_kernels(active_isa());
+
+  ConvLstmCachePtr cache;
+  if (training) {
+    cache.reset(new ConvLstmCache);
+    cache->cfg = cfg;
+    cache->x.assign(in.x, in.x + z.B * z.T * z.P_in * z.C);
+    cache->kernel.assign(in.kernel, in.kernel + z.K * z.C * z.G);
+    cache->recurrent_kernel.assign(in.recurrent_kernel, in.recurrent_kernel + z.K * z.F * z.G);
+    cache->has_bias = in.bias != nullptr;
+    cache->h_prev.resize(z.T * z.BP * z.F), cache->c_prev.resize(z.T * z.BP * z.F);
+    cache->gates.resize(z.T * z.BP * z.G), cache->act_c.resize(z.T * z.BP * z.F);
+  }
+  std::vector<float> h(2 * z.BP * z.F, 0.0f), c(z.BP * z.F, 0.0f);
+  if (in.h0) std::copy_n(in.h0, z.BP * z.F, h.begin());
+  if (in.c0) std::copy_n(in.c0, z.BP * z.F, c.begin());
+  const std::int64_t chunk = chunk_rows(z.BP, z.K * std::max(z.C, z.F));
+  std::vector<float> windows(chunk * z.K * std::max(z.C, z.F)), xw(chunk * z.G), hu(chunk * z.G);
+  std::vector<float> scratch_gates(cache ? 0 : chunk * z.G), scratch_act_c(cache ? 0 : chunk * z.F);
+  const std::int64_t block = std::min(cells::kMaxBlock, z.F);
+  const std::int64_t rows_per_call = std::max<std::int64_t>(1, cells::kMaxUnitsPerCall / block);
+  std::vector<cells::ForwardBlock> call(rows_per_call);
+
+  for (std::int64_t s = 0; s < z.T; ++s) {
+    const std::int64_t t = cfg.go_backwards ? z.T - 1 - s : s;
+    const float* h_cur = &h[(s & 1) * z.BP * z.F];
+    float* h_next = &h[((s + 1) & 1) * z.BP * z.F];
+    if (cache) {
+      std::copy_n(h_cur, z.BP * z.F, &cache->h_prev[s * z.BP * z.F]);
+      std::copy_n(c.data(), z.BP * z.F, &cache->c_prev[s * z.BP * z.F]);
+    }
+    const Windows x_windows{in.x + t * z.P_in * z.C, z.T * z.P_in * z.C, z.C, z.P, z.K, x_taps.source.data()};
+    const Windows h_windows{h_cur, z.P * z.F, z.F, z.P, z.K, h_taps.source.data()};
+    for (std::int64_t r0 = 0; r0 < z.BP; r0 += chunk) {
+      const std::int64_t r1 = std::min(z.BP, r0 + chunk), rows = r1 - r0;
+      x_windows.unroll(r0, r1, windows.data());
+      sgemm_packed(Trans::no, rows, 1.0f, windows.data(), z.K * z.C, w, 0.0f, xw.data(), z.G);
+      h_windows.unroll(r0, r1, windows.data());
+      sgemm_packed(Trans::no, rows, 1.0f, windows.data(), z.K * z.F, u, 0.0f, hu.data(), z.G);
+      for (std::int64_t j = 0; j < z.F; j += block)
+        for (std::int64_t r = r0; r < r1; r += rows_per_call) {
+          const std::int64_t count = std::min(rows_per_call, r1 - r);
+          for (std::int64_t i = 0; i < count; ++i) {
+            const std::int64_t row = r + i, local = row - r0;
+            float* gates = cache ? &cache->gates[(s * z.BP + row) * z.G] : &scratch_gates[local * z.G];
+            float* act_c = cache ? &cache->act_c[(s * z.BP + row) * z.F] : &scratch_act_c[local * z.F];
+            call[i] = cells::ForwardBlock{std::min(block, z.F - j), z.F, cfg.activation, cfg.recurrent_activation,
+                                          &hu[local * z.G + j], z.F, &xw[local * z.G + j], nullptr,
+                                          in.bias ? in.bias + j : nullptr, nullptr, nullptr, h_cur + row * z.F + j,
+                                          h_cur + row * z.F + j, &c[row * z.F + j], gates + j, act_c + j,
+                                          &c[row * z.F + j], h_next + row * z.F + j, cache != nullptr};
+          }
+          kernels.lstm_forward(call.data(), count);
+        }
+    }
+    if (out.outputs)
+      for (std::int64_t b = 0; b < z.B; ++b)
+        std::copy_n(h_next + b * z.P * z.F, z.P * z.F, out.outputs + (b * z.T + s) * z.P * z.F);
+  }
+  if (out.h) std::copy_n(&h[(z.T & 1) * z.BP * z.F], z.BP * z.F, out.h);
+  if (out.c) std::copy_n(c.data(), z.BP * z.F, out.c);
+  return cache;
+}
+
+void conv_lstm_backward(const ConvLstmCache& cache, const ConvLstmGradInputs& in, const ConvLstmGradients& out) {
+  const FlushDenormals flush;
+  const ConvLstmConfig& cfg = cache.cfg;
+  const Sizes z = sizes_of(cfg);
+  const Taps x_taps = conv_taps(cfg.input_sizes, cfg.windows);
+  const Taps h_taps = conv_taps(conv_lstm_output_sizes(cfg), recurrent_windows(cfg));
+  const std::vector<float> w_t = transpose_taps(cache.kernel.data(), z.K, z.C, z.G);
+  const std::vector<float> u_t = transpose_taps(cache.recurrent_kernel.data(), z.K, z.F, z.G);
+  const PackedMatrix w_t_packed = pack_b(Trans::no, z.K * z.G, z.C, w_t.data(), z.C);
+  const PackedMatrix u_t_packed = pack_b(Trans::no, z.K * z.G, z.F, u_t.data(), z.F);
+  const cells::BlockKernels& kernels = cells::block_kernels(active_isa());
+
+  std::vector<float> dh(z.BP * z.F, 0.0f), dc(z.BP * z.F, 0.0f), dh_step(z.BP * z.F), d_gates(z.BP * z.G);
+  std::vector<float> dw(z.K * z.C * z.G, 0.0f), du(z.K * z.F * z.G, 0.0f), db(z.G, 0.0f);
+  if (in.d_h) std::copy_n(in.d_h, z.BP * z.F, dh.begin());
+  if (in.d_c) std::copy_n(in.d_c, z.BP * z.F, dc.begin());
+  const std::int64_t widest = z.K * std::max({z.C, z.F, z.G});
+  const std::int64_t chunk = chunk_rows(std::max(z.BP, z.B * z.P_in), widest);
+  std::vector<float> windows(chunk * widest), dx_rows(chunk * z.C);
+  const std::int64_t block = std::min(cells::kMaxBlock, z.F);
+
+  for (std::int64_t s = z.T - 1; s >= 0; --s) {
+    const std::int64_t t = cfg.go_backwards ? z.T - 1 - s : s;
+    for (std::int64_t b = 0; b < z.B; ++b)
+      for (std::int64_t k = 0; k < z.P * z.F; ++k)
+        dh_step[b * z.P * z.F + k] =
+            dh[b * z.P * z.F + k] + (in.d_outputs ? in.d_outputs[(b * z.T + s) * z.P * z.F + k] : 0.0f);
+    for (std::int64_t r = 0; r < z.BP; ++r)
+      for (std::int64_t j = 0; j < z.F; j += block) {
+        const std::int64_t state = (s * z.BP + r) * z.F + j;
+        kernels.lstm_backward(cells::BackwardBlock{
+            std::min(block, z.F - j), z.F, cfg.activation, cfg.recurrent_activation,
+            &cache.gates[(s * z.BP + r) * z.G + j], &cache.act_c[state], &cache.c_prev[state],
+            &cache.h_prev[state], &cache.h_prev[state], nullptr, &dh_step[r * z.F + j], &dc[r * z.F + j], nullptr,
+            &d_gates[r * z.G + j], &d_gates[r * z.G + j], nullptr});
+      }
+    for (std::int64_t r = 0; r < z.BP; ++r)
+      for (std::int64_t g = 0; g < z.G; ++g) db[g] += d_gates[r * z.G + g];
+    const Windows h_windows{&cache.h_prev[s * z.BP * z.F], z.P * z.F, z.F, z.P, z.K, h_taps.source.data()};
+    const Windows x_windows{cache.x.data() + t * z.P_in * z.C, z.T * z.P_in * z.C, z.C, z.P, z.K,
+                            x_taps.source.data()};
+    for (std::int64_t r0 = 0; r0 < z.BP; r0 += chunk) {
+      const std::int64_t r1 = std::min(z.BP, r0 + chunk), rows = r1 - r0;
+      h_windows.unroll(r0, r1, windows.data());
+      sgemm(Trans::yes, Trans::no, z.K * z.F, z.G, rows, 1.0f, windows.data(), z.K * z.F, &d_gates[r0 * z.G], z.G,
+            1.0f, du.data(), z.G);
+      x_windows.unroll(r0, r1, windows.data());
+      sgemm(Trans::yes, Trans::no, z.K * z.C, z.G, rows, 1.0f, windows.data(), z.K * z.C, &d_gates[r0 * z.G], z.G,
+            1.0f, dw.data(), z.G);
+    }
+    // dL/dh_{s-1} through h∗U: for each state position, the dG rows of the outputs whose windows read it.
+    const Windows dg_by_state{d_gates.data(), z.P * z.G, z.G, z.P, z.K, h_taps.target.data()};
+    for (std::int64_t r0 = 0; r0 < z.BP; r0 += chunk) {
+      const std::int64_t r1 = std::min(z.BP, r0 + chunk);
+      dg_by_state.unroll(r0, r1, windows.data());
+      sgemm_packed(Trans::no, r1 - r0, 1.0f, windows.data(), z.K * z.G, u_t_packed, 0.0f, &dh[r0 * z.F], z.F);
+    }
+    if (out.d_x) {
+      const Windows dg_by_input{d_gates.data(), z.P * z.G, z.G, z.P_in, z.K, x_taps.target.data()};
+      for (std::int64_t r0 = 0; r0 < z.B * z.P_in; r0 += chunk) {
+        const std::int64_t r1 = std::min(z.B * z.P_in, r0 + chunk);
+        dg_by_input.unroll(r0, r1, windows.data());
+        sgemm_packed(Trans::no, r1 - r0, 1.0f, windows.data(), z.K * z.G, w_t_packed, 0.0f, dx_rows.data(), z.C);
+        for (std::int64_t r = r0; r < r1; ++r) {
+          const std::int64_t b = r / z.P_in, i = r % z.P_in;
+          std::copy_n(&dx_rows[(r - r0) * z.C], z.C, out.d_x + ((b * z.T + t) * z.P_in + i) * z.C);
+        }
+      }
+    }
+  }
+  if (out.d_kernel) std::copy(dw.begin(), dw.end(), out.d_kernel);
+  if (out.d_recurrent_kernel) std::copy(du.begin(), du.end(), out.d_recurrent_kernel);
+  if (out.d_bias && cache.has_bias) std::copy(db.begin(), db.end(), out.d_bias);
+  if (out.d_h0) std::copy(dh.begin(), dh.end(), out.d_h0);
+  if (out.d_c0) std::copy(dc.begin(), dc.end(), out.d_c0);
+}
+
+}  // namespace rnnkit
