@@ -196,3 +196,19 @@ def test_bad_arguments_and_inputs_are_refused_clearly():
         layers.ConvLSTM1D(2, 3)(np.zeros((2, 3, 5, 1), np.float32), mask=np.ones((2, 3), bool))
     with pytest.raises(ValueError, match="initial state"):
         layers.ConvLSTM1D(2, 3)(np.zeros((2, 3, 5, 1), np.float32), initial_state=[np.zeros((2, 5, 2), np.float32)] * 2)
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum"])
+def test_bidirectional_conv_lstm_runs_both_directions(merge_mode):
+    x = np.random.default_rng(10).standard_normal((2, 3, 6, 2)).astype(np.float32)
+    layer = layers.Bidirectional(layers.ConvLSTM1D(2, 3, padding="same", return_sequences=True),
+                                 merge_mode=merge_mode)
+    y = layer(x)
+    forward, backward = layer.forward_layer.cell, layer.backward_layer.cell
+    ys, _, _ = ref.forward(x, forward.kernel.value, forward.recurrent_kernel.value, forward.bias.value,
+                           padding="same")
+    ys_rev, _, _ = ref.forward(x, backward.kernel.value, backward.recurrent_kernel.value, backward.bias.value,
+                               padding="same", go_backwards=True)
+    expected = np.concatenate([ys, ys_rev[:, ::-1]], -1) if merge_mode == "concat" else ys + ys_rev[:, ::-1]
+    np.testing.assert_allclose(y, expected, atol=2e-6)
+    check_layer_gradients(layer, x)

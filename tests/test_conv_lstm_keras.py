@@ -91,3 +91,21 @@ def test_keras_archive_loads_and_predicts_as_keras(tmp_path):
     loaded = rnnkit.saving.load_model(path)
     assert [tuple(w.shape) for w in loaded.weights] == [tuple(w.shape) for w in model.weights]
     assert relative_error(loaded.predict(x, verbose=0), model.predict(x, verbose=0)) < 1e-5
+
+
+def test_bidirectional_conv_lstm_matches_keras():
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((2, 3, 7, 2)).astype(np.float32)
+    theirs = keras.layers.Bidirectional(keras.layers.ConvLSTM1D(3, 2, padding="same", return_sequences=True))
+    ours = layers.Bidirectional(layers.ConvLSTM1D(3, 2, padding="same", return_sequences=True))
+    theirs.build(x.shape)
+    ours.build(x.shape)
+    weights = [(0.4 * rng.standard_normal(tuple(w.shape))).astype(np.float32) for w in theirs.weights]
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
+    def structure(path):  # the names' numbers depend on how many layers each library made before
+        parts = path.split("/")
+        return parts[1].split("_")[0], parts[2:]
+
+    assert [structure(v.path) for v in ours.weights] == [structure(v.path) for v in theirs.weights]
+    assert relative_error(ours(x), theirs(torch.tensor(x)).detach().numpy()) < 1e-5

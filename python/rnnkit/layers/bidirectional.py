@@ -12,6 +12,9 @@ from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers.layer import Layer
 from rnnkit.layers._validation import first_input, sequences_shape
 from rnnkit.layers.rnn.base import RNN
+from rnnkit.layers.rnn.conv_lstm import ConvLSTM
+
+RECURRENT_LAYERS = (RNN, ConvLSTM)
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -28,10 +31,10 @@ def _renamed_copy(layer, prefix, **overrides):
 class Bidirectional(Layer):
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(layer, RNN):
-            raise ValueError(f"{self.name}: expected a recurrent layer (SimpleRNN, LSTM, GRU, PeepholeLSTM, RNN), "
-                             f"received {layer!r}")
-        if backward_layer is not None and not isinstance(backward_layer, RNN):
+        if not isinstance(layer, RECURRENT_LAYERS):
+            raise ValueError(f"{self.name}: expected a recurrent layer (SimpleRNN, LSTM, GRU, PeepholeLSTM, RNN, "
+                             f"ConvLSTM1D/2D/3D), received {layer!r}")
+        if backward_layer is not None and not isinstance(backward_layer, RECURRENT_LAYERS):
             raise ValueError(f"{self.name}: expected backward_layer to be a recurrent layer, received "
                              f"{backward_layer!r}")
         if merge_mode not in MERGE_MODES:
@@ -106,7 +109,8 @@ class Bidirectional(Layer):
         step_mask = first_input(mask) if self.return_sequences else None
         output_masks = [step_mask, step_mask] if self.merge_mode is None else [step_mask]
         if self.return_state:
-            return output_masks + [None] * (2 * len(self.forward_layer.cell.state_size))
+            states = 2 if isinstance(self.forward_layer, ConvLSTM) else len(self.forward_layer.cell.state_size)
+            return output_masks + [None] * (2 * states)
         return output_masks if self.merge_mode is None else step_mask
 
     def forward(self, inputs, *, training=False, mask=None):

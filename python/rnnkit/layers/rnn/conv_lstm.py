@@ -138,6 +138,7 @@ class ConvLSTM(Layer):
         self.stateful = bool(stateful)
         self.unroll = bool(unroll)  # accepted as Keras' RNN does: the core loop is always used
         self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.skips_input_gradients = True  # see backward
         self.states = None
 
     def __getattr__(self, name):
@@ -251,7 +252,9 @@ class ConvLSTM(Layer):
                                  f"received {state.shape}")
         return states
 
-    def backward(self, ctx, d_outputs):
+    def backward(self, ctx, d_outputs, input_gradients=True):
+        """input_gradients=False (the model's own inputs, or Bidirectional's): the input's gradient is None and never
+        computed."""
         cache, given = ctx
         d_output, d_h, d_c = (list(d_outputs) + [None, None])[:3] if self.return_state else (d_outputs, None, None)
         convert = (lambda d, states=False: None if d is None
@@ -261,7 +264,7 @@ class ConvLSTM(Layer):
         d_h = convert(d_h, True)
         if d_last is not None:
             d_h = d_last if d_h is None else d_h + d_last
-        gradients = _core.conv_lstm_backward(cache, d_sequence, d_h, convert(d_c, True))
+        gradients = _core.conv_lstm_backward(cache, d_sequence, d_h, convert(d_c, True), input_gradients)
         cell = self.cell
         pairs = [(cell.kernel, gradients["kernel"].reshape(cell.kernel.shape)),
                  (cell.recurrent_kernel, gradients["recurrent_kernel"].reshape(cell.recurrent_kernel.shape))]
