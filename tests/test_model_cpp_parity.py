@@ -49,6 +49,14 @@ CASES = {
         (6, 4), layers.Dense(5), layers.ReLU(max_value=0.8, negative_slope=0.1, threshold=0.05),
         layers.LSTM(4, return_sequences=True), layers.LeakyReLU(), layers.ELU(alpha=0.5), layers.Softmax(),
         layers.Flatten()), SEQ),
+    "conv_lstm_1d": lambda: (sequential(
+        (6, 5, 4), layers.ConvLSTM1D(3, 3, padding="same", return_sequences=True, go_backwards=True),
+        layers.ConvLSTM1D(2, 2, strides=2, activation="relu"), layers.Flatten(), layers.Dense(2)),
+        RNG.standard_normal((3, 6, 5, 4)).astype(np.float32)),
+    "conv_lstm_2d_3d": lambda: (sequential(
+        (3, 5, 4, 2), layers.ConvLSTM2D(3, (3, 2), dilation_rate=(2, 1), use_bias=False, return_sequences=True),
+        layers.Reshape((3, 1, 3, 3, 1)), layers.ConvLSTM3D(2, (1, 2, 2), padding="same")),
+        RNG.standard_normal((2, 3, 5, 4, 2)).astype(np.float32)),
     "simple_rnn_go_backwards": lambda: (sequential((6, 4), layers.SimpleRNN(5, go_backwards=True,
                                                                             return_sequences=True)), SEQ),
     "gaussian_noise_layers": lambda: (sequential((6, 4), layers.GaussianNoise(0.2), layers.GRU(5),

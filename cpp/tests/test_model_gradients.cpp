@@ -289,6 +289,19 @@ void test_recurrent() {
                gradient_error(*LSTM(3, zero_last), {4, 2}, 2, last_masked, true));
 }
 
+void test_conv_lstm() {
+  using namespace rnnkit::layers;
+  ConvLstmOptions sequences;
+  sequences.return_sequences = true;
+  sequences.padding = "same";
+  ConvLstmOptions strided;
+  strided.strides = {2};
+  strided.go_backwards = true;
+  expect_close("ConvLSTM1D same sequences", gradient_error(*ConvLSTM(2, {3}, sequences), {3, 5, 2}, 2, {}, true));
+  expect_close("ConvLSTM1D strided backwards", gradient_error(*ConvLSTM(2, {2}, strided), {3, 6, 2}, 2, {}, true));
+  expect_close("ConvLSTM2D", gradient_error(*ConvLSTM(2, {2, 2}), {2, 3, 4, 1}, 2, {}, true));
+}
+
 void test_stacked_cells() {
   using namespace rnnkit::layers;
   const std::vector<RecurrentCell> cells{{CellType::lstm, 3}, {CellType::gru, 2}, {CellType::simple_rnn, 2}};
@@ -574,6 +587,7 @@ int main() {
   test_reshape_and_permute();
   test_embedding();
   test_recurrent();
+  test_conv_lstm();
   test_stacked_cells();
   test_masking_and_dropout();
   test_spatial_dropout();

@@ -98,6 +98,22 @@ std::unique_ptr<Layer> LSTM(std::int64_t units, const RecurrentOptions& options 
 std::unique_ptr<Layer> PeepholeLSTM(std::int64_t units, const RecurrentOptions& options = {});
 std::unique_ptr<Layer> GRU(std::int64_t units, const RecurrentOptions& options = {});
 
+// ConvLSTM1D/2D/3D (Keras 3's, channels last): an LSTM whose products are convolutions over the kernel_size's 1-3
+// spatial axes of (time, *spatial, channels); strides and dilation_rate one per axis (empty: all 1).
+struct ConvLstmOptions {
+  std::vector<std::int64_t> strides, dilation_rate;
+  std::string padding = "valid";  // or same
+  std::string activation = "tanh";
+  std::string recurrent_activation = "sigmoid";
+  bool use_bias = true;
+  bool unit_forget_bias = true;
+  bool return_sequences = false;
+  bool go_backwards = false;
+  std::string name;
+};
+std::unique_ptr<Layer> ConvLSTM(std::int64_t filters, const std::vector<std::int64_t>& kernel_size,
+                                const ConvLstmOptions& options = {});
+
 // One cell of RNN: its type and size, and the cell's options of RecurrentOptions (activation, recurrent_activation,
 // use_bias, dropout, recurrent_dropout, unit_forget_bias, reset_after; name names the cell).
 enum class CellType { simple_rnn, lstm, peephole_lstm, gru };

@@ -126,6 +126,7 @@ std::unique_ptr<Layer> embedding_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> global_average_pooling_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> global_max_pooling_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> conv1d_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> conv_lstm_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> max_pooling_1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> average_pooling_1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> recurrent_from_config(const ConfigReader& config);  // SimpleRNN, LSTM, GRU, PeepholeLSTM
