@@ -19,6 +19,7 @@
 #include "kernels/flush_denormals.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/gemm.hpp"
+#include "rnnkit/runtime.hpp"
 
 namespace rnnkit {
 
@@ -33,9 +34,10 @@ void ConvLstmCacheDeleter::operator()(ConvLstmCache* cache) const { delete cache
 
 namespace {
 
-// Rows of unrolled windows per GEMM: bounded so that a large image's windows (B * P rows of K * ch floats) are
-// never unrolled at once.
-constexpr std::int64_t kChunkFloats = std::int64_t{1} << 20;
+constexpr std::int64_t kChunkFloats = std::int64_t{1} << 16, kMinChunkRows = 16;
+// Row slices whose weight gradients are summed apart (see conv_lstm_backward): at least the threads of any
+// machine this runs on, and few enough that their partial sums stay small.
+constexpr std::int64_t kWeightGradientSlices = 16;
 
 // A convolution's taps: the input position under tap q of output position p (positions and taps row-major over
 // their axes), and the inverse map.
@@ -88,18 +90,26 @@ struct Windows {
       for (std::int64_t q = 0; q < taps; ++q) {
         const std::int64_t src = table[p * taps + q];
         float* out = row + q * channels;
-        if (src < 0)
-          std::fill(out, out + channels, 0.0f);
-        else
-          std::copy_n(base + b * batch_stride + src * channels, channels, out);
+        // Loops, not std::fill / std::copy_n: at a few channels a library call per tap cost more than the copy.
+        const float* in = src < 0 ? nullptr : base + b * batch_stride + src * channels;
+        for (std::int64_t k = 0; k < channels; ++k) out[k] = in ? in[k] : 0.0f;
       }
     }
   }
 };
 
-std::int64_t chunk_rows(std::int64_t rows, std::int64_t width) {
-  return std::max<std::int64_t>(1, std::min(rows, kChunkFloats / std::max<std::int64_t>(width, 1)));
-}
+// Rows [0, total) in chunks of about kChunkFloats floats of unrolled windows (`width` floats a row): what one
+// thread unrolls and multiplies at a time, its windows in L2.
+struct Chunks {
+  std::int64_t total, rows, count;
+  Chunks(std::int64_t total_rows, std::int64_t width)
+      : total(total_rows),
+        rows(std::max<std::int64_t>(kMinChunkRows, std::min(total_rows, kChunkFloats / std::max<std::int64_t>(width, 1)))),
+        count((total_rows + rows - 1) / rows) {}
+  std::int64_t begin(std::int64_t k) const { return k * rows; }
+  std::int64_t end(std::int64_t k) const { return std::min(total, (k + 1) * rows); }
+  int threads() const { return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(num_threads(), count))); }
+};
 
 // The recurrent product's windows: "same" padding, stride 1, over the output's sizes.
 std::vector<Window1d> recurrent_windows(const ConvLstmConfig& cfg) {
@@ -169,7 +179,6 @@ ConvLstmCachePtr conv_lstm_forward(const ConvLstmConfig& cfg, const ConvLstmInpu
   check_config(cfg);
   if (!in.x || !in.kernel || !in.recurrent_kernel)
     throw std::invalid_argument("conv_lstm_forward: expected x, kernel and recurrent_kernel, received null");
-  const FlushDenormals flush;
   const Sizes z = sizes_of(cfg);
   const Taps x_taps = conv_taps(cfg.input_sizes, cfg.windows);
   const Taps h_taps = conv_taps(conv_lstm_output_sizes(cfg), recurrent_windows(cfg));
@@ -191,48 +200,58 @@ ConvLstmCachePtr conv_lstm_forward(const ConvLstmConfig& cfg, const ConvLstmInpu
   std::vector<float> h(2 * z.BP * z.F, 0.0f), c(z.BP * z.F, 0.0f);
   if (in.h0) std::copy_n(in.h0, z.BP * z.F, h.begin());
   if (in.c0) std::copy_n(in.c0, z.BP * z.F, c.begin());
-  const std::int64_t chunk = chunk_rows(z.BP, z.K * std::max(z.C, z.F));
-  std::vector<float> windows(chunk * z.K * std::max(z.C, z.F)), xw(chunk * z.G), hu(chunk * z.G);
-  std::vector<float> scratch_gates(cache ? 0 : chunk * z.G), scratch_act_c(cache ? 0 : chunk * z.F);
+  const Chunks chunks(z.BP, z.K * std::max(z.C, z.F));
   const std::int64_t block = std::min(cells::kMaxBlock, z.F);
   const std::int64_t rows_per_call = std::max<std::int64_t>(1, cells::kMaxUnitsPerCall / block);
-  std::vector<cells::ForwardBlock> call(rows_per_call);
 
-  for (std::int64_t s = 0; s < z.T; ++s) {
-    const std::int64_t t = cfg.go_backwards ? z.T - 1 - s : s;
-    const float* h_cur = &h[(s & 1) * z.BP * z.F];
-    float* h_next = &h[((s + 1) & 1) * z.BP * z.F];
-    if (cache) {
-      std::copy_n(h_cur, z.BP * z.F, &cache->h_prev[s * z.BP * z.F]);
-      std::copy_n(c.data(), z.BP * z.F, &cache->c_prev[s * z.BP * z.F]);
-    }
-    const Windows x_windows{in.x + t * z.P_in * z.C, z.T * z.P_in * z.C, z.C, z.P, z.K, x_taps.source.data()};
-    const Windows h_windows{h_cur, z.P * z.F, z.F, z.P, z.K, h_taps.source.data()};
-    for (std::int64_t r0 = 0; r0 < z.BP; r0 += chunk) {
-      const std::int64_t r1 = std::min(z.BP, r0 + chunk), rows = r1 - r0;
-      x_windows.unroll(r0, r1, windows.data());
-      sgemm_packed(Trans::no, rows, 1.0f, windows.data(), z.K * z.C, w, 0.0f, xw.data(), z.G);
-      h_windows.unroll(r0, r1, windows.data());
-      sgemm_packed(Trans::no, rows, 1.0f, windows.data(), z.K * z.F, u, 0.0f, hu.data(), z.G);
-      for (std::int64_t j = 0; j < z.F; j += block)
-        for (std::int64_t r = r0; r < r1; r += rows_per_call) {
-          const std::int64_t count = std::min(rows_per_call, r1 - r);
-          for (std::int64_t i = 0; i < count; ++i) {
-            const std::int64_t row = r + i, local = row - r0;
-            float* gates = cache ? &cache->gates[(s * z.BP + row) * z.G] : &scratch_gates[local * z.G];
-            float* act_c = cache ? &cache->act_c[(s * z.BP + row) * z.F] : &scratch_act_c[local * z.F];
-            call[i] = cells::ForwardBlock{std::min(block, z.F - j), z.F, cfg.activation, cfg.recurrent_activation,
-                                          &hu[local * z.G + j], z.F, &xw[local * z.G + j], nullptr,
-                                          in.bias ? in.bias + j : nullptr, nullptr, nullptr, h_cur + row * z.F + j,
-                                          h_cur + row * z.F + j, &c[row * z.F + j], gates + j, act_c + j,
-                                          &c[row * z.F + j], h_next + row * z.F + j, cache != nullptr};
-          }
-          kernels.lstm_forward(call.data(), count);
+#pragma omp parallel num_threads(chunks.threads())
+  {
+    const FlushDenormals flush;
+    std::vector<float> windows(chunks.rows * z.K * std::max(z.C, z.F)), xw(chunks.rows * z.G), hu(chunks.rows * z.G);
+    std::vector<float> scratch_gates(cache ? 0 : chunks.rows * z.G), scratch_act_c(cache ? 0 : chunks.rows * z.F);
+    std::vector<float> workspace(packed_serial_workspace(w.isa(), chunks.rows, z.K * std::max(z.C, z.F)));
+    std::vector<cells::ForwardBlock> call(rows_per_call);
+    for (std::int64_t s = 0; s < z.T; ++s) {
+      const std::int64_t t = cfg.go_backwards ? z.T - 1 - s : s;
+      const float* h_cur = &h[(s & 1) * z.BP * z.F];
+      float* h_next = &h[((s + 1) & 1) * z.BP * z.F];
+      const Windows x_windows{in.x + t * z.P_in * z.C, z.T * z.P_in * z.C, z.C, z.P, z.K, x_taps.source.data()};
+      const Windows h_windows{h_cur, z.P * z.F, z.F, z.P, z.K, h_taps.source.data()};
+#pragma omp for schedule(static)
+      for (std::int64_t k = 0; k < chunks.count; ++k) {
+        const std::int64_t r0 = chunks.begin(k), r1 = chunks.end(k), rows = r1 - r0;
+        if (cache) {
+          std::copy(h_cur + r0 * z.F, h_cur + r1 * z.F, &cache->h_prev[(s * z.BP + r0) * z.F]);
+          std::copy(&c[r0 * z.F], &c[r1 * z.F], &cache->c_prev[(s * z.BP + r0) * z.F]);
         }
+        x_windows.unroll(r0, r1, windows.data());
+        sgemm_packed_serial(Trans::no, rows, 1.0f, windows.data(), z.K * z.C, w, 0.0f, xw.data(), z.G, 0, z.G,
+                            workspace.data());
+        h_windows.unroll(r0, r1, windows.data());
+        sgemm_packed_serial(Trans::no, rows, 1.0f, windows.data(), z.K * z.F, u, 0.0f, hu.data(), z.G, 0, z.G,
+                            workspace.data());
+        for (std::int64_t j = 0; j < z.F; j += block)
+          for (std::int64_t r = r0; r < r1; r += rows_per_call) {
+            const std::int64_t count = std::min(rows_per_call, r1 - r);
+            for (std::int64_t i = 0; i < count; ++i) {
+              const std::int64_t row = r + i, local = row - r0;
+              float* gates = cache ? &cache->gates[(s * z.BP + row) * z.G] : &scratch_gates[local * z.G];
+              float* act_c = cache ? &cache->act_c[(s * z.BP + row) * z.F] : &scratch_act_c[local * z.F];
+              call[i] = cells::ForwardBlock{std::min(block, z.F - j), z.F, cfg.activation, cfg.recurrent_activation,
+                                            &hu[local * z.G + j], z.F, &xw[local * z.G + j], nullptr,
+                                            in.bias ? in.bias + j : nullptr, nullptr, nullptr, h_cur + row * z.F + j,
+                                            h_cur + row * z.F + j, &c[row * z.F + j], gates + j, act_c + j,
+                                            &c[row * z.F + j], h_next + row * z.F + j, cache != nullptr};
+            }
+            kernels.lstm_forward(call.data(), count);
+          }
+        if (out.outputs)
+          for (std::int64_t r = r0; r < r1; ++r) {
+            const std::int64_t b = r / z.P, p = r % z.P;
+            std::copy_n(h_next + r * z.F, z.F, out.outputs + ((b * z.T + s) * z.P + p) * z.F);
+          }
+      }
     }
-    if (out.outputs)
-      for (std::int64_t b = 0; b < z.B; ++b)
-        std::copy_n(h_next + b * z.P * z.F, z.P * z.F, out.outputs + (b * z.T + s) * z.P * z.F);
   }
   if (out.h) std::copy_n(&h[(z.T & 1) * z.BP * z.F], z.BP * z.F, out.h);
   if (out.c) std::copy_n(c.data(), z.BP * z.F, out.c);
@@ -240,7 +259,6 @@ ConvLstmCachePtr conv_lstm_forward(const ConvLstmConfig& cfg, const ConvLstmInpu
 }
 
 void conv_lstm_backward(const ConvLstmCache& cache, const ConvLstmGradInputs& in, const ConvLstmGradients& out) {
-  const FlushDenormals flush;
   const ConvLstmConfig& cfg = cache.cfg;
   const Sizes z = sizes_of(cfg);
   const Taps x_taps = conv_taps(cfg.input_sizes, cfg.windows);
@@ -251,67 +269,88 @@ void conv_lstm_backward(const ConvLstmCache& cache, const ConvLstmGradInputs& in
   const PackedMatrix u_t_packed = pack_b(Trans::no, z.K * z.G, z.F, u_t.data(), z.F);
   const cells::BlockKernels& kernels = cells::block_kernels(active_isa());
 
-  std::vector<float> dh(z.BP * z.F, 0.0f), dc(z.BP * z.F, 0.0f), dh_step(z.BP * z.F), d_gates(z.BP * z.G);
-  std::vector<float> dw(z.K * z.C * z.G, 0.0f), du(z.K * z.F * z.G, 0.0f), db(z.G, 0.0f);
+  std::vector<float> dh(z.BP * z.F, 0.0f), dc(z.BP * z.F, 0.0f), d_gates(z.BP * z.G);
   if (in.d_h) std::copy_n(in.d_h, z.BP * z.F, dh.begin());
   if (in.d_c) std::copy_n(in.d_c, z.BP * z.F, dc.begin());
-  const std::int64_t widest = z.K * std::max({z.C, z.F, z.G});
-  const std::int64_t chunk = chunk_rows(std::max(z.BP, z.B * z.P_in), widest);
-  std::vector<float> windows(chunk * widest), dx_rows(chunk * z.C);
+  const std::int64_t widest = z.K * std::max(z.C, z.G);
+  const Chunks chunks(z.BP, widest), input_chunks(z.B * z.P_in, widest);
+  // The weights' gradients are sums over every row and step: each of a fixed set of row slices (not of threads)
+  // sums its own in row order, and the slices are added in order, so the result does not depend on the threads.
+  const std::int64_t slices = std::min<std::int64_t>(kWeightGradientSlices, chunks.count);
+  const std::int64_t slice_floats = z.K * z.C * z.G + z.K * z.F * z.G + z.G;
+  std::vector<float> partials(slices * slice_floats, 0.0f);
   const std::int64_t block = std::min(cells::kMaxBlock, z.F);
 
-  for (std::int64_t s = z.T - 1; s >= 0; --s) {
-    const std::int64_t t = cfg.go_backwards ? z.T - 1 - s : s;
-    for (std::int64_t b = 0; b < z.B; ++b)
-      for (std::int64_t k = 0; k < z.P * z.F; ++k)
-        dh_step[b * z.P * z.F + k] =
-            dh[b * z.P * z.F + k] + (in.d_outputs ? in.d_outputs[(b * z.T + s) * z.P * z.F + k] : 0.0f);
-    for (std::int64_t r = 0; r < z.BP; ++r)
-      for (std::int64_t j = 0; j < z.F; j += block) {
-        const std::int64_t state = (s * z.BP + r) * z.F + j;
-        kernels.lstm_backward(cells::BackwardBlock{
-            std::min(block, z.F - j), z.F, cfg.activation, cfg.recurrent_activation,
-            &cache.gates[(s * z.BP + r) * z.G + j], &cache.act_c[state], &cache.c_prev[state],
-            &cache.h_prev[state], &cache.h_prev[state], nullptr, &dh_step[r * z.F + j], &dc[r * z.F + j], nullptr,
-            &d_gates[r * z.G + j], &d_gates[r * z.G + j], nullptr});
+#pragma omp parallel num_threads(std::max(chunks.threads(), input_chunks.threads()))
+  {
+    const FlushDenormals flush;
+    std::vector<float> windows(std::max(chunks.rows, input_chunks.rows) * widest), dx_rows(input_chunks.rows * z.C),
+        dh_step(chunks.rows * z.F);
+    std::vector<float> workspace(packed_serial_workspace(u_t_packed.isa(), std::max(chunks.rows, input_chunks.rows),
+                                                         z.K * z.G));
+    for (std::int64_t s = z.T - 1; s >= 0; --s) {
+      const std::int64_t t = cfg.go_backwards ? z.T - 1 - s : s;
+#pragma omp for schedule(static)
+      for (std::int64_t k = 0; k < chunks.count; ++k)
+        for (std::int64_t r = chunks.begin(k); r < chunks.end(k); ++r) {
+          const std::int64_t b = r / z.P, p = r % z.P;
+          const float* d_out = in.d_outputs ? in.d_outputs + ((b * z.T + s) * z.P + p) * z.F : nullptr;
+          float* dh_row = &dh_step[(r - chunks.begin(k)) * z.F];
+          for (std::int64_t f = 0; f < z.F; ++f) dh_row[f] = dh[r * z.F + f] + (d_out ? d_out[f] : 0.0f);
+          for (std::int64_t j = 0; j < z.F; j += block) {
+            const std::int64_t state = (s * z.BP + r) * z.F + j;
+            kernels.lstm_backward(cells::BackwardBlock{
+                std::min(block, z.F - j), z.F, cfg.activation, cfg.recurrent_activation,
+                &cache.gates[(s * z.BP + r) * z.G + j], &cache.act_c[state], &cache.c_prev[state],
+                &cache.h_prev[state], &cache.h_prev[state], nullptr, dh_row + j, &dc[r * z.F + j], nullptr,
+                &d_gates[r * z.G + j], &d_gates[r * z.G + j], nullptr});
+          }
+        }
+      const Windows h_windows{&cache.h_prev[s * z.BP * z.F], z.P * z.F, z.F, z.P, z.K, h_taps.source.data()};
+      const Windows x_windows{cache.x.data() + t * z.P_in * z.C, z.T * z.P_in * z.C, z.C, z.P, z.K,
+                              x_taps.source.data()};
+      // dL/dh_{s-1} through h∗U: for each state position, the dG rows of the outputs whose windows read it.
+      const Windows dg_by_state{d_gates.data(), z.P * z.G, z.G, z.P, z.K, h_taps.target.data()};
+#pragma omp for schedule(static)
+      for (std::int64_t slice = 0; slice < slices; ++slice) {
+        float* dw = &partials[slice * slice_floats];
+        float *du = dw + z.K * z.C * z.G, *db = du + z.K * z.F * z.G;
+        for (std::int64_t k = chunks.count * slice / slices; k < chunks.count * (slice + 1) / slices; ++k) {
+          const std::int64_t r0 = chunks.begin(k), r1 = chunks.end(k), rows = r1 - r0;
+          const float* dg = &d_gates[r0 * z.G];
+          for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t g = 0; g < z.G; ++g) db[g] += dg[r * z.G + g];
+          h_windows.unroll(r0, r1, windows.data());
+          sgemm(Trans::yes, Trans::no, z.K * z.F, z.G, rows, 1.0f, windows.data(), z.K * z.F, dg, z.G, 1.0f, du, z.G);
+          x_windows.unroll(r0, r1, windows.data());
+          sgemm(Trans::yes, Trans::no, z.K * z.C, z.G, rows, 1.0f, windows.data(), z.K * z.C, dg, z.G, 1.0f, dw, z.G);
+          dg_by_state.unroll(r0, r1, windows.data());
+          sgemm_packed_serial(Trans::no, rows, 1.0f, windows.data(), z.K * z.G, u_t_packed, 0.0f, &dh[r0 * z.F], z.F,
+                              0, z.F, workspace.data());
+        }
       }
-    for (std::int64_t r = 0; r < z.BP; ++r)
-      for (std::int64_t g = 0; g < z.G; ++g) db[g] += d_gates[r * z.G + g];
-    const Windows h_windows{&cache.h_prev[s * z.BP * z.F], z.P * z.F, z.F, z.P, z.K, h_taps.source.data()};
-    const Windows x_windows{cache.x.data() + t * z.P_in * z.C, z.T * z.P_in * z.C, z.C, z.P, z.K,
-                            x_taps.source.data()};
-    for (std::int64_t r0 = 0; r0 < z.BP; r0 += chunk) {
-      const std::int64_t r1 = std::min(z.BP, r0 + chunk), rows = r1 - r0;
-      h_windows.unroll(r0, r1, windows.data());
-      sgemm(Trans::yes, Trans::no, z.K * z.F, z.G, rows, 1.0f, windows.data(), z.K * z.F, &d_gates[r0 * z.G], z.G,
-            1.0f, du.data(), z.G);
-      x_windows.unroll(r0, r1, windows.data());
-      sgemm(Trans::yes, Trans::no, z.K * z.C, z.G, rows, 1.0f, windows.data(), z.K * z.C, &d_gates[r0 * z.G], z.G,
-            1.0f, dw.data(), z.G);
-    }
-    // dL/dh_{s-1} through h∗U: for each state position, the dG rows of the outputs whose windows read it.
-    const Windows dg_by_state{d_gates.data(), z.P * z.G, z.G, z.P, z.K, h_taps.target.data()};
-    for (std::int64_t r0 = 0; r0 < z.BP; r0 += chunk) {
-      const std::int64_t r1 = std::min(z.BP, r0 + chunk);
-      dg_by_state.unroll(r0, r1, windows.data());
-      sgemm_packed(Trans::no, r1 - r0, 1.0f, windows.data(), z.K * z.G, u_t_packed, 0.0f, &dh[r0 * z.F], z.F);
-    }
-    if (out.d_x) {
-      const Windows dg_by_input{d_gates.data(), z.P * z.G, z.G, z.P_in, z.K, x_taps.target.data()};
-      for (std::int64_t r0 = 0; r0 < z.B * z.P_in; r0 += chunk) {
-        const std::int64_t r1 = std::min(z.B * z.P_in, r0 + chunk);
-        dg_by_input.unroll(r0, r1, windows.data());
-        sgemm_packed(Trans::no, r1 - r0, 1.0f, windows.data(), z.K * z.G, w_t_packed, 0.0f, dx_rows.data(), z.C);
-        for (std::int64_t r = r0; r < r1; ++r) {
-          const std::int64_t b = r / z.P_in, i = r % z.P_in;
-          std::copy_n(&dx_rows[(r - r0) * z.C], z.C, out.d_x + ((b * z.T + t) * z.P_in + i) * z.C);
+      if (out.d_x) {
+        const Windows dg_by_input{d_gates.data(), z.P * z.G, z.G, z.P_in, z.K, x_taps.target.data()};
+#pragma omp for schedule(static)
+        for (std::int64_t k = 0; k < input_chunks.count; ++k) {
+          const std::int64_t r0 = input_chunks.begin(k), r1 = input_chunks.end(k);
+          dg_by_input.unroll(r0, r1, windows.data());
+          sgemm_packed_serial(Trans::no, r1 - r0, 1.0f, windows.data(), z.K * z.G, w_t_packed, 0.0f, dx_rows.data(),
+                              z.C, 0, z.C, workspace.data());
+          for (std::int64_t r = r0; r < r1; ++r) {
+            const std::int64_t b = r / z.P_in, i = r % z.P_in;
+            std::copy_n(&dx_rows[(r - r0) * z.C], z.C, out.d_x + ((b * z.T + t) * z.P_in + i) * z.C);
+          }
         }
       }
     }
   }
-  if (out.d_kernel) std::copy(dw.begin(), dw.end(), out.d_kernel);
-  if (out.d_recurrent_kernel) std::copy(du.begin(), du.end(), out.d_recurrent_kernel);
-  if (out.d_bias && cache.has_bias) std::copy(db.begin(), db.end(), out.d_bias);
+  for (std::int64_t slice = 1; slice < slices; ++slice)
+    for (std::int64_t i = 0; i < slice_floats; ++i) partials[i] += partials[slice * slice_floats + i];
+  const float* sums = partials.data();
+  if (out.d_kernel) std::copy_n(sums, z.K * z.C * z.G, out.d_kernel);
+  if (out.d_recurrent_kernel) std::copy_n(sums + z.K * z.C * z.G, z.K * z.F * z.G, out.d_recurrent_kernel);
+  if (out.d_bias && cache.has_bias) std::copy_n(sums + z.K * (z.C + z.F) * z.G, z.G, out.d_bias);
   if (out.d_h0) std::copy(dh.begin(), dh.end(), out.d_h0);
   if (out.d_c0) std::copy(dc.begin(), dc.end(), out.d_c0);
 }
