@@ -104,11 +104,13 @@ struct Chunks {
   std::int64_t total, rows, count;
   Chunks(std::int64_t total_rows, std::int64_t width)
       : total(total_rows),
-        rows(std::max<std::int64_t>(kMinChunkRows, std::min(total_rows, kChunkFloats / std::max<std::int64_t>(width, 1)))),
+        rows(std::max(kMinChunkRows, std::min(total_rows, kChunkFloats / std::max<std::int64_t>(width, 1)))),
         count((total_rows + rows - 1) / rows) {}
   std::int64_t begin(std::int64_t k) const { return k * rows; }
   std::int64_t end(std::int64_t k) const { return std::min(total, (k + 1) * rows); }
-  int threads() const { return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(num_threads(), count))); }
+  int threads() const {
+    return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(num_threads(), count)));
+  }
 };
 
 // The recurrent product's windows: "same" padding, stride 1, over the output's sizes.
