@@ -5,7 +5,8 @@
 IMPL: rnnkit | torch (raw layers), rnnkit-keras | keras-jax | keras-tensorflow | keras-torch (Keras-level
 predict_on_batch / train_on_batch), numpy (square sgemm, the machine's practical limit).
 Points: [cell, [B,T,I,H], mode] with mode forward|train; ["fit", cell, "fit"|"predict", "uniform"|"zipf"] for the
-epoch of the Embedding -> cell -> Dense model on uniform or Zipf(1.2) ids; ["sgemm", n, "forward"] for numpy.
+epoch of the Embedding -> cell -> Dense model on uniform or Zipf(1.2) ids; ["sgemm", n, "forward"] for numpy;
+["conv_lstm", [B,T,rows,cols,channels,filters,kernel], mode] for a ConvLSTM2D at the Keras level.
 
 bench/compare.py drives it with one JSON object per line on stdin, and it answers each with one JSON line:
     {"cmd": "prepare", "point": POINT, "seconds": S}  build the point's callable (dropping the previous one) and
@@ -104,6 +105,18 @@ def keras_level(keras, cell, B, T, I, H, mode, rng):
     return lambda: model.train_on_batch(x, y)
 
 
+def keras_conv_lstm(keras, B, T, rows, cols, channels, filters, kernel, mode, rng):
+    """ConvLSTM2D(filters, kernel, padding="same", return_sequences=True) over (B, T, rows, cols, channels)."""
+    model = keras.Sequential([keras.Input((T, rows, cols, channels), batch_size=B),
+                              keras.layers.ConvLSTM2D(filters, kernel, padding="same", return_sequences=True)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = rng.standard_normal((B, T, rows, cols, channels)).astype(np.float32)
+    y = rng.standard_normal((B, T, rows, cols, filters)).astype(np.float32)
+    if mode == "forward":
+        return lambda: model.predict_on_batch(x)
+    return lambda: model.train_on_batch(x, y)
+
+
 def fit_data(rng, ids):
     """Token ids uniform over the vocabulary, or Zipf(1.2) like the words of text (a batch of 64 x 100: about
     4,700 distinct ids against 1,100), and binary labels."""
@@ -196,6 +209,8 @@ def make_runner(impl):
     def keras_runner(point, rng):
         if point[0] == "fit":
             return keras_fit(keras, *point[1:], rng)
+        if point[0] == "conv_lstm":
+            return keras_conv_lstm(keras, *point[1], point[2], rng)
         cell, shape, mode = point
         return keras_level(keras, cell, *shape, mode, rng)
 

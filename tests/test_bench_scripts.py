@@ -68,6 +68,13 @@ def test_compare_quick_times_rnnkit_at_both_levels():
             assert _positive(rnnkit_ms) and _positive(gflops) and _positive(keras_ms), output
 
 
+def test_conv_lstm_compare_times_rnnkit():
+    output = _run("conv_lstm_compare.py", "--quick", "--only", "rnnkit-keras", "--threads", "1")
+    rows = [r for r in _rows_of_table(output) if r[1] in ("forward", "train")]
+    assert [r[1] for r in rows] == ["forward", "train"] and rows[0][0] == "(2, 3, 6, 6, 2) -> 4, 3", output
+    assert all(_positive(r[3]) for r in rows), output
+
+
 def test_memory_peak_measures_rnnkit():
     output = _run("memory_peak.py")
     (row,) = _rows(output, "rnnkit")

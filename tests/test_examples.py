@@ -77,6 +77,15 @@ def test_digits_to_words_spells_most_digits(tmp_path):
     assert (tmp_path / "digits_to_words.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_moving_digits_beats_repeating_the_last_frame(tmp_path):
+    require("sklearn", "matplotlib")
+    output = run_example("moving_digits.py", "--output-dir", str(tmp_path), tmp_path=tmp_path)
+    predicted = number_after("test MSE per pixel, ConvLSTM2D next frame", output)
+    assert predicted < 0.7 * number_after("test MSE per pixel, baseline: repeat the last frame", output), output[-1500:]
+    assert (tmp_path / "moving_digits.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "moving_digits.keras").stat().st_size > 0
+
+
 def test_vowels_beats_the_majority_class(tmp_path):
     require("sktime", "matplotlib")
     output = run_example("vowels.py", "--output-dir", str(tmp_path), tmp_path=tmp_path)
