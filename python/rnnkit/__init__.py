@@ -4,7 +4,7 @@ __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 
 from rnnkit._runtime import set_num_threads, get_num_threads  # noqa: E402
 from rnnkit import backend, callbacks, config, distribution, layers, models, ops, preprocessing, random  # noqa: E402
-from rnnkit import saving, utils  # noqa: E402
+from rnnkit import saving, tree, utils  # noqa: E402
 from rnnkit import activations, constraints, initializers, losses, metrics, optimizers, regularizers  # noqa: E402
 from rnnkit._device import device  # noqa: E402
 from rnnkit.initializers import Initializer  # noqa: E402
@@ -26,7 +26,8 @@ def version():
 
 __all__ = [
     "config", "set_num_threads", "get_num_threads", "__version__", "version", "device",
-    "backend", "callbacks", "distribution", "layers", "models", "ops", "preprocessing", "random", "saving", "utils",
+    "backend", "callbacks", "distribution", "layers", "models", "ops", "preprocessing", "random", "saving", "tree",
+    "utils",
     "activations", "constraints", "initializers", "losses", "metrics", "optimizers", "regularizers",
     "Input", "Model", "Sequential", "Layer", "InputSpec", "KerasTensor", "Initializer", "Loss", "Metric", "Optimizer",
     "Regularizer", "Variable",
