@@ -68,3 +68,18 @@ def test_config_is_called_for_the_core_and_read_as_keras_config():
         rnnkit.config.set_image_data_format("channels_first")
     with pytest.raises(ValueError, match="float32 only"):
         rnnkit.config.set_floatx("float64")
+
+
+def test_float32_is_the_one_dtype_policy():
+    policy = rnnkit.mixed_precision.global_policy()
+    assert (policy.name, policy.compute_dtype, policy.variable_dtype) == ("float32", "float32", "float32")
+    assert policy == rnnkit.DTypePolicy() == rnnkit.dtype_policies.get("float32") == rnnkit.config.dtype_policy()
+    rnnkit.mixed_precision.set_global_policy("float32")
+    rnnkit.config.set_dtype_policy(rnnkit.FloatDTypePolicy("float32"))
+    for name in ("mixed_float16", "mixed_bfloat16", "float16", "int8"):
+        with pytest.raises(ValueError, match="float32 only"):
+            rnnkit.mixed_precision.set_global_policy(name)
+    config = rnnkit.dtype_policies.serialize(policy)
+    assert config == {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+                      "registered_name": None}
+    assert rnnkit.dtype_policies.deserialize(config) == policy and repr(policy) == '<DTypePolicy "float32">'

@@ -55,3 +55,11 @@ def test_keras_tensor_and_version_shapes():
     assert inspect.isclass(rnnkit.KerasTensor) and isinstance(rnnkit.Input((2,)), rnnkit.KerasTensor)
     assert isinstance(keras.Input((2,)), keras.KerasTensor)
     assert isinstance(rnnkit.version(), str) and isinstance(keras.version(), str)
+
+
+def test_float32_policy_reads_as_keras_one():
+    ours, theirs = rnnkit.mixed_precision.global_policy(), keras.mixed_precision.global_policy()
+    assert (ours.name, ours.compute_dtype, ours.variable_dtype) == (theirs.name, theirs.compute_dtype,
+                                                                     theirs.variable_dtype)
+    assert rnnkit.dtype_policies.serialize(ours) == keras.dtype_policies.serialize(theirs)
+    assert repr(ours) == repr(theirs) and ours.get_config() == theirs.get_config()

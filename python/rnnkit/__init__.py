@@ -6,6 +6,8 @@ from rnnkit._runtime import set_num_threads, get_num_threads  # noqa: E402
 from rnnkit import backend, callbacks, config, distribution, layers, models, ops, preprocessing, random  # noqa: E402
 from rnnkit import saving, tree, utils  # noqa: E402
 from rnnkit import activations, constraints, initializers, losses, metrics, optimizers, regularizers  # noqa: E402
+from rnnkit import dtype_policies, mixed_precision  # noqa: E402
+from rnnkit.dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402
 from rnnkit._device import device  # noqa: E402
 from rnnkit.initializers import Initializer  # noqa: E402
 from rnnkit.layers import Input, InputSpec, Layer  # noqa: E402
@@ -30,5 +32,5 @@ __all__ = [
     "utils",
     "activations", "constraints", "initializers", "losses", "metrics", "optimizers", "regularizers",
     "Input", "Model", "Sequential", "Layer", "InputSpec", "KerasTensor", "Initializer", "Loss", "Metric", "Optimizer",
-    "Regularizer", "Variable",
+    "Regularizer", "Variable", "dtype_policies", "mixed_precision", "DTypePolicy", "FloatDTypePolicy",
 ]

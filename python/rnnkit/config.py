@@ -8,9 +8,10 @@ import types
 
 from rnnkit._runtime import core_config
 from rnnkit.backend import backend, epsilon, floatx, image_data_format, set_epsilon, set_floatx, set_image_data_format
+from rnnkit.mixed_precision import dtype_policy, set_dtype_policy
 
 __all__ = ["backend", "epsilon", "floatx", "image_data_format", "set_epsilon", "set_floatx", "set_image_data_format",
-           "enable_unsafe_deserialization"]
+           "enable_unsafe_deserialization", "dtype_policy", "set_dtype_policy"]
 
 
 def enable_unsafe_deserialization():
