@@ -15,6 +15,19 @@ REGULARIZER_ARGUMENTS = ("kernel_regularizer", "recurrent_regularizer", "bias_re
 CONSTRAINT_ARGUMENTS = ("kernel_constraint", "recurrent_constraint", "bias_constraint")
 WEIGHT_ARGUMENTS = INITIALIZER_ARGUMENTS + REGULARIZER_ARGUMENTS + CONSTRAINT_ARGUMENTS
 DROPOUT_ARGUMENTS = ("dropout", "recurrent_dropout")
+_WEIGHT_ARGUMENT_MODULES = {"initializer": initializers, "regularizer": regularizers, "constraint": constraints}
+
+
+def set_weight_arguments(layer, **arguments):
+    """layer.kernel_initializer, ..., layer.bias_constraint (WEIGHT_ARGUMENTS) from Keras' identifiers."""
+    for name in WEIGHT_ARGUMENTS:
+        setattr(layer, name, _WEIGHT_ARGUMENT_MODULES[name.rsplit("_", 1)[1]].get(arguments[name]))
+
+
+def weight_arguments_config(layer):
+    """The config entries of set_weight_arguments' attributes."""
+    return {name: _WEIGHT_ARGUMENT_MODULES[name.rsplit("_", 1)[1]].serialize(getattr(layer, name))
+            for name in WEIGHT_ARGUMENTS}
 
 
 def _cell_activation(layer_name, argument, identifier):
@@ -54,19 +67,15 @@ class _RecurrentCell(Layer):
         self.activation = activation
         self.recurrent_activation = recurrent_activation
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+        set_weight_arguments(self, kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+                             bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                             recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                             kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                             bias_constraint=bias_constraint)
         self.dropout = fraction(self.name, "dropout", dropout)
         self.recurrent_dropout = fraction(self.name, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.seeded_stream = None if seed is None else np.random.default_rng(seed)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
 
     activation = _kept_activation("activation")
     recurrent_activation = _kept_activation("recurrent_activation")
@@ -118,16 +127,7 @@ class _RecurrentCell(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
                 "recurrent_activation": activations.serialize(self.recurrent_activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint), "dropout": self.dropout,
+                "use_bias": self.use_bias, **weight_arguments_config(self), "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
 
 

@@ -4,11 +4,12 @@ convolutions, over (batch, time, *spatial, channels). The time loop and its BPTT
 initial and stateful states, and the channels-first layout."""
 import numpy as np
 
-from rnnkit import _core, activations, constraints, initializers, regularizers
+from rnnkit import _core, activations, regularizers
 from rnnkit.layers import _windows
 from rnnkit.layers._gradients import for_trainable_weights
 from rnnkit.layers._validation import expect_rank, first_input, float_input, positive_int, sequences_shape
 from rnnkit.layers.layer import Layer
+from rnnkit.layers.rnn.cells import set_weight_arguments, weight_arguments_config
 from rnnkit.variables import Variable
 
 
@@ -44,16 +45,12 @@ class ConvLSTMCell(Layer):
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_arguments(self, kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+                             bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                             recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                             kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                             bias_constraint=bias_constraint)
         # Keras 3.15 draws one dropout mask per sample and then gives gate g sample g's mask for the whole batch
         # (ConvLSTMCell.call indexes the mask's batch axis), which fails on batches of fewer than 4 samples: rather
         # than copy that, or differ from it silently, rnnkit refuses dropout here.
@@ -99,17 +96,7 @@ class ConvLSTMCell(Layer):
                 "padding": self.padding, "data_format": self.data_format, "dilation_rate": self.dilation_rate,
                 "activation": activations.serialize(self.activation),
                 "recurrent_activation": activations.serialize(self.recurrent_activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "unit_forget_bias": self.unit_forget_bias,
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint),
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+                "unit_forget_bias": self.unit_forget_bias, **weight_arguments_config(self), "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
 
 
 class ConvLSTM(Layer):
