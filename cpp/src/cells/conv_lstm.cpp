@@ -16,6 +16,7 @@
 #include <string>
 
 #include "blocks.hpp"
+#include "kernels/aligned_buffers.hpp"
 #include "kernels/flush_denormals.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/gemm.hpp"
@@ -23,11 +24,13 @@
 
 namespace rnnkit {
 
+// Kept blocks (aligned_buffers.hpp): a training step's tens of megabytes, fresh from the system at every step,
+// page-faulted in anew (a tenth of a (16,10,32,32,1) -> 16 step).
 struct ConvLstmCache {
   ConvLstmConfig cfg;
-  std::vector<float> x, kernel, recurrent_kernel;
+  std::vector<float> kernel, recurrent_kernel;
   bool has_bias = false;
-  std::vector<float> h_prev, c_prev, gates, act_c;  // per processed step s, (T, B * P, F or 4F)
+  KeptFloats x, h_prev, c_prev, gates, act_c;  // x's copy; per processed step s, (T, B * P, F or 4F)
 };
 
 void ConvLstmCacheDeleter::operator()(ConvLstmCache* cache) const { delete cache; }
@@ -120,15 +123,23 @@ std::vector<Window1d> recurrent_windows(const ConvLstmConfig& cfg) {
   return windows;
 }
 
-// (K * rows_per_tap, 4F) kernel -> (K * 4F, rows_per_tap): each tap's block transposed, for the adjoint products.
-std::vector<float> transpose_taps(const float* kernel, std::int64_t taps, std::int64_t rows_per_tap,
-                                  std::int64_t width) {
-  std::vector<float> t(static_cast<std::size_t>(taps * rows_per_tap * width));
-  for (std::int64_t q = 0; q < taps; ++q)
-    for (std::int64_t c = 0; c < rows_per_tap; ++c)
-      for (std::int64_t g = 0; g < width; ++g)
-        t[(q * width + g) * rows_per_tap + c] = kernel[(q * rows_per_tap + c) * width + g];
-  return t;
+// Rows [r0, r1) of `positions` input positions a batch: row (b, i) = the sum over taps q of the `channels` floats
+// of tap q in row (b, taps.target[i, q]) of `products` (outputs a batch x taps * channels), or zeros; written to
+// dst + b * batch_stride + i * channels.
+void gather_taps(const float* products, const Taps& taps, std::int64_t outputs, std::int64_t channels,
+                 std::int64_t r0, std::int64_t r1, std::int64_t positions, float* dst, std::int64_t batch_stride) {
+  const std::int64_t K = taps.taps;
+  for (std::int64_t r = r0; r < r1; ++r) {
+    const std::int64_t b = r / positions, i = r % positions;
+    float* row = dst + b * batch_stride + i * channels;
+    for (std::int64_t c = 0; c < channels; ++c) row[c] = 0.0f;
+    for (std::int64_t q = 0; q < K; ++q) {
+      const std::int64_t p = taps.target[i * K + q];
+      if (p < 0) continue;
+      const float* part = products + ((b * outputs + p) * K + q) * channels;
+      for (std::int64_t c = 0; c < channels; ++c) row[c] += part[c];
+    }
+  }
 }
 
 void check_config(const ConvLstmConfig& cfg) {
@@ -192,12 +203,14 @@ ConvLstmCachePtr conv_lstm_forward(const ConvLstmConfig& cfg, const ConvLstmInpu
   if (training) {
     cache.reset(new ConvLstmCache);
     cache->cfg = cfg;
-    cache->x.assign(in.x, in.x + z.B * z.T * z.P_in * z.C);
+    const char* what = "conv_lstm_forward training cache";
+    cache->x = KeptFloats(z.B * z.T * z.P_in * z.C, what);
+    std::copy_n(in.x, z.B * z.T * z.P_in * z.C, cache->x.get());
     cache->kernel.assign(in.kernel, in.kernel + z.K * z.C * z.G);
     cache->recurrent_kernel.assign(in.recurrent_kernel, in.recurrent_kernel + z.K * z.F * z.G);
     cache->has_bias = in.bias != nullptr;
-    cache->h_prev.resize(z.T * z.BP * z.F), cache->c_prev.resize(z.T * z.BP * z.F);
-    cache->gates.resize(z.T * z.BP * z.G), cache->act_c.resize(z.T * z.BP * z.F);
+    cache->h_prev = KeptFloats(z.T * z.BP * z.F, what), cache->c_prev = KeptFloats(z.T * z.BP * z.F, what);
+    cache->gates = KeptFloats(z.T * z.BP * z.G, what), cache->act_c = KeptFloats(z.T * z.BP * z.F, what);
   }
   std::vector<float> h(2 * z.BP * z.F, 0.0f), c(z.BP * z.F, 0.0f);
   if (in.h0) std::copy_n(in.h0, z.BP * z.F, h.begin());
@@ -223,8 +236,8 @@ ConvLstmCachePtr conv_lstm_forward(const ConvLstmConfig& cfg, const ConvLstmInpu
       for (std::int64_t k = 0; k < chunks.count; ++k) {
         const std::int64_t r0 = chunks.begin(k), r1 = chunks.end(k), rows = r1 - r0;
         if (cache) {
-          std::copy(h_cur + r0 * z.F, h_cur + r1 * z.F, &cache->h_prev[(s * z.BP + r0) * z.F]);
-          std::copy(&c[r0 * z.F], &c[r1 * z.F], &cache->c_prev[(s * z.BP + r0) * z.F]);
+          std::copy(h_cur + r0 * z.F, h_cur + r1 * z.F, cache->h_prev.get() + (s * z.BP + r0) * z.F);
+          std::copy(&c[r0 * z.F], &c[r1 * z.F], cache->c_prev.get() + (s * z.BP + r0) * z.F);
         }
         x_windows.unroll(r0, r1, windows.data());
         sgemm_packed_serial(Trans::no, rows, 1.0f, windows.data(), z.K * z.C, w, 0.0f, xw.data(), z.G, 0, z.G,
@@ -237,8 +250,8 @@ ConvLstmCachePtr conv_lstm_forward(const ConvLstmConfig& cfg, const ConvLstmInpu
             const std::int64_t count = std::min(rows_per_call, r1 - r);
             for (std::int64_t i = 0; i < count; ++i) {
               const std::int64_t row = r + i, local = row - r0;
-              float* gates = cache ? &cache->gates[(s * z.BP + row) * z.G] : &scratch_gates[local * z.G];
-              float* act_c = cache ? &cache->act_c[(s * z.BP + row) * z.F] : &scratch_act_c[local * z.F];
+              float* gates = cache ? cache->gates.get() + (s * z.BP + row) * z.G : &scratch_gates[local * z.G];
+              float* act_c = cache ? cache->act_c.get() + (s * z.BP + row) * z.F : &scratch_act_c[local * z.F];
               call[i] = cells::ForwardBlock{std::min(block, z.F - j), z.F, cfg.activation, cfg.recurrent_activation,
                                             &hu[local * z.G + j], z.F, &xw[local * z.G + j], nullptr,
                                             in.bias ? in.bias + j : nullptr, nullptr, nullptr, h_cur + row * z.F + j,
@@ -265,16 +278,18 @@ void conv_lstm_backward(const ConvLstmCache& cache, const ConvLstmGradInputs& in
   const Sizes z = sizes_of(cfg);
   const Taps x_taps = conv_taps(cfg.input_sizes, cfg.windows);
   const Taps h_taps = conv_taps(conv_lstm_output_sizes(cfg), recurrent_windows(cfg));
-  const std::vector<float> w_t = transpose_taps(cache.kernel.data(), z.K, z.C, z.G);
-  const std::vector<float> u_t = transpose_taps(cache.recurrent_kernel.data(), z.K, z.F, z.G);
-  const PackedMatrix w_t_packed = pack_b(Trans::no, z.K * z.G, z.C, w_t.data(), z.C);
-  const PackedMatrix u_t_packed = pack_b(Trans::no, z.K * z.G, z.F, u_t.data(), z.F);
+  // dG times every tap's kernel transposed at once: Wᵀ (4F, K * C) and Uᵀ (4F, K * F), read from the kernels.
+  const PackedMatrix w_t = pack_b(Trans::yes, z.G, z.K * z.C, cache.kernel.data(), z.G);
+  const PackedMatrix u_t = pack_b(Trans::yes, z.G, z.K * z.F, cache.recurrent_kernel.data(), z.G);
   const cells::BlockKernels& kernels = cells::block_kernels(active_isa());
 
   std::vector<float> dh(z.BP * z.F, 0.0f), dc(z.BP * z.F, 0.0f), d_gates(z.BP * z.G);
   if (in.d_h) std::copy_n(in.d_h, z.BP * z.F, dh.begin());
   if (in.d_c) std::copy_n(in.d_c, z.BP * z.F, dc.begin());
-  const std::int64_t widest = z.K * std::max(z.C, z.G);
+  // Each row's dG·Uᵀ (and dG·Wᵀ): tap q's part is what that row sends to the position its tap q read.
+  KeptFloats h_taps_product(z.BP * z.K * z.F, "conv_lstm_backward"), x_taps_product;
+  if (out.d_x) x_taps_product = KeptFloats(z.BP * z.K * z.C, "conv_lstm_backward");
+  const std::int64_t widest = z.K * std::max(z.C, z.F);
   const Chunks chunks(z.BP, widest), input_chunks(z.B * z.P_in, widest);
   // The weights' gradients are sums over every row and step: each of a fixed set of row slices (not of threads)
   // sums its own in row order, and the slices are added in order, so the result does not depend on the threads.
@@ -286,10 +301,8 @@ void conv_lstm_backward(const ConvLstmCache& cache, const ConvLstmGradInputs& in
 #pragma omp parallel num_threads(std::max(chunks.threads(), input_chunks.threads()))
   {
     const FlushDenormals flush;
-    std::vector<float> windows(std::max(chunks.rows, input_chunks.rows) * widest), dx_rows(input_chunks.rows * z.C),
-        dh_step(chunks.rows * z.F);
-    std::vector<float> workspace(packed_serial_workspace(u_t_packed.isa(), std::max(chunks.rows, input_chunks.rows),
-                                                         z.K * z.G));
+    std::vector<float> windows(chunks.rows * widest), dh_step(chunks.rows * z.F);
+    std::vector<float> workspace(packed_serial_workspace(u_t.isa(), chunks.rows, z.G));
     for (std::int64_t s = z.T - 1; s >= 0; --s) {
       const std::int64_t t = cfg.go_backwards ? z.T - 1 - s : s;
 #pragma omp for schedule(static)
@@ -303,16 +316,14 @@ void conv_lstm_backward(const ConvLstmCache& cache, const ConvLstmGradInputs& in
             const std::int64_t state = (s * z.BP + r) * z.F + j;
             kernels.lstm_backward(cells::BackwardBlock{
                 std::min(block, z.F - j), z.F, cfg.activation, cfg.recurrent_activation,
-                &cache.gates[(s * z.BP + r) * z.G + j], &cache.act_c[state], &cache.c_prev[state],
-                &cache.h_prev[state], &cache.h_prev[state], nullptr, dh_row + j, &dc[r * z.F + j], nullptr,
+                cache.gates.get() + (s * z.BP + r) * z.G + j, cache.act_c.get() + state, cache.c_prev.get() + state,
+                cache.h_prev.get() + state, cache.h_prev.get() + state, nullptr, dh_row + j, &dc[r * z.F + j], nullptr,
                 &d_gates[r * z.G + j], &d_gates[r * z.G + j], nullptr});
           }
         }
-      const Windows h_windows{&cache.h_prev[s * z.BP * z.F], z.P * z.F, z.F, z.P, z.K, h_taps.source.data()};
-      const Windows x_windows{cache.x.data() + t * z.P_in * z.C, z.T * z.P_in * z.C, z.C, z.P, z.K,
+      const Windows h_windows{cache.h_prev.get() + s * z.BP * z.F, z.P * z.F, z.F, z.P, z.K, h_taps.source.data()};
+      const Windows x_windows{cache.x.get() + t * z.P_in * z.C, z.T * z.P_in * z.C, z.C, z.P, z.K,
                               x_taps.source.data()};
-      // dL/dh_{s-1} through h∗U: for each state position, the dG rows of the outputs whose windows read it.
-      const Windows dg_by_state{d_gates.data(), z.P * z.G, z.G, z.P, z.K, h_taps.target.data()};
 #pragma omp for schedule(static)
       for (std::int64_t slice = 0; slice < slices; ++slice) {
         float* dw = &partials[slice * slice_floats];
@@ -326,23 +337,23 @@ void conv_lstm_backward(const ConvLstmCache& cache, const ConvLstmGradInputs& in
           sgemm(Trans::yes, Trans::no, z.K * z.F, z.G, rows, 1.0f, windows.data(), z.K * z.F, dg, z.G, 1.0f, du, z.G);
           x_windows.unroll(r0, r1, windows.data());
           sgemm(Trans::yes, Trans::no, z.K * z.C, z.G, rows, 1.0f, windows.data(), z.K * z.C, dg, z.G, 1.0f, dw, z.G);
-          dg_by_state.unroll(r0, r1, windows.data());
-          sgemm_packed_serial(Trans::no, rows, 1.0f, windows.data(), z.K * z.G, u_t_packed, 0.0f, &dh[r0 * z.F], z.F,
-                              0, z.F, workspace.data());
+          sgemm_packed_serial(Trans::no, rows, 1.0f, dg, z.G, u_t, 0.0f, h_taps_product.get() + r0 * z.K * z.F,
+                              z.K * z.F, 0, z.K * z.F, workspace.data());
+          if (out.d_x)
+            sgemm_packed_serial(Trans::no, rows, 1.0f, dg, z.G, w_t, 0.0f, x_taps_product.get() + r0 * z.K * z.C,
+                                z.K * z.C, 0, z.K * z.C, workspace.data());
         }
       }
+      // dL/dh_{s-1} through h∗U: each state position gathers, tap by tap, what the output whose tap read it sent.
+#pragma omp for schedule(static)
+      for (std::int64_t k = 0; k < chunks.count; ++k)
+        gather_taps(h_taps_product.get(), h_taps, z.P, z.F, chunks.begin(k), chunks.end(k), z.P, &dh[0], z.P * z.F);
       if (out.d_x) {
-        const Windows dg_by_input{d_gates.data(), z.P * z.G, z.G, z.P_in, z.K, x_taps.target.data()};
 #pragma omp for schedule(static)
         for (std::int64_t k = 0; k < input_chunks.count; ++k) {
           const std::int64_t r0 = input_chunks.begin(k), r1 = input_chunks.end(k);
-          dg_by_input.unroll(r0, r1, windows.data());
-          sgemm_packed_serial(Trans::no, r1 - r0, 1.0f, windows.data(), z.K * z.G, w_t_packed, 0.0f, dx_rows.data(),
-                              z.C, 0, z.C, workspace.data());
-          for (std::int64_t r = r0; r < r1; ++r) {
-            const std::int64_t b = r / z.P_in, i = r % z.P_in;
-            std::copy_n(&dx_rows[(r - r0) * z.C], z.C, out.d_x + ((b * z.T + t) * z.P_in + i) * z.C);
-          }
+          gather_taps(x_taps_product.get(), x_taps, z.P, z.C, r0, r1, z.P_in, out.d_x + t * z.P_in * z.C,
+                      z.T * z.P_in * z.C);
         }
       }
     }
