@@ -179,6 +179,14 @@ def test_fit_lowers_the_loss_and_the_model_saves_and_loads(tmp_path):
     assert loaded.layers[0].get_config() == model.layers[0].get_config()
 
 
+def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
+    layer = layers.ConvLSTM1D(2, 3, return_sequences=True)
+    outputs, ctx = layer.forward(np.zeros((0, 3, 5, 1), np.float32), training=True)
+    assert outputs.shape == (0, 3, 3, 2)
+    d_x, d_weights = layer.backward(ctx, outputs)
+    assert d_x.shape == (0, 3, 5, 1) and all(not np.any(g) for g in d_weights)
+
+
 def test_bad_arguments_and_inputs_are_refused_clearly():
     with pytest.raises(ValueError, match="no dropout"):
         layers.ConvLSTM1D(2, 3, dropout=0.1)

@@ -91,6 +91,17 @@ void test_backward_matches_central_differences() {
   check_against_differences(p, p.c0, dc0);
 }
 
+void test_an_empty_batch_has_zero_weight_gradients() {
+  Problem p = make_problem();
+  p.cfg.batch = 0;
+  const auto cache = rnnkit::conv_lstm_forward(p.cfg, {p.x.data(), p.kernel.data(), p.recurrent.data(), p.bias.data()},
+                                               {}, true);
+  Floats dk(p.kernel.size(), 1.0f), db(p.bias.size(), 1.0f);
+  rnnkit::conv_lstm_backward(*cache, {}, {nullptr, dk.data(), nullptr, db.data()});
+  for (float v : dk) CHECK(v == 0.0f);
+  for (float v : db) CHECK(v == 0.0f);
+}
+
 void test_bad_configurations_are_refused() {
   Problem p = make_problem();
   Floats out(p.p_out.size());
@@ -108,6 +119,7 @@ void test_bad_configurations_are_refused() {
 
 int main() {
   test_backward_matches_central_differences();
+  test_an_empty_batch_has_zero_weight_gradients();
   test_bad_configurations_are_refused();
   return rnnkit_test::failures();
 }

@@ -293,7 +293,7 @@ void conv_lstm_backward(const ConvLstmCache& cache, const ConvLstmGradInputs& in
   const Chunks chunks(z.BP, widest), input_chunks(z.B * z.P_in, widest);
   // The weights' gradients are sums over every row and step: each of a fixed set of row slices (not of threads)
   // sums its own in row order, and the slices are added in order, so the result does not depend on the threads.
-  const std::int64_t slices = std::min<std::int64_t>(kWeightGradientSlices, chunks.count);
+  const std::int64_t slices = std::clamp<std::int64_t>(chunks.count, 1, kWeightGradientSlices);
   const std::int64_t slice_floats = z.K * z.C * z.G + z.K * z.F * z.G + z.G;
   std::vector<float> partials(slices * slice_floats, 0.0f);
   const std::int64_t block = std::min(cells::kMaxBlock, z.F);
