@@ -181,6 +181,7 @@ def test_fit_lowers_the_loss_and_the_model_saves_and_loads(tmp_path):
 
 def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
     layer = layers.ConvLSTM1D(2, 3, return_sequences=True)
+    layer.build((None, 3, 5, 1))
     outputs, ctx = layer.forward(np.zeros((0, 3, 5, 1), np.float32), training=True)
     assert outputs.shape == (0, 3, 3, 2)
     d_x, d_weights = layer.backward(ctx, outputs)
