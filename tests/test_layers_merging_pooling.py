@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from reference.gradient_check import check_layer_gradients
 
+import rnnkit
 from rnnkit import layers
 
 
@@ -231,3 +232,22 @@ def test_multiply_and_dot_in_a_trained_and_saved_model(tmp_path):
     saving.save_model(model, str(tmp_path / "m.rnnkit"))
     np.testing.assert_array_equal(saving.load_model(str(tmp_path / "m.rnnkit")).predict(x, verbose=0),
                                   model.predict(x, verbose=0))
+
+
+def test_functional_merge_forms_make_and_call_the_layers():
+    rng = np.random.default_rng(3)
+    a, b = (rng.standard_normal((2, 3, 4)).astype(np.float32) for _ in range(2))
+    np.testing.assert_allclose(layers.add([a, b]), a + b, rtol=1e-6)
+    np.testing.assert_allclose(layers.subtract([a, b]), a - b, rtol=1e-6)
+    np.testing.assert_allclose(layers.average([a, b]), (a + b) / 2, rtol=1e-6)
+    np.testing.assert_allclose(layers.multiply([a, b]), a * b, rtol=1e-6)
+    np.testing.assert_allclose(layers.maximum([a, b]), np.maximum(a, b), rtol=1e-6)
+    np.testing.assert_allclose(layers.minimum([a, b]), np.minimum(a, b), rtol=1e-6)
+    np.testing.assert_allclose(layers.concatenate([a, b], axis=1), np.concatenate([a, b], 1), rtol=1e-6)
+    np.testing.assert_allclose(layers.dot([a, b], axes=2), np.einsum("btf,bsf->bts", a, b), rtol=1e-5, atol=1e-6)
+    x, y = layers.Input((3, 4)), layers.Input((3, 4))
+    merged = layers.concatenate([layers.add([x, y], name="summed"), y])
+    model = rnnkit.Model([x, y], merged)
+    assert [type(layer).__name__ for layer in model.layers][2:] == ["Add", "Concatenate"]
+    assert model.get_layer("summed").name == "summed"
+    np.testing.assert_allclose(model.predict([a, b], verbose=0), np.concatenate([a + b, b], -1), rtol=1e-6)

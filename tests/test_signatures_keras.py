@@ -60,3 +60,9 @@ def test_keras_other_names_of_shared_objects_are_rnnkit_names_too(module):
 def test_is_keras_tensor():
     assert rnnkit.backend.is_keras_tensor(rnnkit.Input((3,))) and rnnkit.utils.is_keras_tensor(rnnkit.Input((3,)))
     assert not rnnkit.backend.is_keras_tensor(rnnkit.ops.ones((3,)))
+
+
+@pytest.mark.parametrize("name", ["add", "subtract", "average", "multiply", "maximum", "minimum", "concatenate", "dot"])
+def test_functional_merge_forms_take_keras_parameters(name):
+    ours, theirs = getattr(rnnkit.layers, name), getattr(keras.layers, name)
+    assert str(inspect.signature(ours)) == str(inspect.signature(theirs))

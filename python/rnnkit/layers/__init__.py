@@ -20,7 +20,8 @@ from rnnkit.layers.integer_lookup import IntegerLookup
 from rnnkit.layers.lambda_layer import Lambda
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.layer_normalization import LayerNormalization
-from rnnkit.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
+from rnnkit.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
+                                   concatenate, dot, maximum, minimum, multiply, subtract)
 from rnnkit.layers.multi_head_attention import MultiHeadAttention
 from rnnkit.layers.pooling import AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
 from rnnkit.layers.positional_encoding import PositionEmbedding, SinePositionEncoding
@@ -52,4 +53,5 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization",
            "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization", "AvgPool1D", "MaxPool1D", "Convolution1D",
            "GlobalAvgPool1D", "GlobalMaxPool1D", "InputSpec", "UnitNormalization", "RMSNormalization",
-           "Wrapper", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
+           "Wrapper", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "add", "subtract", "average", "multiply", "maximum",
+           "minimum", "concatenate", "dot"]

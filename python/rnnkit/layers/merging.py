@@ -354,3 +354,25 @@ class Dot(Layer):
     def get_config(self):
         return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
 
+
+
+# Keras 3's functional forms: a new merge layer called on the inputs (a list of tensors or arrays).
+def _merge_function(layer_class):
+    def merge(inputs, **kwargs):
+        return layer_class(**kwargs)(inputs)
+
+    merge.__name__ = merge.__qualname__ = layer_class.__name__.lower()
+    merge.__doc__ = f"{layer_class.__name__}(**kwargs)(inputs), as Keras' keras.layers.{merge.__name__}."
+    return merge
+
+
+add, subtract, average, multiply, maximum, minimum = (
+    _merge_function(c) for c in (Add, Subtract, Average, Multiply, Maximum, Minimum))
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, **kwargs):
+    return Dot(axes=axes, **kwargs)(inputs)
