@@ -179,6 +179,34 @@ def test_fit_lowers_the_loss_and_the_model_saves_and_loads(tmp_path):
     assert loaded.layers[0].get_config() == model.layers[0].get_config()
 
 
+def test_input_dropout_is_one_mask_a_sample_for_every_step_and_gate():
+    x = np.random.default_rng(11).standard_normal((3, 4, 6, 2)).astype(np.float32)
+    dropped = layers.ConvLSTM1D(3, 3, padding="same", dropout=0.4, seed=5, return_sequences=True)
+    plain = layers.ConvLSTM1D(3, 3, padding="same", return_sequences=True)
+    dropped.build(x.shape), plain.build(x.shape)
+    plain.set_weights(dropped.get_weights())
+    np.testing.assert_array_equal(dropped(x), plain(x))  # inference: no dropout
+    keep = (np.random.default_rng(5).random((3, 1, 6, 2)) >= 0.4).astype(np.float32) / np.float32(0.6)
+    outputs, ctx = dropped.forward(x, training=True)
+    expected, plain_ctx = plain.forward(x * keep, training=True)
+    np.testing.assert_allclose(outputs, expected, atol=1e-6)
+    d_y = np.random.default_rng(12).standard_normal(outputs.shape).astype(np.float32)
+    (d_x, d_weights), (d_masked, d_plain) = dropped.backward(ctx, d_y), plain.backward(plain_ctx, d_y)
+    np.testing.assert_allclose(d_x, d_masked * keep, atol=1e-6)
+    for got, expected in zip(d_weights, d_plain):
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_recurrent_dropout_is_kept_for_prediction():
+    x = np.random.default_rng(13).standard_normal((2, 3, 5, 1)).astype(np.float32)
+    layer = layers.ConvLSTM1D(2, 3, recurrent_dropout=0.3)
+    assert layer.get_config()["recurrent_dropout"] == 0.3
+    cell = layer.cell
+    layer(x)
+    expected, _, _ = ref.forward(x, cell.kernel.value, cell.recurrent_kernel.value, cell.bias.value)
+    np.testing.assert_allclose(layer(x), expected[:, -1], atol=2e-6)
+
+
 def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
     layer = layers.ConvLSTM1D(2, 3, return_sequences=True)
     layer.build((None, 3, 5, 1))
@@ -189,8 +217,10 @@ def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
 
 
 def test_bad_arguments_and_inputs_are_refused_clearly():
-    with pytest.raises(ValueError, match="no dropout"):
-        layers.ConvLSTM1D(2, 3, dropout=0.1)
+    with pytest.raises(ValueError, match="recurrent_dropout"):
+        layers.ConvLSTM1D(2, 3, recurrent_dropout=0.1).forward(np.zeros((2, 3, 5, 1), np.float32), training=True)
+    with pytest.raises(ValueError, match="dropout"):
+        layers.ConvLSTM1D(2, 3, dropout=1.5)
     with pytest.raises(ValueError, match="padding"):
         layers.ConvLSTM1D(2, 3, padding="causal")
     with pytest.raises(ValueError, match="dilation_rate"):

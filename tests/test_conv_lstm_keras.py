@@ -81,11 +81,12 @@ def test_config_and_positional_arguments_are_keras_own(name):
 def test_keras_archive_loads_and_predicts_as_keras(tmp_path):
     pytest.importorskip("h5py", reason="reading .keras archives needs h5py (pip install '.[h5]')")
     model = keras.Sequential([keras.Input((4, 6, 5, 2)), keras.layers.ConvLSTM2D(3, 3, padding="same",
-                                                                                return_sequences=True),
+                                                                                return_sequences=True,
+                                                                                recurrent_dropout=0.2),
                               keras.layers.ConvLSTM2D(2, 2), keras.layers.Flatten(), keras.layers.Dense(1)])
     x = np.random.default_rng(12).standard_normal((3, 4, 6, 5, 2)).astype(np.float32)
     model.compile("adam", "mse")
-    model.fit(x, np.ones((3, 1), np.float32), epochs=1, verbose=0)
+    model.fit(x, np.ones((3, 1), np.float32), epochs=1, verbose=0)  # batch of 3: Keras' dropout needs 4 (below)
     path = tmp_path / "conv_lstm.keras"
     model.save(path)
     loaded = rnnkit.saving.load_model(path)

@@ -51,7 +51,8 @@ CASES = {
         layers.Flatten()), SEQ),
     "conv_lstm_1d": lambda: (sequential(
         (6, 5, 4), layers.ConvLSTM1D(3, 3, padding="same", return_sequences=True, go_backwards=True),
-        layers.ConvLSTM1D(2, 2, strides=2, activation="relu"), layers.Flatten(), layers.Dense(2)),
+        layers.ConvLSTM1D(2, 2, strides=2, activation="relu", dropout=0.2, recurrent_dropout=0.1), layers.Flatten(),
+        layers.Dense(2)),
         RNG.standard_normal((3, 6, 5, 4)).astype(np.float32)),
     "conv_lstm_2d_3d": lambda: (sequential(
         (3, 5, 4, 2), layers.ConvLSTM2D(3, (3, 2), dilation_rate=(2, 1), use_bias=False, return_sequences=True),

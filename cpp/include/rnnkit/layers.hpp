@@ -109,6 +109,8 @@ struct ConvLstmOptions {
   bool unit_forget_bias = true;
   bool return_sequences = false;
   bool go_backwards = false;
+  // Kept so a model trained with them (in Python or Keras) loads and predicts; training here refuses them.
+  float dropout = 0.0f, recurrent_dropout = 0.0f;
   std::string name;
 };
 std::unique_ptr<Layer> ConvLSTM(std::int64_t filters, const std::vector<std::int64_t>& kernel_size,

@@ -1,6 +1,6 @@
 // ConvLSTM1D/2D/3D over the core's conv_lstm_forward / conv_lstm_backward: forward next to backward, the factory and
-// from_config. Channels last; like the other recurrent layers here, no return_state or stateful, and (as rnnkit's
-// Python layers) no dropout or masks.
+// from_config. Channels last; like the other recurrent layers here, no return_state or stateful; no masks, and no
+// training with dropout (kept in the config for models that only predict).
 #include <algorithm>
 
 #include "model/support.hpp"
@@ -63,7 +63,8 @@ class ConvLstmLayer final : public Layer {
                    ", \"activation\": " + json_quote(o_.activation) +
                    ", \"recurrent_activation\": " + json_quote(o_.recurrent_activation) + ", \"use_bias\": " +
                    flag(o_.use_bias) + ", \"unit_forget_bias\": " + flag(o_.unit_forget_bias) +
-                   ", \"dropout\": 0.0, \"recurrent_dropout\": 0.0");
+                   ", \"dropout\": " + json_number(o_.dropout) +
+                   ", \"recurrent_dropout\": " + json_number(o_.recurrent_dropout));
   }
 
   Shape build(const Shape& input, std::mt19937_64* rng) override {
@@ -97,6 +98,8 @@ class ConvLstmLayer final : public Layer {
 
   Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
     if (!mask.empty()) fail_layer(*this, "takes no mask (received one, e.g. from Masking or Embedding(mask_zero))");
+    if (training && (o_.dropout > 0.0f || o_.recurrent_dropout > 0.0f))
+      fail_layer(*this, "does not train with dropout or recurrent_dropout in the C++ model API");
     const std::int64_t batch = x.shape[0], time = x.shape[1];
     ConvLstmConfig cfg = config(time, Shape(x.shape.begin() + 2, x.shape.end() - 1));
     cfg.batch = batch;
@@ -170,8 +173,6 @@ std::unique_ptr<Layer> conv_lstm_from_config(const ConfigReader& c) {
     fail(c.where(), "only data_format=channels_last is supported by the C++ model API");
   c.require_default("return_state", false);
   c.require_default("stateful", false);
-  if (c.number("dropout", 0.0) != 0.0 || c.number("recurrent_dropout", 0.0) != 0.0)
-    fail(c.where(), "dropout and recurrent_dropout are not supported by rnnkit's ConvLSTM layers");
   const std::size_t rank = static_cast<std::size_t>(c.class_name()[8] - '0');
   const auto per_axis = [&](const char* key) {
     std::vector<std::int64_t> values = c.integers(key);
@@ -189,6 +190,10 @@ std::unique_ptr<Layer> conv_lstm_from_config(const ConfigReader& c) {
   o.unit_forget_bias = c.flag("unit_forget_bias", true);
   o.return_sequences = c.flag("return_sequences", false);
   o.go_backwards = c.flag("go_backwards", false);
+  o.dropout = static_cast<float>(c.number("dropout", 0.0));
+  o.recurrent_dropout = static_cast<float>(c.number("recurrent_dropout", 0.0));
+  if (!(o.dropout >= 0.0f && o.dropout < 1.0f) || !(o.recurrent_dropout >= 0.0f && o.recurrent_dropout < 1.0f))
+    fail(c.where(), "dropout and recurrent_dropout must be in [0, 1)");
   return std::make_unique<ConvLstmLayer>(c.name(), c.positive_integer("filters"), per_axis("kernel_size"), o);
 }
 

@@ -7,7 +7,8 @@ import numpy as np
 from rnnkit import _core, activations, regularizers
 from rnnkit.layers import _windows
 from rnnkit.layers._gradients import for_trainable_weights
-from rnnkit.layers._validation import expect_rank, first_input, float_input, positive_int, sequences_shape
+from rnnkit.layers._validation import expect_rank, first_input, float_input, fraction, positive_int, sequences_shape
+from rnnkit.layers.core import dropout_keep_mask, random_stream
 from rnnkit.layers.layer import Layer
 from rnnkit.layers.rnn.cells import set_weight_arguments, weight_arguments_config
 from rnnkit.variables import Variable
@@ -51,14 +52,13 @@ class ConvLSTMCell(Layer):
                              recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
                              kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
                              bias_constraint=bias_constraint)
-        # Keras 3.15 draws one dropout mask per sample and then gives gate g sample g's mask for the whole batch
-        # (ConvLSTMCell.call indexes the mask's batch axis), which fails on batches of fewer than 4 samples: rather
-        # than copy that, or differ from it silently, rnnkit refuses dropout here.
-        if dropout or recurrent_dropout:
-            raise ValueError(f"{self.name}: rnnkit's ConvLSTM layers take no dropout or recurrent_dropout, received "
-                             f"dropout={dropout!r}, recurrent_dropout={recurrent_dropout!r} (put a Dropout or "
-                             "SpatialDropout layer before the layer instead)")
-        self.dropout, self.recurrent_dropout, self.seed = 0.0, 0.0, seed
+        # Keras 3 draws four input masks a call, one per gate; rnnkit draws one, shared by the gates and the steps,
+        # as its LSTM does (equally distributed per gate, not independent across gates). Recurrent dropout is kept
+        # in the config (a Keras model trained with it loads and predicts) but not trained with.
+        self.dropout = fraction(self.name, "dropout", dropout)
+        self.recurrent_dropout = fraction(self.name, "recurrent_dropout", recurrent_dropout)
+        self.seed = seed
+        self.seeded_stream = None if seed is None else np.random.default_rng(seed)
 
     def build(self, input_shape):
         """input_shape: one step's, (batch, *spatial, channels) in channels-last order."""
@@ -101,8 +101,8 @@ class ConvLSTMCell(Layer):
 
 class ConvLSTM(Layer):
     """The loop of ConvLSTM1D/2D/3D: Keras 3's RNN call semantics (initial_state, return_sequences, return_state,
-    go_backwards with outputs in processing order, stateful). A mask is refused: Keras' ConvLSTM steps never
-    see one either way but its RNN loop would carry states over masked steps, which the core does not do here."""
+    go_backwards with outputs in processing order, stateful). A mask is refused: Keras' RNN loop would carry the
+    states over masked steps, which the core does not do here."""
 
     rank = None
 
@@ -208,6 +208,13 @@ class ConvLSTM(Layer):
             raise ValueError(f"{self.name}: expected at least one timestep, received input of shape {x.shape}")
         states = self._initial_states(given, x.shape)
         cell = self.cell
+        keep = None
+        if training and cell.recurrent_dropout:
+            raise ValueError(f"{self.name}: rnnkit's ConvLSTM layers do not train with recurrent_dropout (received "
+                             f"{cell.recurrent_dropout}); it is kept for models that only predict")
+        if training and cell.dropout:  # one mask a sample, shared by every step and gate
+            keep = dropout_keep_mask(random_stream(cell.seeded_stream), (x.shape[0], 1) + x.shape[2:], cell.dropout)
+            x = x * keep
         outputs, h, c, cache = _core.conv_lstm_forward(
             x, cell.kernel.value, cell.recurrent_kernel.value, cell.bias.value if cell.use_bias else None,
             *(states or (None, None)), list(cell.strides), list(cell.dilation_rate), cell.padding, self.go_backwards,
@@ -219,7 +226,7 @@ class ConvLSTM(Layer):
         h = self._data_format(h, True)
         output = self._data_format(outputs) if self.return_sequences else h
         result = [output, h, self._data_format(c, True)] if self.return_state else output
-        return result, ((cache, len(given)) if training else None)
+        return result, ((cache, len(given), keep) if training else None)
 
     def _initial_states(self, given, shape):
         """The initial (h, c), channels last, from the call's or the stateful layer's; None for zeros. `shape`:
@@ -242,7 +249,7 @@ class ConvLSTM(Layer):
     def backward(self, ctx, d_outputs, input_gradients=True):
         """input_gradients=False (the model's own inputs, or Bidirectional's): the input's gradient is None and never
         computed."""
-        cache, given = ctx
+        cache, given, keep = ctx
         d_output, d_h, d_c = (list(d_outputs) + [None, None])[:3] if self.return_state else (d_outputs, None, None)
         convert = (lambda d, states=False: None if d is None
                    else self._channels_last(np.asarray(d, np.float32), states))
@@ -257,7 +264,8 @@ class ConvLSTM(Layer):
                  (cell.recurrent_kernel, gradients["recurrent_kernel"].reshape(cell.recurrent_kernel.shape))]
         if cell.use_bias:
             pairs.append((cell.bias, gradients["bias"]))
-        d_x = self._data_format(gradients["x"])
+        d_x = gradients["x"]
+        d_x = self._data_format(d_x if keep is None or d_x is None else d_x * keep)
         if given:
             d_x = [d_x] + [self._data_format(d, True) for d in gradients["initial_state"]]
         return d_x, for_trainable_weights(self, pairs)
