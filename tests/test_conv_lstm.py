@@ -197,14 +197,44 @@ def test_input_dropout_is_one_mask_a_sample_for_every_step_and_gate():
         np.testing.assert_allclose(got, expected, atol=1e-6)
 
 
-def test_recurrent_dropout_is_kept_for_prediction():
+def test_recurrent_dropout_masks_the_state_h_u_reads():
     x = np.random.default_rng(13).standard_normal((2, 3, 5, 1)).astype(np.float32)
-    layer = layers.ConvLSTM1D(2, 3, recurrent_dropout=0.3)
-    assert layer.get_config()["recurrent_dropout"] == 0.3
+    layer = layers.ConvLSTM1D(2, 3, padding="same", dropout=0.2, recurrent_dropout=0.3, seed=4)
+    layer.build(x.shape)
     cell = layer.cell
-    layer(x)
-    expected, _, _ = ref.forward(x, cell.kernel.value, cell.recurrent_kernel.value, cell.bias.value)
-    np.testing.assert_allclose(layer(x), expected[:, -1], atol=2e-6)
+    weights = (cell.kernel.value, cell.recurrent_kernel.value, cell.bias.value)
+    expected, _, _ = ref.forward(x, *weights, padding="same")
+    np.testing.assert_allclose(layer(x), expected[:, -1], atol=2e-6)  # inference: no dropout
+    rng = np.random.default_rng(4)
+    keep = (rng.random((2, 1, 5, 1)) >= 0.2).astype(np.float32) / np.float32(0.8)
+    recurrent_keep = (rng.random((2, 5, 2)) >= 0.3).astype(np.float32) / np.float32(0.7)
+    outputs, _ = layer.forward(x, training=True)
+    expected, _, _ = ref.forward(x * keep, *weights, padding="same", recurrent_keep=recurrent_keep)
+    np.testing.assert_allclose(outputs, expected[:, -1], atol=2e-6)
+
+
+def test_gradients_with_recurrent_dropout_match_finite_differences():
+    geometry = GEOMETRIES[3]
+    x, w, u, b = problem(geometry, time=3, channels=2, filters=3, seed=3)
+    _, h_ref, _ = ref.forward(x, w, u, b, *geometry[2:])
+    rng = np.random.default_rng(5)
+    keep = ((rng.random(h_ref.shape) >= 0.4) / 0.6).astype(np.float32)
+    h0 = rng.standard_normal(h_ref.shape).astype(np.float32)
+    _, _, strides, dilation, padding = geometry
+    outputs, h, c, cache = _core.conv_lstm_forward(x, w, u, b, h0, None, list(strides), list(dilation), padding,
+                                                   False, "tanh", "sigmoid", True, True, keep)
+    p_out, p_h = rng.standard_normal(outputs.shape), rng.standard_normal(h.shape)
+    g = _core.conv_lstm_backward(cache, p_out.astype(np.float32), p_h.astype(np.float32), None)
+
+    def projected(x_, w_, u_, h0_):
+        o, hh, _ = ref.forward(x_, w_, u_, b, *geometry[2:], initial_state=(h0_, np.zeros_like(h0_)),
+                               recurrent_keep=keep)
+        return np.concatenate([(o * p_out).ravel(), (hh * p_h).ravel()])
+
+    expected = reference_gradients(projected, [x, w, u, h0], 1.0)
+    for name, got, e in zip(["x", "kernel", "recurrent_kernel", "h0"],
+                            [g["x"], g["kernel"], g["recurrent_kernel"], g["initial_state"][0]], expected):
+        np.testing.assert_allclose(np.reshape(got, e.shape), e, atol=1e-5 * np.abs(e).max(), rtol=0, err_msg=name)
 
 
 def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
@@ -217,8 +247,6 @@ def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
 
 
 def test_bad_arguments_and_inputs_are_refused_clearly():
-    with pytest.raises(ValueError, match="recurrent_dropout"):
-        layers.ConvLSTM1D(2, 3, recurrent_dropout=0.1).forward(np.zeros((2, 3, 5, 1), np.float32), training=True)
     with pytest.raises(ValueError, match="dropout"):
         layers.ConvLSTM1D(2, 3, dropout=1.5)
     with pytest.raises(ValueError, match="padding"):

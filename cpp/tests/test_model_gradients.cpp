@@ -39,7 +39,7 @@ double weighted_sum(const Layer& layer, const Tensor& x, const rnnkit::StepMask&
 
 // Max |analytic - numeric| / (1 + |numeric|) over every input (unless ids) and weight entry. The probes run
 // inference forwards, or with training_probes training forwards, for layers whose training output is another
-// function (BatchNormalization's, of the batch's statistics).
+// function (BatchNormalization's, of the batch's statistics; a dropout layer's, of its masks).
 double gradient_error(Layer& layer, const Shape& example_shape, std::int64_t batch, const rnnkit::StepMask& mask,
                       bool differentiable_input, const Tensor* given_x = nullptr, bool training_probes = false) {
   std::mt19937_64 rng(7);
@@ -52,7 +52,10 @@ double gradient_error(Layer& layer, const Shape& example_shape, std::int64_t bat
   const Tensor r = random_tensor(y_shape, rng);
 
   rnnkit::StepMask m = mask;
-  rnnkit::TrainingStep step{rng, nullptr};
+  // With training probes, the forward draws what each probe's draws (weighted_sum's fresh rng): the same dropout
+  // masks, for a layer that has them.
+  std::mt19937_64 probe_rng(0);
+  rnnkit::TrainingStep step{training_probes ? probe_rng : rng, nullptr};
   const Tensor y = layer.forward(x, m, &step);
   CHECK(y.shape == y_shape);
   const rnnkit::LayerGradients g = layer.backward(*step.cache, r);
@@ -300,6 +303,10 @@ void test_conv_lstm() {
   expect_close("ConvLSTM1D same sequences", gradient_error(*ConvLSTM(2, {3}, sequences), {3, 5, 2}, 2, {}, true));
   expect_close("ConvLSTM1D strided backwards", gradient_error(*ConvLSTM(2, {2}, strided), {3, 6, 2}, 2, {}, true));
   expect_close("ConvLSTM2D", gradient_error(*ConvLSTM(2, {2, 2}), {2, 3, 4, 1}, 2, {}, true));
+  ConvLstmOptions dropped;  // the probes' training forwards draw the same masks (a fresh rng each)
+  dropped.dropout = 0.3f, dropped.recurrent_dropout = 0.4f, dropped.padding = "same";
+  expect_close("ConvLSTM1D dropout, recurrent_dropout",
+               gradient_error(*ConvLSTM(2, {3}, dropped), {3, 5, 2}, 2, {}, true, nullptr, true));
 }
 
 void test_stacked_cells() {

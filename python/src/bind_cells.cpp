@@ -204,7 +204,8 @@ struct PyConvLstmCache {
 pyb::tuple conv_lstm_forward_py(FloatArray x, FloatArray kernel, FloatArray recurrent_kernel, OptArray bias,
                                 OptArray h0, OptArray c0, const Shape& strides, const Shape& dilation_rate,
                                 const std::string& padding, bool go_backwards, const std::string& activation,
-                                const std::string& recurrent_activation, bool training, bool return_sequences) {
+                                const std::string& recurrent_activation, bool training, bool return_sequences,
+                                OptArray recurrent_dropout_mask) {
   const char* fn = "conv_lstm_forward";
   const std::int64_t rank = x.ndim() - 3;
   if (rank < 1 || rank > 3 || kernel.ndim() != rank + 2 || recurrent_kernel.ndim() != rank + 2 ||
@@ -238,13 +239,15 @@ pyb::tuple conv_lstm_forward_py(FloatArray x, FloatArray kernel, FloatArray recu
   state_shape.push_back(F);
   if (h0) expect_shape(fn, "initial h state", *h0, state_shape);
   if (c0) expect_shape(fn, "initial c state", *c0, state_shape);
+  if (recurrent_dropout_mask) expect_shape(fn, "recurrent_dropout_mask", *recurrent_dropout_mask, state_shape);
   Shape output_shape = state_shape;
   output_shape.insert(output_shape.begin() + 1, cfg.time);
   std::optional<pyb::array_t<float>> outputs;
   if (return_sequences) outputs = new_array(output_shape);
   auto h = new_array(state_shape), c = new_array(state_shape);
-  ConvLstmInputs in{x.data(), kernel.data(), recurrent_kernel.data(), data_or_null(bias), data_or_null(h0),
-                    data_or_null(c0)};
+  ConvLstmInputs in{x.data(),           kernel.data(),    recurrent_kernel.data(),
+                    data_or_null(bias),  data_or_null(h0), data_or_null(c0),
+                    data_or_null(recurrent_dropout_mask)};
   ConvLstmOutputs out{outputs ? outputs->mutable_data() : nullptr, h.mutable_data(), c.mutable_data()};
   ConvLstmCachePtr cache;
   {
@@ -315,7 +318,7 @@ void bind_cells(pyb::module_& m) {
   m.def("conv_lstm_forward", &conv_lstm_forward_py, pyb::arg("x"), pyb::arg("kernel"), pyb::arg("recurrent_kernel"),
         pyb::arg("bias"), pyb::arg("h0"), pyb::arg("c0"), pyb::arg("strides"), pyb::arg("dilation_rate"),
         pyb::arg("padding"), pyb::arg("go_backwards"), pyb::arg("activation"), pyb::arg("recurrent_activation"),
-        pyb::arg("training"), pyb::arg("return_sequences"),
+        pyb::arg("training"), pyb::arg("return_sequences"), pyb::arg("recurrent_dropout_mask") = pyb::none(),
         "ConvLSTM over 1-3 spatial axes; returns (outputs or None, h, c, cache or None).");
   m.def("conv_lstm_backward", &conv_lstm_backward_py, pyb::arg("cache"), pyb::arg("d_outputs"), pyb::arg("d_h"),
         pyb::arg("d_c"), pyb::arg("x_gradient") = true,

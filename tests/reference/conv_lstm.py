@@ -34,8 +34,10 @@ def conv(x, kernel, strides, dilation, padding):
 
 
 def forward(x, kernel, recurrent_kernel, bias=None, strides=None, dilation=None, padding="valid",
-            initial_state=None, go_backwards=False, activation=np.tanh, recurrent_activation=sigmoid):
-    """x (B, T, *S, C) -> outputs (B, T, *S_out, F) in processing order, h, c."""
+            initial_state=None, go_backwards=False, activation=np.tanh, recurrent_activation=sigmoid,
+            recurrent_keep=None):
+    """x (B, T, *S, C) -> outputs (B, T, *S_out, F) in processing order, h, c. recurrent_keep: a (B, *S_out, F)
+    mask the state is multiplied by where it enters h∗U."""
     x, kernel, recurrent_kernel = (np.asarray(a, np.float64) for a in (x, kernel, recurrent_kernel))
     rank = x.ndim - 3
     strides = strides or (1,) * rank
@@ -50,7 +52,8 @@ def forward(x, kernel, recurrent_kernel, bias=None, strides=None, dilation=None,
         xw = conv(x[:, t], kernel, strides, dilation, padding) + (0.0 if bias is None else bias)
         if h is None:
             h = c = np.zeros(xw.shape[:-1] + (f,))
-        pre = xw + conv(h, recurrent_kernel, (1,) * rank, (1,) * rank, "same")
+        h_read = h if recurrent_keep is None else h * recurrent_keep
+        pre = xw + conv(h_read, recurrent_kernel, (1,) * rank, (1,) * rank, "same")
         i, fg = recurrent_activation(pre[..., :f]), recurrent_activation(pre[..., f:2 * f])
         c = fg * c + i * activation(pre[..., 2 * f:3 * f])
         h = recurrent_activation(pre[..., 3 * f:]) * activation(c)

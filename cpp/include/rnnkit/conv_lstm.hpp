@@ -33,6 +33,8 @@ struct ConvLstmInputs {
   const float* bias = nullptr;  // or null
   const float* h0 = nullptr;    // or null: zeros
   const float* c0 = nullptr;    // or null: zeros
+  // (B, *S_out, F) keep mask, pre-scaled, the same at every step: h∗U reads h ⊙ mask. Or null.
+  const float* recurrent_dropout = nullptr;
 };
 
 struct ConvLstmOutputs {

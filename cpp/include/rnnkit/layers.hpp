@@ -109,7 +109,7 @@ struct ConvLstmOptions {
   bool unit_forget_bias = true;
   bool return_sequences = false;
   bool go_backwards = false;
-  // Kept so a model trained with them (in Python or Keras) loads and predicts; training here refuses them.
+  // In training, one keep mask a sample for the input and one for the state h∗U reads, the same at every step.
   float dropout = 0.0f, recurrent_dropout = 0.0f;
   std::string name;
 };

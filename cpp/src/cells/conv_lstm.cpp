@@ -31,6 +31,7 @@ struct ConvLstmCache {
   std::vector<float> kernel, recurrent_kernel;
   bool has_bias = false;
   KeptFloats x, h_prev, c_prev, gates, act_c;  // x's copy; per processed step s, (T, B * P, F or 4F)
+  std::vector<float> recurrent_dropout;         // the keep mask, or empty; h_prev holds h ⊙ mask then
 };
 
 void ConvLstmCacheDeleter::operator()(ConvLstmCache* cache) const { delete cache; }
@@ -215,6 +216,12 @@ ConvLstmCachePtr conv_lstm_forward(const ConvLstmConfig& cfg, const ConvLstmInpu
   std::vector<float> h(2 * z.BP * z.F, 0.0f), c(z.BP * z.F, 0.0f);
   if (in.h0) std::copy_n(in.h0, z.BP * z.F, h.begin());
   if (in.c0) std::copy_n(in.c0, z.BP * z.F, c.begin());
+  // With recurrent dropout h∗U reads h ⊙ mask: each step writes the next step's for its rows, since the next
+  // step's windows read its neighbours' too.
+  const float* keep = in.recurrent_dropout;
+  std::vector<float> h_eff(keep ? 2 * z.BP * z.F : 0);
+  for (std::int64_t i = 0; keep && i < z.BP * z.F; ++i) h_eff[i] = h[i] * keep[i];
+  if (cache && keep) cache->recurrent_dropout.assign(keep, keep + z.BP * z.F);
   const Chunks chunks(z.BP, z.K * std::max(z.C, z.F));
   const std::int64_t block = std::min(cells::kMaxBlock, z.F);
   const std::int64_t rows_per_call = std::max<std::int64_t>(1, cells::kMaxUnitsPerCall / block);
@@ -231,12 +238,13 @@ ConvLstmCachePtr conv_lstm_forward(const ConvLstmConfig& cfg, const ConvLstmInpu
       const float* h_cur = &h[(s & 1) * z.BP * z.F];
       float* h_next = &h[((s + 1) & 1) * z.BP * z.F];
       const Windows x_windows{in.x + t * z.P_in * z.C, z.T * z.P_in * z.C, z.C, z.P, z.K, x_taps.source.data()};
-      const Windows h_windows{h_cur, z.P * z.F, z.F, z.P, z.K, h_taps.source.data()};
+      const float* h_read = keep ? &h_eff[(s & 1) * z.BP * z.F] : h_cur;  // what h∗U reads
+      const Windows h_windows{h_read, z.P * z.F, z.F, z.P, z.K, h_taps.source.data()};
 #pragma omp for schedule(static)
       for (std::int64_t k = 0; k < chunks.count; ++k) {
         const std::int64_t r0 = chunks.begin(k), r1 = chunks.end(k), rows = r1 - r0;
         if (cache) {
-          std::copy(h_cur + r0 * z.F, h_cur + r1 * z.F, cache->h_prev.get() + (s * z.BP + r0) * z.F);
+          std::copy(h_read + r0 * z.F, h_read + r1 * z.F, cache->h_prev.get() + (s * z.BP + r0) * z.F);
           std::copy(&c[r0 * z.F], &c[r1 * z.F], cache->c_prev.get() + (s * z.BP + r0) * z.F);
         }
         x_windows.unroll(r0, r1, windows.data());
@@ -260,6 +268,8 @@ ConvLstmCachePtr conv_lstm_forward(const ConvLstmConfig& cfg, const ConvLstmInpu
             }
             kernels.lstm_forward(call.data(), count);
           }
+        float* h_eff_next = keep ? &h_eff[((s + 1) & 1) * z.BP * z.F] : nullptr;
+        for (std::int64_t i = r0 * z.F; keep && i < r1 * z.F; ++i) h_eff_next[i] = h_next[i] * keep[i];
         if (out.outputs)
           for (std::int64_t r = r0; r < r1; ++r) {
             const std::int64_t b = r / z.P, p = r % z.P;
@@ -346,8 +356,11 @@ void conv_lstm_backward(const ConvLstmCache& cache, const ConvLstmGradInputs& in
       }
       // dL/dh_{s-1} through h∗U: each state position gathers, tap by tap, what the output whose tap read it sent.
 #pragma omp for schedule(static)
-      for (std::int64_t k = 0; k < chunks.count; ++k)
+      for (std::int64_t k = 0; k < chunks.count; ++k) {
         gather_taps(h_taps_product.get(), h_taps, z.P, z.F, chunks.begin(k), chunks.end(k), z.P, &dh[0], z.P * z.F);
+        const float* kept = cache.recurrent_dropout.empty() ? nullptr : cache.recurrent_dropout.data();
+        for (std::int64_t i = chunks.begin(k) * z.F; kept && i < chunks.end(k) * z.F; ++i) dh[i] *= kept[i];
+      }
       if (out.d_x) {
 #pragma omp for schedule(static)
         for (std::int64_t k = 0; k < input_chunks.count; ++k) {

@@ -1,6 +1,6 @@
 // ConvLSTM1D/2D/3D over the core's conv_lstm_forward / conv_lstm_backward: forward next to backward, the factory and
-// from_config. Channels last; like the other recurrent layers here, no return_state or stateful; no masks, and no
-// training with dropout (kept in the config for models that only predict).
+// from_config. Channels last; like the other recurrent layers here, no return_state or stateful; no masks. In
+// training, one input and one recurrent dropout mask a sample, for every step and gate (as rnnkit's Python layer).
 #include <algorithm>
 
 #include "model/support.hpp"
@@ -15,6 +15,13 @@ std::string int_list(const std::vector<std::int64_t>& values) {
   std::string text = "[";
   for (std::size_t i = 0; i < values.size(); ++i) text += (i ? ", " : "") + std::to_string(values[i]);
   return text + "]";
+}
+
+// values (batch, time, step floats) ⊙ keep (batch, step floats): a sample's input dropout mask at every step.
+void apply_input_keep(float* values, const std::vector<float>& keep, std::int64_t batch, std::int64_t time) {
+  const std::int64_t step = static_cast<std::int64_t>(keep.size()) / std::max<std::int64_t>(batch, 1);
+  for (std::int64_t r = 0; r < batch * time; ++r)
+    for (std::int64_t i = 0; i < step; ++i) values[r * step + i] *= keep[(r / time) * step + i];
 }
 
 class ConvLstmLayer final : public Layer {
@@ -94,12 +101,11 @@ class ConvLstmLayer final : public Layer {
   struct Cache final : LayerCache {
     ConvLstmCachePtr core;
     Shape x_shape;
+    std::vector<float> input_keep;  // (batch, *spatial, channels), or empty
   };
 
   Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
     if (!mask.empty()) fail_layer(*this, "takes no mask (received one, e.g. from Masking or Embedding(mask_zero))");
-    if (training && (o_.dropout > 0.0f || o_.recurrent_dropout > 0.0f))
-      fail_layer(*this, "does not train with dropout or recurrent_dropout in the C++ model API");
     const std::int64_t batch = x.shape[0], time = x.shape[1];
     ConvLstmConfig cfg = config(time, Shape(x.shape.begin() + 2, x.shape.end() - 1));
     cfg.batch = batch;
@@ -111,12 +117,25 @@ class ConvLstmLayer final : public Layer {
     Tensor outputs(o_.return_sequences ? sequence : Shape{0}), h(state);
     ConvLstmInputs in{x.values.data(), weights_[0].value.values.data(), weights_[1].value.values.data(),
                       o_.use_bias ? weights_[2].value.values.data() : nullptr, nullptr, nullptr};
+    std::vector<float> input_keep, recurrent_keep, dropped;
+    if (training && o_.dropout > 0.0f) {  // x ⊙ mask, the mask of a sample the same at every step
+      const std::int64_t step = x.size() / std::max<std::int64_t>(batch * time, 1);
+      input_keep = keep_mask(training->rng, batch * step, o_.dropout);
+      dropped = x.values;
+      apply_input_keep(dropped.data(), input_keep, batch, time);
+      in.x = dropped.data();
+    }
+    if (training && o_.recurrent_dropout > 0.0f) {
+      recurrent_keep = keep_mask(training->rng, element_count(state), o_.recurrent_dropout);
+      in.recurrent_dropout = recurrent_keep.data();
+    }
     ConvLstmCachePtr core = conv_lstm_forward(
         cfg, in, {o_.return_sequences ? outputs.values.data() : nullptr, h.values.data(), nullptr}, training);
     if (training) {
       auto cache = std::make_unique<Cache>();
       cache->core = std::move(core);
       cache->x_shape = x.shape;
+      cache->input_keep = std::move(input_keep);
       training->cache = std::move(cache);
     }
     return o_.return_sequences ? outputs : h;
@@ -133,6 +152,8 @@ class ConvLstmLayer final : public Layer {
     out.d_recurrent_kernel = g.d_weights[1].values.data();
     out.d_bias = o_.use_bias ? g.d_weights[2].values.data() : nullptr;
     conv_lstm_backward(*cache.core, in, out);
+    if (!cache.input_keep.empty()) apply_input_keep(g.d_x.values.data(), cache.input_keep, cache.x_shape[0],
+                                                    cache.x_shape[1]);
     return g;
   }
 

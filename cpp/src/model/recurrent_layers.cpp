@@ -36,13 +36,6 @@ Activation cell_activation(const std::string& name, const Layer& layer) {
   }
 }
 
-std::vector<float> keep_mask(std::mt19937_64& rng, std::int64_t n, float rate) {
-  std::vector<float> keep(static_cast<std::size_t>(n));
-  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
-  for (float& k : keep) k = uniform(rng) >= rate ? 1.0f / (1.0f - rate) : 0.0f;
-  return keep;
-}
-
 class RecurrentLayer final : public RecurrentLayerBase {
  public:
   RecurrentLayer(std::string name, RecurrentSpec spec) : RecurrentLayerBase(std::move(name)), spec_(std::move(spec)) {

@@ -156,6 +156,13 @@ void orthogonal(Tensor& t, std::mt19937_64& rng) {
 
 }  // namespace
 
+std::vector<float> keep_mask(std::mt19937_64& rng, std::int64_t n, float rate) {
+  std::vector<float> keep(static_cast<std::size_t>(n));
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  for (float& k : keep) k = uniform(rng) >= rate ? 1.0f / (1.0f - rate) : 0.0f;
+  return keep;
+}
+
 Tensor initial_value(Shape shape, Init init, std::mt19937_64* rng) {
   if (rng == nullptr) {
     // No rng: load_model fills the values from the file once their shape matches. Allocating here would let a

@@ -58,6 +58,9 @@ struct ActivatedCache final : LayerCache {
 // Zero gradients for a backward to fill: d_x of x_shape and one per weight of `layer`, in its weights' order.
 LayerGradients zero_gradients(const Shape& x_shape, const Layer& layer);
 
+// n inverted-dropout keep factors: 0, or 1 / (1 - rate) with probability 1 - rate.
+std::vector<float> keep_mask(std::mt19937_64& rng, std::int64_t n, float rate);
+
 // product := activation(product); in training, its ActivatedCache goes to `training`.
 void activate_and_cache(const std::string& activation, const Tensor& x, Tensor& product, TrainingStep* training);
 // dL/d(product) from the cache and dL/dy.

@@ -52,9 +52,8 @@ class ConvLSTMCell(Layer):
                              recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
                              kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
                              bias_constraint=bias_constraint)
-        # Keras 3 draws four input masks a call, one per gate; rnnkit draws one, shared by the gates and the steps,
-        # as its LSTM does (equally distributed per gate, not independent across gates). Recurrent dropout is kept
-        # in the config (a Keras model trained with it loads and predicts) but not trained with.
+        # Keras 3 draws four input and four recurrent masks a call, one per gate; rnnkit draws one of each, shared by
+        # the gates and the steps, as its LSTM does (equally distributed per gate, not independent across gates).
         self.dropout = fraction(self.name, "dropout", dropout)
         self.recurrent_dropout = fraction(self.name, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
@@ -208,18 +207,20 @@ class ConvLSTM(Layer):
             raise ValueError(f"{self.name}: expected at least one timestep, received input of shape {x.shape}")
         states = self._initial_states(given, x.shape)
         cell = self.cell
-        keep = None
-        if training and cell.recurrent_dropout:
-            raise ValueError(f"{self.name}: rnnkit's ConvLSTM layers do not train with recurrent_dropout (received "
-                             f"{cell.recurrent_dropout}); it is kept for models that only predict")
-        if training and cell.dropout:  # one mask a sample, shared by every step and gate
-            keep = dropout_keep_mask(random_stream(cell.seeded_stream), (x.shape[0], 1) + x.shape[2:], cell.dropout)
-            x = x * keep
+        keep = recurrent_keep = None
+        if training and (cell.dropout or cell.recurrent_dropout):  # one mask a sample, for every step and gate
+            rng = random_stream(cell.seeded_stream)
+            if cell.dropout:
+                keep = dropout_keep_mask(rng, (x.shape[0], 1) + x.shape[2:], cell.dropout)
+                x = x * keep
+            if cell.recurrent_dropout:
+                state_shape = (x.shape[0],) + cell.output_sizes(x.shape[2:-1]) + (cell.filters,)
+                recurrent_keep = dropout_keep_mask(rng, state_shape, cell.recurrent_dropout)
         outputs, h, c, cache = _core.conv_lstm_forward(
             x, cell.kernel.value, cell.recurrent_kernel.value, cell.bias.value if cell.use_bias else None,
             *(states or (None, None)), list(cell.strides), list(cell.dilation_rate), cell.padding, self.go_backwards,
             activations.serialize(cell.activation), activations.serialize(cell.recurrent_activation),
-            bool(training), self.return_sequences)
+            bool(training), self.return_sequences, recurrent_keep)
         if self.stateful:
             self.states[0].assign(h)
             self.states[1].assign(c)
