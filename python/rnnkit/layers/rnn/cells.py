@@ -18,16 +18,22 @@ DROPOUT_ARGUMENTS = ("dropout", "recurrent_dropout")
 _WEIGHT_ARGUMENT_MODULES = {"initializer": initializers, "regularizer": regularizers, "constraint": constraints}
 
 
-def set_weight_arguments(layer, **arguments):
-    """layer.kernel_initializer, ..., layer.bias_constraint (WEIGHT_ARGUMENTS) from Keras' identifiers."""
+def set_cell_arguments(layer, dropout, recurrent_dropout, seed, **weight_arguments):
+    """A recurrent cell's (or ConvLSTMCell's) dropout rates, seed and stream, and layer.kernel_initializer, ...,
+    layer.bias_constraint (WEIGHT_ARGUMENTS) from Keras' identifiers."""
     for name in WEIGHT_ARGUMENTS:
-        setattr(layer, name, _WEIGHT_ARGUMENT_MODULES[name.rsplit("_", 1)[1]].get(arguments[name]))
+        setattr(layer, name, _WEIGHT_ARGUMENT_MODULES[name.rsplit("_", 1)[1]].get(weight_arguments[name]))
+    layer.dropout = fraction(layer.name, "dropout", dropout)
+    layer.recurrent_dropout = fraction(layer.name, "recurrent_dropout", recurrent_dropout)
+    layer.seed = seed
+    layer.seeded_stream = None if seed is None else np.random.default_rng(seed)
 
 
-def weight_arguments_config(layer):
-    """The config entries of set_weight_arguments' attributes."""
-    return {name: _WEIGHT_ARGUMENT_MODULES[name.rsplit("_", 1)[1]].serialize(getattr(layer, name))
-            for name in WEIGHT_ARGUMENTS}
+def cell_arguments_config(layer):
+    """The config entries of set_cell_arguments' attributes."""
+    return {**{name: _WEIGHT_ARGUMENT_MODULES[name.rsplit("_", 1)[1]].serialize(getattr(layer, name))
+               for name in WEIGHT_ARGUMENTS},
+            "dropout": layer.dropout, "recurrent_dropout": layer.recurrent_dropout, "seed": layer.seed}
 
 
 def _cell_activation(layer_name, argument, identifier):
@@ -67,15 +73,11 @@ class _RecurrentCell(Layer):
         self.activation = activation
         self.recurrent_activation = recurrent_activation
         self.use_bias = bool(use_bias)
-        set_weight_arguments(self, kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-                             bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-                             recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                             kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                             bias_constraint=bias_constraint)
-        self.dropout = fraction(self.name, "dropout", dropout)
-        self.recurrent_dropout = fraction(self.name, "recurrent_dropout", recurrent_dropout)
-        self.seed = seed
-        self.seeded_stream = None if seed is None else np.random.default_rng(seed)
+        set_cell_arguments(self, dropout, recurrent_dropout, seed, kernel_initializer=kernel_initializer,
+                           recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                           kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                           bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                           recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
 
     activation = _kept_activation("activation")
     recurrent_activation = _kept_activation("recurrent_activation")
@@ -127,8 +129,7 @@ class _RecurrentCell(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
                 "recurrent_activation": activations.serialize(self.recurrent_activation),
-                "use_bias": self.use_bias, **weight_arguments_config(self), "dropout": self.dropout,
-                "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+                "use_bias": self.use_bias, **cell_arguments_config(self)}
 
 
 class SimpleRNNCell(_RecurrentCell):

@@ -7,10 +7,10 @@ import numpy as np
 from rnnkit import _core, activations, regularizers
 from rnnkit.layers import _windows
 from rnnkit.layers._gradients import for_trainable_weights
-from rnnkit.layers._validation import expect_rank, first_input, float_input, fraction, positive_int, sequences_shape
+from rnnkit.layers._validation import expect_rank, first_input, float_input, positive_int, sequences_shape
 from rnnkit.layers.core import dropout_keep_mask, random_stream
 from rnnkit.layers.layer import Layer
-from rnnkit.layers.rnn.cells import set_weight_arguments, weight_arguments_config
+from rnnkit.layers.rnn.cells import cell_arguments_config, set_cell_arguments
 from rnnkit.variables import Variable
 
 
@@ -47,17 +47,13 @@ class ConvLSTMCell(Layer):
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
         self.unit_forget_bias = bool(unit_forget_bias)
-        set_weight_arguments(self, kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-                             bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-                             recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                             kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                             bias_constraint=bias_constraint)
         # Keras 3 draws four input and four recurrent masks a call, one per gate; rnnkit draws one of each, shared by
         # the gates and the steps, as its LSTM does (equally distributed per gate, not independent across gates).
-        self.dropout = fraction(self.name, "dropout", dropout)
-        self.recurrent_dropout = fraction(self.name, "recurrent_dropout", recurrent_dropout)
-        self.seed = seed
-        self.seeded_stream = None if seed is None else np.random.default_rng(seed)
+        set_cell_arguments(self, dropout, recurrent_dropout, seed, kernel_initializer=kernel_initializer,
+                           recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                           kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                           bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                           recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
 
     def build(self, input_shape):
         """input_shape: one step's, (batch, *spatial, channels) in channels-last order."""
@@ -95,7 +91,7 @@ class ConvLSTMCell(Layer):
                 "padding": self.padding, "data_format": self.data_format, "dilation_rate": self.dilation_rate,
                 "activation": activations.serialize(self.activation),
                 "recurrent_activation": activations.serialize(self.recurrent_activation), "use_bias": self.use_bias,
-                "unit_forget_bias": self.unit_forget_bias, **weight_arguments_config(self), "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+                "unit_forget_bias": self.unit_forget_bias, **cell_arguments_config(self)}
 
 
 class ConvLSTM(Layer):
