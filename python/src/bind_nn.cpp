@@ -235,6 +235,69 @@ Window1d window_over(const char* fn, const FloatArray& x, std::int64_t size, std
   return window_1d(x.shape(1), size, stride, dilation, padding);
 }
 
+using ConvForward = void (*)(const float*, const float*, const float*, std::int64_t, std::int64_t, std::int64_t,
+                             std::int64_t, const Window1d&, float*);
+using ConvBackward = void (*)(const float*, const float*, const float*, std::int64_t, std::int64_t, std::int64_t,
+                              std::int64_t, const Window1d&, float*, float*, float*);
+
+// <name>_forward and <name>_backward of a convolution whose kernel is (size, channels, k): Conv1D (k filters, as
+// many output channels) or DepthwiseConv1D (k = multiplier, channels * k output channels).
+void bind_conv_pair(pyb::module_& m, const std::string& name, ConvForward forward, ConvBackward backward,
+                    bool depthwise, const char* doc) {
+  const std::string forward_name = name + "_forward", backward_name = name + "_backward";
+  const auto output_channels = [depthwise](const FloatArray& kernel) {
+    return depthwise ? kernel.shape(1) * kernel.shape(2) : kernel.shape(2);
+  };
+  m.def(
+      forward_name.c_str(),
+      [=](FloatArray x, FloatArray kernel, std::optional<FloatArray> bias, std::int64_t stride,
+          std::int64_t dilation, const std::string& padding) {
+        const char* fn = forward_name.c_str();
+        expect_ndim(fn, "kernel", kernel, 3);
+        const Window1d w = window_over(fn, x, kernel.shape(0), stride, dilation, padding);
+        expect_dim(fn, "kernel input channels", kernel.shape(1), x.shape(2));
+        const pyb::ssize_t out_channels = output_channels(kernel);
+        if (bias) expect_dim(fn, "bias size", bias->size(), out_channels);
+        FloatArray y({x.shape(0), static_cast<pyb::ssize_t>(w.steps_out), out_channels});
+        const float* b = bias ? bias->data() : nullptr;
+        float* out = y.mutable_data();
+        pyb::gil_scoped_release nogil;
+        forward(x.data(), kernel.data(), b, x.shape(0), x.shape(1), x.shape(2), kernel.shape(2), w, out);
+        return y;
+      },
+      pyb::arg("x"), pyb::arg("kernel"), pyb::arg("bias"), pyb::arg("stride"), pyb::arg("dilation"),
+      pyb::arg("padding"), doc);
+  m.def(
+      backward_name.c_str(),
+      [=](FloatArray x, FloatArray kernel, FloatArray d_y, std::int64_t stride, std::int64_t dilation,
+          const std::string& padding, bool with_bias) {
+        const char* fn = backward_name.c_str();
+        expect_ndim(fn, "kernel", kernel, 3);
+        const Window1d w = window_over(fn, x, kernel.shape(0), stride, dilation, padding);
+        expect_dim(fn, "kernel input channels", kernel.shape(1), x.shape(2));
+        const pyb::ssize_t out_channels = output_channels(kernel);
+        expect_ndim(fn, "d_y", d_y, 3);
+        expect_dim(fn, "d_y batch", d_y.shape(0), x.shape(0));
+        expect_dim(fn, "d_y steps", d_y.shape(1), w.steps_out);
+        expect_dim(fn, "d_y channels", d_y.shape(2), out_channels);
+        FloatArray d_x({x.shape(0), x.shape(1), x.shape(2)});
+        FloatArray d_kernel({kernel.shape(0), kernel.shape(1), kernel.shape(2)});
+        std::optional<FloatArray> d_bias;
+        if (with_bias) d_bias.emplace(std::vector<pyb::ssize_t>{out_channels});
+        float* dx = d_x.mutable_data();
+        float* dk = d_kernel.mutable_data();
+        float* db = d_bias ? d_bias->mutable_data() : nullptr;
+        {
+          pyb::gil_scoped_release nogil;
+          backward(x.data(), kernel.data(), d_y.data(), x.shape(0), x.shape(1), x.shape(2), kernel.shape(2), w, dx,
+                   dk, db);
+        }
+        return pyb::make_tuple(d_x, d_kernel, d_bias ? pyb::object(*d_bias) : pyb::none());
+      },
+      pyb::arg("x"), pyb::arg("kernel"), pyb::arg("d_y"), pyb::arg("stride"), pyb::arg("dilation"),
+      pyb::arg("padding"), pyb::arg("with_bias"), ("(d_x, d_kernel, d_bias or None) of " + forward_name + ".").c_str());
+}
+
 void bind_convolution(pyb::module_& m) {
   m.def(
       "window_steps_out",
@@ -242,52 +305,10 @@ void bind_convolution(pyb::module_& m) {
          const std::string& padding) { return window_1d(steps, size, stride, dilation, padding).steps_out; },
       pyb::arg("steps"), pyb::arg("size"), pyb::arg("stride"), pyb::arg("dilation"), pyb::arg("padding"),
       "Output steps of a 1-D window under Keras' padding ('valid', 'same', 'causal').");
-  m.def(
-      "conv1d_forward",
-      [](FloatArray x, FloatArray kernel, std::optional<FloatArray> bias, std::int64_t stride,
-         std::int64_t dilation, const std::string& padding) {
-        expect_ndim("conv1d_forward", "kernel", kernel, 3);
-        const Window1d w = window_over("conv1d_forward", x, kernel.shape(0), stride, dilation, padding);
-        expect_dim("conv1d_forward", "kernel input channels", kernel.shape(1), x.shape(2));
-        const pyb::ssize_t filters = kernel.shape(2);
-        if (bias) expect_dim("conv1d_forward", "bias size", bias->size(), filters);
-        FloatArray y({x.shape(0), static_cast<pyb::ssize_t>(w.steps_out), filters});
-        const float* b = bias ? bias->data() : nullptr;
-        float* out = y.mutable_data();
-        pyb::gil_scoped_release nogil;
-        conv1d_forward(x.data(), kernel.data(), b, x.shape(0), x.shape(1), x.shape(2), filters, w, out);
-        return y;
-      },
-      pyb::arg("x"), pyb::arg("kernel"), pyb::arg("bias"), pyb::arg("stride"), pyb::arg("dilation"),
-      pyb::arg("padding"), "Keras' Conv1D on (batch, steps, channels) with kernel (size, channels, filters).");
-  m.def(
-      "conv1d_backward",
-      [](FloatArray x, FloatArray kernel, FloatArray d_y, std::int64_t stride, std::int64_t dilation,
-         const std::string& padding, bool with_bias) {
-        expect_ndim("conv1d_backward", "kernel", kernel, 3);
-        const Window1d w = window_over("conv1d_backward", x, kernel.shape(0), stride, dilation, padding);
-        expect_dim("conv1d_backward", "kernel input channels", kernel.shape(1), x.shape(2));
-        const pyb::ssize_t filters = kernel.shape(2);
-        expect_ndim("conv1d_backward", "d_y", d_y, 3);
-        expect_dim("conv1d_backward", "d_y batch", d_y.shape(0), x.shape(0));
-        expect_dim("conv1d_backward", "d_y steps", d_y.shape(1), w.steps_out);
-        expect_dim("conv1d_backward", "d_y filters", d_y.shape(2), filters);
-        FloatArray d_x({x.shape(0), x.shape(1), x.shape(2)});
-        FloatArray d_kernel({kernel.shape(0), kernel.shape(1), filters});
-        std::optional<FloatArray> d_bias;
-        if (with_bias) d_bias.emplace(std::vector<pyb::ssize_t>{filters});
-        float* dx = d_x.mutable_data();
-        float* dk = d_kernel.mutable_data();
-        float* db = d_bias ? d_bias->mutable_data() : nullptr;
-        {
-          pyb::gil_scoped_release nogil;
-          conv1d_backward(x.data(), kernel.data(), d_y.data(), x.shape(0), x.shape(1), x.shape(2), filters, w, dx,
-                          dk, db);
-        }
-        return pyb::make_tuple(d_x, d_kernel, d_bias ? pyb::object(*d_bias) : pyb::none());
-      },
-      pyb::arg("x"), pyb::arg("kernel"), pyb::arg("d_y"), pyb::arg("stride"), pyb::arg("dilation"),
-      pyb::arg("padding"), pyb::arg("with_bias"), "(d_x, d_kernel, d_bias or None) of conv1d_forward.");
+  bind_conv_pair(m, "conv1d", conv1d_forward, conv1d_backward, false,
+                 "Keras' Conv1D on (batch, steps, channels) with kernel (size, channels, filters).");
+  bind_conv_pair(m, "depthwise_conv1d", depthwise_conv1d_forward, depthwise_conv1d_backward, true,
+                 "Keras' DepthwiseConv1D on (batch, steps, channels) with kernel (size, channels, multiplier).");
   m.def(
       "max_pool_1d_forward",
       [](FloatArray x, std::int64_t pool_size, std::int64_t stride, const std::string& padding, bool with_argmax) {

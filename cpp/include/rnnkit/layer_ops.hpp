@@ -55,6 +55,16 @@ void conv1d_backward(const float* x, const float* kernel, const float* d_y, std:
                      std::int64_t channels, std::int64_t filters, const Window1d& window, float* d_x,
                      float* d_kernel, float* d_bias);
 
+// DepthwiseConv1D: y[b, t, c * m + j] = bias[c * m + j] + sum over k of x[b, t * stride - pad_left + k * dilation, c]
+// * kernel[k, c, j]; kernel is [size, channels, m] (Keras' layout), bias may be null. y is (batch, steps_out, c * m).
+void depthwise_conv1d_forward(const float* x, const float* kernel, const float* bias, std::int64_t batch,
+                              std::int64_t steps, std::int64_t channels, std::int64_t multiplier,
+                              const Window1d& window, float* y);
+// d_x (skipped when null), d_kernel and d_bias (skipped when null) overwritten.
+void depthwise_conv1d_backward(const float* x, const float* kernel, const float* d_y, std::int64_t batch,
+                               std::int64_t steps, std::int64_t channels, std::int64_t multiplier,
+                               const Window1d& window, float* d_x, float* d_kernel, float* d_bias);
+
 // y[b, t, c] = max of x[b, s, c] over the window's steps s inside the input (the first NaN wins); argmax[b, t, c]
 // records the step, so the backward routes d_y there (the first of equal maxima). argmax may be null (inference).
 void max_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t steps, std::int64_t channels,

@@ -7,7 +7,7 @@ from rnnkit.layers.attention import Attention
 from rnnkit.layers.attention_blocks import TransformerDecoder, TransformerEncoder
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.category_encoding import CategoryEncoding
-from rnnkit.layers.convolutional import Conv1D
+from rnnkit.layers.convolutional import Conv1D, DepthwiseConv1D, SeparableConv1D
 from rnnkit.layers.core import Activation, Dropout, GaussianDropout, GaussianNoise, Masking, SpatialDropout1D
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.discretization import Discretization
@@ -38,6 +38,7 @@ from rnnkit.layers.wrapper import Wrapper
 
 # Keras 3's other names for the same classes.
 AvgPool1D, MaxPool1D, Convolution1D = AveragePooling1D, MaxPooling1D, Conv1D
+SeparableConvolution1D = SeparableConv1D
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "RepeatVector", "Masking",
@@ -53,5 +54,6 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization",
            "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization", "AvgPool1D", "MaxPool1D", "Convolution1D",
            "GlobalAvgPool1D", "GlobalMaxPool1D", "InputSpec", "UnitNormalization", "RMSNormalization",
-           "Wrapper", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "add", "subtract", "average", "multiply", "maximum",
+           "Wrapper", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "DepthwiseConv1D", "SeparableConv1D",
+           "SeparableConvolution1D", "add", "subtract", "average", "multiply", "maximum",
            "minimum", "concatenate", "dot"]
