@@ -222,6 +222,7 @@ ConvLstmCachePtr conv_lstm_forward(const ConvLstmConfig& cfg, const ConvLstmInpu
   std::vector<float> h_eff(keep ? 2 * z.BP * z.F : 0);
   for (std::int64_t i = 0; keep && i < z.BP * z.F; ++i) h_eff[i] = h[i] * keep[i];
   if (cache && keep) cache->recurrent_dropout.assign(keep, keep + z.BP * z.F);
+  if (z.BP == 0) return cache;  // an empty batch: nothing to compute, no state to index
   const Chunks chunks(z.BP, z.K * std::max(z.C, z.F));
   const std::int64_t block = std::min(cells::kMaxBlock, z.F);
   const std::int64_t rows_per_call = std::max<std::int64_t>(1, cells::kMaxUnitsPerCall / block);
@@ -293,6 +294,12 @@ void conv_lstm_backward(const ConvLstmCache& cache, const ConvLstmGradInputs& in
   const PackedMatrix u_t = pack_b(Trans::yes, z.G, z.K * z.F, cache.recurrent_kernel.data(), z.G);
   const cells::BlockKernels& kernels = cells::block_kernels(active_isa());
 
+  if (z.BP == 0) {  // an empty batch: zero weight gradients
+    if (out.d_kernel) std::fill_n(out.d_kernel, z.K * z.C * z.G, 0.0f);
+    if (out.d_recurrent_kernel) std::fill_n(out.d_recurrent_kernel, z.K * z.F * z.G, 0.0f);
+    if (out.d_bias && cache.has_bias) std::fill_n(out.d_bias, z.G, 0.0f);
+    return;
+  }
   std::vector<float> dh(z.BP * z.F, 0.0f), dc(z.BP * z.F, 0.0f), d_gates(z.BP * z.G);
   if (in.d_h) std::copy_n(in.d_h, z.BP * z.F, dh.begin());
   if (in.d_c) std::copy_n(in.d_c, z.BP * z.F, dc.begin());
