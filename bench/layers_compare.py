@@ -1,5 +1,6 @@
-"""rnnkit's feed-forward layers against PyTorch's: Conv1D, MaxPooling1D, BatchNormalization and the layer-only
-activations (gelu, silu, mish, leaky_relu), forward and forward + backward, on 1 and 2 threads.
+"""rnnkit's feed-forward layers against PyTorch's: Conv1D, DepthwiseConv1D, SeparableConv1D, MaxPooling1D,
+BatchNormalization and the layer-only activations (gelu, silu, mish, leaky_relu), forward and forward + backward, on
+1 and 2 threads.
 
     OMP_WAIT_POLICY=PASSIVE PYTHONPATH=build/rel/python:python python bench/layers_compare.py [--rounds 7]
 
@@ -58,6 +59,25 @@ def conv_cases():
     return layer_cases(layers.Conv1D(channels, 3, padding="same"), x, lambda t: F.conv1d(t, weight, bias, padding=1))
 
 
+def depthwise_cases():
+    channels = SEQUENCE[2]
+    weight = torch.randn(channels * 2, 1, 3, requires_grad=True)  # torch's (out, in / groups, size): c * 2 + j
+    bias = torch.zeros(channels * 2, requires_grad=True)
+    x = np.random.default_rng(4).standard_normal(SEQUENCE).astype(np.float32)
+    return layer_cases(layers.DepthwiseConv1D(3, padding="same", depth_multiplier=2), x,
+                       lambda t: F.conv1d(t, weight, bias, padding=1, groups=channels))
+
+
+def separable_cases():
+    channels = SEQUENCE[2]
+    depthwise = torch.randn(channels, 1, 3, requires_grad=True)
+    pointwise = torch.randn(channels, channels, 1, requires_grad=True)
+    bias = torch.zeros(channels, requires_grad=True)
+    x = np.random.default_rng(5).standard_normal(SEQUENCE).astype(np.float32)
+    return layer_cases(layers.SeparableConv1D(channels, 3, padding="same"), x,
+                       lambda t: F.conv1d(F.conv1d(t, depthwise, padding=1, groups=channels), pointwise, bias))
+
+
 def pooling_cases():
     x = np.random.default_rng(1).standard_normal(SEQUENCE).astype(np.float32)
     return layer_cases(layers.MaxPooling1D(2), x, lambda t: F.max_pool1d(t, 2))
@@ -95,6 +115,8 @@ def activation_cases(name, torch_fn):
 
 CASES = {
     f"Conv1D({SEQUENCE[2]}, 3, same) on {SEQUENCE}": conv_cases,
+    f"DepthwiseConv1D(3, same, depth_multiplier=2) on {SEQUENCE}": depthwise_cases,
+    f"SeparableConv1D({SEQUENCE[2]}, 3, same) on {SEQUENCE}": separable_cases,
     f"MaxPooling1D(2) on {SEQUENCE}": pooling_cases,
     f"BatchNormalization on {SEQUENCE}": batch_norm_cases,
     f"gelu on {ELEMENTS}": lambda: activation_cases("gelu", F.gelu),
