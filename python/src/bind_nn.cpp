@@ -452,6 +452,60 @@ void bind_batch_norm(pyb::module_& m) {
       pyb::arg("batch_statistics"), pyb::arg("epsilon"), pyb::arg("d_y"), pyb::arg("with_beta"),
       "(d_x, d_gamma or None when gamma is None, d_beta or None) of batch_norm_forward.");
 }
+
+void bind_group_norm(pyb::module_& m) {
+  m.def(
+      "group_norm_forward",
+      [](FloatArray x, std::optional<FloatArray> gamma, std::optional<FloatArray> beta, std::int64_t groups,
+         float epsilon) {
+        const char* fn = "group_norm_forward";
+        expect_ndim(fn, "x", x, 3);
+        const pyb::ssize_t channels = x.shape(2);
+        if (gamma) expect_channel_vector(fn, "gamma", *gamma, channels);
+        if (beta) expect_channel_vector(fn, "beta", *beta, channels);
+        FloatArray y({x.shape(0), x.shape(1), channels}), mean({x.shape(0), static_cast<pyb::ssize_t>(groups)}),
+            inv_std({x.shape(0), static_cast<pyb::ssize_t>(groups)});
+        const float *g = gamma ? gamma->data() : nullptr, *b = beta ? beta->data() : nullptr;
+        float *out = y.mutable_data(), *mu = mean.mutable_data(), *inv = inv_std.mutable_data();
+        {
+          pyb::gil_scoped_release nogil;
+          group_norm_forward(x.data(), g, b, x.shape(0), x.shape(1), channels, groups, epsilon, out, mu, inv);
+        }
+        return pyb::make_tuple(y, mean, inv_std);
+      },
+      pyb::arg("x"), pyb::arg("gamma"), pyb::arg("beta"), pyb::arg("groups"), pyb::arg("epsilon"),
+      "(y, mean, inv_std) of GroupNormalization over x (batch, positions, channels).");
+  m.def(
+      "group_norm_backward",
+      [](FloatArray x, std::optional<FloatArray> gamma, FloatArray mean, FloatArray inv_std, FloatArray d_y,
+         bool with_beta) {
+        const char* fn = "group_norm_backward";
+        expect_ndim(fn, "x", x, 3);
+        expect_ndim(fn, "mean", mean, 2);
+        const pyb::ssize_t channels = x.shape(2), groups = mean.shape(1);
+        if (gamma) expect_channel_vector(fn, "gamma", *gamma, channels);
+        expect_dim(fn, "mean rows", mean.shape(0), x.shape(0));
+        expect_dim(fn, "inv_std size", inv_std.size(), mean.size());
+        expect_ndim(fn, "d_y", d_y, 3);
+        for (int axis = 0; axis < 3; ++axis) expect_dim(fn, "d_y shape", d_y.shape(axis), x.shape(axis));
+        FloatArray d_x({x.shape(0), x.shape(1), channels});
+        std::optional<FloatArray> d_gamma, d_beta;
+        if (gamma) d_gamma.emplace(std::vector<pyb::ssize_t>{channels});
+        if (with_beta) d_beta.emplace(std::vector<pyb::ssize_t>{channels});
+        const float* g = gamma ? gamma->data() : nullptr;
+        float *dx = d_x.mutable_data(), *dg = d_gamma ? d_gamma->mutable_data() : nullptr;
+        float* db = d_beta ? d_beta->mutable_data() : nullptr;
+        {
+          pyb::gil_scoped_release nogil;
+          group_norm_backward(x.data(), g, mean.data(), inv_std.data(), d_y.data(), x.shape(0), x.shape(1), channels,
+                              groups, dx, dg, db);
+        }
+        return pyb::make_tuple(d_x, d_gamma ? pyb::object(*d_gamma) : pyb::none(),
+                               d_beta ? pyb::object(*d_beta) : pyb::none());
+      },
+      pyb::arg("x"), pyb::arg("gamma"), pyb::arg("mean"), pyb::arg("inv_std"), pyb::arg("d_y"), pyb::arg("with_beta"),
+      "(d_x, d_gamma or None, d_beta or None) of group_norm_forward.");
+}
 }  // namespace
 
 void bind_nn(pyb::module_& m) {
@@ -461,6 +515,7 @@ void bind_nn(pyb::module_& m) {
   bind_pooling(m);
   bind_convolution(m);
   bind_batch_norm(m);
+  bind_group_norm(m);
 }
 
 }  // namespace rnnkit::py

@@ -78,6 +78,18 @@ void average_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t st
 void average_pool_1d_backward(const float* d_y, std::int64_t batch, std::int64_t steps, std::int64_t channels,
                               const Window1d& window, float* d_x);
 
+// GroupNormalization of x (batch, positions, channels): each sample's `groups` groups of channels / groups channels
+// normalised over their positions x channels / groups values (mean, biased variance, both in double), then gamma
+// and beta per channel (either may be null). mean and inv_std (batch x groups, 1 / sqrt(variance + epsilon)) are
+// written for the backward when not null.
+void group_norm_forward(const float* x, const float* gamma, const float* beta, std::int64_t batch,
+                        std::int64_t positions, std::int64_t channels, std::int64_t groups, float epsilon, float* y,
+                        float* mean, float* inv_std);
+// d_x (skipped when null), d_gamma and d_beta (each skipped when null) overwritten.
+void group_norm_backward(const float* x, const float* gamma, const float* mean, const float* inv_std,
+                         const float* d_y, std::int64_t batch, std::int64_t positions, std::int64_t channels,
+                         std::int64_t groups, float* d_x, float* d_gamma, float* d_beta);
+
 // Batch normalisation over the last axis of x viewed as (rows, channels). row_weight (null: every row 1) holds 1 for
 // the rows a mask keeps and 0 for the others, which then take no part in the statistics (Keras 3's masked moments).
 // mean and variance (biased) per channel, accumulated in double.

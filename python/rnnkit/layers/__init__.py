@@ -13,6 +13,7 @@ from rnnkit.layers.dense import Dense
 from rnnkit.layers.discretization import Discretization
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.feature_normalization import Normalization
+from rnnkit.layers.group_normalization import GroupNormalization
 from rnnkit.layers.hashing import Hashing
 from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.input_spec import InputSpec
@@ -54,6 +55,6 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization",
            "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization", "AvgPool1D", "MaxPool1D", "Convolution1D",
            "GlobalAvgPool1D", "GlobalMaxPool1D", "InputSpec", "UnitNormalization", "RMSNormalization",
-           "Wrapper", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "DepthwiseConv1D", "SeparableConv1D",
+           "Wrapper", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "DepthwiseConv1D", "SeparableConv1D", "GroupNormalization",
            "SeparableConvolution1D", "add", "subtract", "average", "multiply", "maximum",
            "minimum", "concatenate", "dot"]
