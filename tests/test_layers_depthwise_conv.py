@@ -4,6 +4,7 @@ finite differences, threads, configs and errors. Forward tolerance 1e-5 (float32
 import numpy as np
 import pytest
 from reference.gradient_check import check_layer_gradients
+from reference.layer_checks import assert_same_on_threads
 
 import rnnkit
 from rnnkit import layers
@@ -64,16 +65,7 @@ def test_depthwise_results_do_not_depend_on_the_thread_count():
     x = np.random.default_rng(3).standard_normal((37, 20, 8)).astype(np.float32)
     layer = layers.DepthwiseConv1D(3, depth_multiplier=2, padding="same")
     layer(x)
-    before, runs = rnnkit.get_num_threads(), []
-    try:
-        for threads in (1, 2):
-            rnnkit.set_num_threads(threads)
-            y, ctx = layer.forward(x, training=True)
-            runs.append([y, *layer.backward(ctx, y)[:1], *layer.backward(ctx, y)[1]])
-    finally:
-        rnnkit.set_num_threads(before)
-    for one, two in zip(*runs):
-        np.testing.assert_array_equal(one, two)
+    assert_same_on_threads(layer, x)
 
 
 def test_configs_round_trip_and_models_save(tmp_path):

@@ -4,6 +4,7 @@ differences, thread independence, configs and errors. Forward tolerance 1e-5."""
 import numpy as np
 import pytest
 from reference.gradient_check import check_layer_gradients
+from reference.layer_checks import assert_same_on_threads
 
 import rnnkit
 from rnnkit import layers
@@ -44,17 +45,7 @@ def test_results_do_not_depend_on_the_thread_count():
     x = np.random.default_rng(2).standard_normal((37, 10, 8)).astype(np.float32)
     layer = layers.GroupNormalization(groups=4)
     layer(x)
-    before, runs = rnnkit.get_num_threads(), []
-    try:
-        for threads in (1, 2):
-            rnnkit.set_num_threads(threads)
-            y, ctx = layer.forward(x, training=True)
-            d_x, d_weights = layer.backward(ctx, y * 0.5 + 1)
-            runs.append([y, d_x, *d_weights])
-    finally:
-        rnnkit.set_num_threads(before)
-    for one, two in zip(*runs):
-        np.testing.assert_array_equal(one, two)
+    assert_same_on_threads(layer, x)
 
 
 def test_config_round_trip_model_save_and_errors(tmp_path):
