@@ -250,7 +250,10 @@ def test_exponential_activation_with_small_weights(cell):
 # unit blocks of every row and the team meets every step; many rows and a long sequence -> each thread owns
 # batch rows for the whole sequence and projects them through W step by step (with I > H the projection's
 # operand is the wider one). Sizes chosen so each path is taken; H is not a multiple of any block width.
-LAYOUTS = {"unit-blocks": (3, 4, 5, 300), "batch-rows": (24, 80, 5, 70), "batch-rows-wide-input": (24, 50, 90, 70)}
+# "wide-kernel": W above 1 MiB (LSTM, GRU) with 64 rows a thread, projected step by step where W fits one core's L2
+# and as one GEMM otherwise (sequence.cpp's input_products_per_step).
+LAYOUTS = {"unit-blocks": (3, 4, 5, 300), "batch-rows": (24, 80, 5, 70), "batch-rows-wide-input": (24, 50, 90, 70),
+           "wide-kernel": (128, 3, 300, 300)}
 
 
 @pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
@@ -277,6 +280,7 @@ def test_threaded_time_loop(isa, cell, problem, options, variant, layout):
         opts["go_backwards"] = True
     p = make_problem(cell, B, T, I, H, **problem, **extra)
     p["recurrent_kernel"] *= np.float32(0.3)  # keeps the state away from saturation over 80 steps
+    p["kernel"] *= np.float32(min(1.0, (90 / I) ** 0.5))  # x·W no larger than with 90 inputs, so float32 agrees
     rng = np.random.default_rng(4)
     d_outputs = rng.normal(size=(B, T, H)).astype(np.float32)
     d_last = rng.normal(size=(B, H)).astype(np.float32)
@@ -305,13 +309,16 @@ def test_threaded_time_loop(isa, cell, problem, options, variant, layout):
     for a, e in zip(one.states, states):
         assert reference.relative_error(a, e) < FORWARD_TOL
     check_directional_gradient(cell, p, g1, d_outputs, d_last, d_states, **opts)
-    np.testing.assert_allclose(two.outputs, one.outputs, rtol=1e-5, atol=1e-6)
+    # 300 inputs and units: a row's sums run ~1e-5 of their scale apart when its register tile holds other rows
+    # (AVX2, rows 126-127 of 128 against 62-63 of 64).
+    spread = 20.0 if I + H > 500 else 1.0
+    np.testing.assert_allclose(two.outputs, one.outputs, rtol=1e-5, atol=1e-6 * spread)
     for key in ("x", "kernel", "recurrent_kernel", "bias", "peephole"):
         if g1.get(key) is not None:
             scale = float(np.abs(g1[key]).max())
-            np.testing.assert_allclose(g2[key], g1[key], rtol=1e-5, atol=1e-5 * max(scale, 1.0), err_msg=key)
+            np.testing.assert_allclose(g2[key], g1[key], rtol=1e-5, atol=1e-5 * spread * max(scale, 1.0), err_msg=key)
     for a, b in zip(g2["initial_state"], g1["initial_state"]):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * spread)
 
 
 @pytest.mark.parametrize("cell", ["simple_rnn", "gru", "lstm"])

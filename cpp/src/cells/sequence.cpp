@@ -26,6 +26,7 @@
 #include "kernels/spread_row_stride.hpp"
 #include "rnnkit/checked.hpp"
 #include "rnnkit/gemm.hpp"
+#include "runtime/cache_sizes.hpp"
 #include "sequence.hpp"
 #include "step_barrier.hpp"
 
@@ -140,8 +141,13 @@ struct Team {
 // Rows are split when every thread gets at least this many (fewer leave the microkernel's row panels empty).
 constexpr int64_t kMinRowsPerThread = 4;
 // W is read again at every step when the input projection is made step by step: beyond about one core's L2
-// each step streams it from L3 and the one big GEMM wins (LSTM (64,50,256,512), W 2 MiB: 14% slower per step).
+// each step streams it from L3 and the one big GEMM wins (LSTM (64,50,256,512), W 2 MiB, on a 512 KiB L2: 14%
+// slower per step).
 constexpr double kMaxStepProjectionWeightBytes = 1024 * 1024;
+// Up to one core's L2 of W, enough rows a thread make the step's projection pay for streaming W: the one GEMM's
+// (B*T, G*H) result goes out to memory and back (LSTM (64,50,256,512), 26 MB). On a 2 MiB L2, 1 thread: LSTM /
+// GRU forward 1.10x / 1.075x per step with 64 rows, 1.01x with 32; 2 threads of 32 rows 0.95-0.98x.
+constexpr int64_t kMinRowsForLargeStepProjection = 64;
 // A whole sequence must give each thread at least this many flops, or the fork costs more than it saves.
 constexpr double kMinLoopFlopsPerThread = 4.0 * 1024 * 1024;
 
@@ -353,7 +359,10 @@ struct ForwardLoop {
 // Whether x·W (forward) and dG·W^T (backward) are made step by step inside the time loop, each thread for
 // its own rows, rather than as one GEMM over all rows outside it.
 bool input_products_per_step(const Team& team, int64_t I, int64_t GH) {
-  return !team.split_units && double(I) * double(GH) * sizeof(float) <= kMaxStepProjectionWeightBytes;
+  const double w_bytes = double(I) * double(GH) * sizeof(float);
+  if (team.split_units) return false;
+  return w_bytes <= kMaxStepProjectionWeightBytes ||
+         (w_bytes <= double(l2_cache_bytes()) && team.rows / team.threads >= kMinRowsForLargeStepProjection);
 }
 
 // The operand of W: x itself, or x * input_dropout in time-major order, kept in the cache when training (in
