@@ -239,6 +239,29 @@ def batch_normalization_lstm_dense():
 CASES["batch_normalization_lstm_dense"] = batch_normalization_lstm_dense
 
 
+LONG_SEQ = RNG.standard_normal((3, 21, 4)).astype(np.float32)
+
+
+def depthwise_separable_group_norm():
+    """Strided "same" and dilated "valid" windows, depth multipliers 2 and 3, activations, with and without biases,
+    then GroupNormalization with groups of 2 channels and with one group a channel (-1) without beta. Flattened, as
+    a global average of channels normalised one by one over the steps would be a constant."""
+    return sequential(
+        (21, 4), layers.DepthwiseConv1D(3, strides=2, padding="same", depth_multiplier=2, activation="relu"),
+        layers.SeparableConv1D(6, 2, dilation_rate=2, depth_multiplier=3, activation="tanh"),
+        layers.GroupNormalization(3), layers.DepthwiseConv1D(2, dilation_rate=2, use_bias=False),
+        layers.SeparableConv1D(4, 3, strides=2, padding="same", use_bias=False),
+        layers.GroupNormalization(-1, center=False, epsilon=0.01), layers.Flatten(), layers.Dense(2)), LONG_SEQ
+
+
+CASES["depthwise_separable_group_norm"] = depthwise_separable_group_norm
+# GroupNormalization passes Masking's mask on to the LSTM (its statistics see every step, as in Keras); over
+# (batch, features) each example's features are one group's positions.
+CASES["group_norm_mask_and_features"] = lambda: (sequential(
+    (6, 4), layers.Masking(0.0), layers.GroupNormalization(2, scale=False), layers.LSTM(4),
+    layers.GroupNormalization(1), layers.Dense(2)), SEQ_WITH_PADDING)
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_cpp_predict_matches_python(tmp_path, case):
     model, x = CASES[case]()
@@ -325,3 +348,35 @@ def test_unsupported_options_are_clear_errors(tmp_path):
     saving.save_model(model, str(path))
     with pytest.raises(ValueError, match=r"initial\.rnnkit: layer gru.*\"initial_state\" is not supported"):
         _core.CppModel(str(path))
+
+
+def test_depthwise_separable_group_norm_in_cpp_match_keras(tmp_path):
+    """The C++ model's predictions against Keras 3's own layers (torch backend) holding the same weights: an
+    oracle independent of rnnkit's Python layers. Tolerance 1e-5 (float32 sums in another order, outputs of order 1)."""
+    pytest.importorskip("torch", reason="the Keras oracle needs torch (pip install torch==2.13.0)")
+    keras = pytest.importorskip("keras", reason="the Keras oracle needs keras 3 (pip install keras)")
+    model, x = depthwise_separable_group_norm()
+    saving.save_model(model, str(tmp_path / "model.rnnkit"))
+    theirs = keras.Sequential([keras.layers.Input(shape=(21, 4))] + [
+        getattr(keras.layers, type(layer).__name__).from_config(layer.get_config()) for layer in model.layers])
+    theirs.set_weights(model.get_weights())
+    expected = np.asarray(theirs.predict(x, verbose=0))
+    got = _core.CppModel(str(tmp_path / "model.rnnkit")).predict(x)
+    assert got.shape == expected.shape
+    assert np.max(np.abs(got - expected)) <= 1e-5
+
+
+def test_unsupported_depthwise_and_group_norm_options_are_clear_errors(tmp_path):
+    """channels_first and axes other than the last are refused by the C++ loader, naming the file and the layer."""
+    cases = [(layers.DepthwiseConv1D(2, data_format="channels_first"), "DepthwiseConv1D",
+              "only data_format=channels_last is supported"),
+             (layers.SeparableConv1D(3, 2, data_format="channels_first"), "SeparableConv1D",
+              "only data_format=channels_last is supported"),
+             (layers.GroupNormalization(2, axis=1), "GroupNormalization", "normalises over the last axis only")]
+    for layer, class_name, message in cases:
+        model = sequential((6, 4), layer, layers.Flatten())
+        path = tmp_path / f"{class_name}.rnnkit"
+        saving.save_model(model, str(path))
+        with pytest.raises(ValueError, match=rf"{class_name}\.rnnkit: layer {layer.name} \({class_name}\)"
+                                             rf".*{message}"):
+            _core.CppModel(str(path))

@@ -176,6 +176,72 @@ void test_conv_and_pooling() {
   CHECK(mask.empty());
 }
 
+// DepthwiseConv1D and SeparableConv1D over the window variants of Keras (valid, same with strides, dilated), with
+// activations whose backward reads the output (tanh) or the pre-activation (gelu); both drop a mask, as Keras 3's.
+void test_depthwise_and_separable_conv() {
+  using namespace rnnkit::layers;
+  DepthwiseConv1DOptions doubled;
+  doubled.depth_multiplier = 2;
+  DepthwiseConv1DOptions same_stride_2;
+  same_stride_2.padding = "same";
+  same_stride_2.strides = 2;
+  same_stride_2.activation = "tanh";
+  DepthwiseConv1DOptions dilated_no_bias;
+  dilated_no_bias.dilation_rate = 2;
+  dilated_no_bias.depth_multiplier = 3;
+  dilated_no_bias.use_bias = false;
+  DepthwiseConv1DOptions gelu_same;
+  gelu_same.activation = "gelu";
+  gelu_same.padding = "same";
+  gelu_same.depth_multiplier = 2;
+  gelu_same.dilation_rate = 2;
+  expect_close("DepthwiseConv1D valid multiplier=2", gradient_error(*DepthwiseConv1D(2, doubled), {5, 3}, 2, {}, true));
+  // 6 steps: the padding step goes on the right, as Keras splits it.
+  expect_close("DepthwiseConv1D same strides=2 tanh",
+               gradient_error(*DepthwiseConv1D(3, same_stride_2), {6, 2}, 2, {}, true));
+  expect_close("DepthwiseConv1D dilated, no bias",
+               gradient_error(*DepthwiseConv1D(3, dilated_no_bias), {7, 2}, 2, {}, true));
+  expect_close("SeparableConv1D valid multiplier=2", gradient_error(*SeparableConv1D(3, 2, doubled), {5, 3}, 2, {},
+                                                                     true));
+  expect_close("SeparableConv1D same strides=2 tanh",
+               gradient_error(*SeparableConv1D(2, 3, same_stride_2), {6, 2}, 2, {}, true));
+  expect_close("SeparableConv1D dilated, no bias",
+               gradient_error(*SeparableConv1D(4, 3, dilated_no_bias), {7, 2}, 2, {}, true));
+  expect_close("SeparableConv1D(gelu) same dilated", gradient_error(*SeparableConv1D(3, 2, gelu_same), {5, 2}, 3, {},
+                                                                     true));
+  std::mt19937_64 build_rng(1);
+  for (const auto& layer : {DepthwiseConv1D(1), SeparableConv1D(2, 1)}) {
+    layer->build({2, 1}, &build_rng);
+    rnnkit::StepMask mask{1, 1, 0, 0};
+    layer->forward(Tensor({2, 2, 1}), mask, nullptr);
+    CHECK(mask.empty());
+  }
+}
+
+// The statistics are functions of x in training and at inference alike (no moving state); gamma and beta with
+// either missing, several positions per channel, one position (a (batch, channels) input), one group a channel.
+// The mask passes through, as in Keras (which leaves it out of the statistics).
+void test_group_normalization_gradients() {
+  using rnnkit::layers::GroupNormalization;
+  expect_close("GroupNormalization(2) over steps", gradient_error(*GroupNormalization(2), {4, 6}, 3, {}, true));
+  expect_close("GroupNormalization(1) (batch, channels)", gradient_error(*GroupNormalization(1), {5}, 3, {}, true));
+  expect_close("GroupNormalization(-1) over (steps, width)",
+               gradient_error(*GroupNormalization(-1), {3, 2, 4}, 2, {}, true));
+  expect_close("GroupNormalization scale only",
+               gradient_error(*GroupNormalization(3, 1e-2f, false, true), {4, 6}, 2, {}, true));
+  expect_close("GroupNormalization center only",
+               gradient_error(*GroupNormalization(2, 1e-3f, true, false), {4, 4}, 2, {}, true));
+  expect_close("GroupNormalization neither", gradient_error(*GroupNormalization(2, 1e-3f, false, false), {4, 4}, 2,
+                                                            {}, true));
+  const auto norm = GroupNormalization(2);
+  std::mt19937_64 rng(2);
+  norm->build({3, 4}, &rng);
+  rnnkit::StepMask mask{1, 1, 0, 1, 0, 0};
+  const rnnkit::StepMask given = mask;
+  norm->forward(random_tensor({2, 3, 4}, rng), mask, nullptr);
+  CHECK(mask == given);
+}
+
 void test_reshape_and_permute() {
   using namespace rnnkit::layers;
   expect_close("Reshape({-1, 2})", gradient_error(*Reshape({-1, 2}), {2, 3}, 2, {}, true));
@@ -591,6 +657,8 @@ int main() {
   test_dense_and_activations();
   test_activation_layers();
   test_conv_and_pooling();
+  test_depthwise_and_separable_conv();
+  test_group_normalization_gradients();
   test_reshape_and_permute();
   test_embedding();
   test_recurrent();

@@ -58,6 +58,12 @@ std::unique_ptr<Layer> Embedding(std::int64_t input_dim, std::int64_t output_dim
 // order. Keeps the mask.
 std::unique_ptr<Layer> BatchNormalization(float momentum = 0.99f, float epsilon = 1e-3f, bool center = true,
                                           bool scale = true, const std::string& name = "");
+// Keras 3's GroupNormalization over the last axis: each example's channels split into `groups` groups of equal size
+// (-1: one group a channel), each normalised over its values at every position (mean, biased variance), then
+// gamma (when scale) and beta (when center) per channel, in that order. Keeps the mask, which the statistics ignore,
+// as in Keras.
+std::unique_ptr<Layer> GroupNormalization(std::int64_t groups = 32, float epsilon = 1e-3f, bool center = true,
+                                          bool scale = true, const std::string& name = "");
 std::unique_ptr<Layer> GlobalAveragePooling1D(const std::string& name = "");
 std::unique_ptr<Layer> GlobalMaxPooling1D(const std::string& name = "");
 
@@ -72,6 +78,22 @@ struct Conv1DOptions {
   std::string name;
 };
 std::unique_ptr<Layer> Conv1D(std::int64_t filters, std::int64_t kernel_size, const Conv1DOptions& options = {});
+// Options of DepthwiseConv1D and SeparableConv1D: each channel convolved with its own depth_multiplier filters over
+// the steps, output channel c * depth_multiplier + j (DepthwiseConv1D's kernel [kernel_size, channels,
+// depth_multiplier]); SeparableConv1D then mixes those channels into `filters` with a pointwise kernel [1, channels *
+// depth_multiplier, filters]. Channels last only; Keras has no causal padding for these layers.
+struct DepthwiseConv1DOptions {
+  std::int64_t strides = 1;
+  std::string padding = "valid";  // valid or same
+  std::int64_t depth_multiplier = 1;
+  std::int64_t dilation_rate = 1;  // above 1 only with strides 1, as in Keras
+  std::string activation = "linear";  // as Dense's
+  bool use_bias = true;
+  std::string name;
+};
+std::unique_ptr<Layer> DepthwiseConv1D(std::int64_t kernel_size, const DepthwiseConv1DOptions& options = {});
+std::unique_ptr<Layer> SeparableConv1D(std::int64_t filters, std::int64_t kernel_size,
+                                       const DepthwiseConv1DOptions& options = {});
 // Pooling windows over the steps of (steps, channels); strides default to pool_size (Keras' None); padding valid or
 // same, whose windows leave the padding out (a max never comes from it, an average divides by the steps covered).
 std::unique_ptr<Layer> MaxPooling1D(std::int64_t pool_size = 2, std::optional<std::int64_t> strides = std::nullopt,

@@ -2,18 +2,12 @@
 // backward, with their factories and from_config. None supports masking in Keras 3, so each drops the mask.
 #include <optional>
 
-#include "model/support.hpp"
-#include "rnnkit/layer_ops.hpp"
+#include "model/window_layers.hpp"
 #include "rnnkit/layers.hpp"
 
 namespace rnnkit {
 namespace model_detail {
-namespace {
 
-std::string size_list(std::int64_t n) { return "[" + std::to_string(n) + "]"; }
-
-// The window over `steps` input steps (-1: unknown, then only steps_out is set, to -1). A "valid" window longer
-// than a non-empty input is refused (Keras' backends refuse it when computing), as the Python layers do.
 Window1d layer_window(const Layer& layer, std::int64_t steps, std::int64_t size, std::int64_t stride,
                       std::int64_t dilation, const std::string& padding) {
   if (steps < 0) return {size, stride, dilation, 0, -1};
@@ -23,6 +17,15 @@ Window1d layer_window(const Layer& layer, std::int64_t steps, std::int64_t size,
                           std::to_string(dilation * (size - 1) + 1) + " with padding \"valid\"");
   return w;
 }
+
+void require_channels_last(const ConfigReader& c) {
+  if (c.text("data_format", "channels_last") != "channels_last")
+    fail(c.where(), "only data_format=channels_last is supported by the C++ model API");
+}
+
+namespace {
+
+std::string size_list(std::int64_t n) { return "[" + std::to_string(n) + "]"; }
 
 class Conv1DLayer final : public Layer {
  public:
@@ -168,12 +171,6 @@ class Pooling1D final : public Layer {
   std::int64_t pool_size_, strides_;
   std::string padding_;
 };
-
-// channels_first inputs are (channels, steps), which these layers would misread, so that layout is refused.
-void require_channels_last(const ConfigReader& c) {
-  if (c.text("data_format", "channels_last") != "channels_last")
-    fail(c.where(), "only data_format=channels_last is supported by the C++ model API");
-}
 
 std::unique_ptr<Layer> pooling_1d_from_config(const ConfigReader& c, bool max) {
   require_channels_last(c);
