@@ -14,6 +14,7 @@
 #include "rnnkit/layers.hpp"
 #include "rnnkit/model.hpp"
 #include "rnnkit/model_file.hpp"
+#include "rnnkit/training.hpp"
 
 namespace {
 
@@ -195,6 +196,47 @@ void test_round_trip() {
   CHECK(loaded.predict(x).values == y.values);
 }
 
+// Two-channel sequences; the target is the mean over the steps of the product of the channels, which needs the
+// channels mixed (SeparableConv1D's pointwise kernel) and a non-linearity (its relu).
+void correlation_task(std::mt19937_64& rng, std::int64_t batch, Tensor& x, Tensor& y) {
+  const std::int64_t steps = 12;
+  x = random_tensor({batch, steps, 2}, rng);
+  y = Tensor({batch, 1});
+  for (std::int64_t b = 0; b < batch; ++b) {
+    float total = 0;
+    for (std::int64_t t = 0; t < steps; ++t) total += x.values[(b * steps + t) * 2] * x.values[(b * steps + t) * 2 + 1];
+    y.values[b] = total / steps;
+  }
+}
+
+// Trained in C++ with Adam on fresh batches, the model's loss on held-out sequences falls by an order of magnitude
+// (observed 0.232 -> 0.0135).
+void test_the_layers_train() {
+  rnnkit::layers::DepthwiseConv1DOptions doubled;
+  doubled.depth_multiplier = 4, doubled.padding = "same";
+  rnnkit::layers::DepthwiseConv1DOptions mixed;
+  mixed.activation = "relu";
+  std::vector<std::unique_ptr<rnnkit::Layer>> stack;
+  stack.push_back(rnnkit::layers::DepthwiseConv1D(1, doubled));
+  stack.push_back(rnnkit::layers::SeparableConv1D(8, 1, mixed));
+  stack.push_back(rnnkit::layers::GroupNormalization(4));
+  stack.push_back(rnnkit::layers::GlobalAveragePooling1D());
+  stack.push_back(rnnkit::layers::Dense(1));
+  rnnkit::Model model({12, 2}, std::move(stack), 7);
+  rnnkit::Optimizer adam(rnnkit::AdamConfig{0.01f});
+  std::mt19937_64 rng(8);
+  Tensor x_eval, y_eval, x, y;
+  correlation_task(rng, 256, x_eval, y_eval);
+  const double initial = rnnkit::evaluate(model, x_eval, y_eval, rnnkit::LossConfig{});
+  for (int step = 0; step < 300; ++step) {
+    correlation_task(rng, 32, x, y);
+    rnnkit::train_on_batch(model, x, y, rnnkit::LossConfig{}, adam);
+  }
+  const double trained = rnnkit::evaluate(model, x_eval, y_eval, rnnkit::LossConfig{});
+  std::printf("correlation task: loss %.5f -> %.5f\n", initial, trained);
+  CHECK(trained < initial / 10);
+}
+
 // The file `model` saves, with `from` replaced by `to` in its header, loaded: the message load_model throws, or ""
 // when it loads.
 std::string load_error_after_edit(const rnnkit::Model& model, const std::string& from, const std::string& to) {
@@ -320,6 +362,7 @@ int main() {
   test_outputs_match_the_definitions();
   test_group_normalization_matches_the_definition();
   test_round_trip();
+  test_the_layers_train();
   test_configs_refused_with_clear_errors();
   test_factory_arguments();
   return rnnkit_test::failures();
