@@ -176,6 +176,9 @@ class Fresh:
 # The arguments without a default that the layers both libraries have need, by name.
 REQUIRED = {
     "Activation": {"activation": "relu"}, "AveragePooling1D": {"pool_size": 2},
+    "AdaptiveAveragePooling1D": {"output_size": 2}, "AdaptiveMaxPooling1D": {"output_size": 2},
+    "AlphaDropout": {"rate": 0.1}, "Rescaling": {"scale": 0.5},
+    "ReversibleEmbedding": {"input_dim": 5, "output_dim": 2},
     "Bidirectional": {"layer": Fresh(lambda: layers.LSTM(2))}, "CategoryEncoding": {"num_tokens": 3},
     "Conv1D": {"filters": 2, "kernel_size": 3}, "ConvLSTM1D": {"filters": 2, "kernel_size": 3},
     "ConvLSTM2D": {"filters": 2, "kernel_size": 3}, "ConvLSTM3D": {"filters": 2, "kernel_size": 3},

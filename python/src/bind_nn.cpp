@@ -506,6 +506,73 @@ void bind_group_norm(pyb::module_& m) {
       pyb::arg("x"), pyb::arg("gamma"), pyb::arg("mean"), pyb::arg("inv_std"), pyb::arg("d_y"), pyb::arg("with_beta"),
       "(d_x, d_gamma or None, d_beta or None) of group_norm_forward.");
 }
+
+// Checked before the output is allocated, which a negative size would make fail obscurely.
+void expect_positive(const char* fn, const char* what, std::int64_t value) {
+  if (value <= 0)
+    throw pyb::value_error(std::string(fn) + ": expected " + what + " > 0, received " + std::to_string(value));
+}
+
+void bind_adaptive_pooling(pyb::module_& m) {
+  m.def(
+      "adaptive_average_pool_1d_forward",
+      [](FloatArray x, std::int64_t steps_out) {
+        expect_ndim("adaptive_average_pool_1d_forward", "x", x, 3);
+        expect_positive("adaptive_average_pool_1d_forward", "steps_out", steps_out);
+        FloatArray y({x.shape(0), static_cast<pyb::ssize_t>(steps_out), x.shape(2)});
+        float* out = y.mutable_data();
+        pyb::gil_scoped_release nogil;
+        adaptive_average_pool_1d_forward(x.data(), x.shape(0), x.shape(1), x.shape(2), steps_out, out);
+        return y;
+      },
+      pyb::arg("x"), pyb::arg("steps_out"), "Keras' AdaptiveAveragePooling1D of (batch, steps, channels).");
+  m.def(
+      "adaptive_average_pool_1d_backward",
+      [](FloatArray d_y, std::int64_t steps) {
+        expect_ndim("adaptive_average_pool_1d_backward", "d_y", d_y, 3);
+        expect_positive("adaptive_average_pool_1d_backward", "steps", steps);
+        FloatArray d_x({d_y.shape(0), static_cast<pyb::ssize_t>(steps), d_y.shape(2)});
+        float* dx = d_x.mutable_data();
+        pyb::gil_scoped_release nogil;
+        adaptive_average_pool_1d_backward(d_y.data(), d_y.shape(0), steps, d_y.shape(2), d_y.shape(1), dx);
+        return d_x;
+      },
+      pyb::arg("d_y"), pyb::arg("steps"));
+  m.def(
+      "adaptive_max_pool_1d_forward",
+      [](FloatArray x, std::int64_t steps_out, bool with_argmax) {
+        expect_ndim("adaptive_max_pool_1d_forward", "x", x, 3);
+        expect_positive("adaptive_max_pool_1d_forward", "steps_out", steps_out);
+        const std::vector<pyb::ssize_t> shape{x.shape(0), static_cast<pyb::ssize_t>(steps_out), x.shape(2)};
+        FloatArray y(shape);
+        std::optional<IdArray> argmax;
+        if (with_argmax) argmax.emplace(shape);
+        float* out = y.mutable_data();
+        std::int64_t* where = argmax ? argmax->mutable_data() : nullptr;
+        {
+          pyb::gil_scoped_release nogil;
+          adaptive_max_pool_1d_forward(x.data(), x.shape(0), x.shape(1), x.shape(2), steps_out, out, where);
+        }
+        return pyb::make_tuple(y, argmax ? pyb::object(*argmax) : pyb::none());
+      },
+      pyb::arg("x"), pyb::arg("steps_out"), pyb::arg("with_argmax") = true,
+      "(Keras' AdaptiveMaxPooling1D of (batch, steps, channels), the step each maximum came from, or None).");
+  m.def(
+      "adaptive_max_pool_1d_backward",
+      [](FloatArray d_y, IdArray argmax, std::int64_t steps) {
+        const char* fn = "adaptive_max_pool_1d_backward";
+        expect_ndim(fn, "d_y", d_y, 3);
+        expect_ndim(fn, "argmax", argmax, 3);
+        for (int axis = 0; axis < 3; ++axis) expect_dim(fn, "argmax shape", argmax.shape(axis), d_y.shape(axis));
+        expect_positive(fn, "steps", steps);
+        FloatArray d_x({d_y.shape(0), static_cast<pyb::ssize_t>(steps), d_y.shape(2)});
+        float* dx = d_x.mutable_data();
+        pyb::gil_scoped_release nogil;
+        adaptive_max_pool_1d_backward(d_y.data(), argmax.data(), d_y.shape(0), steps, d_y.shape(2), d_y.shape(1), dx);
+        return d_x;
+      },
+      pyb::arg("d_y"), pyb::arg("argmax"), pyb::arg("steps"));
+}
 }  // namespace
 
 void bind_nn(pyb::module_& m) {
@@ -516,6 +583,7 @@ void bind_nn(pyb::module_& m) {
   bind_convolution(m);
   bind_batch_norm(m);
   bind_group_norm(m);
+  bind_adaptive_pooling(m);
 }
 
 }  // namespace rnnkit::py

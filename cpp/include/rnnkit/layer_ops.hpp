@@ -105,4 +105,17 @@ void batch_norm_backward(const float* x, const float* mean, const float* varianc
                          const float* row_weight, bool batch_statistics, float epsilon, std::int64_t rows,
                          std::int64_t channels, const float* d_y, float* d_x, float* d_gamma, float* d_beta);
 
+// AdaptiveAveragePooling1D / AdaptiveMaxPooling1D of x (batch, steps, channels) to y (batch, steps_out, channels):
+// output step t pools the input steps [floor(t * steps / steps_out), ceil((t + 1) * steps / steps_out)) (PyTorch's
+// bins, Keras 3's on every backend); steps and steps_out must be positive. The max keeps the first maximum (the first
+// NaN); argmax (skipped when null) receives its step. The backwards overwrite d_x.
+void adaptive_average_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t steps, std::int64_t channels,
+                                      std::int64_t steps_out, float* y);
+void adaptive_average_pool_1d_backward(const float* d_y, std::int64_t batch, std::int64_t steps,
+                                       std::int64_t channels, std::int64_t steps_out, float* d_x);
+void adaptive_max_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t steps, std::int64_t channels,
+                                  std::int64_t steps_out, float* y, std::int64_t* argmax);
+void adaptive_max_pool_1d_backward(const float* d_y, const std::int64_t* argmax, std::int64_t batch,
+                                   std::int64_t steps, std::int64_t channels, std::int64_t steps_out, float* d_x);
+
 }  // namespace rnnkit

@@ -93,7 +93,8 @@ def embeddings_feeding_one_rnn(nodes, outputs):
     graph_outputs = {id(tensor) for tensor in outputs}
     fused = set()
     for node in nodes:
-        if not isinstance(node.layer, Embedding) or len(node.output_tensors) != 1:
+        # A call with options (ReversibleEmbedding's reverse=True) computes logits, not a lookup of ids.
+        if not isinstance(node.layer, Embedding) or len(node.output_tensors) != 1 or node.call_kwargs:
             continue
         tensor = node.output_tensors[0]
         tensor_readers = readers.get(id(tensor), [])

@@ -1,7 +1,9 @@
 """Keras 3 layers (``rnnkit.layers`` is what ``keras.layers`` becomes under ``import rnnkit as keras``)."""
 from rnnkit.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from rnnkit.layers.activity_regularization import ActivityRegularization
+from rnnkit.layers.adaptive_pooling import AdaptiveAveragePooling1D, AdaptiveMaxPooling1D
 from rnnkit.layers.additive_attention import AdditiveAttention
+from rnnkit.layers.alpha_dropout import AlphaDropout
 from rnnkit.layers.batch_normalization import BatchNormalization
 from rnnkit.layers.attention import Attention
 from rnnkit.layers.attention_blocks import TransformerDecoder, TransformerEncoder
@@ -14,6 +16,7 @@ from rnnkit.layers.discretization import Discretization
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.feature_normalization import Normalization
 from rnnkit.layers.group_normalization import GroupNormalization
+from rnnkit.layers.grouped_query_attention import GroupedQueryAttention, GroupQueryAttention
 from rnnkit.layers.hashing import Hashing
 from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.input_spec import InputSpec
@@ -27,6 +30,8 @@ from rnnkit.layers.multi_head_attention import MultiHeadAttention
 from rnnkit.layers.pooling import AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
 from rnnkit.layers.positional_encoding import PositionEmbedding, SinePositionEncoding
 from rnnkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from rnnkit.layers.rescaling import Rescaling
+from rnnkit.layers.reversible_embedding import ReversibleEmbedding
 from rnnkit.layers.scale_normalization import RMSNormalization, UnitNormalization
 from rnnkit.layers.rnn import (GRU, LSTM, RNN, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, GRUCell, LSTMCell, PeepholeLSTM,
                                PeepholeLSTMCell, SimpleRNN, SimpleRNNCell, StackedRNNCells)
@@ -50,11 +55,13 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "Permute", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "BatchNormalization", "ReLU",
            "LeakyReLU", "ELU", "PReLU", "Softmax",
            "serialize", "deserialize", "get",
-           "Attention", "AdditiveAttention", "MultiHeadAttention", "LayerNormalization", "SinePositionEncoding",
+           "Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention", "GroupedQueryAttention",
+           "LayerNormalization", "SinePositionEncoding",
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda", "ZeroPadding1D", "Cropping1D",
            "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization",
            "IntegerLookup", "Hashing", "CategoryEncoding", "Discretization", "AvgPool1D", "MaxPool1D", "Convolution1D",
            "GlobalAvgPool1D", "GlobalMaxPool1D", "InputSpec", "UnitNormalization", "RMSNormalization",
            "Wrapper", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "DepthwiseConv1D", "SeparableConv1D", "GroupNormalization",
            "SeparableConvolution1D", "add", "subtract", "average", "multiply", "maximum",
-           "minimum", "concatenate", "dot"]
+           "minimum", "concatenate", "dot", "AdaptiveAveragePooling1D", "AdaptiveMaxPooling1D", "AlphaDropout",
+           "Rescaling", "ReversibleEmbedding"]

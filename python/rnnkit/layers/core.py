@@ -45,6 +45,16 @@ def dropout_keep_mask(rng, shape, rate):
     return (rng.random(shape) >= rate).astype(np.float32) / np.float32(1.0 - rate)
 
 
+def concrete_noise_shape(layer, noise_shape, shape):
+    """The shape of a dropout mask: the input's, or noise_shape with its None sizes taken from the input."""
+    if noise_shape is None:
+        return shape
+    if len(noise_shape) != len(shape):
+        raise ValueError(f"{layer}: noise_shape {noise_shape} does not match the input rank {len(shape)} (input "
+                         f"shape {shape})")
+    return tuple(d if n is None else n for n, d in zip(noise_shape, shape))
+
+
 class Dropout(Layer):
     """Zeroes a fraction ``rate`` of the inputs in training, scaling the rest by 1 / (1 - rate)."""
 
@@ -60,12 +70,7 @@ class Dropout(Layer):
         return tuple(input_shape)
 
     def _noise_shape(self, shape):
-        if self.noise_shape is None:
-            return shape
-        if len(self.noise_shape) != len(shape):
-            raise ValueError(f"{self.name}: noise_shape {self.noise_shape} does not match the input rank "
-                             f"{len(shape)} (input shape {shape})")
-        return tuple(d if n is None else n for n, d in zip(self.noise_shape, shape))
+        return concrete_noise_shape(self.name, self.noise_shape, shape)
 
     def forward(self, inputs, *, training=False, mask=None):
         x = float_input(self.name, inputs)

@@ -59,11 +59,12 @@ class Embedding(Layer):
         return outputs, (ids if training else None)
 
     def backward(self, ctx, d_outputs):
+        return None, for_trainable_weights(self, [(self.embeddings, self._table_gradient(ctx, d_outputs))])
+
+    def _table_gradient(self, ctx, d_outputs):
         if isinstance(d_outputs, TokenRowsGradient):  # from a recurrent layer that read this layer's ids itself
-            d_table = _core.embedding_backward(d_outputs.rows, d_outputs.values, self.input_dim)
-        else:
-            d_table = _core.embedding_backward(ctx, np.asarray(d_outputs, dtype=np.float32), self.input_dim)
-        return None, for_trainable_weights(self, [(self.embeddings, d_table)])
+            return _core.embedding_backward(d_outputs.rows, d_outputs.values, self.input_dim)
+        return _core.embedding_backward(ctx, np.asarray(d_outputs, dtype=np.float32), self.input_dim)
 
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
