@@ -37,6 +37,36 @@ def keep_mask(batch, q_len, kv_len, query_mask=None, value_mask=None, key_mask=N
     return np.ascontiguousarray(keep[:, None], dtype=np.uint8)
 
 
+def checked_sliding_window(layer, window):
+    if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window <= 0):
+        raise ValueError(f"{layer}: sliding_window must be None or a positive integer, received {window!r}")
+    return None if window is None else int(window)
+
+
+def with_sliding_window(keep, q_len, kv_len, window, offset=0):
+    """``keep`` (from keep_mask, or None) and Keras' symmetric band: query i (at position offset + i, as a
+    decoder step sees it) may attend to key j when |offset + i - j| < window."""
+    if window is None:
+        return keep
+    band = np.abs(np.arange(offset, offset + q_len)[:, None] - np.arange(kv_len)[None, :]) < window
+    band = band[None, None].astype(np.uint8)
+    return band if keep is None else np.ascontiguousarray(keep & band)
+
+
+def checked_input_shapes(layer, input_shape):
+    """(query, value, key) shapes of an attention layer's [query, value(, key)] input shapes, validated."""
+    query_shape, value_shape = tuple(input_shape[0]), tuple(input_shape[1])
+    key_shape = tuple(input_shape[2]) if len(input_shape) > 2 else value_shape
+    for what, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
+        expect_rank(layer, shape, 3, what)
+        if shape[-1] is None:
+            raise ValueError(f"{layer}: the last dimension of {what} must be known, received {shape}")
+    if value_shape[1:-1] != key_shape[1:-1]:
+        raise ValueError(f"{layer}: value and key must match in every axis but the last, received "
+                         f"value_shape={value_shape} and key_shape={key_shape}")
+    return query_shape, value_shape, key_shape
+
+
 class MultiHeadAttention(Layer):
     positional_inputs = True
     # Keras keeps these weights in four EinsumDense sub-layers (its weight files' groups), kernel and bias each.
@@ -60,9 +90,9 @@ class MultiHeadAttention(Layer):
         if attention_axes is not None and tuple(np.atleast_1d(attention_axes)) not in ((1,), (-2,)):
             raise ValueError(f"{self.name}: rnnkit attends over the sequence axis of (batch, T, features) inputs "
                              f"only; received attention_axes={attention_axes}")
-        unsupported_options(self.name, sliding_window=sliding_window, kernel_regularizer=kernel_regularizer,
-                            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-                            bias_constraint=bias_constraint)
+        self.sliding_window = checked_sliding_window(self.name, sliding_window)
+        unsupported_options(self.name, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         if use_gate:
             raise ValueError(f"{self.name}: rnnkit does not support use_gate=True")
         self.flash_attention = flash_attention
@@ -99,15 +129,7 @@ class MultiHeadAttention(Layer):
         return [out, (query_shape[0], self.num_heads, query_shape[1], value_shape[1])]
 
     def build(self, input_shape):
-        query_shape, value_shape = tuple(input_shape[0]), tuple(input_shape[1])
-        key_shape = tuple(input_shape[2]) if len(input_shape) > 2 else value_shape
-        for what, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
-            expect_rank(self.name, shape, 3, what)
-            if shape[-1] is None:
-                raise ValueError(f"{self.name}: the last dimension of {what} must be known, received {shape}")
-        if value_shape[1:-1] != key_shape[1:-1]:
-            raise ValueError(f"{self.name}: value and key must match in every axis but the last, received "
-                             f"value_shape={value_shape} and key_shape={key_shape}")
+        query_shape, value_shape, key_shape = checked_input_shapes(self.name, input_shape)
         heads, out_dim = self.num_heads, self.output_shape[0] if self.output_shape else query_shape[-1]
         kernel, bias = self.kernel_initializer, self.bias_initializer
         projections = (("query", query_shape[-1], self.key_dim), ("key", key_shape[-1], self.key_dim),
@@ -153,7 +175,7 @@ class MultiHeadAttention(Layer):
         """(B, heads, L, dim) view of the projection of rows (B * L, features)."""
         w, b = self._projections[index]
         y = _core.dense_forward(rows, w.value.reshape(w.shape[0], -1), None if b is None else b.value.reshape(-1))
-        return y.reshape(batch, length, self.num_heads, w.shape[2]).transpose(0, 2, 1, 3)
+        return y.reshape(batch, length, w.shape[1], w.shape[2]).transpose(0, 2, 1, 3)
 
     def _unproject(self, index, rows, d_heads):
         """(d_x, d_kernel, d_bias) of ``_project`` from a positions-major d(B, heads, L, dim)."""
@@ -179,8 +201,9 @@ class MultiHeadAttention(Layer):
         masks = list(mask) if isinstance(mask, (list, tuple)) else [None] * len(inputs)
         masks += [None] * (3 - len(masks))
         batch, q_len, kv_len = query.shape[0], query.shape[1], value.shape[1]
-        keep = keep_mask(batch, q_len, kv_len, masks[0], masks[1], masks[2] if len(inputs) > 2 else None,
-                         attention_mask)
+        keep = with_sliding_window(keep_mask(batch, q_len, kv_len, masks[0], masks[1],
+                                             masks[2] if len(inputs) > 2 else None, attention_mask),
+                                   q_len, kv_len, self.sliding_window)
         if query is value and key is value and self.key_dim == self.value_dim:
             q_rows, (q, k, v) = self._project_self(query)
             k_rows = v_rows = q_rows
@@ -252,8 +275,10 @@ class MultiHeadAttention(Layer):
 
     def attend_rows(self, rows, batch, q_len, keys, values, value_mask=None, causal_offset=None, length=None):
         """``attend`` on C-contiguous float32 query rows (B * T, features); returns rows (B * T, output)."""
-        keep = None if value_mask is None else keep_mask(batch, q_len, keys.shape[2] if length is None else length,
-                                                         value_mask=value_mask)
+        kv_len = keys.shape[2] if length is None else length
+        keep = with_sliding_window(None if value_mask is None else keep_mask(batch, q_len, kv_len,
+                                                                             value_mask=value_mask),
+                                   q_len, kv_len, self.sliding_window, causal_offset or 0)
         q = self._project_rows(0, rows, batch, q_len)
         return self._attend_projected(q, keys, values, batch, q_len, keep=keep, is_causal=causal_offset is not None,
                                       causal_offset=causal_offset or 0, scale=1.0 / math.sqrt(self.key_dim),
@@ -262,7 +287,7 @@ class MultiHeadAttention(Layer):
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
                 "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias, "use_gate": False,
-                "output_shape": self.output_shape, "attention_axes": None, "sliding_window": None,
+                "output_shape": self.output_shape, "attention_axes": None, "sliding_window": self.sliding_window,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer), "kernel_regularizer": None,
                 "bias_regularizer": None,
