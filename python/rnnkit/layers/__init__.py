@@ -17,7 +17,6 @@ from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.feature_normalization import Normalization
 from rnnkit.layers.group_normalization import GroupNormalization
 from rnnkit.layers.grouped_query_attention import GroupedQueryAttention, GroupQueryAttention
-from rnnkit.layers.grouped_query_attention import GroupedQueryAttention, GroupQueryAttention
 from rnnkit.layers.hashing import Hashing
 from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.input_spec import InputSpec
@@ -57,7 +56,6 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "LeakyReLU", "ELU", "PReLU", "Softmax",
            "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention", "GroupedQueryAttention",
-           "GroupQueryAttention", "GroupedQueryAttention",
            "LayerNormalization", "SinePositionEncoding",
            "PositionEmbedding", "TransformerEncoder", "TransformerDecoder", "Lambda", "ZeroPadding1D", "Cropping1D",
            "UpSampling1D", "Identity", "Normalization", "ActivityRegularization", "StringLookup", "TextVectorization",
