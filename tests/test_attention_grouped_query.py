@@ -1,4 +1,4 @@
-"""GroupQueryAttention (and MultiHeadAttention's sliding_window) against a float64 numpy reference written from the
+"""GroupQueryAttention (and MultiHeadAttention's sliding_window and gate) against a float64 numpy reference written from the
 definitions: project, repeat each key/value head for its query heads, masked softmax of scaled scores, gate,
 output projection. Gradients by finite differences (tests/reference/gradient_check.py tolerances); decoding with
 a key/value cache of the key/value heads only; configs, errors, save/load.
@@ -117,6 +117,19 @@ def test_with_one_key_value_head_per_query_head_it_is_multi_head_attention():
     mha.set_weights(gqa.get_weights())
     np.testing.assert_allclose(gqa(q, v, use_causal_mask=True), mha(q, v, use_causal_mask=True), rtol=1e-6,
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_multi_head_attention_gate_matches_the_reference_and_finite_differences(causal):
+    q, v, k = rand(2, 5, 6, seed=15), rand(2, 4, 3, seed=16), rand(2, 4, 5, seed=17)
+    mha = built(layers.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4, output_shape=7, use_gate=True),
+                [q.shape, v.shape, k.shape])
+    assert [w.path.split("/", 1)[1] for w in mha.weights][4:6] == ["gate/kernel", "gate/bias"]
+    assert mha.weights[4].shape == (6, 2, 4)  # (query features, heads, value_dim), as Keras
+    expected, _ = reference(mha, q, v, k, causal=causal)
+    assert_close(mha(q, v, key=k, use_causal_mask=causal), expected)
+    mha.forward = functools.partial(mha.forward, use_causal_mask=causal)
+    check_layer_gradients(mha, [q, v, k])
 
 
 @pytest.mark.parametrize("window", [1, 3])

@@ -1,4 +1,4 @@
-"""Oracle: GroupQueryAttention and MultiHeadAttention's sliding_window against Keras 3 (torch backend) with the same
+"""Oracle: GroupQueryAttention and MultiHeadAttention's sliding_window and gate against Keras 3 (torch backend) with the same
 weights: outputs, returned scores, input and weight gradients (torch autograd), configs, weight paths, and a Keras
 weights file and archive loaded by rnnkit.
 
@@ -34,6 +34,8 @@ def twin(keras_layer, rnnkit_layer, shapes, seed=1):
 
 
 CASES = {
+    "multi_head_gate_value_dim": dict(layer="MultiHeadAttention", args=(2, 3, 4),
+                                      kwargs=dict(use_gate=True, output_shape=6), tq=5, tk=7, key=True, mask=True),
     "grouped_cross_key_mask": dict(args=(3, 4, 2), tq=5, tk=7, key=True, mask=True),
     "multi_query_causal_gate": dict(args=(4, 3, 1), kwargs=dict(use_gate=True), tq=6, tk=6, causal=True),
     "window_gate_no_bias": dict(args=(2, 4, 2), kwargs=dict(use_gate=True, use_bias=False, sliding_window=2), tq=6,
@@ -43,14 +45,15 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_group_query_attention_matches_keras(case):
+def test_group_query_and_gated_multi_head_attention_match_keras(case):
     c = CASES[case]
     kwargs = c.get("kwargs", {})
     q, v = rand(2, c["tq"], 6, seed=2), rand(2, c["tk"], 6, seed=3)
     k = rand(2, c["tk"], 5, seed=4) if c.get("key") else None
     shapes = [q.shape, v.shape] + ([k.shape] if k is not None else [])
-    kl, rl = twin(keras.layers.GroupQueryAttention(*c["args"], **kwargs),
-                  layers.GroupQueryAttention(*c["args"], **kwargs), shapes)
+    name = c.get("layer", "GroupQueryAttention")
+    kl, rl = twin(getattr(keras.layers, name)(*c["args"], **kwargs), getattr(layers, name)(*c["args"], **kwargs),
+                  shapes)
     mask = None
     if c.get("mask"):
         mask = np.random.default_rng(5).random((2, c["tq"], c["tk"])) > 0.3
@@ -103,13 +106,15 @@ def test_configs_and_signature_match_keras():
     assert again.get_config()["num_key_value_heads"] == 2
 
 
-def test_keras_weights_file_and_archive_load_into_rnnkit(tmp_path):
+@pytest.mark.parametrize("layer", ["GroupQueryAttention", "MultiHeadAttention"])
+def test_keras_weights_file_and_archive_load_into_rnnkit(tmp_path, layer):
     x = rand(3, 5, 8, seed=9)
 
     def model(lib):
         inputs = lib.Input((5, 8))
-        y = lib.layers.GroupQueryAttention(4, 4, 2, use_gate=True, sliding_window=3)(inputs, inputs,
-                                                                                      use_causal_mask=True)
+        attention = lib.layers.GroupQueryAttention(4, 4, 2, use_gate=True, sliding_window=3) \
+            if layer == "GroupQueryAttention" else lib.layers.MultiHeadAttention(2, 4, use_gate=True, sliding_window=3)
+        y = attention(inputs, inputs, use_causal_mask=True)
         return lib.Model(inputs, lib.layers.Dense(2)(y))
 
     theirs = model(keras)

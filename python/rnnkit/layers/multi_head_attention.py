@@ -69,8 +69,9 @@ def checked_input_shapes(layer, input_shape):
 
 class MultiHeadAttention(Layer):
     positional_inputs = True
-    # Keras keeps these weights in four EinsumDense sub-layers (its weight files' groups), kernel and bias each.
-    keras_weight_groups = ("query_dense", "key_dense", "value_dense", "output_dense")
+    # Keras keeps these weights in EinsumDense sub-layers (its weight files' groups), kernel and bias each, in this
+    # order; the gate's group keeps its attribute's underscore (Keras gives it no public property).
+    _weight_groups = ("query_dense", "key_dense", "_gate_dense", "value_dense", "output_dense")
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
@@ -93,8 +94,8 @@ class MultiHeadAttention(Layer):
         self.sliding_window = checked_sliding_window(self.name, sliding_window)
         unsupported_options(self.name, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
                             kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
-        if use_gate:
-            raise ValueError(f"{self.name}: rnnkit does not support use_gate=True")
+        self.use_gate = bool(use_gate)
+        self._key_value_heads = self.num_heads  # GroupedQueryAttention shares each among several query heads
         self.flash_attention = flash_attention
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -128,17 +129,25 @@ class MultiHeadAttention(Layer):
         query_shape, value_shape = input_shape[0], input_shape[1]
         return [out, (query_shape[0], self.num_heads, query_shape[1], value_shape[1])]
 
+    @property
+    def keras_weight_groups(self):
+        return tuple(group for group in self._weight_groups if self.use_gate or "gate" not in group)
+
     def build(self, input_shape):
         query_shape, value_shape, key_shape = checked_input_shapes(self.name, input_shape)
         heads, out_dim = self.num_heads, self.output_shape[0] if self.output_shape else query_shape[-1]
         kernel, bias = self.kernel_initializer, self.bias_initializer
-        projections = (("query", query_shape[-1], self.key_dim), ("key", key_shape[-1], self.key_dim),
-                       ("value", value_shape[-1], self.value_dim))
-        self._projections = []
-        for name, features, dim in projections:
-            w = self.add_weight((features, heads, dim), kernel, name=f"{name}/kernel")
-            b = self.add_weight((heads, dim), bias, name=f"{name}/bias") if self.use_bias else None
-            self._projections.append((w, b))
+
+        def projection(name, features, projected_heads, dim):
+            w = self.add_weight((features, projected_heads, dim), kernel, name=f"{name}/kernel")
+            return w, self.add_weight((projected_heads, dim), bias, name=f"{name}/bias") if self.use_bias else None
+
+        # Keras' order: query, key, gate, value.
+        query = projection("query", query_shape[-1], heads, self.key_dim)
+        key = projection("key", key_shape[-1], self._key_value_heads, self.key_dim)
+        self._gate = projection("gate", query_shape[-1], heads, self.value_dim) if self.use_gate else None
+        value = projection("value", value_shape[-1], self._key_value_heads, self.value_dim)
+        self._projections = [query, key, value]
         self.output_kernel = self.add_weight((heads, self.value_dim, out_dim), kernel, name="attention_output/kernel")
         self.output_bias = self.add_weight((out_dim,), bias, name="attention_output/bias") if self.use_bias else None
         self.built = True
@@ -184,14 +193,40 @@ class MultiHeadAttention(Layer):
         d_x, d_w, d_b = _core.dense_backward(rows, w.value.reshape(w.shape[0], -1), d_y, with_bias=b is not None)
         return d_x, d_w.reshape(w.shape), None if b is None else d_b.reshape(b.shape)
 
-    def _attend_projected(self, q, k, v, batch, q_len, **options):
+    def _repeated(self, heads):
+        """(B, key/value heads, L, dim) -> (B, heads, L, dim): key/value head h serves query heads h * g to
+        h * g + g - 1 (GroupedQueryAttention; MultiHeadAttention's g is 1)."""
+        group = self.num_heads // self._key_value_heads
+        return heads if group == 1 else np.repeat(heads, group, axis=1)
+
+    def _summed(self, d_heads):
+        """The gradient of ``_repeated``: each key/value head's query heads summed back."""
+        group = self.num_heads // self._key_value_heads
+        if group == 1:
+            return d_heads
+        batch, _, length, dim = d_heads.shape
+        return d_heads.reshape(batch, self._key_value_heads, group, length, dim).sum(axis=2)
+
+    def _gate_values(self, query_rows):
+        """use_gate: sigmoid(query · gate kernel + bias) as rows (B * T, heads * value_dim); else None."""
+        if self._gate is None:
+            return None
+        w, b = self._gate
+        pre = _core.dense_forward(query_rows, w.value.reshape(w.shape[0], -1),
+                                  None if b is None else b.value.reshape(-1))
+        return 1.0 / (1.0 + np.exp(-pre))
+
+    def _attend_projected(self, query_rows, q, k, v, batch, q_len, **options):
         """(output rows (B * T, output), attention output, lse, weights, the attention output's rows (B * T,
-        heads * dim)) from projected (B, heads, L, dim) views; those rows are a view of the positions-major output."""
-        out, lse, weights = attention(q, k, v, positions_major=True, **options)
+        heads * dim), gate rows or None) from projected (B, heads, L, dim) views; the attention rows are a view of
+        the positions-major output, and the output projection reads them times the gate."""
+        out, lse, weights = attention(q, self._repeated(k), self._repeated(v), positions_major=True, **options)
         heads = out.transpose(0, 2, 1, 3).reshape(batch * q_len, -1)
+        gate = self._gate_values(query_rows)
         kernel = self.output_kernel.value.reshape(-1, self.output_kernel.shape[-1])
-        y = _core.dense_forward(heads, kernel, None if self.output_bias is None else self.output_bias.value)
-        return y, out, lse, weights, heads
+        y = _core.dense_forward(heads if gate is None else heads * gate, kernel,
+                                None if self.output_bias is None else self.output_bias.value)
+        return y, out, lse, weights, heads, gate
 
     def forward(self, inputs, *, training=False, mask=None, attention_mask=None, return_attention_scores=False,
                 use_causal_mask=False):
@@ -204,7 +239,8 @@ class MultiHeadAttention(Layer):
         keep = with_sliding_window(keep_mask(batch, q_len, kv_len, masks[0], masks[1],
                                              masks[2] if len(inputs) > 2 else None, attention_mask),
                                    q_len, kv_len, self.sliding_window)
-        if query is value and key is value and self.key_dim == self.value_dim:
+        if (query is value and key is value and self.key_dim == self.value_dim
+                and self._key_value_heads == self.num_heads):
             q_rows, (q, k, v) = self._project_self(query)
             k_rows = v_rows = q_rows
         else:
@@ -215,37 +251,50 @@ class MultiHeadAttention(Layer):
         seed = int(random_stream(self._seed_stream).integers(0, 2**63)) if dropout > 0 else 0
         options = dict(keep=keep, is_causal=use_causal_mask, scale=1.0 / math.sqrt(self.key_dim), dropout_p=dropout,
                        seed=seed)
-        y, out, lse, weights, heads = self._attend_projected(q, k, v, batch, q_len,
-                                                             return_weights=return_attention_scores, **options)
+        y, out, lse, weights, heads, gate = self._attend_projected(q_rows, q, k, v, batch, q_len,
+                                                                   return_weights=return_attention_scores, **options)
         y = y.reshape(batch, q_len, -1)
         ctx = None
         if training:
-            ctx = (q_rows, k_rows, v_rows, q, k, v, out, lse, heads, options, len(inputs), return_attention_scores)
+            ctx = (q_rows, k_rows, v_rows, q, k, v, out, lse, heads, gate, options, len(inputs),
+                   return_attention_scores)
         return ([y, weights] if return_attention_scores else y), ctx
 
     def backward(self, ctx, d_outputs):
-        q_rows, k_rows, v_rows, q, k, v, out, lse, heads, options, n_inputs, with_scores = ctx
+        q_rows, k_rows, v_rows, q, k, v, out, lse, heads, gate, options, n_inputs, with_scores = ctx
         if with_scores:
             d_outputs, d_scores = d_outputs
             if d_scores is not None and np.any(d_scores):
                 raise ValueError(f"{self.name}: rnnkit does not differentiate through the returned attention scores")
         d_y = np.asarray(d_outputs, dtype=np.float32).reshape(heads.shape[0], -1)
         kernel = self.output_kernel.value.reshape(-1, self.output_kernel.shape[-1])
-        d_heads, d_out_kernel, d_out_bias = _core.dense_backward(heads, kernel, d_y,
-                                                                 with_bias=self.output_bias is not None)
-        batch, n_heads, q_len = out.shape[:3]
-        d_out = d_heads.reshape(batch, q_len, n_heads, -1).transpose(0, 2, 1, 3)
-        d_q, d_k, d_v = attention_backward(q, k, v, out, lse, d_out, positions_major=True, **options)
+        d_heads, d_out_kernel, d_out_bias = _core.dense_backward(heads if gate is None else heads * gate, kernel,
+                                                                 d_y, with_bias=self.output_bias is not None)
         gradients = [(self.output_kernel, d_out_kernel.reshape(self.output_kernel.shape))]
         if self.output_bias is not None:
             gradients.append((self.output_bias, d_out_bias))
+        d_query_by_gate = None
+        if gate is not None:  # y reads heads * gate: each factor's gradient is d_heads times the other
+            w, b = self._gate
+            d_gate_pre = np.ascontiguousarray(d_heads * heads * gate * (1.0 - gate), dtype=np.float32)
+            d_query_by_gate, d_w, d_b = _core.dense_backward(q_rows, w.value.reshape(w.shape[0], -1), d_gate_pre,
+                                                             with_bias=b is not None)
+            gradients += [(w, d_w.reshape(w.shape))] + ([] if b is None else [(b, d_b.reshape(b.shape))])
+            d_heads = d_heads * gate
+        batch, n_heads, q_len = out.shape[:3]
+        d_out = d_heads.reshape(batch, q_len, n_heads, -1).transpose(0, 2, 1, 3)
+        d_q, d_k, d_v = attention_backward(q, self._repeated(k), self._repeated(v), out, lse, d_out,
+                                           positions_major=True, **options)
         d_inputs = []
-        for index, (rows, d_proj) in enumerate(((q_rows, d_q), (k_rows, d_k), (v_rows, d_v))):
+        for index, (rows, d_proj) in enumerate(((q_rows, d_q), (k_rows, self._summed(d_k)),
+                                                (v_rows, self._summed(d_v)))):
             d_x, d_w, d_b = self._unproject(index, rows, d_proj)
             w, b = self._projections[index]
             gradients += [(w, d_w)] + ([] if b is None else [(b, d_b)])
             d_inputs.append(d_x.reshape(batch, -1, rows.shape[1]))
         d_query, d_key, d_value = d_inputs
+        if d_query_by_gate is not None:
+            d_query = d_query + d_query_by_gate.reshape(d_query.shape)
         if n_inputs == 2:  # key was value: both paths reach the same input
             return [d_query, d_value + d_key], for_trainable_weights(self, gradients)
         return [d_query, d_value, d_key], for_trainable_weights(self, gradients)
@@ -280,13 +329,13 @@ class MultiHeadAttention(Layer):
                                                                              value_mask=value_mask),
                                    q_len, kv_len, self.sliding_window, causal_offset or 0)
         q = self._project_rows(0, rows, batch, q_len)
-        return self._attend_projected(q, keys, values, batch, q_len, keep=keep, is_causal=causal_offset is not None,
-                                      causal_offset=causal_offset or 0, scale=1.0 / math.sqrt(self.key_dim),
-                                      kv_len=length)[0]
+        return self._attend_projected(rows, q, keys, values, batch, q_len, keep=keep,
+                                      is_causal=causal_offset is not None, causal_offset=causal_offset or 0,
+                                      scale=1.0 / math.sqrt(self.key_dim), kv_len=length)[0]
 
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
-                "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias, "use_gate": False,
+                "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias, "use_gate": self.use_gate,
                 "output_shape": self.output_shape, "attention_axes": None, "sliding_window": self.sliding_window,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer), "kernel_regularizer": None,
