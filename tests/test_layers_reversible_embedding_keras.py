@@ -1,6 +1,7 @@
 """Oracle: ReversibleEmbedding against Keras 3's (torch backend), same weights: the forward call's output and mask,
 the reverse call's logits (1e-5 of the largest) and its torch-autograd gradients of the hidden states and the
-weights (1e-5), weight names, configs, and .keras files of a tied language model both ways (1e-5)."""
+weights (1e-5), weight names, configs, .keras files of a language model both ways (1e-5), and its SGD step (each
+weight's step within 1e-5 of its largest entry)."""
 import numpy as np
 import pytest
 
@@ -74,3 +75,24 @@ def test_language_model_files_both_ways(tmp_path, tie_weights):
     model.save_weights(tmp_path / "keras.weights.h5")
     ours.load_weights(tmp_path / "keras.weights.h5")
     assert relative_error(ours.predict(x, verbose=0), expected) < 1e-5
+
+
+@pytest.mark.parametrize("tie_weights", [True, False])
+def test_training_step_of_a_language_model_matches_keras(tmp_path, tie_weights):
+    """One SGD step: the shared layer's lookup (here read by the LSTM from the ids) and projection gradients add up
+    as Keras' do; each weight's step within 1e-5 of its largest entry."""
+    ids = keras.Input((6,), dtype="int32")
+    embedding = keras.layers.ReversibleEmbedding(VOCAB, DIM, tie_weights=tie_weights, logit_soft_cap=5.0)
+    model = keras.Model(ids, embedding(keras.layers.LSTM(DIM, return_sequences=True)(embedding(ids)), reverse=True))
+    rng = np.random.default_rng(2)
+    model.set_weights([rng.standard_normal(tuple(w.shape)).astype(np.float32) * 0.5 for w in model.weights])
+    model.save(tmp_path / "lm.keras")
+    ours = rnnkit.saving.load_model(tmp_path / "lm.keras")
+    x, target = rng.integers(0, VOCAB, (4, 6)), rng.standard_normal((4, 6, VOCAB)).astype(np.float32)
+    model.compile(keras.optimizers.SGD(1.0), "mse")
+    ours.compile(rnnkit.optimizers.SGD(1.0), "mse")
+    before = ours.get_weights()
+    model.train_on_batch(x, target)
+    ours.train_on_batch(x, target)
+    for start, theirs, mine in zip(before, model.get_weights(), ours.get_weights()):
+        assert relative_error(start - mine, start - theirs) < 1e-5
