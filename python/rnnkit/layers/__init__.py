@@ -13,6 +13,7 @@ from rnnkit.layers.convolutional import Conv1D, DepthwiseConv1D, SeparableConv1D
 from rnnkit.layers.core import Activation, Dropout, GaussianDropout, GaussianNoise, Masking, SpatialDropout1D
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.discretization import Discretization
+from rnnkit.layers.einsum_dense import EinsumDense
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.feature_normalization import Normalization
 from rnnkit.layers.group_normalization import GroupNormalization
@@ -53,7 +54,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "Multiply", "Maximum", "Minimum", "Dot",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Conv1D", "MaxPooling1D", "AveragePooling1D", "Reshape",
            "Permute", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "BatchNormalization", "ReLU",
-           "LeakyReLU", "ELU", "PReLU", "Softmax",
+           "LeakyReLU", "ELU", "PReLU", "Softmax", "EinsumDense",
            "serialize", "deserialize", "get",
            "Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention", "GroupedQueryAttention",
            "LayerNormalization", "SinePositionEncoding",
