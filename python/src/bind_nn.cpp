@@ -298,6 +298,71 @@ void bind_conv_pair(pyb::module_& m, const std::string& name, ConvForward forwar
       pyb::arg("padding"), pyb::arg("with_bias"), ("(d_x, d_kernel, d_bias or None) of " + forward_name + ".").c_str());
 }
 
+// Keras' Conv1DTranspose; output_padding None is Keras' default.
+TransposedWindow1d transposed_window_over(const char* fn, const FloatArray& x, const FloatArray& kernel,
+                                          std::int64_t stride, std::int64_t dilation, const std::string& padding,
+                                          std::optional<std::int64_t> output_padding) {
+  expect_ndim(fn, "x", x, 3);
+  expect_ndim(fn, "kernel", kernel, 3);
+  expect_dim(fn, "kernel input channels", kernel.shape(2), x.shape(2));
+  return conv1d_transpose_window(x.shape(1), kernel.shape(0), stride, dilation, padding, output_padding.value_or(-1));
+}
+
+void bind_conv_transpose(pyb::module_& m) {
+  m.def(
+      "conv1d_transpose_steps_out",
+      [](std::int64_t steps, std::int64_t size, std::int64_t stride, std::int64_t dilation, const std::string& padding,
+         std::optional<std::int64_t> output_padding) {
+        return conv1d_transpose_window(steps, size, stride, dilation, padding, output_padding.value_or(-1)).steps;
+      },
+      pyb::arg("steps"), pyb::arg("size"), pyb::arg("stride"), pyb::arg("dilation"), pyb::arg("padding"),
+      pyb::arg("output_padding"), "Output steps of Keras' Conv1DTranspose (output_padding None: Keras' default).");
+  m.def(
+      "conv1d_transpose_forward",
+      [](FloatArray x, FloatArray kernel, std::optional<FloatArray> bias, std::int64_t stride, std::int64_t dilation,
+         const std::string& padding, std::optional<std::int64_t> output_padding) {
+        const char* fn = "conv1d_transpose_forward";
+        const TransposedWindow1d w = transposed_window_over(fn, x, kernel, stride, dilation, padding, output_padding);
+        if (bias) expect_dim(fn, "bias size", bias->size(), kernel.shape(1));
+        FloatArray y({x.shape(0), static_cast<pyb::ssize_t>(w.steps), kernel.shape(1)});
+        const float* b = bias ? bias->data() : nullptr;
+        float* out = y.mutable_data();
+        pyb::gil_scoped_release nogil;
+        conv1d_transpose_forward(x.data(), kernel.data(), b, x.shape(0), x.shape(2), kernel.shape(1), w, out);
+        return y;
+      },
+      pyb::arg("x"), pyb::arg("kernel"), pyb::arg("bias"), pyb::arg("stride"), pyb::arg("dilation"),
+      pyb::arg("padding"), pyb::arg("output_padding"),
+      "Keras' Conv1DTranspose on (batch, steps, channels) with kernel (size, filters, channels).");
+  m.def(
+      "conv1d_transpose_backward",
+      [](FloatArray x, FloatArray kernel, FloatArray d_y, std::int64_t stride, std::int64_t dilation,
+         const std::string& padding, std::optional<std::int64_t> output_padding, bool with_bias) {
+        const char* fn = "conv1d_transpose_backward";
+        const TransposedWindow1d w = transposed_window_over(fn, x, kernel, stride, dilation, padding, output_padding);
+        expect_ndim(fn, "d_y", d_y, 3);
+        expect_dim(fn, "d_y batch", d_y.shape(0), x.shape(0));
+        expect_dim(fn, "d_y steps", d_y.shape(1), w.steps);
+        expect_dim(fn, "d_y channels", d_y.shape(2), kernel.shape(1));
+        FloatArray d_x({x.shape(0), x.shape(1), x.shape(2)});
+        FloatArray d_kernel({kernel.shape(0), kernel.shape(1), kernel.shape(2)});
+        std::optional<FloatArray> d_bias;
+        if (with_bias) d_bias.emplace(std::vector<pyb::ssize_t>{kernel.shape(1)});
+        float* dx = d_x.mutable_data();
+        float* dk = d_kernel.mutable_data();
+        float* db = d_bias ? d_bias->mutable_data() : nullptr;
+        {
+          pyb::gil_scoped_release nogil;
+          conv1d_transpose_backward(x.data(), kernel.data(), d_y.data(), x.shape(0), x.shape(2), kernel.shape(1), w,
+                                    dx, dk, db);
+        }
+        return pyb::make_tuple(d_x, d_kernel, d_bias ? pyb::object(*d_bias) : pyb::none());
+      },
+      pyb::arg("x"), pyb::arg("kernel"), pyb::arg("d_y"), pyb::arg("stride"), pyb::arg("dilation"),
+      pyb::arg("padding"), pyb::arg("output_padding"), pyb::arg("with_bias"),
+      "(d_x, d_kernel, d_bias or None) of conv1d_transpose_forward.");
+}
+
 void bind_convolution(pyb::module_& m) {
   m.def(
       "window_steps_out",
@@ -581,6 +646,7 @@ void bind_nn(pyb::module_& m) {
   bind_embedding(m);
   bind_pooling(m);
   bind_convolution(m);
+  bind_conv_transpose(m);
   bind_batch_norm(m);
   bind_group_norm(m);
   bind_adaptive_pooling(m);

@@ -65,6 +65,26 @@ void depthwise_conv1d_backward(const float* x, const float* kernel, const float*
                                std::int64_t steps, std::int64_t channels, std::int64_t multiplier,
                                const Window1d& window, float* d_x, float* d_kernel, float* d_bias);
 
+// Conv1DTranspose's window, Keras' output length and cropping: `conv` is the Conv1D over the output's `steps`
+// (conv.steps_out = the input's steps) whose adjoint the transposed convolution is. output_padding < 0 stands for
+// Keras' None. Needs input_steps >= 1.
+struct TransposedWindow1d {
+  Window1d conv;
+  std::int64_t steps;
+};
+TransposedWindow1d conv1d_transpose_window(std::int64_t input_steps, std::int64_t size, std::int64_t stride,
+                                           std::int64_t dilation, const std::string& padding,
+                                           std::int64_t output_padding);
+// y[b, p, f] = bias[f] + sum over i, k, c with i * stride + k * dilation - pad_left = p of x[b, i, c] *
+// kernel[k, f, c]; kernel is [size, filters, channels] (Keras' layout), bias may be null, y has window.steps steps.
+void conv1d_transpose_forward(const float* x, const float* kernel, const float* bias, std::int64_t batch,
+                              std::int64_t channels, std::int64_t filters, const TransposedWindow1d& window,
+                              float* y);
+// d_x (skipped when null), d_kernel and d_bias (skipped when null) overwritten.
+void conv1d_transpose_backward(const float* x, const float* kernel, const float* d_y, std::int64_t batch,
+                               std::int64_t channels, std::int64_t filters, const TransposedWindow1d& window,
+                               float* d_x, float* d_kernel, float* d_bias);
+
 // y[b, t, c] = max of x[b, s, c] over the window's steps s inside the input (the first NaN wins); argmax[b, t, c]
 // records the step, so the backward routes d_y there (the first of equal maxima). argmax may be null (inference).
 void max_pool_1d_forward(const float* x, std::int64_t batch, std::int64_t steps, std::int64_t channels,

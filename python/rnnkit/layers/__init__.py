@@ -9,7 +9,7 @@ from rnnkit.layers.attention import Attention
 from rnnkit.layers.attention_blocks import TransformerDecoder, TransformerEncoder
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.category_encoding import CategoryEncoding
-from rnnkit.layers.convolutional import Conv1D, DepthwiseConv1D, SeparableConv1D
+from rnnkit.layers.convolutional import Conv1D, Conv1DTranspose, DepthwiseConv1D, SeparableConv1D
 from rnnkit.layers.core import Activation, Dropout, GaussianDropout, GaussianNoise, Masking, SpatialDropout1D
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.discretization import Discretization
@@ -46,6 +46,7 @@ from rnnkit.layers.wrapper import Wrapper
 # Keras 3's other names for the same classes.
 AvgPool1D, MaxPool1D, Convolution1D = AveragePooling1D, MaxPooling1D, Conv1D
 SeparableConvolution1D = SeparableConv1D
+Convolution1DTranspose = Conv1DTranspose
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "RepeatVector", "Masking",
@@ -65,4 +66,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Fl
            "Wrapper", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "DepthwiseConv1D", "SeparableConv1D", "GroupNormalization",
            "SeparableConvolution1D", "add", "subtract", "average", "multiply", "maximum",
            "minimum", "concatenate", "dot", "AdaptiveAveragePooling1D", "AdaptiveMaxPooling1D", "AlphaDropout",
-           "Rescaling", "ReversibleEmbedding"]
+           "Rescaling", "ReversibleEmbedding", "Conv1DTranspose", "Convolution1DTranspose"]

@@ -1,6 +1,7 @@
-"""Conv1D, DepthwiseConv1D and SeparableConv1D over the steps axis, computed in the core: Conv1D as one GEMM over
-the unrolled windows (cpp/src/nn/conv1d.cpp), the depthwise taps as multiply-adds along the channels
-(cpp/src/nn/depthwise_conv1d.cpp), SeparableConv1D's pointwise kernel as a GEMM."""
+"""Conv1D, DepthwiseConv1D, SeparableConv1D and Conv1DTranspose over the steps axis, computed in the core: Conv1D as
+one GEMM over the unrolled windows (cpp/src/nn/conv1d.cpp), the depthwise taps as multiply-adds along the channels
+(cpp/src/nn/depthwise_conv1d.cpp), SeparableConv1D's pointwise kernel as a GEMM, Conv1DTranspose as the adjoint of
+Conv1D (cpp/src/nn/conv1d_transpose.cpp)."""
 import numpy as np
 
 from rnnkit import _core, activations, constraints, initializers, regularizers
@@ -226,3 +227,64 @@ class SeparableConv1D(_Window1D):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "depth_multiplier": self.depth_multiplier}
+
+
+class Conv1DTranspose(_Window1D):
+    """Keras 3's Conv1DTranspose, the adjoint of a Conv1D window: input step i adds x[i] . kernel[k] (kernel
+    (kernel_size, filters, channels)) to output step i * strides + k * dilation_rate - crop. Keras' padding and
+    output_padding set the crop and the output length: "valid" (steps - 1) * strides + span + output_padding (None:
+    max(span, strides) - span), "same" steps * strides (None) or (steps - 1) * strides + span % 2 + output_padding,
+    span = dilation_rate * (kernel_size - 1) + 1."""
+
+    weight_arguments = (("kernel", "kernel"),)
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
+                         bias_initializer, bias_regularizer, activity_regularizer, bias_constraint,
+                         ("valid", "same"), **kwargs)
+        self.filters = positive_int(self.name, "filters", filters)
+        self.output_padding = None if output_padding is None else self._output_padding(output_padding)
+        self._set_weight_arguments("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+
+    def _output_padding(self, value):
+        """A non-negative int below strides, or the single one of a one-element tuple or list."""
+        padding = value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value
+        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+            raise ValueError(f"{self.name}: expected output_padding to be None, an int >= 0 or a tuple of one, "
+                             f"received {value!r}")
+        if padding >= self.strides:
+            raise ValueError(f"{self.name}: output_padding must be less than strides, received "
+                             f"output_padding={padding}, strides={self.strides}")
+        return int(padding)
+
+    def _output_channels(self, channels):
+        return self.filters
+
+    def _build_weights(self, channels):
+        self.kernel = self._add_kernel("kernel", "kernel", (self.kernel_size, self.filters, channels))
+
+    def _steps_out(self, steps):
+        if steps is None:
+            return None
+        if steps == 0:
+            raise ValueError(f"{self.name}: expected an input of at least one step, received 0 steps")
+        return _core.conv1d_transpose_steps_out(steps, self.kernel_size, *self._window())
+
+    def _window(self):
+        return self.strides, self.dilation_rate, self.padding, self.output_padding
+
+    def _product(self, x):
+        bias = self.bias.value if self.use_bias else None
+        return _core.conv1d_transpose_forward(x, self.kernel.value, bias, *self._window()), None
+
+    def _product_backward(self, x, saved, d_z):
+        d_x, d_kernel, d_bias = _core.conv1d_transpose_backward(x, self.kernel.value, d_z, *self._window(),
+                                                                self.use_bias)
+        return d_x, [(self.kernel, d_kernel)], d_bias
+
+    def get_config(self):
+        output_padding = None if self.output_padding is None else (self.output_padding,)
+        return {**super().get_config(), "filters": self.filters, "output_padding": output_padding}
