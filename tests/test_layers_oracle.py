@@ -183,6 +183,7 @@ REQUIRED = {
     "Conv1D": {"filters": 2, "kernel_size": 3}, "ConvLSTM1D": {"filters": 2, "kernel_size": 3},
     "ConvLSTM2D": {"filters": 2, "kernel_size": 3}, "ConvLSTM3D": {"filters": 2, "kernel_size": 3},
     "Dense": {"units": 2}, "DepthwiseConv1D": {"kernel_size": 3}, "Discretization": {"num_bins": 3},
+    "EinsumDense": {"equation": "ab,bc->ac", "output_shape": 2},
     "SeparableConv1D": {"filters": 2, "kernel_size": 3}, "Conv1DTranspose": {"filters": 2, "kernel_size": 3},
     "Dot": {"axes": 1}, "Dropout": {"rate": 0.1}, "Embedding": {"input_dim": 5, "output_dim": 2},
     "GaussianDropout": {"rate": 0.1}, "GaussianNoise": {"stddev": 0.1}, "GRU": {"units": 2}, "GRUCell": {"units": 2},
