@@ -1,6 +1,6 @@
-"""rnnkit's feed-forward layers against PyTorch's: Conv1D, DepthwiseConv1D, SeparableConv1D, MaxPooling1D,
-BatchNormalization and the layer-only activations (gelu, silu, mish, leaky_relu), forward and forward + backward, on
-1 and 2 threads.
+"""rnnkit's feed-forward layers against PyTorch's: Conv1D, DepthwiseConv1D, SeparableConv1D, Conv1DTranspose,
+MaxPooling1D, BatchNormalization and the layer-only activations (gelu, silu, mish, leaky_relu), forward and
+forward + backward, on 1 and 2 threads.
 
     OMP_WAIT_POLICY=PASSIVE PYTHONPATH=build/rel/python:python python bench/layers_compare.py [--rounds 7]
 
@@ -78,6 +78,16 @@ def separable_cases():
                        lambda t: F.conv1d(F.conv1d(t, depthwise, padding=1, groups=channels), pointwise, bias))
 
 
+def transpose_cases():
+    batch, steps, channels = SEQUENCE
+    weight = torch.randn(channels, channels, 3, requires_grad=True)  # torch's (in, out, size)
+    bias = torch.zeros(channels, requires_grad=True)
+    x = np.random.default_rng(6).standard_normal(SEQUENCE).astype(np.float32)
+    # Keras' "same" at stride 2 keeps the full output's first steps * 2 steps
+    return layer_cases(layers.Conv1DTranspose(channels, 3, strides=2, padding="same"), x,
+                       lambda t: F.conv_transpose1d(t, weight, bias, stride=2)[..., :2 * steps])
+
+
 def pooling_cases():
     x = np.random.default_rng(1).standard_normal(SEQUENCE).astype(np.float32)
     return layer_cases(layers.MaxPooling1D(2), x, lambda t: F.max_pool1d(t, 2))
@@ -117,6 +127,7 @@ CASES = {
     f"Conv1D({SEQUENCE[2]}, 3, same) on {SEQUENCE}": conv_cases,
     f"DepthwiseConv1D(3, same, depth_multiplier=2) on {SEQUENCE}": depthwise_cases,
     f"SeparableConv1D({SEQUENCE[2]}, 3, same) on {SEQUENCE}": separable_cases,
+    f"Conv1DTranspose({SEQUENCE[2]}, 3, strides=2, same) on {SEQUENCE}": transpose_cases,
     f"MaxPooling1D(2) on {SEQUENCE}": pooling_cases,
     f"BatchNormalization on {SEQUENCE}": batch_norm_cases,
     f"gelu on {ELEMENTS}": lambda: activation_cases("gelu", F.gelu),

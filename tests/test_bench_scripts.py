@@ -96,7 +96,7 @@ def test_layers_compare_times_every_layer_against_torch():
         pytest.skip("bench/layers_compare.py compares with PyTorch, which is not installed (pip install torch==2.13.0)")
     output = _run("layers_compare.py", "--rounds", "1", "--threads", "1")
     rows = [row for row in _rows_of_table(output) if row[1] == "1"]
-    assert len(rows) == 18, output  # nine layers x forward, forward + backward
+    assert len(rows) == 20, output  # ten layers x forward, forward + backward
     assert all(_positive(value) for row in rows for value in row[3:]), output
 
 
