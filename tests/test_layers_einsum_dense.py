@@ -94,12 +94,12 @@ def test_relu_matches_reference_and_results_do_not_depend_on_the_thread_count():
 def test_glorot_fans_count_the_contracted_and_produced_axes():
     """As Keras: fan_in is the product of the kernel's input axes (here 4 * 5), fan_out of its output axes (6)."""
     rnnkit.random.set_random_seed(3)
-    kernel = layers.EinsumDense("bquh,uhm->bqm", (None, 6))
-    kernel.build((None, 3, 4, 5))
-    limit = np.sqrt(6.0 / (20 + 6))
-    values = kernel.kernel.value
-    assert np.abs(values).max() <= limit and np.abs(values).max() > 0.9 * limit
-    assert kernel.get_config()["kernel_initializer"]["config"]["input_axes"] is None
+    layer = layers.EinsumDense("bquh,uhm->bqm", (None, 6))
+    layer.build((None, 3, 4, 5))
+    limit = np.sqrt(6.0 / (20 + 6))  # the kernel's last two axes alone would give sqrt(6 / (5 + 6))
+    largest = np.abs(layer.kernel.value).max()
+    assert 0.9 * limit < largest <= limit
+    assert layer.get_config()["kernel_initializer"]["config"]["input_axes"] is None  # Keras keeps the given one
 
 
 def test_mask_is_not_passed_on_as_in_keras():

@@ -47,9 +47,9 @@ def test_outputs_gradients_config_and_weights_match_keras(equation, output_shape
 
 def model(lib):
     inputs = lib.Input((4, 5))
-    y = lib.layers.EinsumDense("btd,ndh->btnh", (4, 2, 3), bias_axes="nh", activation="tanh")(inputs)
-    y = lib.layers.EinsumDense("...nh,nhm->...m", 3, bias_axes="m")(y)
-    return lib.Model(inputs, lib.layers.Dense(2)(lib.layers.Flatten()(y)))
+    y = lib.layers.EinsumDense("btd,ndh->btnh", (4, 2, 3), bias_axes="nh", activation="tanh", name="heads")(inputs)
+    y = lib.layers.EinsumDense("...nh,nhm->...m", 3, bias_axes="m", name="merge")(y)
+    return lib.Model(inputs, lib.layers.Dense(2, name="out")(lib.layers.Flatten()(y)))
 
 
 def test_weights_files_and_archives_go_both_ways(tmp_path):
