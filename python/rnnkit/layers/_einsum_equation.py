@@ -140,7 +140,7 @@ class GemmLayout:
         product = batched + rows + columns
         self.output_order = [product.index(label) for label in output_labels]
         self.product_order = [output_labels.index(label) for label in product]
-        self.counts = len(batched), len(rows), len(contracted)
+        self.counts = len(batched), len(rows), len(contracted), len(columns)
 
 
 def gemm_dims(shape, *counts):

@@ -111,28 +111,27 @@ class EinsumDense(Layer):
     def forward(self, inputs, *, training=False, mask=None):
         x = float_input(self.name, inputs)
         layout = self._layout(x)
-        batched, rows, contracted = layout.counts
+        batched, rows, contracted, columns = layout.counts
         kept = x.sum(axis=layout.summed, dtype=np.float32) if layout.summed else x
         moved = kept.transpose(layout.input_order)
         a = moved.reshape(gemm_dims(moved.shape, batched, rows, contracted))
         moved_kernel = self.kernel.value.transpose(layout.kernel_order)
-        w = moved_kernel.reshape(gemm_dims(moved_kernel.shape, batched, contracted, moved_kernel.ndim - batched
-                                           - contracted))
+        w = moved_kernel.reshape(gemm_dims(moved_kernel.shape, batched, contracted, columns))
         product = np.empty((a.shape[0], a.shape[1], w.shape[2]), np.float32)
         for index in range(product.shape[0]):
             _core.sgemm(False, False, 1.0, a[index], w[index], 0.0, product[index])
-        product_shape = moved.shape[:batched + rows] + moved_kernel.shape[batched + contracted:]
-        z = product.reshape(product_shape).transpose(layout.output_order)
+        z = product.reshape(moved.shape[:batched + rows] + moved_kernel.shape[batched + contracted:])
+        z = z.transpose(layout.output_order)
         z = np.ascontiguousarray(z) if self.bias is None else z + self.bias.value
         y = self.activation(z)
         if not training:
             return y, None
         name = activations.serialize(self.activation)
-        return y, (layout, x.shape, a, w, moved.shape, moved_kernel.shape, product_shape,
+        return y, (layout, x.shape, a, w, moved.shape, moved_kernel.shape,
                    z if name in activations.NEEDS_INPUT else None, y)
 
     def backward(self, ctx, d_outputs):
-        layout, input_shape, a, w, moved_shape, moved_kernel_shape, product_shape, z, y = ctx
+        layout, input_shape, a, w, moved_shape, moved_kernel_shape, z, y = ctx
         d_z = activations.gradient(activations.serialize(self.activation), y,
                                    np.asarray(d_outputs, dtype=np.float32).reshape(y.shape), z)
         d_product = d_z.transpose(layout.product_order).reshape(a.shape[0], a.shape[1], w.shape[2])
