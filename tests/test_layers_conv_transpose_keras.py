@@ -33,7 +33,8 @@ CASES = list(grid())
 @pytest.mark.parametrize("size, stride, padding, output_padding, dilation", CASES)
 def test_matches_keras(size, stride, padding, output_padding, dilation):
     rng = np.random.default_rng(size * 100 + stride * 10 + dilation)
-    options = {"strides": stride, "padding": padding, "output_padding": output_padding, "dilation_rate": dilation}
+    options = {"strides": stride, "padding": padding, "output_padding": output_padding, "dilation_rate": dilation,
+               "name": "transpose"}  # auto-names count each library's earlier layers
     x = rng.standard_normal((3, 5, 4)).astype(np.float32)
     theirs, ours = keras.layers.Conv1DTranspose(3, size, **options), layers.Conv1DTranspose(3, size, **options)
     assert_layer_matches_keras(theirs, ours, x, rng, torch, gradient_tolerance=1e-5)

@@ -262,6 +262,15 @@ CASES["group_norm_mask_and_features"] = lambda: (sequential(
     layers.GroupNormalization(1), layers.Dense(2)), SEQ_WITH_PADDING)
 
 
+# Conv1DTranspose: strided "same" (Keras' crop), "valid" with output_padding beyond the scatter (bias-only steps),
+# dilated "same" with output_padding 0, with and without bias, each followed by layers that read every step.
+CASES["conv_transpose"] = lambda: (sequential(
+    (6, 4), layers.Conv1DTranspose(4, 3, strides=2, padding="same", activation="relu"),
+    layers.Conv1DTranspose(3, 2, strides=3, output_padding=2, use_bias=False),
+    layers.Conv1DTranspose(3, 2, dilation_rate=2, padding="same", output_padding=0, activation="tanh"),
+    layers.Conv1D(2, 3), layers.GRU(3), layers.Dense(2)), SEQ)
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_cpp_predict_matches_python(tmp_path, case):
     model, x = CASES[case]()
@@ -372,7 +381,9 @@ def test_unsupported_depthwise_and_group_norm_options_are_clear_errors(tmp_path)
               "only data_format=channels_last is supported"),
              (layers.SeparableConv1D(3, 2, data_format="channels_first"), "SeparableConv1D",
               "only data_format=channels_last is supported"),
-             (layers.GroupNormalization(2, axis=1), "GroupNormalization", "normalises over the last axis only")]
+             (layers.GroupNormalization(2, axis=1), "GroupNormalization", "normalises over the last axis only"),
+             (layers.Conv1DTranspose(3, 2, data_format="channels_first"), "Conv1DTranspose",
+              "only data_format=channels_last is supported")]
     for layer, class_name, message in cases:
         model = sequential((6, 4), layer, layers.Flatten())
         path = tmp_path / f"{class_name}.rnnkit"

@@ -156,6 +156,24 @@ void test_conv_and_pooling() {
   expect_close("Conv1D causal dilation_rate=2", gradient_error(*Conv1D(2, 3, causal_dilated), {6, 2}, 2, {}, true));
   expect_close("Conv1D(tanh, no bias)", gradient_error(*Conv1D(3, 2, tanh_no_bias), {5, 3}, 2, {}, true));
   expect_close("Conv1D(gelu) same", gradient_error(*Conv1D(2, 4, gelu_same), {5, 2}, 2, {}, true));
+  Conv1DTransposeOptions transpose_same_stride_2;
+  transpose_same_stride_2.padding = "same";
+  transpose_same_stride_2.strides = 2;
+  transpose_same_stride_2.activation = "tanh";
+  Conv1DTransposeOptions transpose_padded;
+  transpose_padded.strides = 3;
+  transpose_padded.output_padding = 2;
+  transpose_padded.use_bias = false;
+  Conv1DTransposeOptions transpose_dilated_same;
+  transpose_dilated_same.padding = "same";
+  transpose_dilated_same.dilation_rate = 2;
+  transpose_dilated_same.output_padding = 0;
+  expect_close("Conv1DTranspose(tanh) same strides=2",
+               gradient_error(*Conv1DTranspose(3, 3, transpose_same_stride_2), {4, 2}, 2, {}, true));
+  expect_close("Conv1DTranspose valid strides=3 output_padding=2",
+               gradient_error(*Conv1DTranspose(2, 4, transpose_padded), {3, 3}, 2, {}, true));
+  expect_close("Conv1DTranspose same dilation_rate=2 output_padding=0",
+               gradient_error(*Conv1DTranspose(2, 2, transpose_dilated_same), {5, 2}, 2, {}, true));
 
   std::mt19937_64 rng(11);
   const Tensor x_valid = spaced_values({2, 6, 3}, rng);

@@ -94,6 +94,21 @@ struct DepthwiseConv1DOptions {
 std::unique_ptr<Layer> DepthwiseConv1D(std::int64_t kernel_size, const DepthwiseConv1DOptions& options = {});
 std::unique_ptr<Layer> SeparableConv1D(std::int64_t filters, std::int64_t kernel_size,
                                        const DepthwiseConv1DOptions& options = {});
+// Options of Conv1DTranspose, the adjoint of Conv1D's window: (steps, channels) to (steps_out, filters) with a kernel
+// [kernel_size, filters, channels]; steps_out as Keras': valid (steps - 1) * strides + span + output_padding (unset:
+// max(span, strides) - span), same steps * strides (unset) or (steps - 1) * strides + span % 2 + output_padding.
+// Channels last only.
+struct Conv1DTransposeOptions {
+  std::int64_t strides = 1;
+  std::string padding = "valid";  // valid or same
+  std::optional<std::int64_t> output_padding;  // below strides; unset is Keras' None
+  std::int64_t dilation_rate = 1;  // above 1 only with strides 1, as in Keras
+  std::string activation = "linear";  // as Dense's
+  bool use_bias = true;
+  std::string name;
+};
+std::unique_ptr<Layer> Conv1DTranspose(std::int64_t filters, std::int64_t kernel_size,
+                                       const Conv1DTransposeOptions& options = {});
 // Pooling windows over the steps of (steps, channels); strides default to pool_size (Keras' None); padding valid or
 // same, whose windows leave the padding out (a max never comes from it, an average divides by the steps covered).
 std::unique_ptr<Layer> MaxPooling1D(std::int64_t pool_size = 2, std::optional<std::int64_t> strides = std::nullopt,

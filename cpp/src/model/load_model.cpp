@@ -41,6 +41,7 @@ LayerFactory factory_for(const std::string& class_name) {
       {"Conv1D", conv1d_from_config},
       {"DepthwiseConv1D", depthwise_conv1d_from_config},
       {"SeparableConv1D", separable_conv1d_from_config},
+      {"Conv1DTranspose", conv1d_transpose_from_config},
       {"ConvLSTM1D", conv_lstm_from_config},
       {"ConvLSTM2D", conv_lstm_from_config},
       {"ConvLSTM3D", conv_lstm_from_config},

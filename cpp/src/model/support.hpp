@@ -132,6 +132,7 @@ std::unique_ptr<Layer> global_max_pooling_from_config(const ConfigReader& config
 std::unique_ptr<Layer> conv1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> depthwise_conv1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> separable_conv1d_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> conv1d_transpose_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> conv_lstm_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> max_pooling_1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> average_pooling_1d_from_config(const ConfigReader& config);
