@@ -3,9 +3,8 @@
 inference; in training the keep mask comes from rnnkit's seeded stream, as Dropout's does."""
 import numpy as np
 
-from rnnkit.layers._validation import float_input, fraction
-from rnnkit.layers.core import concrete_noise_shape, random_stream
-from rnnkit.layers.layer import Layer
+from rnnkit.layers._validation import float_input
+from rnnkit.layers.core import Dropout, random_stream
 
 # SELU's constants, as Keras writes them.
 _ALPHA = 1.6732632423543772848170429916717
@@ -19,24 +18,14 @@ def affine_correction(rate):
     return a, -a * SATURATION * rate
 
 
-class AlphaDropout(Layer):
-    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.rate = fraction(self.name, "rate", rate)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
-        self.seed = seed
-        self._seed_stream = None if seed is None else np.random.default_rng(seed)
-        self.supports_masking = True
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+class AlphaDropout(Dropout):
+    """Dropout's arguments, seeded stream and noise shapes; only what a dropped input becomes differs."""
 
     def forward(self, inputs, *, training=False, mask=None):
         x = float_input(self.name, inputs)
         if not training or self.rate == 0.0:
             return x, None
-        shape = concrete_noise_shape(self.name, self.noise_shape, x.shape)
-        kept = random_stream(self._seed_stream).random(shape) >= self.rate
+        kept = random_stream(self._seed_stream).random(self._noise_shape(x.shape)) >= self.rate
         a, b = affine_correction(self.rate)
         scale = np.where(kept, np.float32(a), np.float32(0))
         shift = np.where(kept, np.float32(b), np.float32(a * SATURATION + b))
@@ -46,7 +35,4 @@ class AlphaDropout(Layer):
         d_y = np.asarray(d_outputs, dtype=np.float32)
         if ctx is None:
             return d_y, []
-        return (d_y * ctx).astype(np.float32), []
-
-    def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape}
+        return super().backward(ctx, d_y)
