@@ -220,6 +220,8 @@ class MultiHeadAttention(Layer):
         """(output rows (B * T, output), attention output, lse, weights, the attention output's rows (B * T,
         heads * dim), gate rows or None) from projected (B, heads, L, dim) views; the attention rows are a view of
         the positions-major output, and the output projection reads them times the gate."""
+        if options.get("kv_len") is not None:  # a preallocated cache: repeat only the positions in use
+            k, v = k[:, :, :options["kv_len"]], v[:, :, :options["kv_len"]]
         out, lse, weights = attention(q, self._repeated(k), self._repeated(v), positions_major=True, **options)
         heads = out.transpose(0, 2, 1, 3).reshape(batch * q_len, -1)
         gate = self._gate_values(query_rows)
