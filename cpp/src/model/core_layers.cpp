@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "model/dropout_noise.hpp"
 #include "model/support.hpp"
 #include "rnnkit/layer_activations.hpp"
 #include "rnnkit/layer_ops.hpp"
@@ -209,15 +210,14 @@ std::unique_ptr<Layer> make_elu(std::string name, float alpha) {
 // axis first, -1 for None: the input's size there) draws one keep factor per entry of that shape, broadcast over the
 // axes where it is 1; SpatialDropout1D is noise_shape (batch, 1, channels): whole channels of every step. Both keep
 // the mask, as Keras' Dropout supports masking.
-const std::vector<std::int64_t> kSpatialNoise{-1, 1, -1};
+const NoiseShape kSpatialNoise{-1, 1, -1};
 
 class DropoutLayer final : public Layer {
  public:
-  DropoutLayer(std::string name, float rate, std::vector<std::int64_t> noise_shape, bool spatial)
+  DropoutLayer(std::string name, float rate, NoiseShape noise_shape, bool spatial)
       : Layer(std::move(name)), rate_(rate), noise_shape_(std::move(noise_shape)), spatial_(spatial) {
     if (!(rate >= 0.0f && rate < 1.0f)) fail_layer(*this, "rate must be in [0, 1), received " + std::to_string(rate));
-    for (std::int64_t n : noise_shape_)
-      if (n < -1 || n == 0) fail_layer(*this, "noise_shape entries must be positive or None, received " + noise_text());
+    check_noise_shape(*this, noise_shape_);
   }
   const char* class_name() const override { return spatial_ ? "SpatialDropout1D" : "Dropout"; }
   std::string config_json() const override {
@@ -225,32 +225,31 @@ class DropoutLayer final : public Layer {
     if (spatial_)
       return "{\"name\": " + json_quote(name()) + ", \"dtype\": \"float32\", \"rate\": " + json_number(rate_) +
              ", \"seed\": null}";
-    const std::string noise = noise_shape_.empty() ? "null" : noise_text();
-    return config_object(*this, "\"rate\": " + json_number(rate_) + ", \"noise_shape\": " + noise + ", \"seed\": null");
+    const std::string noise = noise_shape_.empty() ? "null" : noise_shape_text(noise_shape_);
+    return config_object(*this,
+                         "\"rate\": " + json_number(rate_) + ", \"noise_shape\": " + noise + ", \"seed\": null");
   }
   Shape build(const Shape& input, std::mt19937_64*) override {
     if (spatial_ && input.size() != 2)
       fail_layer(*this, "needs a (steps, channels) input, received " + shape_text(input));
-    if (!noise_shape_.empty() && noise_shape_.size() != input.size() + 1)
-      fail_layer(*this, "noise_shape " + noise_text() + " does not match the rank of input " +
-                            shape_text(with_batch(-1, input)));
+    check_noise_rank(*this, noise_shape_, input);
     return input;
   }
 
   Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
     if (!training) return x;
-    Tensor keep(noise_for(x.shape));
+    Tensor keep(concrete_noise_shape(*this, noise_shape_, x.shape));
     std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
     const float scale = 1.0f / (1.0f - rate_);
     for (float& k : keep.values) k = uniform(training->rng) >= rate_ ? scale : 0.0f;
     Tensor y = x;
-    apply_keep(keep, y);
+    broadcast_noise(keep, y, std::multiplies<float>());
     training->cache = std::make_unique<TensorCache>(std::move(keep));
     return y;
   }
   LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const override {
     LayerGradients g{d_y, {}};
-    apply_keep(static_cast<const TensorCache&>(cache).tensor, g.d_x);
+    broadcast_noise(static_cast<const TensorCache&>(cache).tensor, g.d_x, std::multiplies<float>());
     return g;
   }
 
@@ -258,51 +257,8 @@ class DropoutLayer final : public Layer {
   void collect_weights(std::vector<Weight*>&) override {}
 
  private:
-  std::string noise_text() const {
-    std::string text = "[";
-    for (std::size_t i = 0; i < noise_shape_.size(); ++i)
-      text += (i ? ", " : "") + (noise_shape_[i] < 0 ? std::string("null") : std::to_string(noise_shape_[i]));
-    return text + "]";
-  }
-
-  // The keep factors' shape for an input of shape x: x's own without a noise_shape; each entry 1 or x's size.
-  Shape noise_for(const Shape& x) const {
-    if (noise_shape_.empty()) return x;
-    Shape noise(x.size());
-    for (std::size_t d = 0; d < x.size(); ++d) {
-      noise[d] = noise_shape_[d] < 0 ? x[d] : noise_shape_[d];
-      if (noise[d] != 1 && noise[d] != x[d])
-        fail_layer(*this, "noise_shape " + noise_text() + " does not broadcast to the input " + shape_text(x));
-    }
-    return noise;
-  }
-
-  // t *= keep, keep broadcast over the axes where its size is 1.
-  static void apply_keep(const Tensor& keep, Tensor& t) {
-    if (keep.shape == t.shape) {
-      for (std::size_t i = 0; i < t.values.size(); ++i) t.values[i] *= keep.values[i];
-      return;
-    }
-    const std::size_t rank = t.shape.size();
-    std::vector<std::int64_t> stride(rank, 0), index(rank, 0);  // keep's stride per axis, 0 where broadcast
-    for (std::int64_t d = static_cast<std::int64_t>(rank) - 1, step = 1; d >= 0; --d) {
-      if (keep.shape[d] != 1) stride[d] = step;
-      step *= keep.shape[d];
-    }
-    std::int64_t k = 0;
-    for (float& v : t.values) {
-      v *= keep.values[static_cast<std::size_t>(k)];
-      for (std::int64_t d = static_cast<std::int64_t>(rank) - 1; d >= 0; --d) {  // next index, odometer-style
-        k += stride[d];
-        if (++index[d] < t.shape[d]) break;
-        k -= stride[d] * t.shape[d];
-        index[d] = 0;
-      }
-    }
-  }
-
   float rate_;
-  std::vector<std::int64_t> noise_shape_;  // empty: the input's shape
+  NoiseShape noise_shape_;  // empty: the input's shape
   bool spatial_;
 };
 
@@ -443,15 +399,7 @@ std::unique_ptr<Layer> softmax_from_config(const ConfigReader& c) {
   return std::make_unique<SoftmaxLayer>(c.name(), c.axis());
 }
 std::unique_ptr<Layer> dropout_from_config(const ConfigReader& c) {
-  std::vector<std::int64_t> noise_shape;
-  if (const Json* v = c.get("noise_shape"); v != nullptr && v->kind != Json::Kind::null) {
-    if (v->kind != Json::Kind::array) fail(c.where(), "noise_shape must be a list");
-    for (const Json& n : v->array) {
-      if (n.kind != Json::Kind::null && !n.is_integer) fail(c.where(), "noise_shape entries must be integers or null");
-      noise_shape.push_back(n.kind == Json::Kind::null ? -1 : n.integer);
-    }
-  }
-  return std::make_unique<DropoutLayer>(c.name(), static_cast<float>(c.number("rate", 0.0)), std::move(noise_shape),
+  return std::make_unique<DropoutLayer>(c.name(), static_cast<float>(c.number("rate", 0.0)), noise_shape_from_config(c),
                                         false);
 }
 // Keras' config has no "trainable"; its seed only picks the random stream, which in C++ is the model's.

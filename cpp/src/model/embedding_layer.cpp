@@ -1,8 +1,6 @@
 // Embedding: rows of a table looked up by (float-valued) token ids; mask_zero masks the id-0 steps.
-#include <stdexcept>
-
+#include "model/embedding_lookup.hpp"
 #include "model/support.hpp"
-#include "rnnkit/layer_ops.hpp"
 #include "rnnkit/layers.hpp"
 
 namespace rnnkit {
@@ -32,51 +30,19 @@ class EmbeddingLayer final : public EmbeddingLayerBase {
     return output;
   }
 
-  struct Cache final : LayerCache {
-    std::vector<std::int64_t> ids;
-    Shape x_shape;
-  };
-
   std::vector<std::int64_t> token_ids(const Tensor& x, StepMask& mask) const override {
-    std::vector<std::int64_t> ids(x.values.size());
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      const float id = x.values[i];
-      // Keras casts ids to int; anything that is not a whole id in range is an error, not a silent truncation.
-      if (!(id >= 0.0f && id < static_cast<float>(vocab_)) || static_cast<float>(static_cast<std::int64_t>(id)) != id)
-        throw std::invalid_argument(name() + ": token id " + std::to_string(id) + " is not an integer in [0, " +
-                                    std::to_string(vocab_) + ")");
-      ids[i] = static_cast<std::int64_t>(id);
-    }
-    mask.clear();
-    if (mask_zero_)
-      for (std::int64_t id : ids) mask.push_back(id != 0);
-    return ids;
+    return embedding_ids(name(), x, vocab_, mask_zero_, mask);
   }
   const Tensor& embeddings() const override { return weights_[0].value; }
 
   Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
-    std::vector<std::int64_t> ids = token_ids(x, mask);
-    Shape shape = x.shape;
-    shape.push_back(dim_);
-    Tensor y(shape);
-    embedding_forward(ids.data(), static_cast<std::int64_t>(ids.size()), weights_[0].value.values.data(), vocab_,
-                      dim_, y.values.data());
-    if (training) {
-      auto cache = std::make_unique<Cache>();
-      cache->ids = std::move(ids);
-      cache->x_shape = x.shape;
-      training->cache = std::move(cache);
-    }
-    return y;
+    return embedding_lookup(name(), x, weights_[0].value, mask_zero_, mask, training);
   }
 
   // Token ids carry no gradient: d_x is zeros, as Keras' integer inputs get none.
   LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
-    const auto& cache = static_cast<const Cache&>(base);
-    LayerGradients g{Tensor(cache.x_shape), {Tensor({vocab_, dim_})}};
-    embedding_backward(cache.ids.data(), static_cast<std::int64_t>(cache.ids.size()), d_y.values.data(), vocab_,
-                       dim_, g.d_weights[0].values.data());
-    return g;
+    const auto& cache = static_cast<const EmbeddingCache&>(base);
+    return {Tensor(cache.x_shape), {embedding_table_gradient(cache, d_y, {vocab_, dim_})}};
   }
 
  protected:
