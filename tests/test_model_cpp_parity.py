@@ -271,6 +271,27 @@ CASES["conv_transpose"] = lambda: (sequential(
     layers.Conv1D(2, 3), layers.GRU(3), layers.Dense(2)), SEQ)
 
 
+# Rescaling by a numpy array (Keras' __numpy__ config form) over the features and a nested list over the steps, then
+# by numbers; AlphaDropout (the identity in predict) after a SELU layer.
+CASES["rescaling_alpha_dropout"] = lambda: (sequential(
+    (6, 4), layers.Rescaling(np.array([0.5, 1.0, 2.0, -1.5], np.float32), [[0.1], [0.2], [0.3], [0.4], [0.5], [0.6]]),
+    layers.Dense(5, activation="selu"), layers.AlphaDropout(0.3, noise_shape=(None, 1, 5)),
+    layers.Rescaling(1 / 127.5, offset=-1), layers.AlphaDropout(0.1), layers.LSTM(3)), SEQ)
+# Adaptive poolings to fewer steps (overlapping bins: 20 to 6, 6 to 4) and to more steps than the input has (6 to 9).
+CASES["adaptive_pooling"] = lambda: (sequential(
+    (21, 4), layers.Conv1D(3, 2, activation="tanh"), layers.AdaptiveAveragePooling1D(6),
+    layers.AdaptiveMaxPooling1D((4,)), layers.Flatten(), layers.Dense(2)), LONG_SEQ)
+CASES["adaptive_pooling_to_more_steps"] = lambda: (sequential(
+    (6, 4), layers.AdaptiveMaxPooling1D(9), layers.GRU(3, return_sequences=True), layers.AdaptiveAveragePooling1D(7),
+    layers.Flatten()), SEQ)
+# ReversibleEmbedding's forward role: untied (its reverse_embeddings loaded and saved, unread), with mask_zero and a
+# soft cap kept in the config; tied, feeding a Dense.
+CASES["reversible_embedding"] = lambda: (sequential(
+    (7,), layers.ReversibleEmbedding(11, 4, tie_weights=False, mask_zero=True, logit_soft_cap=30.0),
+    layers.LSTM(3, return_sequences=True), layers.GlobalAveragePooling1D(), layers.Dense(2)), ids(3, 7, 11))
+CASES["reversible_embedding_tied"] = lambda: (sequential(
+    (7,), layers.ReversibleEmbedding(11, 3), layers.Dense(2), layers.Flatten()), ids(3, 7, 11))
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_cpp_predict_matches_python(tmp_path, case):
     model, x = CASES[case]()
@@ -292,6 +313,51 @@ def test_cpp_save_model_is_read_back_by_python(tmp_path, case):
     assert [type(layer).__name__ for layer in restored.layers] == [type(layer).__name__ for layer in model.layers]
     np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
 
+
+def test_new_layer_configs_survive_the_cpp_save(tmp_path):
+    """What C++ writes back of Rescaling (arrays as __numpy__ dicts, lists as lists, numbers as numbers), AlphaDropout
+    (noise_shape), the adaptive poolings and an untied ReversibleEmbedding is what Python reads as the same layers."""
+    model = sequential((6, 4), layers.Rescaling(np.array([[2.0], [3.0], [4.0], [5.0], [6.0], [7.0]]), [1, 2, 3, 4]),
+                       layers.AlphaDropout(0.25, noise_shape=(None, 1, 4)), layers.AdaptiveMaxPooling1D(3))
+    saving.save_model(model, str(tmp_path / "python.rnnkit"))
+    _core.CppModel(str(tmp_path / "python.rnnkit")).save(str(tmp_path / "cpp.rnnkit"))
+    restored = saving.load_model(str(tmp_path / "cpp.rnnkit"))
+    rescaling, dropout, pooling = restored.layers
+    np.testing.assert_array_equal(rescaling._scale, model.layers[0]._scale)
+    assert isinstance(rescaling.scale, np.ndarray) and rescaling.offset == [1.0, 2.0, 3.0, 4.0]
+    assert dropout.noise_shape == (None, 1, 4) and dropout.rate == pytest.approx(0.25)
+    assert pooling.output_size == (3,) and pooling.data_format == "channels_last"
+
+    model = sequential((7,), layers.ReversibleEmbedding(11, 4, tie_weights=False, logit_soft_cap=2.5))
+    saving.save_model(model, str(tmp_path / "embedding.rnnkit"))
+    _core.CppModel(str(tmp_path / "embedding.rnnkit")).save(str(tmp_path / "embedding_cpp.rnnkit"))
+    restored = saving.load_model(str(tmp_path / "embedding_cpp.rnnkit")).layers[0]
+    assert (restored.tie_weights, restored.logit_soft_cap, restored.reverse_dtype) == (False, 2.5, None)
+    np.testing.assert_array_equal(restored.reverse_embeddings.value, model.layers[0].reverse_embeddings.value)
+
+
+def test_unsupported_rescaling_pooling_and_reverse_calls_are_clear_errors(tmp_path):
+    """channels_first adaptive pooling, a Rescaling factor that would stretch the batch axis, and a ReversibleEmbedding
+    called with reverse=True (a per-call option the C++ graph does not carry) are refused naming file and layer."""
+    cases = [(layers.AdaptiveAveragePooling1D(3, data_format="channels_first"), "AdaptiveAveragePooling1D",
+              "only data_format=channels_last is supported"),
+             (layers.AdaptiveMaxPooling1D(2, data_format="channels_first"), "AdaptiveMaxPooling1D",
+              "only data_format=channels_last is supported"),
+             (layers.Rescaling(np.ones((3, 1, 1), np.float32)), "Rescaling", "the batch axis is never stretched")]
+    for layer, class_name, message in cases:
+        model = models.Sequential([layers.Input(shape=(6, 4)), layer, layers.Flatten()])
+        path = tmp_path / f"{class_name}.rnnkit"
+        saving.save_model(model, str(path))
+        with pytest.raises(ValueError, match=rf"{class_name}\.rnnkit: layer {layer.name} \({class_name}\)"
+                                             rf".*{message}"):
+            _core.CppModel(str(path))
+
+    inputs = layers.Input(shape=(7,))
+    embedding = layers.ReversibleEmbedding(11, 4, name="tied")
+    logits = embedding(layers.Dense(4)(embedding(inputs)), reverse=True)
+    saving.save_model(models.Model(inputs, logits), str(tmp_path / "reverse.rnnkit"))
+    with pytest.raises(ValueError, match=r"reverse\.rnnkit: layer tied.*\"reverse\" is not supported"):
+        _core.CppModel(str(tmp_path / "reverse.rnnkit"))
 
 def test_frozen_layers_stay_frozen_through_the_cpp_loader(tmp_path):
     """layer.trainable = False reaches the C++ model (which then leaves the layer's weights alone in training and

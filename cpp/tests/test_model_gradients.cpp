@@ -260,6 +260,32 @@ void test_group_normalization_gradients() {
   CHECK(mask == given);
 }
 
+// Rescaling by numbers and by arrays broadcast over the trailing axes; AlphaDropout in training, whose probes draw the
+// same masks (noise_shape too); the adaptive poolings with overlapping bins (7 steps to 3) and with more output steps
+// than input steps (3 to 5), the max over values 0.1 apart so each probe stays on one side of its kink.
+void test_rescaling_alpha_dropout_adaptive_pooling() {
+  using namespace rnnkit::layers;
+  expect_close("Rescaling(1.5, -0.25)", gradient_error(*Rescaling(1.5f, -0.25f), {4, 3}, 2, {}, true));
+  expect_close("Rescaling(scale {3}, offset {4, 1})",
+               gradient_error(*Rescaling(Tensor({3}, {0.5f, -2.0f, 3.0f}), Tensor({4, 1}, {1, 2, 3, 4})), {4, 3}, 2,
+                              {}, true));
+  expect_close("AlphaDropout(0.3) training",
+               gradient_error(*AlphaDropout(0.3f), {5, 4}, 3, {}, true, nullptr, true));
+  expect_close("AlphaDropout(0.4, noise_shape {-1, 1, 4}) training",
+               gradient_error(*AlphaDropout(0.4f, "", {-1, 1, 4}), {5, 4}, 3, {}, true, nullptr, true));
+  expect_close("AdaptiveAveragePooling1D(3) of 7 steps",
+               gradient_error(*AdaptiveAveragePooling1D(3), {7, 2}, 2, {}, true));
+  expect_close("AdaptiveAveragePooling1D(5) of 3 steps",
+               gradient_error(*AdaptiveAveragePooling1D(5), {3, 2}, 2, {}, true));
+  std::mt19937_64 rng(13);
+  const Tensor x_long = spaced_values({2, 7, 2}, rng);
+  const Tensor x_short = spaced_values({2, 3, 2}, rng);
+  expect_close("AdaptiveMaxPooling1D(3) of 7 steps",
+               gradient_error(*AdaptiveMaxPooling1D(3), {7, 2}, 2, {}, true, &x_long));
+  expect_close("AdaptiveMaxPooling1D(5) of 3 steps",
+               gradient_error(*AdaptiveMaxPooling1D(5), {3, 2}, 2, {}, true, &x_short));
+}
+
 void test_reshape_and_permute() {
   using namespace rnnkit::layers;
   expect_close("Reshape({-1, 2})", gradient_error(*Reshape({-1, 2}), {2, 3}, 2, {}, true));
@@ -345,6 +371,11 @@ void test_steps_resizing() {
 void test_embedding() {
   Tensor ids({2, 4}, {1, 2, 0, 3, 4, 4, 1, 0});
   expect_close("Embedding", gradient_error(*rnnkit::layers::Embedding(5, 3), {4}, 2, {}, false, &ids));
+  // Untied, the lookup leaves reverse_embeddings alone: its gradient is zero, as the probes find.
+  expect_close("ReversibleEmbedding tied",
+               gradient_error(*rnnkit::layers::ReversibleEmbedding(5, 3), {4}, 2, {}, false, &ids));
+  expect_close("ReversibleEmbedding untied",
+               gradient_error(*rnnkit::layers::ReversibleEmbedding(5, 3, false), {4}, 2, {}, false, &ids));
 }
 
 void test_recurrent() {
@@ -677,6 +708,7 @@ int main() {
   test_conv_and_pooling();
   test_depthwise_and_separable_conv();
   test_group_normalization_gradients();
+  test_rescaling_alpha_dropout_adaptive_pooling();
   test_reshape_and_permute();
   test_embedding();
   test_recurrent();

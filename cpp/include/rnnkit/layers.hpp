@@ -35,6 +35,14 @@ std::unique_ptr<Layer> SpatialDropout1D(float rate, const std::string& name = ""
 // (GaussianDropout). The identity at inference.
 std::unique_ptr<Layer> GaussianNoise(float stddev, const std::string& name = "");
 std::unique_ptr<Layer> GaussianDropout(float rate, const std::string& name = "");
+// Keras 3's AlphaDropout, for SELU networks: while training, inputs dropped with probability rate become SELU's
+// negative saturation -alpha * scale, then a * x + b (a, b from rate) keeps zero mean and unit variance. Draws its
+// keep factors as Dropout does (noise_shape alike); the identity at inference.
+std::unique_ptr<Layer> AlphaDropout(float rate, const std::string& name = "", Shape noise_shape = {});
+// Keras 3's Rescaling: x * scale + offset, in training and inference alike. scale and offset broadcast against the
+// input's trailing axes as numpy broadcasts (shape {} is a number); never along the batch axis. Keeps the mask.
+std::unique_ptr<Layer> Rescaling(Tensor scale, Tensor offset = Tensor(Shape{}), const std::string& name = "");
+std::unique_ptr<Layer> Rescaling(float scale, float offset = 0.0f, const std::string& name = "");
 std::unique_ptr<Layer> Masking(float mask_value = 0.0f, const std::string& name = "");
 // Resizing the steps of a (steps, features) input: zeros before and after, steps cropped from the start and the
 // end, each step repeated `size` times. Identity passes its input and mask on.
@@ -51,6 +59,12 @@ std::unique_ptr<Layer> Permute(std::vector<std::int64_t> dims, const std::string
 // Token ids arrive as floats (whole numbers in [0, input_dim)); mask_zero masks the steps whose id is 0.
 std::unique_ptr<Layer> Embedding(std::int64_t input_dim, std::int64_t output_dim, bool mask_zero = false,
                                  const std::string& name = "");
+// Keras 3's ReversibleEmbedding in its forward role, an Embedding lookup. Untied (tie_weights false), it also owns the
+// (output_dim, input_dim) reverse_embeddings of Python's reverse=True call (which the C++ model API does not run;
+// load_model refuses a model that makes it); logit_soft_cap only acts there and is kept for save_model.
+std::unique_ptr<Layer> ReversibleEmbedding(std::int64_t input_dim, std::int64_t output_dim, bool tie_weights = true,
+                                           bool mask_zero = false, std::optional<float> logit_soft_cap = std::nullopt,
+                                           const std::string& name = "");
 // Over the last axis. In training, each channel is normalised with the batch's mean and biased variance (over
 // the steps a mask keeps) and the non-trainable moving_mean and moving_variance move toward them:
 // m = momentum * m + (1 - momentum) * batch. At inference, and in training once frozen (set_trainable(false)),
@@ -115,6 +129,11 @@ std::unique_ptr<Layer> MaxPooling1D(std::int64_t pool_size = 2, std::optional<st
                                     const std::string& padding = "valid", const std::string& name = "");
 std::unique_ptr<Layer> AveragePooling1D(std::int64_t pool_size = 2, std::optional<std::int64_t> strides = std::nullopt,
                                         const std::string& padding = "valid", const std::string& name = "");
+// Keras 3's adaptive poolings of (steps, channels) to (output_size, channels): output step t pools the input steps
+// [floor(t * steps / output_size), ceil((t + 1) * steps / output_size)) (PyTorch's bins); the max keeps the first
+// maximum, and its gradient goes to that step. Channels last only; they drop the mask.
+std::unique_ptr<Layer> AdaptiveAveragePooling1D(std::int64_t output_size, const std::string& name = "");
+std::unique_ptr<Layer> AdaptiveMaxPooling1D(std::int64_t output_size, const std::string& name = "");
 
 // Options of SimpleRNN, LSTM, PeepholeLSTM and GRU (recurrent_activation is unused by SimpleRNN).
 struct RecurrentOptions {

@@ -113,6 +113,8 @@ std::unique_ptr<Layer> elu_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> softmax_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> dropout_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> masking_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> rescaling_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> alpha_dropout_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> flatten_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> repeat_vector_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> reshape_from_config(const ConfigReader& config);
@@ -127,6 +129,7 @@ std::unique_ptr<Layer> identity_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> batch_normalization_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> group_normalization_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> embedding_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> reversible_embedding_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> global_average_pooling_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> global_max_pooling_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> conv1d_from_config(const ConfigReader& config);
@@ -136,6 +139,8 @@ std::unique_ptr<Layer> conv1d_transpose_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> conv_lstm_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> max_pooling_1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> average_pooling_1d_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> adaptive_average_pooling_1d_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> adaptive_max_pooling_1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> recurrent_from_config(const ConfigReader& config);  // SimpleRNN, LSTM, GRU, PeepholeLSTM
 std::unique_ptr<Layer> rnn_from_config(const ConfigReader& config);  // RNN over a cell or StackedRNNCells
 std::unique_ptr<Layer> bidirectional_from_config(const ConfigReader& config);
