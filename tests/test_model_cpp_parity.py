@@ -292,6 +292,19 @@ CASES["reversible_embedding"] = lambda: (sequential(
 CASES["reversible_embedding_tied"] = lambda: (sequential(
     (7,), layers.ReversibleEmbedding(11, 3), layers.Dense(2), layers.Flatten()), ids(3, 7, 11))
 
+# LayerNormalization after a masked GRU's sequences (the mask passes on to the next GRU) and without gamma and beta.
+CASES["layer_normalization"] = lambda: (sequential(
+    (6, 4), layers.Masking(0.0), layers.GRU(5, return_sequences=True), layers.LayerNormalization(epsilon=0.01),
+    layers.GRU(3, return_sequences=True), layers.LayerNormalization(center=False, scale=False), layers.Flatten(),
+    layers.Dense(2)), SEQ_WITH_PADDING)
+
+# The position layers return the encoding alone (keras_hub's): here the encoding of the input's shape, which the
+# masked LSTM reads; a learned table longer than the input, of which the first rows are read.
+CASES["position_layers"] = lambda: (sequential(
+    (6, 4), layers.Masking(0.0), layers.PositionEmbedding(9), layers.GRU(3, return_sequences=True),
+    layers.SinePositionEncoding(max_wavelength=100), layers.LSTM(2)), SEQ_WITH_PADDING)
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_cpp_predict_matches_python(tmp_path, case):
     model, x = CASES[case]()
@@ -457,3 +470,108 @@ def test_unsupported_depthwise_and_group_norm_options_are_clear_errors(tmp_path)
         with pytest.raises(ValueError, match=rf"{class_name}\.rnnkit: layer {layer.name} \({class_name}\)"
                                              rf".*{message}"):
             _core.CppModel(str(path))
+
+
+def functional_transformer_encoder():
+    """A causal encoder block from the primitives over Embedding(mask_zero) ids plus their sine encoding: padded
+    queries see no key (zero weights, as in Python) and padded keys are hidden from every query."""
+    inputs = layers.Input(shape=(7,))
+    x = layers.Embedding(11, 8, mask_zero=True)(inputs)
+    x = layers.Add()([x, layers.SinePositionEncoding()(x)])
+    attended = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x, use_causal_mask=True)
+    x = layers.LayerNormalization()(layers.Add()([x, attended]))
+    feed_forward = layers.Dense(8)(layers.Dense(16, activation="relu")(x))
+    x = layers.LayerNormalization(epsilon=1e-5)(layers.Add()([x, feed_forward]))
+    return randomize(models.Model(inputs, layers.Dense(2)(x))), ids(3, 7, 11)
+
+
+def functional_cross_attention():
+    """Queries of 6 steps (plus a learned position embedding) against 3 value/key steps given apart (features 5, 3
+    and 6), value_dim != key_dim, one-axis output_shape and no biases; then queries from a Conv1D against masked
+    values and keys of their own."""
+    inputs = layers.Input(shape=(6, 4))
+    masked = layers.Masking(0.0)(inputs)
+    query = layers.Dense(5)(masked)
+    query = layers.Add()([query, layers.PositionEmbedding(8)(query)])
+    value = layers.Conv1D(3, 2, strides=2)(inputs)
+    key = layers.Dense(6)(value)
+    crossed = layers.MultiHeadAttention(num_heads=3, key_dim=2, value_dim=3, output_shape=4, use_bias=False)(
+        query, value, key)
+    second = layers.MultiHeadAttention(num_heads=2, key_dim=3)(
+        layers.Conv1D(4, 3, padding="same")(inputs), layers.Dense(3)(masked), layers.Dense(2)(masked))
+    outputs = layers.Concatenate()([crossed, second])
+    return randomize(models.Model(inputs, layers.Dense(2)(outputs))), SEQ_WITH_PADDING
+
+
+def functional_grouped_query_attention():
+    """4 query heads sharing 2 key/value heads, with the gate and a sliding window of 2, causal, over masked steps;
+    then without bias or gate, one key/value head."""
+    inputs = layers.Input(shape=(6, 4))
+    x = layers.Dense(6)(layers.Masking(0.0)(inputs))
+    attended = layers.GroupedQueryAttention(head_dim=3, num_query_heads=4, num_key_value_heads=2, use_gate=True,
+                                            sliding_window=2)(x, x, use_causal_mask=True)
+    attended = layers.GroupedQueryAttention(head_dim=2, num_query_heads=3, num_key_value_heads=1, use_bias=False)(
+        attended, x)
+    return randomize(models.Model(inputs, layers.Dense(2)(attended))), SEQ_WITH_PADDING
+
+
+ATTENTION_CASES = {"functional_transformer_encoder": functional_transformer_encoder,
+                   "functional_cross_attention": functional_cross_attention,
+                   "functional_grouped_query_attention": functional_grouped_query_attention}
+
+
+@pytest.mark.parametrize("case", sorted(ATTENTION_CASES))
+def test_cpp_attention_predict_matches_python(tmp_path, case):
+    """Tolerance 1e-5: the attention's softmax and the projections sum in another order than Python's fused
+    self-attention product (outputs of order 1)."""
+    model, x = ATTENTION_CASES[case]()
+    path = tmp_path / f"{case}.rnnkit"
+    saving.save_model(model, str(path))
+    expected = model.predict(x, verbose=0)
+    got = _core.CppModel(str(path)).predict(np.asarray(x, dtype=np.float32))
+    assert got.shape == expected.shape
+    assert np.max(np.abs(got - expected)) <= 1e-5
+
+
+def test_cpp_reads_use_causal_mask_from_the_graph(tmp_path):
+    """The node's use_causal_mask changes the C++ prediction as it does Python's (the option is not ignored)."""
+    inputs = layers.Input(shape=(6, 4))
+    mha = layers.MultiHeadAttention(num_heads=2, key_dim=2)
+    predictions = []
+    for causal in (False, True):
+        model = randomize(models.Model(inputs, mha(inputs, inputs, use_causal_mask=causal)))
+        saving.save_model(model, str(tmp_path / "m.rnnkit"))
+        got = _core.CppModel(str(tmp_path / "m.rnnkit")).predict(SEQ)
+        assert np.max(np.abs(got - model.predict(SEQ, verbose=0))) <= 1e-5
+        predictions.append(got)
+    assert np.max(np.abs(predictions[0] - predictions[1])) > 1e-3
+
+
+def test_unsupported_attention_options_are_clear_errors(tmp_path):
+    """Options the C++ attention lacks are refused naming the file and the layer: attention axes other than the
+    steps', regularizers, returned scores, and one layer called both with and without the causal mask."""
+    def saved(outputs, name, config_changes=None, layer=None):
+        model = models.Model(inputs, outputs)
+        if config_changes:
+            original = layer.get_config
+            layer.get_config = lambda: {**original(), **config_changes}
+        saving.save_model(model, str(tmp_path / f"{name}.rnnkit"))
+        return str(tmp_path / f"{name}.rnnkit")
+
+    inputs = layers.Input(shape=(6, 4))
+    mha = layers.MultiHeadAttention(num_heads=2, key_dim=2, name="mha")
+    path = saved(mha(inputs, inputs), "axes", {"attention_axes": [2]}, mha)
+    with pytest.raises(ValueError, match=r"axes\.rnnkit: layer mha \(MultiHeadAttention\).*attention_axes"):
+        _core.CppModel(path)
+    gqa = layers.GroupedQueryAttention(2, 2, 1, name="gqa")
+    path = saved(gqa(inputs, inputs), "regularized", {"kernel_regularizer": {"class_name": "L2", "config": {}}}, gqa)
+    with pytest.raises(ValueError, match=r"regularized\.rnnkit: layer gqa \(GroupedQueryAttention\).*regulariz"):
+        _core.CppModel(path)
+    scored = layers.MultiHeadAttention(num_heads=2, key_dim=2, name="scored")
+    path = saved(scored(inputs, inputs, return_attention_scores=True)[0], "scores")
+    with pytest.raises(ValueError, match=r"scores\.rnnkit: layer scored.*\"return_attention_scores\" is not supported"):
+        _core.CppModel(path)
+    shared = layers.MultiHeadAttention(num_heads=2, key_dim=2, name="shared")
+    path = saved(layers.Add()([shared(inputs, inputs), shared(inputs, inputs, use_causal_mask=True)]), "mixed")
+    with pytest.raises(ValueError, match=r"mixed\.rnnkit: layer shared.*with and without use_causal_mask"):
+        _core.CppModel(path)

@@ -260,6 +260,23 @@ void test_group_normalization_gradients() {
   CHECK(mask == given);
 }
 
+void test_layer_normalization_gradients() {
+  using rnnkit::layers::LayerNormalization;
+  expect_close("LayerNormalization over steps", gradient_error(*LayerNormalization(), {4, 6}, 3, {}, true));
+  expect_close("LayerNormalization (batch, features)", gradient_error(*LayerNormalization(1e-2f), {5}, 3, {}, true));
+  expect_close("LayerNormalization scale only",
+               gradient_error(*LayerNormalization(1e-3f, false, true), {3, 4}, 2, {}, true));
+  expect_close("LayerNormalization center only",
+               gradient_error(*LayerNormalization(1e-3f, true, false), {3, 4}, 2, {}, true));
+  const auto norm = LayerNormalization();
+  std::mt19937_64 rng(2);
+  norm->build({3, 4}, &rng);
+  rnnkit::StepMask mask{1, 1, 0, 1, 0, 0};
+  const rnnkit::StepMask given = mask;
+  norm->forward(random_tensor({2, 3, 4}, rng), mask, nullptr);
+  CHECK(mask == given);
+}
+
 // Rescaling by numbers and by arrays broadcast over the trailing axes; AlphaDropout in training, whose probes draw the
 // same masks (noise_shape too); the adaptive poolings with overlapping bins (7 steps to 3) and with more output steps
 // than input steps (3 to 5), the max over values 0.1 apart so each probe stays on one side of its kink.
@@ -284,6 +301,24 @@ void test_rescaling_alpha_dropout_adaptive_pooling() {
                gradient_error(*AdaptiveMaxPooling1D(3), {7, 2}, 2, {}, true, &x_long));
   expect_close("AdaptiveMaxPooling1D(5) of 3 steps",
                gradient_error(*AdaptiveMaxPooling1D(5), {3, 2}, 2, {}, true, &x_short));
+}
+
+void test_position_layers_gradients() {
+  using rnnkit::layers::PositionEmbedding;
+  using rnnkit::layers::SinePositionEncoding;
+  expect_close("PositionEmbedding(6) over 4 steps", gradient_error(*PositionEmbedding(6), {4, 3}, 2, {}, true));
+  expect_close("SinePositionEncoding (no input gradient)",
+               gradient_error(*SinePositionEncoding(), {4, 6}, 2, {}, true));
+  const auto sine = SinePositionEncoding(100.0);
+  std::mt19937_64 rng(2);
+  sine->build({3, 4}, &rng);
+  rnnkit::StepMask mask{1, 0, 0};
+  const Tensor y = sine->forward(random_tensor({1, 3, 4}, rng), mask, nullptr);
+  // position 2: sin(2), cos(2), sin(2 / 10), cos(2 / 10)
+  const double expected[4] = {std::sin(2.0), std::cos(2.0), std::sin(0.2), std::cos(0.2)};
+  for (int i = 0; i < 4; ++i) CHECK(std::fabs(y.values[8 + i] - expected[i]) < 1e-6);
+  CHECK((mask == rnnkit::StepMask{1, 0, 0}));
+  CHECK_THROWS(PositionEmbedding(3)->build({4, 2}, &rng));
 }
 
 void test_reshape_and_permute() {
@@ -708,6 +743,8 @@ int main() {
   test_conv_and_pooling();
   test_depthwise_and_separable_conv();
   test_group_normalization_gradients();
+  test_layer_normalization_gradients();
+  test_position_layers_gradients();
   test_rescaling_alpha_dropout_adaptive_pooling();
   test_reshape_and_permute();
   test_embedding();

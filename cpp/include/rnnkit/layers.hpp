@@ -78,6 +78,38 @@ std::unique_ptr<Layer> BatchNormalization(float momentum = 0.99f, float epsilon 
 // as in Keras.
 std::unique_ptr<Layer> GroupNormalization(std::int64_t groups = 32, float epsilon = 1e-3f, bool center = true,
                                           bool scale = true, const std::string& name = "");
+// Keras 3's LayerNormalization over the last axis: each position's features normalised (mean, biased variance), then
+// gamma (when scale) and beta (when center), in that order. Keeps the mask.
+std::unique_ptr<Layer> LayerNormalization(float epsilon = 1e-3f, bool center = true, bool scale = true,
+                                          const std::string& name = "");
+// Options of MultiHeadAttention and GroupedQueryAttention (Keras 3's arguments; the attention over the steps axis).
+struct MultiHeadAttentionOptions {
+  std::int64_t value_dim = 0;  // 0: key_dim (MultiHeadAttention only)
+  std::int64_t output_dim = -1;  // Keras' output_shape of one axis (MultiHeadAttention only); -1: the query's features
+  float dropout = 0.0f;  // on the attention weights, in training
+  bool use_bias = true;
+  bool use_gate = false;  // the attention output times sigmoid(query · gate kernel + bias)
+  std::int64_t sliding_window = -1;  // query i sees key j when |i - j| < sliding_window; -1: every key
+  bool use_causal_mask = false;  // Keras' call argument: query i sees keys j <= i
+  std::string name;
+};
+// Keras 3's MultiHeadAttention over [query, value] or [query, value, key] of (batch, steps, features): a merge layer
+// of functional graphs (load_model builds them from files). Weights query, key, gate (use_gate), value and
+// attention_output, each kernel then bias, in Keras' order and shapes; a merge layer is built without drawing
+// them, so they come from a file or the caller. The query's, value's and key's masks hide keys as Keras merges
+// them; a query that sees no key gets zero weights (Python's rnnkit, not Keras' uniform ones). Keeps the query's mask.
+std::unique_ptr<Layer> MultiHeadAttention(std::int64_t num_heads, std::int64_t key_dim,
+                                          const MultiHeadAttentionOptions& options = {});
+// Keras 3's GroupedQueryAttention: MultiHeadAttention with num_key_value_heads key/value heads, each serving
+// num_query_heads / num_key_value_heads query heads, key_dim = value_dim = head_dim.
+std::unique_ptr<Layer> GroupedQueryAttention(std::int64_t head_dim, std::int64_t num_query_heads,
+                                             std::int64_t num_key_value_heads,
+                                             const MultiHeadAttentionOptions& options = {});
+// keras_hub's SinePositionEncoding and PositionEmbedding: the encoding to add to the input (its shape), for positions
+// 0.. of its second-to-last axis: sin on even and cos on odd features of position * max_wavelength^(-2 * (i / 2) /
+// features); or rows 0.. of a learned (sequence_length, features) table, weight "embeddings". Keep the mask.
+std::unique_ptr<Layer> SinePositionEncoding(double max_wavelength = 10000.0, const std::string& name = "");
+std::unique_ptr<Layer> PositionEmbedding(std::int64_t sequence_length, const std::string& name = "");
 std::unique_ptr<Layer> GlobalAveragePooling1D(const std::string& name = "");
 std::unique_ptr<Layer> GlobalMaxPooling1D(const std::string& name = "");
 

@@ -32,6 +32,11 @@ LayerFactory factory_for(const std::string& class_name) {
       {"Identity", identity_from_config},
       {"BatchNormalization", batch_normalization_from_config},
       {"GroupNormalization", group_normalization_from_config},
+      {"LayerNormalization", layer_normalization_from_config},
+      {"MultiHeadAttention", multi_head_attention_from_config},
+      {"GroupedQueryAttention", grouped_query_attention_from_config},
+      {"SinePositionEncoding", sine_position_encoding_from_config},
+      {"PositionEmbedding", position_embedding_from_config},
       {"Masking", masking_from_config},
       {"Flatten", flatten_from_config},
       {"RepeatVector", repeat_vector_from_config},
@@ -192,16 +197,42 @@ bool parse_ref(const Json& json, TensorRef& ref) {
   return true;
 }
 
-// The tensor references one inbound node passes to its layer (one, or a list for merge layers).
-std::vector<TensorRef> node_arguments(const Json& node, const std::string& where) {
+// The tensor references an attention layer's node passes: query, value (and key) as positional tensors, the key
+// possibly as Keras' keyword; use_causal_mask goes to `use_causal_mask`.
+std::vector<TensorRef> attention_arguments(const Json& args, const Json* kwargs, const std::string& where,
+                                           bool& use_causal_mask) {
+  std::vector<TensorRef> refs(args.array.size());
+  for (std::size_t i = 0; i < refs.size(); ++i)
+    if (!parse_ref(args.array[i], refs[i])) fail(where, "malformed tensor reference in an inbound node");
+  if (kwargs && kwargs->kind == Json::Kind::object)
+    for (const auto& [key, value] : kwargs->object) {
+      TensorRef ref;
+      if (key == "use_causal_mask" && value.kind == Json::Kind::boolean) use_causal_mask = value.boolean;
+      else if (key == "key" && refs.size() == 2 && parse_ref(value, ref)) refs.push_back(ref);
+      else if (value.kind != Json::Kind::null && key != "training" && key != "mask")
+        fail(where, "call argument \"" + key + "\" is not supported by the C++ model API");
+    }
+  return refs;
+}
+
+// The tensor references one inbound node passes to its layer (one, or a list for merge layers). An attention
+// layer's node (`use_causal_mask` given) may pass its inputs as positional tensors and use_causal_mask.
+std::vector<TensorRef> node_arguments(const Json& node, const std::string& where, bool* use_causal_mask = nullptr) {
   const Json* args = node.find("args");
   const Json* kwargs = node.find("kwargs");
+  if (use_causal_mask && args && args->kind == Json::Kind::array && args->array.size() > 1)
+    return attention_arguments(*args, kwargs, where, *use_causal_mask);
   if (args == nullptr || args->kind != Json::Kind::array || args->array.size() != 1)
     fail(where, "inbound nodes must pass exactly one positional argument (a tensor or a list of tensors)");
   if (kwargs && kwargs->kind == Json::Kind::object)
-    for (const auto& [key, value] : kwargs->object)
+    for (const auto& [key, value] : kwargs->object) {
+      if (key == "use_causal_mask" && use_causal_mask && value.kind == Json::Kind::boolean) {
+        *use_causal_mask = value.boolean;
+        continue;
+      }
       if (value.kind != Json::Kind::null && key != "training" && key != "mask")
         fail(where, "call argument \"" + key + "\" is not supported by the C++ model API");
+    }
   std::vector<TensorRef> refs;
   TensorRef ref;
   if (parse_ref(args->array[0], ref)) return {ref};
@@ -310,9 +341,17 @@ std::size_t add_functional(Model::Impl& impl, const Json& config, const std::str
       layer = model_detail::layer_from_entry(entry, path);
       const std::string where = path + ": layer " + layer->name();
       if (inbound == nullptr || inbound->kind != Json::Kind::array) fail(where, "has no inbound_nodes list");
-      for (std::size_t k = 0; k < inbound->array.size(); ++k)
-        pending.push_back(Pending{index, nullptr, layer->name(), where, node_arguments(inbound->array[k], where),
+      auto* attention = dynamic_cast<model_detail::AttentionLayerBase*>(layer.get());
+      for (std::size_t k = 0; k < inbound->array.size(); ++k) {
+        bool causal = false;
+        pending.push_back(Pending{index, nullptr, layer->name(), where,
+                                  node_arguments(inbound->array[k], where, attention ? &causal : nullptr),
                                   static_cast<std::int64_t>(k)});
+        // The option lives on the layer: a layer shared by nodes must be called with one value.
+        if (attention && k > 0 && causal != attention->use_causal_mask())
+          fail(where, "is called with and without use_causal_mask, which the C++ model API does not support");
+        if (attention) attention->set_use_causal_mask(causal);
+      }
     }
     impl.layers.push_back(std::move(layer));
   }

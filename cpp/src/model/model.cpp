@@ -221,18 +221,19 @@ std::vector<Tensor> Model::backward(const Trace& trace, const Tensor& d_output) 
     if (d_y.shape.empty()) continue;  // nothing downstream of this node reaches the output
     const GraphNode& node = impl_->nodes[n];
     const Layer& layer = *impl_->layers[node.layer];
+    LayerGradients g;
     if (const MergeLayer* merge = as_merge(layer)) {
-      std::vector<Tensor> parts = merge->unmerge(*caches[n], d_y);
+      std::vector<Tensor> parts = merge->unmerge_with_weights(*caches[n], d_y, g.d_weights);
       for (std::size_t i = 0; i < parts.size(); ++i) add_into(d_values[node.inputs[i]], std::move(parts[i]));
     } else {
-      LayerGradients g = layer.backward(*caches[n], d_y);
+      g = layer.backward(*caches[n], d_y);
       add_into(d_values[node.inputs[0]], std::move(g.d_x));
-      const std::vector<const Weight*> weights = layer.weights();
-      for (std::size_t k = 0; k < g.d_weights.size(); ++k) {
-        if (!weights[k]->trainable) continue;  // frozen: its gradient stays zero
-        Tensor& total = grads[offsets[node.layer] + k];
-        for (std::size_t i = 0; i < total.values.size(); ++i) total.values[i] += g.d_weights[k].values[i];
-      }
+    }
+    const std::vector<const Weight*> weights = layer.weights();
+    for (std::size_t k = 0; k < g.d_weights.size(); ++k) {
+      if (!weights[k]->trainable) continue;  // frozen: its gradient stays zero
+      Tensor& total = grads[offsets[node.layer] + k];
+      for (std::size_t i = 0; i < total.values.size(); ++i) total.values[i] += g.d_weights[k].values[i];
     }
     d_y = Tensor();
   }

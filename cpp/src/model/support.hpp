@@ -128,6 +128,11 @@ std::unique_ptr<Layer> up_sampling_1d_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> identity_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> batch_normalization_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> group_normalization_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> layer_normalization_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> multi_head_attention_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> grouped_query_attention_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> sine_position_encoding_from_config(const ConfigReader& config);
+std::unique_ptr<Layer> position_embedding_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> embedding_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> reversible_embedding_from_config(const ConfigReader& config);
 std::unique_ptr<Layer> global_average_pooling_from_config(const ConfigReader& config);
@@ -176,6 +181,12 @@ class MergeLayer : public Layer {
   virtual Tensor merge(const std::vector<const Tensor*>& xs, const std::vector<const StepMask*>& masks,
                        StepMask& out_mask, TrainingStep* training) const = 0;
   virtual std::vector<Tensor> unmerge(const LayerCache& cache, const Tensor& d_y) const = 0;
+  // unmerge and, for a merge layer with weights (attention), d_weights in weights() order; others leave it empty.
+  virtual std::vector<Tensor> unmerge_with_weights(const LayerCache& cache, const Tensor& d_y,
+                                                   std::vector<Tensor>& d_weights) const {
+    d_weights.clear();
+    return unmerge(cache, d_y);
+  }
 
   Shape build(const Shape& input, std::mt19937_64* rng) override;
   Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override;
@@ -183,6 +194,15 @@ class MergeLayer : public Layer {
 
  protected:
   void collect_weights(std::vector<Weight*>&) override {}
+};
+
+// MultiHeadAttention and GroupedQueryAttention: merge layers with weights, whose graph nodes may pass Keras' call
+// argument use_causal_mask (load_model reads it from the inbound node's kwargs).
+class AttentionLayerBase : public MergeLayer {
+ public:
+  using MergeLayer::MergeLayer;
+  virtual void set_use_causal_mask(bool causal) = 0;
+  virtual bool use_causal_mask() const = 0;
 };
 
 // Recurrent layers expose this to Bidirectional, which pairs a forward and a go_backwards copy, and to predict,
