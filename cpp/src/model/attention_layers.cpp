@@ -112,8 +112,9 @@ class AttentionLayer final : public AttentionLayerBase {
   }
 
   struct Cache final : LayerCache {
-    std::vector<Tensor> inputs;                  // query, value(, key)
-    Tensor q, k, v, out, heads, gate;            // positions-major; k and v repeated to every query head
+    std::vector<Tensor> inputs;  // query, value(, key)
+    Tensor q, k, v, out;  // positions-major; k and v repeated to every query head
+    Tensor gate, gated;   // use_gate: sigmoid of the gate projection, and out times it
     std::vector<float> lse;
     std::vector<std::uint8_t> keep;
     AttentionDims dims;
@@ -142,21 +143,20 @@ class AttentionLayer final : public AttentionLayerBase {
     cache.lse.resize(static_cast<std::size_t>(d.batch * c_.heads * d.q_len));
     attention_forward(d, AttentionLayout::positions_major(d), cache.q.values.data(), cache.k.values.data(),
                       cache.v.values.data(), options(cache), cache.out.values.data(), cache.lse.data());
-    Tensor gated = cache.out;
     if (c_.use_gate) {
       cache.gate = project(query, d.batch * d.q_len, weight(Slot::gate_kernel), bias(Slot::gate_kernel));
-      for (std::size_t i = 0; i < gated.values.size(); ++i) {
+      cache.gated = cache.out;
+      for (std::size_t i = 0; i < cache.gated.values.size(); ++i) {
         float& g = cache.gate.values[i];
         g = 1.0f / (1.0f + std::exp(-g));
-        gated.values[i] *= g;
+        cache.gated.values[i] *= g;
       }
     }
-    const Weight& out_kernel = weight(Slot::output_kernel);
-    Tensor y = project(gated, d.batch * d.q_len, out_kernel, c_.use_bias ? &weights_.back() : nullptr);
+    Tensor y = project(projected_heads(cache), d.batch * d.q_len, weight(Slot::output_kernel),
+                       c_.use_bias ? &weights_.back() : nullptr);
     y.shape = {d.batch, d.q_len, y.shape.back()};
     out_mask = *masks[0];  // Keras: the query's mask
     if (training) {
-      cache.heads = std::move(gated);
       for (const Tensor* x : xs) cache.inputs.push_back(*x);
       training->cache = std::make_unique<Cache>(std::move(cache));
     }
@@ -180,7 +180,7 @@ class AttentionLayer final : public AttentionLayerBase {
     const Tensor d_rows(Shape{q_rows, d_y.shape.back()}, d_y.values);
 
     Tensor d_heads({q_rows, c_.heads * c_.value_dim});
-    unproject(cache.heads, d_rows, weight(Slot::output_kernel), d_heads.values.data(),
+    unproject(projected_heads(cache), d_rows, weight(Slot::output_kernel), d_heads.values.data(),
               d_weights[index(Slot::output_kernel)], c_.use_bias ? &d_weights.back() : nullptr);
     if (c_.use_gate) {  // y reads out * gate: each factor's gradient is d_heads times the other
       Tensor d_gate_pre(d_heads.shape);
@@ -230,6 +230,9 @@ class AttentionLayer final : public AttentionLayerBase {
   Tensor* bias_gradient(std::vector<Tensor>& d_weights, Slot slot) const {
     return c_.use_bias ? &d_weights[index(slot) + 1] : nullptr;
   }
+
+  // What the output projection reads: the attention output, times the gate with use_gate.
+  const Tensor& projected_heads(const Cache& cache) const { return c_.use_gate ? cache.gated : cache.out; }
 
   static const Tensor& key_of(const std::vector<const Tensor*>& xs) { return xs.size() == 3 ? *xs[2] : *xs[1]; }
 
