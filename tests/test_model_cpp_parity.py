@@ -575,3 +575,30 @@ def test_unsupported_attention_options_are_clear_errors(tmp_path):
     path = saved(layers.Add()([shared(inputs, inputs), shared(inputs, inputs, use_causal_mask=True)]), "mixed")
     with pytest.raises(ValueError, match=r"mixed\.rnnkit: layer shared.*with and without use_causal_mask"):
         _core.CppModel(path)
+
+
+def test_cpp_reads_keras_attention_nodes(tmp_path):
+    """Keras 3 records an attention node as args (query, value) and every keyword: key as a tensor, the masks null,
+    return_attention_scores false, use_causal_mask; the C++ loader reads that form too."""
+    from rnnkit.saving.file_format import read_model_file, write_model_file
+
+    inputs = layers.Input(shape=(6, 4))
+    key = layers.Dense(3)(inputs)
+    outputs = layers.MultiHeadAttention(num_heads=2, key_dim=2, name="mha")(inputs, inputs, key, use_causal_mask=True)
+    model = randomize(models.Model(inputs, outputs))
+    saving.save_model(model, str(tmp_path / "python.rnnkit"))
+    header, tensors = read_model_file(str(tmp_path / "python.rnnkit"))
+
+    def keras_ref(ref):
+        return {"class_name": "__keras_tensor__", "config": {"shape": None, "dtype": "float32",
+                                                             "keras_history": ref[1:]}}
+
+    (entry,) = [e for e in header["model_config"]["config"]["layers"] if e["config"]["name"] == "mha"]
+    query, value, key_ref = entry["inbound_nodes"][0]["args"]
+    entry["inbound_nodes"] = [{"args": [keras_ref(query), keras_ref(value)], "kwargs": {
+        "key": keras_ref(key_ref), "query_mask": None, "value_mask": None, "key_mask": None, "attention_mask": None,
+        "return_attention_scores": False, "training": None, "use_causal_mask": True}}]
+    with open(tmp_path / "keras_nodes.rnnkit", "wb") as stream:
+        write_model_file(stream, tensors, model_config=header["model_config"], weights=header["weights"])
+    got = _core.CppModel(str(tmp_path / "keras_nodes.rnnkit")).predict(SEQ)
+    assert np.max(np.abs(got - model.predict(SEQ, verbose=0))) <= 1e-5

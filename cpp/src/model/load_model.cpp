@@ -198,7 +198,8 @@ bool parse_ref(const Json& json, TensorRef& ref) {
 }
 
 // The tensor references an attention layer's node passes: query, value (and key) as positional tensors, the key
-// possibly as Keras' keyword; use_causal_mask goes to `use_causal_mask`.
+// possibly as Keras' keyword; use_causal_mask goes to `use_causal_mask`. Keras records every call argument, so
+// return_attention_scores=false and null masks pass.
 std::vector<TensorRef> attention_arguments(const Json& args, const Json* kwargs, const std::string& where,
                                            bool& use_causal_mask) {
   std::vector<TensorRef> refs(args.array.size());
@@ -207,9 +208,10 @@ std::vector<TensorRef> attention_arguments(const Json& args, const Json* kwargs,
   if (kwargs && kwargs->kind == Json::Kind::object)
     for (const auto& [key, value] : kwargs->object) {
       TensorRef ref;
+      const bool scores_off = key == "return_attention_scores" && value.kind == Json::Kind::boolean && !value.boolean;
       if (key == "use_causal_mask" && value.kind == Json::Kind::boolean) use_causal_mask = value.boolean;
       else if (key == "key" && refs.size() == 2 && parse_ref(value, ref)) refs.push_back(ref);
-      else if (value.kind != Json::Kind::null && key != "training" && key != "mask")
+      else if (!scores_off && value.kind != Json::Kind::null && key != "training" && key != "mask")
         fail(where, "call argument \"" + key + "\" is not supported by the C++ model API");
     }
   return refs;
