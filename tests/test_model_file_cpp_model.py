@@ -107,8 +107,8 @@ def test_forecast_stack_pooling_repeat_time_distributed(tmp_path):
 
 
 def test_unsupported_layer_and_weight_mismatch_are_clear_errors(tmp_path):
-    with pytest.raises(ValueError, match=r"u\.rnnkit.*layer class \"LayerNormalization\" is not supported"):
-        save(tmp_path / "u.rnnkit", (4, 3), [layer("LayerNormalization")], [])
+    with pytest.raises(ValueError, match=r"u\.rnnkit.*layer class \"EinsumDense\" is not supported"):
+        save(tmp_path / "u.rnnkit", (4, 3), [layer("EinsumDense")], [])
     with pytest.raises(ValueError, match=r"w\.rnnkit.*does not have the shape"):
         save(tmp_path / "w.rnnkit", (3,), [layer("Dense", units=2)], [np.zeros((2, 2)), np.zeros(2)])
     with pytest.raises(ValueError, match="more weights than"):
