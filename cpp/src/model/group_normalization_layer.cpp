@@ -29,20 +29,13 @@ class GroupNormalizationLayer final : public Layer {
   }
 
   Shape build(const Shape& input, std::mt19937_64* rng) override {
-    if (input.empty() || input.back() <= 0)
-      fail_layer(*this, "needs an input with a known last dimension, received " + shape_text(input));
-    // Keras' axis counts the batch axis: the last axis of a per-example (steps, channels) input is 2.
-    if (axis_ != -1 && axis_ != static_cast<std::int64_t>(input.size()))
-      fail_layer(*this, "normalises over the last axis only, received axis=" + std::to_string(axis_) +
-                            " for an input of shape " + shape_text(with_batch(-1, input)));
-    const std::int64_t channels = input.back();
+    const std::int64_t channels = normalized_axis_size(*this, input, axis_);
+    if (channels == 0) fail_layer(*this, "needs at least one channel, received " + shape_text(input));
     if (groups_ == -1) groups_ = channels;
     if (channels < groups_ || channels % groups_ != 0)
       fail_layer(*this, std::to_string(channels) + " channels do not split into " + std::to_string(groups_) +
                             " groups of equal size");
-    std::size_t next = 0;
-    if (scale_) ensure_weight(weights_, next++, *this, "gamma", {channels}, Init::ones, rng);
-    if (center_) ensure_weight(weights_, next, *this, "beta", {channels}, Init::zeros, rng);
+    ensure_gamma_beta(weights_, *this, channels, scale_, center_, rng);
     channels_ = channels;
     return input;
   }

@@ -20,16 +20,7 @@ class LayerNormalizationLayer final : public Layer {
   }
 
   Shape build(const Shape& input, std::mt19937_64* rng) override {
-    if (input.empty() || input.back() < 0)
-      fail_layer(*this, "needs an input with a known last dimension, received " + shape_text(input));
-    // Keras' axis counts the batch axis: the last axis of a per-example (steps, features) input is 2.
-    if (axis_ != -1 && axis_ != static_cast<std::int64_t>(input.size()))
-      fail_layer(*this, "normalises over the last axis only, received axis=" + std::to_string(axis_) +
-                            " for an input of shape " + shape_text(with_batch(-1, input)));
-    const Shape features{input.back()};
-    std::size_t next = 0;
-    if (scale_) ensure_weight(weights_, next++, *this, "gamma", features, Init::ones, rng);
-    if (center_) ensure_weight(weights_, next, *this, "beta", features, Init::zeros, rng);
+    ensure_gamma_beta(weights_, *this, normalized_axis_size(*this, input, axis_), scale_, center_, rng);
     return input;
   }
 

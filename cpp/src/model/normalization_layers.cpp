@@ -25,16 +25,8 @@ class BatchNormalizationLayer final : public Layer {
   }
 
   Shape build(const Shape& input, std::mt19937_64* rng) override {
-    if (input.empty() || input.back() < 0)
-      fail_layer(*this, "needs an input with a known last dimension, received " + shape_text(input));
-    // Keras' axis counts the batch axis: the last axis of a per-example (steps, channels) input is 2.
-    if (axis_ != -1 && axis_ != static_cast<std::int64_t>(input.size()))
-      fail_layer(*this, "normalises over the last axis only, received axis=" + std::to_string(axis_) +
-                            " for an input of shape " + shape_text(with_batch(-1, input)));
-    const Shape channels{input.back()};
-    std::size_t next = 0;
-    if (scale_) ensure_weight(affine_, next++, *this, "gamma", channels, Init::ones, rng);
-    if (center_) ensure_weight(affine_, next, *this, "beta", channels, Init::zeros, rng);
+    const Shape channels{normalized_axis_size(*this, input, axis_)};
+    ensure_gamma_beta(affine_, *this, channels[0], scale_, center_, rng);
     ensure_weight(moving_, 0, *this, "moving_mean", channels, Init::zeros, rng, false);
     ensure_weight(moving_, 1, *this, "moving_variance", channels, Init::ones, rng, false);
     return input;

@@ -210,6 +210,23 @@ void ensure_weight(std::vector<Weight>& weights, std::size_t index, const Layer&
   weights.push_back(Weight{name, initial_value(shape, init, rng), trainable && layer.trainable()});
 }
 
+std::int64_t normalized_axis_size(const Layer& layer, const Shape& input, std::int64_t axis) {
+  if (input.empty() || input.back() < 0)
+    fail_layer(layer, "needs an input with a known last dimension, received " + shape_text(input));
+  // The last axis of a per-example (steps, features) input is Keras' axis 2.
+  if (axis != -1 && axis != static_cast<std::int64_t>(input.size()))
+    fail_layer(layer, "normalises over the last axis only, received axis=" + std::to_string(axis) +
+                          " for an input of shape " + shape_text(with_batch(-1, input)));
+  return input.back();
+}
+
+void ensure_gamma_beta(std::vector<Weight>& weights, const Layer& layer, std::int64_t size, bool scale, bool center,
+                       std::mt19937_64* rng) {
+  std::size_t next = 0;
+  if (scale) ensure_weight(weights, next++, layer, "gamma", {size}, Init::ones, rng);
+  if (center) ensure_weight(weights, next, layer, "beta", {size}, Init::zeros, rng);
+}
+
 std::string checked_activation(const std::string& name, const std::string& where) {
   if (!is_layer_activation(name))
     fail(where, "activation \"" + name + "\" is not supported by the C++ model API");

@@ -42,6 +42,13 @@ Tensor initial_value(Shape shape, Init init, std::mt19937_64* rng);
 void ensure_weight(std::vector<Weight>& weights, std::size_t index, const Layer& layer, const char* name,
                    const Shape& shape, Init init, std::mt19937_64* rng, bool trainable = true);
 
+// The size of a per-example input's last axis, which a normalisation layer normalises: refuses an unknown size, or
+// an `axis` (Keras' count, which includes the batch axis) other than the last.
+std::int64_t normalized_axis_size(const Layer& layer, const Shape& input, std::int64_t axis);
+// gamma (when scale) then beta (when center), `size` each, from index 0 of `weights`: Keras' order.
+void ensure_gamma_beta(std::vector<Weight>& weights, const Layer& layer, std::int64_t size, bool scale, bool center,
+                       std::mt19937_64* rng);
+
 // The activations of Dense, Activation and Conv1D (rnnkit/layer_activations.hpp). checked_activation returns `name`
 // when the C++ API has it, else throws std::invalid_argument "<where>: ...".
 std::string checked_activation(const std::string& name, const std::string& where);
