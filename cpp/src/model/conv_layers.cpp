@@ -27,12 +27,13 @@ namespace {
 
 std::string size_list(std::int64_t n) { return "[" + std::to_string(n) + "]"; }
 
-class Conv1DLayer final : public Layer {
+class Conv1DLayer final : public ActivatedProductLayer {
  public:
   Conv1DLayer(std::string name, std::int64_t filters, std::int64_t kernel_size, const layers::Conv1DOptions& options)
-      : Layer(std::move(name)), filters_(filters), kernel_size_(kernel_size), strides_(options.strides),
-        dilation_(options.dilation_rate), padding_(options.padding),
-        activation_(checked_activation(options.activation, who(*this))), use_bias_(options.use_bias) {
+      : ActivatedProductLayer(std::move(name), options.activation, options.use_bias), filters_(filters),
+        kernel_size_(kernel_size), strides_(options.strides), dilation_(options.dilation_rate),
+        padding_(options.padding) {
+    checked_activation(activation_, who(*this));
     if (filters <= 0 || kernel_size <= 0 || strides_ <= 0 || dilation_ <= 0)
       fail_layer(*this, "needs positive filters, kernel_size, strides and dilation_rate, received " +
                             std::to_string(filters) + ", " + std::to_string(kernel_size) + ", " +
@@ -60,32 +61,19 @@ class Conv1DLayer final : public Layer {
     return {window(input[0]).steps_out, filters_};
   }
 
-  Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
+ protected:
+  Tensor product(const Tensor& x) const override {
     const std::int64_t batch = x.shape[0], steps = x.shape[1];
     const Window1d w = window(steps);
     Tensor y({batch, w.steps_out, filters_});
-    conv1d_forward(x.values.data(), weights_[0].value.values.data(),
-                   use_bias_ ? weights_[1].value.values.data() : nullptr, batch, steps, channels_, filters_, w,
-                   y.values.data());
-    activate_and_cache(activation_, x, y, training);
-    mask.clear();
+    conv1d_forward(x.values.data(), weight(0), bias(), batch, steps, channels_, filters_, w, y.values.data());
     return y;
   }
 
-  LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
-    const auto& cache = static_cast<const ActivatedCache&>(base);
-    const Tensor d_pre = pre_activation_gradient(activation_, cache, d_y);
-    LayerGradients g = zero_gradients(cache.x.shape, *this);
-    const std::int64_t batch = cache.x.shape[0], steps = cache.x.shape[1];
-    conv1d_backward(cache.x.values.data(), weights_[0].value.values.data(), d_pre.values.data(), batch, steps,
-                    channels_, filters_, window(steps), g.d_x.values.data(), g.d_weights[0].values.data(),
-                    use_bias_ ? g.d_weights[1].values.data() : nullptr);
-    return g;
-  }
-
- protected:
-  void collect_weights(std::vector<Weight*>& out) override {
-    for (Weight& w : weights_) out.push_back(&w);
+  void product_backward(const Tensor& x, const Tensor& d_product, LayerGradients& g) const override {
+    const std::int64_t batch = x.shape[0], steps = x.shape[1];
+    conv1d_backward(x.values.data(), weight(0), d_product.values.data(), batch, steps, channels_, filters_,
+                    window(steps), g.d_x.values.data(), g.d_weights[0].values.data(), d_bias(g));
   }
 
  private:
@@ -94,9 +82,7 @@ class Conv1DLayer final : public Layer {
   }
 
   std::int64_t filters_, kernel_size_, strides_, dilation_, channels_ = 0;
-  std::string padding_, activation_;
-  bool use_bias_;
-  std::vector<Weight> weights_;
+  std::string padding_;
 };
 
 class Pooling1D final : public Layer {

@@ -10,13 +10,14 @@ namespace rnnkit {
 namespace model_detail {
 namespace {
 
-class Conv1DTransposeLayer final : public Layer {
+class Conv1DTransposeLayer final : public ActivatedProductLayer {
  public:
   Conv1DTransposeLayer(std::string name, std::int64_t filters, std::int64_t kernel_size,
                        const layers::Conv1DTransposeOptions& options)
-      : Layer(std::move(name)), filters_(filters), kernel_size_(kernel_size), strides_(options.strides),
-        dilation_(options.dilation_rate), output_padding_(options.output_padding), padding_(options.padding),
-        activation_(checked_activation(options.activation, who(*this))), use_bias_(options.use_bias) {
+      : ActivatedProductLayer(std::move(name), options.activation, options.use_bias), filters_(filters),
+        kernel_size_(kernel_size), strides_(options.strides), dilation_(options.dilation_rate),
+        output_padding_(options.output_padding), padding_(options.padding) {
+    checked_activation(activation_, who(*this));
     if (filters <= 0 || kernel_size <= 0 || strides_ <= 0 || dilation_ <= 0)
       fail_layer(*this, "needs positive filters, kernel_size, strides and dilation_rate, received " +
                             std::to_string(filters) + ", " + std::to_string(kernel_size) + ", " +
@@ -48,31 +49,18 @@ class Conv1DTransposeLayer final : public Layer {
     return {input[0] < 0 ? -1 : window(input[0]).steps, filters_};
   }
 
-  Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
-    const std::int64_t batch = x.shape[0];
+ protected:
+  Tensor product(const Tensor& x) const override {
     const TransposedWindow1d w = window(x.shape[1]);
-    Tensor y({batch, w.steps, filters_});
-    conv1d_transpose_forward(x.values.data(), weights_[0].value.values.data(),
-                             use_bias_ ? weights_[1].value.values.data() : nullptr, batch, channels_, filters_, w,
+    Tensor y({x.shape[0], w.steps, filters_});
+    conv1d_transpose_forward(x.values.data(), weight(0), bias(), x.shape[0], channels_, filters_, w,
                              y.values.data());
-    activate_and_cache(activation_, x, y, training);
-    mask.clear();
     return y;
   }
 
-  LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
-    const auto& cache = static_cast<const ActivatedCache&>(base);
-    const Tensor d_pre = pre_activation_gradient(activation_, cache, d_y);
-    LayerGradients g = zero_gradients(cache.x.shape, *this);
-    conv1d_transpose_backward(cache.x.values.data(), weights_[0].value.values.data(), d_pre.values.data(),
-                              cache.x.shape[0], channels_, filters_, window(cache.x.shape[1]), g.d_x.values.data(),
-                              g.d_weights[0].values.data(), use_bias_ ? g.d_weights[1].values.data() : nullptr);
-    return g;
-  }
-
- protected:
-  void collect_weights(std::vector<Weight*>& out) override {
-    for (Weight& w : weights_) out.push_back(&w);
+  void product_backward(const Tensor& x, const Tensor& d_product, LayerGradients& g) const override {
+    conv1d_transpose_backward(x.values.data(), weight(0), d_product.values.data(), x.shape[0], channels_, filters_,
+                              window(x.shape[1]), g.d_x.values.data(), g.d_weights[0].values.data(), d_bias(g));
   }
 
  private:
@@ -84,9 +72,7 @@ class Conv1DTransposeLayer final : public Layer {
   std::int64_t filters_, kernel_size_, strides_, dilation_;
   std::optional<std::int64_t> output_padding_;
   std::int64_t channels_ = 0;
-  std::string padding_, activation_;
-  bool use_bias_;
-  std::vector<Weight> weights_;
+  std::string padding_;
 };
 
 // Keras writes output_padding as null or a list of one integer, which may be 0.

@@ -16,11 +16,10 @@ namespace rnnkit {
 namespace model_detail {
 namespace {
 
-class Dense final : public Layer {
+class Dense final : public ActivatedProductLayer {
  public:
   Dense(std::string name, std::int64_t units, std::string activation, bool use_bias)
-      : Layer(std::move(name)), units_(units), activation_(checked_activation(activation, this->name())),
-        use_bias_(use_bias) {
+      : ActivatedProductLayer(std::move(name), checked_activation(activation, name), use_bias), units_(units) {
     if (units <= 0) fail_layer(*this, "units must be positive, received " + std::to_string(units));
   }
   const char* class_name() const override { return "Dense"; }
@@ -40,37 +39,24 @@ class Dense final : public Layer {
     return output;
   }
 
-  Tensor forward(const Tensor& x, StepMask&, TrainingStep* training) const override {
+ protected:
+  Tensor product(const Tensor& x) const override {
     Shape shape = x.shape;
     shape.back() = units_;
     Tensor y(shape);
-    dense_forward(x.values.data(), weights_[0].value.values.data(),
-                  use_bias_ ? weights_[1].value.values.data() : nullptr, x.size() / in_, in_, units_,
-                  y.values.data());
-    activate_and_cache(activation_, x, y, training);
+    dense_forward(x.values.data(), weight(0), bias(), x.size() / in_, in_, units_, y.values.data());
     return y;
   }
 
-  LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
-    const auto& cache = static_cast<const ActivatedCache&>(base);
-    const Tensor d_pre = pre_activation_gradient(activation_, cache, d_y);
-    LayerGradients g = zero_gradients(cache.x.shape, *this);
-    dense_backward(cache.x.values.data(), weights_[0].value.values.data(), d_pre.values.data(),
-                   cache.x.size() / in_, in_, units_, g.d_x.values.data(), g.d_weights[0].values.data(),
-                   use_bias_ ? g.d_weights[1].values.data() : nullptr);
-    return g;
+  void product_backward(const Tensor& x, const Tensor& d_product, LayerGradients& g) const override {
+    dense_backward(x.values.data(), weight(0), d_product.values.data(), x.size() / in_, in_, units_,
+                   g.d_x.values.data(), g.d_weights[0].values.data(), d_bias(g));
   }
 
- protected:
-  void collect_weights(std::vector<Weight*>& out) override {
-    for (Weight& w : weights_) out.push_back(&w);
-  }
+  bool keeps_mask() const override { return true; }
 
  private:
   std::int64_t units_, in_ = 0;
-  std::string activation_;
-  bool use_bias_;
-  std::vector<Weight> weights_;
 };
 
 class ActivationLayer : public Layer {

@@ -13,12 +13,12 @@ namespace model_detail {
 namespace {
 
 // What both layers share: the window, the depth multiplier, the activation and the bias.
-class DepthwiseWindowLayer : public Layer {
+class DepthwiseWindowLayer : public ActivatedProductLayer {
  public:
   DepthwiseWindowLayer(std::string name, std::int64_t kernel_size, const layers::DepthwiseConv1DOptions& options)
-      : Layer(std::move(name)), kernel_size_(kernel_size), strides_(options.strides),
-        dilation_(options.dilation_rate), multiplier_(options.depth_multiplier), padding_(options.padding),
-        activation_(options.activation), use_bias_(options.use_bias) {}
+      : ActivatedProductLayer(std::move(name), options.activation, options.use_bias), kernel_size_(kernel_size),
+        strides_(options.strides), dilation_(options.dilation_rate), multiplier_(options.depth_multiplier),
+        padding_(options.padding) {}
 
  protected:
   // Called by the subclasses' constructors: only there does class_name() name the layer in the messages.
@@ -54,8 +54,7 @@ class DepthwiseWindowLayer : public Layer {
   }
 
   std::int64_t kernel_size_, strides_, dilation_, multiplier_, channels_ = 0;
-  std::string padding_, activation_;
-  bool use_bias_;
+  std::string padding_;
 };
 
 class DepthwiseConv1DLayer final : public DepthwiseWindowLayer {
@@ -74,45 +73,22 @@ class DepthwiseConv1DLayer final : public DepthwiseWindowLayer {
     return {window(input[0]).steps_out, channels * multiplier_};
   }
 
-  Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
+ protected:
+  Tensor product(const Tensor& x) const override {
     const std::int64_t batch = x.shape[0], steps = x.shape[1];
     const Window1d w = window(steps);
     Tensor y({batch, w.steps_out, channels_ * multiplier_});
-    depthwise_conv1d_forward(x.values.data(), weights_[0].value.values.data(), bias(), batch, steps, channels_,
-                             multiplier_, w, y.values.data());
-    activate_and_cache(activation_, x, y, training);
-    mask.clear();
+    depthwise_conv1d_forward(x.values.data(), weight(0), bias(), batch, steps, channels_, multiplier_, w,
+                             y.values.data());
     return y;
   }
 
-  LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
-    const auto& cache = static_cast<const ActivatedCache&>(base);
-    const Tensor d_pre = pre_activation_gradient(activation_, cache, d_y);
-    LayerGradients g = zero_gradients(cache.x.shape, *this);
-    const std::int64_t batch = cache.x.shape[0], steps = cache.x.shape[1];
-    depthwise_conv1d_backward(cache.x.values.data(), weights_[0].value.values.data(), d_pre.values.data(), batch,
-                              steps, channels_, multiplier_, window(steps), g.d_x.values.data(),
-                              g.d_weights[0].values.data(), use_bias_ ? g.d_weights[1].values.data() : nullptr);
-    return g;
+  void product_backward(const Tensor& x, const Tensor& d_product, LayerGradients& g) const override {
+    const std::int64_t batch = x.shape[0], steps = x.shape[1];
+    depthwise_conv1d_backward(x.values.data(), weight(0), d_product.values.data(), batch, steps, channels_,
+                              multiplier_, window(steps), g.d_x.values.data(), g.d_weights[0].values.data(),
+                              d_bias(g));
   }
-
- protected:
-  void collect_weights(std::vector<Weight*>& out) override {
-    for (Weight& w : weights_) out.push_back(&w);
-  }
-
- private:
-  const float* bias() const { return use_bias_ ? weights_[1].value.values.data() : nullptr; }
-
-  std::vector<Weight> weights_;  // kernel, bias (when use_bias)
-};
-
-// The activation's cache and the depthwise result, which the pointwise kernel's gradient reads.
-struct SeparableCache final : LayerCache {
-  SeparableCache(std::unique_ptr<LayerCache> activated, Tensor depthwise)
-      : activated(std::move(activated)), depthwise(std::move(depthwise)) {}
-  std::unique_ptr<LayerCache> activated;  // an ActivatedCache
-  Tensor depthwise;                       // (batch, steps_out, channels * depth_multiplier)
 };
 
 class SeparableConv1DLayer final : public DepthwiseWindowLayer {
@@ -138,58 +114,50 @@ class SeparableConv1DLayer final : public DepthwiseWindowLayer {
     return {window(input[0]).steps_out, filters_};
   }
 
+ protected:
+  Tensor depthwise(const Tensor& x) const {
+    const std::int64_t batch = x.shape[0], steps = x.shape[1];
+    const Window1d w = window(steps);
+    Tensor result({batch, w.steps_out, channels_ * multiplier_});
+    depthwise_conv1d_forward(x.values.data(), weight(0), nullptr, batch, steps, channels_, multiplier_, w,
+                             result.values.data());
+    return result;
+  }
+
   // z = depthwise(x) · pointwise (+ bias), the bias filled in first and the GEMM adding onto it, as Python's layer
   // computes it (the same sums in the same order).
-  Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override {
-    const std::int64_t batch = x.shape[0], steps = x.shape[1], middle = channels_ * multiplier_;
-    const Window1d w = window(steps);
-    Tensor depthwise({batch, w.steps_out, middle});
-    depthwise_conv1d_forward(x.values.data(), weights_[0].value.values.data(), nullptr, batch, steps, channels_,
-                             multiplier_, w, depthwise.values.data());
-    const std::int64_t rows = batch * w.steps_out;
-    Tensor z({batch, w.steps_out, filters_});
+  Tensor product(const Tensor& x) const override {
+    const Tensor middle = depthwise(x);
+    const std::int64_t rows = middle.shape[0] * middle.shape[1], width = middle.shape[2];
+    Tensor z({middle.shape[0], middle.shape[1], filters_});
     if (use_bias_)
-      for (std::int64_t r = 0; r < rows; ++r)
-        std::copy_n(weights_[2].value.values.data(), filters_, z.values.data() + r * filters_);
-    sgemm(Trans::no, Trans::no, rows, filters_, middle, 1.0f, depthwise.values.data(), middle,
-          weights_[1].value.values.data(), filters_, use_bias_ ? 1.0f : 0.0f, z.values.data(), filters_);
-    activate_and_cache(activation_, x, z, training);
-    if (training) training->cache = std::make_unique<SeparableCache>(std::move(training->cache), std::move(depthwise));
-    mask.clear();
+      for (std::int64_t r = 0; r < rows; ++r) std::copy_n(bias(), filters_, z.values.data() + r * filters_);
+    sgemm(Trans::no, Trans::no, rows, filters_, width, 1.0f, middle.values.data(), width, weight(1), filters_,
+          use_bias_ ? 1.0f : 0.0f, z.values.data(), filters_);
     return z;
   }
 
-  LayerGradients backward(const LayerCache& base, const Tensor& d_y) const override {
-    const auto& cache = static_cast<const SeparableCache&>(base);
-    const auto& activated = static_cast<const ActivatedCache&>(*cache.activated);
-    const Tensor d_z = pre_activation_gradient(activation_, activated, d_y);
-    LayerGradients g = zero_gradients(activated.x.shape, *this);
-    const std::int64_t batch = activated.x.shape[0], steps = activated.x.shape[1];
-    const std::int64_t middle = channels_ * multiplier_, rows = batch * cache.depthwise.shape[1];
-    sgemm(Trans::yes, Trans::no, middle, filters_, rows, 1.0f, cache.depthwise.values.data(), middle,
-          d_z.values.data(), filters_, 0.0f, g.d_weights[1].values.data(), filters_);
-    Tensor d_depthwise(cache.depthwise.shape);
-    sgemm(Trans::no, Trans::yes, rows, middle, filters_, 1.0f, d_z.values.data(), filters_,
-          weights_[1].value.values.data(), filters_, 0.0f, d_depthwise.values.data(), middle);
-    depthwise_conv1d_backward(activated.x.values.data(), weights_[0].value.values.data(), d_depthwise.values.data(),
-                              batch, steps, channels_, multiplier_, window(steps), g.d_x.values.data(),
-                              g.d_weights[0].values.data(), nullptr);
-    if (use_bias_) {
-      float* d_bias = g.d_weights[2].values.data();
+  // The depthwise result is computed again rather than kept by the forward: one depthwise pass, a small part of
+  // the step next to the two GEMMs, for the activation's cache alone.
+  void product_backward(const Tensor& x, const Tensor& d_z, LayerGradients& g) const override {
+    const Tensor middle = depthwise(x);
+    const std::int64_t batch = x.shape[0], steps = x.shape[1], width = middle.shape[2];
+    const std::int64_t rows = middle.shape[0] * middle.shape[1];
+    sgemm(Trans::yes, Trans::no, width, filters_, rows, 1.0f, middle.values.data(), width, d_z.values.data(),
+          filters_, 0.0f, g.d_weights[1].values.data(), filters_);
+    Tensor d_middle(middle.shape);
+    sgemm(Trans::no, Trans::yes, rows, width, filters_, 1.0f, d_z.values.data(), filters_, weight(1), filters_, 0.0f,
+          d_middle.values.data(), width);
+    depthwise_conv1d_backward(x.values.data(), weight(0), d_middle.values.data(), batch, steps, channels_,
+                              multiplier_, window(steps), g.d_x.values.data(), g.d_weights[0].values.data(),
+                              nullptr);
+    if (float* d_b = d_bias(g))
       for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t f = 0; f < filters_; ++f) d_bias[f] += d_z.values[r * filters_ + f];
-    }
-    return g;
-  }
-
- protected:
-  void collect_weights(std::vector<Weight*>& out) override {
-    for (Weight& w : weights_) out.push_back(&w);
+        for (std::int64_t f = 0; f < filters_; ++f) d_b[f] += d_z.values[r * filters_ + f];
   }
 
  private:
   std::int64_t filters_;
-  std::vector<Weight> weights_;  // depthwise_kernel, pointwise_kernel, bias (when use_bias), Keras' order
 };
 
 layers::DepthwiseConv1DOptions depthwise_options(const ConfigReader& c) {

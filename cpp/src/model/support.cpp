@@ -210,6 +210,25 @@ void ensure_weight(std::vector<Weight>& weights, std::size_t index, const Layer&
   weights.push_back(Weight{name, initial_value(shape, init, rng), trainable && layer.trainable()});
 }
 
+Tensor ActivatedProductLayer::forward(const Tensor& x, StepMask& mask, TrainingStep* training) const {
+  Tensor y = product(x);
+  activate_and_cache(activation_, x, y, training);
+  if (!keeps_mask()) mask.clear();
+  return y;
+}
+
+LayerGradients ActivatedProductLayer::backward(const LayerCache& base, const Tensor& d_y) const {
+  const auto& cache = static_cast<const ActivatedCache&>(base);
+  const Tensor d_product = pre_activation_gradient(activation_, cache, d_y);
+  LayerGradients g = zero_gradients(cache.x.shape, *this);
+  product_backward(cache.x, d_product, g);
+  return g;
+}
+
+void ActivatedProductLayer::collect_weights(std::vector<Weight*>& out) {
+  for (Weight& w : weights_) out.push_back(&w);
+}
+
 std::int64_t normalized_axis_size(const Layer& layer, const Shape& input, std::int64_t axis) {
   if (input.empty() || input.back() < 0)
     fail_layer(layer, "needs an input with a known last dimension, received " + shape_text(input));

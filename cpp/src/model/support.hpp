@@ -73,6 +73,32 @@ void activate_and_cache(const std::string& activation, const Tensor& x, Tensor& 
 // dL/d(product) from the cache and dL/dy.
 Tensor pre_activation_gradient(const std::string& activation, const ActivatedCache& cache, const Tensor& d_y);
 
+// A layer whose output is activation(product(x)) for a product of x and its weights (Dense and the convolutions):
+// the activation, its training cache and the gradient through it wrap the product the subclass computes and
+// differentiates. Its weights are kernel-like first and the bias (when use_bias) last.
+class ActivatedProductLayer : public Layer {
+ public:
+  Tensor forward(const Tensor& x, StepMask& mask, TrainingStep* training) const override;
+  LayerGradients backward(const LayerCache& cache, const Tensor& d_y) const override;
+
+ protected:
+  ActivatedProductLayer(std::string name, std::string activation, bool use_bias)
+      : Layer(std::move(name)), activation_(std::move(activation)), use_bias_(use_bias) {}
+  virtual Tensor product(const Tensor& x) const = 0;
+  // Adds dL/dx and the weights' gradients to g (zeros on entry) from dL/d(product).
+  virtual void product_backward(const Tensor& x, const Tensor& d_product, LayerGradients& g) const = 0;
+  // Keras 3's Dense keeps the mask; its convolutions support none and drop it.
+  virtual bool keeps_mask() const { return false; }
+  void collect_weights(std::vector<Weight*>& out) override;
+  const float* weight(std::size_t index) const { return weights_[index].value.values.data(); }
+  const float* bias() const { return use_bias_ ? weights_.back().value.values.data() : nullptr; }
+  float* d_bias(LayerGradients& g) const { return use_bias_ ? g.d_weights.back().values.data() : nullptr; }
+
+  std::string activation_;
+  bool use_bias_;
+  std::vector<Weight> weights_;
+};
+
 // Reads the "config" object of one Keras layer entry; messages name the file and the layer.
 class ConfigReader {
  public:
